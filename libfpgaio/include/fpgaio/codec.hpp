@@ -1,0 +1,73 @@
+// Deflate engines (ISA-L, libdeflate, zlib) behind one small interface.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace fpgaio {
+
+enum class Engine { isal, libdeflate, zlib };
+
+const char* engine_name(Engine e);
+Engine parse_engine(const std::string& name);  // throws Error(usage)
+
+constexpr int kMinLevel = 1;
+constexpr int kMaxLevel = 12;
+constexpr int kDefaultLevel = 6;
+
+// The engine and engine-level that serve a user-facing level 1..12. The table
+// was chosen by measurement (see man/fpga-gzip.1 and bench/RESULTS.md): every
+// level is on the measured speed/ratio front.
+struct LevelPlan {
+  Engine engine;
+  int engine_level;
+};
+LevelPlan plan_for_level(int level);  // throws Error(usage) outside 1..12
+
+// The CRC-32 of gzip (fastest available implementation).
+std::uint32_t crc32(std::uint32_t crc, const void* data, std::size_t n);
+
+// Compresses whole buffers to raw deflate. Not thread-safe: one per thread.
+class Deflater {
+ public:
+  virtual ~Deflater() = default;
+  // Returns the compressed size; `cap` must be at least bound(n).
+  virtual std::size_t compress(const std::uint8_t* in, std::size_t n, std::uint8_t* out, std::size_t cap) = 0;
+  static std::size_t bound(std::size_t n) { return n + n / 64 + 1024; }
+};
+std::unique_ptr<Deflater> make_deflater(Engine engine, int engine_level);
+inline std::unique_ptr<Deflater> make_deflater(const LevelPlan& p) { return make_deflater(p.engine, p.engine_level); }
+
+// Inflates one whole raw-deflate stream whose uncompressed size is known
+// exactly. Throws Error(corrupt) unless the stream decodes to exactly
+// out_size bytes; returns the compressed bytes consumed.
+std::size_t inflate_whole(const std::uint8_t* in, std::size_t n, std::uint8_t* out, std::size_t out_size);
+
+// Streaming inflate of one gzip member body (deflate data, then the 8-byte
+// trailer, whose CRC-32 and ISIZE it checks) with ISA-L, for input whose sizes
+// are not known ahead.
+class StreamInflater {
+ public:
+  StreamInflater();
+  ~StreamInflater();
+  StreamInflater(const StreamInflater&) = delete;
+  StreamInflater& operator=(const StreamInflater&) = delete;
+
+  void reset();
+  struct Step {
+    std::size_t consumed;  // input bytes used
+    std::size_t produced;  // output bytes written
+    bool finished;         // the trailer has been read and checked
+  };
+  // Decodes as much as fits; throws Error(corrupt) on invalid data.
+  Step step(const std::uint8_t* in, std::size_t n, std::uint8_t* out, std::size_t cap);
+  std::uint32_t crc() const;  // CRC-32 of the output so far
+
+ private:
+  struct State;
+  std::unique_ptr<State> st_;
+};
+
+}  // namespace fpgaio

@@ -1,0 +1,122 @@
+// gzip members (RFC 1952), the indexed block format, compression,
+// decompression, listing and testing.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fpgaio/codec.hpp"
+#include "fpgaio/io.hpp"
+
+namespace fpgaio::gzip {
+
+// FEXTRA subfield "FT" (fpga-tools) carried by every member we write:
+//   byte 0     format version (1)
+//   byte 1     flags: bit 0 = end-of-stream marker (an empty last member)
+//   bytes 2-5  total member size in bytes, header and trailer included (LE)
+//   bytes 6-9  uncompressed size of the member (LE)
+constexpr std::uint8_t kSubfieldId1 = 'F';
+constexpr std::uint8_t kSubfieldId2 = 'T';
+constexpr std::uint8_t kSubfieldVersion = 1;
+constexpr std::uint8_t kFlagEndOfStream = 1;
+constexpr std::size_t kSubfieldLen = 10;
+
+constexpr std::uint8_t FTEXT = 1, FHCRC = 2, FEXTRA = 4, FNAME = 8, FCOMMENT = 16;
+
+enum class Index { none, ft, bgzf };
+
+struct Header {
+  std::uint8_t flags = 0;
+  std::uint32_t mtime = 0;
+  std::uint8_t xfl = 0;
+  std::uint8_t os = 3;
+  std::optional<std::string> name;
+  std::optional<std::string> comment;
+  std::size_t length = 0;  // bytes of header on disk
+
+  Index index = Index::none;
+  std::uint64_t member_size = 0;  // from FT or BGZF: total member bytes
+  std::uint32_t isize = 0;        // from FT
+  bool end_of_stream = false;     // FT end marker
+};
+
+// Parses the header at data[0, n). Returns nullopt when more bytes are needed;
+// throws Error(corrupt) when it is not a valid gzip header.
+std::optional<Header> parse_header(const std::uint8_t* data, std::size_t n);
+
+// Serialises a header with an FT subfield. `member_size` and `isize` fill it.
+void write_header(std::vector<std::uint8_t>& out, std::uint32_t mtime, std::uint8_t xfl,
+                  const std::optional<std::string>& name, std::uint64_t member_size, std::uint32_t isize,
+                  std::uint8_t ft_flags);
+std::size_t header_size(const std::optional<std::string>& name);
+
+using Progress = std::function<void(std::uint64_t in_bytes, std::uint64_t out_bytes)>;
+
+struct CompressOptions {
+  int level = kDefaultLevel;
+  std::optional<Engine> engine;  // override the level table (engine level = level)
+  std::size_t block_size = 1 << 20;
+  unsigned threads = 1;
+  std::optional<std::string> name;  // FNAME of the first member
+  std::uint32_t mtime = 0;
+  bool rsyncable = false;
+  Progress progress;
+};
+
+struct Stats {
+  std::uint64_t in_bytes = 0;   // bytes read
+  std::uint64_t out_bytes = 0;  // bytes written
+  std::uint64_t members = 0;
+};
+
+std::size_t max_block_size();  // largest -b accepted (64 MiB)
+
+Stats compress(Input& in, Sink& out, const CompressOptions& opt);
+
+// Compresses a whole buffer (one call, same format); for tests and tools.
+std::vector<std::uint8_t> compress_buffer(const std::uint8_t* data, std::size_t n, const CompressOptions& opt);
+
+struct DecompressOptions {
+  unsigned threads = 1;
+  bool list_only = false;  // sizes only: skip inflating indexed members
+  Progress progress;
+};
+
+struct DecompressResult {
+  Stats stats;
+  std::uint32_t last_crc = 0;
+  std::optional<Header> first;       // header of the first member
+  bool trailing_garbage = false;     // non-zero, non-gzip bytes after the last member (a warning)
+  bool indexed = false;              // every member carried FT or BGZF sizes
+};
+
+// Reads gzip members from an input. The first header can be looked at before
+// decoding (for -N and for choosing an output name).
+class Decoder {
+ public:
+  Decoder(Input& in, DecompressOptions opt);
+  ~Decoder();
+  Decoder(const Decoder&) = delete;
+  Decoder& operator=(const Decoder&) = delete;
+
+  // False for empty input or input not starting with the gzip magic.
+  bool is_gzip();
+  // The first member's header; requires is_gzip().
+  const Header& first_header();
+  // Decodes everything to `out` (a NullSink for -t). Throws Error(corrupt)
+  // with member and offset, Error(io) for read and write errors.
+  DecompressResult run(Sink& out);
+  // Copies the input through unchanged (zcat -f on non-gzip data).
+  std::uint64_t copy_through(Sink& out);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+bool has_gzip_magic(const std::uint8_t* data, std::size_t n);
+
+}  // namespace fpgaio::gzip

@@ -1,0 +1,146 @@
+// Input sources, output sinks, checked writes and atomic output files.
+#pragma once
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace fpgaio {
+
+using Bytes = std::vector<std::uint8_t>;
+
+namespace detail {
+// The system calls io uses, behind one table so tests can inject EINTR,
+// short transfers, ENOSPC and EPIPE.
+struct Syscalls {
+  ssize_t (*read)(int, void*, size_t);
+  ssize_t (*write)(int, const void*, size_t);
+};
+Syscalls& syscalls();
+}  // namespace detail
+
+// Writes all of [data, data+n) to fd, retrying on EINTR and short writes.
+// Throws Error(io) naming `path` on failure (EPIPE included; callers decide).
+void full_write(int fd, const void* data, std::size_t n, const std::string& path);
+
+// One read(2), retried on EINTR; returns 0 only at end of file.
+std::size_t read_some(int fd, void* data, std::size_t n, const std::string& path);
+
+// Reads until n bytes or end of file; returns the count read.
+std::size_t full_read(int fd, void* data, std::size_t n, const std::string& path);
+
+// A readable source: a file, or standard input when the path is "-".
+class Input {
+ public:
+  explicit Input(const std::string& path);  // throws Error(io)
+  ~Input();
+  Input(const Input&) = delete;
+  Input& operator=(const Input&) = delete;
+
+  std::size_t read(void* buf, std::size_t n) { return full_read(fd_, buf, n, name_); }
+  std::size_t read_some(void* buf, std::size_t n) { return fpgaio::read_some(fd_, buf, n, name_); }
+  int fd() const { return fd_; }
+  const std::string& name() const { return name_; }  // "stdin" for "-"
+  const struct stat& stat() const { return st_; }
+  bool is_stdin() const { return is_stdin_; }
+  bool is_regular() const { return S_ISREG(st_.st_mode); }
+
+ private:
+  int fd_ = -1;
+  bool is_stdin_ = false;
+  std::string name_;
+  struct stat st_ {};
+};
+
+// Where output bytes go. write() may throw Error(io).
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual void write(const std::uint8_t* data, std::size_t n) = 0;
+  virtual void flush() {}
+};
+
+// Writes to a file descriptor it does not own.
+class FdSink : public Sink {
+ public:
+  FdSink(int fd, std::string name) : fd_(fd), name_(std::move(name)) {}
+  void write(const std::uint8_t* data, std::size_t n) override { full_write(fd_, data, n, name_); }
+
+ private:
+  int fd_;
+  std::string name_;
+};
+
+// Discards everything, counting bytes (for -t and -l).
+class NullSink : public Sink {
+ public:
+  void write(const std::uint8_t*, std::size_t n) override { bytes += n; }
+  std::uint64_t bytes = 0;
+};
+
+// Hands writes to a thread of its own so that the caller's computation
+// overlaps the write system calls. Holds at most `max_pending` buffers.
+class AsyncSink : public Sink {
+ public:
+  explicit AsyncSink(Sink& inner, std::size_t max_pending = 4);
+  ~AsyncSink() override;  // waits; errors not collected by flush() are dropped
+  void write(const std::uint8_t* data, std::size_t n) override;
+  void write(Bytes&& buf);  // takes ownership, no copy
+  Bytes acquire();          // an empty buffer, recycled when one is free
+  void flush() override;    // waits for all pending writes; rethrows a write error
+
+ private:
+  void run();
+  Sink& inner_;
+  std::size_t max_pending_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Bytes> queue_;
+  std::vector<Bytes> spare_;
+  bool busy_ = false, stop_ = false;
+  std::exception_ptr error_;
+  std::thread thread_;
+};
+
+// An output file created under a temporary name in the target's directory
+// (mode 0600), renamed onto the target by commit(). Until then it is
+// registered for removal by the signal handler, and the destructor removes it.
+class OutputFile {
+ public:
+  OutputFile(std::string path, bool overwrite);  // throws Error(io)
+  ~OutputFile();
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+
+  int fd() const { return fd_; }
+  const std::string& path() const { return path_; }
+  // Applies mode (less setuid/setgid/sticky), owner (best effort) and times
+  // from `meta` if given, closes, and renames onto the target. Without
+  // `overwrite`, an existing target makes this fail with EEXIST.
+  void commit(const struct stat* meta);
+  void discard();  // removes the temporary file now
+
+ private:
+  std::string path_, tmp_;
+  bool overwrite_;
+  int fd_ = -1;
+  int slot_ = -1;
+};
+
+// Removes every registered temporary file. Async-signal-safe: for handlers.
+void remove_registered_temp_files() noexcept;
+
+// True when a and b are the same file (device and inode).
+inline bool same_file(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+}  // namespace fpgaio

@@ -1,0 +1,136 @@
+// Run jobs on N threads and deliver their results in submission order, with
+// a bounded number in flight (so memory stays bounded whatever the input).
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+namespace fpgaio {
+
+// The number of online CPUs (at least 1).
+unsigned online_cpus();
+
+template <class Result>
+class OrderedPool {
+ public:
+  using Job = std::function<Result()>;
+  using Consumer = std::function<void(Result&)>;
+
+  // `window` is the most jobs submitted but not yet consumed; consume() runs
+  // in the thread that calls submit()/drain(), in submission order.
+  OrderedPool(unsigned threads, std::size_t window, Consumer consume)
+      : slots_(window ? window : 1), consume_(std::move(consume)) {
+    if (threads == 0) threads = 1;
+    for (unsigned i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });
+  }
+
+  ~OrderedPool() {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : workers_) t.join();
+  }
+
+  OrderedPool(const OrderedPool&) = delete;
+  OrderedPool& operator=(const OrderedPool&) = delete;
+
+  // Queues a job; first delivers finished results while the window is full.
+  // Rethrows (in order) the exception of a failed job.
+  void submit(Job job) {
+    std::unique_lock<std::mutex> lk(mu_);
+    while (next_submit_ - next_consume_ >= slots_.size()) deliver_one(lk);
+    Slot& s = slots_[next_submit_ % slots_.size()];
+    s.state = State::pending;
+    queue_.emplace_back(next_submit_++, std::move(job));
+    cv_.notify_all();
+    // Deliver whatever is already done, so output flows while input is read.
+    while (next_consume_ < next_submit_ && slots_[next_consume_ % slots_.size()].state != State::pending)
+      deliver_one(lk);
+  }
+
+  // Waits for every submitted job and delivers the rest of the results.
+  void drain() {
+    std::unique_lock<std::mutex> lk(mu_);
+    while (next_consume_ < next_submit_) deliver_one(lk);
+  }
+
+ private:
+  enum class State { empty, pending, done, failed };
+  struct Slot {
+    State state = State::empty;
+    std::optional<Result> result;
+    std::exception_ptr error;
+  };
+
+  void deliver_one(std::unique_lock<std::mutex>& lk) {
+    Slot& s = slots_[next_consume_ % slots_.size()];
+    done_cv_.wait(lk, [&] { return s.state != State::pending; });
+    if (s.state == State::failed) {
+      // Stop: drop queued work so the pool winds down promptly.
+      queue_.clear();
+      std::rethrow_exception(s.error);
+    }
+    Result r = std::move(*s.result);
+    s.result.reset();
+    s.state = State::empty;
+    ++next_consume_;
+    lk.unlock();
+    try {
+      consume_(r);
+    } catch (...) {
+      lk.lock();
+      queue_.clear();
+      throw;
+    }
+    lk.lock();
+  }
+
+  void work() {
+    std::unique_lock<std::mutex> lk(mu_);
+    for (;;) {
+      cv_.wait(lk, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      auto [seq, job] = std::move(queue_.front());
+      queue_.pop_front();
+      lk.unlock();
+      std::optional<Result> r;
+      std::exception_ptr err;
+      try {
+        r.emplace(job());
+      } catch (...) {
+        err = std::current_exception();
+      }
+      lk.lock();
+      Slot& s = slots_[seq % slots_.size()];
+      if (err) {
+        s.error = err;
+        s.state = State::failed;
+      } else {
+        s.result = std::move(r);
+        s.state = State::done;
+      }
+      done_cv_.notify_all();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_, done_cv_;
+  std::deque<std::pair<std::uint64_t, Job>> queue_;
+  std::vector<Slot> slots_;
+  std::uint64_t next_submit_ = 0, next_consume_ = 0;
+  bool stop_ = false;
+  Consumer consume_;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace fpgaio

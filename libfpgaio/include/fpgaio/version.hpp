@@ -1,0 +1,6 @@
+// The version of the suite, shared by every tool.
+#pragma once
+
+namespace fpgaio {
+const char* version();
+}

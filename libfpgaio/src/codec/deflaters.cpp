@@ -1,0 +1,96 @@
+// The three compression engines.
+#include <isa-l/igzip_lib.h>
+#include <libdeflate.h>
+#include <zlib.h>
+
+#include <vector>
+
+#include "fpgaio/codec.hpp"
+#include "fpgaio/error.hpp"
+
+namespace fpgaio {
+namespace {
+
+class IsalDeflater final : public Deflater {
+ public:
+  explicit IsalDeflater(int level) : level_(level) {
+    static const std::size_t sizes[] = {ISAL_DEF_LVL0_DEFAULT, ISAL_DEF_LVL1_DEFAULT, ISAL_DEF_LVL2_DEFAULT,
+                                        ISAL_DEF_LVL3_DEFAULT};
+    if (level < ISAL_DEF_MIN_LEVEL || level > ISAL_DEF_MAX_LEVEL)
+      throw Error(ErrorKind::usage, "isal level " + std::to_string(level) + " out of range 0-3");
+    buf_.resize(sizes[level]);
+  }
+  std::size_t compress(const std::uint8_t* in, std::size_t n, std::uint8_t* out, std::size_t cap) override {
+    isal_zstream s;
+    isal_deflate_stateless_init(&s);
+    s.level = static_cast<uint32_t>(level_);
+    s.level_buf = buf_.empty() ? nullptr : buf_.data();
+    s.level_buf_size = static_cast<uint32_t>(buf_.size());
+    s.next_in = const_cast<std::uint8_t*>(in);
+    s.avail_in = static_cast<uint32_t>(n);
+    s.next_out = out;
+    s.avail_out = static_cast<uint32_t>(cap);
+    s.end_of_stream = 1;
+    s.flush = NO_FLUSH;
+    s.gzip_flag = IGZIP_DEFLATE;
+    int r = isal_deflate_stateless(&s);
+    if (r != COMP_OK) throw Error(ErrorKind::io, "isal_deflate_stateless failed (" + std::to_string(r) + ")");
+    return s.total_out;
+  }
+
+ private:
+  int level_;
+  std::vector<std::uint8_t> buf_;
+};
+
+class LibdeflateDeflater final : public Deflater {
+ public:
+  explicit LibdeflateDeflater(int level) : c_(libdeflate_alloc_compressor(level)) {
+    if (!c_) throw Error(ErrorKind::usage, "libdeflate level " + std::to_string(level) + " out of range 0-12");
+  }
+  ~LibdeflateDeflater() override { libdeflate_free_compressor(c_); }
+  std::size_t compress(const std::uint8_t* in, std::size_t n, std::uint8_t* out, std::size_t cap) override {
+    std::size_t r = libdeflate_deflate_compress(c_, in, n, out, cap);
+    if (r == 0) throw Error(ErrorKind::io, "libdeflate: output buffer too small");
+    return r;
+  }
+
+ private:
+  libdeflate_compressor* c_;
+};
+
+class ZlibDeflater final : public Deflater {
+ public:
+  explicit ZlibDeflater(int level) : level_(level) {
+    if (level < 0 || level > 9) throw Error(ErrorKind::usage, "zlib level " + std::to_string(level) + " out of range 0-9");
+    if (deflateInit2(&z_, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+      throw Error(ErrorKind::io, "zlib: deflateInit2 failed");
+  }
+  ~ZlibDeflater() override { deflateEnd(&z_); }
+  std::size_t compress(const std::uint8_t* in, std::size_t n, std::uint8_t* out, std::size_t cap) override {
+    deflateReset(&z_);
+    z_.next_in = const_cast<Bytef*>(in);
+    z_.avail_in = static_cast<uInt>(n);
+    z_.next_out = out;
+    z_.avail_out = static_cast<uInt>(cap);
+    if (deflate(&z_, Z_FINISH) != Z_STREAM_END) throw Error(ErrorKind::io, "zlib: output buffer too small");
+    return z_.total_out;
+  }
+
+ private:
+  int level_;
+  z_stream z_{};
+};
+
+}  // namespace
+
+std::unique_ptr<Deflater> make_deflater(Engine engine, int level) {
+  switch (engine) {
+    case Engine::isal: return std::make_unique<IsalDeflater>(level);
+    case Engine::libdeflate: return std::make_unique<LibdeflateDeflater>(level);
+    case Engine::zlib: return std::make_unique<ZlibDeflater>(level);
+  }
+  throw Error(ErrorKind::usage, "unknown engine");
+}
+
+}  // namespace fpgaio

@@ -1,0 +1,104 @@
+// The device registry, the CPU backend, and device selection.
+#include "fpgaio/device.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <mutex>
+
+#include "fpgaio/error.hpp"
+#include "fpgaio/pipeline.hpp"
+
+namespace fpgaio {
+
+namespace {
+
+class CpuBackend final : public DeviceBackend {
+ public:
+  const char* name() const override { return "cpu"; }
+  std::vector<Device> discover() const override {
+    Device d;
+    d.name = "cpu";
+    d.kind = DeviceKind::cpu;
+    d.slots = online_cpus();
+    d.description = std::to_string(d.slots) + " online core" + (d.slots == 1 ? "" : "s");
+    d.kernels = {"deflate", "inflate", "bnn"};
+    return {d};
+  }
+};
+
+std::mutex g_mu;
+std::vector<const DeviceBackend*>& backends() {
+  static std::vector<const DeviceBackend*> v;
+  return v;
+}
+
+bool all_digits(const std::string& s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::string names_of(const std::vector<Device>& ds) {
+  std::string s;
+  for (const auto& d : ds) s += (s.empty() ? "" : ", ") + std::to_string(d.index) + " (" + d.name + ")";
+  return s;
+}
+
+}  // namespace
+
+void register_device_backend(const DeviceBackend* backend) {
+  std::lock_guard<std::mutex> lk(g_mu);
+  backends().push_back(backend);
+}
+
+std::vector<Device> list_devices() {
+  static const CpuBackend cpu;
+  std::vector<const DeviceBackend*> bs;
+  {
+    std::lock_guard<std::mutex> lk(g_mu);
+    bs = backends();
+  }
+  bs.push_back(&cpu);
+  std::vector<Device> out;
+  for (const auto* b : bs) {
+    for (auto& d : b->discover()) {
+      d.index = static_cast<unsigned>(out.size());
+      out.push_back(std::move(d));
+    }
+  }
+  return out;
+}
+
+Device select_device(const std::string& spec_in, const std::string& kernel) {
+  std::string spec = spec_in;
+  std::string origin = "--device";
+  if (spec.empty()) {
+    const char* env = std::getenv("FPGA_DEVICE");
+    if (env && *env) {
+      spec = env;
+      origin = "FPGA_DEVICE";
+    }
+  }
+  auto devices = list_devices();
+  auto can_run = [&](const Device& d) {
+    return kernel.empty() || std::find(d.kernels.begin(), d.kernels.end(), kernel) != d.kernels.end();
+  };
+  if (spec.empty()) {
+    for (const auto& d : devices)
+      if (can_run(d)) return d;
+    throw Error(ErrorKind::device, "no device can run '" + kernel + "'");
+  }
+  const Device* found = nullptr;
+  if (all_digits(spec)) {
+    unsigned long i = spec.size() > 9 ? ~0ul : std::strtoul(spec.c_str(), nullptr, 10);
+    if (i < devices.size()) found = &devices[i];
+  } else {
+    for (const auto& d : devices)
+      if (d.name == spec) found = &d;
+  }
+  if (!found)
+    throw Error(ErrorKind::device, origin + ": no device '" + spec + "' (available: " + names_of(devices) + ")");
+  if (!can_run(*found))
+    throw Error(ErrorKind::device, origin + ": device '" + found->name + "' cannot run '" + kernel + "'");
+  return *found;
+}
+
+}  // namespace fpgaio

@@ -1,0 +1,177 @@
+// Compression into independent, indexed gzip members on N threads.
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+
+#include "fpgaio/error.hpp"
+#include "fpgaio/gzip.hpp"
+#include "fpgaio/pipeline.hpp"
+
+namespace fpgaio::gzip {
+
+namespace {
+
+void store_le32(std::uint8_t* p, std::uint32_t x) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<std::uint8_t>(x >> (8 * i));
+}
+
+// One deflater per thread and engine setting: engines keep large state.
+Deflater& thread_deflater(const LevelPlan& plan) {
+  thread_local std::map<std::pair<int, int>, std::unique_ptr<Deflater>> cache;
+  auto& d = cache[{static_cast<int>(plan.engine), plan.engine_level}];
+  if (!d) d = make_deflater(plan);
+  return *d;
+}
+
+struct MemberParams {
+  LevelPlan plan;
+  std::uint8_t xfl;
+};
+
+Bytes make_member(const std::uint8_t* data, std::size_t n, const MemberParams& p,
+                  const std::optional<std::string>& name, std::uint32_t mtime) {
+  std::size_t hl = header_size(name);
+  Bytes out(hl + Deflater::bound(n) + 8);
+  std::size_t c = thread_deflater(p.plan).compress(data, n, out.data() + hl, out.size() - hl - 8);
+  std::size_t total = hl + c + 8;
+  Bytes hdr;
+  hdr.reserve(hl);
+  write_header(hdr, mtime, p.xfl, name, total, static_cast<std::uint32_t>(n), 0);
+  std::memcpy(out.data(), hdr.data(), hl);
+  store_le32(out.data() + hl + c, crc32(0, data, n));
+  store_le32(out.data() + hl + c + 4, static_cast<std::uint32_t>(n));
+  out.resize(total);
+  return out;
+}
+
+// The empty member that ends every stream we write, so that a file cut at a
+// member boundary is told from a complete one.
+Bytes end_marker(const std::optional<std::string>& name, std::uint32_t mtime, std::uint8_t xfl) {
+  static const std::uint8_t empty_deflate[2] = {0x03, 0x00};  // final fixed block, end-of-block only
+  std::size_t total = header_size(name) + 2 + 8;
+  Bytes out;
+  out.reserve(total);
+  write_header(out, mtime, xfl, name, total, 0, kFlagEndOfStream);
+  out.insert(out.end(), empty_deflate, empty_deflate + 2);
+  out.resize(total, 0);  // CRC-32 and ISIZE of nothing are 0
+  return out;
+}
+
+// Content-defined block ends for --rsyncable: a rolling hash over the last 64
+// bytes picks cut points, so an edit changes only the blocks around it and the
+// members after it come out identical again.
+class RsyncCutter {
+ public:
+  explicit RsyncCutter(std::size_t block) : min_(block / 4), max_(block) {
+    int bits = 0;
+    while ((std::size_t{1} << (bits + 1)) <= block / 2) ++bits;
+    shift_ = 32 - bits;
+    pow_ = 1;
+    for (int i = 0; i < kWindow; ++i) pow_ *= kMul;
+  }
+  // Length of the next block of data[0, n); `at_eof` allows a short last block.
+  std::size_t cut(const std::uint8_t* d, std::size_t n, bool at_eof) const {
+    std::uint32_t h = 0;
+    std::size_t limit = n < max_ ? n : max_;
+    for (std::size_t i = 0; i < limit; ++i) {
+      h = h * kMul + d[i] + 1;
+      if (i >= kWindow) h -= pow_ * (d[i - kWindow] + 1u);
+      if (i + 1 >= min_ && ((h * 0x9E3779B1u) >> shift_) == 0) return i + 1;
+    }
+    return (limit == max_ || at_eof) ? limit : 0;
+  }
+
+ private:
+  static constexpr int kWindow = 64;
+  static constexpr std::uint32_t kMul = 0x01000193u;
+  std::size_t min_, max_;
+  int shift_;
+  std::uint32_t pow_;
+};
+
+}  // namespace
+
+std::size_t max_block_size() { return std::size_t{64} << 20; }
+
+Stats compress(Input& in, Sink& out, const CompressOptions& opt) {
+  if (opt.block_size < 1024 || opt.block_size > max_block_size())
+    throw Error(ErrorKind::usage, "block size must be between 1 KiB and 64 MiB");
+  MemberParams p{opt.engine ? LevelPlan{*opt.engine, opt.level} : plan_for_level(opt.level),
+                 static_cast<std::uint8_t>(opt.level >= 9 ? 2 : opt.level == 1 ? 4 : 0)};
+  if (opt.engine) make_deflater(p.plan);  // validate the level now, in this thread
+
+  Stats st;
+  unsigned threads = opt.threads ? opt.threads : 1;
+  OrderedPool<std::pair<Bytes, std::size_t>> pool(threads, 2 * threads + 2, [&](std::pair<Bytes, std::size_t>& r) {
+    out.write(r.first.data(), r.first.size());
+    st.out_bytes += r.first.size();
+    st.in_bytes += r.second;
+    ++st.members;
+    if (opt.progress) opt.progress(st.in_bytes, st.out_bytes);
+  });
+
+  std::optional<RsyncCutter> cutter;
+  if (opt.rsyncable) cutter.emplace(opt.block_size);
+  Bytes pending;  // read but not yet cut into a block (rsyncable only)
+  bool first = true, eof = false;
+  while (!eof) {
+    Bytes block;
+    if (!cutter) {
+      block.resize(opt.block_size);
+      std::size_t n = in.read(block.data(), block.size());
+      block.resize(n);
+      eof = n < opt.block_size;
+    } else {
+      std::size_t have = pending.size();
+      if (have < opt.block_size) {
+        pending.resize(opt.block_size);
+        std::size_t n = in.read(pending.data() + have, opt.block_size - have);
+        pending.resize(have + n);
+        eof = have + n < opt.block_size;
+      }
+      std::size_t len = cutter->cut(pending.data(), pending.size(), eof);
+      block.assign(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(len));
+      pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(len));
+      eof = eof && pending.empty();
+    }
+    if (block.empty()) break;
+    std::optional<std::string> name = first ? opt.name : std::nullopt;
+    std::uint32_t mtime = first ? opt.mtime : 0;
+    first = false;
+    pool.submit([block = std::move(block), name, mtime, &p]() {
+      return std::make_pair(make_member(block.data(), block.size(), p, name, mtime), block.size());
+    });
+  }
+  pool.drain();
+  Bytes end = first ? end_marker(opt.name, opt.mtime, p.xfl) : end_marker(std::nullopt, 0, p.xfl);
+  out.write(end.data(), end.size());
+  st.out_bytes += end.size();
+  ++st.members;
+  out.flush();
+  return st;
+}
+
+std::vector<std::uint8_t> compress_buffer(const std::uint8_t* data, std::size_t n, const CompressOptions& opt) {
+  // Through a pipe-free path: an in-memory Input is not worth a class; use a
+  // memfd so the same code runs.
+  int fd = ::memfd_create("fpgaio", 0);
+  if (fd < 0) throw_errno("memfd_create", errno);
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  full_write(fd, data, n, "memfd");
+  ::lseek(fd, 0, SEEK_SET);
+  Input in("/proc/self/fd/" + std::to_string(fd));
+  struct VecSink : Sink {
+    Bytes v;
+    void write(const std::uint8_t* d, std::size_t k) override { v.insert(v.end(), d, d + k); }
+  } sink;
+  compress(in, sink, opt);
+  return std::move(sink.v);
+}
+
+}  // namespace fpgaio::gzip

@@ -1,0 +1,181 @@
+// Diagnostics, signals, standard output and option parsing for the tools.
+#include "cli.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "fpgaio/io.hpp"
+
+namespace fpgacli {
+
+namespace {
+std::string g_program = "fpga-tools";
+
+void on_fatal_signal(int sig) {
+  fpgaio::remove_registered_temp_files();
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+}  // namespace
+
+void set_program_name(const char* argv0) {
+  std::string s = argv0 ? argv0 : "fpga-tools";
+  auto slash = s.rfind('/');
+  g_program = slash == std::string::npos ? s : s.substr(slash + 1);
+}
+
+const std::string& program_name() { return g_program; }
+
+void report(const std::string& path, const std::string& message) {
+  std::string line = g_program + ": ";
+  if (!path.empty()) line += path + ": ";
+  line += message + "\n";
+  std::fputs(line.c_str(), stderr);
+}
+
+void report(const fpgaio::Error& e, const std::string& fallback_path) {
+  report(e.path.empty() ? fallback_path : e.path, e.describe());
+}
+
+void usage_error(const std::string& message) {
+  std::fprintf(stderr, "%s: %s\nTry '%s --help' for more information.\n", g_program.c_str(), message.c_str(),
+               g_program.c_str());
+  std::exit(kError);
+}
+
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_fatal_signal;
+  sigemptyset(&sa.sa_mask);
+  for (int s : {SIGINT, SIGTERM, SIGHUP}) {
+    struct sigaction old {};
+    sigaction(s, nullptr, &old);
+    if (old.sa_handler != SIG_IGN) sigaction(s, &sa, nullptr);  // keep nohup's SIG_IGN
+  }
+  ::signal(SIGPIPE, SIG_IGN);
+}
+
+bool close_stdout() {
+  if (std::fflush(stdout) != 0 || (::close(STDOUT_FILENO) != 0 && errno != EBADF)) {
+    if (errno == EPIPE) return true;
+    report("stdout", std::string("write error: ") + std::strerror(errno));
+    return false;
+  }
+  return true;
+}
+
+bool is_tty(int fd) { return ::isatty(fd) == 1; }
+
+std::optional<std::uint64_t> parse_size(const std::string& s, std::uint64_t unit) {
+  if (s.empty() || s[0] < '0' || s[0] > '9') return std::nullopt;
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long v = std::strtoull(s.c_str(), &end, 10);
+  if (errno) return std::nullopt;
+  std::string suf(end);
+  if (!suf.empty() && (suf.back() == 'B' || suf.back() == 'b') && suf.size() > 1) suf.pop_back();
+  if (suf == "i" ) return std::nullopt;
+  if (suf.size() == 2 && suf[1] == 'i') suf.pop_back();
+  std::uint64_t mul = unit;
+  if (suf.empty()) mul = unit;
+  else if (suf == "K" || suf == "k") mul = 1ull << 10;
+  else if (suf == "M" || suf == "m") mul = 1ull << 20;
+  else if (suf == "G" || suf == "g") mul = 1ull << 30;
+  else return std::nullopt;
+  if (v > (~0ull) / mul) return std::nullopt;
+  return v * mul;
+}
+
+void parse_options(const std::vector<std::string>& args, const std::vector<OptionSpec>& specs,
+                   const std::function<void(int, const std::string&, const std::string&, bool)>& on_option,
+                   std::vector<std::string>& operands) {
+  bool only_operands = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (only_operands || a == "-" || a.size() < 2 || a[0] != '-') {
+      operands.push_back(a);
+      continue;
+    }
+    if (a == "--") {
+      only_operands = true;
+      continue;
+    }
+    if (a[1] == '-') {
+      std::string name = a.substr(2), value;
+      bool has_value = false;
+      auto eq = name.find('=');
+      if (eq != std::string::npos) {
+        value = name.substr(eq + 1);
+        name = name.substr(0, eq);
+        has_value = true;
+      }
+      const OptionSpec* match = nullptr;
+      int prefix_matches = 0;
+      for (const auto& s : specs) {
+        if (!s.long_name) continue;
+        std::string ln = s.long_name;
+        if (ln == name) {
+          match = &s;
+          prefix_matches = 1;
+          break;
+        }
+        if (ln.compare(0, name.size(), name) == 0) {
+          if (!match || match->id != s.id) ++prefix_matches;
+          match = &s;
+        }
+      }
+      if (!match) usage_error("unrecognized option '--" + name + "'");
+      if (prefix_matches > 1) usage_error("option '--" + name + "' is ambiguous");
+      if (match->arg) {
+        if (!has_value) {
+          if (i + 1 >= args.size()) usage_error("option '--" + std::string(match->long_name) + "' requires an argument");
+          value = args[++i];
+        }
+      } else if (has_value) {
+        usage_error("option '--" + std::string(match->long_name) + "' doesn't allow an argument");
+      }
+      on_option(match->id, value, "--" + std::string(match->long_name), false);
+      continue;
+    }
+    for (std::size_t j = 1; j < a.size(); ++j) {
+      char c = a[j];
+      const OptionSpec* match = nullptr;
+      for (const auto& s : specs)
+        if (s.short_name == c) match = &s;
+      if (!match) usage_error(std::string("invalid option -- '") + c + "'");
+      std::string value;
+      if (match->arg) {
+        if (j + 1 < a.size()) {
+          value = a.substr(j + 1);
+        } else {
+          if (i + 1 >= args.size()) usage_error(std::string("option requires an argument -- '") + c + "'");
+          value = args[++i];
+        }
+        on_option(match->id, value, std::string("-") + c, j > 1);
+        break;
+      }
+      on_option(match->id, value, std::string("-") + c, j > 1);
+    }
+  }
+}
+
+std::string format_help(const std::vector<OptionSpec>& specs) {
+  std::string out;
+  for (const auto& s : specs) {
+    if (!s.help) continue;
+    std::string left = "  ";
+    left += s.short_name ? std::string("-") + s.short_name : "  ";
+    if (s.long_name) left += std::string(s.short_name ? ", " : "  ") + "--" + s.long_name;
+    if (s.arg) left += std::string(s.long_name ? "=" : " ") + s.arg;
+    if (left.size() < 28) left.resize(28, ' ');
+    else left += "\n" + std::string(28, ' ');
+    out += left + s.help + "\n";
+  }
+  return out;
+}
+
+}  // namespace fpgacli

@@ -1,0 +1,78 @@
+// CLI-only policy shared by the tools: diagnostics, exit status, signals,
+// terminal checks, standard output closing, and a small option parser.
+#pragma once
+
+#include <fmt/core.h>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fpgaio/error.hpp"
+
+namespace fpgacli {
+
+// Exit status, as gzip: 0 success, 1 error, 2 warning only.
+enum Exit { kOk = 0, kError = 1, kWarning = 2 };
+
+// The program name from argv[0] (basename), used in every message.
+void set_program_name(const char* argv0);
+const std::string& program_name();
+
+// Tracks the worst status seen so a run can go on after a failure.
+class Status {
+ public:
+  void error() { code_ = kError; }
+  void warning() { if (code_ == kOk) code_ = kWarning; }
+  int code() const { return code_; }
+
+ private:
+  int code_ = kOk;
+};
+
+// "prog: path: message" on stderr. Empty path: "prog: message".
+void report(const std::string& path, const std::string& message);
+// Reports a library error with its context and returns its exit code.
+void report(const fpgaio::Error& e, const std::string& fallback_path = {});
+// "prog: message\nTry 'prog --help' for more information." and exit(1).
+[[noreturn]] void usage_error(const std::string& message);
+
+// SIGINT, SIGTERM, SIGHUP: remove registered temporary files, then die by
+// the same signal. SIGPIPE is ignored so a closed pipe is a write error
+// (EPIPE) that the tools turn into a quiet exit, as gzip does.
+void install_signal_handlers();
+
+// Closes standard output and reports a failure to flush it (gnulib's
+// close_stdout): a full disk is an error, never a silent truncation.
+bool close_stdout();
+
+bool is_tty(int fd);
+
+// Parses sizes such as 1024, 64K, 1M, 2G (powers of 1024). `unit` multiplies
+// a bare number (pigz's -b takes KiB).
+std::optional<std::uint64_t> parse_size(const std::string& s, std::uint64_t unit = 1);
+
+// One option definition drives parsing, --help and the completion test.
+struct OptionSpec {
+  char short_name;       // 0 if none
+  const char* long_name; // nullptr if none
+  const char* arg;       // nullptr: takes no argument; else the argument's name
+  const char* help;
+  int id;
+};
+
+// Parses gzip-style arguments: clustered short options (-dc, -9v, -p2),
+// "-p 2", "--opt=v", "--opt v", unique prefixes of long options, "--" and
+// "-" as operands. Calls on_option(id, value, spelling, clustered), where
+// clustered means a short option that follows another in one argument.
+// Errors call usage_error.
+void parse_options(const std::vector<std::string>& args, const std::vector<OptionSpec>& specs,
+                   const std::function<void(int id, const std::string& value, const std::string& spelled, bool clustered)>& on_option,
+                   std::vector<std::string>& operands);
+
+// Formats the option table for --help.
+std::string format_help(const std::vector<OptionSpec>& specs);
+
+}  // namespace fpgacli

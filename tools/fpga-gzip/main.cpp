@@ -1,0 +1,368 @@
+// fpga-gzip: parse options, walk the operands, call libfpgaio, map errors to
+// gzip's exit status.
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+#include "cli.hpp"
+#include "fpgaio/device.hpp"
+#include "fpgaio/error.hpp"
+#include "fpgaio/gzip.hpp"
+#include "fpgaio/io.hpp"
+#include "options.hpp"
+#include "progress.hpp"
+
+namespace {
+
+using fpgacli::report;
+using fpgagzip::Mode;
+using fpgagzip::Options;
+namespace gz = fpgaio::gzip;
+
+struct ListTotals {
+  std::uint64_t compressed = 0, uncompressed = 0;
+  int files = 0;
+};
+
+class Runner {
+ public:
+  Runner(Options o, unsigned threads) : o_(std::move(o)), threads_(threads) {}
+
+  void run_operand(const std::string& path);
+  void finish_list();
+  int status() const { return status_.code(); }
+
+ private:
+  void warn(const std::string& path, const std::string& msg) {
+    if (o_.verbosity >= 0) report(path, msg);
+    status_.warning();
+  }
+  void fail(const std::string& path, const std::string& msg) {
+    report(path, msg);
+    status_.error();
+  }
+  void fail(const fpgaio::Error& e, const std::string& path);
+  void run_file(const std::string& path, const struct stat& st);
+  void run_directory(const std::string& path);
+  void compress_one(fpgaio::Input& in, const std::string& in_path);
+  void decompress_one(fpgaio::Input& in, const std::string& in_path);
+  std::optional<std::string> decompressed_name(const std::string& path);
+  bool progress_enabled() const {
+    if (o_.progress) return *o_.progress && fpgacli::is_tty(STDERR_FILENO);
+    return o_.verbosity > 0 && fpgacli::is_tty(STDERR_FILENO);
+  }
+  void list_line(const std::string& name, const gz::DecompressResult& r, std::uint64_t compressed);
+  void after_commit(const std::string& in_path, const std::string& out_path, std::uint64_t in_bytes,
+                    std::uint64_t out_bytes);
+
+  Options o_;
+  unsigned threads_;
+  fpgacli::Status status_;
+  ListTotals totals_;
+};
+
+[[noreturn]] void die_of_sigpipe() {
+  // gzip dies of SIGPIPE when its reader goes away; do the same, quietly.
+  fpgaio::remove_registered_temp_files();
+  ::signal(SIGPIPE, SIG_DFL);
+  ::raise(SIGPIPE);
+  std::_Exit(fpgacli::kError);
+}
+
+void Runner::fail(const fpgaio::Error& e, const std::string& path) {
+  if (e.kind() == fpgaio::ErrorKind::io && e.error_number() == EPIPE) die_of_sigpipe();
+  fpgacli::report(e, path);
+  status_.error();
+}
+
+void Runner::run_operand(const std::string& path) {
+  if (path == "-") {
+    try {
+      fpgaio::Input in("-");
+      if (o_.mode == Mode::compress) compress_one(in, "-");
+      else decompress_one(in, "-");
+    } catch (const fpgaio::Error& e) {
+      fail(e, "stdin");
+    }
+    return;
+  }
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) {
+    int err = errno;
+    // gunzip foo looks for foo.gz, as gzip does.
+    if (err == ENOENT && o_.mode != Mode::compress && !o_.suffix.empty()) {
+      std::string alt = path + o_.suffix;
+      if (::lstat(alt.c_str(), &st) == 0) return run_file(alt, st);
+      return fail(alt, std::strerror(ENOENT));
+    }
+    return fail(path, std::strerror(err));
+  }
+  run_file(path, st);
+}
+
+void Runner::run_directory(const std::string& path) {
+  DIR* d = ::opendir(path.c_str());
+  if (!d) return fail(path, std::strerror(errno));
+  std::vector<std::string> names;
+  while (auto* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(n);
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  for (const auto& n : names) {
+    std::string p = path + (path.back() == '/' ? "" : "/") + n;
+    struct stat st;
+    if (::lstat(p.c_str(), &st) != 0) {
+      fail(p, std::strerror(errno));
+      continue;
+    }
+    run_file(p, st);
+  }
+}
+
+void Runner::run_file(const std::string& path, const struct stat& st) {
+  if (S_ISDIR(st.st_mode)) {
+    if (o_.recursive) return run_directory(path);
+    return warn("", path + " is a directory -- ignored");
+  }
+  if (S_ISLNK(st.st_mode) && !o_.force && !o_.to_stdout) return fail(path, std::strerror(ELOOP));
+  if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode) && !o_.to_stdout && o_.mode != Mode::list && o_.mode != Mode::test)
+    return warn("", path + " is not a directory or a regular file - ignored");
+  try {
+    fpgaio::Input in(path);
+    if (o_.mode == Mode::compress) compress_one(in, path);
+    else decompress_one(in, path);
+  } catch (const fpgaio::Error& e) {
+    fail(e, path);
+  }
+}
+
+bool ends_with(const std::string& s, const std::string& suf) {
+  return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
+}
+
+std::string base_name(const std::string& p) {
+  auto slash = p.rfind('/');
+  return slash == std::string::npos ? p : p.substr(slash + 1);
+}
+
+std::string dir_prefix(const std::string& p) {
+  auto slash = p.rfind('/');
+  return slash == std::string::npos ? "" : p.substr(0, slash + 1);
+}
+
+double ratio_percent(std::uint64_t big, std::uint64_t small) {
+  return big ? 100.0 * (static_cast<double>(big) - static_cast<double>(small)) / static_cast<double>(big) : 0.0;
+}
+
+void Runner::after_commit(const std::string& in_path, const std::string& out_path, std::uint64_t in_bytes,
+                          std::uint64_t out_bytes) {
+  bool remove = !o_.keep && !o_.to_stdout && in_path != "-";
+  if (remove && ::unlink(in_path.c_str()) != 0) fail(in_path, std::string("cannot remove: ") + std::strerror(errno));
+  if (o_.verbosity > 0 && in_path != "-") {
+    std::uint64_t plain = o_.mode == Mode::compress ? in_bytes : out_bytes;
+    std::uint64_t packed = o_.mode == Mode::compress ? out_bytes : in_bytes;
+    std::string what = o_.to_stdout ? "" : (remove ? " -- replaced with " : " -- created ") + out_path;
+    std::fprintf(stderr, "%s:\t%5.1f%%%s\n", in_path.c_str(), ratio_percent(plain, packed), what.c_str());
+  }
+}
+
+void Runner::compress_one(fpgaio::Input& in, const std::string& in_path) {
+  bool is_stdin = in_path == "-";
+  if (!o_.to_stdout && !is_stdin && ends_with(in_path, o_.suffix) && !o_.force) {
+    if (o_.verbosity >= 0) report("", in_path + " already has " + o_.suffix + " suffix -- unchanged");
+    return;  // gzip warns but keeps status 0 here
+  }
+  bool out_stdout = o_.to_stdout || is_stdin;
+  if (out_stdout && fpgacli::is_tty(STDOUT_FILENO) && !o_.force) {
+    report("", "compressed data not written to a terminal. Use -f to force compression.");
+    report("", "For help, type: " + fpgacli::program_name() + " -h");
+    status_.error();
+    return;
+  }
+  gz::CompressOptions co;
+  co.level = o_.level;
+  co.engine = o_.engine;
+  co.block_size = o_.block_size;
+  co.threads = threads_;
+  co.rsyncable = o_.rsyncable;
+  bool save_name = o_.save_name.value_or(true), save_time = o_.save_time.value_or(true);
+  if (!is_stdin && save_name) co.name = base_name(in_path);
+  if (!is_stdin && save_time) co.mtime = static_cast<std::uint32_t>(in.stat().st_mtime);
+  fpgacli::ProgressLine bar(progress_enabled(), is_stdin ? "stdin" : in_path,
+                            in.is_regular() ? static_cast<std::uint64_t>(in.stat().st_size) : 0);
+  co.progress = [&](std::uint64_t done, std::uint64_t) { bar.update(done); };
+
+  if (out_stdout) {
+    fpgaio::FdSink sink(STDOUT_FILENO, "stdout");
+    auto st = gz::compress(in, sink, co);
+    bar.finish();
+    after_commit(in_path, "stdout", st.in_bytes, st.out_bytes);
+    return;
+  }
+  std::string out_path = in_path + o_.suffix;
+  struct stat ost;
+  if (::lstat(out_path.c_str(), &ost) == 0 && !o_.force) {
+    warn("", out_path + " already exists;\tnot overwritten");
+    return;
+  }
+  fpgaio::OutputFile out(out_path, o_.force);
+  fpgaio::FdSink sink(out.fd(), out_path);
+  auto st = gz::compress(in, sink, co);
+  bar.finish();
+  out.commit(&in.stat());
+  after_commit(in_path, out_path, st.in_bytes, st.out_bytes);
+}
+
+std::optional<std::string> Runner::decompressed_name(const std::string& path) {
+  static const char* known[] = {".gz", "-gz", ".z", "-z", "_z"};
+  std::string base = base_name(path);
+  std::vector<std::string> sufs = {o_.suffix};
+  for (auto* k : known) sufs.emplace_back(k);
+  for (const auto& s : sufs) {
+    if (ends_with(base, s) && base.size() > s.size()) return path.substr(0, path.size() - s.size());
+  }
+  if (ends_with(base, ".tgz") && base.size() > 4) return path.substr(0, path.size() - 4) + ".tar";
+  if (ends_with(base, ".taz") && base.size() > 4) return path.substr(0, path.size() - 4) + ".tar";
+  return std::nullopt;
+}
+
+void Runner::list_line(const std::string& name, const gz::DecompressResult& r, std::uint64_t compressed) {
+  if (totals_.files++ == 0) {
+    if (o_.verbosity > 0) std::printf("method  crc     date  time  ");
+    std::printf("%19s %19s  ratio uncompressed_name\n", "compressed", "uncompressed");
+  }
+  if (o_.verbosity > 0) {
+    char date[32] = "";
+    std::time_t t = r.first ? r.first->mtime : 0;
+    std::strftime(date, sizeof date, "%b %e %H:%M", std::localtime(&t));
+    std::printf("defla %08x %s ", r.last_crc, date);
+  }
+  std::printf("%19llu %19llu %5.1f%% %s\n", static_cast<unsigned long long>(compressed),
+              static_cast<unsigned long long>(r.stats.out_bytes), ratio_percent(r.stats.out_bytes, compressed),
+              name.c_str());
+  totals_.compressed += compressed;
+  totals_.uncompressed += r.stats.out_bytes;
+}
+
+void Runner::finish_list() {
+  if (o_.mode != Mode::list || totals_.files < 2) return;
+  if (o_.verbosity > 0) std::printf("                            ");
+  std::printf("%19llu %19llu %5.1f%% (totals)\n", static_cast<unsigned long long>(totals_.compressed),
+              static_cast<unsigned long long>(totals_.uncompressed),
+              ratio_percent(totals_.uncompressed, totals_.compressed));
+}
+
+void Runner::decompress_one(fpgaio::Input& in, const std::string& in_path) {
+  bool is_stdin = in_path == "-";
+  const std::string shown = is_stdin ? "stdin" : in_path;
+  if (is_stdin && fpgacli::is_tty(STDIN_FILENO) && !o_.force) {
+    report("", "compressed data not read from a terminal. Use -f to force decompression.");
+    report("", "For help, type: " + fpgacli::program_name() + " -h");
+    status_.error();
+    return;
+  }
+  std::optional<std::string> out_path;
+  bool out_stdout = o_.to_stdout || is_stdin;
+  if (o_.mode == Mode::decompress && !out_stdout) {
+    out_path = decompressed_name(in_path);
+    if (!out_path) return warn("", in_path + ": unknown suffix -- ignored");
+  }
+  gz::DecompressOptions dopt;
+  dopt.threads = threads_;
+  dopt.list_only = o_.mode == Mode::list;
+  fpgacli::ProgressLine bar(o_.mode == Mode::decompress && progress_enabled(), shown,
+                            in.is_regular() ? static_cast<std::uint64_t>(in.stat().st_size) : 0);
+  dopt.progress = [&](std::uint64_t in_done, std::uint64_t) { bar.update(in_done); };
+  gz::Decoder dec(in, dopt);
+  if (!dec.is_gzip()) {
+    // zcat -f passes data that is not gzip through unchanged, as gzip does.
+    if (o_.mode == Mode::decompress && o_.force && out_stdout) {
+      fpgaio::FdSink sink(STDOUT_FILENO, "stdout");
+      dec.copy_through(sink);
+      return;
+    }
+    return fail(shown, "not in gzip format");
+  }
+  if (o_.mode == Mode::decompress && out_path && o_.save_name.value_or(false)) {
+    const auto& h = dec.first_header();
+    if (h.name && !h.name->empty()) {
+      std::string n = base_name(*h.name);  // never a path from the file
+      if (n != "." && n != "..") out_path = dir_prefix(in_path) + n;
+    }
+  }
+
+  gz::DecompressResult r;
+  if (o_.mode == Mode::list || o_.mode == Mode::test) {
+    fpgaio::NullSink sink;
+    r = dec.run(sink);
+    if (o_.mode == Mode::list) {
+      std::string name = is_stdin ? "stdout" : decompressed_name(in_path).value_or(in_path);
+      list_line(name, r, r.stats.in_bytes);
+    } else if (o_.verbosity > 0) {
+      std::fprintf(stderr, "%s:\t OK\n", shown.c_str());
+    }
+  } else if (out_stdout) {
+    fpgaio::FdSink sink(STDOUT_FILENO, "stdout");
+    r = dec.run(sink);
+    bar.finish();
+    after_commit(in_path, "stdout", r.stats.in_bytes, r.stats.out_bytes);
+  } else {
+    struct stat ost;
+    if (::lstat(out_path->c_str(), &ost) == 0 && !o_.force) return warn("", *out_path + " already exists;\tnot overwritten");
+    if (::lstat(out_path->c_str(), &ost) == 0 && fpgaio::same_file(ost, in.stat()))
+      return fail(in_path, "input and output are the same file");
+    fpgaio::OutputFile out(*out_path, o_.force);
+    fpgaio::FdSink sink(out.fd(), *out_path);
+    r = dec.run(sink);
+    bar.finish();
+    struct stat meta = in.stat();
+    if (o_.save_time.value_or(false) && r.first && r.first->mtime) {
+      meta.st_mtim.tv_sec = r.first->mtime;
+      meta.st_mtim.tv_nsec = 0;
+    }
+    out.commit(&meta);
+    after_commit(in_path, *out_path, r.stats.in_bytes, r.stats.out_bytes);
+  }
+  if (r.trailing_garbage) warn("", shown + ": decompression OK, trailing garbage ignored");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  fpgacli::set_program_name(argv[0]);
+  fpgacli::install_signal_handlers();
+  Options o = fpgagzip::parse_command_line(argc, argv);
+
+  if (o.list_devices) {
+    for (const auto& d : fpgaio::list_devices()) {
+      std::string k;
+      for (const auto& x : d.kernels) k += (k.empty() ? "" : ",") + x;
+      std::printf("%u\t%s\t%s\t%s\n", d.index, d.name.c_str(), d.description.c_str(), k.c_str());
+    }
+    return fpgacli::close_stdout() ? 0 : 1;
+  }
+  fpgaio::Device dev;
+  try {
+    dev = fpgaio::select_device(o.device, o.mode == Mode::compress ? "deflate" : "inflate");
+  } catch (const fpgaio::Error& e) {
+    report("", e.what());
+    return fpgacli::kError;
+  }
+  if (o.files.empty()) o.files.push_back("-");
+  Runner runner(o, o.threads ? o.threads : dev.slots);
+  for (const auto& f : o.files) runner.run_operand(f);
+  runner.finish_list();
+  int code = runner.status();
+  if (!fpgacli::close_stdout()) code = fpgacli::kError;
+  return code;
+}
