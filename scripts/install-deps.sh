@@ -1,0 +1,18 @@
+#!/bin/sh
+# Installs the Debian packages fpga-tools needs to build, test and benchmark,
+# when any is missing. Uses sudo when not root.
+set -eu
+PKGS="cmake g++ make pkg-config zlib1g-dev libisal-dev libdeflate-dev libfmt-dev libgtest-dev
+      bats parallel gzip pigz isal libdeflate-tools tabix python3 time"
+[ "${1:-}" = "--list" ] && { echo $PKGS; exit 0; }
+missing=""
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "Installing:$missing"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends $missing

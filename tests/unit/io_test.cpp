@@ -1,0 +1,200 @@
+// Unit tests of the io module: checked writes, faults, atomic output files.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <fstream>
+
+#include "fpgaio/error.hpp"
+#include "fpgaio/io.hpp"
+#include "helpers.hpp"
+
+using fpgaio::Error;
+using fpgaio::ErrorKind;
+
+namespace {
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char tmpl[] = "/tmp/fpgaio-test-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
+};
+
+// Replaces write(2) for the duration of a test.
+struct WriteHook {
+  explicit WriteHook(ssize_t (*fn)(int, const void*, size_t)) : saved(fpgaio::detail::syscalls().write) {
+    fpgaio::detail::syscalls().write = fn;
+  }
+  ~WriteHook() { fpgaio::detail::syscalls().write = saved; }
+  ssize_t (*saved)(int, const void*, size_t);
+};
+
+int g_calls = 0;
+ssize_t eintr_then_short(int fd, const void* p, size_t n) {
+  ++g_calls;
+  if (g_calls % 2 == 1) {
+    errno = EINTR;
+    return -1;
+  }
+  return ::write(fd, p, n > 3 ? 3 : n);  // short writes of 3 bytes
+}
+ssize_t enospc(int, const void*, size_t) {
+  errno = ENOSPC;
+  return -1;
+}
+ssize_t epipe(int, const void*, size_t) {
+  errno = EPIPE;
+  return -1;
+}
+
+std::string slurp(const std::string& p) {
+  std::ifstream f(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+}  // namespace
+
+TEST(FullWrite, RetriesEintrAndShortWrites) {
+  TempDir d;
+  std::string p = d.path + "/x";
+  int fd = ::open(p.c_str(), O_WRONLY | O_CREAT, 0600);
+  ASSERT_GE(fd, 0);
+  g_calls = 0;
+  {
+    WriteHook h(eintr_then_short);
+    fpgaio::full_write(fd, "hello, world", 12, p);
+  }
+  ::close(fd);
+  EXPECT_EQ(slurp(p), "hello, world");
+  EXPECT_GE(g_calls, 8);
+}
+
+TEST(FullWrite, EnospcIsAnIoErrorNamingThePath) {
+  WriteHook h(enospc);
+  try {
+    fpgaio::full_write(1, "x", 1, "out.gz");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::io);
+    EXPECT_EQ(e.error_number(), ENOSPC);
+    EXPECT_EQ(e.path, "out.gz");
+    EXPECT_NE(std::string(e.what()).find("No space left"), std::string::npos);
+  }
+}
+
+TEST(FullWrite, DevFullFails) {
+  int fd = ::open("/dev/full", O_WRONLY);
+  ASSERT_GE(fd, 0);
+  EXPECT_THROW(fpgaio::full_write(fd, "abc", 3, "/dev/full"), Error);
+  ::close(fd);
+}
+
+TEST(AsyncSink, PropagatesWriteErrorsOnFlush) {
+  WriteHook h(epipe);
+  fpgaio::FdSink inner(1, "stdout");
+  fpgaio::AsyncSink s(inner, 2);
+  try {
+    for (int i = 0; i < 10; ++i) s.write(reinterpret_cast<const std::uint8_t*>("abc"), 3);
+    s.flush();
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.error_number(), EPIPE);
+  }
+}
+
+TEST(AsyncSink, KeepsOrder) {
+  testutil::VecSink inner;
+  {
+    fpgaio::AsyncSink s(inner, 3);
+    for (int i = 0; i < 1000; ++i) {
+      std::uint8_t b = static_cast<std::uint8_t>(i);
+      s.write(&b, 1);
+    }
+    s.flush();
+  }
+  ASSERT_EQ(inner.v.size(), 1000u);
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ(inner.v[i], static_cast<std::uint8_t>(i));
+}
+
+TEST(OutputFile, CommitRenamesAndAppliesMetadata) {
+  TempDir d;
+  std::string target = d.path + "/out.gz";
+  struct stat meta {};
+  meta.st_mode = S_IFREG | 04751;  // setuid must be dropped
+  meta.st_uid = ::getuid();
+  meta.st_gid = ::getgid();
+  meta.st_mtim.tv_sec = 1000000000;
+  meta.st_atim.tv_sec = 1000000000;
+  {
+    fpgaio::OutputFile f(target, false);
+    fpgaio::full_write(f.fd(), "data", 4, target);
+    struct stat st;
+    ASSERT_NE(::stat(target.c_str(), &st), 0) << "target must not exist before commit";
+    f.commit(&meta);
+  }
+  struct stat st;
+  ASSERT_EQ(::stat(target.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0751u);
+  EXPECT_EQ(st.st_mtim.tv_sec, 1000000000);
+  EXPECT_EQ(slurp(target), "data");
+}
+
+TEST(OutputFile, DestructorRemovesUncommitted) {
+  TempDir d;
+  std::string target = d.path + "/out.gz";
+  {
+    fpgaio::OutputFile f(target, false);
+    fpgaio::full_write(f.fd(), "partial", 7, target);
+  }
+  EXPECT_EQ(std::system(("test -z \"$(ls -A '" + d.path + "')\"").c_str()), 0) << "temporary file left behind";
+}
+
+TEST(OutputFile, RefusesExistingTargetWithoutOverwrite) {
+  TempDir d;
+  std::string target = d.path + "/out.gz";
+  std::ofstream(target) << "precious";
+  EXPECT_THROW(fpgaio::OutputFile(target, false), Error);
+  EXPECT_EQ(slurp(target), "precious");
+  // A target that appears between creation and commit is not clobbered either.
+  std::string late = d.path + "/late.gz";
+  {
+    fpgaio::OutputFile f(late, false);
+    std::ofstream(late) << "arrived";
+    EXPECT_THROW(f.commit(nullptr), Error);
+  }
+  EXPECT_EQ(slurp(late), "arrived");
+}
+
+TEST(OutputFile, SignalCleanupRemovesRegisteredFiles) {
+  TempDir d;
+  std::string target = d.path + "/out.gz";
+  fpgaio::OutputFile f(target, false);
+  fpgaio::remove_registered_temp_files();
+  EXPECT_EQ(std::system(("test -z \"$(ls -A '" + d.path + "')\"").c_str()), 0);
+}
+
+TEST(Input, MissingFileIsIoErrorWithPath) {
+  try {
+    fpgaio::Input in("/nonexistent/file");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::io);
+    EXPECT_EQ(e.path, "/nonexistent/file");
+    EXPECT_EQ(e.error_number(), ENOENT);
+  }
+}
+
+TEST(Input, DirectoryIsRefused) {
+  try {
+    fpgaio::Input in("/tmp");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.error_number(), EISDIR);
+  }
+}
