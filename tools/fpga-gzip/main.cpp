@@ -56,7 +56,7 @@ class Runner {
   void decompress_one(fpgaio::Input& in, const std::string& in_path);
   std::optional<std::string> decompressed_name(const std::string& path);
   bool progress_enabled() const {
-    if (o_.progress) return *o_.progress && fpgacli::is_tty(STDERR_FILENO);
+    if (o_.progress) return *o_.progress;  // asked for: shown even when stderr is a file
     return o_.verbosity > 0 && fpgacli::is_tty(STDERR_FILENO);
   }
   void list_line(const std::string& name, const gz::DecompressResult& r, std::uint64_t compressed);
