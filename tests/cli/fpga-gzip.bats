@@ -1,0 +1,211 @@
+#!/usr/bin/env bats
+# fpga-gzip beyond gzip: the block format, cross-reading with other tools,
+# parallel determinism, devices, errors with member and offset.
+
+load helpers
+
+@test "--help and --version go to stdout with exit 0" {
+  run "$OURS" --help
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"Usage: fpga-gzip"* ]]
+  run "$OURS" --version
+  [ "$status" -eq 0 ]
+  [[ "$output" == "fpga-gzip (fpga-tools) "* ]]
+}
+
+@test "usage errors: one line naming the problem, a hint, exit 1" {
+  for bad in "-13" "--level=0" "-b 1x" "-b 100M" "-p 0" "--bogus" "--engine=bzip2" "-S a/b"; do
+    run "$OURS" $bad -c /dev/null
+    [ "$status" -eq 1 ]
+    [[ "${lines[0]}" == "fpga-gzip: "* ]]
+    [[ "${lines[1]}" == "Try 'fpga-gzip --help' for more information." ]]
+  done
+}
+
+@test "our output is read by gzip, zcat, pigz, Python and zlib at every level" {
+  make_text t 300
+  for l in 1 2 3 4 5 6 7 8 9 10 11 12; do
+    "$OURS" -$l -b 64K -c t > t$l.gz
+    gzip -dc t$l.gz | cmp - t
+    zcat t$l.gz | cmp - t
+    pigz -dc t$l.gz | cmp - t
+  done
+  python3 -c 'import gzip,sys,zlib
+data = open("t","rb").read()
+for l in range(1, 13):
+    raw = open(f"t{l}.gz","rb").read()
+    assert gzip.decompress(raw) == data, l
+    d = zlib.decompressobj(31); out = d.decompress(raw)
+    while d.unused_data:
+        rest = d.unused_data; d = zlib.decompressobj(31); out += d.decompress(rest)
+    assert out == data, l'
+}
+
+@test "other tools' output decompresses: gzip, pigz, bgzip, igzip, libdeflate-gzip" {
+  make_text t 2000
+  gzip -c t > g.gz
+  pigz -p 2 -c t > p.gz
+  pigz -p 2 -i -c t > pi.gz
+  bgzip -c t > b.gz
+  igzip -c t > i.gz
+  libdeflate-gzip -c t > l.gz
+  for f in g p pi b i l; do
+    "$OURS" -dc $f.gz | cmp - t
+    "$OURS" -t $f.gz
+    [ "$("$OURS" -l $f.gz | awk 'NR==2 {print $2}')" = 2048000 ]
+  done
+  cat g.gz b.gz p.gz > mixed.gz
+  "$OURS" -dc mixed.gz | cmp - <(cat t t t)
+}
+
+@test "random data, empty input, one byte, sizes around block boundaries" {
+  head -c 300000 /dev/urandom > r
+  : > empty
+  printf x > one
+  for n in 4095 4096 4097 8192 12289; do head -c $n r > s$n; done
+  for f in r empty one s4095 s4096 s4097 s8192 s12289; do
+    "$OURS" -b 4K -c $f > $f.gz
+    gzip -dc $f.gz | cmp - $f
+    "$OURS" -dc $f.gz | cmp - $f
+  done
+}
+
+@test "same output whatever the thread count" {
+  make_text t 3000
+  "$OURS" -p 1 -c t > p1.gz
+  "$OURS" -p 2 -c t > p2.gz
+  "$OURS" -p 4 -c t > p4.gz
+  cmp p1.gz p2.gz
+  cmp p1.gz p4.gz
+  "$OURS" -1 -p 1 -c t | cmp - <("$OURS" -1 -p 3 -c t)
+}
+
+@test "every member carries the FT subfield and the stream ends with an end marker" {
+  make_text t 200
+  "$OURS" -n -b 64K -c t > t.gz
+  python3 - <<'PY'
+import struct
+raw = open("t.gz", "rb").read()
+pos, members, last = 0, 0, None
+while pos < len(raw):
+    assert raw[pos:pos+2] == b"\x1f\x8b"
+    flags = raw[pos+3]
+    assert flags & 4, "FEXTRA"
+    xlen = struct.unpack_from("<H", raw, pos+10)[0]
+    si, ln = raw[pos+12:pos+14], struct.unpack_from("<H", raw, pos+14)[0]
+    assert si == b"FT" and ln == 10
+    ver, fl, size, isize = struct.unpack_from("<BBII", raw, pos+16)
+    assert ver == 1
+    assert struct.unpack_from("<I", raw, pos+size-4)[0] == isize
+    last = fl
+    pos += size
+    members += 1
+assert pos == len(raw)
+assert last == 1, "end marker"
+assert members == 200 * 1024 // 65536 + 1 + 1
+PY
+}
+
+@test "a file cut at a member boundary is detected, naming member and offset" {
+  make_text t 300
+  "$OURS" -b 64K -c t > t.gz
+  size=$(od -An -tu4 -j18 -N4 t.gz | tr -d ' ')
+  head -c "$size" t.gz > cut.gz
+  gzip -t cut.gz   # gzip cannot tell
+  run "$OURS" -t cut.gz
+  [ "$status" -eq 1 ]
+  [[ "$output" == "fpga-gzip: cut.gz: corrupt data at member 2 (offset $size): "*"end-of-stream"* ]]
+  run "$OURS" -d cut.gz
+  [ "$status" -eq 1 ]
+  [ ! -e cut ]
+}
+
+@test "corruption in a later member names that member and its offset" {
+  make_text t 300
+  "$OURS" -b 64K -c t > t.gz
+  s1=$(od -An -tu4 -j18 -N4 t.gz | tr -d ' ')
+  s2=$(od -An -tu4 -j$(( s1 + 18 )) -N4 t.gz | tr -d ' ')
+  printf '\377\377\377\377' | dd of=t.gz bs=1 seek=$(( s1 + s2 / 2 )) conv=notrunc status=none
+  run "$OURS" -t t.gz
+  [ "$status" -eq 1 ]
+  [[ "$output" == "fpga-gzip: t.gz: corrupt data at member 2 (offset $s1): "* ]]
+}
+
+@test "-l is exact over all members, where gzip -l sees only the last" {
+  make_text t 3000
+  "$OURS" -k t
+  [ "$("$OURS" -l t.gz | awk 'NR==2 {print $2}')" = 3072000 ]
+  cat t.gz t.gz > tt.gz
+  [ "$("$OURS" -l tt.gz | awk 'NR==2 {print $2}')" = 6144000 ]
+}
+
+@test "fpga-gunzip and fpga-zcat behave as gunzip and zcat" {
+  make_text t 20
+  cp t orig
+  "$OURS" t
+  "$FPGA_BIN/fpga-zcat" t.gz | cmp - orig
+  [ -e t.gz ]
+  "$FPGA_BIN/fpga-gunzip" t.gz
+  cmp t orig
+  [ ! -e t.gz ]
+}
+
+@test "zcat -f passes data that is not gzip through" {
+  echo plain > p
+  run "$FPGA_BIN/fpga-zcat" -f p
+  [ "$status" -eq 0 ]
+  [ "$output" = plain ]
+}
+
+@test "devices: --list-devices, --device by name and index, FPGA_DEVICE, errors" {
+  run "$OURS" --list-devices
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"cpu"* ]]
+  idx=$("$OURS" --list-devices | awk '$2 == "cpu" {print $1}')
+  make_text t 10
+  "$OURS" --device cpu -c t | gzip -dc | cmp - t
+  "$OURS" --device "$idx" -c t | gzip -dc | cmp - t
+  FPGA_DEVICE=cpu "$OURS" -c t | gzip -dc | cmp - t
+  run "$OURS" --device 9 -c t
+  [ "$status" -eq 1 ]
+  [[ "$output" == "fpga-gzip: --device: no device '9' (available: "*"cpu"* ]]
+  FPGA_DEVICE=xrt:5 run "$OURS" -c t
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"FPGA_DEVICE: no device 'xrt:5'"* ]]
+}
+
+@test "--rsyncable output is valid and shares most members after an edit" {
+  head -c 2000000 /dev/urandom > r
+  { head -c 1000 r; printf 'EDIT'; tail -c +1001 r; } > r2
+  "$OURS" -R -b 128K -c r > a.gz
+  "$OURS" -R -b 128K -c r2 > b.gz
+  gzip -dc b.gz | cmp - r2
+  python3 -c 'a=open("a.gz","rb").read(); b=open("b.gz","rb").read()
+n=0
+while n < min(len(a),len(b)) and a[-1-n]==b[-1-n]: n+=1
+assert n > len(a)*0.75, (n, len(a))'
+}
+
+@test "--progress writes to stderr only, and nothing without it when stderr is a file" {
+  make_text t 20000
+  "$OURS" --progress -c t > t.gz 2> err
+  gzip -dc t.gz | cmp - t
+  "$OURS" -v -c t > t2.gz 2> err2
+  cmp t.gz t2.gz
+  ! grep -q 'MiB/s' err2
+}
+
+@test "fuzzer regression inputs fail cleanly with exit 1" {
+  for f in "$FPGA_SOURCE_DIR"/tests/fuzz/regressions/*; do
+    run "$OURS" -t "$f"
+    [ "$status" -eq 1 ]
+    [[ "$output" == "fpga-gzip: "* ]]
+  done
+}
+
+@test "a 64 MiB stream through compress | decompress stays within bounded memory" {
+  run bash -c "head -c 67108864 /dev/zero | /usr/bin/time -f '%M' '$OURS' -p 2 2>rss1 | /usr/bin/time -f '%M' '$OURS' -d -p 2 2>rss2 | wc -c"
+  [ "$output" = 67108864 ]
+  (( $(tail -1 rss1) < 65536 ))
+  (( $(tail -1 rss2) < 65536 ))
+}
