@@ -1,0 +1,33 @@
+# fish completion for fpga-gzip, fpga-gunzip and fpga-zcat
+for cmd in fpga-gzip fpga-gunzip fpga-zcat
+    complete -c $cmd -s c -l stdout -d 'Write to standard output, keep input files'
+    complete -c $cmd -l to-stdout -d 'Write to standard output, keep input files'
+    complete -c $cmd -s d -l decompress -d Decompress
+    complete -c $cmd -l uncompress -d Decompress
+    complete -c $cmd -s f -l force -d 'Overwrite output files, compress links and terminals'
+    complete -c $cmd -s h -l help -d 'Show help and exit'
+    complete -c $cmd -s k -l keep -d 'Keep input files'
+    complete -c $cmd -s l -l list -d 'List compressed and uncompressed sizes'
+    complete -c $cmd -s n -l no-name -d 'Do not save or restore name and time stamp'
+    complete -c $cmd -s N -l name -d 'Save or restore name and time stamp'
+    complete -c $cmd -s m -l no-time -d 'Do not save or restore the time stamp'
+    complete -c $cmd -s M -l time -d 'Save or restore the time stamp'
+    complete -c $cmd -s q -l quiet -d 'Suppress warnings'
+    complete -c $cmd -s r -l recursive -d 'Operate recursively on directories'
+    complete -c $cmd -s S -l suffix -x -a '.gz .z .tgz' -d 'Use suffix SUF'
+    complete -c $cmd -s t -l test -d 'Test compressed file integrity'
+    complete -c $cmd -s v -l verbose -d 'Verbose mode'
+    complete -c $cmd -s V -l version -d 'Show version and exit'
+    complete -c $cmd -l level -x -a '1 2 3 4 5 6 7 8 9 10 11 12' -d 'Compression level'
+    complete -c $cmd -s 1 -l fast -d 'Compress faster (level 1)'
+    complete -c $cmd -l best -d 'Compress better (level 9)'
+    complete -c $cmd -s p -l processes -x -d 'Number of threads'
+    complete -c $cmd -s b -l blocksize -x -a '128K 256K 1M 4M 16M 64M' -d 'Block size (bare number is KiB)'
+    complete -c $cmd -s R -l rsyncable -d 'Content-defined blocks for rsync'
+    complete -c $cmd -s i -l independent -d 'Accepted for pigz; blocks are always independent'
+    complete -c $cmd -l progress -d 'Show progress on stderr'
+    complete -c $cmd -l no-progress -d 'Never show progress'
+    complete -c $cmd -l device -x -a '(fpga-gzip --list-devices 2>/dev/null | string split -f2 \t)' -d 'Compute device'
+    complete -c $cmd -l list-devices -d 'List compute devices and exit'
+    complete -c $cmd -l engine -x -a 'isal libdeflate zlib' -d 'Force a deflate engine'
+end
