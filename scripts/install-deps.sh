@@ -2,7 +2,7 @@
 # Installs the Debian packages fpga-tools needs to build, test and benchmark,
 # when any is missing. Uses sudo when not root.
 set -eu
-PKGS="cmake g++ make pkg-config zlib1g-dev libisal-dev libdeflate-dev libfmt-dev libgtest-dev
+PKGS="cmake g++ make pkg-config zlib1g-dev libisal-dev libdeflate-dev libgtest-dev
       bats parallel gzip pigz isal libdeflate-tools tabix python3 time"
 [ "${1:-}" = "--list" ] && { echo $PKGS; exit 0; }
 missing=""

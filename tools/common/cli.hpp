@@ -2,7 +2,6 @@
 // terminal checks, standard output closing, and a small option parser.
 #pragma once
 
-#include <fmt/core.h>
 
 #include <cstdint>
 #include <functional>

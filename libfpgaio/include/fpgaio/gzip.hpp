@@ -48,7 +48,7 @@ struct Header {
 std::optional<Header> parse_header(const std::uint8_t* data, std::size_t n);
 
 // Serialises a header with an FT subfield. `member_size` and `isize` fill it.
-void write_header(std::vector<std::uint8_t>& out, std::uint32_t mtime, std::uint8_t xfl,
+void write_header(Bytes& out, std::uint32_t mtime, std::uint8_t xfl,
                   const std::optional<std::string>& name, std::uint64_t member_size, std::uint32_t isize,
                   std::uint8_t ft_flags);
 std::size_t header_size(const std::optional<std::string>& name);
@@ -77,7 +77,7 @@ std::size_t max_block_size();  // largest -b accepted (64 MiB)
 Stats compress(Input& in, Sink& out, const CompressOptions& opt);
 
 // Compresses a whole buffer (one call, same format); for tests and tools.
-std::vector<std::uint8_t> compress_buffer(const std::uint8_t* data, std::size_t n, const CompressOptions& opt);
+Bytes compress_buffer(const std::uint8_t* data, std::size_t n, const CompressOptions& opt);
 
 struct DecompressOptions {
   unsigned threads = 1;

@@ -154,7 +154,7 @@ Stats compress(Input& in, Sink& out, const CompressOptions& opt) {
   return st;
 }
 
-std::vector<std::uint8_t> compress_buffer(const std::uint8_t* data, std::size_t n, const CompressOptions& opt) {
+Bytes compress_buffer(const std::uint8_t* data, std::size_t n, const CompressOptions& opt) {
   // Through a pipe-free path: an in-memory Input is not worth a class; use a
   // memfd so the same code runs.
   int fd = ::memfd_create("fpgaio", 0);

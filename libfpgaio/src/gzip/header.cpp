@@ -14,10 +14,10 @@ std::uint32_t le32(const std::uint8_t* p) {
   return p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<std::uint32_t>(p[3]) << 24);
 }
 std::uint16_t le16(const std::uint8_t* p) { return static_cast<std::uint16_t>(p[0] | (p[1] << 8)); }
-void put32(std::vector<std::uint8_t>& v, std::uint32_t x) {
+void put32(Bytes& v, std::uint32_t x) {
   for (int i = 0; i < 4; ++i) v.push_back(static_cast<std::uint8_t>(x >> (8 * i)));
 }
-void put16(std::vector<std::uint8_t>& v, std::uint16_t x) {
+void put16(Bytes& v, std::uint16_t x) {
   v.push_back(static_cast<std::uint8_t>(x));
   v.push_back(static_cast<std::uint8_t>(x >> 8));
 }
@@ -109,7 +109,7 @@ std::size_t header_size(const std::optional<std::string>& name) {
   return 10 + 2 + 4 + kSubfieldLen + (name ? name->size() + 1 : 0);
 }
 
-void write_header(std::vector<std::uint8_t>& out, std::uint32_t mtime, std::uint8_t xfl,
+void write_header(Bytes& out, std::uint32_t mtime, std::uint8_t xfl,
                   const std::optional<std::string>& name, std::uint64_t member_size, std::uint32_t isize,
                   std::uint8_t ft_flags) {
   out.push_back(0x1f);
