@@ -318,9 +318,10 @@ void Runner::decompress_one(fpgaio::Input& in, const std::string& in_path) {
     after_commit(in_path, "stdout", r.stats.in_bytes, r.stats.out_bytes);
   } else {
     struct stat ost;
-    if (::lstat(out_path->c_str(), &ost) == 0 && !o_.force) return warn("", *out_path + " already exists;\tnot overwritten");
-    if (::lstat(out_path->c_str(), &ost) == 0 && fpgaio::same_file(ost, in.stat()))
-      return fail(in_path, "input and output are the same file");
+    if (::lstat(out_path->c_str(), &ost) == 0) {
+      if (!o_.force) return warn("", *out_path + " already exists;\tnot overwritten");
+      if (fpgaio::same_file(ost, in.stat())) return fail(in_path, "input and output are the same file");
+    }
     fpgaio::OutputFile out(*out_path, o_.force);
     fpgaio::FdSink sink(out.fd(), *out_path);
     r = dec.run(sink);

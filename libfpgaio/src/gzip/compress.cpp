@@ -9,14 +9,13 @@
 #include "fpgaio/error.hpp"
 #include "fpgaio/gzip.hpp"
 #include "fpgaio/pipeline.hpp"
+#include "le.hpp"
 
 namespace fpgaio::gzip {
 
 namespace {
 
-void store_le32(std::uint8_t* p, std::uint32_t x) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<std::uint8_t>(x >> (8 * i));
-}
+using detail::store_le32;
 
 // One deflater per thread and engine setting: engines keep large state.
 Deflater& thread_deflater(const LevelPlan& plan) {
@@ -155,8 +154,7 @@ Stats compress(Input& in, Sink& out, const CompressOptions& opt) {
 }
 
 Bytes compress_buffer(const std::uint8_t* data, std::size_t n, const CompressOptions& opt) {
-  // Through a pipe-free path: an in-memory Input is not worth a class; use a
-  // memfd so the same code runs.
+  // A memfd gives the buffer a path, so the one compress() code path runs.
   int fd = ::memfd_create("fpgaio", 0);
   if (fd < 0) throw_errno("memfd_create", errno);
   struct Closer {

@@ -6,6 +6,7 @@
 #include "fpgaio/error.hpp"
 #include "fpgaio/gzip.hpp"
 #include "fpgaio/pipeline.hpp"
+#include "le.hpp"
 
 namespace fpgaio::gzip {
 
@@ -16,9 +17,7 @@ constexpr std::size_t kOutChunk = 1 << 20;
 constexpr std::uint64_t kMaxParallelMember = (64u << 20) + (1u << 20);
 constexpr std::uint32_t kMaxParallelIsize = 64u << 20;
 
-std::uint32_t le32(const std::uint8_t* p) {
-  return p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<std::uint32_t>(p[3]) << 24);
-}
+using detail::le32;
 
 Error& locate(Error& e, std::uint64_t member, std::uint64_t offset) {
   if (member == 0) return e;  // before the first member: "not in gzip format"

@@ -4,16 +4,15 @@
 #include "fpgaio/codec.hpp"
 #include "fpgaio/error.hpp"
 #include "fpgaio/gzip.hpp"
+#include "le.hpp"
 
 namespace fpgaio::gzip {
 
 namespace {
 constexpr std::size_t kMaxHeaderString = 1 << 20;
 
-std::uint32_t le32(const std::uint8_t* p) {
-  return p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<std::uint32_t>(p[3]) << 24);
-}
-std::uint16_t le16(const std::uint8_t* p) { return static_cast<std::uint16_t>(p[0] | (p[1] << 8)); }
+using detail::le16;
+using detail::le32;
 void put32(Bytes& v, std::uint32_t x) {
   for (int i = 0; i < 4; ++i) v.push_back(static_cast<std::uint8_t>(x >> (8 * i)));
 }
