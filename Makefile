@@ -35,6 +35,7 @@ stress: build
 	FPGA_STRESS=1 bats tests/cli/stress.bats
 
 fuzz: deps
+	@command -v clang++ >/dev/null || { [ "$$(id -u)" -eq 0 ] && apt-get install -y -qq clang || sudo apt-get install -y -qq clang; }
 	cmake -S . -B $(BUILD)-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFPGAIO_FUZZ=ON -DFPGAIO_BUILD_TESTS=OFF
 	cmake --build $(BUILD)-fuzz -j $(JOBS) --target fuzz_decompress
 	mkdir -p $(BUILD)-fuzz/corpus && cp tests/fuzz/regressions/* $(BUILD)-fuzz/corpus/ 2>/dev/null || true
