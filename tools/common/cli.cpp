@@ -78,14 +78,12 @@ std::optional<std::uint64_t> parse_size(const std::string& s, std::uint64_t unit
   if (errno) return std::nullopt;
   std::string suf(end);
   if (!suf.empty() && (suf.back() == 'B' || suf.back() == 'b') && suf.size() > 1) suf.pop_back();
-  if (suf == "i" ) return std::nullopt;
   if (suf.size() == 2 && suf[1] == 'i') suf.pop_back();
   std::uint64_t mul = unit;
-  if (suf.empty()) mul = unit;
-  else if (suf == "K" || suf == "k") mul = 1ull << 10;
+  if (suf == "K" || suf == "k") mul = 1ull << 10;
   else if (suf == "M" || suf == "m") mul = 1ull << 20;
   else if (suf == "G" || suf == "g") mul = 1ull << 30;
-  else return std::nullopt;
+  else if (!suf.empty()) return std::nullopt;
   if (v > (~0ull) / mul) return std::nullopt;
   return v * mul;
 }

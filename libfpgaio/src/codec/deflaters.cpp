@@ -61,7 +61,7 @@ class LibdeflateDeflater final : public Deflater {
 
 class ZlibDeflater final : public Deflater {
  public:
-  explicit ZlibDeflater(int level) : level_(level) {
+  explicit ZlibDeflater(int level) {
     if (level < 0 || level > 9) throw Error(ErrorKind::usage, "zlib level " + std::to_string(level) + " out of range 0-9");
     if (deflateInit2(&z_, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
       throw Error(ErrorKind::io, "zlib: deflateInit2 failed");
@@ -78,7 +78,6 @@ class ZlibDeflater final : public Deflater {
   }
 
  private:
-  int level_;
   z_stream z_{};
 };
 

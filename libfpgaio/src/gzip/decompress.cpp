@@ -161,11 +161,8 @@ DecompressResult Decoder::run(Sink& sink) {
       }
       ++member;
       moff = d.offset();
-      Header h = (member == 1 && d.first) ? *d.first : d.read_header();
-      if (member == 1) {
-        d.first = h;
-        res.first = h;
-      }
+      Header h = member == 1 ? first_header() : d.read_header();
+      if (member == 1) res.first = h;
       bool whole = h.index != Index::none && h.member_size <= kMaxParallelMember;
       if (whole && d.fill(h.member_size) < h.member_size) throw_corrupt("unexpected end of file (truncated member)");
       if (whole && le32(d.data() + h.member_size - 4) > kMaxParallelIsize) whole = false;
