@@ -157,18 +157,23 @@ PY
   [ "$output" = plain ]
 }
 
-@test "devices: --list-devices, --device by name and index, FPGA_DEVICE, errors" {
+@test "devices: --list-devices, --device by name and job slot, FPGA_DEVICE, errors" {
   run "$OURS" --list-devices
   [ "$status" -eq 0 ]
   [[ "$output" == *"cpu"* ]]
-  idx=$("$OURS" --list-devices | awk '$2 == "cpu" {print $1}')
+  slot=$("$OURS" --list-devices | awk '$2 == "cpu" {sub(/-.*/, "", $1); print $1}')
   make_text t 10
   "$OURS" --device cpu -c t | gzip -dc | cmp - t
-  "$OURS" --device "$idx" -c t | gzip -dc | cmp - t
+  "$OURS" --device "$slot" -c t | gzip -dc | cmp - t
+  "$OURS" --device 1000 -c t | gzip -dc | cmp - t   # slots wrap, as parallel -j N > devices needs
   FPGA_DEVICE=cpu "$OURS" -c t | gzip -dc | cmp - t
-  run "$OURS" --device 9 -c t
+  PARALLEL_JOBSLOT=2 "$OURS" -c t | gzip -dc | cmp - t
+  run "$OURS" --device 0 -c t
   [ "$status" -eq 1 ]
-  [[ "$output" == "fpga-gzip: --device: no device '9' (available: "*"cpu"* ]]
+  [[ "$output" == "fpga-gzip: --device: job slots count from 1"* ]]
+  run "$OURS" --device gpu -c t
+  [ "$status" -eq 1 ]
+  [[ "$output" == "fpga-gzip: --device: no device 'gpu' (available: "*"cpu"* ]]
   FPGA_DEVICE=xrt:5 run "$OURS" -c t
   [ "$status" -eq 1 ]
   [[ "$output" == *"FPGA_DEVICE: no device 'xrt:5'"* ]]

@@ -1,6 +1,7 @@
 // Unit tests of the device layer: the CPU device, selection, errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "fpgaio/device.hpp"
@@ -11,10 +12,14 @@ using namespace fpgaio;
 namespace {
 struct EnvGuard {
   EnvGuard(const char* v) {
+    ::unsetenv("PARALLEL_JOBSLOT");
     if (v) ::setenv("FPGA_DEVICE", v, 1);
     else ::unsetenv("FPGA_DEVICE");
   }
-  ~EnvGuard() { ::unsetenv("FPGA_DEVICE"); }
+  ~EnvGuard() {
+    ::unsetenv("FPGA_DEVICE");
+    ::unsetenv("PARALLEL_JOBSLOT");
+  }
 };
 
 class FakeBackend : public DeviceBackend {
@@ -38,19 +43,38 @@ TEST(Devices, CpuIsAlwaysListedWithItsCores) {
   for (unsigned i = 0; i < ds.size(); ++i) EXPECT_EQ(ds[i].index, i);
 }
 
-TEST(Devices, SelectByNameIndexAndEnvironment) {
+TEST(Devices, SelectByNameSlotAndEnvironment) {
   EnvGuard g(nullptr);
   EXPECT_EQ(select_device("cpu", "deflate").name, "cpu");
-  auto ds = list_devices();
-  EXPECT_EQ(select_device(std::to_string(ds.back().index), "deflate").name, "cpu");
+  EXPECT_EQ(select_device("1", "deflate").name, "cpu");
   EXPECT_EQ(select_device("", "deflate").name, "cpu");
   EnvGuard e("cpu");
   EXPECT_EQ(select_device("", "inflate").name, "cpu");
 }
 
+TEST(Devices, JobSlotsGiveEachDeviceItsShareAndWrap) {
+  EnvGuard g(nullptr);
+  auto slots = job_slots("deflate");
+  ASSERT_FALSE(slots.empty());
+  unsigned cpu_slots = list_devices().back().slots;
+  EXPECT_EQ(std::count_if(slots.begin(), slots.end(), [](const Device& d) { return d.name == "cpu"; }),
+            static_cast<long>(cpu_slots));
+  // Slot N+count is slot N again: more parallel jobs than slots share devices.
+  for (unsigned n = 1; n <= slots.size(); ++n)
+    EXPECT_EQ(select_device(std::to_string(n + slots.size()), "deflate").name, slots[n - 1].name);
+  ::setenv("PARALLEL_JOBSLOT", "1", 1);
+  EXPECT_EQ(select_device("", "deflate").name, slots[0].name);
+  try {
+    select_device("0", "deflate");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("count from 1"), std::string::npos);
+  }
+}
+
 TEST(Devices, UnknownDeviceIsADeviceErrorListingWhatExists) {
   EnvGuard g(nullptr);
-  for (const char* bad : {"xrt:7", "99", "gpu", "99999999999999999999"}) {
+  for (const char* bad : {"xrt:7", "gpu", "cpu0"}) {
     try {
       select_device(bad, "deflate");
       FAIL() << bad;
@@ -78,6 +102,8 @@ TEST(Devices, BackendsComeFirstAndKernelsAreChecked) {
   EXPECT_EQ(ds[0].name, "fake:0");
   EXPECT_EQ(ds[0].index, 0u);
   EXPECT_EQ(select_device("", "deflate").name, "cpu");  // the first that can
-  EXPECT_EQ(select_device("0", "bnn").name, "fake:0");
+  EXPECT_EQ(select_device("1", "bnn").name, "fake:0");
+  EXPECT_EQ(select_device("2", "bnn").name, "cpu");
+  EXPECT_EQ(select_device("1", "deflate").name, "cpu");  // slots only of devices that can
   EXPECT_THROW(select_device("fake:0", "deflate"), Error);
 }

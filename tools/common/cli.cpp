@@ -1,6 +1,8 @@
 // Diagnostics, signals, standard output and option parsing for the tools.
 #include "cli.hpp"
 
+#include "fpgaio/device.hpp"
+
 #include <signal.h>
 #include <unistd.h>
 
@@ -174,6 +176,22 @@ std::string format_help(const std::vector<OptionSpec>& specs) {
     out += left + s.help + "\n";
   }
   return out;
+}
+
+void print_devices(const std::string& kernel) {
+  auto slots = fpgaio::job_slots(kernel);
+  for (const auto& d : fpgaio::list_devices()) {
+    std::size_t first = 0, last = 0;
+    for (std::size_t i = 0; i < slots.size(); ++i) {
+      if (slots[i].index != d.index) continue;
+      if (!first) first = i + 1;
+      last = i + 1;
+    }
+    std::string range = !first ? "-" : first == last ? std::to_string(first) : std::to_string(first) + "-" + std::to_string(last);
+    std::string k;
+    for (const auto& x : d.kernels) k += (k.empty() ? "" : ",") + x;
+    std::printf("%s\t%s\t%s\t%s\n", range.c_str(), d.name.c_str(), d.description.c_str(), k.c_str());
+  }
 }
 
 }  // namespace fpgacli

@@ -49,6 +49,11 @@ bool close_stdout();
 
 bool is_tty(int fd);
 
+// --list-devices: "SLOTS<TAB>NAME<TAB>DESCRIPTION<TAB>KERNELS" per device,
+// SLOTS being the job slots (--device N, GNU parallel's {%}) that pick it
+// for `kernel`, e.g. "1-2", or "-" when it cannot run it.
+void print_devices(const std::string& kernel);
+
 // Parses sizes such as 1024, 64K, 1M, 2G (powers of 1024). `unit` multiplies
 // a bare number (pigz's -b takes KiB).
 std::optional<std::uint64_t> parse_size(const std::string& s, std::uint64_t unit = 1);

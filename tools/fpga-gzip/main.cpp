@@ -94,6 +94,19 @@ void Runner::run_operand(const std::string& path) {
     }
     return;
   }
+  try {
+    if (auto range = fpgaio::parse_range(path)) {
+      // A byte range of a file (fpga-tools(7)): read in place, never removed.
+      if (o_.mode == Mode::decompress && !o_.to_stdout)
+        return fail(path, "a byte range can be decompressed only to standard output (-c)");
+      fpgaio::Input in(*range);
+      if (o_.mode == Mode::compress) compress_one(in, path);
+      else decompress_one(in, path);
+      return;
+    }
+  } catch (const fpgaio::Error& e) {
+    return fail(e, path);
+  }
   struct stat st;
   if (::lstat(path.c_str(), &st) != 0) {
     int err = errno;
@@ -166,7 +179,7 @@ double ratio_percent(std::uint64_t big, std::uint64_t small) {
 
 void Runner::after_commit(const std::string& in_path, const std::string& out_path, std::uint64_t in_bytes,
                           std::uint64_t out_bytes) {
-  bool remove = !o_.keep && !o_.to_stdout && in_path != "-";
+  bool remove = !o_.keep && !o_.to_stdout && in_path != "-" && !fpgaio::parse_range(in_path);
   if (remove && ::unlink(in_path.c_str()) != 0) fail(in_path, std::string("cannot remove: ") + std::strerror(errno));
   if (o_.verbosity > 0 && in_path != "-") {
     std::uint64_t plain = o_.mode == Mode::compress ? in_bytes : out_bytes;
@@ -178,7 +191,8 @@ void Runner::after_commit(const std::string& in_path, const std::string& out_pat
 
 void Runner::compress_one(fpgaio::Input& in, const std::string& in_path) {
   bool is_stdin = in_path == "-";
-  if (!o_.to_stdout && !is_stdin && ends_with(in_path, o_.suffix) && !o_.force) {
+  const auto& range = in.range();
+  if (!o_.to_stdout && !is_stdin && !range && ends_with(in_path, o_.suffix) && !o_.force) {
     if (o_.verbosity >= 0) report("", in_path + " already has " + o_.suffix + " suffix -- unchanged");
     return;  // gzip warns but keeps status 0 here
   }
@@ -196,8 +210,12 @@ void Runner::compress_one(fpgaio::Input& in, const std::string& in_path) {
   co.threads = threads_;
   co.rsyncable = o_.rsyncable;
   bool save_name = o_.save_name.value_or(true), save_time = o_.save_time.value_or(true);
-  if (!is_stdin && save_name) co.name = base_name(in_path);
-  if (!is_stdin && save_time) co.mtime = static_cast<std::uint32_t>(in.stat().st_mtime);
+  // A range that starts a file carries the file's name and time; later ranges
+  // carry none, exactly like the later members of a whole-file compression,
+  // so that fpga-cat of the parts is byte-identical to it.
+  bool heads_file = !range || range->offset == 0;
+  if (!is_stdin && save_name && heads_file) co.name = base_name(range ? range->path : in_path);
+  if (!is_stdin && save_time && heads_file) co.mtime = static_cast<std::uint32_t>(in.stat().st_mtime);
   fpgacli::ProgressLine bar(progress_enabled(), is_stdin ? "stdin" : in_path,
                             in.is_regular() ? static_cast<std::uint64_t>(in.stat().st_size) : 0);
   co.progress = [&](std::uint64_t done, std::uint64_t) { bar.update(done); };
@@ -209,7 +227,7 @@ void Runner::compress_one(fpgaio::Input& in, const std::string& in_path) {
     after_commit(in_path, "stdout", st.in_bytes, st.out_bytes);
     return;
   }
-  std::string out_path = in_path + o_.suffix;
+  std::string out_path = (range ? range->stem() : in_path) + o_.suffix;
   struct stat ost;
   if (::lstat(out_path.c_str(), &ost) == 0 && !o_.force) {
     warn("", out_path + " already exists;\tnot overwritten");
@@ -306,7 +324,7 @@ void Runner::decompress_one(fpgaio::Input& in, const std::string& in_path) {
     fpgaio::NullSink sink;
     r = dec.run(sink);
     if (o_.mode == Mode::list) {
-      std::string name = is_stdin ? "stdout" : decompressed_name(in_path).value_or(in_path);
+      std::string name = is_stdin ? "stdout" : in.range() ? in_path : decompressed_name(in_path).value_or(in_path);
       list_line(name, r, r.stats.in_bytes);
     } else if (o_.verbosity > 0) {
       std::fprintf(stderr, "%s:\t OK\n", shown.c_str());
@@ -345,11 +363,7 @@ int main(int argc, char** argv) {
   Options o = fpgagzip::parse_command_line(argc, argv);
 
   if (o.list_devices) {
-    for (const auto& d : fpgaio::list_devices()) {
-      std::string k;
-      for (const auto& x : d.kernels) k += (k.empty() ? "" : ",") + x;
-      std::printf("%u\t%s\t%s\t%s\n", d.index, d.name.c_str(), d.description.c_str(), k.c_str());
-    }
+    fpgacli::print_devices(o.mode == Mode::compress ? "deflate" : "inflate");
     return fpgacli::close_stdout() ? 0 : 1;
   }
   fpgaio::Device dev;

@@ -58,7 +58,7 @@ const std::vector<fpgacli::OptionSpec>& option_specs() {
       {'i', "independent", nullptr, "accepted for pigz: blocks are always independent", kIndependent},
       {0, "progress", nullptr, "show progress on stderr (default: with -v on a terminal)", kProgress},
       {0, "no-progress", nullptr, "never show progress", kNoProgress},
-      {0, "device", "NAME", "compute device: a name or index (see --list-devices; env FPGA_DEVICE)", kDevice},
+      {0, "device", "NAME", "compute device: a name, or a job slot number such as parallel's {%} (see --list-devices)", kDevice},
       {0, "list-devices", nullptr, "list compute devices and exit", kListDevices},
       {0, "engine", "NAME", "force a deflate engine: isal, libdeflate, zlib (level is the engine's)", kEngine},
       {'2', nullptr, nullptr, nullptr, kDigit}, {'3', nullptr, nullptr, nullptr, kDigit},

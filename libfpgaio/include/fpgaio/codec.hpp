@@ -28,6 +28,8 @@ LevelPlan plan_for_level(int level);  // throws Error(usage) outside 1..12
 
 // The CRC-32 of gzip (fastest available implementation).
 std::uint32_t crc32(std::uint32_t crc, const void* data, std::size_t n);
+// The CRC-32 of A followed by B, from crc(A), crc(B) and B's length.
+std::uint32_t crc32_combine(std::uint32_t crc_a, std::uint32_t crc_b, std::uint64_t len_b);
 
 // Compresses whole buffers to raw deflate. Not thread-safe: one per thread.
 class Deflater {

@@ -29,10 +29,17 @@ class DeviceBackend {
 // All devices: accelerators first (in backend order), the CPU last.
 std::vector<Device> list_devices();
 
-// Picks a device by name ("cpu", "xrt:0"), by index ("0", "1"), or, when
-// `spec` is empty, from the FPGA_DEVICE environment variable, else the first
-// device that can run `kernel`. Throws Error(device) for one that does not
-// exist or cannot run `kernel`.
+// The job slots for `kernel`, counted from 1 like GNU parallel's {%}: each
+// device that can run it, repeated as many times as it runs jobs at once
+// (one per card, one per CPU core), accelerators first.
+std::vector<Device> job_slots(const std::string& kernel);
+
+// Picks a device by name ("cpu", "xrt:0") or by job slot number ("1", "2":
+// slot N is job_slots()[(N-1) mod count], so `parallel --device {%}` gives
+// each device one job at a time). When `spec` is empty it comes from
+// FPGA_DEVICE, else from PARALLEL_JOBSLOT (set by GNU parallel), else the
+// first device that can run `kernel`. Throws Error(device) for a device that
+// does not exist or cannot run `kernel`.
 Device select_device(const std::string& spec, const std::string& kernel);
 
 // For backends: adds one to the registry (the XRT backend calls it).

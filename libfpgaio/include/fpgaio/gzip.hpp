@@ -119,4 +119,48 @@ class Decoder {
 
 bool has_gzip_magic(const std::uint8_t* data, std::size_t n);
 
+// The empty member that ends every stream we write (FT flag end-of-stream).
+Bytes end_marker_member(const std::optional<std::string>& name, std::uint32_t mtime, std::uint8_t xfl);
+
+// --- Joining parts (fpga-cat) ------------------------------------------------
+
+struct MemberSpan {
+  std::uint64_t offset = 0;  // in the part
+  std::uint64_t size = 0;
+  Header header;
+};
+
+// What a gzip part holds, found before anything is written.
+struct PartInfo {
+  std::uint64_t size = 0;           // compressed bytes
+  bool indexed = false;             // every member is FT or BGZF: `members` lists them
+  std::vector<MemberSpan> members;
+  std::uint64_t data_bytes = 0;     // uncompressed bytes
+  std::uint32_t crc = 0;            // CRC-32 of the uncompressed bytes
+  bool has_end_marker = false;
+};
+
+// Checks that [base, base+size) of the file at `path` is a complete sequence
+// of gzip members: indexed members from their headers and trailers, others
+// by inflating them. With `verify`, every member is inflated and its CRC-32
+// checked (indexed members on `threads` threads). Throws Error(corrupt) with
+// the member and offset (relative to the part) and `shown` as the path.
+PartInfo scan_part(const std::string& path, std::uint64_t base, std::uint64_t size, const std::string& shown,
+                   bool verify, unsigned threads);
+
+struct JoinPart {
+  std::string path;  // the file
+  std::uint64_t base = 0;
+  PartInfo info;
+  // For the first part: the first member's FNAME to replace (the chunk file's
+  // name, "big.log.000") and what to put instead ("big.log").
+  std::optional<std::pair<std::string, std::string>> rename;
+};
+
+// Writes the parts as one stream: inner end-of-stream members are dropped and
+// one is written at the end; the first member of every later part loses its
+// name and time (as the later members of a one-process compression have
+// none). Parts that are not fully indexed are copied as they are.
+Stats join(const std::vector<JoinPart>& parts, Sink& out, const Progress& progress);
+
 }  // namespace fpgaio::gzip

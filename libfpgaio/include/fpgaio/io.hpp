@@ -10,6 +10,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -57,28 +58,82 @@ std::size_t read_some(int fd, void* data, std::size_t n, const std::string& path
 // Reads until n bytes or end of file; returns the count read.
 std::size_t full_read(int fd, void* data, std::size_t n, const std::string& path);
 
-// A readable source: a file, or standard input when the path is "-".
+// Reads exactly n bytes at `offset` (pread); throws Error(io) naming `path`
+// on failure or when the file ends first.
+void pread_exact(int fd, void* data, std::size_t n, std::uint64_t offset, const std::string& path);
+
+// A file opened read-only for positioned reads, closed by the destructor.
+// Errors name `shown` (default: the path).
+class ReadFile {
+ public:
+  explicit ReadFile(const std::string& path, std::string shown = {});
+  ~ReadFile();
+  ReadFile(const ReadFile&) = delete;
+  ReadFile& operator=(const ReadFile&) = delete;
+  int fd() const { return fd_; }
+  void pread(void* data, std::size_t n, std::uint64_t offset) const { pread_exact(fd_, data, n, offset, shown_); }
+
+ private:
+  int fd_;
+  std::string shown_;
+};
+
+// Copies [offset, offset+length) of fd to out, reading with pread; throws
+// Error(io) naming `path`, or Error(corrupt) when the file ends first.
+void copy_bytes(int fd, std::uint64_t offset, std::uint64_t length, class Sink& out, const std::string& path);
+
+// A byte range of a file, the operand FILE@INDEX:OFFSET+LENGTH that
+// fpga-split --ranges prints and every tool accepts in place of a file
+// (fpga-tools(7)). INDEX is the chunk number as written, zero padding kept:
+// outputs of a range are named FILE.INDEX plus the tool's suffix.
+struct ByteRange {
+  std::string path;
+  std::string index;
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+
+  std::string operand() const;  // the text form
+  std::string stem() const { return path + "." + index; }
+};
+
+// The range an operand names, or nullopt when it is not in range syntax (or
+// FPGA_NO_RANGES is set to a non-empty value other than 0, for files whose
+// names really end in "@N:N+N"). Throws Error(usage) for numbers that do not fit.
+std::optional<ByteRange> parse_range(const std::string& operand);
+
+// A readable source: a file, a byte range of a file, or standard input when
+// the path is "-".
 class Input {
  public:
   explicit Input(const std::string& path);  // throws Error(io)
+  // Reads [offset, offset+length) of the file; throws Error(io) when the file
+  // is shorter than that. stat().st_size is the range's length.
+  explicit Input(const ByteRange& range);
   ~Input();
   Input(const Input&) = delete;
   Input& operator=(const Input&) = delete;
 
-  std::size_t read(void* buf, std::size_t n) { return full_read(fd_, buf, n, name_); }
-  std::size_t read_some(void* buf, std::size_t n) { return fpgaio::read_some(fd_, buf, n, name_); }
+  std::size_t read(void* buf, std::size_t n);
+  std::size_t read_some(void* buf, std::size_t n);
   int fd() const { return fd_; }
-  const std::string& name() const { return name_; }  // "stdin" for "-"
+  const std::string& name() const { return name_; }  // "stdin" for "-"; the operand for a range
   const struct stat& stat() const { return st_; }
   bool is_stdin() const { return is_stdin_; }
   bool is_regular() const { return S_ISREG(st_.st_mode); }
+  const std::optional<ByteRange>& range() const { return range_; }
 
  private:
+  void open_path(const std::string& path);
+  std::size_t clamp(std::size_t n) const;
+  void check_short(std::size_t asked, std::size_t got) const;
   int fd_ = -1;
   bool is_stdin_ = false;
   std::string name_;
   struct stat st_ {};
+  std::optional<ByteRange> range_;
+  std::uint64_t remaining_ = 0;
 };
+
 
 // Where output bytes go. write() may throw Error(io).
 class Sink {

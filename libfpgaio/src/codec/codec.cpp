@@ -1,6 +1,8 @@
 // Engine selection, level table, CRC-32 and whole-buffer inflate.
 #include "fpgaio/codec.hpp"
 
+#include <zlib.h>
+
 #include <isa-l/crc.h>
 #include <libdeflate.h>
 
@@ -39,6 +41,10 @@ LevelPlan plan_for_level(int level) {
   if (level < kMinLevel || level > kMaxLevel)
     throw Error(ErrorKind::usage, "compression level " + std::to_string(level) + " out of range 1-12");
   return table[level - 1];
+}
+
+std::uint32_t crc32_combine(std::uint32_t a, std::uint32_t b, std::uint64_t len_b) {
+  return static_cast<std::uint32_t>(::crc32_combine64(a, b, static_cast<z_off64_t>(len_b)));
 }
 
 std::uint32_t crc32(std::uint32_t crc, const void* data, std::size_t n) {

@@ -38,7 +38,7 @@ bool all_digits(const std::string& s) {
 
 std::string names_of(const std::vector<Device>& ds) {
   std::string s;
-  for (const auto& d : ds) s += (s.empty() ? "" : ", ") + std::to_string(d.index) + " (" + d.name + ")";
+  for (const auto& d : ds) s += (s.empty() ? "" : ", ") + d.name;
   return s;
 }
 
@@ -67,14 +67,24 @@ std::vector<Device> list_devices() {
   return out;
 }
 
+std::vector<Device> job_slots(const std::string& kernel) {
+  std::vector<Device> out;
+  for (const auto& d : list_devices()) {
+    if (!kernel.empty() && std::find(d.kernels.begin(), d.kernels.end(), kernel) == d.kernels.end()) continue;
+    for (unsigned i = 0; i < std::max(1u, d.slots); ++i) out.push_back(d);
+  }
+  return out;
+}
+
 Device select_device(const std::string& spec_in, const std::string& kernel) {
   std::string spec = spec_in;
   std::string origin = "--device";
-  if (spec.empty()) {
-    const char* env = std::getenv("FPGA_DEVICE");
+  for (const char* var : {"FPGA_DEVICE", "PARALLEL_JOBSLOT"}) {
+    if (!spec.empty()) break;
+    const char* env = std::getenv(var);
     if (env && *env) {
       spec = env;
-      origin = "FPGA_DEVICE";
+      origin = var;
     }
   }
   auto devices = list_devices();
@@ -86,14 +96,18 @@ Device select_device(const std::string& spec_in, const std::string& kernel) {
       if (can_run(d)) return d;
     throw Error(ErrorKind::device, "no device can run '" + kernel + "'");
   }
-  const Device* found = nullptr;
   if (all_digits(spec)) {
-    unsigned long i = spec.size() > 9 ? ~0ul : std::strtoul(spec.c_str(), nullptr, 10);
-    if (i < devices.size()) found = &devices[i];
-  } else {
-    for (const auto& d : devices)
-      if (d.name == spec) found = &d;
+    // A GNU parallel job slot ({%}, counted from 1): slots go to the devices
+    // in order, each device taking as many as it runs jobs at once, and wrap.
+    unsigned long n = spec.size() > 9 ? ~0ul : std::strtoul(spec.c_str(), nullptr, 10);
+    if (n == 0) throw Error(ErrorKind::device, origin + ": job slots count from 1 (GNU parallel's {%})");
+    auto slots = job_slots(kernel);
+    if (slots.empty()) throw Error(ErrorKind::device, "no device can run '" + kernel + "'");
+    return slots[(n - 1) % slots.size()];
   }
+  const Device* found = nullptr;
+  for (const auto& d : devices)
+    if (d.name == spec) found = &d;
   if (!found)
     throw Error(ErrorKind::device, origin + ": no device '" + spec + "' (available: " + names_of(devices) + ")");
   if (!can_run(*found))

@@ -46,19 +46,6 @@ Bytes make_member(const std::uint8_t* data, std::size_t n, const MemberParams& p
   return out;
 }
 
-// The empty member that ends every stream we write, so that a file cut at a
-// member boundary is told from a complete one.
-Bytes end_marker(const std::optional<std::string>& name, std::uint32_t mtime, std::uint8_t xfl) {
-  static const std::uint8_t empty_deflate[2] = {0x03, 0x00};  // final fixed block, end-of-block only
-  std::size_t total = header_size(name) + 2 + 8;
-  Bytes out;
-  out.reserve(total);
-  write_header(out, mtime, xfl, name, total, 0, kFlagEndOfStream);
-  out.insert(out.end(), empty_deflate, empty_deflate + 2);
-  out.resize(total, 0);  // CRC-32 and ISIZE of nothing are 0
-  return out;
-}
-
 // Content-defined block ends for --rsyncable: a rolling hash over the last 64
 // bytes picks cut points, so an edit changes only the blocks around it and the
 // members after it come out identical again.
@@ -92,6 +79,19 @@ class RsyncCutter {
 };
 
 }  // namespace
+
+// The empty member that ends every stream we write, so that a file cut at a
+// member boundary is told from a complete one.
+Bytes end_marker_member(const std::optional<std::string>& name, std::uint32_t mtime, std::uint8_t xfl) {
+  static const std::uint8_t empty_deflate[2] = {0x03, 0x00};  // final fixed block, end-of-block only
+  std::size_t total = header_size(name) + 2 + 8;
+  Bytes out;
+  out.reserve(total);
+  write_header(out, mtime, xfl, name, total, 0, kFlagEndOfStream);
+  out.insert(out.end(), empty_deflate, empty_deflate + 2);
+  out.resize(total, 0);  // CRC-32 and ISIZE of nothing are 0
+  return out;
+}
 
 std::size_t max_block_size() { return std::size_t{64} << 20; }
 
@@ -145,7 +145,7 @@ Stats compress(Input& in, Sink& out, const CompressOptions& opt) {
     });
   }
   pool.drain();
-  Bytes end = first ? end_marker(opt.name, opt.mtime, p.xfl) : end_marker(std::nullopt, 0, p.xfl);
+  Bytes end = first ? end_marker_member(opt.name, opt.mtime, p.xfl) : end_marker_member(std::nullopt, 0, p.xfl);
   out.write(end.data(), end.size());
   st.out_bytes += end.size();
   ++st.members;

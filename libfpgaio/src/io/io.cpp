@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 
 #include "fpgaio/error.hpp"
 
@@ -54,7 +56,134 @@ std::size_t full_read(int fd, void* data, std::size_t n, const std::string& path
   return got;
 }
 
-Input::Input(const std::string& path) {
+namespace {
+bool parse_u64(const std::string& s, std::size_t b, std::size_t e, std::uint64_t& out) {
+  if (b >= e) return false;
+  out = 0;
+  for (std::size_t i = b; i < e; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    unsigned d = static_cast<unsigned>(s[i] - '0');
+    if (out > (UINT64_MAX - d) / 10) throw Error(ErrorKind::usage, "number too large in range '" + s + "'");
+    out = out * 10 + d;
+  }
+  return true;
+}
+}  // namespace
+
+std::string ByteRange::operand() const {
+  return path + "@" + index + ":" + std::to_string(offset) + "+" + std::to_string(length);
+}
+
+std::optional<ByteRange> parse_range(const std::string& s) {
+  const char* off = std::getenv("FPGA_NO_RANGES");
+  if (off && *off && std::string(off) != "0") return std::nullopt;
+  auto at = s.rfind('@');
+  if (at == std::string::npos || at == 0) return std::nullopt;
+  auto colon = s.find(':', at);
+  if (colon == std::string::npos) return std::nullopt;
+  auto plus = s.find('+', colon);
+  if (plus == std::string::npos) return std::nullopt;
+  for (std::size_t i = at + 1; i < s.size(); ++i)
+    if (i != colon && i != plus && (s[i] < '0' || s[i] > '9')) return std::nullopt;
+  ByteRange r;
+  std::uint64_t idx;
+  if (!parse_u64(s, at + 1, colon, idx) || !parse_u64(s, colon + 1, plus, r.offset) ||
+      !parse_u64(s, plus + 1, s.size(), r.length))
+    return std::nullopt;
+  if (r.offset + r.length < r.offset) throw Error(ErrorKind::usage, "range '" + s + "' overflows");
+  r.path = s.substr(0, at);
+  r.index = s.substr(at + 1, colon - at - 1);
+  return r;
+}
+
+void pread_exact(int fd, void* data, std::size_t n, std::uint64_t offset, const std::string& path) {
+  auto* p = static_cast<char*>(data);
+  while (n > 0) {
+    ssize_t r = ::pread(fd, p, n, static_cast<off_t>(offset));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("read error", errno, path);
+    }
+    if (r == 0) throw Error(ErrorKind::corrupt, "unexpected end of file").at(offset).with_path(path);
+    p += r;
+    n -= static_cast<std::size_t>(r);
+    offset += static_cast<std::uint64_t>(r);
+  }
+}
+
+ReadFile::ReadFile(const std::string& path, std::string shown)
+    : fd_(::open(path.c_str(), O_RDONLY | O_CLOEXEC)), shown_(shown.empty() ? path : std::move(shown)) {
+  if (fd_ < 0) throw_errno("", errno, shown_);
+}
+
+ReadFile::~ReadFile() { ::close(fd_); }
+
+void copy_bytes(int fd, std::uint64_t offset, std::uint64_t length, Sink& out, const std::string& path) {
+  Bytes buf(static_cast<std::size_t>(std::min<std::uint64_t>(length, 1 << 20)));
+  while (length > 0) {
+    std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(length, buf.size()));
+    pread_exact(fd, buf.data(), n, offset, path);
+    out.write(buf.data(), n);
+    offset += n;
+    length -= n;
+  }
+}
+
+Input::Input(const ByteRange& range) : range_(range), remaining_(range.length) {
+  open_path(range.path);
+  name_ = range.operand();
+  if (!S_ISREG(st_.st_mode)) {
+    ::close(fd_);
+    fd_ = -1;
+    throw Error(ErrorKind::usage, "a byte range needs a regular file").with_path(name_);
+  }
+  std::uint64_t size = static_cast<std::uint64_t>(st_.st_size);
+  if (range.offset > size || range.length > size - range.offset) {
+    ::close(fd_);
+    fd_ = -1;
+    throw Error(ErrorKind::usage, "range ends beyond the end of the file (" + std::to_string(size) + " bytes)")
+        .with_path(name_);
+  }
+  if (::lseek(fd_, static_cast<off_t>(range.offset), SEEK_SET) < 0) throw_errno("cannot seek", errno, name_);
+  st_.st_size = static_cast<off_t>(range.length);
+}
+
+std::size_t Input::clamp(std::size_t n) const {
+  if (!range_) return n;
+  return remaining_ < n ? static_cast<std::size_t>(remaining_) : n;
+}
+
+void Input::check_short(std::size_t asked, std::size_t got) const {
+  // A range promised `asked` bytes: a file that shrank since is an error,
+  // not a quietly shorter chunk.
+  if (range_ && got == 0 && asked > 0)
+    throw Error(ErrorKind::io, "file ended inside the range (changed since it was split?)").with_path(name_);
+}
+
+std::size_t Input::read(void* buf, std::size_t n) {
+  std::size_t want = clamp(n);
+  std::size_t got = full_read(fd_, buf, want, name_);
+  if (range_) {
+    if (got < want) check_short(want, 0);
+    remaining_ -= got;
+  }
+  return got;
+}
+
+std::size_t Input::read_some(void* buf, std::size_t n) {
+  std::size_t want = clamp(n);
+  if (want == 0) return 0;
+  std::size_t got = fpgaio::read_some(fd_, buf, want, name_);
+  if (range_) {
+    check_short(want, got);
+    remaining_ -= got;
+  }
+  return got;
+}
+
+Input::Input(const std::string& path) { open_path(path); }
+
+void Input::open_path(const std::string& path) {
   if (path == "-") {
     fd_ = STDIN_FILENO;
     is_stdin_ = true;

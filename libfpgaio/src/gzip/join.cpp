@@ -1,0 +1,190 @@
+// Checking gzip parts and joining them into one stream (fpga-cat).
+#include <algorithm>
+#include <cerrno>
+
+#include "fpgaio/error.hpp"
+#include "fpgaio/gzip.hpp"
+#include "le.hpp"
+
+namespace fpgaio::gzip {
+
+namespace {
+
+using detail::le32;
+
+// Computes the CRC-32 and length of what passes through.
+struct CrcSink : Sink {
+  std::uint32_t crc = 0;
+  std::uint64_t bytes = 0;
+  void write(const std::uint8_t* d, std::size_t n) override {
+    crc = fpgaio::crc32(crc, d, n);
+    bytes += n;
+  }
+};
+
+Error corrupt_at(const std::string& why, std::uint64_t member, std::uint64_t offset, const std::string& shown) {
+  Error e(ErrorKind::corrupt, why);
+  e.in_member(member).at(offset).with_path(shown);
+  return e;
+}
+
+// Walks indexed members from headers and trailers alone. Returns false at the
+// first member that has no index (the caller inflates the part instead).
+bool walk_indexed(int fd, const std::string& path, std::uint64_t base, std::uint64_t size, const std::string& shown,
+                  PartInfo& info) {
+  Bytes buf;
+  std::uint64_t pos = 0;
+  bool any_ft = false;
+  while (pos < size) {
+    std::uint64_t member = info.members.size() + 1;
+    std::size_t want = 64;
+    std::optional<Header> h;
+    for (;;) {
+      std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(want, size - pos));
+      buf.resize(n);
+      pread_exact(fd, buf.data(), n, base + pos, path);
+      try {
+        h = parse_header(buf.data(), n);
+      } catch (Error& e) {
+        if (member == 1) throw corrupt_at(e.what(), member, pos, shown);
+        throw corrupt_at("bytes after the last member are not gzip data", member, pos, shown);
+      }
+      if (h) break;
+      if (n < want) throw corrupt_at("part ends inside a gzip header (truncated?)", member, pos, shown);
+      want *= 4;
+    }
+    if (h->index == Index::none) return false;
+    if (h->member_size < h->length + 8) throw corrupt_at("member size in its header is too small", member, pos, shown);
+    if (h->member_size > size - pos)
+      throw corrupt_at("member needs " + std::to_string(h->member_size) + " bytes but the part has " +
+                           std::to_string(size - pos) + " left (truncated?)",
+                       member, pos, shown);
+    std::uint8_t trailer[8];
+    pread_exact(fd, trailer, 8, base + pos + h->member_size - 8, path);
+    std::uint32_t crc = le32(trailer), isize = le32(trailer + 4);
+    if (h->index == Index::ft && h->isize != isize)
+      throw corrupt_at("uncompressed size in header and trailer differ", member, pos, shown);
+    if (h->index == Index::ft) {
+      any_ft = true;
+      info.has_end_marker = h->end_of_stream;
+    }
+    info.crc = crc32_combine(info.crc, crc, isize);
+    info.data_bytes += isize;
+    info.members.push_back(MemberSpan{pos, h->member_size, *h});
+    pos += h->member_size;
+  }
+  if (info.members.empty()) throw corrupt_at("empty part (not gzip data)", 1, 0, shown);
+  if (any_ft && !info.has_end_marker)
+    throw corrupt_at("the end-of-stream member is missing (truncated?)", info.members.size() + 1, pos, shown);
+  info.indexed = true;
+  return true;
+}
+
+void copy_member(int fd, const std::string& path, std::uint64_t base, const MemberSpan& m, Sink& out) {
+  copy_bytes(fd, base + m.offset, m.size, out, path);
+}
+
+bool rewritable(const Header& h) {
+  return h.index == Index::ft && !h.end_of_stream && (h.flags & ~(FEXTRA | FNAME)) == 0;
+}
+
+}  // namespace
+
+PartInfo scan_part(const std::string& path, std::uint64_t base, std::uint64_t size, const std::string& shown,
+                   bool verify, unsigned threads) {
+  PartInfo info;
+  info.size = size;
+  bool walked;
+  {
+    ReadFile f(path);
+    walked = walk_indexed(f.fd(), path, base, size, shown, info);
+  }
+  if (walked && !verify) return info;
+  // Inflate: members without an index, or --verify.
+  Input in(ByteRange{path, "", base, size});
+  DecompressOptions opt;
+  opt.threads = threads;
+  Decoder dec(in, opt);
+  CrcSink sink;
+  DecompressResult r;
+  try {
+    r = dec.run(sink);
+  } catch (Error& e) {
+    e.path = shown;
+    throw;
+  }
+  if (r.trailing_garbage)
+    throw corrupt_at("bytes after the last member are not gzip data", r.stats.members + 1, r.stats.in_bytes, shown);
+  if (walked && (sink.crc != info.crc || sink.bytes != info.data_bytes))
+    throw corrupt_at("data does not match the CRC-32 and sizes in the trailers", 1, 0, shown);
+  info.crc = sink.crc;
+  info.data_bytes = sink.bytes;
+  return info;
+}
+
+Stats join(const std::vector<JoinPart>& parts, Sink& out, const Progress& progress) {
+  Stats st;
+  struct Counting : Sink {
+    Sink& inner;
+    Stats& st;
+    const Progress& progress;
+    Counting(Sink& i, Stats& s, const Progress& p) : inner(i), st(s), progress(p) {}
+    void write(const std::uint8_t* d, std::size_t n) override {
+      inner.write(d, n);
+      st.out_bytes += n;
+      if (progress) progress(st.out_bytes, st.out_bytes);
+    }
+  } sink(out, st, progress);
+
+  bool wrote_data = false, any_marker = false;
+  std::uint8_t marker_xfl = 0;
+  std::optional<Bytes> first_marker;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const JoinPart& p = parts[i];
+    ReadFile f(p.path);
+    st.in_bytes += p.info.size;
+    if (!p.info.indexed) {
+      copy_bytes(f.fd(), p.base, p.info.size, sink, p.path);
+      wrote_data = true;
+      continue;
+    }
+    bool first_of_part = true;
+    for (const MemberSpan& m : p.info.members) {
+      const Header& h = m.header;
+      std::optional<std::string> name = h.name;
+      std::uint32_t mtime = h.mtime;
+      if (i == 0 && p.rename && name && *name == p.rename->first) name = p.rename->second;
+      if (i > 0) {
+        name.reset();
+        mtime = 0;
+      }
+      if (h.index == Index::ft && h.end_of_stream) {
+        any_marker = true;
+        marker_xfl = h.xfl;
+        if (!first_marker) first_marker = end_marker_member(name, mtime, h.xfl);
+        continue;
+      }
+      ++st.members;
+      if (first_of_part && rewritable(h) && (name != h.name || mtime != h.mtime)) {
+        Bytes hdr;
+        std::uint64_t total = m.size - h.length + header_size(name);
+        write_header(hdr, mtime, h.xfl, name, total, h.isize, 0);
+        sink.write(hdr.data(), hdr.size());
+        copy_bytes(f.fd(), p.base + m.offset + h.length, m.size - h.length, sink, p.path);
+      } else {
+        copy_member(f.fd(), p.path, p.base, m, sink);
+      }
+      first_of_part = false;
+      wrote_data = true;
+    }
+  }
+  if (any_marker) {
+    Bytes end = wrote_data ? end_marker_member(std::nullopt, 0, marker_xfl) : *first_marker;
+    sink.write(end.data(), end.size());
+    ++st.members;
+  }
+  out.flush();
+  return st;
+}
+
+}  // namespace fpgaio::gzip

@@ -1,0 +1,288 @@
+// Chunk planning for files and streams, IDX headers, chunk and part names,
+// and the manifest.
+#include "fpgaio/split.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cinttypes>
+#include <cstring>
+#include <sstream>
+
+#include "fpgaio/error.hpp"
+
+namespace fpgaio::split {
+
+namespace {
+
+using u128 = unsigned __int128;
+
+std::uint64_t muldiv(std::uint64_t a, std::uint64_t b, std::uint64_t c) {
+  return static_cast<std::uint64_t>(static_cast<u128>(a) * b / c);
+}
+
+// Position just after the first newline at or after `pos` (relative to
+// `base`), or `size` when there is none.
+std::uint64_t line_end(int fd, const std::string& path, std::uint64_t base, std::uint64_t size,
+                       std::uint64_t pos) {
+  std::uint8_t buf[1 << 16];
+  while (pos < size) {
+    std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(sizeof buf, size - pos));
+    pread_exact(fd, buf, n, base + pos, path);
+    if (const void* nl = std::memchr(buf, '\n', n))
+      return pos + static_cast<std::uint64_t>(static_cast<const std::uint8_t*>(nl) - buf) + 1;
+    pos += n;
+  }
+  return size;
+}
+
+void check_options(const CutOptions& opt) {
+  if (opt.count.has_value() == opt.size.has_value())
+    throw Error(ErrorKind::usage, "give exactly one of -n (number of chunks) and -b (chunk size)");
+  if (opt.count && *opt.count == 0) throw Error(ErrorKind::usage, "the number of chunks must be at least 1");
+  if (opt.size && *opt.size == 0) throw Error(ErrorKind::usage, "the chunk size must be at least 1 byte");
+  if (opt.lines && opt.record_size) throw Error(ErrorKind::usage, "--lines and --record-size exclude each other");
+}
+
+std::uint64_t record_chunk_size(const CutOptions& opt) {
+  std::uint64_t s = *opt.size;
+  if (opt.record_size) {
+    s -= s % opt.record_size;
+    if (s == 0)
+      throw Error(ErrorKind::usage, "chunk size " + std::to_string(*opt.size) + " is smaller than one record (" +
+                                        std::to_string(opt.record_size) + " bytes)");
+  }
+  return s;
+}
+
+bool all_digits(const std::string& s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+}  // namespace
+
+std::vector<Chunk> plan(int fd, const std::string& path, std::uint64_t base, std::uint64_t size,
+                        const CutOptions& opt) {
+  check_options(opt);
+  const std::uint64_t r = opt.record_size;
+  if (r && size % r)
+    throw Error(ErrorKind::corrupt, "size " + std::to_string(size) + " is not a whole number of " +
+                                        std::to_string(r) + "-byte records (" + std::to_string(size % r) +
+                                        " bytes left over)")
+        .with_path(path);
+  std::vector<std::uint64_t> starts;
+  if (opt.count) {
+    const std::uint64_t n = *opt.count;
+    const std::uint64_t blocks = opt.align > 1 ? (size + opt.align - 1) / opt.align : 0;
+    for (std::uint64_t k = 0; k < n; ++k) {
+      std::uint64_t s;
+      if (r) s = muldiv(k, size / r, n) * r;
+      else if (opt.align > 1 && !opt.lines && blocks >= n) s = std::min(size, muldiv(k, blocks, n) * opt.align);
+      else s = muldiv(k, size, n);
+      if (opt.lines && k > 0 && s > 0) s = line_end(fd, path, base, size, s - 1);
+      if (!starts.empty()) s = std::max(s, starts.back());
+      starts.push_back(s);
+    }
+  } else {
+    const std::uint64_t step = record_chunk_size(opt);
+    for (std::uint64_t s = 0; s < size;) {
+      starts.push_back(s);
+      std::uint64_t end = size - s > step ? s + step : size;
+      if (opt.lines && end < size) end = line_end(fd, path, base, size, end - 1);
+      s = end;
+    }
+  }
+  std::vector<Chunk> out;
+  for (std::size_t k = 0; k < starts.size(); ++k) {
+    std::uint64_t end = k + 1 < starts.size() ? starts[k + 1] : size;
+    out.push_back(Chunk{k, starts[k], end - starts[k]});
+  }
+  return out;
+}
+
+StreamCutter::StreamCutter(const CutOptions& opt) : lines_(opt.lines) {
+  check_options(opt);
+  if (!opt.size) throw Error(ErrorKind::usage, "-n needs a file of known size; for a stream use -b SIZE");
+  target_ = record_chunk_size(opt);
+}
+
+std::size_t StreamCutter::take(const std::uint8_t* data, std::size_t n, bool& ends) {
+  ends = false;
+  std::size_t t = 0;
+  if (have_ < target_) {
+    t = static_cast<std::size_t>(std::min<std::uint64_t>(n, target_ - have_));
+    have_ += t;
+    if (have_ < target_) return t;
+    if (!lines_ || data[t - 1] == '\n') {
+      ends = true;
+      have_ = 0;
+      return t;
+    }
+  }
+  // Past the nominal size with --lines: the chunk ends with its line.
+  if (const void* nl = std::memchr(data + t, '\n', n - t)) {
+    ends = true;
+    have_ = 0;
+    return static_cast<std::size_t>(static_cast<const std::uint8_t*>(nl) - data) + 1;
+  }
+  have_ += n - t;
+  return n;
+}
+
+std::uint64_t IdxHeader::item_bytes() const {
+  std::uint64_t e = type == 0x0B ? 2 : (type == 0x0C || type == 0x0D) ? 4 : type == 0x0E ? 8 : 1;
+  for (std::size_t i = 1; i < dims.size(); ++i) e *= dims[i];
+  return e;
+}
+
+Bytes IdxHeader::encode(std::uint32_t items) const {
+  Bytes b = {0, 0, type, static_cast<std::uint8_t>(dims.size())};
+  for (std::size_t i = 0; i < dims.size(); ++i) {
+    std::uint32_t d = i == 0 ? items : dims[i];
+    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<std::uint8_t>(d >> s));
+  }
+  return b;
+}
+
+IdxHeader parse_idx(const std::uint8_t* d, std::size_t n, const std::string& path,
+                    std::optional<std::uint64_t> file_size) {
+  auto bad = [&](const std::string& why) { return Error(ErrorKind::corrupt, "not an IDX file: " + why).with_path(path); };
+  if (n < 4 || d[0] != 0 || d[1] != 0) throw bad("no IDX magic");
+  static const std::uint8_t types[] = {0x08, 0x09, 0x0B, 0x0C, 0x0D, 0x0E};
+  if (std::find(std::begin(types), std::end(types), d[2]) == std::end(types)) throw bad("unknown element type");
+  if (d[3] == 0 || d[3] > 8) throw bad("bad number of dimensions");
+  IdxHeader h;
+  h.type = d[2];
+  if (n < 4 + 4u * d[3]) throw bad("header cut short");
+  for (unsigned i = 0; i < d[3]; ++i) {
+    const std::uint8_t* p = d + 4 + 4 * i;
+    h.dims.push_back(std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16 | std::uint32_t{p[2]} << 8 | p[3]);
+  }
+  if (file_size) {
+    u128 want = static_cast<u128>(h.item_bytes()) * h.dims[0] + h.header_bytes();
+    if (want != *file_size)
+      throw Error(ErrorKind::corrupt, "IDX header describes " + std::to_string(static_cast<std::uint64_t>(want)) +
+                                          " bytes but the file has " + std::to_string(*file_size))
+          .with_path(path);
+  }
+  return h;
+}
+
+unsigned index_width(std::uint64_t count) {
+  unsigned w = 1;
+  for (std::uint64_t v = count > 1 ? count - 1 : 0; v >= 10; v /= 10) ++w;
+  return std::max(3u, w);
+}
+
+std::string chunk_name(const std::string& prefix, std::uint64_t index, unsigned width) {
+  std::string digits = std::to_string(index);
+  if (digits.size() < width) digits.insert(0, width - digits.size(), '0');
+  return prefix + "." + digits;
+}
+
+std::optional<PartName> parse_part_name(const std::string& path) {
+  auto slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "" : path.substr(0, slash + 1);
+  std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  std::vector<std::string> parts;
+  std::stringstream ss(base);
+  for (std::string c; std::getline(ss, c, '.');) parts.push_back(c);
+  if (!base.empty() && base.back() == '.') parts.emplace_back();
+  for (std::size_t j = parts.size(); j-- > 1;) {
+    if (!all_digits(parts[j]) || parts[j].size() > 18) continue;
+    PartName p;
+    p.index_text = parts[j];
+    p.index = std::stoull(parts[j]);
+    p.stem = dir;
+    for (std::size_t i = 0; i < j; ++i) p.stem += (i ? "." : "") + parts[i];
+    for (std::size_t i = j + 1; i < parts.size(); ++i) p.suffix += "." + parts[i];
+    return p;
+  }
+  return std::nullopt;
+}
+
+std::string format_manifest(const Manifest& m) {
+  std::string s = "fpga-split-manifest\t1\ninput\t" + std::to_string(m.input_size) + "\t" + m.input + "\n";
+  char crc[16];
+  for (const auto& c : m.chunks) {
+    std::snprintf(crc, sizeof crc, "%08" PRIx32, c.crc);
+    s += "chunk\t" + std::to_string(c.index) + "\t" + std::to_string(c.offset) + "\t" + std::to_string(c.length) +
+         "\t" + std::to_string(c.bytes) + "\t" + crc + "\t" + c.name + "\n";
+  }
+  return s;
+}
+
+Manifest parse_manifest(const std::string& text, const std::string& path) {
+  Manifest m;
+  std::size_t line_no = 0, pos = 0;
+  auto bad = [&](const std::string& why) {
+    return Error(ErrorKind::corrupt, "manifest line " + std::to_string(line_no) + ": " + why).with_path(path);
+  };
+  auto number = [&](const std::string& f) {
+    if (!all_digits(f) || f.size() > 19) throw bad("'" + f + "' is not a number");
+    return static_cast<std::uint64_t>(std::stoull(f));
+  };
+  while (pos < text.size()) {
+    auto nl = text.find('\n', pos);
+    if (nl == std::string::npos) {
+      ++line_no;
+      throw bad("no newline at the end (truncated?)");
+    }
+    std::string line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    ++line_no;
+    std::vector<std::string> f;
+    std::size_t b = 0;
+    for (;;) {
+      auto tab = line.find('\t', b);
+      // The name is the last field and may itself contain tabs.
+      if (tab == std::string::npos || (f.size() == 6 && f[0] == "chunk")) {
+        f.push_back(line.substr(b));
+        break;
+      }
+      f.push_back(line.substr(b, tab - b));
+      b = tab + 1;
+    }
+    if (line_no == 1) {
+      if (f.size() != 2 || f[0] != "fpga-split-manifest") throw bad("not an fpga-split manifest");
+      if (f[1] != "1") throw bad("manifest version " + f[1] + " is not supported (this is version 1)");
+    } else if (line_no == 2) {
+      if (f.size() < 3 || f[0] != "input") throw bad("expected the input line");
+      m.input_size = number(f[1]);
+      m.input = line.substr(f[0].size() + f[1].size() + 2);
+    } else {
+      if (f.size() != 7 || f[0] != "chunk") throw bad("expected a chunk line");
+      ManifestChunk c;
+      c.index = number(f[1]);
+      c.offset = number(f[2]);
+      c.length = number(f[3]);
+      c.bytes = number(f[4]);
+      if (f[5].size() != 8 || f[5].find_first_not_of("0123456789abcdef") != std::string::npos)
+        throw bad("'" + f[5] + "' is not a CRC-32");
+      c.crc = static_cast<std::uint32_t>(std::stoul(f[5], nullptr, 16));
+      c.name = f[6];
+      if (c.index != m.chunks.size())
+        throw bad("chunk " + std::to_string(c.index) + " where chunk " + std::to_string(m.chunks.size()) +
+                  " belongs");
+      if (c.offset > m.input_size || c.length > m.input_size - c.offset) throw bad("chunk beyond the input's end");
+      m.chunks.push_back(std::move(c));
+    }
+  }
+  if (line_no < 2) {
+    line_no = std::max<std::size_t>(line_no, 1);
+    throw bad("manifest is incomplete");
+  }
+  return m;
+}
+
+Manifest read_manifest(const std::string& path) {
+  Input in(path);
+  std::string text;
+  char buf[1 << 16];
+  for (std::size_t n; (n = in.read(buf, sizeof buf)) > 0;) text.append(buf, n);
+  return parse_manifest(text, path);
+}
+
+}  // namespace fpgaio::split

@@ -1,0 +1,337 @@
+// fpga-cat: join the results of chunks in chunk order, after checking that
+// every part is there and whole; gzip parts become one valid gzip stream.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <optional>
+
+#include "cli.hpp"
+#include "fpgaio/error.hpp"
+#include "fpgaio/gzip.hpp"
+#include "fpgaio/io.hpp"
+#include "fpgaio/pipeline.hpp"
+#include "fpgaio/split.hpp"
+#include "fpgaio/version.hpp"
+#include "progress.hpp"
+
+namespace {
+
+namespace gz = fpgaio::gzip;
+namespace sp = fpgaio::split;
+using fpgaio::Error;
+using fpgaio::ErrorKind;
+
+enum Id { kOutput, kForce, kAsGiven, kManifest, kSuffix, kVerify, kLines, kProcesses, kRm, kProgress, kHelp,
+          kVersion };
+
+const std::vector<fpgacli::OptionSpec>& specs() {
+  static const std::vector<fpgacli::OptionSpec> s = {
+      {'o', "output", "FILE", "write to FILE, atomically (default: standard output)", kOutput},
+      {'f', "force", nullptr, "overwrite FILE; write gzip data to a terminal", kForce},
+      {0, "as-given", nullptr, "join in the order given, not by the chunk number in the names", kAsGiven},
+      {'m', "manifest", "FILE", "join the chunks FILE lists (fpga-split --manifest); check gzip parts against it", kManifest},
+      {'S', "suffix", "SUF", "with --manifest and no PART: the parts are the chunk names + SUF (default .gz)", kSuffix},
+      {0, "verify", nullptr, "also inflate every gzip part and check its CRC-32, in parallel", kVerify},
+      {'l', "lines", nullptr, "plain parts are lines: each must end with a newline", kLines},
+      {'p', "processes", "N", "threads for --verify (default: the online cores)", kProcesses},
+      {0, "rm", nullptr, "remove the parts once the output is complete", kRm},
+      {0, "progress", nullptr, "show progress on stderr", kProgress},
+      {'h', "help", nullptr, "show this help and exit", kHelp},
+      {'V', "version", nullptr, "show the version and exit", kVersion},
+  };
+  return s;
+}
+
+struct Options {
+  std::string output, manifest, suffix = ".gz";
+  bool force = false, as_given = false, verify = false, lines = false, rm = false, progress = false;
+  unsigned threads = 0;
+  std::vector<std::string> parts;
+};
+
+Options parse(int argc, char** argv) {
+  Options o;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  fpgacli::parse_options(args, specs(), [&](int id, const std::string& v, const std::string& spelled, bool) {
+    switch (id) {
+      case kOutput: o.output = v; break;
+      case kForce: o.force = true; break;
+      case kAsGiven: o.as_given = true; break;
+      case kManifest: o.manifest = v; break;
+      case kSuffix: o.suffix = v; break;
+      case kVerify: o.verify = true; break;
+      case kLines: o.lines = true; break;
+      case kProcesses: {
+        auto n = fpgacli::parse_size(v);
+        if (!n || *n == 0 || *n > 4096) fpgacli::usage_error("invalid number of threads '" + v + "'");
+        o.threads = static_cast<unsigned>(*n);
+        break;
+      }
+      case kRm: o.rm = true; break;
+      case kProgress: o.progress = true; break;
+      case kHelp:
+        std::printf("Usage: %s [OPTION]... PART...\n"
+                    "Join the results of fpga-split's chunks in chunk order (the number in each\n"
+                    "PART's name), after checking that every part is there and whole.\n\n",
+                    fpgacli::program_name().c_str());
+        std::fputs(fpgacli::format_help(specs()).c_str(), stdout);
+        std::printf("\nA PART may be a byte range FILE@INDEX:OFFSET+LENGTH (fpga-tools(7)).\n"
+                    "Exit status: 0 success, 1 error (nothing is written).\nFull documentation: man %s\n",
+                    fpgacli::program_name().c_str());
+        std::exit(0);
+      case kVersion:
+        std::printf("%s (fpga-tools) %s\n", fpgacli::program_name().c_str(), fpgaio::version());
+        std::exit(0);
+      default: fpgacli::usage_error("unexpected option " + spelled);
+    }
+  }, o.parts);
+  if (o.parts.empty() && o.manifest.empty()) fpgacli::usage_error("no parts to join");
+  if (o.as_given && !o.manifest.empty()) fpgacli::usage_error("--as-given and --manifest exclude each other");
+  return o;
+}
+
+struct Part {
+  std::string shown;  // the operand
+  std::string path;   // the file read
+  std::uint64_t base = 0, size = 0;
+  std::optional<sp::PartName> name;
+  std::uint64_t index = 0;  // name->index, kept apart for sorting
+  bool range = false, gzip = false;
+  struct stat st {};
+};
+
+std::string base_name(const std::string& p) {
+  auto s = p.rfind('/');
+  return s == std::string::npos ? p : p.substr(s + 1);
+}
+
+Error part_error(const std::string& part, const std::string& why) {
+  return Error(ErrorKind::corrupt, why).with_path(part);
+}
+
+Part open_part(const std::string& operand) {
+  Part p;
+  p.shown = operand;
+  if (auto r = fpgaio::parse_range(operand)) {
+    fpgaio::Input in(*r);  // checks the file and the range
+    p.path = r->path;
+    p.base = r->offset;
+    p.size = r->length;
+    p.range = true;
+    p.st = in.stat();
+    p.name = sp::PartName{r->path, r->index, std::stoull(r->index), ""};
+  } else {
+    if (::stat(operand.c_str(), &p.st) != 0) fpgaio::throw_errno("", errno, operand);
+    if (!S_ISREG(p.st.st_mode)) throw Error(ErrorKind::usage, "not a regular file").with_path(operand);
+    p.path = operand;
+    p.size = static_cast<std::uint64_t>(p.st.st_size);
+    p.name = sp::parse_part_name(operand);
+  }
+  std::uint8_t magic[2] = {};
+  if (p.size >= 2) fpgaio::ReadFile(p.path, operand).pread(magic, 2, p.base);
+  if (p.name) p.index = p.name->index;
+  p.gzip = gz::has_gzip_magic(magic, p.size >= 2 ? 2 : 0);
+  return p;
+}
+
+std::string index_list(const std::vector<std::uint64_t>& v) {
+  std::string s;
+  for (std::size_t i = 0; i < v.size() && i < 5; ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+  if (v.size() > 5) s += ", ... (" + std::to_string(v.size()) + " in all)";
+  return s;
+}
+
+// Puts the parts in chunk order and checks that each chunk has exactly one.
+void order_parts(std::vector<Part>& parts, const std::optional<sp::Manifest>& manifest, bool as_given) {
+  if (as_given) return;
+  for (const auto& p : parts)
+    if (!p.name)
+      throw Error(ErrorKind::usage, "no chunk number in the name (NAME.NUMBER[.SUFFIX]); use --as-given")
+          .with_path(p.shown);
+  if (!manifest) {
+    for (const auto& p : parts) {
+      if (p.name->stem != parts[0].name->stem || p.name->suffix != parts[0].name->suffix)
+        throw Error(ErrorKind::usage, "parts of different inputs: '" + parts[0].shown + "' and '" + p.shown +
+                                          "' (use --as-given to join them anyway)");
+    }
+  }
+  std::stable_sort(parts.begin(), parts.end(),
+                   [](const Part& a, const Part& b) { return a.index < b.index; });
+  for (std::size_t i = 1; i < parts.size(); ++i)
+    if (parts[i].name->index == parts[i - 1].name->index)
+      throw Error(ErrorKind::usage, "chunk " + std::to_string(parts[i].name->index) + " twice: '" +
+                                        parts[i - 1].shown + "' and '" + parts[i].shown + "'");
+  std::uint64_t want = manifest ? manifest->chunks.size() : parts.back().name->index + 1;
+  std::vector<std::uint64_t> missing;
+  std::size_t k = 0;
+  for (std::uint64_t i = 0; i < want; ++i) {
+    if (k < parts.size() && parts[k].name->index == i) ++k;
+    else missing.push_back(i);
+  }
+  if (!missing.empty())
+    throw Error(ErrorKind::usage, "missing part" + std::string(missing.size() > 1 ? "s" : "") + " for chunk" +
+                                      (missing.size() > 1 ? "s " : " ") + index_list(missing) + " of " +
+                                      std::to_string(want) + " (a job that failed?)");
+  if (k < parts.size())
+    throw Error(ErrorKind::usage, "chunk " + std::to_string(parts[k].name->index) +
+                                      " is not in the manifest, which lists " + std::to_string(want))
+        .with_path(parts[k].shown);
+}
+
+class Joiner {
+ public:
+  explicit Joiner(Options o) : o_(std::move(o)) {}
+  int run();
+
+ private:
+  void check_output(const std::vector<Part>& parts);
+  void write(const std::vector<Part>& parts, fpgaio::Sink& out);
+  std::vector<gz::JoinPart> check_gzip(const std::vector<Part>& parts);
+  void check_plain(const std::vector<Part>& parts);
+
+  Options o_;
+  std::optional<sp::Manifest> manifest_;
+  std::vector<gz::JoinPart> gz_parts_;
+};
+
+std::vector<gz::JoinPart> Joiner::check_gzip(const std::vector<Part>& parts) {
+  unsigned threads = o_.threads ? o_.threads : fpgaio::online_cpus();
+  std::vector<gz::JoinPart> out;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const Part& p = parts[i];
+    gz::JoinPart j;
+    j.path = p.path;
+    j.base = p.base;
+    j.info = gz::scan_part(p.path, p.base, p.size, p.shown, o_.verify, threads);
+    if (manifest_) {
+      const auto& c = manifest_->chunks[p.name->index];
+      if (j.info.data_bytes != c.bytes || j.info.crc != c.crc) {
+        char got[16], want[16];
+        std::snprintf(got, sizeof got, "%08" PRIx32, j.info.crc);
+        std::snprintf(want, sizeof want, "%08" PRIx32, c.crc);
+        throw part_error(p.shown, "holds " + std::to_string(j.info.data_bytes) + " bytes with CRC-32 " + got +
+                                      ", but chunk " + std::to_string(c.index) + " in the manifest has " +
+                                      std::to_string(c.bytes) + " with " + want);
+      }
+    }
+    if (i == 0 && p.name && !p.range) {
+      // The chunk file's name stands in for the input's in the first member.
+      std::string stem = base_name(p.name->stem);
+      j.rename = std::make_pair(stem + "." + p.name->index_text, stem);
+    }
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+void Joiner::check_plain(const std::vector<Part>& parts) {
+  if (!o_.lines) return;
+  for (const auto& p : parts) {
+    if (p.size == 0) continue;
+    std::uint8_t last = 0;
+    fpgaio::ReadFile(p.path, p.shown).pread(&last, 1, p.base + p.size - 1);
+    if (last != '\n') throw part_error(p.shown, "last line has no newline (truncated?)");
+  }
+}
+
+void Joiner::check_output(const std::vector<Part>& parts) {
+  struct stat st;
+  bool have = false;
+  if (!o_.output.empty()) {
+    if (::stat(o_.output.c_str(), &st) == 0) {
+      if (!o_.force) throw Error(ErrorKind::io, "already exists (use -f to overwrite)", EEXIST).with_path(o_.output);
+      have = true;
+    }
+  } else {
+    have = ::fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode);
+  }
+  if (have)
+    for (const auto& p : parts)
+      if (fpgaio::same_file(st, p.st))
+        throw Error(ErrorKind::usage, "the output is one of the parts").with_path(p.shown);
+}
+
+void Joiner::write(const std::vector<Part>& parts, fpgaio::Sink& out) {
+  std::uint64_t total = 0;
+  for (const auto& p : parts) total += p.size;
+  fpgacli::ProgressLine bar(o_.progress, o_.output.empty() ? "stdout" : o_.output, total);
+  if (!gz_parts_.empty()) {
+    gz::join(gz_parts_, out, [&](std::uint64_t done, std::uint64_t) { bar.update(done); });
+  } else {
+    std::uint64_t done = 0;
+    for (const auto& p : parts) {
+      fpgaio::ReadFile f(p.path, p.shown);
+      fpgaio::copy_bytes(f.fd(), p.base, p.size, out, p.shown);
+      bar.update(done += p.size);
+    }
+    out.flush();
+  }
+  bar.finish();
+}
+
+int Joiner::run() {
+  std::vector<Part> parts;
+  try {
+    if (!o_.manifest.empty()) manifest_ = sp::read_manifest(o_.manifest);
+    if (o_.parts.empty()) {
+      for (const auto& c : manifest_->chunks) {
+        auto r = fpgaio::parse_range(c.name);
+        o_.parts.push_back((r ? r->stem() : c.name) + o_.suffix);
+      }
+    }
+    for (const auto& op : o_.parts) parts.push_back(open_part(op));
+    if (o_.rm)
+      for (const auto& p : parts)
+        if (p.range) throw Error(ErrorKind::usage, "--rm removes files, not byte ranges").with_path(p.shown);
+    order_parts(parts, manifest_, o_.as_given);
+    bool gzip = std::any_of(parts.begin(), parts.end(), [](const Part& p) { return p.gzip; });
+    for (const auto& p : parts)
+      if (gzip && !p.gzip)
+        throw part_error(p.shown, p.size ? "not gzip data, but other parts are (truncated or a wrong file?)"
+                                         : "empty, but other parts are gzip data (a job that failed?)");
+    check_output(parts);
+    if (gzip) gz_parts_ = check_gzip(parts);
+    else check_plain(parts);
+
+    if (o_.output.empty()) {
+      if (gzip && fpgacli::is_tty(STDOUT_FILENO) && !o_.force)
+        throw Error(ErrorKind::usage, "compressed data not written to a terminal; use -o FILE or -f");
+      fpgaio::FdSink sink(STDOUT_FILENO, "stdout");
+      write(parts, sink);
+      if (!fpgacli::close_stdout()) return fpgacli::kError;
+    } else {
+      fpgaio::OutputFile out(o_.output, o_.force);
+      fpgaio::FdSink sink(out.fd(), o_.output);
+      write(parts, sink);
+      out.commit(nullptr);
+    }
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::io && e.error_number() == EPIPE) return fpgacli::kError;
+    fpgacli::report(e);
+    return fpgacli::kError;
+  }
+  int code = fpgacli::kOk;
+  if (o_.rm) {
+    for (const auto& p : parts) {
+      if (::unlink(p.path.c_str()) != 0) {
+        fpgacli::report(p.path, std::string("cannot remove: ") + std::strerror(errno));
+        code = fpgacli::kError;
+      }
+    }
+  }
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  fpgacli::set_program_name(argv[0]);
+  fpgacli::install_signal_handlers();
+  return Joiner(parse(argc, argv)).run();
+}
