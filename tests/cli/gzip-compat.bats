@@ -9,7 +9,8 @@ load helpers
   cp foo orig
   run "$GZ" foo
   [ "$status" -eq 0 ]
-  [ ! -e foo ] && [ -e foo.gz ]
+  [ ! -e foo ]
+  [ -e foo.gz ]
   run "$GZ" -d foo.gz
   [ "$status" -eq 0 ]
   [ ! -e foo.gz ]
@@ -19,10 +20,12 @@ load helpers
 @test "-k keeps the input, -c writes to stdout and keeps it" {
   make_text foo 10
   "$GZ" -k foo
-  [ -e foo ] && [ -e foo.gz ]
+  [ -e foo ]
+  [ -e foo.gz ]
   rm foo.gz
   "$GZ" -c foo > out.gz
-  [ -e foo ] && [ ! -e foo.gz ]
+  [ -e foo ]
+  [ ! -e foo.gz ]
   gzip -dc out.gz | cmp - foo
 }
 
@@ -97,7 +100,8 @@ load helpers
   run "$GZ" -d bad.gz
   [ "$status" -eq 1 ]
   [[ "$output" == *"bad.gz"*"not in gzip format"* ]]
-  [ -e bad.gz ] && [ ! -e bad ]
+  [ -e bad.gz ]
+  [ ! -e bad ]
 }
 
 @test "corrupt data: exit 1, no partial output, input kept" {
@@ -118,7 +122,8 @@ load helpers
   head -c 20000 foo.gz > t.gz
   run "$GZ" -d t.gz
   [ "$status" -eq 1 ]
-  [ -e t.gz ] && [ ! -e t ]
+  [ -e t.gz ]
+  [ ! -e t ]
   [ -z "$(ls -A | grep -v -e '^t.gz$' -e '^foo.gz$')" ]
 }
 
@@ -151,7 +156,8 @@ load helpers
   run "$GZ" a missing c
   [ "$status" -eq 1 ]
   [[ "$output" == *"missing"*"No such file or directory"* ]]
-  [ -e a.gz ] && [ -e c.gz ]
+  [ -e a.gz ]
+  [ -e c.gz ]
 }
 
 @test "directories: ignored with a warning, recursed into with -r" {
@@ -162,9 +168,12 @@ load helpers
   [[ "$output" == *"is a directory"* ]]
   run "$GZ" -r d
   [ "$status" -eq 0 ]
-  [ -e d/x.gz ] && [ -e d/sub/y.gz ] && [ ! -e d/x ]
+  [ -e d/x.gz ]
+  [ -e d/sub/y.gz ]
+  [ ! -e d/x ]
   "$GZ" -dr d
-  [ -e d/x ] && [ -e d/sub/y ]
+  [ -e d/x ]
+  [ -e d/sub/y ]
 }
 
 @test "symbolic links are refused without -f" {
@@ -217,7 +226,8 @@ load helpers
   GZIP=-c run "$GZ" foo
   [ "$status" -eq 1 ]
   [[ "$output" == *"not valid in GZIP environment variable"* ]]
-  [ -e foo ] && [ ! -e foo.gz ]
+  [ -e foo ]
+  [ ! -e foo.gz ]
 }
 
 @test "-l reports exact sizes and a totals line for several files" {

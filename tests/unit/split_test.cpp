@@ -1,0 +1,343 @@
+// Unit tests of splitting: chunk plans, the stream cutter (checked against
+// the file planner), IDX headers, names, the manifest, byte ranges, and the
+// gzip join (byte-identical to one-process compression when cuts align).
+#include <gtest/gtest.h>
+
+#include <zlib.h>
+
+#include <cstdlib>
+#include <memory>
+
+#include "fpgaio/codec.hpp"
+#include "fpgaio/error.hpp"
+#include "fpgaio/split.hpp"
+#include "helpers.hpp"
+
+using namespace fpgaio;
+using namespace fpgaio::split;
+using testutil::MemFile;
+using testutil::text_data;
+using testutil::VecSink;
+
+namespace {
+
+std::vector<Chunk> plan_of(const Bytes& data, const CutOptions& o) {
+  MemFile f(data);
+  return plan(f.fd, "mem", 0, data.size(), o);
+}
+
+// The cuts the stream cutter makes, fed in pieces of `piece` bytes.
+std::vector<std::uint64_t> stream_lengths(const Bytes& data, const CutOptions& o, std::size_t piece) {
+  StreamCutter c(o);
+  std::vector<std::uint64_t> out;
+  std::uint64_t cur = 0;
+  for (std::size_t pos = 0; pos < data.size();) {
+    std::size_t n = std::min(piece, data.size() - pos);
+    std::size_t off = 0;
+    while (off < n) {
+      bool ends = false;
+      std::size_t t = c.take(data.data() + pos + off, n - off, ends);
+      cur += t;
+      off += t;
+      if (ends) {
+        out.push_back(cur);
+        cur = 0;
+      }
+    }
+    pos += n;
+  }
+  if (cur) out.push_back(cur);
+  return out;
+}
+
+void expect_covers(const std::vector<Chunk>& cs, std::uint64_t size) {
+  std::uint64_t pos = 0;
+  for (std::size_t i = 0; i < cs.size(); ++i) {
+    EXPECT_EQ(cs[i].index, i);
+    EXPECT_EQ(cs[i].offset, pos);
+    pos += cs[i].length;
+  }
+  EXPECT_EQ(pos, size);
+}
+
+}  // namespace
+
+TEST(Plan, CountAlignsToBlocksWhenEveryChunkGetsOne) {
+  Bytes d = text_data((5u << 20) + 12345);
+  CutOptions o;
+  o.count = 2;
+  o.align = 1 << 20;
+  auto cs = plan_of(d, o);
+  ASSERT_EQ(cs.size(), 2u);
+  expect_covers(cs, d.size());
+  EXPECT_EQ(cs[1].offset % (1 << 20), 0u);
+  EXPECT_EQ(cs[1].offset, 3u << 20);  // 6 blocks: 3 and 3
+  o.count = 7;                        // more chunks than blocks: plain byte split
+  cs = plan_of(d, o);
+  ASSERT_EQ(cs.size(), 7u);
+  expect_covers(cs, d.size());
+  EXPECT_NE(cs[1].offset % (1 << 20), 0u);
+}
+
+TEST(Plan, CountLargerThanTheInputMakesEmptyChunks) {
+  Bytes d = text_data(3);
+  CutOptions o;
+  o.count = 5;
+  auto cs = plan_of(d, o);
+  ASSERT_EQ(cs.size(), 5u);
+  expect_covers(cs, 3);
+  int empty = 0;
+  for (auto& c : cs) empty += c.length == 0;
+  EXPECT_EQ(empty, 2);
+}
+
+TEST(Plan, LinesNeverCutALine) {
+  Bytes d = text_data(200000, 7);
+  for (std::uint64_t n : {1, 2, 3, 7, 50}) {
+    CutOptions o;
+    o.count = n;
+    o.lines = true;
+    auto cs = plan_of(d, o);
+    ASSERT_EQ(cs.size(), n);
+    expect_covers(cs, d.size());
+    for (auto& c : cs)
+      if (c.length && c.offset + c.length < d.size()) {
+        EXPECT_EQ(d[c.offset + c.length - 1], '\n');
+      }
+  }
+}
+
+TEST(Plan, RecordsStayWholeAndAPartialRecordIsAnError) {
+  Bytes d = text_data(3073 * 10);
+  CutOptions o;
+  o.count = 3;
+  o.record_size = 3073;
+  auto cs = plan_of(d, o);
+  expect_covers(cs, d.size());
+  for (auto& c : cs) EXPECT_EQ(c.length % 3073, 0u);
+  CutOptions b;
+  b.size = 10000;
+  b.record_size = 3073;
+  cs = plan_of(d, b);
+  for (auto& c : cs) EXPECT_EQ(c.length % 3073, 0u);
+  EXPECT_EQ(cs[0].length, 3u * 3073);
+  d.push_back('x');
+  EXPECT_THROW(plan_of(d, o), Error);
+  b.size = 100;
+  d.pop_back();
+  EXPECT_THROW(plan_of(d, b), Error);  // smaller than one record
+}
+
+TEST(StreamCutter, AgreesWithTheFilePlannerForEveryPieceSize) {
+  Bytes d = text_data(300000, 3);
+  for (bool lines : {false, true}) {
+    for (std::uint64_t rec : {0, 7}) {
+      if (lines && rec) continue;
+      CutOptions o;
+      o.size = 10000;
+      o.lines = lines;
+      o.record_size = rec;
+      Bytes data = d;
+      if (rec) data.resize(data.size() - data.size() % rec);
+      std::vector<std::uint64_t> want;
+      for (auto& c : plan_of(data, o)) want.push_back(c.length);
+      for (std::size_t piece : {1u, 13u, 4096u, 1u << 20})
+        EXPECT_EQ(stream_lengths(data, o, piece), want) << "lines " << lines << " rec " << rec << " piece " << piece;
+    }
+  }
+}
+
+TEST(StreamCutter, NeedsASize) {
+  CutOptions o;
+  o.count = 2;
+  EXPECT_THROW(StreamCutter{o}, Error);
+}
+
+TEST(Idx, ParsesChecksAndReencodes) {
+  Bytes h = {0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 28, 0, 0, 0, 28};
+  auto x = parse_idx(h.data(), h.size(), "f", 16 + 2 * 784);
+  EXPECT_EQ(x.item_bytes(), 784u);
+  EXPECT_EQ(x.header_bytes(), 16u);
+  Bytes e = x.encode(1);
+  EXPECT_EQ(e[7], 1);
+  EXPECT_EQ(Bytes(e.begin() + 8, e.end()), Bytes(h.begin() + 8, h.end()));
+  EXPECT_THROW(parse_idx(h.data(), h.size(), "f", 16 + 784), Error);  // size disagrees
+  h[2] = 7;
+  EXPECT_THROW(parse_idx(h.data(), h.size(), "f", std::nullopt), Error);
+}
+
+TEST(Names, ChunkNamesAndPartNamesRoundTrip) {
+  EXPECT_EQ(index_width(2), 3u);
+  EXPECT_EQ(index_width(1000), 3u);
+  EXPECT_EQ(index_width(1001), 4u);
+  EXPECT_EQ(chunk_name("d/big.log", 7, 3), "d/big.log.007");
+  auto p = parse_part_name("d/big.log.007.gz");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->stem, "d/big.log");
+  EXPECT_EQ(p->index, 7u);
+  EXPECT_EQ(p->index_text, "007");
+  EXPECT_EQ(p->suffix, ".gz");
+  p = parse_part_name("data.2024.log.12");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->stem, "data.2024.log");
+  EXPECT_EQ(p->index, 12u);
+  EXPECT_FALSE(parse_part_name("big.log.gz"));
+  EXPECT_FALSE(parse_part_name("123"));
+}
+
+TEST(Manifest, RoundTripsAndRejectsDamage) {
+  Manifest m;
+  m.input = "in put.log";
+  m.input_size = 30;
+  m.chunks = {{0, 0, 10, 10, 0xdeadbeef, "a.000"}, {1, 10, 20, 20, 0x1, "a\t001"}};
+  std::string t = format_manifest(m);
+  auto r = parse_manifest(t, "m");
+  EXPECT_EQ(r.input, m.input);
+  ASSERT_EQ(r.chunks.size(), 2u);
+  EXPECT_EQ(r.chunks[0].crc, 0xdeadbeefu);
+  EXPECT_EQ(r.chunks[1].name, "a\t001");
+  EXPECT_THROW(parse_manifest(t.substr(0, t.size() - 1), "m"), Error);  // cut short
+  std::string swapped = t;
+  swapped.replace(swapped.find("chunk\t1"), 7, "chunk\t2");
+  EXPECT_THROW(parse_manifest(swapped, "m"), Error);
+  EXPECT_THROW(parse_manifest("fpga-split-manifest\t2\n", "m"), Error);
+  try {
+    parse_manifest("hello\n", "m.txt");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.path, "m.txt");
+    EXPECT_NE(e.describe().find("line 1"), std::string::npos);
+  }
+}
+
+TEST(Ranges, ParseOnlyTheRangeSyntax) {
+  ::unsetenv("FPGA_NO_RANGES");
+  auto r = parse_range("dir/big.log@007:1048576+42");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->path, "dir/big.log");
+  EXPECT_EQ(r->index, "007");
+  EXPECT_EQ(r->offset, 1048576u);
+  EXPECT_EQ(r->length, 42u);
+  EXPECT_EQ(r->operand(), "dir/big.log@007:1048576+42");
+  EXPECT_EQ(r->stem(), "dir/big.log.007");
+  for (const char* s : {"big.log", "a@b", "a@1:2", "a@1:2+", "@1:2+3", "a@1:2+3x", "a@1:2+3+4", "a@x:2+3"})
+    EXPECT_FALSE(parse_range(s)) << s;
+  EXPECT_THROW(parse_range("a@1:18446744073709551615+2"), Error);
+  ::setenv("FPGA_NO_RANGES", "1", 1);
+  EXPECT_FALSE(parse_range("a@1:2+3"));
+  ::unsetenv("FPGA_NO_RANGES");
+}
+
+TEST(Ranges, InputReadsExactlyTheRangeAndRejectsOneBeyondTheEnd) {
+  Bytes d = text_data(100000);
+  MemFile f(d);
+  Input in(ByteRange{f.path(), "001", 1000, 5000});
+  EXPECT_EQ(in.stat().st_size, 5000);
+  Bytes got(9000);
+  EXPECT_EQ(in.read(got.data(), got.size()), 5000u);
+  EXPECT_TRUE(std::equal(got.begin(), got.begin() + 5000, d.begin() + 1000));
+  EXPECT_EQ(in.read(got.data(), got.size()), 0u);
+  EXPECT_THROW(Input(ByteRange{f.path(), "1", 99999, 2}), Error);
+}
+
+namespace {
+Bytes concat_join(const std::vector<Bytes>& parts, bool verify) {
+  std::vector<std::unique_ptr<MemFile>> files;
+  std::vector<gzip::JoinPart> jp;
+  for (const auto& p : parts) {
+    files.push_back(std::make_unique<MemFile>(p));
+    gzip::JoinPart j;
+    j.path = files.back()->path();
+    j.info = gzip::scan_part(j.path, 0, p.size(), "part", verify, 2);
+    jp.push_back(std::move(j));
+  }
+  VecSink out;
+  gzip::join(jp, out, nullptr);
+  return out.v;
+}
+}  // namespace
+
+TEST(Join, AlignedPartsJoinByteIdenticalToOneProcess) {
+  Bytes d = text_data((3u << 20) + 777);
+  gzip::CompressOptions o;
+  o.threads = 2;
+  Bytes whole = gzip::compress_buffer(d.data(), d.size(), o);
+  Bytes a = gzip::compress_buffer(d.data(), 2u << 20, o);
+  Bytes b = gzip::compress_buffer(d.data() + (2u << 20), d.size() - (2u << 20), o);
+  EXPECT_EQ(concat_join({a, b}, false), whole);
+  EXPECT_EQ(concat_join({a, b}, true), whole);
+  // An empty last part (an empty chunk) adds nothing.
+  Bytes e = gzip::compress_buffer(d.data(), 0, o);
+  EXPECT_EQ(concat_join({a, b, e}, false), whole);
+}
+
+TEST(Join, ScanFindsCrcAndSizeWithoutInflating) {
+  Bytes d = text_data(2500000);
+  gzip::CompressOptions o;
+  Bytes gz = gzip::compress_buffer(d.data(), d.size(), o);
+  MemFile f(gz);
+  auto info = gzip::scan_part(f.path(), 0, gz.size(), "p", false, 1);
+  EXPECT_TRUE(info.indexed);
+  EXPECT_EQ(info.data_bytes, d.size());
+  EXPECT_EQ(info.crc, fpgaio::crc32(0, d.data(), d.size()));
+  EXPECT_TRUE(info.has_end_marker);
+}
+
+TEST(Join, TruncatedCorruptAndGarbagePartsAreRefusedWithTheirMember) {
+  Bytes d = text_data(2500000);
+  gzip::CompressOptions o;
+  o.block_size = 1 << 20;
+  Bytes gz = gzip::compress_buffer(d.data(), d.size(), o);
+  auto scan = [](const Bytes& b, bool verify) {
+    MemFile f(b);
+    return gzip::scan_part(f.path(), 0, b.size(), "p", verify, 2);
+  };
+  Bytes cut(gz.begin(), gz.begin() + static_cast<std::ptrdiff_t>(gz.size() / 2));
+  EXPECT_THROW(scan(cut, false), Error);
+  // Cut exactly before the end marker: only the missing marker tells.
+  auto info = scan(gz, false);
+  const auto& last = info.members.back();
+  Bytes no_marker(gz.begin(), gz.begin() + static_cast<std::ptrdiff_t>(last.offset));
+  try {
+    scan(no_marker, false);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.member.value_or(0), info.members.size());
+    EXPECT_NE(std::string(e.what()).find("end-of-stream"), std::string::npos);
+  }
+  Bytes flipped = gz;
+  flipped[gz.size() / 2] ^= 0x55;
+  EXPECT_NO_THROW(scan(flipped, false));  // structure is intact
+  EXPECT_THROW(scan(flipped, true), Error);
+  Bytes garbage = gz;
+  garbage.push_back('x');
+  garbage.push_back('y');
+  EXPECT_THROW(scan(garbage, false), Error);
+}
+
+TEST(Join, ForeignGzipPartsAreInflatedToCheckThem) {
+  Bytes d = text_data(100000);
+  Bytes gz = fpgaio::gzip::compress_buffer(d.data(), d.size(), {});
+  // A zlib-made single member, no index: checked by inflating, copied as is.
+  Bytes z(compressBound(d.size()) + 64);
+  z_stream zs{};
+  ASSERT_EQ(deflateInit2(&zs, 6, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  zs.next_in = const_cast<std::uint8_t*>(d.data());
+  zs.avail_in = static_cast<uInt>(d.size());
+  zs.next_out = z.data();
+  zs.avail_out = static_cast<uInt>(z.size());
+  ASSERT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
+  z.resize(zs.total_out);
+  deflateEnd(&zs);
+  MemFile f(z);
+  auto info = gzip::scan_part(f.path(), 0, z.size(), "p", false, 1);
+  EXPECT_FALSE(info.indexed);
+  EXPECT_EQ(info.data_bytes, d.size());
+  EXPECT_EQ(info.crc, fpgaio::crc32(0, d.data(), d.size()));
+  Bytes joined = concat_join({gz, z}, false);
+  Bytes back;
+  testutil::decode(joined, back);
+  Bytes twice = d;
+  twice.insert(twice.end(), d.begin(), d.end());
+  EXPECT_EQ(back, twice);
+}
