@@ -30,6 +30,7 @@ install: build
 
 bench: build
 	bench/gzip.sh $(BUILD)
+	bench/pipeline.sh $(BUILD)
 
 stress: build
 	FPGA_STRESS=1 bats tests/cli/stress.bats

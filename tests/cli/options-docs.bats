@@ -8,28 +8,38 @@ long_options() { # tool
   "$FPGA_BIN/$1" --help | grep -o -- '--[a-z][a-z-]*' | sort -u
 }
 
-@test "fpga-gzip: every long option is in the man page and all completions" {
-  opts=$(long_options fpga-gzip)
+check_docs() { # tool
+  local tool=$1 opts missing="" o man_o
+  opts=$(long_options "$tool")
   [ -n "$opts" ]
-  missing=""
   for o in $opts; do
     man_o=$(printf '%s' "$o" | sed 's/-/\\\\-/g')
-    grep -q -- "$man_o" "$FPGA_SOURCE_DIR/man/fpga-gzip.1" || missing="$missing man:$o"
-    grep -q -- "$o\\b" "$FPGA_SOURCE_DIR/completions/bash/fpga-gzip" || missing="$missing bash:$o"
-    grep -q -- "$o\\b" "$FPGA_SOURCE_DIR/completions/zsh/_fpga-gzip" || missing="$missing zsh:$o"
-    grep -q -- "-l ${o#--}\\b" "$FPGA_SOURCE_DIR/completions/fish/fpga-gzip.fish" || missing="$missing fish:$o"
+    grep -q -- "$man_o" "$FPGA_SOURCE_DIR/man/$tool.1" || missing="$missing man:$o"
+    grep -q -- "$o\\b" "$FPGA_SOURCE_DIR/completions/bash/$tool" || missing="$missing bash:$o"
+    grep -q -- "$o\\b" "$FPGA_SOURCE_DIR/completions/zsh/_$tool" || missing="$missing zsh:$o"
+    grep -q -- "-l ${o#--}\\b" "$FPGA_SOURCE_DIR/completions/fish/$tool.fish" || missing="$missing fish:$o"
   done
-  [ -z "$missing" ] || { echo "missing:$missing"; false; }
+  [ -z "$missing" ] || { echo "$tool missing:$missing"; false; }
 }
 
-@test "fpga-gzip: the completions load in their shells" {
-  bash -c "source '$FPGA_SOURCE_DIR/completions/bash/fpga-gzip' && complete -p fpga-gzip"
-  if command -v zsh >/dev/null; then zsh -n "$FPGA_SOURCE_DIR/completions/zsh/_fpga-gzip"; fi
-  if command -v fish >/dev/null; then fish -n "$FPGA_SOURCE_DIR/completions/fish/fpga-gzip.fish"; fi
+check_shells() { # tool
+  bash -c "source '$FPGA_SOURCE_DIR/completions/bash/$1' && complete -p $1"
+  if command -v zsh >/dev/null; then zsh -n "$FPGA_SOURCE_DIR/completions/zsh/_$1"; fi
+  if command -v fish >/dev/null; then fish -n "$FPGA_SOURCE_DIR/completions/fish/$1.fish"; fi
 }
 
-@test "fpga-gzip: the man page renders without warnings" {
+@test "every long option of every tool is in its man page and all completions" {
+  for t in fpga-gzip fpga-split fpga-cat; do check_docs $t; done
+}
+
+@test "the completions load in their shells" {
+  for t in fpga-gzip fpga-split fpga-cat; do check_shells $t; done
+}
+
+@test "the man pages render without warnings" {
   command -v groff >/dev/null || skip "no groff"
-  run bash -c "groff -man -Tutf8 -t -ww '$FPGA_SOURCE_DIR/man/fpga-gzip.1' 2>&1 >/dev/null"
-  [ -z "$output" ]
+  for page in "$FPGA_SOURCE_DIR"/man/*.[17]; do
+    run bash -c "groff -man -Tutf8 -t -ww '$page' 2>&1 >/dev/null"
+    [ -z "$output" ]
+  done
 }

@@ -1,0 +1,13 @@
+# fish completion for fpga-cat
+complete -c fpga-cat -s o -l output -r -d 'Write to FILE atomically'
+complete -c fpga-cat -s f -l force -d 'Overwrite FILE, write gzip to a terminal'
+complete -c fpga-cat -l as-given -d 'Join in the order given'
+complete -c fpga-cat -s m -l manifest -r -d 'Join the chunks FILE lists'
+complete -c fpga-cat -s S -l suffix -x -a '.gz .tsv .csv .jsonl' -d 'Suffix of the parts with --manifest'
+complete -c fpga-cat -l verify -d 'Inflate every gzip part and check its CRC-32'
+complete -c fpga-cat -s l -l lines -d 'Plain parts must end with a newline'
+complete -c fpga-cat -s p -l processes -x -d 'Threads for --verify'
+complete -c fpga-cat -l rm -d 'Remove the parts once the output is complete'
+complete -c fpga-cat -l progress -d 'Show progress on stderr'
+complete -c fpga-cat -s h -l help -d 'Show help and exit'
+complete -c fpga-cat -s V -l version -d 'Show the version and exit'
