@@ -1,0 +1,103 @@
+// Binarized neural networks (FINN / BNN-PYNQ CNV-W1A1, LFC-W1A1 and their
+// variants): the model format, the BNN-PYNQ importer, and the CPU engine.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fpgaio/io.hpp"
+
+namespace fpgaio::bnn {
+
+// How input pixels become the first layer's input.
+enum class InputMode : std::uint32_t {
+  fixed8 = 0,  // Q1.7 of -1 + 2p/255, rounded, saturated: values in units of 1/128
+  binary = 1,  // bit = p >= 128
+};
+
+enum class LayerKind : std::uint32_t { conv3x3 = 1, maxpool2x2 = 2, fc = 3 };
+
+// One layer. Weights: `out` rows of words(fan_in()) little-endian u64 words;
+// bit j of word w is synapse 64w+j, 1 = +1. Convolution synapse order is
+// k = (ky*3 + kx)*in + ic; a fully connected layer after convolutions reads
+// the map in HWC order, (y*W + x)*C + c. A fully connected first layer may
+// have more inputs than the image has values: the extra ones are 0 bits
+// (-1), as BNN-PYNQ's LFC pads 784 to 832.
+// Thresholds: output bit = acc > T, acc being the number of matching bits
+// (binary input) or the sum of +-x in units of 1/128 (fixed8 input). The
+// last layer has none: its scores are the matching-bit counts.
+struct Layer {
+  LayerKind kind = LayerKind::fc;
+  std::uint32_t in = 0, out = 0;
+  std::vector<std::uint64_t> weights;
+  std::vector<std::int32_t> thresholds;
+  std::uint32_t fan_in() const { return kind == LayerKind::conv3x3 ? 9 * in : in; }
+  std::size_t row_words() const { return (fan_in() + 63) / 64; }
+  bool weight(std::uint32_t o, std::uint32_t k) const {
+    return (weights[o * row_words() + k / 64] >> (k % 64)) & 1;
+  }
+};
+
+struct Shape {
+  std::uint32_t height = 0, width = 0, channels = 0;
+  std::uint64_t values() const { return std::uint64_t{height} * width * channels; }
+};
+
+// A model file (.fbnn), version 1, little-endian:
+//   "FBNN" u32 version  u32 height u32 width u32 channels  u32 input_mode
+//   u32 classes  u32 layers  classes x (u16 length, UTF-8 name)
+//   layers x (u32 kind, u32 in, u32 out, u32 flags [bit 0: has thresholds],
+//             weights (fc, conv), thresholds as i32 (if flagged))
+//   u32 CRC-32 of everything before it
+struct Model {
+  Shape input;
+  InputMode mode = InputMode::fixed8;
+  std::vector<std::string> classes;
+  std::vector<Layer> layers;
+
+  // Checks the layer chain against the input shape; throws Error(corrupt).
+  void validate() const;
+  // The shape each layer produces (for fc: 1 x 1 x out).
+  std::vector<Shape> shapes() const;
+  Bytes serialize() const;
+  // Checks every size against the data; throws Error(corrupt) naming `path`.
+  static Model parse(const std::uint8_t* data, std::size_t n, const std::string& path);
+  static Model load(const std::string& path);
+  std::string describe() const;  // "CNV: 32x32x3 -> conv 64, conv 64, pool, ... -> 10 classes"
+};
+
+// Reads a BNN-PYNQ parameter folder (cnvW1A1 or lfcW1A1: L-P-weights.bin,
+// L-P-thres.bin, classes.txt) into a model. Throws Error naming the file.
+Model import_bnn_pynq(const std::string& dir);
+
+// Instruction sets with a code path of their own, chosen at run time.
+enum class Isa { portable, avx2, avx512 };
+const char* isa_name(Isa isa);
+std::vector<Isa> supported_isas();  // those this CPU runs, portable first
+Isa best_isa();                     // FPGA_BNN_ISA=portable|avx2|avx512 overrides
+
+// Runs a model on the CPU. classify() is thread-safe (scratch memory is per
+// thread); one Engine serves all threads.
+class Engine {
+ public:
+  Engine(const Model& model, Isa isa);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // pixels: the input image, HWC uint8 (model.input). scores: one per class.
+  void classify(const std::uint8_t* pixels, std::int32_t* scores) const;
+  std::size_t classes() const;
+  Isa isa() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The first index of the largest score.
+std::size_t argmax(const std::int32_t* scores, std::size_t n);
+
+}  // namespace fpgaio::bnn

@@ -1,0 +1,310 @@
+// The CPU engine: activations bit-packed along channels (one or more u64
+// words per pixel), direct 3x3 convolution by XNOR-popcount (counted as
+// mismatches: matches = K - popcount(w ^ a)) with the threshold fused so that
+// outputs come out packed, max-pool as OR, and the first layer on 8-bit
+// fixed-point input as +-1 sums.
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "fpgaio/bnn.hpp"
+#include "fpgaio/error.hpp"
+#include "kernels.hpp"
+
+namespace fpgaio::bnn {
+
+using detail::kBlock;
+using detail::Kernels;
+
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::portable: return "portable";
+    case Isa::avx2: return "avx2";
+    case Isa::avx512: return "avx512";
+  }
+  return "?";
+}
+
+std::vector<Isa> supported_isas() {
+  std::vector<Isa> v{Isa::portable};
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt")) v.push_back(Isa::avx2);
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vpopcntdq"))
+    v.push_back(Isa::avx512);
+#endif
+  return v;
+}
+
+Isa best_isa() {
+  auto v = supported_isas();
+  if (const char* e = std::getenv("FPGA_BNN_ISA"); e && *e) {
+    for (Isa i : v)
+      if (std::strcmp(isa_name(i), e) == 0) return i;
+    throw Error(ErrorKind::device, std::string("FPGA_BNN_ISA: '") + e + "' is not a code path this CPU runs");
+  }
+  return v.back();
+}
+
+std::size_t argmax(const std::int32_t* s, std::size_t n) {
+  std::size_t best = 0;
+  for (std::size_t i = 1; i < n; ++i)
+    if (s[i] > s[best]) best = i;
+  return best;
+}
+
+namespace {
+
+std::size_t pad(std::size_t n) { return (n + kBlock - 1) / kBlock * kBlock; }
+std::size_t words(std::size_t bits) { return (bits + 63) / 64; }
+
+// One layer, prepared for the kernels.
+struct Step {
+  LayerKind kind;
+  Shape in, out;
+  bool fixed_input = false;  // first layer on 8-bit input
+  bool last = false;
+  std::uint32_t fan_in = 0;
+  std::size_t in_words = 0;   // words per input pixel (binary maps)
+  std::size_t out_words = 0;  // words per output pixel
+  std::size_t n = 0;          // patch length (words, or values for fixed input)
+  std::size_t opad = 0;
+  std::vector<std::uint64_t> wt;  // [j][o] for binary input
+  std::vector<std::int16_t> w16;  // [k][o] for fixed input
+  std::vector<std::int64_t> limit;  // binary: bit = mismatches < limit (= K - T)
+  std::vector<std::int32_t> thr;    // fixed: bit = acc > thr
+};
+
+const Kernels& kernels_for(Isa isa) {
+  switch (isa) {
+    case Isa::avx2: return detail::kernels_avx2();
+    case Isa::avx512: return detail::kernels_avx512();
+    default: return detail::kernels_portable();
+  }
+}
+
+struct Scratch {
+  std::vector<std::uint64_t> a, b, patch, dense;
+  std::vector<std::uint32_t> d;
+  std::vector<std::int32_t> acc;
+  std::vector<std::int16_t> q, qpatch;
+};
+
+template <class V>
+void ensure(V& v, std::size_t n) {
+  if (v.size() < n) v.resize(n);
+}
+
+}  // namespace
+
+struct Engine::Impl {
+  const Kernels* k = nullptr;
+  Isa isa = Isa::portable;
+  Model model;
+  std::vector<Step> steps;
+  std::size_t max_map_words = 0, max_patch = 0, max_opad = 0;
+
+  void prepare();
+  void run(const std::uint8_t* pixels, std::int32_t* scores) const;
+};
+
+void Engine::Impl::prepare() {
+  Shape s = model.input;
+  bool fixed = model.mode == InputMode::fixed8;
+  std::size_t cur_words = fixed ? 0 : words(s.channels);
+  for (std::size_t i = 0; i < model.layers.size(); ++i) {
+    const Layer& l = model.layers[i];
+    Step st;
+    st.kind = l.kind;
+    st.in = s;
+    st.last = i + 1 == model.layers.size();
+    st.fixed_input = i == 0 && fixed;
+    st.fan_in = l.fan_in();
+    st.in_words = cur_words;
+    if (i == 0 && l.kind == LayerKind::fc) st.in_words = 0;  // the input is made dense for it
+    if (l.kind == LayerKind::maxpool2x2) {
+      st.out = Shape{s.height / 2, s.width / 2, s.channels};
+      st.out_words = cur_words;
+    } else {
+      st.out = l.kind == LayerKind::conv3x3 ? Shape{s.height - 2, s.width - 2, l.out} : Shape{1, 1, l.out};
+      st.out_words = words(l.out);
+      st.opad = pad(l.out);
+      if (st.fixed_input) {
+        st.n = l.fan_in();
+        st.w16.assign(st.n * st.opad, 0);
+        for (std::uint32_t o = 0; o < l.out; ++o)
+          for (std::uint32_t k = 0; k < st.n; ++k) st.w16[k * st.opad + o] = l.weight(o, k) ? 1 : -1;
+        st.thr = l.thresholds;
+      } else {
+        // Binary input: conv patches are tap-aligned (each tap starts a word);
+        // fc inputs are dense bits.
+        if (l.kind == LayerKind::conv3x3) {
+          st.n = 9 * cur_words;
+          st.wt.assign(st.n * st.opad, 0);
+          for (std::uint32_t o = 0; o < l.out; ++o)
+            for (std::uint32_t t = 0; t < 9; ++t)
+              for (std::uint32_t c = 0; c < l.in; ++c)
+                if (l.weight(o, t * l.in + c))
+                  st.wt[(t * cur_words + c / 64) * st.opad + o] |= std::uint64_t{1} << (c % 64);
+        } else {
+          st.n = words(l.in);
+          st.wt.assign(st.n * st.opad, 0);
+          for (std::uint32_t o = 0; o < l.out; ++o)
+            for (std::uint32_t k = 0; k < l.in; ++k)
+              if (l.weight(o, k)) st.wt[(k / 64) * st.opad + o] |= std::uint64_t{1} << (k % 64);
+        }
+        if (!st.last) {
+          st.limit.resize(st.opad, 0);
+          for (std::uint32_t o = 0; o < l.out; ++o)
+            st.limit[o] = static_cast<std::int64_t>(l.fan_in()) - l.thresholds[o];
+        }
+      }
+      max_patch = std::max(max_patch, st.n);
+      max_opad = std::max(max_opad, st.opad);
+    }
+    max_map_words = std::max(max_map_words, std::size_t{st.out.height} * st.out.width * st.out_words + st.n + 64);
+    max_map_words = std::max(max_map_words, std::size_t{s.height} * s.width * std::max<std::size_t>(cur_words, 1) + 64);
+    s = st.out;
+    cur_words = st.out_words;
+    steps.push_back(std::move(st));
+  }
+}
+
+void Engine::Impl::run(const std::uint8_t* px, std::int32_t* scores) const {
+  thread_local Scratch sc;
+  ensure(sc.a, max_map_words);
+  ensure(sc.b, max_map_words);
+  ensure(sc.patch, max_patch + 1);
+  ensure(sc.d, max_opad);
+  ensure(sc.acc, max_opad);
+  const Shape& in = model.input;
+  const std::size_t values = in.values();
+  std::uint64_t* cur = sc.a.data();
+  std::uint64_t* next = sc.b.data();
+
+  // The input: fixed-point values, or bits (per pixel for conv, dense for fc).
+  if (model.mode == InputMode::fixed8) {
+    ensure(sc.q, values);
+    for (std::size_t i = 0; i < values; ++i) {
+      // Q1.7 of -1 + 2p/255, rounded to nearest: round((2p - 255) * 128 / 255).
+      int num = (2 * px[i] - 255) * 128;
+      int v = num >= 0 ? (num + 127) / 255 : -((-num + 127) / 255);
+      sc.q[i] = static_cast<std::int16_t>(std::clamp(v, -128, 127));
+    }
+  } else {
+    const Step& s0 = steps.front();
+    if (s0.kind == LayerKind::conv3x3) {
+      std::size_t wpp = s0.in_words;
+      std::fill(cur, cur + std::size_t{in.height} * in.width * wpp, 0);
+      for (std::size_t p = 0; p < std::size_t{in.height} * in.width; ++p)
+        for (std::size_t c = 0; c < in.channels; ++c)
+          if (px[p * in.channels + c] >= 128) cur[p * wpp + c / 64] |= std::uint64_t{1} << (c % 64);
+    } else {
+      std::size_t n = words(s0.fan_in);
+      std::fill(cur, cur + n, 0);
+      for (std::size_t i = 0; i < values; ++i)
+        if (px[i] >= 128) cur[i / 64] |= std::uint64_t{1} << (i % 64);
+    }
+  }
+
+  for (const Step& st : steps) {
+    switch (st.kind) {
+      case LayerKind::maxpool2x2: {
+        const std::size_t w = st.out_words, iw = st.in.width;
+        for (std::size_t y = 0; y < st.out.height; ++y)
+          for (std::size_t x = 0; x < st.out.width; ++x) {
+            const std::uint64_t* a = cur + ((2 * y) * iw + 2 * x) * w;
+            const std::uint64_t* b = a + iw * w;
+            std::uint64_t* o = next + (y * st.out.width + x) * w;
+            for (std::size_t k = 0; k < w; ++k) o[k] = a[k] | a[w + k] | b[k] | b[w + k];
+          }
+        break;
+      }
+      case LayerKind::conv3x3: {
+        const std::size_t iw = st.in.width, c = st.in.channels;
+        for (std::size_t y = 0; y < st.out.height; ++y)
+          for (std::size_t x = 0; x < st.out.width; ++x) {
+            std::uint64_t* o = next + (y * st.out.width + x) * st.out_words;
+            if (st.fixed_input) {
+              ensure(sc.qpatch, st.n);
+              std::int16_t* qp = sc.qpatch.data();
+              for (std::size_t ky = 0; ky < 3; ++ky)
+                std::memcpy(qp + ky * 3 * c, sc.q.data() + ((y + ky) * iw + x) * c, 3 * c * sizeof(std::int16_t));
+              k->fixed(qp, st.n, st.w16.data(), st.opad, sc.acc.data());
+              std::fill(o, o + st.out_words, 0);
+              for (std::size_t ch = 0; ch < st.out.channels; ++ch)
+                o[ch / 64] |= static_cast<std::uint64_t>(sc.acc[ch] > st.thr[ch]) << (ch % 64);
+            } else {
+              const std::size_t w = st.in_words;
+              std::uint64_t* p = sc.patch.data();
+              for (std::size_t ky = 0; ky < 3; ++ky)
+                std::memcpy(p + ky * 3 * w, cur + ((y + ky) * iw + x) * w, 3 * w * sizeof(std::uint64_t));
+              k->mismatch(p, st.n, st.wt.data(), st.opad, sc.d.data());
+              k->pack_below(sc.d.data(), st.limit.data(), st.out.channels, o);
+            }
+          }
+        break;
+      }
+      case LayerKind::fc: {
+        const std::uint64_t* input = cur;
+        if (st.fixed_input) {
+          ensure(sc.qpatch, st.n);
+          std::fill(sc.qpatch.begin(), sc.qpatch.begin() + static_cast<std::ptrdiff_t>(st.n), 0);
+          std::copy(sc.q.begin(), sc.q.begin() + static_cast<std::ptrdiff_t>(values), sc.qpatch.begin());
+          k->fixed(sc.qpatch.data(), st.n, st.w16.data(), st.opad, sc.acc.data());
+          if (st.last) {
+            // Scores of an 8-bit layer: the +-1 sums themselves.
+            for (std::size_t o = 0; o < st.out.channels; ++o) scores[o] = sc.acc[o];
+            return;
+          }
+          std::fill(next, next + st.out_words, 0);
+          for (std::size_t o = 0; o < st.out.channels; ++o)
+            next[o / 64] |= static_cast<std::uint64_t>(sc.acc[o] > st.thr[o]) << (o % 64);
+          break;
+        }
+        if (st.in_words && st.in.channels % 64 && st.in.height * st.in.width > 1) {
+          // A map whose pixels do not fill whole words: make the bits dense.
+          std::size_t pixels = std::size_t{st.in.height} * st.in.width, ch = st.in.channels;
+          ensure(sc.dense, st.n + 1);
+          std::fill(sc.dense.begin(), sc.dense.begin() + static_cast<std::ptrdiff_t>(st.n), 0);
+          for (std::size_t p = 0; p < pixels; ++p)
+            for (std::size_t c = 0; c < ch; ++c)
+              if ((cur[p * st.in_words + c / 64] >> (c % 64)) & 1) {
+                std::size_t bit = p * ch + c;
+                sc.dense[bit / 64] |= std::uint64_t{1} << (bit % 64);
+              }
+          input = sc.dense.data();
+        }
+        k->mismatch(input, st.n, st.wt.data(), st.opad, sc.d.data());
+        if (st.last) {
+          for (std::size_t o = 0; o < st.out.channels; ++o)
+            scores[o] = static_cast<std::int32_t>(st.fan_in) - static_cast<std::int32_t>(sc.d[o]);
+          return;
+        }
+        k->pack_below(sc.d.data(), st.limit.data(), st.out.channels, next);
+        break;
+      }
+    }
+    std::swap(cur, next);
+  }
+}
+
+Engine::Engine(const Model& model, Isa isa) : impl_(std::make_unique<Impl>()) {
+  model.validate();
+  auto ok = supported_isas();
+  if (std::find(ok.begin(), ok.end(), isa) == ok.end())
+    throw Error(ErrorKind::device, std::string("this CPU cannot run the ") + isa_name(isa) + " code path");
+  impl_->k = &kernels_for(isa);
+  impl_->isa = isa;
+  impl_->model = model;
+  impl_->prepare();
+}
+
+Engine::~Engine() = default;
+
+void Engine::classify(const std::uint8_t* pixels, std::int32_t* scores) const { impl_->run(pixels, scores); }
+std::size_t Engine::classes() const { return impl_->model.classes.size(); }
+Isa Engine::isa() const { return impl_->isa; }
+
+}  // namespace fpgaio::bnn

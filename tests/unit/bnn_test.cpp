@@ -1,0 +1,280 @@
+// Unit tests of the BNN engine: every code path against a slow, obviously
+// correct scalar reference on random models and images; the model format
+// (round trip, every truncation, damage); the BNN-PYNQ importer against the
+// published deer scores (skipped where ../shared/data is absent).
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+
+#include <fstream>
+#include <random>
+
+#include "fpgaio/bnn.hpp"
+#include "fpgaio/error.hpp"
+
+using namespace fpgaio;
+using namespace fpgaio::bnn;
+
+namespace {
+
+// The reference: values as +-1 ints and plain loops, straight from the notes.
+std::vector<std::int32_t> reference(const Model& m, const std::vector<std::uint8_t>& px) {
+  // Activations as HWC int vectors: first the input values.
+  std::vector<int> a(px.size());
+  for (std::size_t i = 0; i < px.size(); ++i) {
+    if (m.mode == InputMode::fixed8) {
+      double x = (-1.0 + 2.0 * px[i] / 255.0) * 128.0;
+      a[i] = std::max(-128, std::min(127, static_cast<int>(std::lround(x))));
+    } else {
+      a[i] = px[i] >= 128 ? 1 : -1;
+    }
+  }
+  Shape s = m.input;
+  for (std::size_t li = 0; li < m.layers.size(); ++li) {
+    const Layer& l = m.layers[li];
+    bool last = li + 1 == m.layers.size();
+    bool fixed = li == 0 && m.mode == InputMode::fixed8;
+    auto act = [&](std::uint32_t o, long long dot) {
+      // fixed: acc = dot (units of 1/128); binary: matches = (dot + K) / 2.
+      long long acc = fixed ? dot : (dot + l.fan_in()) / 2;
+      return acc > l.thresholds[o] ? 1 : -1;
+    };
+    std::vector<int> out;
+    if (l.kind == LayerKind::maxpool2x2) {
+      Shape o{s.height / 2, s.width / 2, s.channels};
+      out.assign(o.values(), -1);
+      for (std::uint32_t y = 0; y < o.height; ++y)
+        for (std::uint32_t x = 0; x < o.width; ++x)
+          for (std::uint32_t c = 0; c < s.channels; ++c) {
+            int v = -1;
+            for (int dy = 0; dy < 2; ++dy)
+              for (int dx = 0; dx < 2; ++dx) v = std::max(v, a[((2 * y + dy) * s.width + 2 * x + dx) * s.channels + c]);
+            out[(y * o.width + x) * s.channels + c] = v;
+          }
+      s = o;
+    } else if (l.kind == LayerKind::conv3x3) {
+      Shape o{s.height - 2, s.width - 2, l.out};
+      out.assign(o.values(), 0);
+      for (std::uint32_t y = 0; y < o.height; ++y)
+        for (std::uint32_t x = 0; x < o.width; ++x)
+          for (std::uint32_t oc = 0; oc < l.out; ++oc) {
+            long long dot = 0;
+            for (std::uint32_t ky = 0; ky < 3; ++ky)
+              for (std::uint32_t kx = 0; kx < 3; ++kx)
+                for (std::uint32_t ic = 0; ic < l.in; ++ic) {
+                  int w = l.weight(oc, (ky * 3 + kx) * l.in + ic) ? 1 : -1;
+                  dot += w * a[((y + ky) * s.width + x + kx) * l.in + ic];
+                }
+            out[(y * o.width + x) * l.out + oc] = act(oc, dot);
+          }
+      s = o;
+    } else {
+      std::vector<int> in = a;
+      in.resize(l.in, fixed ? 0 : -1);  // padding inputs: 0 bits, i.e. -1
+      std::vector<int> o(l.out);
+      for (std::uint32_t oc = 0; oc < l.out; ++oc) {
+        long long dot = 0;
+        for (std::uint32_t k = 0; k < l.in; ++k) dot += (l.weight(oc, k) ? 1 : -1) * in[k];
+        if (last) o[oc] = static_cast<int>(fixed ? dot : (dot + l.in) / 2);
+        else o[oc] = act(oc, dot);
+      }
+      if (last) return std::vector<std::int32_t>(o.begin(), o.end());
+      out = o;
+      s = Shape{1, 1, l.out};
+    }
+    a = std::move(out);
+  }
+  return {};
+}
+
+Layer random_layer(std::mt19937& rng, LayerKind kind, std::uint32_t in, std::uint32_t out, bool thresholds,
+                   bool fixed) {
+  Layer l;
+  l.kind = kind;
+  l.in = in;
+  l.out = out;
+  if (kind == LayerKind::maxpool2x2) return l;
+  l.weights.assign(std::size_t{out} * l.row_words(), 0);
+  for (std::uint32_t o = 0; o < out; ++o)
+    for (std::uint32_t k = 0; k < l.fan_in(); ++k)
+      if (rng() & 1) l.weights[o * l.row_words() + k / 64] |= std::uint64_t{1} << (k % 64);
+  if (thresholds) {
+    // Around the middle of the accumulator's range, so that bits vary.
+    int k = static_cast<int>(l.fan_in());
+    for (std::uint32_t o = 0; o < out; ++o) {
+      int t = fixed ? static_cast<int>(rng() % 601) - 300 : k / 2 + static_cast<int>(rng() % 9) - 4;
+      l.thresholds.push_back(t);
+    }
+  }
+  return l;
+}
+
+// CNV-shaped (smaller maps and channel counts that are not multiples of 64).
+Model random_cnv(std::mt19937& rng, std::uint32_t size, std::uint32_t channels, std::uint32_t c1, std::uint32_t c2,
+                 InputMode mode) {
+  Model m;
+  m.input = Shape{size, size, channels};
+  m.mode = mode;
+  bool fx = mode == InputMode::fixed8;
+  m.layers.push_back(random_layer(rng, LayerKind::conv3x3, channels, c1, true, fx));
+  m.layers.push_back(random_layer(rng, LayerKind::conv3x3, c1, c1, true, false));
+  m.layers.push_back(random_layer(rng, LayerKind::maxpool2x2, c1, c1, false, false));
+  m.layers.push_back(random_layer(rng, LayerKind::conv3x3, c1, c2, true, false));
+  Shape s = m.shapes().back();
+  m.layers.push_back(random_layer(rng, LayerKind::fc, static_cast<std::uint32_t>(s.values()), 70, true, false));
+  m.layers.push_back(random_layer(rng, LayerKind::fc, 70, 10, false, false));
+  for (int i = 0; i < 10; ++i) m.classes.push_back("c" + std::to_string(i));
+  m.validate();
+  return m;
+}
+
+Model random_lfc(std::mt19937& rng) {
+  Model m;
+  m.input = Shape{28, 28, 1};
+  m.mode = InputMode::binary;
+  m.layers.push_back(random_layer(rng, LayerKind::fc, 832, 256, true, false));
+  m.layers.push_back(random_layer(rng, LayerKind::fc, 256, 100, true, false));
+  m.layers.push_back(random_layer(rng, LayerKind::fc, 100, 10, false, false));
+  for (int i = 0; i < 10; ++i) m.classes.push_back(std::to_string(i));
+  m.validate();
+  return m;
+}
+
+std::vector<std::uint8_t> random_image(std::mt19937& rng, const Shape& s) {
+  std::vector<std::uint8_t> v(s.values());
+  for (auto& p : v) p = static_cast<std::uint8_t>(rng());
+  return v;
+}
+
+void expect_all_paths_match(const Model& m, std::mt19937& rng, int images) {
+  std::vector<std::unique_ptr<Engine>> engines;
+  for (Isa isa : supported_isas()) engines.push_back(std::make_unique<Engine>(m, isa));
+  std::vector<std::int32_t> got(m.classes.size());
+  for (int i = 0; i < images; ++i) {
+    auto px = random_image(rng, m.input);
+    auto want = reference(m, px);
+    for (const auto& e : engines) {
+      e->classify(px.data(), got.data());
+      ASSERT_EQ(got, want) << "image " << i << " path " << isa_name(e->isa()) << " model " << m.describe();
+    }
+  }
+}
+
+std::string shared_data() {
+  std::string p = std::string(FPGA_SOURCE_DIR) + "/../shared/data";
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0 ? p : "";
+}
+
+}  // namespace
+
+TEST(BnnEngine, EveryCodePathMatchesTheReferenceOnRandomCnvModels) {
+  std::mt19937 rng(42);
+  std::printf("code paths here:");
+  for (Isa i : supported_isas()) std::printf(" %s", isa_name(i));
+  std::printf("\n");
+  expect_all_paths_match(random_cnv(rng, 12, 3, 64, 128, InputMode::fixed8), rng, 300);
+  expect_all_paths_match(random_cnv(rng, 10, 1, 40, 72, InputMode::fixed8), rng, 300);
+  expect_all_paths_match(random_cnv(rng, 11, 3, 16, 130, InputMode::binary), rng, 300);
+}
+
+TEST(BnnEngine, EveryCodePathMatchesTheReferenceOnRandomLfcModels) {
+  std::mt19937 rng(7);
+  expect_all_paths_match(random_lfc(rng), rng, 1000);
+}
+
+TEST(BnnEngine, FullSizeCnvMatchesTheReference) {
+  std::mt19937 rng(9);
+  Model m;
+  m.input = Shape{32, 32, 3};
+  const std::uint32_t ch[] = {64, 64, 128, 128, 256, 256};
+  std::uint32_t in = 3;
+  for (int i = 0; i < 6; ++i) {
+    m.layers.push_back(random_layer(rng, LayerKind::conv3x3, in, ch[i], true, i == 0));
+    in = ch[i];
+    if (i == 1 || i == 3) m.layers.push_back(random_layer(rng, LayerKind::maxpool2x2, in, in, false, false));
+  }
+  m.layers.push_back(random_layer(rng, LayerKind::fc, 256, 512, true, false));
+  m.layers.push_back(random_layer(rng, LayerKind::fc, 512, 512, true, false));
+  m.layers.push_back(random_layer(rng, LayerKind::fc, 512, 10, false, false));
+  for (int i = 0; i < 10; ++i) m.classes.push_back(std::to_string(i));
+  expect_all_paths_match(m, rng, 20);
+}
+
+TEST(BnnModel, RoundTripsAndRejectsEveryTruncationAndDamage) {
+  std::mt19937 rng(3);
+  Model m = random_cnv(rng, 10, 1, 40, 72, InputMode::fixed8);
+  Bytes b = m.serialize();
+  Model back = Model::parse(b.data(), b.size(), "m");
+  EXPECT_EQ(back.serialize(), b);
+  EXPECT_EQ(back.describe(), m.describe());
+  for (std::size_t n = 0; n < b.size(); n += (n < 200 ? 1 : 97)) {
+    try {
+      Model::parse(b.data(), n, "m.fbnn");
+      FAIL() << "truncated to " << n;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::corrupt);
+      EXPECT_EQ(e.path, "m.fbnn");
+    }
+  }
+  for (std::size_t i = 0; i < b.size(); i += 13) {
+    Bytes d = b;
+    d[i] ^= 0x20;
+    EXPECT_THROW(Model::parse(d.data(), d.size(), "m"), Error) << "byte " << i;
+  }
+}
+
+TEST(BnnModel, ValidateRejectsMismatchedLayers) {
+  std::mt19937 rng(5);
+  Model m = random_lfc(rng);
+  m.layers[1].in = 255;
+  EXPECT_THROW(m.validate(), Error);
+  m = random_lfc(rng);
+  m.classes.pop_back();
+  EXPECT_THROW(m.validate(), Error);
+  m = random_lfc(rng);
+  m.layers.back().thresholds.assign(10, 0);
+  EXPECT_THROW(m.validate(), Error);
+}
+
+TEST(BnnPynq, DeerComesOutAsClass4WithThePublishedScores) {
+  std::string data = shared_data();
+  if (data.empty()) GTEST_SKIP() << "../shared/data is absent";
+  Model m = import_bnn_pynq(data + "/bnn-pynq/cifar10/cnvW1A1");
+  EXPECT_EQ(m.classes.at(4), "Deer");
+  std::ifstream f(data + "/images/deer.bin", std::ios::binary);
+  std::vector<std::uint8_t> rec(3073);
+  ASSERT_TRUE(f.read(reinterpret_cast<char*>(rec.data()), 3073));
+  std::vector<std::uint8_t> hwc(3072);
+  for (int p = 0; p < 1024; ++p)
+    for (int c = 0; c < 3; ++c) hwc[p * 3 + c] = rec[1 + c * 1024 + p];
+  const std::vector<std::int32_t> want = {228, 229, 251, 250, 412, 253, 230, 262, 222, 239};
+  for (Isa isa : supported_isas()) {
+    Engine e(m, isa);
+    std::vector<std::int32_t> s(10);
+    e.classify(hwc.data(), s.data());
+    EXPECT_EQ(s, want) << isa_name(isa);
+    EXPECT_EQ(argmax(s.data(), s.size()), 4u);
+  }
+  std::vector<std::int32_t> ref = reference(m, hwc);
+  EXPECT_EQ(ref, want);
+  // The model survives its own format.
+  Bytes b = m.serialize();
+  EXPECT_EQ(Model::parse(b.data(), b.size(), "x").serialize(), b);
+}
+
+TEST(BnnPynq, LfcImportsAndRuns) {
+  std::string data = shared_data();
+  if (data.empty()) GTEST_SKIP() << "../shared/data is absent";
+  Model m = import_bnn_pynq(data + "/bnn-pynq/mnist/lfcW1A1");
+  EXPECT_EQ(m.layers.front().in, 832u);
+  std::ifstream f(data + "/images/mnist-3.idx3-ubyte", std::ios::binary);
+  std::vector<char> raw((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  ASSERT_EQ(raw.size(), 16u + 784u);
+  std::vector<std::uint8_t> px(raw.begin() + 16, raw.end());
+  Engine e(m, best_isa());
+  std::vector<std::int32_t> s(10);
+  e.classify(px.data(), s.data());
+  EXPECT_EQ(s, reference(m, px));
+  EXPECT_EQ(argmax(s.data(), s.size()), 3u);
+}
