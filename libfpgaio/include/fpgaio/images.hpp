@@ -1,0 +1,66 @@
+// Image inputs for classification: CIFAR-10 binary records, IDX files,
+// PGM/PPM pictures and raw uint8, from files, byte ranges and streams, with
+// image numbers that stay global across the chunks of a split.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fpgaio/bnn.hpp"
+#include "fpgaio/io.hpp"
+
+namespace fpgaio::images {
+
+enum class Format { cifar, idx, pnm, raw };
+const char* format_name(Format f);
+std::optional<Format> parse_format(const std::string& s);
+
+// The format a file's name suggests (.bin: CIFAR-10, idx3-ubyte: IDX,
+// .pgm/.ppm/.pnm: PNM), or nullopt.
+std::optional<Format> format_from_name(const std::string& path);
+// The format the first bytes show (IDX magic, P5/P6), or nullopt.
+std::optional<Format> format_from_magic(const std::uint8_t* data, std::size_t n);
+
+struct Batch {
+  std::vector<std::uint8_t> pixels;  // count images of the model's shape, HWC
+  std::vector<int> labels;           // -1 where unknown
+  std::uint64_t first = 0;           // global number of the first image
+  std::size_t count = 0;
+};
+
+// Reads images from one input and fits them to the model's input: the same
+// shape, or smaller with the same channels (centred, padded with 0 pixels, so
+// 28x28 Fashion-MNIST fits a 32x32 model).
+class Reader {
+ public:
+  // `raw_shape` is needed for Format::raw. `start` overrides the global
+  // number of the first image (else 0, or what a byte range's offset says).
+  Reader(Input& in, Format format, const bnn::Shape& model, std::optional<bnn::Shape> raw_shape,
+         std::optional<std::uint64_t> start);
+  // Reads up to n images into b (replacing its contents); 0 at the end.
+  // Throws Error(corrupt) for a partial record or a bad header.
+  std::size_t next(std::size_t n, Batch& b);
+  std::optional<std::uint64_t> total() const { return total_; }  // images, when known
+  std::uint64_t record_bytes() const { return record_; }
+
+ private:
+  void read_header();
+  bool read_pnm_header(bnn::Shape& s);
+  void fit(const std::uint8_t* src, const bnn::Shape& s, bool chw, std::uint8_t* dst) const;
+  std::size_t read_exact(std::uint8_t* p, std::size_t n);
+  Input& in_;
+  Format format_;
+  bnn::Shape model_, image_;
+  std::uint64_t record_ = 0, index_ = 0, header_ = 0;
+  std::optional<std::uint64_t> total_;
+  std::vector<std::uint8_t> rec_;
+  std::uint8_t peek_ = 0;
+  bool have_peek_ = false;
+};
+
+// The labels of an IDX1 labels file (Fashion-MNIST's t10k-labels-idx1-ubyte).
+std::vector<std::uint8_t> read_idx_labels(const std::string& path);
+
+}  // namespace fpgaio::images

@@ -1,0 +1,225 @@
+// Image readers: CIFAR-10 binary, IDX, PNM, raw; files, ranges, streams.
+#include "fpgaio/images.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "fpgaio/error.hpp"
+#include "fpgaio/split.hpp"
+
+namespace fpgaio::images {
+
+const char* format_name(Format f) {
+  switch (f) {
+    case Format::cifar: return "cifar";
+    case Format::idx: return "idx";
+    case Format::pnm: return "pnm";
+    case Format::raw: return "raw";
+  }
+  return "?";
+}
+
+std::optional<Format> parse_format(const std::string& s) {
+  for (Format f : {Format::cifar, Format::idx, Format::pnm, Format::raw})
+    if (s == format_name(f)) return f;
+  return std::nullopt;
+}
+
+std::optional<Format> format_from_name(const std::string& path) {
+  std::string base = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
+  auto ends = [&](const char* s) {
+    std::size_t n = std::strlen(s);
+    return base.size() >= n && base.compare(base.size() - n, n, s) == 0;
+  };
+  if (base.find("idx") != std::string::npos && base.find("ubyte") != std::string::npos) return Format::idx;
+  if (ends(".pgm") || ends(".ppm") || ends(".pnm")) return Format::pnm;
+  if (ends(".bin")) return Format::cifar;
+  // A chunk of such a file: name.bin.007 and so on.
+  if (auto p = split::parse_part_name(path); p && p->suffix.empty()) return format_from_name(p->stem);
+  return std::nullopt;
+}
+
+std::optional<Format> format_from_magic(const std::uint8_t* d, std::size_t n) {
+  if (n >= 4 && d[0] == 0 && d[1] == 0 && d[2] == 0x08 && d[3] >= 1 && d[3] <= 4) return Format::idx;
+  if (n >= 2 && d[0] == 'P' && (d[1] == '5' || d[1] == '6')) return Format::pnm;
+  return std::nullopt;
+}
+
+namespace {
+std::string shape_text(const bnn::Shape& s) {
+  return std::to_string(s.height) + "x" + std::to_string(s.width) + "x" + std::to_string(s.channels);
+}
+}  // namespace
+
+Reader::Reader(Input& in, Format format, const bnn::Shape& model, std::optional<bnn::Shape> raw_shape,
+               std::optional<std::uint64_t> start)
+    : in_(in), format_(format), model_(model) {
+  const auto& range = in.range();
+  switch (format) {
+    case Format::cifar: image_ = bnn::Shape{32, 32, 3}; record_ = 3073; break;
+    case Format::raw:
+      if (!raw_shape) throw Error(ErrorKind::usage, "raw images need --shape HxWxC");
+      image_ = *raw_shape;
+      record_ = image_.values();
+      break;
+    case Format::idx: read_header(); break;
+    case Format::pnm:
+      if (range) throw Error(ErrorKind::usage, "PNM pictures cannot be read from a byte range").with_path(in.name());
+      break;
+  }
+  if (format != Format::pnm) {
+    if (image_.channels != model.channels || image_.height > model.height || image_.width > model.width)
+      throw Error(ErrorKind::usage, "images are " + shape_text(image_) + " but the model takes " + shape_text(model))
+          .with_path(in.name());
+    if (range) {
+      if (range->offset < header_ || (range->offset - header_) % record_ || range->length % record_)
+        throw Error(ErrorKind::usage, "range does not hold whole images of " + std::to_string(record_) + " bytes")
+            .with_path(in.name());
+      index_ = (range->offset - header_) / record_;
+      total_ = range->length / record_;
+    } else if (in.is_regular()) {
+      std::uint64_t size = static_cast<std::uint64_t>(in.stat().st_size);
+      if ((size - header_) % record_)
+        throw Error(ErrorKind::corrupt, std::to_string((size - header_) % record_) + " bytes at the end are not a whole image of " +
+                                            std::to_string(record_) + " bytes (truncated?)")
+            .with_path(in.name());
+      if (!total_) total_ = (size - header_) / record_;
+    }
+  }
+  if (start) index_ = *start;
+}
+
+void Reader::read_header() {
+  std::uint8_t h[4 + 16];
+  const auto& range = in_.range();
+  std::unique_ptr<ReadFile> file;
+  auto get = [&](std::uint8_t* p, std::size_t n, std::size_t off) {
+    if (range) {
+      if (!file) file = std::make_unique<ReadFile>(range->path, in_.name());
+      file->pread(p, n, off);
+    } else if (read_exact(p, n) < n) {
+      throw Error(ErrorKind::corrupt, "not an IDX file: header cut short").with_path(in_.name());
+    }
+  };
+  get(h, 4, 0);
+  if (h[0] != 0 || h[1] != 0 || h[3] == 0 || h[3] > 4)
+    throw Error(ErrorKind::corrupt, "not an IDX file (bad magic)").with_path(in_.name());
+  if (h[2] != 0x08) throw Error(ErrorKind::corrupt, "IDX elements are not unsigned bytes").with_path(in_.name());
+  get(h + 4, 4u * h[3], 4);
+  std::optional<std::uint64_t> size;
+  if (!range && in_.is_regular()) size = static_cast<std::uint64_t>(in_.stat().st_size);
+  auto idx = split::parse_idx(h, 4 + 4u * h[3], in_.name(), size);
+  header_ = idx.header_bytes();
+  const auto& d = idx.dims;
+  if (d.size() == 3) image_ = bnn::Shape{d[1], d[2], 1};
+  else if (d.size() == 4) image_ = bnn::Shape{d[1], d[2], d[3]};
+  else throw Error(ErrorKind::corrupt, "IDX images need 3 or 4 dimensions").with_path(in_.name());
+  record_ = idx.item_bytes();
+  if (!range) total_ = d[0];
+}
+
+std::size_t Reader::read_exact(std::uint8_t* p, std::size_t n) {
+  std::size_t got = 0;
+  if (have_peek_ && n) {
+    p[0] = peek_;
+    have_peek_ = false;
+    got = 1;
+  }
+  return got + in_.read(p + got, n - got);
+}
+
+bool Reader::read_pnm_header(bnn::Shape& s) {
+  std::uint8_t c;
+  if (read_exact(&c, 1) == 0) return false;  // end of the stream
+  std::uint8_t kind;
+  if (c != 'P' || read_exact(&kind, 1) != 1 || (kind != '5' && kind != '6'))
+    throw Error(ErrorKind::corrupt, "not a binary PGM or PPM picture (P5/P6)").with_path(in_.name());
+  unsigned v[3];
+  for (int i = 0; i < 3; ++i) {
+    // Skip white space and comments, then read a decimal number.
+    for (;;) {
+      if (read_exact(&c, 1) != 1) throw Error(ErrorKind::corrupt, "PNM header cut short").with_path(in_.name());
+      if (c == '#') {
+        while (read_exact(&c, 1) == 1 && c != '\n') {
+        }
+        continue;
+      }
+      if (c != ' ' && c != '\t' && c != '\n' && c != '\r') break;
+    }
+    if (c < '0' || c > '9') throw Error(ErrorKind::corrupt, "bad PNM header").with_path(in_.name());
+    unsigned long x = 0;
+    while (c >= '0' && c <= '9') {
+      x = x * 10 + static_cast<unsigned>(c - '0');
+      if (x > 1u << 16) throw Error(ErrorKind::corrupt, "PNM picture too large").with_path(in_.name());
+      if (read_exact(&c, 1) != 1) throw Error(ErrorKind::corrupt, "PNM header cut short").with_path(in_.name());
+    }
+    v[i] = static_cast<unsigned>(x);
+  }
+  if (v[2] != 255) throw Error(ErrorKind::corrupt, "PNM maxval must be 255").with_path(in_.name());
+  s = bnn::Shape{v[1], v[0], kind == '5' ? 1u : 3u};
+  if (s.channels != model_.channels || s.height > model_.height || s.width > model_.width || !s.height || !s.width)
+    throw Error(ErrorKind::usage, "picture is " + shape_text(s) + " but the model takes " + shape_text(model_))
+        .with_path(in_.name());
+  return true;
+}
+
+void Reader::fit(const std::uint8_t* src, const bnn::Shape& s, bool chw, std::uint8_t* dst) const {
+  const std::size_t H = model_.height, W = model_.width, C = model_.channels;
+  const std::size_t top = (H - s.height) / 2, left = (W - s.width) / 2;
+  if (s.height != H || s.width != W) std::memset(dst, 0, H * W * C);
+  for (std::size_t y = 0; y < s.height; ++y)
+    for (std::size_t x = 0; x < s.width; ++x)
+      for (std::size_t c = 0; c < C; ++c)
+        dst[((y + top) * W + x + left) * C + c] =
+            chw ? src[c * s.height * s.width + y * s.width + x] : src[(y * s.width + x) * C + c];
+}
+
+std::size_t Reader::next(std::size_t n, Batch& b) {
+  const std::size_t per = model_.values();
+  b.pixels.resize(n * per);
+  b.labels.assign(n, -1);
+  b.first = index_;
+  b.count = 0;
+  if (format_ == Format::pnm) {
+    bnn::Shape s;
+    while (b.count < n && read_pnm_header(s)) {
+      rec_.resize(s.values());
+      if (read_exact(rec_.data(), rec_.size()) < rec_.size())
+        throw Error(ErrorKind::corrupt, "picture " + std::to_string(index_) + " is cut short").with_path(in_.name());
+      fit(rec_.data(), s, false, b.pixels.data() + b.count * per);
+      ++b.count;
+      ++index_;
+    }
+    return b.count;
+  }
+  rec_.resize(n * record_);
+  std::size_t got = read_exact(rec_.data(), rec_.size());
+  if (got % record_)
+    throw Error(ErrorKind::corrupt, "ends inside image " + std::to_string(index_ + got / record_) + " (truncated?)")
+        .with_path(in_.name());
+  b.count = got / record_;
+  for (std::size_t i = 0; i < b.count; ++i) {
+    const std::uint8_t* r = rec_.data() + i * record_;
+    if (format_ == Format::cifar) {
+      b.labels[i] = r[0];
+      fit(r + 1, image_, true, b.pixels.data() + i * per);
+    } else {
+      fit(r, image_, false, b.pixels.data() + i * per);
+    }
+  }
+  index_ += b.count;
+  return b.count;
+}
+
+std::vector<std::uint8_t> read_idx_labels(const std::string& path) {
+  Input in(path);
+  std::uint8_t h[8];
+  if (in.read(h, 8) < 8) throw Error(ErrorKind::corrupt, "not an IDX labels file").with_path(path);
+  auto idx = split::parse_idx(h, 8, path, in.is_regular() ? std::optional<std::uint64_t>(in.stat().st_size) : std::nullopt);
+  if (idx.dims.size() != 1 || idx.type != 0x08) throw Error(ErrorKind::corrupt, "not an IDX labels file (IDX1 of bytes)").with_path(path);
+  std::vector<std::uint8_t> v(idx.dims[0]);
+  if (in.read(v.data(), v.size()) < v.size()) throw Error(ErrorKind::corrupt, "labels cut short").with_path(path);
+  return v;
+}
+
+}  // namespace fpgaio::images
