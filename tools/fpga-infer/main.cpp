@@ -259,17 +259,18 @@ void Classifier::classify_input(const std::string& operand, fpgaio::Sink& out) {
   std::unique_ptr<fpgaio::Input> in = range ? std::make_unique<fpgaio::Input>(*range) : std::make_unique<fpgaio::Input>(operand);
   std::optional<img::Format> fmt = o_.input_format;
   if (!fmt) fmt = img::format_from_name(range ? range->path : operand);
-  if (!fmt && (in->is_regular() && !range)) {
-    std::uint8_t head[4] = {};
-    std::size_t n = static_cast<std::size_t>(std::min<off_t>(4, in->stat().st_size));
-    fpgaio::ReadFile(operand).pread(head, n, 0);
-    fmt = img::format_from_magic(head, n);
+  std::vector<std::uint8_t> head;
+  if (!fmt && !range) {
+    // Look at the first bytes (read again by the reader).
+    head.resize(4);
+    head.resize(in->read(head.data(), head.size()));
+    fmt = img::format_from_magic(head.data(), head.size());
   }
   if (!fmt && o_.shape) fmt = img::Format::raw;
   if (!fmt && model_->input.height == 32 && model_->input.width == 32 && model_->input.channels == 3) fmt = img::Format::cifar;
   if (!fmt) throw Error(ErrorKind::usage, "cannot tell the image format; give -t cifar|idx|pnm|raw").with_path(in->name());
 
-  img::Reader reader(*in, *fmt, model_->input, o_.shape, start_for(operand));
+  img::Reader reader(*in, *fmt, model_->input, o_.shape, start_for(operand), std::move(head));
   fpgacli::ProgressLine bar(o_.progress, in->name(), reader.total().value_or(0));
   const std::size_t classes = model_->classes.size(), per = model_->input.values();
   const std::size_t batch = 64;

@@ -37,8 +37,10 @@ class Reader {
  public:
   // `raw_shape` is needed for Format::raw. `start` overrides the global
   // number of the first image (else 0, or what a byte range's offset says).
+  // `consumed`: bytes already read from a stream to tell its format; they
+  // are read again first.
   Reader(Input& in, Format format, const bnn::Shape& model, std::optional<bnn::Shape> raw_shape,
-         std::optional<std::uint64_t> start);
+         std::optional<std::uint64_t> start, std::vector<std::uint8_t> consumed = {});
   // Reads up to n images into b (replacing its contents); 0 at the end.
   // Throws Error(corrupt) for a partial record or a bad header.
   std::size_t next(std::size_t n, Batch& b);
@@ -56,8 +58,7 @@ class Reader {
   std::uint64_t record_ = 0, index_ = 0, header_ = 0;
   std::optional<std::uint64_t> total_;
   std::vector<std::uint8_t> rec_;
-  std::uint8_t peek_ = 0;
-  bool have_peek_ = false;
+  std::vector<std::uint8_t> pending_;  // read again before the input
 };
 
 // The labels of an IDX1 labels file (Fashion-MNIST's t10k-labels-idx1-ubyte).

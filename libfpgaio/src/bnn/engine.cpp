@@ -74,6 +74,8 @@ struct Step {
   std::vector<std::int16_t> w16;  // [k][o] for fixed input
   std::vector<std::int64_t> limit;  // binary: bit = mismatches < limit (= K - T)
   std::vector<std::int32_t> thr;    // fixed: bit = acc > thr
+  std::vector<std::int16_t> thr16;  // the same for the 16-bit kernel (n * 128 < 2^15), padded
+  bool fixed16 = false;
 };
 
 const Kernels& kernels_for(Isa isa) {
@@ -136,6 +138,14 @@ void Engine::Impl::prepare() {
         for (std::uint32_t o = 0; o < l.out; ++o)
           for (std::uint32_t k = 0; k < st.n; ++k) st.w16[k * st.opad + o] = l.weight(o, k) ? 1 : -1;
         st.thr = l.thresholds;
+        // 16-bit sums suffice while n * 128 < 2^15; clamping the thresholds
+        // into 16 bits then changes no comparison.
+        st.fixed16 = st.n <= 255 && !st.last;
+        if (st.fixed16) {
+          st.thr16.assign(st.opad, INT16_MAX);
+          for (std::uint32_t o = 0; o < l.out; ++o)
+            st.thr16[o] = static_cast<std::int16_t>(std::clamp<std::int32_t>(l.thresholds[o], INT16_MIN, INT16_MAX));
+        }
       } else {
         // Binary input: conv patches are tap-aligned (each tap starts a word);
         // fc inputs are dense bits.
@@ -231,17 +241,20 @@ void Engine::Impl::run(const std::uint8_t* px, std::int32_t* scores) const {
               std::int16_t* qp = sc.qpatch.data();
               for (std::size_t ky = 0; ky < 3; ++ky)
                 std::memcpy(qp + ky * 3 * c, sc.q.data() + ((y + ky) * iw + x) * c, 3 * c * sizeof(std::int16_t));
-              k->fixed(qp, st.n, st.w16.data(), st.opad, sc.acc.data());
-              std::fill(o, o + st.out_words, 0);
-              for (std::size_t ch = 0; ch < st.out.channels; ++ch)
-                o[ch / 64] |= static_cast<std::uint64_t>(sc.acc[ch] > st.thr[ch]) << (ch % 64);
+              if (st.fixed16) {
+                k->fixed_pack(qp, st.n, st.w16.data(), st.opad, st.thr16.data(), o);
+              } else {
+                k->fixed(qp, st.n, st.w16.data(), st.opad, sc.acc.data());
+                std::fill(o, o + st.out_words, 0);
+                for (std::size_t ch = 0; ch < st.out.channels; ++ch)
+                  o[ch / 64] |= static_cast<std::uint64_t>(sc.acc[ch] > st.thr[ch]) << (ch % 64);
+              }
             } else {
               const std::size_t w = st.in_words;
               std::uint64_t* p = sc.patch.data();
               for (std::size_t ky = 0; ky < 3; ++ky)
                 std::memcpy(p + ky * 3 * w, cur + ((y + ky) * iw + x) * w, 3 * w * sizeof(std::uint64_t));
-              k->mismatch(p, st.n, st.wt.data(), st.opad, sc.d.data());
-              k->pack_below(sc.d.data(), st.limit.data(), st.out.channels, o);
+              k->binary_pack(p, st.n, st.wt.data(), st.opad, st.limit.data(), o);
             }
           }
         break;
@@ -276,13 +289,13 @@ void Engine::Impl::run(const std::uint8_t* px, std::int32_t* scores) const {
               }
           input = sc.dense.data();
         }
-        k->mismatch(input, st.n, st.wt.data(), st.opad, sc.d.data());
         if (st.last) {
+          k->mismatch(input, st.n, st.wt.data(), st.opad, sc.d.data());
           for (std::size_t o = 0; o < st.out.channels; ++o)
             scores[o] = static_cast<std::int32_t>(st.fan_in) - static_cast<std::int32_t>(sc.d[o]);
           return;
         }
-        k->pack_below(sc.d.data(), st.limit.data(), st.out.channels, next);
+        k->binary_pack(input, st.n, st.wt.data(), st.opad, st.limit.data(), next);
         break;
       }
     }

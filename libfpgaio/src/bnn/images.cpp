@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "fpgaio/error.hpp"
+#include "fpgaio/gzip.hpp"
 #include "fpgaio/split.hpp"
 
 namespace fpgaio::images {
@@ -52,8 +53,8 @@ std::string shape_text(const bnn::Shape& s) {
 }  // namespace
 
 Reader::Reader(Input& in, Format format, const bnn::Shape& model, std::optional<bnn::Shape> raw_shape,
-               std::optional<std::uint64_t> start)
-    : in_(in), format_(format), model_(model) {
+               std::optional<std::uint64_t> start, std::vector<std::uint8_t> consumed)
+    : in_(in), format_(format), model_(model), pending_(std::move(consumed)) {
   const auto& range = in.range();
   switch (format) {
     case Format::cifar: image_ = bnn::Shape{32, 32, 3}; record_ = 3073; break;
@@ -119,11 +120,10 @@ void Reader::read_header() {
 }
 
 std::size_t Reader::read_exact(std::uint8_t* p, std::size_t n) {
-  std::size_t got = 0;
-  if (have_peek_ && n) {
-    p[0] = peek_;
-    have_peek_ = false;
-    got = 1;
+  std::size_t got = std::min(n, pending_.size());
+  if (got) {
+    std::memcpy(p, pending_.data(), got);
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(got));
   }
   return got + in_.read(p + got, n - got);
 }
@@ -212,14 +212,30 @@ std::size_t Reader::next(std::size_t n, Batch& b) {
 }
 
 std::vector<std::uint8_t> read_idx_labels(const std::string& path) {
-  Input in(path);
-  std::uint8_t h[8];
-  if (in.read(h, 8) < 8) throw Error(ErrorKind::corrupt, "not an IDX labels file").with_path(path);
-  auto idx = split::parse_idx(h, 8, path, in.is_regular() ? std::optional<std::uint64_t>(in.stat().st_size) : std::nullopt);
-  if (idx.dims.size() != 1 || idx.type != 0x08) throw Error(ErrorKind::corrupt, "not an IDX labels file (IDX1 of bytes)").with_path(path);
-  std::vector<std::uint8_t> v(idx.dims[0]);
-  if (in.read(v.data(), v.size()) < v.size()) throw Error(ErrorKind::corrupt, "labels cut short").with_path(path);
-  return v;
+  // The whole file (labels files are small), inflated when it is gzip.
+  Bytes data;
+  {
+    Input in(path);
+    gzip::Decoder dec(in, {});
+    struct VecSink : Sink {
+      Bytes& v;
+      explicit VecSink(Bytes& b) : v(b) {}
+      void write(const std::uint8_t* d, std::size_t n) override { v.insert(v.end(), d, d + n); }
+    } sink(data);
+    if (dec.is_gzip()) {
+      try {
+        dec.run(sink);
+      } catch (Error& e) {
+        throw e.with_path(path);
+      }
+    } else {
+      dec.copy_through(sink);
+    }
+  }
+  auto idx = split::parse_idx(data.data(), std::min<std::size_t>(data.size(), 8), path, data.size());
+  if (idx.dims.size() != 1 || idx.type != 0x08)
+    throw Error(ErrorKind::corrupt, "not an IDX labels file (IDX1 of bytes)").with_path(path);
+  return std::vector<std::uint8_t>(data.begin() + 8, data.end());
 }
 
 }  // namespace fpgaio::images

@@ -1,8 +1,14 @@
 // BNN inner loops. Built three times with different -m flags; KERNEL_NAME
 // names the entry point (kernels_portable, kernels_avx2, kernels_avx512).
-// The loops are written so that the compiler vectorizes them across outputs
-// (with AVX-512 VPOPCNTDQ, popcount of eight words is one instruction).
+// The generic loops are written so that compilers vectorize them across
+// outputs; with AVX-512 (VPOPCNTDQ, BW) the fused loops use intrinsics, so
+// that sums stay in registers and thresholds become bit masks directly.
 #include "kernels.hpp"
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VPOPCNTDQ__)
+#include <immintrin.h>
+#define FPGAIO_AVX512 1
+#endif
 
 #ifndef KERNEL_NAME
 #error "KERNEL_NAME must be defined"
@@ -12,14 +18,20 @@ namespace fpgaio::bnn::detail {
 
 namespace {
 
+// kBlock outputs starting at w (row stride `stride`).
+void block_mismatch(const std::uint64_t* p, std::size_t n, const std::uint64_t* w, std::size_t stride,
+                    std::uint64_t* acc) {
+  for (std::size_t k = 0; k < kBlock; ++k) acc[k] = 0;
+  for (std::size_t j = 0; j < n; ++j, w += stride) {
+    const std::uint64_t pj = p[j];
+    for (std::size_t k = 0; k < kBlock; ++k) acc[k] += static_cast<std::uint64_t>(__builtin_popcountll(w[k] ^ pj));
+  }
+}
+
 void mismatch(const std::uint64_t* p, std::size_t n, const std::uint64_t* wt, std::size_t opad, std::uint32_t* d) {
+  std::uint64_t acc[kBlock];
   for (std::size_t o0 = 0; o0 < opad; o0 += kBlock) {
-    std::uint64_t acc[kBlock] = {};
-    for (std::size_t j = 0; j < n; ++j) {
-      const std::uint64_t pj = p[j];
-      const std::uint64_t* w = wt + j * opad + o0;
-      for (std::size_t k = 0; k < kBlock; ++k) acc[k] += static_cast<std::uint64_t>(__builtin_popcountll(w[k] ^ pj));
-    }
+    block_mismatch(p, n, wt + o0, opad, acc);
     for (std::size_t k = 0; k < kBlock; ++k) d[o0 + k] = static_cast<std::uint32_t>(acc[k]);
   }
 }
@@ -36,17 +48,72 @@ void fixed(const std::int16_t* q, std::size_t n, const std::int16_t* w, std::siz
   }
 }
 
-void pack_below(const std::uint32_t* v, const std::int64_t* limit, std::size_t count, std::uint64_t* out) {
-  for (std::size_t w0 = 0; w0 < count; w0 += 64) {
-    std::uint64_t bits = 0;
-    std::size_t end = count - w0 < 64 ? count - w0 : 64;
-    for (std::size_t k = 0; k < end; ++k)
-      bits |= static_cast<std::uint64_t>(static_cast<std::int64_t>(v[w0 + k]) < limit[w0 + k]) << k;
-    out[w0 / 64] = bits;
+#ifdef FPGAIO_AVX512
+void binary_pack(const std::uint64_t* p, std::size_t n, const std::uint64_t* wt, std::size_t opad,
+                 const std::int64_t* limit, std::uint64_t* out) {
+  for (std::size_t o0 = 0; o0 < opad; o0 += 32) {
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+    const std::uint64_t* w = wt + o0;
+    for (std::size_t j = 0; j < n; ++j, w += opad) {
+      const __m512i pj = _mm512_set1_epi64(static_cast<long long>(p[j]));
+      a0 = _mm512_add_epi64(a0, _mm512_popcnt_epi64(_mm512_xor_si512(_mm512_loadu_si512(w), pj)));
+      a1 = _mm512_add_epi64(a1, _mm512_popcnt_epi64(_mm512_xor_si512(_mm512_loadu_si512(w + 8), pj)));
+      a2 = _mm512_add_epi64(a2, _mm512_popcnt_epi64(_mm512_xor_si512(_mm512_loadu_si512(w + 16), pj)));
+      a3 = _mm512_add_epi64(a3, _mm512_popcnt_epi64(_mm512_xor_si512(_mm512_loadu_si512(w + 24), pj)));
+    }
+    std::uint64_t m = _mm512_cmplt_epi64_mask(a0, _mm512_loadu_si512(limit + o0));
+    m |= std::uint64_t{_mm512_cmplt_epi64_mask(a1, _mm512_loadu_si512(limit + o0 + 8))} << 8;
+    m |= std::uint64_t{_mm512_cmplt_epi64_mask(a2, _mm512_loadu_si512(limit + o0 + 16))} << 16;
+    m |= std::uint64_t{_mm512_cmplt_epi64_mask(a3, _mm512_loadu_si512(limit + o0 + 24))} << 24;
+    if (o0 % 64 == 0) out[o0 / 64] = m;
+    else out[o0 / 64] |= m << 32;
   }
 }
 
-const Kernels table{mismatch, fixed, pack_below};
+void fixed_pack(const std::int16_t* q, std::size_t n, const std::int16_t* w, std::size_t opad,
+                const std::int16_t* thr, std::uint64_t* out) {
+  for (std::size_t o0 = 0; o0 < opad; o0 += 32) {
+    __m512i acc = _mm512_setzero_si512();
+    const std::int16_t* wj = w + o0;
+    for (std::size_t j = 0; j < n; ++j, wj += opad)
+      acc = _mm512_add_epi16(acc, _mm512_mullo_epi16(_mm512_set1_epi16(q[j]), _mm512_loadu_si512(wj)));
+    std::uint64_t m = _mm512_cmpgt_epi16_mask(acc, _mm512_loadu_si512(thr + o0));
+    if (o0 % 64 == 0) out[o0 / 64] = m;
+    else out[o0 / 64] |= m << 32;
+  }
+}
+#else
+void binary_pack(const std::uint64_t* p, std::size_t n, const std::uint64_t* wt, std::size_t opad,
+                 const std::int64_t* limit, std::uint64_t* out) {
+  std::uint64_t d[kBlock];
+  for (std::size_t o0 = 0; o0 < opad; o0 += kBlock) {
+    block_mismatch(p, n, wt + o0, opad, d);
+    std::uint64_t bits = 0;
+    for (std::size_t k = 0; k < kBlock; ++k)
+      bits |= static_cast<std::uint64_t>(static_cast<std::int64_t>(d[k]) < limit[o0 + k]) << k;
+    if (o0 % 64 == 0) out[o0 / 64] = bits;
+    else out[o0 / 64] |= bits << 32;
+  }
+}
+
+void fixed_pack(const std::int16_t* q, std::size_t n, const std::int16_t* w, std::size_t opad,
+                const std::int16_t* thr, std::uint64_t* out) {
+  for (std::size_t o0 = 0; o0 < opad; o0 += kBlock) {
+    std::int16_t acc[kBlock] = {};
+    for (std::size_t j = 0; j < n; ++j) {
+      const std::int16_t qj = q[j];
+      const std::int16_t* wj = w + j * opad + o0;
+      for (std::size_t k = 0; k < kBlock; ++k) acc[k] = static_cast<std::int16_t>(acc[k] + qj * wj[k]);
+    }
+    std::uint64_t bits = 0;
+    for (std::size_t k = 0; k < kBlock; ++k) bits |= static_cast<std::uint64_t>(acc[k] > thr[o0 + k]) << k;
+    if (o0 % 64 == 0) out[o0 / 64] = bits;
+    else out[o0 / 64] |= bits << 32;
+  }
+}
+#endif
+
+const Kernels table{mismatch, binary_pack, fixed, fixed_pack};
 
 }  // namespace
 

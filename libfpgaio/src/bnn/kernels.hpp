@@ -7,16 +7,21 @@
 
 namespace fpgaio::bnn::detail {
 
-constexpr std::size_t kBlock = 16;  // outputs per inner block; layers pad outputs to a multiple
+constexpr std::size_t kBlock = 32;  // outputs per inner block; layers pad outputs to a multiple
 
 struct Kernels {
   // d[o] = sum over j < n of popcount(p[j] ^ wt[j*opad + o]), o < opad.
   void (*mismatch)(const std::uint64_t* p, std::size_t n, const std::uint64_t* wt, std::size_t opad,
                    std::uint32_t* d);
-  // acc[o] = sum over j < n of q[j] * w[j*opad + o], o < opad.
+  // The same, then out bit o = d[o] < limit[o], for o < opad (padding
+  // outputs have limit 0, so their bits are 0). out holds opad bits.
+  void (*binary_pack)(const std::uint64_t* p, std::size_t n, const std::uint64_t* wt, std::size_t opad,
+                      const std::int64_t* limit, std::uint64_t* out);
+  // acc[o] = sum over j < n of q[j] * w[j*opad + o], o < opad (|acc| < 2^15).
   void (*fixed)(const std::int16_t* q, std::size_t n, const std::int16_t* w, std::size_t opad, std::int32_t* acc);
-  // out[o/64] bit o%64 = v[o] < limit[o] (binary layers: mismatches below K - T), o < count.
-  void (*pack_below)(const std::uint32_t* v, const std::int64_t* limit, std::size_t count, std::uint64_t* out);
+  // The same, then out bit o = acc[o] > thr[o] (padding outputs: thr = INT16_MAX).
+  void (*fixed_pack)(const std::int16_t* q, std::size_t n, const std::int16_t* w, std::size_t opad,
+                     const std::int16_t* thr, std::uint64_t* out);
 };
 
 const Kernels& kernels_portable();
