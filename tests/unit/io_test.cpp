@@ -198,3 +198,12 @@ TEST(Input, DirectoryIsRefused) {
     EXPECT_EQ(e.error_number(), EISDIR);
   }
 }
+
+TEST(OutputFile, ANonRegularTargetIsWrittenInPlaceNeverReplaced) {
+  fpgaio::OutputFile out("/dev/null", false);  // no overwrite needed
+  fpgaio::full_write(out.fd(), "x", 1, "/dev/null");
+  out.commit(nullptr);
+  struct stat st;
+  ASSERT_EQ(::stat("/dev/null", &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode));
+}

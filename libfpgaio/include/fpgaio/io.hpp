@@ -188,6 +188,8 @@ class AsyncSink : public Sink {
 // An output file created under a temporary name in the target's directory
 // (mode 0600), renamed onto the target by commit(). Until then it is
 // registered for removal by the signal handler, and the destructor removes it.
+// An existing target that is not a regular file (/dev/null, a FIFO) is
+// written in place instead, and never needs `overwrite`.
 class OutputFile {
  public:
   OutputFile(std::string path, bool overwrite);  // throws Error(io)
@@ -206,6 +208,7 @@ class OutputFile {
  private:
   std::string path_, tmp_;
   bool overwrite_;
+  bool direct_ = false;
   int fd_ = -1;
   int slot_ = -1;
 };

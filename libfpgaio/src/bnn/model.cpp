@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 
 #include "fpgaio/bnn.hpp"
 #include "fpgaio/codec.hpp"
@@ -62,7 +63,11 @@ Bytes read_all(const std::string& path) {
   Input in(path);
   Bytes out;
   std::uint8_t buf[1 << 16];
-  for (std::size_t n; (n = in.read(buf, sizeof buf)) > 0;) out.insert(out.end(), buf, buf + n);
+  for (std::size_t n; (n = in.read(buf, sizeof buf)) > 0;) {
+    std::size_t old = out.size();
+    out.resize(old + n);
+    std::memcpy(out.data() + old, buf, n);
+  }
   return out;
 }
 
@@ -140,7 +145,7 @@ Bytes Model::serialize() const {
   for (const auto& c : classes) {
     b.push_back(static_cast<std::uint8_t>(c.size()));
     b.push_back(static_cast<std::uint8_t>(c.size() >> 8));
-    b.insert(b.end(), c.begin(), c.end());
+    for (char ch : c) b.push_back(static_cast<std::uint8_t>(ch));
   }
   for (const auto& l : layers) {
     put32(b, static_cast<std::uint32_t>(l.kind));
@@ -254,27 +259,32 @@ bool exists(const std::string& p) {
 Model import_bnn_pynq(const std::string& dir_in) {
   std::string dir = dir_in.empty() || dir_in.back() == '/' ? dir_in : dir_in + "/";
   Model m;
-  std::vector<PynqLayer> pl;
-  if (exists(dir + "8-0-weights.bin")) {  // cnvW1A1
-    m.input = Shape{32, 32, 3};
-    m.mode = InputMode::fixed8;
-    pl = {{LayerKind::conv3x3, 3, 64, 27, 64, 16, 3, false},     {LayerKind::conv3x3, 64, 64, 576, 64, 32, 32, true},
+  static const PynqLayer kCnv[] = {{LayerKind::conv3x3, 3, 64, 27, 64, 16, 3, false},     {LayerKind::conv3x3, 64, 64, 576, 64, 32, 32, true},
           {LayerKind::conv3x3, 64, 128, 576, 128, 16, 32, false}, {LayerKind::conv3x3, 128, 128, 1152, 128, 16, 32, true},
           {LayerKind::conv3x3, 128, 256, 1152, 256, 4, 32, false}, {LayerKind::conv3x3, 256, 256, 2304, 256, 1, 32, false},
           {LayerKind::fc, 256, 512, 256, 512, 1, 4, false},       {LayerKind::fc, 512, 512, 512, 512, 1, 8, false},
           {LayerKind::fc, 512, 10, 512, 64, 4, 1, false}};
+  static const PynqLayer kLfc[] = {{LayerKind::fc, 832, 1024, 832, 1024, 32, 64, false}, {LayerKind::fc, 1024, 1024, 1024, 1024, 64, 32, false},
+          {LayerKind::fc, 1024, 1024, 1024, 1024, 32, 64, false}, {LayerKind::fc, 1024, 10, 1024, 64, 16, 8, false}};
+  const PynqLayer* pl = nullptr;
+  std::size_t count = 0;
+  if (exists(dir + "8-0-weights.bin")) {  // cnvW1A1
+    m.input = Shape{32, 32, 3};
+    m.mode = InputMode::fixed8;
+    pl = kCnv;
+    count = std::size(kCnv);
   } else if (exists(dir + "3-0-weights.bin")) {  // lfcW1A1
     m.input = Shape{28, 28, 1};
     m.mode = InputMode::binary;
-    pl = {{LayerKind::fc, 832, 1024, 832, 1024, 32, 64, false}, {LayerKind::fc, 1024, 1024, 1024, 1024, 64, 32, false},
-          {LayerKind::fc, 1024, 1024, 1024, 1024, 32, 64, false}, {LayerKind::fc, 1024, 10, 1024, 64, 16, 8, false}};
+    pl = kLfc;
+    count = std::size(kLfc);
   } else {
     throw Error(ErrorKind::usage, "not a BNN-PYNQ cnvW1A1 or lfcW1A1 parameter folder (no 8-0-weights.bin or 3-0-weights.bin)")
         .with_path(dir_in);
   }
-  for (std::size_t li = 0; li < pl.size(); ++li) {
+  for (std::size_t li = 0; li < count; ++li) {
     const PynqLayer& p = pl[li];
-    bool last = li + 1 == pl.size();
+    bool last = li + 1 == count;
     Layer l;
     l.kind = p.kind;
     l.in = p.in;

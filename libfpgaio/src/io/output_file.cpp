@@ -55,10 +55,15 @@ OutputFile::OutputFile(std::string path, bool overwrite) : path_(std::move(path)
   auto slash = path_.rfind('/');
   std::string dir = slash == std::string::npos ? "" : path_.substr(0, slash + 1);
   std::string base = slash == std::string::npos ? path_ : path_.substr(slash + 1);
-  if (!overwrite_) {
-    struct stat st;
-    if (::lstat(path_.c_str(), &st) == 0) throw_errno("", EEXIST, path_);
+  struct stat st;
+  if (::stat(path_.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+    // /dev/null, a FIFO, /dev/stdout: written in place, never replaced.
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd_ < 0) throw_errno("", errno, path_);
+    direct_ = true;
+    return;
   }
+  if (!overwrite_ && ::lstat(path_.c_str(), &st) == 0) throw_errno("", EEXIST, path_);
   tmp_ = dir + "." + base + ".XXXXXX";
   fd_ = ::mkostemp(tmp_.data(), O_CLOEXEC);  // mode 0600
   if (fd_ < 0) throw_errno("", errno, path_);
@@ -80,6 +85,12 @@ void OutputFile::discard() {
 }
 
 void OutputFile::commit(const struct stat* meta) {
+  if (direct_) {
+    int fd = fd_;
+    fd_ = -1;
+    if (::close(fd) != 0) throw_errno("write error", errno, path_);
+    return;
+  }
   if (meta) {
     if (::fchown(fd_, meta->st_uid, meta->st_gid) != 0) {
       // Not fatal (gzip does the same): keep the group if we can.

@@ -1,0 +1,161 @@
+#!/usr/bin/env bats
+# fpga-infer: BNN-PYNQ import with the published scores, our Fashion-MNIST
+# model's accuracy and its agreement with the training script, input and
+# output formats, global image numbers through split/parallel/cat, errors.
+
+load helpers
+
+INFER=$FPGA_BIN/fpga-infer
+DATA=$FPGA_SOURCE_DIR/../shared/data
+FASHION=/usr/share/datasets/fashion-mnist
+MODEL=$FPGA_SOURCE_DIR/models/fashion-cnv.fbnn
+
+need_data() { [ -d "$DATA/bnn-pynq" ] || skip "../shared/data is absent"; }
+need_fashion() { [ -f "$FASHION/t10k-images-idx3-ubyte.gz" ] || skip "dataset-fashion-mnist is not installed"; }
+
+# The first N Fashion-MNIST test images as an IDX file.
+fashion_idx() { # name n
+  zcat "$FASHION/t10k-images-idx3-ubyte.gz" | python3 -c 'import sys, struct
+n = int(sys.argv[1]); d = sys.stdin.buffer.read()
+sys.stdout.buffer.write(struct.pack(">IIII", 0x803, n, 28, 28) + d[16:16 + n * 784])' "$2" > "$1"
+}
+
+@test "--help, --version, --info" {
+  run "$INFER" --help
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"Usage: fpga-infer"* ]]
+  run "$INFER" --version
+  [[ "$output" == "fpga-infer (fpga-tools) "* ]]
+  run "$INFER" --info
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"32x32x1 (8-bit) -> conv64 conv64 pool conv128 conv128 pool conv256 conv256 fc512 fc512 fc10 -> 10 classes"* ]]
+}
+
+@test "import-bnn-pynq: deer.bin is class 4 with exactly the published scores, on every code path" {
+  need_data
+  "$INFER" import-bnn-pynq "$DATA/bnn-pynq/cifar10/cnvW1A1" -o cnv.fbnn
+  for isa in portable avx2 avx512; do
+    FPGA_BNN_ISA=$isa run "$INFER" -q -s -m cnv.fbnn "$DATA/images/deer.bin"
+    if [[ "$output" == *"not a code path this CPU runs"* ]]; then continue; fi
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(printf '0\t4\tDeer\t228\t229\t251\t250\t412\t253\t230\t262\t222\t239')" ]
+  done
+  run "$INFER" import-bnn-pynq "$DATA/bnn-pynq/cifar10/cnvW1A1" -o cnv.fbnn
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"cnv.fbnn: File exists"* ]]
+}
+
+@test "import-bnn-pynq: LFC classifies the MNIST 3" {
+  need_data
+  "$INFER" import-bnn-pynq "$DATA/bnn-pynq/mnist/lfcW1A1" -o lfc.fbnn
+  run "$INFER" -q -m lfc.fbnn "$DATA/images/mnist-3.idx3-ubyte"
+  [ "$output" = "$(printf '0\t3\t3')" ]
+}
+
+@test "Fashion-MNIST: all 10,000 test images, at least 90% top-1, the same predictions as the training script" {
+  need_fashion
+  [ -f "$MODEL" ]
+  zcat "$FASHION/t10k-images-idx3-ubyte.gz" | "$INFER" --labels "$FASHION/t10k-labels-idx1-ubyte.gz" > out.tsv 2> err
+  cat err
+  [ "$(wc -l < out.tsv)" -eq 10000 ]
+  acc=$(sed -n 's/.*top-1 accuracy \([0-9.]*\)%.*/\1/p' err)
+  awk -v a="$acc" 'BEGIN { exit !(a >= 90.0) }'
+  # The training script's own integer evaluation, one byte per image.
+  od -An -v -tu1 -w1 "$MODEL.pred" | tr -d ' ' > want
+  [ "$(wc -l < want)" -eq 10000 ]
+  cut -f2 out.tsv | cmp - want
+  # And the numbers, names and order of the lines.
+  [ "$(head -1 out.tsv | cut -f1)" = 0 ]
+  [ "$(tail -1 out.tsv | cut -f1)" = 9999 ]
+}
+
+@test "output formats: TSV, CSV and JSON lines, with scores; confusion matrix" {
+  need_fashion
+  fashion_idx f.idx 20
+  "$INFER" -q -s f.idx > a.tsv
+  [ "$(head -1 a.tsv | awk -F'\t' '{print NF}')" -eq 13 ]
+  "$INFER" -q -s -F csv f.idx > a.csv
+  [ "$(head -1 a.csv | awk -F, '{print NF}')" -eq 13 ]
+  "$INFER" -q -s -F jsonl f.idx > a.jsonl
+  python3 -c 'import json, sys
+rows = [json.loads(l) for l in open("a.jsonl")]
+tsv = [l.rstrip("\n").split("\t") for l in open("a.tsv")]
+assert len(rows) == 20
+for r, t in zip(rows, tsv):
+    assert r["index"] == int(t[0]) and r["class"] == int(t[1]) and r["name"] == t[2]
+    assert r["scores"] == [int(x) for x in t[3:]]
+    assert max(r["scores"]) == r["scores"][r["class"]]'
+  run "$INFER" --confusion --labels "$FASHION/t10k-labels-idx1-ubyte.gz" -o /dev/null f.idx
+  [[ "$output" == *"confusion matrix"* ]]
+  [[ "$output" == *"Ankle boot"* ]]
+}
+
+@test "PGM, PPM, raw and stdin inputs give the same classes as IDX" {
+  need_fashion
+  fashion_idx f.idx 3
+  "$INFER" -q f.idx | cut -f2 > want
+  python3 -c 'd = open("f.idx", "rb").read()[16:]
+for i in range(3):
+    open("img%d.pgm" % i, "wb").write(b"P5\n# a comment\n28 28\n255\n" + d[i * 784:(i + 1) * 784])
+open("f.raw", "wb").write(d)'
+  "$INFER" -q img0.pgm img1.pgm img2.pgm | cut -f2 | cmp - want
+  "$INFER" -q --shape 28x28x1 f.raw | cut -f2 | cmp - want
+  cat img0.pgm img1.pgm img2.pgm | "$INFER" -q | cut -f2 | cmp - want
+  "$INFER" -q - < f.idx | cut -f2 | cmp - want
+  FPGA_BNN_ISA=portable "$INFER" -q f.idx | cut -f2 | cmp - want
+}
+
+@test "chunks and ranges keep global image numbers; fpga-cat joins them exactly" {
+  need_fashion
+  fashion_idx f-idx3-ubyte 1000
+  "$INFER" -q -p 2 f-idx3-ubyte > whole.tsv
+  "$FPGA_BIN/fpga-split" --idx --ranges -n 4 f-idx3-ubyte | parallel -j 2 "$INFER" -q --save --device {%} {}
+  "$FPGA_BIN/fpga-cat" --lines -o joined.tsv f-idx3-ubyte.*.tsv
+  cmp joined.tsv whole.tsv
+  rm f-idx3-ubyte.*.tsv
+  "$FPGA_BIN/fpga-split" --idx --manifest m -n 3 f-idx3-ubyte | parallel -j 2 "$INFER" -q --manifest m --save
+  "$FPGA_BIN/fpga-cat" --lines --manifest m -S .tsv -o joined2.tsv
+  cmp joined2.tsv whole.tsv
+}
+
+@test "CIFAR-10 records split with --record-size keep their numbers and labels" {
+  need_data
+  "$INFER" import-bnn-pynq "$DATA/bnn-pynq/cifar10/cnvW1A1" -o cnv.fbnn 2>/dev/null
+  for i in 1 2 3 4 5 6; do cat "$DATA/images/deer.bin" "$DATA/images/cifar10-test-0000.bin"; done > t.bin
+  "$INFER" -q -m cnv.fbnn t.bin > whole.tsv
+  "$FPGA_BIN/fpga-split" --record-size 3073 --ranges -n 3 t.bin | parallel "$INFER" -q -m cnv.fbnn --save
+  "$FPGA_BIN/fpga-cat" --lines t.bin.*.tsv | cmp - whole.tsv
+  run "$INFER" -m cnv.fbnn "t.bin@001:100+3073"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"range does not hold whole images"* ]]
+  # cifar10-test-0000 is a cat (label 3), deer.bin's label is a placeholder.
+  run "$INFER" -m cnv.fbnn -o /dev/null "$DATA/images/cifar10-test-0000.bin"
+  [[ "$output" == *"top-1 accuracy 100.00% (1 of 1)"* ]]
+}
+
+@test "bad models and bad images: one-line errors, exit 1, no output file" {
+  need_fashion
+  fashion_idx f.idx 5
+  head -c 1000 "$MODEL" > cut.fbnn
+  run "$INFER" -m cut.fbnn -o out.tsv f.idx
+  [ "$status" -eq 1 ]
+  [ "$output" = "fpga-infer: cut.fbnn: corrupt data: model: CRC-32 mismatch (damaged or truncated file)" ]
+  [ ! -e out.tsv ]
+  echo hello > junk.fbnn
+  run "$INFER" -m junk.fbnn f.idx
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"junk.fbnn"*"not an fpga-tools model"* ]]
+  run "$INFER" -m nonesuch.fbnn f.idx
+  [ "$output" = "fpga-infer: nonesuch.fbnn: No such file or directory" ]
+  head -c 3000 f.idx > short.idx
+  run "$INFER" -o out.tsv -t idx short.idx
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"short.idx"*"IDX header describes"* ]]
+  [ ! -e out.tsv ]
+  python3 -c 'open("big.pgm","wb").write(b"P5 40 40 255\n" + bytes(1600))'
+  run "$INFER" big.pgm
+  [ "$status" -eq 1 ]
+  [ "$output" = "fpga-infer: big.pgm: picture is 40x40x1 but the model takes 32x32x1" ]
+  run "$INFER" -t raw f.idx
+  [[ "$output" == *"raw images need --shape"* ]]
+}
