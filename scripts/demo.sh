@@ -23,3 +23,12 @@ awk -v s="$size" -v a="$ours" -v b="$ref" -v t0="$t0" -v t1="$t1" -v t2="$t2" 'B
 }'
 echo "gzip -t accepts the output, and fpga-gzip -d restores the input byte for byte."
 "$BIN/fpga-gzip" -l "$dir/access.log.gz"
+
+echo
+echo "fpga-infer: the Fashion-MNIST test set (10,000 images) with the default model,"
+echo "a CNV-W1A1-topology binarized network trained by models/train_fashion_cnv.py:"
+F=/usr/share/datasets/fashion-mnist
+zcat "$F/t10k-images-idx3-ubyte.gz" |
+  "$BIN/fpga-infer" --labels "$F/t10k-labels-idx1-ubyte.gz" > "$dir/fashion.tsv"
+echo "First lines (image, class, name):"
+head -3 "$dir/fashion.tsv" | sed 's/^/  /'

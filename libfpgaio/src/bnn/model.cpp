@@ -89,9 +89,9 @@ std::vector<Shape> Model::shapes() const {
 
 void Model::validate() const {
   auto bad = [](const std::string& why) { return Error(ErrorKind::corrupt, "model: " + why); };
-  if (!input.height || !input.width || !input.channels || input.height > kMaxDim || input.width > kMaxDim ||
-      input.channels > kMaxDim)
-    throw bad("bad input shape");
+  if (!input.height || !input.width || !input.channels || input.height > 4096 || input.width > 4096 ||
+      input.channels > 4096 || input.values() > (1u << 24))
+    throw bad("bad input shape (at most 4096x4096, 2^24 values)");
   if (mode != InputMode::fixed8 && mode != InputMode::binary) throw bad("unknown input mode");
   if (layers.empty()) throw bad("no layers");
   if (classes.empty()) throw bad("no classes");
