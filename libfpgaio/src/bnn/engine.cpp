@@ -75,6 +75,7 @@ struct Step {
   std::vector<std::int64_t> limit;  // binary: bit = mismatches < limit (= K - T)
   std::vector<std::int32_t> thr;    // fixed: bit = acc > thr
   std::vector<std::int16_t> thr16;  // the same for the 16-bit kernel (n * 128 < 2^15), padded
+  std::vector<std::uint32_t> plus;  // [j][block of 32]: outputs whose weight j is +1
   bool fixed16 = false;
 };
 
@@ -106,12 +107,20 @@ struct Engine::Impl {
   Model model;
   std::vector<Step> steps;
   std::size_t max_map_words = 0, max_patch = 0, max_opad = 0;
+  std::int16_t q8[256];  // pixel -> Q1.7 of -1 + 2p/255
 
   void prepare();
   void run(const std::uint8_t* pixels, std::int32_t* scores) const;
 };
 
 void Engine::Impl::prepare() {
+  for (int p = 0; p < 256; ++p) {
+    // Rounded to nearest, saturated: round((2p - 255) * 128 / 255); no ties
+    // are possible (255 is odd).
+    int num = (2 * p - 255) * 128;
+    int v = num >= 0 ? (num + 127) / 255 : -((-num + 127) / 255);
+    q8[p] = static_cast<std::int16_t>(std::clamp(v, -128, 127));
+  }
   Shape s = model.input;
   bool fixed = model.mode == InputMode::fixed8;
   std::size_t cur_words = fixed ? 0 : words(s.channels);
@@ -142,6 +151,10 @@ void Engine::Impl::prepare() {
         // into 16 bits then changes no comparison.
         st.fixed16 = st.n <= 255 && !st.last;
         if (st.fixed16) {
+          st.plus.assign(st.n * (st.opad / 32), 0);
+          for (std::uint32_t o = 0; o < l.out; ++o)
+            for (std::uint32_t k = 0; k < st.n; ++k)
+              if (l.weight(o, k)) st.plus[k * (st.opad / 32) + o / 32] |= 1u << (o % 32);
           st.thr16.assign(st.opad, INT16_MAX);
           for (std::uint32_t o = 0; o < l.out; ++o)
             st.thr16[o] = static_cast<std::int16_t>(std::clamp<std::int32_t>(l.thresholds[o], INT16_MIN, INT16_MAX));
@@ -196,12 +209,7 @@ void Engine::Impl::run(const std::uint8_t* px, std::int32_t* scores) const {
   // The input: fixed-point values, or bits (per pixel for conv, dense for fc).
   if (model.mode == InputMode::fixed8) {
     ensure(sc.q, values);
-    for (std::size_t i = 0; i < values; ++i) {
-      // Q1.7 of -1 + 2p/255, rounded to nearest: round((2p - 255) * 128 / 255).
-      int num = (2 * px[i] - 255) * 128;
-      int v = num >= 0 ? (num + 127) / 255 : -((-num + 127) / 255);
-      sc.q[i] = static_cast<std::int16_t>(std::clamp(v, -128, 127));
-    }
+    for (std::size_t i = 0; i < values; ++i) sc.q[i] = q8[px[i]];
   } else {
     const Step& s0 = steps.front();
     if (s0.kind == LayerKind::conv3x3) {
@@ -239,10 +247,13 @@ void Engine::Impl::run(const std::uint8_t* px, std::int32_t* scores) const {
             if (st.fixed_input) {
               ensure(sc.qpatch, st.n);
               std::int16_t* qp = sc.qpatch.data();
-              for (std::size_t ky = 0; ky < 3; ++ky)
-                std::memcpy(qp + ky * 3 * c, sc.q.data() + ((y + ky) * iw + x) * c, 3 * c * sizeof(std::int16_t));
+              if (!st.fixed16)
+                for (std::size_t ky = 0; ky < 3; ++ky)
+                  std::memcpy(qp + ky * 3 * c, sc.q.data() + ((y + ky) * iw + x) * c, 3 * c * sizeof(std::int16_t));
               if (st.fixed16) {
-                k->fixed_pack(qp, st.n, st.w16.data(), st.opad, st.thr16.data(), o);
+                const std::int16_t* rows[3];
+                for (std::size_t ky = 0; ky < 3; ++ky) rows[ky] = sc.q.data() + ((y + ky) * iw + x) * c;
+                k->fixed_pack(rows, 3, 3 * c, st.w16.data(), st.plus.data(), st.opad, st.thr16.data(), o);
               } else {
                 k->fixed(qp, st.n, st.w16.data(), st.opad, sc.acc.data());
                 std::fill(o, o + st.out_words, 0);
@@ -250,11 +261,11 @@ void Engine::Impl::run(const std::uint8_t* px, std::int32_t* scores) const {
                   o[ch / 64] |= static_cast<std::uint64_t>(sc.acc[ch] > st.thr[ch]) << (ch % 64);
               }
             } else {
+              // The patch is three runs of 3 pixels' words in the map.
               const std::size_t w = st.in_words;
-              std::uint64_t* p = sc.patch.data();
-              for (std::size_t ky = 0; ky < 3; ++ky)
-                std::memcpy(p + ky * 3 * w, cur + ((y + ky) * iw + x) * w, 3 * w * sizeof(std::uint64_t));
-              k->binary_pack(p, st.n, st.wt.data(), st.opad, st.limit.data(), o);
+              const std::uint64_t* rows[3];
+              for (std::size_t ky = 0; ky < 3; ++ky) rows[ky] = cur + ((y + ky) * iw + x) * w;
+              k->binary_pack(rows, 3, 3 * w, st.wt.data(), st.opad, st.limit.data(), o);
             }
           }
         break;
@@ -295,7 +306,8 @@ void Engine::Impl::run(const std::uint8_t* px, std::int32_t* scores) const {
             scores[o] = static_cast<std::int32_t>(st.fan_in) - static_cast<std::int32_t>(sc.d[o]);
           return;
         }
-        k->binary_pack(input, st.n, st.wt.data(), st.opad, st.limit.data(), next);
+        const std::uint64_t* rows[1] = {input};
+        k->binary_pack(rows, 1, st.n, st.wt.data(), st.opad, st.limit.data(), next);
         break;
       }
     }

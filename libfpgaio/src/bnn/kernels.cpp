@@ -49,17 +49,20 @@ void fixed(const std::int16_t* q, std::size_t n, const std::int16_t* w, std::siz
 }
 
 #ifdef FPGAIO_AVX512
-void binary_pack(const std::uint64_t* p, std::size_t n, const std::uint64_t* wt, std::size_t opad,
-                 const std::int64_t* limit, std::uint64_t* out) {
+void binary_pack(const std::uint64_t* const* rows, std::size_t nrows, std::size_t len, const std::uint64_t* wt,
+                 std::size_t opad, const std::int64_t* limit, std::uint64_t* out) {
   for (std::size_t o0 = 0; o0 < opad; o0 += 32) {
     __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
     const std::uint64_t* w = wt + o0;
-    for (std::size_t j = 0; j < n; ++j, w += opad) {
-      const __m512i pj = _mm512_set1_epi64(static_cast<long long>(p[j]));
-      a0 = _mm512_add_epi64(a0, _mm512_popcnt_epi64(_mm512_xor_si512(_mm512_loadu_si512(w), pj)));
-      a1 = _mm512_add_epi64(a1, _mm512_popcnt_epi64(_mm512_xor_si512(_mm512_loadu_si512(w + 8), pj)));
-      a2 = _mm512_add_epi64(a2, _mm512_popcnt_epi64(_mm512_xor_si512(_mm512_loadu_si512(w + 16), pj)));
-      a3 = _mm512_add_epi64(a3, _mm512_popcnt_epi64(_mm512_xor_si512(_mm512_loadu_si512(w + 24), pj)));
+    for (std::size_t r = 0; r < nrows; ++r) {
+      const std::uint64_t* p = rows[r];
+      for (std::size_t j = 0; j < len; ++j, w += opad) {
+        const __m512i pj = _mm512_set1_epi64(static_cast<long long>(p[j]));
+        a0 = _mm512_add_epi64(a0, _mm512_popcnt_epi64(_mm512_xor_si512(_mm512_loadu_si512(w), pj)));
+        a1 = _mm512_add_epi64(a1, _mm512_popcnt_epi64(_mm512_xor_si512(_mm512_loadu_si512(w + 8), pj)));
+        a2 = _mm512_add_epi64(a2, _mm512_popcnt_epi64(_mm512_xor_si512(_mm512_loadu_si512(w + 16), pj)));
+        a3 = _mm512_add_epi64(a3, _mm512_popcnt_epi64(_mm512_xor_si512(_mm512_loadu_si512(w + 24), pj)));
+      }
     }
     std::uint64_t m = _mm512_cmplt_epi64_mask(a0, _mm512_loadu_si512(limit + o0));
     m |= std::uint64_t{_mm512_cmplt_epi64_mask(a1, _mm512_loadu_si512(limit + o0 + 8))} << 8;
@@ -70,24 +73,44 @@ void binary_pack(const std::uint64_t* p, std::size_t n, const std::uint64_t* wt,
   }
 }
 
-void fixed_pack(const std::int16_t* q, std::size_t n, const std::int16_t* w, std::size_t opad,
-                const std::int16_t* thr, std::uint64_t* out) {
-  for (std::size_t o0 = 0; o0 < opad; o0 += 32) {
-    __m512i acc = _mm512_setzero_si512();
-    const std::int16_t* wj = w + o0;
-    for (std::size_t j = 0; j < n; ++j, wj += opad)
-      acc = _mm512_add_epi16(acc, _mm512_mullo_epi16(_mm512_set1_epi16(q[j]), _mm512_loadu_si512(wj)));
-    std::uint64_t m = _mm512_cmpgt_epi16_mask(acc, _mm512_loadu_si512(thr + o0));
-    if (o0 % 64 == 0) out[o0 / 64] = m;
-    else out[o0 / 64] |= m << 32;
+void fixed_pack(const std::int16_t* const* rows, std::size_t nrows, std::size_t len, const std::int16_t*,
+                const std::uint32_t* plus, std::size_t opad, const std::int16_t* thr, std::uint64_t* out) {
+  // acc = 2 * (sum of q where w = +1) - (sum of all q): one masked add per
+  // input value and 32 outputs.
+  const std::size_t blocks = opad / 32;
+  for (std::size_t b0 = 0; b0 < blocks; b0 += 2) {
+    const bool two = b0 + 1 < blocks;
+    __m512i s0 = _mm512_setzero_si512(), s1 = s0;
+    int total = 0;
+    const std::uint32_t* m = plus + b0;
+    for (std::size_t r = 0; r < nrows; ++r) {
+      const std::int16_t* q = rows[r];
+      for (std::size_t j = 0; j < len; ++j, m += blocks) {
+        const __m512i qj = _mm512_set1_epi16(q[j]);
+        total += q[j];
+        s0 = _mm512_mask_add_epi16(s0, m[0], s0, qj);
+        if (two) s1 = _mm512_mask_add_epi16(s1, m[1], s1, qj);
+      }
+    }
+    const __m512i t = _mm512_set1_epi16(static_cast<short>(total));
+    std::uint64_t bits = _mm512_cmpgt_epi16_mask(_mm512_sub_epi16(_mm512_slli_epi16(s0, 1), t),
+                                                 _mm512_loadu_si512(thr + 32 * b0));
+    if (two)
+      bits |= std::uint64_t{_mm512_cmpgt_epi16_mask(_mm512_sub_epi16(_mm512_slli_epi16(s1, 1), t),
+                                                    _mm512_loadu_si512(thr + 32 * b0 + 32))} << 32;
+    out[b0 / 2] = bits;
   }
 }
 #else
-void binary_pack(const std::uint64_t* p, std::size_t n, const std::uint64_t* wt, std::size_t opad,
-                 const std::int64_t* limit, std::uint64_t* out) {
-  std::uint64_t d[kBlock];
+void binary_pack(const std::uint64_t* const* rows, std::size_t nrows, std::size_t len, const std::uint64_t* wt,
+                 std::size_t opad, const std::int64_t* limit, std::uint64_t* out) {
+  std::uint64_t d[kBlock], part[kBlock];
   for (std::size_t o0 = 0; o0 < opad; o0 += kBlock) {
-    block_mismatch(p, n, wt + o0, opad, d);
+    for (std::size_t k = 0; k < kBlock; ++k) d[k] = 0;
+    for (std::size_t r = 0; r < nrows; ++r) {
+      block_mismatch(rows[r], len, wt + r * len * opad + o0, opad, part);
+      for (std::size_t k = 0; k < kBlock; ++k) d[k] += part[k];
+    }
     std::uint64_t bits = 0;
     for (std::size_t k = 0; k < kBlock; ++k)
       bits |= static_cast<std::uint64_t>(static_cast<std::int64_t>(d[k]) < limit[o0 + k]) << k;
@@ -96,15 +119,16 @@ void binary_pack(const std::uint64_t* p, std::size_t n, const std::uint64_t* wt,
   }
 }
 
-void fixed_pack(const std::int16_t* q, std::size_t n, const std::int16_t* w, std::size_t opad,
-                const std::int16_t* thr, std::uint64_t* out) {
+void fixed_pack(const std::int16_t* const* rows, std::size_t nrows, std::size_t len, const std::int16_t* w,
+                const std::uint32_t*, std::size_t opad, const std::int16_t* thr, std::uint64_t* out) {
   for (std::size_t o0 = 0; o0 < opad; o0 += kBlock) {
     std::int16_t acc[kBlock] = {};
-    for (std::size_t j = 0; j < n; ++j) {
-      const std::int16_t qj = q[j];
-      const std::int16_t* wj = w + j * opad + o0;
-      for (std::size_t k = 0; k < kBlock; ++k) acc[k] = static_cast<std::int16_t>(acc[k] + qj * wj[k]);
-    }
+    const std::int16_t* wj = w + o0;
+    for (std::size_t r = 0; r < nrows; ++r)
+      for (std::size_t j = 0; j < len; ++j, wj += opad) {
+        const std::int16_t qj = rows[r][j];
+        for (std::size_t k = 0; k < kBlock; ++k) acc[k] = static_cast<std::int16_t>(acc[k] + qj * wj[k]);
+      }
     std::uint64_t bits = 0;
     for (std::size_t k = 0; k < kBlock; ++k) bits |= static_cast<std::uint64_t>(acc[k] > thr[o0 + k]) << k;
     if (o0 % 64 == 0) out[o0 / 64] = bits;

@@ -13,15 +13,19 @@ struct Kernels {
   // d[o] = sum over j < n of popcount(p[j] ^ wt[j*opad + o]), o < opad.
   void (*mismatch)(const std::uint64_t* p, std::size_t n, const std::uint64_t* wt, std::size_t opad,
                    std::uint32_t* d);
-  // The same, then out bit o = d[o] < limit[o], for o < opad (padding
-  // outputs have limit 0, so their bits are 0). out holds opad bits.
-  void (*binary_pack)(const std::uint64_t* p, std::size_t n, const std::uint64_t* wt, std::size_t opad,
-                      const std::int64_t* limit, std::uint64_t* out);
+  // The same over an input made of `rows` runs of `len` words each (a 3x3
+  // patch is three runs of 3 pixels' words in the map; a vector is one run),
+  // then out bit o = d[o] < limit[o], for o < opad (padding outputs have
+  // limit 0, so their bits are 0). out holds opad bits.
+  void (*binary_pack)(const std::uint64_t* const* rows, std::size_t nrows, std::size_t len, const std::uint64_t* wt,
+                      std::size_t opad, const std::int64_t* limit, std::uint64_t* out);
   // acc[o] = sum over j < n of q[j] * w[j*opad + o], o < opad (|acc| < 2^15).
   void (*fixed)(const std::int16_t* q, std::size_t n, const std::int16_t* w, std::size_t opad, std::int32_t* acc);
-  // The same, then out bit o = acc[o] > thr[o] (padding outputs: thr = INT16_MAX).
-  void (*fixed_pack)(const std::int16_t* q, std::size_t n, const std::int16_t* w, std::size_t opad,
-                     const std::int16_t* thr, std::uint64_t* out);
+  // The same over `rows` runs of `len` values, then out bit o = acc[o] >
+  // thr[o] (padding outputs: thr = INT16_MAX). plus[j * opad/32 + b] has bit
+  // k set where w[j*opad + 32b + k] is +1 (acc = 2 * sum of those - sum of all).
+  void (*fixed_pack)(const std::int16_t* const* rows, std::size_t nrows, std::size_t len, const std::int16_t* w,
+                     const std::uint32_t* plus, std::size_t opad, const std::int16_t* thr, std::uint64_t* out);
 };
 
 const Kernels& kernels_portable();
