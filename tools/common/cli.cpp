@@ -2,12 +2,14 @@
 #include "cli.hpp"
 
 #include "fpgaio/device.hpp"
+#include "fpgaio/version.hpp"
 
 #include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "fpgaio/io.hpp"
@@ -176,6 +178,18 @@ std::string format_help(const std::vector<OptionSpec>& specs) {
     out += left + s.help + "\n";
   }
   return out;
+}
+
+unsigned parse_count(const std::string& value, unsigned max, const std::string& what) {
+  auto n = parse_size(value);
+  if (!n || *n == 0 || *n > max || value.find_first_not_of("0123456789") != std::string::npos)
+    usage_error("invalid " + what + " '" + value + "'");
+  return static_cast<unsigned>(*n);
+}
+
+void print_version() {
+  std::printf("%s (fpga-tools) %s\n", program_name().c_str(), fpgaio::version());
+  std::exit(0);
 }
 
 void print_devices(const std::string& kernel) {

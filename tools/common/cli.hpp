@@ -58,6 +58,12 @@ void print_devices(const std::string& kernel);
 // a bare number (pigz's -b takes KiB).
 std::optional<std::uint64_t> parse_size(const std::string& s, std::uint64_t unit = 1);
 
+// A whole number in [1, max] for option `what`, else usage_error.
+unsigned parse_count(const std::string& value, unsigned max, const std::string& what);
+
+// "prog (fpga-tools) VERSION" on stdout, and exit(0): --version.
+[[noreturn]] void print_version();
+
 // One option definition drives parsing, --help and the completion test.
 struct OptionSpec {
   char short_name;       // 0 if none

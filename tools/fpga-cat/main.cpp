@@ -67,12 +67,7 @@ Options parse(int argc, char** argv) {
       case kSuffix: o.suffix = v; break;
       case kVerify: o.verify = true; break;
       case kLines: o.lines = true; break;
-      case kProcesses: {
-        auto n = fpgacli::parse_size(v);
-        if (!n || *n == 0 || *n > 4096) fpgacli::usage_error("invalid number of threads '" + v + "'");
-        o.threads = static_cast<unsigned>(*n);
-        break;
-      }
+      case kProcesses: o.threads = fpgacli::parse_count(v, 4096, "number of threads"); break;
       case kRm: o.rm = true; break;
       case kProgress: o.progress = true; break;
       case kHelp:
@@ -85,9 +80,7 @@ Options parse(int argc, char** argv) {
                     "Exit status: 0 success, 1 error (nothing is written).\nFull documentation: man %s\n",
                     fpgacli::program_name().c_str());
         std::exit(0);
-      case kVersion:
-        std::printf("%s (fpga-tools) %s\n", fpgacli::program_name().c_str(), fpgaio::version());
-        std::exit(0);
+      case kVersion: fpgacli::print_version();
       default: fpgacli::usage_error("unexpected option " + spelled);
     }
   }, o.parts);

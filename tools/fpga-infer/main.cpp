@@ -132,21 +132,14 @@ Options parse(int argc, char** argv) {
       case kSave: o.save = true; break;
       case kConfusion: o.confusion = true; break;
       case kQuiet: o.quiet = true; break;
-      case kProcesses: {
-        auto n = fpgacli::parse_size(v);
-        if (!n || *n == 0 || *n > 4096) fpgacli::usage_error("invalid number of threads '" + v + "'");
-        o.threads = static_cast<unsigned>(*n);
-        break;
-      }
+      case kProcesses: o.threads = fpgacli::parse_count(v, 4096, "number of threads"); break;
       case kDevice: o.device = v; break;
       case kListDevices: o.list_devices = true; break;
       case kInfo: o.info = true; break;
       case kProgress: o.progress = true; break;
       case kForce: o.force = true; break;
       case kHelp: print_help(); std::exit(0);
-      case kVersion:
-        std::printf("%s (fpga-tools) %s\n", fpgacli::program_name().c_str(), fpgaio::version());
-        std::exit(0);
+      case kVersion: fpgacli::print_version();
       default: fpgacli::usage_error("unexpected option " + spelled);
     }
   }, o.inputs);

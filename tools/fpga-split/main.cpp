@@ -83,12 +83,7 @@ Options parse(int argc, char** argv) {
       case kIdx: o.idx = true; break;
       case kAlign: o.align = size_arg(v, "alignment"); break;
       case kDir: o.dir = v; break;
-      case kWidth: {
-        auto n = fpgacli::parse_size(v);
-        if (!n || *n == 0 || *n > 19) fpgacli::usage_error("invalid suffix length '" + v + "'");
-        o.width = static_cast<unsigned>(*n);
-        break;
-      }
+      case kWidth: o.width = fpgacli::parse_count(v, 19, "suffix length"); break;
       case kElide: o.elide = true; break;
       case kRanges: o.ranges = true; break;
       case kManifest: o.manifest = v; break;
@@ -106,9 +101,7 @@ Options parse(int argc, char** argv) {
                     "Exit status: 0 success, 1 error.\nFull documentation: man %s\n",
                     fpgacli::program_name().c_str());
         std::exit(0);
-      case kVersion:
-        std::printf("%s (fpga-tools) %s\n", fpgacli::program_name().c_str(), fpgaio::version());
-        std::exit(0);
+      case kVersion: fpgacli::print_version();
       default: fpgacli::usage_error("unexpected option " + spelled);
     }
   }, operands);
