@@ -229,19 +229,17 @@ std::optional<std::uint64_t> Classifier::start_for(const std::string& operand) {
   if (!manifest_ || fpgaio::parse_range(operand)) return std::nullopt;  // a range knows its numbers
   for (const auto& c : manifest_->chunks) {
     if (c.name != operand) continue;
-    // The chunk's data starts at c.offset of the input; IDX inputs have a
-    // header before the items, which the chunk's size tells.
-    std::uint64_t header = c.bytes - c.length;  // an IDX chunk has its own header
-    std::uint64_t item = 0;
+    // The chunk's data starts at c.offset of the input. An IDX chunk has a
+    // header of its own, as long as the input's (c.bytes - c.length), before
+    // its items; the input's items start after that header.
+    std::uint64_t header = c.bytes - c.length;
     if (header) {
       fpgaio::Input in(operand);
       img::Reader r(in, img::Format::idx, model_->input, std::nullopt, std::nullopt);
-      item = r.record_bytes();
-      std::uint64_t input_header = header;  // same header layout as the input's
-      return (c.offset - input_header) / item;
+      return (c.offset - header) / r.record_bytes();
     }
     auto f = o_.input_format ? *o_.input_format : img::format_from_name(operand).value_or(img::Format::cifar);
-    item = f == img::Format::cifar ? 3073 : o_.shape ? o_.shape->values() : model_->input.values();
+    std::uint64_t item = f == img::Format::cifar ? 3073 : o_.shape ? o_.shape->values() : model_->input.values();
     return c.offset / item;
   }
   throw Error(ErrorKind::usage, "not a chunk in the manifest " + o_.manifest).with_path(operand);

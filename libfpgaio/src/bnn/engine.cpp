@@ -88,7 +88,7 @@ const Kernels& kernels_for(Isa isa) {
 }
 
 struct Scratch {
-  std::vector<std::uint64_t> a, b, patch, dense;
+  std::vector<std::uint64_t> a, b, dense;
   std::vector<std::uint32_t> d;
   std::vector<std::int32_t> acc;
   std::vector<std::int16_t> q, qpatch;
@@ -106,7 +106,7 @@ struct Engine::Impl {
   Isa isa = Isa::portable;
   Model model;
   std::vector<Step> steps;
-  std::size_t max_map_words = 0, max_patch = 0, max_opad = 0;
+  std::size_t max_map_words = 0, max_opad = 0;
   std::int16_t q8[256];  // pixel -> Q1.7 of -1 + 2p/255
 
   void prepare();
@@ -183,7 +183,6 @@ void Engine::Impl::prepare() {
             st.limit[o] = static_cast<std::int64_t>(l.fan_in()) - l.thresholds[o];
         }
       }
-      max_patch = std::max(max_patch, st.n);
       max_opad = std::max(max_opad, st.opad);
     }
     max_map_words = std::max(max_map_words, std::size_t{st.out.height} * st.out.width * st.out_words + st.n + 64);
@@ -198,7 +197,6 @@ void Engine::Impl::run(const std::uint8_t* px, std::int32_t* scores) const {
   thread_local Scratch sc;
   ensure(sc.a, max_map_words);
   ensure(sc.b, max_map_words);
-  ensure(sc.patch, max_patch + 1);
   ensure(sc.d, max_opad);
   ensure(sc.acc, max_opad);
   const Shape& in = model.input;
