@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
+#include <thread>
 
 #include "fpgaio/error.hpp"
 #include "fpgaio/io.hpp"
@@ -206,4 +207,35 @@ TEST(OutputFile, ANonRegularTargetIsWrittenInPlaceNeverReplaced) {
   struct stat st;
   ASSERT_EQ(::stat("/dev/null", &st), 0);
   EXPECT_TRUE(S_ISCHR(st.st_mode));
+}
+
+TEST(CopyBytes, InTheKernelToAFileByHandToAPipeAndShortSourcesFail) {
+  testutil::MemFile src(testutil::text_data(300000));
+  char tmpl[] = "/tmp/copybytesXXXXXX";
+  int fd = ::mkstemp(tmpl);
+  ASSERT_GE(fd, 0);
+  ::unlink(tmpl);
+  fpgaio::FdSink file(fd, "file");
+  fpgaio::copy_bytes(src.fd, 1000, 200000, file, "src");
+  EXPECT_EQ(::lseek(fd, 0, SEEK_END), 200000);
+  fpgaio::Bytes back(200000), want = testutil::text_data(300000);
+  ASSERT_EQ(::pread(fd, back.data(), back.size(), 0), 200000);
+  EXPECT_TRUE(std::equal(back.begin(), back.end(), want.begin() + 1000));
+  ::close(fd);
+
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);
+  std::thread reader([&] {
+    fpgaio::Bytes got(5000);
+    EXPECT_EQ(fpgaio::full_read(p[0], got.data(), got.size(), "pipe"), 5000u);
+    EXPECT_TRUE(std::equal(got.begin(), got.end(), want.begin() + 7));
+  });
+  fpgaio::FdSink pipe_sink(p[1], "pipe");
+  fpgaio::copy_bytes(src.fd, 7, 5000, pipe_sink, "src");
+  reader.join();
+  ::close(p[0]);
+  ::close(p[1]);
+
+  fpgaio::NullSink null;
+  EXPECT_THROW(fpgaio::copy_bytes(src.fd, 299000, 5000, null, "src"), fpgaio::Error);
 }

@@ -221,7 +221,11 @@ void Splitter::run_file(fpgaio::Input& in) {
       out.emplace(names[i], o_.force);
       fpgaio::full_write(out->fd(), header.data(), header.size(), names[i]);
     }
-    if (!o_.ranges || want_crc) {
+    if (out && !want_crc) {
+      fpgaio::FdSink sink(out->fd(), names[i]);
+      fpgaio::copy_bytes(in.fd(), base + c.offset, c.length, sink, path);
+      bar.update(done_ += c.length);
+    } else if (!o_.ranges || want_crc) {
       for (std::uint64_t off = 0; off < c.length;) {
         std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), c.length - off));
         fpgaio::pread_exact(in.fd(), buf.data(), n, base + c.offset + off, path);

@@ -78,8 +78,9 @@ class ReadFile {
   std::string shown_;
 };
 
-// Copies [offset, offset+length) of fd to out, reading with pread; throws
-// Error(io) naming `path`, or Error(corrupt) when the file ends first.
+// Copies [offset, offset+length) of fd to out: in the kernel where the sink
+// can (Sink::splice_from), else by pread and write. Throws Error(io) naming
+// `path`, or Error(corrupt) when the file ends first.
 void copy_bytes(int fd, std::uint64_t offset, std::uint64_t length, class Sink& out, const std::string& path);
 
 // A byte range of a file, the operand FILE@INDEX:OFFSET+LENGTH that
@@ -141,6 +142,9 @@ class Sink {
   virtual ~Sink() = default;
   virtual void write(const std::uint8_t* data, std::size_t n) = 0;
   virtual void flush() {}
+  // Appends up to `length` bytes of fd from `offset` without a user-space
+  // copy; returns how many it did (0: it cannot, the caller copies).
+  virtual std::uint64_t splice_from(int /*fd*/, std::uint64_t /*offset*/, std::uint64_t /*length*/) { return 0; }
 };
 
 // Writes to a file descriptor it does not own.
@@ -148,6 +152,8 @@ class FdSink : public Sink {
  public:
   FdSink(int fd, std::string name) : fd_(fd), name_(std::move(name)) {}
   void write(const std::uint8_t* data, std::size_t n) override { full_write(fd_, data, n, name_); }
+  // copy_file_range(2) when both are files that allow it.
+  std::uint64_t splice_from(int fd, std::uint64_t offset, std::uint64_t length) override;
 
  private:
   int fd_;

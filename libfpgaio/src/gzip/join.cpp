@@ -134,6 +134,12 @@ Stats join(const std::vector<JoinPart>& parts, Sink& out, const Progress& progre
       st.out_bytes += n;
       if (progress) progress(st.out_bytes, st.out_bytes);
     }
+    std::uint64_t splice_from(int fd, std::uint64_t offset, std::uint64_t length) override {
+      std::uint64_t n = inner.splice_from(fd, offset, length);
+      st.out_bytes += n;
+      if (n && progress) progress(st.out_bytes, st.out_bytes);
+      return n;
+    }
   } sink(out, st, progress);
 
   bool wrote_data = false, any_marker = false;

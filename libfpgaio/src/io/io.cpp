@@ -118,7 +118,28 @@ ReadFile::ReadFile(const std::string& path, std::string shown)
 
 ReadFile::~ReadFile() { ::close(fd_); }
 
+std::uint64_t FdSink::splice_from(int fd, std::uint64_t offset, std::uint64_t length) {
+  std::uint64_t done = 0;
+  while (done < length) {
+    off64_t off = static_cast<off64_t>(offset + done);
+    ssize_t n = ::copy_file_range(fd, &off, fd_, nullptr, static_cast<std::size_t>(std::min<std::uint64_t>(length - done, 1u << 30)), 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      // Pipes, other file systems, old kernels, O_APPEND: copy by hand.
+      if (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP || errno == EBADF) break;
+      throw_errno("write error", errno, name_);
+    }
+    if (n == 0) break;  // the source ended: the caller's pread says how
+    done += static_cast<std::uint64_t>(n);
+  }
+  return done;
+}
+
 void copy_bytes(int fd, std::uint64_t offset, std::uint64_t length, Sink& out, const std::string& path) {
+  std::uint64_t spliced = out.splice_from(fd, offset, length);
+  offset += spliced;
+  length -= spliced;
+  if (length == 0) return;
   Bytes buf(static_cast<std::size_t>(std::min<std::uint64_t>(length, 1 << 20)));
   while (length > 0) {
     std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(length, buf.size()));
