@@ -202,7 +202,8 @@ def integer_eval(layers, x_q):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--epochs", type=int, default=20)
+    ap.add_argument("--shift", type=int, default=2, help="random shifts of up to N pixels (at most 2)")
     ap.add_argument("--batch", type=int, default=100)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
@@ -236,6 +237,11 @@ def main():
             x, y = xtr[idx], ytr[idx]
             flip = torch.rand(len(idx)) < 0.5                  # mirror half the images
             x = torch.where(flip[:, None, None, None], x.flip(3), x)
+            if args.shift:
+                # Move the batch by up to 2 pixels: within the 2-pixel border
+                # of padding, so rolling wraps only padding around.
+                dy, dx = np.random.randint(-args.shift, args.shift + 1, size=2)
+                x = torch.roll(x, shifts=(int(dy), int(dx)), dims=(2, 3))
             out = net(x)
             loss = F.cross_entropy(out, y)
             opt.zero_grad()
