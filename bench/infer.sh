@@ -6,7 +6,7 @@
 # networks), prints a Markdown table (images/s, ratio to PyTorch, peak RSS)
 # and appends it to bench/RESULTS.md.
 #
-#   bench/infer.sh [BUILD_DIR]     environment: IMAGES (10000), TORCH_IMAGES (2000)
+#   bench/infer.sh [BUILD_DIR]     environment: IMAGES (20000), TORCH_IMAGES (2000)
 set -euo pipefail
 BUILD=${1:-build}
 BIN=$(cd "$BUILD/tools" && pwd)
@@ -14,7 +14,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/.." && pwd)
 DATA=${FPGA_SHARED_DATA:-$SRC/../shared/data}
 OUT=${BENCH_OUT:-/dev/shm/fpga-infer-bench}
-N=${IMAGES:-10000}
+N=${IMAGES:-20000}
 TN=${TORCH_IMAGES:-2000}
 mkdir -p "$OUT"
 trap 'rm -rf "$OUT"' EXIT
@@ -68,7 +68,9 @@ bench_net() { # name model input fmt torchfmt extra
   done
   awk -v n="$name" -v tr="$torch_rate" -v r="$torch_rss" 'BEGIN { printf "| %s | PyTorch, 2 threads | %.0f | 1.0x | %.1f |\n", n, tr, r / 1024 }'
   # Bit-exact: the same classes for the images both ran.
-  cut -f2 "$OUT/pred.tsv" | head -n "$TN" | cmp -s - "$OUT/torch.pred" || { echo "bench: $name: PyTorch and fpga-infer disagree" >&2; exit 1; }
+  # (awk reads the whole file: head would end cut by SIGPIPE, and pipefail.)
+  awk -F'\t' -v n="$TN" 'NR <= n { print $2 }' "$OUT/pred.tsv" | cmp -s - "$OUT/torch.pred" ||
+    { echo "bench: $name: PyTorch and fpga-infer disagree" >&2; exit 1; }
 }
 bench_net "$cnv_name" "$cnv" "$cnv_in" "$cnv_fmt" "$cnv_fmt"
 if [ -n "$lfc" ]; then

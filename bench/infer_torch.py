@@ -122,9 +122,12 @@ def main():
     preds = []
     with torch.no_grad():
         for i in range(0, len(x), 100):
-            preds.append(forward(net, x[i:i + 100], shape[3]).argmax(1))
+            preds.append(forward(net, x[i:i + 100], shape[3]))
     dt = time.time() - t0
-    sys.stdout.write("".join("%d\n" % p for p in torch.cat(preds).tolist()))
+    # The first index of the largest score, as fpga-infer and BNN-PYNQ pick
+    # (numpy guarantees the first; scores of random images do tie).
+    best = np.argmax(torch.cat(preds).numpy(), axis=1)
+    sys.stdout.write("".join("%d\n" % p for p in best.tolist()))
     sys.stderr.write("images %d seconds %.3f\n" % (len(x), dt))
 
 
