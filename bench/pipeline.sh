@@ -51,7 +51,7 @@ measure "$OUT/files.gz" "cd '$OUT' && fpga-split -n 2 big.tar | parallel -j 2 fp
 row "split (chunk files), parallel -j 2, cat" "$bytes" c
 cmp "$OUT/files.gz" "$OUT/one.gz"
 echo
-awk -v a="$one" -v b="$ranges" 'BEGIN { printf "--ranges pipeline / one process: %.2fx (target 0.85x). Both joins byte-identical to the one-process output.\n", a / b }'
+awk -v a="$one" -v b="$ranges" 'BEGIN { printf "--ranges pipeline / one process: %.3fx (target 0.85x). Both joins byte-identical to the one-process output.\n", a / b }'
 echo
 } | tee "$OUT/table.md"
 { echo; cat "$OUT/table.md"; } >> "$HERE/RESULTS.md"
