@@ -150,9 +150,21 @@ Options parse(int argc, char** argv) {
 
 std::string default_model() {
   if (const char* e = std::getenv("FPGA_MODEL"); e && *e) return e;
+  // Beside the program (BIN/../share/fpga-tools, for an install moved or made
+  // with another prefix), where it was installed, or in the source tree.
+  std::vector<std::string> places;
+  char exe[4096];
+  ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n > 0) {
+    std::string dir(exe, static_cast<std::size_t>(n));
+    dir = dir.substr(0, dir.rfind('/'));
+    places.push_back(dir + "/../share/fpga-tools/fashion-cnv.fbnn");
+  }
+  places.push_back(FPGA_MODEL_INSTALLED);
+  places.push_back(FPGA_MODEL_SOURCE);
   struct stat st;
-  for (const char* p : {FPGA_MODEL_INSTALLED, FPGA_MODEL_SOURCE})
-    if (::stat(p, &st) == 0) return p;
+  for (const auto& p : places)
+    if (::stat(p.c_str(), &st) == 0) return p;
   throw Error(ErrorKind::usage, "no model installed; give one with -m FILE");
 }
 
