@@ -207,40 +207,33 @@ void Splitter::run_file(fpgaio::Input& in) {
   }
 
   fpgacli::ProgressLine bar(o_.progress, path, size);
-  fpgaio::Bytes buf(1 << 20);
   for (std::size_t i = 0; i < chunks.size(); ++i) {
     const auto& c = chunks[i];
     const bool want_crc = !o_.manifest.empty();
-    std::uint32_t crc = 0;
     fpgaio::Bytes header;
-    if (idx) header = idx->encode(static_cast<std::uint32_t>(c.length / idx->item_bytes()));
-    if (o_.ranges) header.clear();  // a range is the items alone; the file keeps its header
-    crc = fpgaio::crc32(crc, header.data(), header.size());
+    if (idx && !o_.ranges)  // a range is the items alone; the file keeps its header
+      header = idx->encode(static_cast<std::uint32_t>(c.length / idx->item_bytes()));
     std::optional<fpgaio::OutputFile> out;
+    std::optional<fpgaio::FdSink> file;
     if (!o_.ranges) {
       out.emplace(names[i], o_.force);
-      fpgaio::full_write(out->fd(), header.data(), header.size(), names[i]);
+      file.emplace(out->fd(), names[i]);
     }
-    if (out && !want_crc) {
-      fpgaio::FdSink sink(out->fd(), names[i]);
-      fpgaio::copy_bytes(in.fd(), base + c.offset, c.length, sink, path);
-      bar.update(done_ += c.length);
-    } else if (!o_.ranges || want_crc) {
-      for (std::uint64_t off = 0; off < c.length;) {
-        std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), c.length - off));
-        fpgaio::pread_exact(in.fd(), buf.data(), n, base + c.offset + off, path);
-        if (want_crc) crc = fpgaio::crc32(crc, buf.data(), n);
-        if (out) fpgaio::full_write(out->fd(), buf.data(), n, names[i]);
-        off += n;
-        bar.update(done_ += n);
-      }
-    }
+    // Into the chunk file, and through the CRC-32 when the manifest wants it
+    // (without it the copy stays in the kernel).
+    fpgaio::NullSink none;
+    fpgaio::Sink& dest = file ? static_cast<fpgaio::Sink&>(*file) : none;
+    fpgaio::CrcSink crc(&dest);
+    fpgaio::Sink& sink = want_crc ? static_cast<fpgaio::Sink&>(crc) : dest;
+    sink.write(header.data(), header.size());
+    if (out || want_crc) fpgaio::copy_bytes(in.fd(), base + c.offset, c.length, sink, path);
+    bar.update(done_ += c.length);
     if (out) {
       out->commit(&in.stat());  // the input's mode and time: a join keeps the original's time
       made_.push_back(names[i]);
     }
     manifest_.chunks.push_back(
-        sp::ManifestChunk{c.index, base + c.offset, c.length, c.length + header.size(), crc, names[i]});
+        sp::ManifestChunk{c.index, base + c.offset, c.length, c.length + header.size(), crc.crc, names[i]});
     emit(names[i]);
   }
   bar.finish();

@@ -6,6 +6,8 @@
 #include <memory>
 #include <string>
 
+#include "fpgaio/io.hpp"
+
 namespace fpgaio {
 
 enum class Engine { isal, libdeflate, zlib };
@@ -30,6 +32,26 @@ LevelPlan plan_for_level(int level);  // throws Error(usage) outside 1..12
 std::uint32_t crc32(std::uint32_t crc, const void* data, std::size_t n);
 // The CRC-32 of A followed by B, from crc(A), crc(B) and B's length.
 std::uint32_t crc32_combine(std::uint32_t crc_a, std::uint32_t crc_b, std::uint64_t len_b);
+
+// Computes the CRC-32 and length of what passes through, and hands it on to
+// `next` when there is one. (No splice_from: the bytes must be seen.)
+class CrcSink : public Sink {
+ public:
+  explicit CrcSink(Sink* next = nullptr) : next_(next) {}
+  void write(const std::uint8_t* d, std::size_t n) override {
+    crc = crc32(crc, d, n);
+    bytes += n;
+    if (next_) next_->write(d, n);
+  }
+  void flush() override {
+    if (next_) next_->flush();
+  }
+  std::uint32_t crc = 0;
+  std::uint64_t bytes = 0;
+
+ private:
+  Sink* next_;
+};
 
 // Compresses whole buffers to raw deflate. Not thread-safe: one per thread.
 class Deflater {

@@ -126,7 +126,7 @@ class Input {
  private:
   void open_path(const std::string& path);
   std::size_t clamp(std::size_t n) const;
-  void check_short(std::size_t asked, std::size_t got) const;
+  [[noreturn]] void range_ended() const;
   int fd_ = -1;
   bool is_stdin_ = false;
   std::string name_;

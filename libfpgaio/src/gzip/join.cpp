@@ -12,16 +12,6 @@ namespace {
 
 using detail::le32;
 
-// Computes the CRC-32 and length of what passes through.
-struct CrcSink : Sink {
-  std::uint32_t crc = 0;
-  std::uint64_t bytes = 0;
-  void write(const std::uint8_t* d, std::size_t n) override {
-    crc = fpgaio::crc32(crc, d, n);
-    bytes += n;
-  }
-};
-
 Error corrupt_at(const std::string& why, std::uint64_t member, std::uint64_t offset, const std::string& shown) {
   Error e(ErrorKind::corrupt, why);
   e.in_member(member).at(offset).with_path(shown);

@@ -174,18 +174,17 @@ std::size_t Input::clamp(std::size_t n) const {
   return remaining_ < n ? static_cast<std::size_t>(remaining_) : n;
 }
 
-void Input::check_short(std::size_t asked, std::size_t got) const {
-  // A range promised `asked` bytes: a file that shrank since is an error,
-  // not a quietly shorter chunk.
-  if (range_ && got == 0 && asked > 0)
-    throw Error(ErrorKind::io, "file ended inside the range (changed since it was split?)").with_path(name_);
+void Input::range_ended() const {
+  // A range promised its bytes: a file that shrank since is an error, not a
+  // quietly shorter chunk.
+  throw Error(ErrorKind::io, "file ended inside the range (changed since it was split?)").with_path(name_);
 }
 
 std::size_t Input::read(void* buf, std::size_t n) {
   std::size_t want = clamp(n);
   std::size_t got = full_read(fd_, buf, want, name_);
   if (range_) {
-    if (got < want) check_short(want, 0);
+    if (got < want) range_ended();
     remaining_ -= got;
   }
   return got;
@@ -196,7 +195,7 @@ std::size_t Input::read_some(void* buf, std::size_t n) {
   if (want == 0) return 0;
   std::size_t got = fpgaio::read_some(fd_, buf, want, name_);
   if (range_) {
-    check_short(want, got);
+    if (got == 0) range_ended();
     remaining_ -= got;
   }
   return got;
