@@ -258,3 +258,104 @@ load helpers
   [ "$status" -eq 0 ]
   [[ "$output" == *"foo:"*"%"*"replaced with foo.gz"* ]]
 }
+
+# Issue 8: gzip's file-safety rules (these pass against GNU gzip too).
+
+@test "-f replaces a symlink or FIFO where the output goes, never writes through it" {
+  seq 1000 > a
+  cp a orig
+  ln -s /dev/null a.gz
+  run "$GZ" -f a
+  [ "$status" -eq 0 ]
+  [ ! -L a.gz ]
+  [ -f a.gz ]
+  [ ! -e a ]
+  "$GZ" -dc a.gz | cmp - orig
+  ln -s /dev/null a
+  run "$GZ" -df a.gz
+  [ "$status" -eq 0 ]
+  [ ! -L a ]
+  cmp a orig
+  [ ! -e a.gz ]
+  [ -c /dev/null ]
+  mkfifo a.gz
+  run "$GZ" -f a
+  [ "$status" -eq 0 ]
+  [ -f a.gz ]
+  [ ! -e a ]
+  "$GZ" -dc a.gz | cmp - orig
+}
+
+@test "without -f, an existing symlink output is left alone and the input kept" {
+  seq 1000 > a
+  ln -s /dev/null a.gz
+  run "$GZ" a < /dev/null
+  [ "$status" -eq 2 ]
+  [ -L a.gz ]
+  cmp a <(seq 1000)
+}
+
+@test "a file with other hard links is ignored (exit 2) unless -f or -c" {
+  seq 1000 > f
+  ln f g
+  run "$GZ" f
+  [ "$status" -eq 2 ]
+  [ "${output#*: }" = "f has 1 other link -- file ignored" ]
+  [ -e f ]
+  [ ! -e f.gz ]
+  ln f h
+  run "$GZ" f
+  [ "${output#*: }" = "f has 2 other links -- file ignored" ]
+  run "$GZ" -q f
+  [ "$status" -eq 2 ]
+  [ -z "$output" ]
+  "$GZ" -c f > c.gz
+  [ -e f ]
+  run "$GZ" -f f
+  [ "$status" -eq 0 ]
+  [ -e f.gz ]
+  [ ! -e f ]
+  cmp g <(seq 1000)
+  # decompression too, and -t reads it
+  ln f.gz k.gz
+  run "$GZ" -d f.gz
+  [ "$status" -eq 2 ]
+  [ "${output#*: }" = "f.gz has 1 other link -- file ignored" ]
+  [ ! -e f ]
+  "$GZ" -t f.gz
+}
+
+@test "setuid and setgid files are ignored (exit 2) even with -f or -k, sticky ones unless -f" {
+  for b in u+s g+s +t; do
+    seq 1000 > "f$b"
+    chmod "$b" "f$b"
+  done
+  run "$GZ" fu+s
+  [ "$status" -eq 2 ]
+  [ "${output#*: }" = "fu+s is set-user-ID on execution - ignored" ]
+  run "$GZ" fg+s
+  [ "$status" -eq 2 ]
+  [ "${output#*: }" = "fg+s is set-group-ID on execution - ignored" ]
+  run "$GZ" f+t
+  [ "$status" -eq 2 ]
+  [ "${output#*: }" = "f+t has the sticky bit set - file ignored" ]
+  [ -u fu+s ]
+  [ -g fg+s ]
+  [ -k f+t ]
+  [ -z "$(ls | grep '\.gz$')" ]
+  run "$GZ" -f fu+s
+  [ "$status" -eq 2 ]
+  run "$GZ" -k fg+s
+  [ "$status" -eq 2 ]
+  [ -z "$(ls | grep '\.gz$')" ]
+  "$GZ" -c fu+s | "$GZ" -dc | cmp - <(seq 1000)
+  run "$GZ" -f f+t
+  [ "$status" -eq 0 ]
+  [ -e f+t.gz ]
+  seq 10 | "$GZ" > s.gz
+  chmod u+s s.gz
+  run "$GZ" -df s.gz
+  [ "$status" -eq 2 ]
+  [ "${output#*: }" = "s.gz is set-user-ID on execution - ignored" ]
+  [ ! -e s ]
+}

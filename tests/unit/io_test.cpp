@@ -123,7 +123,19 @@ TEST(AsyncSink, KeepsOrder) {
   for (int i = 0; i < 1000; ++i) ASSERT_EQ(inner.v[i], static_cast<std::uint8_t>(i));
 }
 
-TEST(OutputFile, CommitRenamesAndAppliesMetadata) {
+// Every OutputFile test runs with unnamed temporaries (O_TMPFILE) and with
+// the named fallback.
+class OutputFileBoth : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override { fpgaio::OutputFile::use_anonymous_temps(GetParam()); }
+  void TearDown() override { fpgaio::OutputFile::use_anonymous_temps(true); }
+};
+INSTANTIATE_TEST_SUITE_P(Temps, OutputFileBoth, ::testing::Values(true, false),
+                         [](const auto& info) { return info.param ? "Unnamed" : "Named"; });
+
+bool dir_empty(const std::string& dir) { return std::system(("test -z \"$(ls -A '" + dir + "')\"").c_str()) == 0; }
+
+TEST_P(OutputFileBoth, CommitRenamesAndAppliesMetadata) {
   TempDir d;
   std::string target = d.path + "/out.gz";
   struct stat meta {};
@@ -133,51 +145,120 @@ TEST(OutputFile, CommitRenamesAndAppliesMetadata) {
   meta.st_mtim.tv_sec = 1000000000;
   meta.st_atim.tv_sec = 1000000000;
   {
-    fpgaio::OutputFile f(target, false);
+    fpgaio::OutputFile f(target, false, fpgaio::OutputName::chosen);
     fpgaio::full_write(f.fd(), "data", 4, target);
     struct stat st;
     ASSERT_NE(::stat(target.c_str(), &st), 0) << "target must not exist before commit";
     f.commit(&meta);
+    EXPECT_TRUE(f.regular());
   }
   struct stat st;
   ASSERT_EQ(::stat(target.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0751u);
   EXPECT_EQ(st.st_mtim.tv_sec, 1000000000);
   EXPECT_EQ(slurp(target), "data");
+  EXPECT_EQ(std::system(("test \"$(ls -A '" + d.path + "')\" = out.gz").c_str()), 0) << "something beside the output";
 }
 
-TEST(OutputFile, DestructorRemovesUncommitted) {
+TEST_P(OutputFileBoth, DestructorRemovesUncommitted) {
   TempDir d;
   std::string target = d.path + "/out.gz";
   {
-    fpgaio::OutputFile f(target, false);
+    fpgaio::OutputFile f(target, false, fpgaio::OutputName::chosen);
     fpgaio::full_write(f.fd(), "partial", 7, target);
   }
-  EXPECT_EQ(std::system(("test -z \"$(ls -A '" + d.path + "')\"").c_str()), 0) << "temporary file left behind";
+  EXPECT_TRUE(dir_empty(d.path)) << "temporary file left behind";
 }
 
-TEST(OutputFile, RefusesExistingTargetWithoutOverwrite) {
+TEST_P(OutputFileBoth, RefusesExistingTargetWithoutOverwrite) {
   TempDir d;
   std::string target = d.path + "/out.gz";
   std::ofstream(target) << "precious";
-  EXPECT_THROW(fpgaio::OutputFile(target, false), Error);
+  EXPECT_THROW(fpgaio::OutputFile(target, false, fpgaio::OutputName::chosen), Error);
   EXPECT_EQ(slurp(target), "precious");
   // A target that appears between creation and commit is not clobbered either.
   std::string late = d.path + "/late.gz";
   {
-    fpgaio::OutputFile f(late, false);
+    fpgaio::OutputFile f(late, false, fpgaio::OutputName::chosen);
     std::ofstream(late) << "arrived";
     EXPECT_THROW(f.commit(nullptr), Error);
   }
   EXPECT_EQ(slurp(late), "arrived");
 }
 
-TEST(OutputFile, SignalCleanupRemovesRegisteredFiles) {
+TEST_P(OutputFileBoth, OverwriteReplacesAndLeavesNothingElse) {
   TempDir d;
   std::string target = d.path + "/out.gz";
-  fpgaio::OutputFile f(target, false);
+  std::ofstream(target) << "old";
+  {
+    fpgaio::OutputFile f(target, true, fpgaio::OutputName::chosen);
+    fpgaio::full_write(f.fd(), "new", 3, target);
+    EXPECT_EQ(slurp(target), "old");
+    f.commit(nullptr);
+  }
+  EXPECT_EQ(slurp(target), "new");
+  EXPECT_EQ(std::system(("test \"$(ls -A '" + d.path + "')\" = out.gz").c_str()), 0);
+}
+
+// Issue 8, item 2: `ln -s /dev/null a.gz; fpga-gzip -f a` wrote a's data
+// into /dev/null and then removed a.
+TEST_P(OutputFileBoth, AChosenNameNeverFollowsASymlink) {
+  TempDir d;
+  std::string target = d.path + "/a.gz";
+  ASSERT_EQ(::symlink("/dev/null", target.c_str()), 0);
+  EXPECT_THROW(fpgaio::OutputFile(target, false, fpgaio::OutputName::chosen), Error);
+  {
+    fpgaio::OutputFile f(target, true, fpgaio::OutputName::chosen);
+    EXPECT_TRUE(f.regular());
+    fpgaio::full_write(f.fd(), "data", 4, target);
+    f.commit(nullptr);
+  }
+  struct stat st;
+  ASSERT_EQ(::lstat(target.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode)) << "the symlink must be replaced by a regular file";
+  EXPECT_EQ(slurp(target), "data");
+  ASSERT_EQ(::stat("/dev/null", &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode));
+  // A FIFO under a chosen name is replaced too, never written into.
+  std::string fifo = d.path + "/b.gz";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  {
+    fpgaio::OutputFile f(fifo, true, fpgaio::OutputName::chosen);
+    f.commit(nullptr);
+  }
+  ASSERT_EQ(::lstat(fifo.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+}
+
+TEST_P(OutputFileBoth, SignalCleanupRemovesRegisteredFiles) {
+  TempDir d;
+  std::string target = d.path + "/out.gz";
+  fpgaio::OutputFile f(target, false, fpgaio::OutputName::chosen);
   fpgaio::remove_registered_temp_files();
-  EXPECT_EQ(std::system(("test -z \"$(ls -A '" + d.path + "')\"").c_str()), 0);
+  EXPECT_TRUE(dir_empty(d.path));
+}
+
+// Issue 8, item 7: a file being written has no name at all where the file
+// system allows it, so SIGKILL leaves nothing behind.
+TEST(OutputFile, UnnamedWhileWritten) {
+  TempDir d;
+  int probe = ::open(d.path.c_str(), O_TMPFILE | O_WRONLY, 0600);
+  if (probe < 0) GTEST_SKIP() << "this file system has no O_TMPFILE";
+  ::close(probe);
+  std::string target = d.path + "/out.gz";
+  fpgaio::OutputFile f(target, true, fpgaio::OutputName::chosen);
+  fpgaio::full_write(f.fd(), "partial", 7, target);
+  EXPECT_TRUE(dir_empty(d.path)) << "a named temporary file exists while the output is written";
+}
+
+TEST(OutputFile, AGivenNonRegularTargetIsWrittenInPlaceNeverReplaced) {
+  fpgaio::OutputFile out("/dev/null", false, fpgaio::OutputName::given);  // no overwrite needed
+  EXPECT_FALSE(out.regular());
+  fpgaio::full_write(out.fd(), "x", 1, "/dev/null");
+  out.commit(nullptr);
+  struct stat st;
+  ASSERT_EQ(::stat("/dev/null", &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode));
 }
 
 TEST(Input, MissingFileIsIoErrorWithPath) {
@@ -198,15 +279,6 @@ TEST(Input, DirectoryIsRefused) {
   } catch (const Error& e) {
     EXPECT_EQ(e.error_number(), EISDIR);
   }
-}
-
-TEST(OutputFile, ANonRegularTargetIsWrittenInPlaceNeverReplaced) {
-  fpgaio::OutputFile out("/dev/null", false);  // no overwrite needed
-  fpgaio::full_write(out.fd(), "x", 1, "/dev/null");
-  out.commit(nullptr);
-  struct stat st;
-  ASSERT_EQ(::stat("/dev/null", &st), 0);
-  EXPECT_TRUE(S_ISCHR(st.st_mode));
 }
 
 TEST(CopyBytes, InTheKernelToAFileByHandToAPipeAndShortSourcesFail) {

@@ -18,6 +18,7 @@ namespace fpgacli {
 
 namespace {
 std::string g_program = "fpga-tools";
+bool g_sigpipe_ignored = false;  // by our parent, before exec
 
 void on_fatal_signal(int sig) {
   fpgaio::remove_registered_temp_files();
@@ -60,12 +61,33 @@ void install_signal_handlers() {
     sigaction(s, nullptr, &old);
     if (old.sa_handler != SIG_IGN) sigaction(s, &sa, nullptr);  // keep nohup's SIG_IGN
   }
+  // A crash must not leave temporary files either: remove them, then die
+  // of the same signal (the handler returns and the fault recurs under
+  // SIG_DFL; abort() raises again itself).
+  for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) sigaction(s, &sa, nullptr);
+  struct sigaction old {};
+  sigaction(SIGPIPE, nullptr, &old);
+  g_sigpipe_ignored = old.sa_handler == SIG_IGN;
   ::signal(SIGPIPE, SIG_IGN);
+}
+
+bool is_broken_pipe(const fpgaio::Error& e) {
+  return e.kind() == fpgaio::ErrorKind::io && e.error_number() == EPIPE;
+}
+
+int broken_pipe(const std::string& path) {
+  if (!g_sigpipe_ignored) {
+    fpgaio::remove_registered_temp_files();
+    ::signal(SIGPIPE, SIG_DFL);
+    ::raise(SIGPIPE);
+  }
+  report(path.empty() ? "stdout" : path, std::strerror(EPIPE));
+  return kError;
 }
 
 bool close_stdout() {
   if (std::fflush(stdout) != 0 || (::close(STDOUT_FILENO) != 0 && errno != EBADF)) {
-    if (errno == EPIPE) return true;
+    if (errno == EPIPE) return broken_pipe("stdout") == kOk;
     report("stdout", std::string("write error: ") + std::strerror(errno));
     return false;
   }

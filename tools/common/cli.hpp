@@ -38,10 +38,19 @@ void report(const fpgaio::Error& e, const std::string& fallback_path = {});
 // "prog: message\nTry 'prog --help' for more information." and exit(1).
 [[noreturn]] void usage_error(const std::string& message);
 
-// SIGINT, SIGTERM, SIGHUP: remove registered temporary files, then die by
-// the same signal. SIGPIPE is ignored so a closed pipe is a write error
-// (EPIPE) that the tools turn into a quiet exit, as gzip does.
+// SIGINT, SIGTERM, SIGHUP, and the crash signals (SIGSEGV, SIGFPE, SIGBUS,
+// SIGILL, SIGABRT): remove registered temporary files, then die by the same
+// signal. SIGPIPE is ignored so that a closed pipe is a write error (EPIPE)
+// the tools handle with broken_pipe().
 void install_signal_handlers();
+
+// True for a write error on a pipe whose reader has gone.
+bool is_broken_pipe(const fpgaio::Error& e);
+// gzip's rule for a reader that went away: die of SIGPIPE (status 141),
+// after removing temporary files; but when our parent ignored SIGPIPE,
+// report "prog: PATH: Broken pipe" and return kError. Callers remove their
+// partial outputs first.
+int broken_pipe(const std::string& path = "stdout");
 
 // Closes standard output and reports a failure to flush it (gnulib's
 // close_stdout): a full disk is an error, never a silent truncation.

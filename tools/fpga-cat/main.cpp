@@ -86,6 +86,7 @@ Options parse(int argc, char** argv) {
   }, o.parts);
   if (o.parts.empty() && o.manifest.empty()) fpgacli::usage_error("no parts to join");
   if (o.as_given && !o.manifest.empty()) fpgacli::usage_error("--as-given and --manifest exclude each other");
+  if (o.rm) o.verify = true;  // a part is removed only after its content was verified
   return o;
 }
 
@@ -184,7 +185,8 @@ class Joiner {
 
  private:
   void check_output(const std::vector<Part>& parts);
-  void write(const std::vector<Part>& parts, fpgaio::Sink& out);
+  std::uint64_t write(const std::vector<Part>& parts, fpgaio::Sink& out);
+  void check_written(const std::string& readable, std::uint64_t size);
   std::vector<gz::JoinPart> check_gzip(const std::vector<Part>& parts);
   void check_plain(const std::vector<Part>& parts);
 
@@ -238,7 +240,12 @@ void Joiner::check_output(const std::vector<Part>& parts) {
   bool have = false;
   if (!o_.output.empty()) {
     if (::stat(o_.output.c_str(), &st) == 0) {
-      if (!o_.force) throw Error(ErrorKind::io, "already exists (use -f to overwrite)", EEXIST).with_path(o_.output);
+      bool in_place = !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);  // /dev/null, a FIFO: written into
+      if (!o_.force && !in_place)
+        throw Error(ErrorKind::io, "already exists (use -f to overwrite)", EEXIST).with_path(o_.output);
+      if (o_.rm && in_place)
+        throw Error(ErrorKind::usage, "not a regular file: --rm would remove the parts and keep nothing")
+            .with_path(o_.output);
       have = true;
     }
   } else {
@@ -250,12 +257,35 @@ void Joiner::check_output(const std::vector<Part>& parts) {
         throw Error(ErrorKind::usage, "the output is one of the parts").with_path(p.shown);
 }
 
-void Joiner::write(const std::vector<Part>& parts, fpgaio::Sink& out) {
-  std::uint64_t total = 0;
+// --verify, output to a file: what was written is inflated and must hold
+// exactly the parts' content, before the file gets its name.
+void Joiner::check_written(const std::string& readable, std::uint64_t size) {
+  unsigned threads = o_.threads ? o_.threads : fpgaio::online_cpus();
+  gz::PartInfo got;
+  try {
+    got = gz::scan_part(readable, 0, size, o_.output, true, threads);
+  } catch (Error& e) {
+    e.path = o_.output;
+    throw Error(ErrorKind::usage, "the joined output does not verify: " + e.describe()).with_path(o_.output);
+  }
+  std::uint32_t crc = 0;
+  std::uint64_t bytes = 0;
+  for (const auto& p : gz_parts_) {
+    crc = fpgaio::crc32_combine(crc, p.info.crc, p.info.data_bytes);
+    bytes += p.info.data_bytes;
+  }
+  if (got.crc != crc || got.data_bytes != bytes)
+    throw Error(ErrorKind::corrupt, "the joined output holds " + std::to_string(got.data_bytes) +
+                                        " bytes, the parts " + std::to_string(bytes) + " (or their CRC-32s differ)")
+        .with_path(o_.output);
+}
+
+std::uint64_t Joiner::write(const std::vector<Part>& parts, fpgaio::Sink& out) {
+  std::uint64_t total = 0, written = 0;
   for (const auto& p : parts) total += p.size;
   fpgacli::ProgressLine bar(o_.progress, o_.output.empty() ? "stdout" : o_.output, total);
   if (!gz_parts_.empty()) {
-    gz::join(gz_parts_, out, [&](std::uint64_t done, std::uint64_t) { bar.update(done); });
+    written = gz::join(gz_parts_, out, [&](std::uint64_t done, std::uint64_t) { bar.update(done); }).out_bytes;
   } else {
     std::uint64_t done = 0;
     for (const auto& p : parts) {
@@ -264,8 +294,10 @@ void Joiner::write(const std::vector<Part>& parts, fpgaio::Sink& out) {
       bar.update(done += p.size);
     }
     out.flush();
+    written = done;
   }
   bar.finish();
+  return written;
 }
 
 int Joiner::run() {
@@ -299,13 +331,16 @@ int Joiner::run() {
       write(parts, sink);
       if (!fpgacli::close_stdout()) return fpgacli::kError;
     } else {
-      fpgaio::OutputFile out(o_.output, o_.force);
+      fpgaio::OutputFile out(o_.output, o_.force, fpgaio::OutputName::given);
       fpgaio::FdSink sink(out.fd(), o_.output);
-      write(parts, sink);
+      std::uint64_t written = write(parts, sink);
+      if (o_.verify && gzip && out.regular()) check_written(out.readable_path(), written);
       out.commit(nullptr);
+      if (o_.rm && !out.regular())  // the check above makes this unreachable; removal needs a file
+        throw Error(ErrorKind::usage, "not a regular file: the parts are kept").with_path(o_.output);
     }
   } catch (const Error& e) {
-    if (e.kind() == ErrorKind::io && e.error_number() == EPIPE) return fpgacli::kError;
+    if (fpgacli::is_broken_pipe(e)) return fpgacli::broken_pipe(e.path);
     fpgacli::report(e);
     return fpgacli::kError;
   }

@@ -55,13 +55,18 @@ class Runner {
   void compress_one(fpgaio::Input& in, const std::string& in_path);
   void decompress_one(fpgaio::Input& in, const std::string& in_path);
   std::optional<std::string> decompressed_name(const std::string& path);
+  // The operand goes to an output file (and is removed unless -k): not -c, -t, -l.
+  bool writes_file() const {
+    return !o_.to_stdout && (o_.mode == Mode::compress || o_.mode == Mode::decompress);
+  }
   bool progress_enabled() const {
     if (o_.progress) return *o_.progress;  // asked for: shown even when stderr is a file
     return o_.verbosity > 0 && fpgacli::is_tty(STDERR_FILENO);
   }
   void list_line(const std::string& name, const gz::DecompressResult& r, std::uint64_t compressed);
   void after_commit(const std::string& in_path, const std::string& out_path, std::uint64_t in_bytes,
-                    std::uint64_t out_bytes);
+                    std::uint64_t out_bytes, bool keep = false);
+  bool input_changed(const fpgaio::Input& in, std::uint64_t bytes_read);
 
   Options o_;
   unsigned threads_;
@@ -69,16 +74,9 @@ class Runner {
   ListTotals totals_;
 };
 
-[[noreturn]] void die_of_sigpipe() {
-  // gzip dies of SIGPIPE when its reader goes away; do the same, quietly.
-  fpgaio::remove_registered_temp_files();
-  ::signal(SIGPIPE, SIG_DFL);
-  ::raise(SIGPIPE);
-  std::_Exit(fpgacli::kError);
-}
-
 void Runner::fail(const fpgaio::Error& e, const std::string& path) {
-  if (e.kind() == fpgaio::ErrorKind::io && e.error_number() == EPIPE) die_of_sigpipe();
+  // A reader that went away ends the run, as in gzip (not only this operand).
+  if (fpgacli::is_broken_pipe(e)) std::exit(fpgacli::broken_pipe(e.path));
   fpgacli::report(e, path);
   status_.error();
 }
@@ -121,6 +119,21 @@ void Runner::run_operand(const std::string& path) {
   run_file(path, st);
 }
 
+// Why gzip would not compress or decompress this file to a file, in gzip's
+// words, or nothing: setuid and setgid files never (their bits would be lost),
+// sticky and hard-linked files without -f (the links would break).
+std::optional<std::string> special_file(const std::string& path, const struct stat& st, bool force) {
+  if (st.st_mode & S_ISUID) return path + " is set-user-ID on execution - ignored";
+  if (st.st_mode & S_ISGID) return path + " is set-group-ID on execution - ignored";
+  if (force) return std::nullopt;
+  if (st.st_mode & S_ISVTX) return path + " has the sticky bit set - file ignored";
+  if (st.st_nlink > 1) {
+    auto others = static_cast<unsigned long>(st.st_nlink - 1);
+    return path + " has " + std::to_string(others) + " other link" + (others > 1 ? "s" : "") + " -- file ignored";
+  }
+  return std::nullopt;
+}
+
 void Runner::run_directory(const std::string& path) {
   DIR* d = ::opendir(path.c_str());
   if (!d) return fail(path, std::strerror(errno));
@@ -150,8 +163,12 @@ void Runner::run_file(const std::string& path, const struct stat& st) {
   if (S_ISLNK(st.st_mode) && !o_.force && !o_.to_stdout) return fail(path, std::strerror(ELOOP));
   if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode) && !o_.to_stdout && o_.mode != Mode::list && o_.mode != Mode::test)
     return warn("", path + " is not a directory or a regular file - ignored");
+  if (S_ISREG(st.st_mode) && writes_file())
+    if (auto why = special_file(path, st, o_.force)) return warn("", *why);
   try {
     fpgaio::Input in(path);
+    if (writes_file() && in.is_regular())  // again on what was opened (-f follows a symlink)
+      if (auto why = special_file(path, in.stat(), o_.force)) return warn("", *why);
     if (o_.mode == Mode::compress) compress_one(in, path);
     else decompress_one(in, path);
   } catch (const fpgaio::Error& e) {
@@ -178,8 +195,8 @@ double ratio_percent(std::uint64_t big, std::uint64_t small) {
 }
 
 void Runner::after_commit(const std::string& in_path, const std::string& out_path, std::uint64_t in_bytes,
-                          std::uint64_t out_bytes) {
-  bool remove = !o_.keep && !o_.to_stdout && in_path != "-" && !fpgaio::parse_range(in_path);
+                          std::uint64_t out_bytes, bool keep) {
+  bool remove = !keep && !o_.keep && !o_.to_stdout && in_path != "-" && !fpgaio::parse_range(in_path);
   if (remove && ::unlink(in_path.c_str()) != 0) fail(in_path, std::string("cannot remove: ") + std::strerror(errno));
   if (o_.verbosity > 0 && in_path != "-") {
     std::uint64_t plain = o_.mode == Mode::compress ? in_bytes : out_bytes;
@@ -224,6 +241,7 @@ void Runner::compress_one(fpgaio::Input& in, const std::string& in_path) {
     fpgaio::FdSink sink(STDOUT_FILENO, "stdout");
     auto st = gz::compress(in, sink, co);
     bar.finish();
+    input_changed(in, st.in_bytes);
     after_commit(in_path, "stdout", st.in_bytes, st.out_bytes);
     return;
   }
@@ -233,12 +251,31 @@ void Runner::compress_one(fpgaio::Input& in, const std::string& in_path) {
     warn("", out_path + " already exists;\tnot overwritten");
     return;
   }
-  fpgaio::OutputFile out(out_path, o_.force);
+  fpgaio::OutputFile out(out_path, o_.force, fpgaio::OutputName::chosen);
   fpgaio::FdSink sink(out.fd(), out_path);
   auto st = gz::compress(in, sink, co);
   bar.finish();
   out.commit(&in.stat());
-  after_commit(in_path, out_path, st.in_bytes, st.out_bytes);
+  bool changed = input_changed(in, st.in_bytes);
+  after_commit(in_path, out_path, st.in_bytes, st.out_bytes, changed || !out.regular());
+}
+
+// A file that grew (a logger appending) or changed while it was read is
+// kept: the output holds only what was read. gzip's warning, status 2.
+bool Runner::input_changed(const fpgaio::Input& in, std::uint64_t bytes_read) {
+  if (!in.is_regular() || in.range() || in.is_stdin()) return false;
+  struct stat now;
+  if (::fstat(in.fd(), &now) != 0) return false;
+  const struct stat& then = in.stat();
+  std::string why;
+  if (now.st_size != then.st_size || static_cast<std::uint64_t>(now.st_size) != bytes_read)
+    why = "file size changed while zipping";
+  else if (now.st_mtim.tv_sec != then.st_mtim.tv_sec || now.st_mtim.tv_nsec != then.st_mtim.tv_nsec)
+    why = "file changed while zipping";
+  else
+    return false;
+  warn(in.name(), why);
+  return true;
 }
 
 std::optional<std::string> Runner::decompressed_name(const std::string& path) {
@@ -340,7 +377,7 @@ void Runner::decompress_one(fpgaio::Input& in, const std::string& in_path) {
       if (!o_.force) return warn("", *out_path + " already exists;\tnot overwritten");
       if (fpgaio::same_file(ost, in.stat())) return fail(in_path, "input and output are the same file");
     }
-    fpgaio::OutputFile out(*out_path, o_.force);
+    fpgaio::OutputFile out(*out_path, o_.force, fpgaio::OutputName::chosen);
     fpgaio::FdSink sink(out.fd(), *out_path);
     r = dec.run(sink);
     bar.finish();
@@ -350,7 +387,7 @@ void Runner::decompress_one(fpgaio::Input& in, const std::string& in_path) {
       meta.st_mtim.tv_nsec = 0;
     }
     out.commit(&meta);
-    after_commit(in_path, *out_path, r.stats.in_bytes, r.stats.out_bytes);
+    after_commit(in_path, *out_path, r.stats.in_bytes, r.stats.out_bytes, !out.regular());
   }
   if (r.trailing_garbage) warn("", shown + ": decompression OK, trailing garbage ignored");
 }

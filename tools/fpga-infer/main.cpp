@@ -367,13 +367,13 @@ int Classifier::run() {
         auto r = fpgaio::parse_range(op);
         if (op == "-") throw Error(ErrorKind::usage, "--save needs files, not standard input");
         std::string out_path = (r ? r->stem() : op) + suffix;
-        fpgaio::OutputFile out(out_path, o_.force);
+        fpgaio::OutputFile out(out_path, o_.force, fpgaio::OutputName::chosen);
         fpgaio::FdSink sink(out.fd(), out_path);
         classify_input(op, sink);
         out.commit(nullptr);
       }
     } else if (!o_.output.empty()) {
-      fpgaio::OutputFile out(o_.output, o_.force);
+      fpgaio::OutputFile out(o_.output, o_.force, fpgaio::OutputName::given);
       fpgaio::FdSink sink(out.fd(), o_.output);
       for (const auto& op : o_.inputs) classify_input(op, sink);
       out.commit(nullptr);
@@ -382,7 +382,7 @@ int Classifier::run() {
       for (const auto& op : o_.inputs) classify_input(op, sink);
     }
   } catch (const Error& e) {
-    if (e.kind() == ErrorKind::io && e.error_number() == EPIPE) return fpgacli::kError;
+    if (fpgacli::is_broken_pipe(e)) return fpgacli::broken_pipe(e.path);
     fpgacli::report(e);
     return fpgacli::kError;
   }
@@ -409,7 +409,7 @@ int import_command(const std::vector<std::string>& args) {
   try {
     bnn::Model m = bnn::import_bnn_pynq(dir);
     fpgaio::Bytes b = m.serialize();
-    fpgaio::OutputFile f(out, force);
+    fpgaio::OutputFile f(out, force, fpgaio::OutputName::given);
     fpgaio::full_write(f.fd(), b.data(), b.size(), out);
     f.commit(nullptr);
     std::fprintf(stderr, "%s: %s: %s\n", fpgacli::program_name().c_str(), out.c_str(), m.describe().c_str());

@@ -161,7 +161,7 @@ void Splitter::remove_made() {
 
 void Splitter::write_manifest() {
   if (o_.manifest.empty()) return;
-  fpgaio::OutputFile out(o_.manifest, o_.force);
+  fpgaio::OutputFile out(o_.manifest, o_.force, fpgaio::OutputName::given);
   std::string text = sp::format_manifest(manifest_);
   fpgaio::full_write(out.fd(), text.data(), text.size(), o_.manifest);
   out.commit(nullptr);
@@ -216,7 +216,7 @@ void Splitter::run_file(fpgaio::Input& in) {
     std::optional<fpgaio::OutputFile> out;
     std::optional<fpgaio::FdSink> file;
     if (!o_.ranges) {
-      out.emplace(names[i], o_.force);
+      out.emplace(names[i], o_.force, fpgaio::OutputName::chosen);
       file.emplace(out->fd(), names[i]);
     }
     // Into the chunk file, and through the CRC-32 when the manifest wants it
@@ -296,7 +296,7 @@ void Splitter::run_stream(fpgaio::Input& in) {
       std::size_t take = cutter.take(buf.data() + pos, n - pos, ends);
       if (!out) {
         name = sp::chunk_name(prefix(), index, width);
-        out.emplace(name, o_.force);
+        out.emplace(name, o_.force, fpgaio::OutputName::chosen);
         header_len = 0;
         if (idx) {
           fpgaio::Bytes h = idx->encode(0);  // the count is filled in when the chunk is complete
@@ -336,7 +336,7 @@ int Splitter::run() {
     write_manifest();
   } catch (const fpgaio::Error& e) {
     remove_made();  // no half-split input: every chunk of this run goes
-    if (e.kind() == fpgaio::ErrorKind::io && e.error_number() == EPIPE) return fpgacli::kError;
+    if (fpgacli::is_broken_pipe(e)) return fpgacli::broken_pipe(e.path);
     fpgacli::report(e, o_.input == "-" ? "stdin" : o_.input);
     return fpgacli::kError;
   }

@@ -43,6 +43,11 @@ struct Header {
   bool end_of_stream = false;     // FT end marker
 };
 
+// An FT end-of-stream member must be empty (ISIZE 0 in FT and trailer,
+// CRC-32 0, a few bytes of deflate): joins drop end markers, so one holding
+// data would lose it. `crc` and `isize` come from its trailer.
+bool empty_end_marker(const Header& h, std::uint32_t crc, std::uint32_t isize);
+
 // Parses the header at data[0, n). Returns nullopt when more bytes are needed;
 // throws Error(corrupt) when it is not a valid gzip header.
 std::optional<Header> parse_header(const std::uint8_t* data, std::size_t n);

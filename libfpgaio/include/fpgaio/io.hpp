@@ -191,28 +191,45 @@ class AsyncSink : public Sink {
   std::thread thread_;
 };
 
-// An output file created under a temporary name in the target's directory
-// (mode 0600), renamed onto the target by commit(). Until then it is
-// registered for removal by the signal handler, and the destructor removes it.
-// An existing target that is not a regular file (/dev/null, a FIFO) is
-// written in place instead, and never needs `overwrite`.
+// Whose name an output file has. A name the tool `chosen` (a.gz for a, chunk
+// files) is never followed: with overwrite, whatever is there (a symlink to
+// /dev/null, a FIFO) is replaced by a regular file. A name the user `given`
+// (-o FILE) that is an existing device or FIFO (/dev/null, /dev/stdout) is
+// written in place instead, and never needs overwrite.
+enum class OutputName { chosen, given };
+
+// An output file created in the target's directory without a name
+// (O_TMPFILE), or where the file system cannot, under a temporary name
+// `.name.XXXXXX` (mode 0600) registered for removal by the signal handler.
+// commit() gives it the target's name; the destructor discards it.
 class OutputFile {
  public:
-  OutputFile(std::string path, bool overwrite);  // throws Error(io)
+  OutputFile(std::string path, bool overwrite, OutputName kind);  // throws Error(io)
   ~OutputFile();
   OutputFile(const OutputFile&) = delete;
   OutputFile& operator=(const OutputFile&) = delete;
 
   int fd() const { return fd_; }
   const std::string& path() const { return path_; }
+  // True when the data go to a regular file of the target's name, false when
+  // written in place into a device or FIFO: inputs may be removed only then.
+  bool regular() const { return !direct_; }
+  // A path that opens the file being written, before commit, so that a tool
+  // can check what it wrote ("/proc/self/fd/N" while it has no name).
+  std::string readable_path() const;
   // Applies mode (less setuid/setgid/sticky), owner (best effort) and times
-  // from `meta` if given, closes, and renames onto the target. Without
-  // `overwrite`, an existing target makes this fail with EEXIST.
+  // from `meta` if given, checks for write errors, and gives the file the
+  // target's name. Without `overwrite`, an existing target makes this fail
+  // with EEXIST (also one that appeared since the constructor).
   void commit(const struct stat* meta);
   void discard();  // removes the temporary file now
 
+  // Tests: false forces named temporary files (the fallback path).
+  static void use_anonymous_temps(bool on);
+
  private:
-  std::string path_, tmp_;
+  void link_into_place();
+  std::string path_, dir_, base_, tmp_;
   bool overwrite_;
   bool direct_ = false;
   int fd_ = -1;

@@ -59,6 +59,12 @@ bool has_gzip_magic(const std::uint8_t* data, std::size_t n) {
   return n >= 2 && data[0] == 0x1f && data[1] == 0x8b;
 }
 
+bool empty_end_marker(const Header& h, std::uint32_t crc, std::uint32_t isize) {
+  constexpr std::uint64_t kMaxEmptyDeflate = 64;  // ours is 2 bytes: one empty fixed block
+  return h.isize == 0 && isize == 0 && crc == 0 && h.member_size >= h.length + 8 &&
+         h.member_size - h.length - 8 <= kMaxEmptyDeflate;
+}
+
 std::optional<Header> parse_header(const std::uint8_t* data, std::size_t n) {
   if (n < 10) {
     if (n >= 1 && data[0] != 0x1f) throw_corrupt("not in gzip format");

@@ -57,6 +57,9 @@ bool walk_indexed(int fd, const std::string& path, std::uint64_t base, std::uint
     if (h->index == Index::ft) {
       any_ft = true;
       info.has_end_marker = h->end_of_stream;
+      // The join drops end markers: one that holds data would lose it.
+      if (h->end_of_stream && !empty_end_marker(*h, crc, isize))
+        throw corrupt_at("end-of-stream member is not empty", member, pos, shown);
     }
     info.crc = crc32_combine(info.crc, crc, isize);
     info.data_bytes += isize;
@@ -70,9 +73,16 @@ bool walk_indexed(int fd, const std::string& path, std::uint64_t base, std::uint
   return true;
 }
 
-void copy_member(int fd, const std::string& path, std::uint64_t base, const MemberSpan& m, Sink& out) {
-  copy_bytes(fd, base + m.offset, m.size, out, path);
-}
+// The CRC-32 and length of the data a stream holds, built up member by member.
+struct Content {
+  std::uint32_t crc = 0;
+  std::uint64_t bytes = 0;
+  void add(std::uint32_t c, std::uint64_t n) {
+    crc = crc32_combine(crc, c, n);
+    bytes += n;
+  }
+  bool operator!=(const Content& o) const { return crc != o.crc || bytes != o.bytes; }
+};
 
 bool rewritable(const Header& h) {
   return h.index == Index::ft && !h.end_of_stream && (h.flags & ~(FEXTRA | FNAME)) == 0;
@@ -132,6 +142,10 @@ Stats join(const std::vector<JoinPart>& parts, Sink& out, const Progress& progre
     }
   } sink(out, st, progress);
 
+  // What is written is checked against what the parts hold: the CRC-32 and
+  // ISIZE of every member as it is copied (read from the source then, not
+  // from the scan), combined, must equal the parts' content.
+  Content expected, written;
   bool wrote_data = false, any_marker = false;
   std::uint8_t marker_xfl = 0;
   std::optional<Bytes> first_marker;
@@ -139,8 +153,11 @@ Stats join(const std::vector<JoinPart>& parts, Sink& out, const Progress& progre
     const JoinPart& p = parts[i];
     ReadFile f(p.path);
     st.in_bytes += p.info.size;
+    expected.add(p.info.crc, p.info.data_bytes);
     if (!p.info.indexed) {
+      // Copied whole and verbatim: its content is what scan_part inflated.
       copy_bytes(f.fd(), p.base, p.info.size, sink, p.path);
+      written.add(p.info.crc, p.info.data_bytes);
       wrote_data = true;
       continue;
     }
@@ -154,7 +171,12 @@ Stats join(const std::vector<JoinPart>& parts, Sink& out, const Progress& progre
         name.reset();
         mtime = 0;
       }
+      std::uint8_t trailer[8];
+      f.pread(trailer, 8, p.base + m.offset + m.size - 8);
       if (h.index == Index::ft && h.end_of_stream) {
+        if (!empty_end_marker(h, le32(trailer), le32(trailer + 4)))
+          throw corrupt_at("end-of-stream member is not empty",
+                           static_cast<std::uint64_t>(&m - p.info.members.data()) + 1, m.offset, p.path);
         any_marker = true;
         marker_xfl = h.xfl;
         if (!first_marker) first_marker = end_marker_member(name, mtime, h.xfl);
@@ -168,12 +190,17 @@ Stats join(const std::vector<JoinPart>& parts, Sink& out, const Progress& progre
         sink.write(hdr.data(), hdr.size());
         copy_bytes(f.fd(), p.base + m.offset + h.length, m.size - h.length, sink, p.path);
       } else {
-        copy_member(f.fd(), p.path, p.base, m, sink);
+        copy_bytes(f.fd(), p.base + m.offset, m.size, sink, p.path);
       }
+      written.add(le32(trailer), le32(trailer + 4));
       first_of_part = false;
       wrote_data = true;
     }
   }
+  if (written != expected)
+    throw Error(ErrorKind::corrupt, "the joined stream would hold " + std::to_string(written.bytes) +
+                                        " bytes, the parts " + std::to_string(expected.bytes) +
+                                        " (or their CRC-32s differ): nothing may be dropped");
   if (any_marker) {
     Bytes end = wrote_data ? end_marker_member(std::nullopt, 0, marker_xfl) : *first_marker;
     sink.write(end.data(), end.size());

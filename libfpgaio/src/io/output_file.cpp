@@ -1,4 +1,5 @@
-// Output files written under a temporary name and renamed on commit.
+// Output files written under a temporary name (or none at all) and given
+// their final name on commit.
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/syscall.h>
@@ -6,8 +7,10 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <random>
 
 #include "fpgaio/error.hpp"
 #include "fpgaio/io.hpp"
@@ -19,6 +22,7 @@ namespace {
 // or allocate; the strings are owned by their OutputFile.
 constexpr int kSlots = 64;
 std::atomic<const char*> g_slots[kSlots];
+std::atomic<bool> g_anonymous_temps{true};
 
 int register_temp(const char* p) {
   for (int i = 0; i < kSlots; ++i) {
@@ -42,6 +46,24 @@ int rename_noreplace(const char* from, const char* to) {
   ::unlink(from);
   return 0;
 }
+
+// Gives the unnamed file behind fd the name `to`; fails with EEXIST when it
+// exists. Through /proc (any user), else AT_EMPTY_PATH (needs privilege).
+int link_anonymous(int fd, const std::string& to) {
+  char proc[64];
+  std::snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+  if (::linkat(AT_FDCWD, proc, AT_FDCWD, to.c_str(), AT_SYMLINK_FOLLOW) == 0) return 0;
+  if (errno != ENOENT && errno != EPERM && errno != EACCES) return -1;
+  return ::linkat(fd, "", AT_FDCWD, to.c_str(), AT_EMPTY_PATH);
+}
+
+std::string random_suffix() {
+  static thread_local std::mt19937_64 rng(std::random_device{}() ^ static_cast<std::uint64_t>(::getpid()));
+  static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  std::string s(6, 'x');
+  for (auto& c : s) c = alphabet[rng() % (sizeof alphabet - 1)];
+  return s;
+}
 }  // namespace
 
 void remove_registered_temp_files() noexcept {
@@ -51,26 +73,48 @@ void remove_registered_temp_files() noexcept {
   }
 }
 
-OutputFile::OutputFile(std::string path, bool overwrite) : path_(std::move(path)), overwrite_(overwrite) {
+void OutputFile::use_anonymous_temps(bool on) { g_anonymous_temps = on; }
+
+OutputFile::OutputFile(std::string path, bool overwrite, OutputName kind)
+    : path_(std::move(path)), overwrite_(overwrite) {
   auto slash = path_.rfind('/');
-  std::string dir = slash == std::string::npos ? "" : path_.substr(0, slash + 1);
-  std::string base = slash == std::string::npos ? path_ : path_.substr(slash + 1);
+  dir_ = slash == std::string::npos ? "" : path_.substr(0, slash + 1);
+  base_ = slash == std::string::npos ? path_ : path_.substr(slash + 1);
   struct stat st;
-  if (::stat(path_.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
-    // /dev/null, a FIFO, /dev/stdout: written in place, never replaced.
+  if (kind == OutputName::given && ::stat(path_.c_str(), &st) == 0 && !S_ISREG(st.st_mode) &&
+      !S_ISDIR(st.st_mode)) {
+    // -o /dev/null, a FIFO, /dev/stdout: what the user named is written in
+    // place, never replaced; regular() tells callers it holds nothing.
     fd_ = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd_ < 0) throw_errno("", errno, path_);
     direct_ = true;
     return;
   }
+  // A name the tool chose is never followed: an existing one (a symlink to
+  // /dev/null included) is replaced by a regular file on commit, with -f.
   if (!overwrite_ && ::lstat(path_.c_str(), &st) == 0) throw_errno("", EEXIST, path_);
-  tmp_ = dir + "." + base + ".XXXXXX";
+  if (g_anonymous_temps && ::access("/proc/self/fd", X_OK) == 0) {
+    // Unnamed until commit: nothing is left behind, whatever kills us.
+    fd_ = ::open(dir_.empty() ? "." : dir_.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd_ >= 0) return;
+  }
+  tmp_ = dir_ + "." + base_ + ".XXXXXX";
   fd_ = ::mkostemp(tmp_.data(), O_CLOEXEC);  // mode 0600
-  if (fd_ < 0) throw_errno("", errno, path_);
+  if (fd_ < 0) {
+    int err = errno;
+    tmp_.clear();
+    throw_errno("", err, path_);
+  }
   slot_ = register_temp(tmp_.c_str());
 }
 
 OutputFile::~OutputFile() { discard(); }
+
+std::string OutputFile::readable_path() const {
+  if (direct_) return path_;
+  if (!tmp_.empty()) return tmp_;
+  return "/proc/self/fd/" + std::to_string(fd_);
+}
 
 void OutputFile::discard() {
   if (fd_ >= 0) {
@@ -82,6 +126,27 @@ void OutputFile::discard() {
     ::unlink(tmp_.c_str());
     tmp_.clear();
   }
+}
+
+void OutputFile::link_into_place() {
+  if (!overwrite_) {
+    if (link_anonymous(fd_, path_) != 0) throw_errno("", errno, path_);
+    return;
+  }
+  // Replacing needs a rename, and a rename needs a name: link under a
+  // temporary one (registered for the signal handler), then rename.
+  for (int tries = 0;; ++tries) {
+    tmp_ = dir_ + "." + base_ + "." + random_suffix();
+    slot_ = register_temp(tmp_.c_str());
+    if (link_anonymous(fd_, tmp_) == 0) break;
+    int err = errno;
+    unregister_temp(slot_);
+    tmp_.clear();
+    if (err != EEXIST || tries > 100) throw_errno("", err, path_);
+  }
+  if (::rename(tmp_.c_str(), path_.c_str()) != 0) throw_errno("", errno, path_);
+  unregister_temp(slot_);
+  tmp_.clear();
 }
 
 void OutputFile::commit(const struct stat* meta) {
@@ -104,13 +169,21 @@ void OutputFile::commit(const struct stat* meta) {
     ::umask(mask);
     if (::fchmod(fd_, 0666 & ~mask) != 0) throw_errno("cannot set mode", errno, path_);
   }
+  // Write errors that surface only on close (NFS, quotas) surface on any
+  // descriptor's close: check them before the file gets its name.
+  int probe = ::dup(fd_);
+  if (probe < 0 || ::close(probe) != 0) throw_errno("write error", errno, path_);
+  if (tmp_.empty()) {
+    link_into_place();
+  } else {
+    int rc = overwrite_ ? ::rename(tmp_.c_str(), path_.c_str()) : rename_noreplace(tmp_.c_str(), path_.c_str());
+    if (rc != 0) throw_errno("", errno, path_);
+    unregister_temp(slot_);
+    tmp_.clear();
+  }
   int fd = fd_;
   fd_ = -1;
   if (::close(fd) != 0) throw_errno("write error", errno, path_);
-  int rc = overwrite_ ? ::rename(tmp_.c_str(), path_.c_str()) : rename_noreplace(tmp_.c_str(), path_.c_str());
-  if (rc != 0) throw_errno("", errno, path_);
-  unregister_temp(slot_);
-  tmp_.clear();
 }
 
 }  // namespace fpgaio
