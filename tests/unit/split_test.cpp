@@ -341,3 +341,44 @@ TEST(Join, ForeignGzipPartsAreInflatedToCheckThem) {
   twice.insert(twice.end(), d.begin(), d.end());
   EXPECT_EQ(back, twice);
 }
+
+// Issue 8, item 1: an end-of-stream flag flipped on a data member made the
+// join skip the member. The scan refuses such a part, and the join itself
+// checks what it writes: were the scan wrong, the written CRC-32 and length
+// would differ from the parts' and nothing would be committed.
+TEST(Join, AnEndOfStreamMemberWithDataIsCorruptAndTheJoinChecksWhatItWrites) {
+  Bytes d = text_data(2500000);
+  gzip::CompressOptions o;
+  Bytes gz = gzip::compress_buffer(d.data(), d.size(), o);
+  MemFile good(gz);
+  auto info = gzip::scan_part(good.path(), 0, gz.size(), "p", false, 1);
+  ASSERT_GE(info.members.size(), 3u);
+  // The FT flags byte of the first member: header fixed part (10), XLEN (2),
+  // subfield id and length (4), version (1).
+  Bytes flipped = gz;
+  ASSERT_EQ(flipped[17], 0);
+  flipped[17] = gzip::kFlagEndOfStream;
+  MemFile bad(flipped);
+  for (bool verify : {false, true}) {
+    try {
+      gzip::scan_part(bad.path(), 0, flipped.size(), "p", verify, 2);
+      FAIL() << "a data member flagged as the end of the stream was accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.member.value_or(0), 1u);
+      EXPECT_NE(std::string(e.what()).find("end-of-stream member is not empty"), std::string::npos) << e.what();
+    }
+  }
+  // A scan that got it wrong (simulated): the join refuses to drop the member.
+  gzip::JoinPart jp;
+  jp.path = good.path();
+  jp.info = info;
+  jp.info.members[1].header.end_of_stream = true;
+  VecSink out;
+  EXPECT_THROW(gzip::join({jp}, out, nullptr), Error);
+  // A real end marker with data behind a zero ISIZE is refused as well.
+  gzip::Header h = info.members.back().header;
+  EXPECT_TRUE(gzip::empty_end_marker(h, 0, 0));
+  EXPECT_FALSE(gzip::empty_end_marker(h, 0x1234, 0));
+  h.member_size += 1000;
+  EXPECT_FALSE(gzip::empty_end_marker(h, 0, 0));
+}
