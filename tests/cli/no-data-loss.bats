@@ -58,7 +58,7 @@ PY
   ln -s /dev/null out.gz
   run "$CAT" -f --rm -o out.gz in.000.gz in.001.gz
   [ "$status" -eq 1 ]
-  [[ "$output" == *"out.gz: not a regular file: --rm would remove the parts"* ]]
+  [[ "$output" == *"out.gz: written in place, not a file of its own (a device, a FIFO, /dev/...): --rm would lose the parts"* ]]
   [ -e in.000.gz ]
   [ -e in.001.gz ]
   run "$CAT" --rm -o /dev/null in.000.gz in.001.gz

@@ -240,11 +240,11 @@ void Joiner::check_output(const std::vector<Part>& parts) {
   bool have = false;
   if (!o_.output.empty()) {
     if (::stat(o_.output.c_str(), &st) == 0) {
-      bool in_place = !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);  // /dev/null, a FIFO: written into
+      bool in_place = fpgaio::written_in_place(o_.output);  // /dev/null, a FIFO, /dev/stdout
       if (!o_.force && !in_place)
         throw Error(ErrorKind::io, "already exists (use -f to overwrite)", EEXIST).with_path(o_.output);
       if (o_.rm && in_place)
-        throw Error(ErrorKind::usage, "not a regular file: --rm would remove the parts and keep nothing")
+        throw Error(ErrorKind::usage, "written in place, not a file of its own (a device, a FIFO, /dev/...): --rm would lose the parts")
             .with_path(o_.output);
       have = true;
     }
@@ -337,7 +337,7 @@ int Joiner::run() {
       if (o_.verify && gzip && out.regular()) check_written(out.readable_path(), written);
       out.commit(nullptr);
       if (o_.rm && !out.regular())  // the check above makes this unreachable; removal needs a file
-        throw Error(ErrorKind::usage, "not a regular file: the parts are kept").with_path(o_.output);
+        throw Error(ErrorKind::usage, "written in place, not a file of its own: the parts are kept").with_path(o_.output);
     }
   } catch (const Error& e) {
     if (fpgacli::is_broken_pipe(e)) return fpgacli::broken_pipe(e.path);

@@ -194,9 +194,13 @@ class AsyncSink : public Sink {
 // Whose name an output file has. A name the tool `chosen` (a.gz for a, chunk
 // files) is never followed: with overwrite, whatever is there (a symlink to
 // /dev/null, a FIFO) is replaced by a regular file. A name the user `given`
-// (-o FILE) that is an existing device or FIFO (/dev/null, /dev/stdout) is
-// written in place instead, and never needs overwrite.
+// (-o FILE) that is an existing device or FIFO (/dev/null), or any file named
+// under /dev/ or /proc/ (/dev/stdout), is written in place instead, and never
+// needs overwrite.
 enum class OutputName { chosen, given };
+
+// True when a `given` output name is written in place (see above).
+bool written_in_place(const std::string& path);
 
 // An output file created in the target's directory without a name
 // (O_TMPFILE), or where the file system cannot, under a temporary name

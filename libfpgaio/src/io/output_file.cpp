@@ -75,16 +75,23 @@ void remove_registered_temp_files() noexcept {
 
 void OutputFile::use_anonymous_temps(bool on) { g_anonymous_temps = on; }
 
+bool written_in_place(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0 || S_ISDIR(st.st_mode)) return false;
+  auto under = [&](const char* top) { return path.rfind(top, 0) == 0; };
+  return !S_ISREG(st.st_mode) || under("/dev/") || under("/proc/");
+}
+
 OutputFile::OutputFile(std::string path, bool overwrite, OutputName kind)
     : path_(std::move(path)), overwrite_(overwrite) {
   auto slash = path_.rfind('/');
   dir_ = slash == std::string::npos ? "" : path_.substr(0, slash + 1);
   base_ = slash == std::string::npos ? path_ : path_.substr(slash + 1);
   struct stat st;
-  if (kind == OutputName::given && ::stat(path_.c_str(), &st) == 0 && !S_ISREG(st.st_mode) &&
-      !S_ISDIR(st.st_mode)) {
-    // -o /dev/null, a FIFO, /dev/stdout: what the user named is written in
-    // place, never replaced; regular() tells callers it holds nothing.
+  if (kind == OutputName::given && written_in_place(path_)) {
+    // -o /dev/null, a FIFO, /dev/stdout (even when that is a regular file a
+    // shell opened): what the user named is written in place, never
+    // replaced; regular() tells callers that no input may be removed.
     fd_ = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd_ < 0) throw_errno("", errno, path_);
     direct_ = true;
