@@ -11,6 +11,10 @@
 #include "fpgaio/codec.hpp"
 #include "fpgaio/io.hpp"
 
+namespace fpgaio {
+class UnitPool;
+}
+
 namespace fpgaio::gzip {
 
 // FEXTRA subfield "FT" (fpga-tools) carried by every member we write:
@@ -69,6 +73,10 @@ struct CompressOptions {
   std::uint32_t mtime = 0;
   bool rsyncable = false;
   Progress progress;
+  // Compute units of an accelerator (accel.hpp): when set, every block goes
+  // to one of them, as many at once as there are units, and level and
+  // engine are the units' own.
+  UnitPool* units = nullptr;
 };
 
 struct Stats {

@@ -2,10 +2,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <map>
 
+#include "fpgaio/accel.hpp"
 #include "fpgaio/error.hpp"
 #include "fpgaio/gzip.hpp"
 #include "fpgaio/pipeline.hpp"
@@ -30,17 +32,36 @@ struct MemberParams {
   std::uint8_t xfl;
 };
 
+// One member: our header, the block's deflate (from this thread's engine, or
+// from a compute unit of the pool, whichever is free), CRC-32 and ISIZE.
 Bytes make_member(const std::uint8_t* data, std::size_t n, const MemberParams& p,
-                  const std::optional<std::string>& name, std::uint32_t mtime) {
+                  const std::optional<std::string>& name, std::uint32_t mtime, UnitPool* units) {
   std::size_t hl = header_size(name);
-  Bytes out(hl + Deflater::bound(n) + 8);
-  std::size_t c = thread_deflater(p.plan).compress(data, n, out.data() + hl, out.size() - hl - 8);
+  std::size_t c = 0;
+  std::uint32_t crc = 0;
+  Bytes out;
+  if (units) {
+    DeflateUnit& u = units->acquire();
+    struct Release {
+      UnitPool* pool;
+      DeflateUnit& unit;
+      ~Release() { pool->release(unit); }
+    } release{units, u};
+    out.resize(hl + u.bound(n) + 8);
+    auto r = u.deflate(data, n, out.data() + hl, out.size() - hl - 8);
+    c = r.size;
+    crc = r.crc;
+  } else {
+    out.resize(hl + Deflater::bound(n) + 8);
+    c = thread_deflater(p.plan).compress(data, n, out.data() + hl, out.size() - hl - 8);
+    crc = crc32(0, data, n);
+  }
   std::size_t total = hl + c + 8;
   Bytes hdr;
   hdr.reserve(hl);
   write_header(hdr, mtime, p.xfl, name, total, static_cast<std::uint32_t>(n), 0);
   std::memcpy(out.data(), hdr.data(), hl);
-  store_le32(out.data() + hl + c, crc32(0, data, n));
+  store_le32(out.data() + hl + c, crc);
   store_le32(out.data() + hl + c + 4, static_cast<std::uint32_t>(n));
   out.resize(total);
   return out;
@@ -104,6 +125,7 @@ Stats compress(Input& in, Sink& out, const CompressOptions& opt) {
 
   Stats st;
   unsigned threads = opt.threads ? opt.threads : 1;
+  if (opt.units) threads = static_cast<unsigned>(std::max<std::size_t>(1, opt.units->size()));
   OrderedPool<std::pair<Bytes, std::size_t>> pool(threads, 2 * threads + 2, [&](std::pair<Bytes, std::size_t>& r) {
     out.write(r.first.data(), r.first.size());
     st.out_bytes += r.first.size();
@@ -140,8 +162,8 @@ Stats compress(Input& in, Sink& out, const CompressOptions& opt) {
     std::optional<std::string> name = first ? opt.name : std::nullopt;
     std::uint32_t mtime = first ? opt.mtime : 0;
     first = false;
-    pool.submit([block = std::move(block), name, mtime, &p]() {
-      return std::make_pair(make_member(block.data(), block.size(), p, name, mtime), block.size());
+    pool.submit([block = std::move(block), name, mtime, &p, units = opt.units]() {
+      return std::make_pair(make_member(block.data(), block.size(), p, name, mtime, units), block.size());
     });
   }
   pool.drain();

@@ -1,0 +1,93 @@
+// Compute units that compress gzip blocks, and the host driver of the
+// xilGzipCompBlock kernel interface, which cards (XRT) and the C-simulated
+// kernel (csim) share: the gzip code calls a DeflateUnit without knowing
+// where it runs.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fpgaio/codec.hpp"
+#include "fpgaio/device.hpp"
+#include "fpgaio/io.hpp"
+
+namespace fpgaio {
+
+// What a unit made of one block: a complete raw deflate stream (its last
+// block final) of `size` bytes, and the CRC-32 of the block's data.
+struct DeflateBlock {
+  std::size_t size = 0;
+  std::uint32_t crc = 0;
+};
+
+// One compute unit. Not thread-safe: one block at a time (UnitPool hands
+// units to threads).
+class DeflateUnit {
+ public:
+  virtual ~DeflateUnit() = default;
+  virtual const std::string& name() const = 0;  // "cpu", "csim:0/cu2", "xrt:0/cu1"
+  // Output capacity deflate() needs for n input bytes.
+  virtual std::size_t bound(std::size_t n) const = 0;
+  // Throws Error(device) naming the unit when the unit fails or returns
+  // something that cannot be right.
+  virtual DeflateBlock deflate(const std::uint8_t* data, std::size_t n, std::uint8_t* out, std::size_t cap) = 0;
+};
+
+// One call of `xilGzipCompBlock(in, out, compressd_size, checksumData,
+// input_size, checksumType=true)` on a compute unit: the part that differs
+// between a card and the C simulation.
+class GzipKernelPort {
+ public:
+  virtual ~GzipKernelPort() = default;
+  virtual const std::string& name() const = 0;
+  // Bytes past the input that the kernel may read (the driver pads them).
+  virtual std::size_t input_padding() const = 0;
+  // Output buffer the kernel needs for n input bytes.
+  virtual std::size_t output_capacity(std::size_t n) const = 0;
+  // Runs the kernel on in[0, n) (in[n, n + input_padding()) readable) into
+  // out[0, out_cap). `checksum` holds the CRC register before the run and the
+  // kernel's CRC-32 after it; `compressed_size` what the kernel reported.
+  virtual void run(const std::uint8_t* in, std::uint32_t n, std::uint8_t* out, std::size_t out_cap,
+                   std::uint32_t& compressed_size, std::uint32_t& checksum) = 0;
+};
+
+// The driver: pads the input, starts the CRC register at ~0, runs the port,
+// trusts nothing it returns (the size is checked against the buffer, the
+// CRC-32 against the host's), appends the empty final stored block the
+// kernel leaves to the host (01 00 00 FF FF), and stores a block the kernel
+// made bigger than stored blocks would be.
+std::unique_ptr<DeflateUnit> make_gzip_kernel_unit(std::unique_ptr<GzipKernelPort> port);
+
+// A CPU unit: the engine and level of `plan` (the level table of codec.hpp).
+std::unique_ptr<DeflateUnit> make_cpu_deflate_unit(const LevelPlan& plan);
+
+// Raw deflate of n bytes as stored blocks (the last one final): its size, and
+// the writer. out needs stored_deflate_size(n) bytes.
+std::size_t stored_deflate_size(std::size_t n);
+std::size_t write_stored_deflate(const std::uint8_t* data, std::size_t n, std::uint8_t* out);
+
+// The units of an accelerator device, one per compute unit; empty for the
+// CPU device (whose engines the gzip code runs itself, per level). Throws
+// Error(device) when the device cannot be opened.
+std::vector<std::unique_ptr<DeflateUnit>> open_deflate_units(const Device& device);
+
+// Hands units to threads: acquire() blocks until one is free.
+class UnitPool {
+ public:
+  explicit UnitPool(std::vector<DeflateUnit*> units);
+  ~UnitPool();
+  UnitPool(const UnitPool&) = delete;
+  UnitPool& operator=(const UnitPool&) = delete;
+  std::size_t size() const;
+  DeflateUnit& acquire();
+  void release(DeflateUnit& u);
+
+ private:
+  struct State;
+  std::unique_ptr<State> st_;
+};
+
+}  // namespace fpgaio
