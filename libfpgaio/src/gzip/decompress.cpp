@@ -173,10 +173,11 @@ class Buffer {
 
 // Inflates one whole indexed member body (deflate data and trailer) into
 // `out`, which has the size the trailer gives, and checks the trailer.
-void decode_body(const Buffer& m, const Header& h, bool list_only, Buffer& out) {
+// `ft_isize` is the FT subfield's size, if any.
+void decode_body(const Buffer& m, std::optional<std::uint32_t> ft_isize, bool list_only, Buffer& out) {
   std::uint32_t want_crc = le32(m.data() + m.size() - 8);
   std::uint32_t isize = le32(m.data() + m.size() - 4);
-  if (h.index == Index::ft && h.isize != isize) throw_corrupt("uncompressed size in header and trailer differ");
+  if (ft_isize && *ft_isize != isize) throw_corrupt("uncompressed size in header and trailer differ");
   if (list_only) return;
   std::size_t body = m.size() - 8;
   std::size_t used = inflate_whole(m.data(), body, out.data(), isize);
@@ -195,12 +196,12 @@ struct Decoded {
 };
 
 // A member for the pool.
+// (Not its Header: names of a MiB in every member would add up uncounted.)
 struct Job {
   Buffer body;
-  Header h;
   std::uint64_t member = 0, offset = 0;
   bool list_only = false;
-  std::optional<std::uint32_t> limit;
+  std::optional<std::uint32_t> limit;  // the FT subfield's size
   Decoded r;
 };
 
@@ -471,7 +472,6 @@ DecompressResult Decoder::run(Sink& sink) {
         job->r.cost = m.footprint() + job->r.out.footprint();
         in_pool += job->r.cost;
         job->body = std::move(m);
-        job->h = std::move(h);
         job->member = member;
         job->offset = moff;
         job->list_only = list_only;
@@ -479,7 +479,7 @@ DecompressResult Decoder::run(Sink& sink) {
         pool.submit([job] {
           Decoded& r = job->r;
           try {
-            decode_body(job->body, job->h, job->list_only, r.out);
+            decode_body(job->body, job->limit, job->list_only, r.out);
           } catch (Error& e) {
             locate(e, job->member, job->offset);
             r.error = std::current_exception();
