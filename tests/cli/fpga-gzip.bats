@@ -214,3 +214,84 @@ assert n > len(a)*0.75, (n, len(a))'
   (( $(tail -1 rss1) < 65536 ))
   (( $(tail -1 rss2) < 65536 ))
 }
+
+# Issue 8: decoder
+
+@test "an end-of-stream flag on a data member is corrupt, named with member and offset" {
+  seq 1 600000 > in
+  "$OURS" -k in
+  "$OURS" -t in.gz
+  # Byte 17 is the FT flags byte of the first member (after the version, 1).
+  [ "$(od -An -tu1 -j16 -N2 in.gz | tr -s ' ')" = " 1 0" ]
+  printf '\x01' | dd of=in.gz bs=1 seek=17 conv=notrunc 2>/dev/null
+  run "$OURS" -t in.gz
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"member 1 (offset 0)"* ]]
+  [[ "$output" == *"end-of-stream"* ]]
+}
+
+@test "a cut file: what precedes the cut reaches stdout, from a file and from stdin, as zcat gives it" {
+  seq 1 1500000 > orig
+  "$OURS" -c orig > ft.gz   # 1 MiB blocks
+  gzip -c orig > g.gz       # one member
+  for z in ft g; do
+    head -c $(( $(stat -c %s $z.gz) / 2 )) $z.gz > cut.gz
+    zcat cut.gz > ref 2>/dev/null || true
+    run bash -c "'$FPGA_BIN/fpga-zcat' cut.gz > out"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"unexpected end of file"* ]]
+    run bash -c "'$OURS' -dc < cut.gz > out.stdin"
+    [ "$status" -eq 1 ]
+    cmp out out.stdin
+    cmp -n "$(stat -c %s out)" out orig
+    (( $(stat -c %s out) >= $(stat -c %s ref) * 3 / 4 ))
+    (( $(stat -c %s out) >= 4 << 20 ))
+  done
+  # To a file: nothing is left behind.
+  run "$OURS" -d cut.gz
+  [ "$status" -eq 1 ]
+  [ ! -e cut ]
+}
+
+@test "a corrupt member: the members before it and its own data reach stdout, as gzip writes them, exit 1" {
+  seq 1 1500000 > orig
+  "$OURS" -c orig > ft.gz   # 1 MiB blocks
+  # The end of member 6, from the member sizes in the FT subfields.
+  off=0
+  for i in 1 2 3 4 5 6; do off=$(( off + $(od -An -tu4 -j$(( off + 18 )) -N4 ft.gz | tr -d ' ') )); done
+  [ "$(od -An -tx4 -j$(( off - 8 )) -N4 ft.gz | tr -d ' ')" != 00000000 ]
+  printf '\0\0\0\0' | dd of=ft.gz bs=1 seek=$(( off - 8 )) conv=notrunc 2>/dev/null   # its CRC-32
+  run bash -c "'$OURS' -dc ft.gz > out"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"corrupt data at member 6 "* ]]
+  gzip -dc ft.gz > ref 2>/dev/null || true
+  [ "$(stat -c %s out)" -eq $(( 6 << 20 )) ]
+  [ "$(stat -c %s ref)" -eq $(( 6 << 20 )) ]
+  cmp -n $(( 6 << 20 )) out orig
+}
+
+@test "decompression memory is bounded in bytes: -p 64 on 64 MiB members, -p 2 on 1 MiB blocks" {
+  [ -x /usr/bin/time ] || skip "needs /usr/bin/time (package time)"
+  head -c 64M /dev/zero | "$OURS" -1 -b 64M > one.gz
+  for i in $(seq 16); do cat one.gz; done > z.gz   # 1 GiB in 64 MiB members
+  /usr/bin/time -f %M "$OURS" -t -p 64 z.gz 2> rss
+  (( $(tail -1 rss) < 256 * 1024 ))
+  seq 1 8000000 | "$OURS" -1 > s.gz
+  /usr/bin/time -f %M "$OURS" -t -p 2 s.gz 2> rss
+  (( $(tail -1 rss) < 64 * 1024 ))
+}
+
+# Issue 8 item 10: the parser was quadratic (4 s for 1 MiB, 75 s for 8 MiB).
+# It now reads headers incrementally (HeaderParser, unit-tested piece by
+# piece); speed itself is not asserted here (timing belongs in benchmarks).
+@test "header names of 1 MiB and 8 MiB are read whole" {
+  printf 'hello\n' | gzip -n > plain.gz
+  for mib in 1 8; do
+    { printf '\x1f\x8b\x08\x08\0\0\0\0\0\x03'; head -c $(( mib << 20 )) /dev/zero | tr '\0' a; printf '\0'
+      tail -c +11 plain.gz; } > n$mib.gz
+    gzip -t n$mib.gz
+    run "$OURS" -dc n$mib.gz
+    [ "$status" -eq 0 ]
+    [ "$output" = hello ]
+  done
+}

@@ -33,7 +33,7 @@ PY
   for opts in "--verify -m man" "-m man" "--verify" ""; do
     run "$CAT" $opts -o out.gz in.000.gz in.001.gz
     [ "$status" -eq 1 ]
-    [[ "$output" == *"in.001.gz: corrupt data at member 1 (offset 0): end-of-stream member is not empty"* ]]
+    [[ "$output" == *"in.001.gz: corrupt data at member 1 (offset 0): end-of-stream member "*"empty"* ]]
     [ ! -e out.gz ]
   done
   run "$CAT" -m man

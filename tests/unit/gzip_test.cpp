@@ -1,6 +1,11 @@
 // Unit tests of the gzip module: format, cross-reading with zlib, errors.
 #include <gtest/gtest.h>
 #include <zlib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <optional>
+#include <thread>
 
 #include "fpgaio/error.hpp"
 #include "fpgaio/gzip.hpp"
@@ -249,4 +254,329 @@ TEST(Decompress, NotGzip) {
   Bytes junk = {'h', 'e', 'l', 'l', 'o', '\n'};
   Error e = decode_error(junk);
   EXPECT_EQ(std::string(e.what()), "not in gzip format");
+}
+
+// --- Issue 8: the decoder loses no data --------------------------------------
+
+namespace {
+
+struct Partial {
+  Bytes out;
+  std::optional<Error> error;
+};
+
+Partial run_decoder(Input& in, unsigned threads) {
+  gzip::DecompressOptions o;
+  o.threads = threads;
+  gzip::Decoder d(in, o);
+  testutil::VecSink s;
+  Partial p;
+  try {
+    d.run(s);
+  } catch (const Error& e) {
+    p.error = e;
+  }
+  p.out = std::move(s.v);
+  return p;
+}
+
+// Decodes what it can, keeping the output written before an error.
+Partial decode_partial(const Bytes& gz, unsigned threads = 2) {
+  testutil::MemFile f(gz);
+  Input in(f.path());
+  return run_decoder(in, threads);
+}
+
+// The same through a pipe, read as it comes (as from standard input).
+Partial decode_partial_from_pipe(const Bytes& gz, unsigned threads = 2) {
+  int fds[2];
+  EXPECT_EQ(::pipe(fds), 0);
+  std::thread writer([&] {
+    for (std::size_t i = 0; i < gz.size(); i += 4096) {
+      std::size_t n = std::min<std::size_t>(4096, gz.size() - i);
+      if (::write(fds[1], gz.data() + i, n) != static_cast<ssize_t>(n)) break;
+    }
+    ::close(fds[1]);
+  });
+  Partial p;
+  {
+    Input in("/proc/self/fd/" + std::to_string(fds[0]));
+    p = run_decoder(in, threads);
+  }
+  writer.join();
+  ::close(fds[0]);
+  return p;
+}
+
+bool is_prefix(const Bytes& part, const Bytes& whole) {
+  return part.size() <= whole.size() && std::equal(part.begin(), part.end(), whole.begin());
+}
+
+// Offsets of the members of one of our streams, from the headers.
+std::vector<std::size_t> member_offsets(const Bytes& gz) {
+  std::vector<std::size_t> offs;
+  for (std::size_t off = 0; off < gz.size();) {
+    offs.push_back(off);
+    auto h = gzip::parse_header(gz.data() + off, gz.size() - off);
+    if (!h || h->member_size == 0) break;
+    off += h->member_size;
+  }
+  return offs;
+}
+
+// Raw deflate of `data` in stored blocks (no compression, any size quickly).
+Bytes stored_deflate(const Bytes& data) {
+  Bytes out;
+  std::size_t i = 0;
+  do {
+    std::size_t n = std::min<std::size_t>(65535, data.size() - i);
+    out.push_back(i + n == data.size() ? 1 : 0);
+    out.push_back(static_cast<std::uint8_t>(n));
+    out.push_back(static_cast<std::uint8_t>(n >> 8));
+    out.push_back(static_cast<std::uint8_t>(~n));
+    out.push_back(static_cast<std::uint8_t>(~n >> 8));
+    out.insert(out.end(), data.begin() + static_cast<std::ptrdiff_t>(i),
+               data.begin() + static_cast<std::ptrdiff_t>(i + n));
+    i += n;
+  } while (i < data.size());
+  return out;
+}
+
+void put_le32(Bytes& v, std::uint32_t x) {
+  for (int i = 0; i < 4; ++i) v.push_back(static_cast<std::uint8_t>(x >> (8 * i)));
+}
+
+// An FT member around raw deflate data, with the header's sizes as given.
+Bytes ft_member(const Bytes& deflate, std::uint32_t isize, std::uint8_t ft_flags, std::uint32_t trailer_crc,
+                std::uint32_t trailer_isize) {
+  Bytes m;
+  std::size_t total = gzip::header_size(std::nullopt) + deflate.size() + 8;
+  gzip::write_header(m, 0, 0, std::nullopt, total, isize, ft_flags);
+  m.insert(m.end(), deflate.begin(), deflate.end());
+  put_le32(m, trailer_crc);
+  put_le32(m, trailer_isize);
+  return m;
+}
+
+}  // namespace
+
+TEST(Header, EndOfStreamMarkerMustBeEmpty) {
+  Bytes h;
+  gzip::write_header(h, 0, 0, std::nullopt, 100, 5, gzip::kFlagEndOfStream);
+  try {
+    gzip::parse_header(h.data(), h.size());
+    ADD_FAILURE() << "an end marker that declares data was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::corrupt);
+  }
+  h.clear();
+  gzip::write_header(h, 0, 0, std::nullopt, 100, 0, gzip::kFlagEndOfStream);
+  auto p = gzip::parse_header(h.data(), h.size());
+  ASSERT_TRUE(p);
+  EXPECT_TRUE(p->end_of_stream);
+}
+
+TEST(Header, ParsesFromPiecesOfAnySize) {
+  Bytes h = {0x1f, 0x8b, 8, gzip::FEXTRA | gzip::FNAME | gzip::FCOMMENT | gzip::FHCRC, 1, 2, 3, 4, 2, 3};
+  Bytes ft;
+  gzip::write_header(ft, 0, 0, std::nullopt, 5000, 777, 0);
+  Bytes extra = {'A', 'p', 2, 0, 'h', 'i'};
+  extra.insert(extra.end(), ft.begin() + 12, ft.end());  // the FT subfield
+  h.push_back(static_cast<std::uint8_t>(extra.size()));
+  h.push_back(0);
+  h.insert(h.end(), extra.begin(), extra.end());
+  for (char c : std::string("name.txt")) h.push_back(static_cast<std::uint8_t>(c));
+  h.push_back(0);
+  for (char c : std::string("a comment")) h.push_back(static_cast<std::uint8_t>(c));
+  h.push_back(0);
+  std::uint32_t crc = fpgaio::crc32(0, h.data(), h.size());
+  h.push_back(static_cast<std::uint8_t>(crc));
+  h.push_back(static_cast<std::uint8_t>(crc >> 8));
+  const std::size_t length = h.size();
+  h.insert(h.end(), {9, 9, 9});  // the body that follows is not taken
+  for (std::size_t piece : {std::size_t{1}, std::size_t{2}, std::size_t{7}, std::size_t{4096}}) {
+    gzip::HeaderParser p;
+    std::size_t used = 0;
+    for (std::size_t i = 0; i < h.size() && !p.done(); i += piece)
+      used += p.feed(h.data() + i, std::min(piece, h.size() - i));
+    ASSERT_TRUE(p.done()) << piece;
+    EXPECT_EQ(used, length) << piece;
+    const gzip::Header& r = p.header();
+    EXPECT_EQ(r.length, length);
+    EXPECT_EQ(r.mtime, 0x04030201u);
+    EXPECT_EQ(*r.name, "name.txt");
+    EXPECT_EQ(*r.comment, "a comment");
+    EXPECT_EQ(r.index, gzip::Index::ft);
+    EXPECT_EQ(r.member_size, 5000u);
+    EXPECT_EQ(r.isize, 777u);
+  }
+}
+
+TEST(Header, LongNamesAreReadWholeAndKeptCut) {
+  for (std::size_t len : {gzip::kMaxHeaderString, gzip::kMaxHeaderString + 10}) {
+    Bytes h = {0x1f, 0x8b, 8, gzip::FNAME, 0, 0, 0, 0, 0, 3};
+    h.insert(h.end(), len, 'n');
+    h.push_back(0);
+    auto p = gzip::parse_header(h.data(), h.size());
+    ASSERT_TRUE(p) << len;
+    EXPECT_EQ(p->length, h.size());
+    EXPECT_EQ(p->name->size(), gzip::kMaxHeaderString);
+    EXPECT_EQ(p->strings_cut, len > gzip::kMaxHeaderString);
+  }
+}
+
+TEST(Decompress, AnEightMiBNameDecodes) {
+  // gzip has no limit on names; neither do we (we keep the first MiB).
+  Bytes in = testutil::text_data(300000);
+  auto o = opts(1, 2);
+  o.name = std::string(8 << 20, 'a');
+  Bytes gz = gzip::compress_buffer(in.data(), in.size(), o);
+  Bytes back;
+  auto r = decode(gz, back);
+  EXPECT_EQ(back, in);
+  ASSERT_TRUE(r.first && r.first->name);
+  EXPECT_EQ(r.first->name->size(), gzip::kMaxHeaderString);
+  EXPECT_TRUE(r.first->strings_cut);
+  // A foreign member with such a name, streamed: the same.
+  Bytes g = zlib_gzip(in, 6);
+  Bytes named(g.begin(), g.begin() + 10);
+  named[3] |= gzip::FNAME;
+  named.insert(named.end(), 8 << 20, 'b');
+  named.push_back(0);
+  named.insert(named.end(), g.begin() + 10, g.end());
+  r = decode(named, back);
+  EXPECT_EQ(back, in);
+}
+
+TEST(Decompress, EndOfStreamFlagOnADataMemberIsCorrupt) {
+  Bytes in = testutil::text_data(300000);
+  Bytes gz = gzip::compress_buffer(in.data(), in.size(), opts(6, 1, 64 << 10));
+  auto offs = member_offsets(gz);
+  ASSERT_GE(offs.size(), 3u);
+  for (std::size_t m : {0, 1}) {
+    Bytes bad = gz;
+    std::size_t flags = offs[m] + 17;  // 10 fixed + XLEN + "FT" + LEN + version
+    ASSERT_EQ(bad[flags - 1], gzip::kSubfieldVersion);
+    ASSERT_EQ(bad[flags], 0);
+    bad[flags] = gzip::kFlagEndOfStream;
+    for (unsigned threads : {1u, 3u}) {
+      Partial p = decode_partial(bad, threads);
+      ASSERT_TRUE(p.error) << m;
+      EXPECT_EQ(p.error->kind(), ErrorKind::corrupt);
+      EXPECT_EQ(p.error->member.value_or(0), m + 1);
+      EXPECT_EQ(p.error->offset.value_or(1), offs[m]);
+      EXPECT_EQ(p.out, Bytes(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(m * (64 << 10))));
+    }
+  }
+}
+
+TEST(Decompress, EndMarkerWithDataIsCorrupt) {
+  // Header ISIZE 0, but deflate data that produces bytes: whatever the
+  // trailer says, and whether the member is inflated whole or streamed.
+  Bytes abc = {'a', 'b', 'c'};
+  Bytes deflate = stored_deflate(abc);
+  std::uint32_t crc = fpgaio::crc32(0, abc.data(), abc.size());
+  Bytes data = testutil::text_data(1000);
+  Bytes good = gzip::compress_buffer(data.data(), data.size(), opts(6, 1));
+  Bytes big(66 << 20, 0);  // above the size held whole: streamed
+  std::uint32_t big_crc = fpgaio::crc32(0, big.data(), big.size());
+  for (const Bytes& marker :
+       {ft_member(deflate, 0, gzip::kFlagEndOfStream, crc, 3), ft_member(deflate, 0, gzip::kFlagEndOfStream, 0, 0),
+        ft_member(stored_deflate(big), 0, gzip::kFlagEndOfStream, big_crc, static_cast<std::uint32_t>(big.size()))}) {
+    Bytes gz = good;
+    gz.insert(gz.end(), marker.begin(), marker.end());
+    Partial p = decode_partial(gz);
+    ASSERT_TRUE(p.error);
+    EXPECT_EQ(p.error->kind(), ErrorKind::corrupt);
+    EXPECT_EQ(p.error->member.value_or(0), 3u);  // after the data member and the end marker
+    EXPECT_EQ(p.error->offset.value_or(0), good.size());
+    EXPECT_EQ(p.out, data) << "nothing of the marker's data is written";
+  }
+}
+
+TEST(Decompress, WritesEverythingBeforeACut) {
+  const std::size_t block = 64 << 10;
+  Bytes in = testutil::text_data(16 * block);
+  Bytes gz = gzip::compress_buffer(in.data(), in.size(), opts(6, 2, block));
+  auto offs = member_offsets(gz);
+  ASSERT_GE(offs.size(), 17u);
+  std::size_t m9 = offs[8], size9 = offs[9] - offs[8];
+  for (unsigned threads : {1u, 2u, 7u}) {
+    // In the middle of member 9: members 1-8, then what inflates of 9.
+    Bytes cut(gz.begin(), gz.begin() + static_cast<std::ptrdiff_t>(m9 + size9 / 2));
+    Partial p = decode_partial(cut, threads);
+    ASSERT_TRUE(p.error);
+    EXPECT_EQ(p.error->kind(), ErrorKind::corrupt);
+    EXPECT_EQ(p.error->member.value_or(0), 9u);
+    EXPECT_EQ(p.error->offset.value_or(0), m9);
+    EXPECT_TRUE(is_prefix(p.out, in));
+    EXPECT_GT(p.out.size(), 8 * block + block / 4) << threads;
+    EXPECT_LT(p.out.size(), 9 * block);
+    // From a pipe: the same bytes.
+    Partial q = decode_partial_from_pipe(cut, threads);
+    ASSERT_TRUE(q.error);
+    EXPECT_EQ(q.out, p.out) << threads;
+    // In member 9's header: exactly members 1-8.
+    cut.resize(m9 + 20);
+    p = decode_partial(cut, threads);
+    ASSERT_TRUE(p.error);
+    EXPECT_EQ(p.error->member.value_or(0), 9u);
+    EXPECT_EQ(p.out, Bytes(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(8 * block)));
+    // At a member boundary (no end marker): everything, then the error.
+    cut.resize(m9);
+    p = decode_partial(cut, threads);
+    ASSERT_TRUE(p.error);
+    EXPECT_EQ(p.out, Bytes(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(8 * block)));
+  }
+  // A foreign single member cut in half: what inflates, as zlib gives it.
+  Bytes g = zlib_gzip(in, 6);
+  Bytes gcut(g.begin(), g.begin() + static_cast<std::ptrdiff_t>(g.size() / 2));
+  Partial p = decode_partial(gcut);
+  ASSERT_TRUE(p.error);
+  EXPECT_TRUE(is_prefix(p.out, in));
+  EXPECT_GT(p.out.size(), in.size() / 3);
+  EXPECT_EQ(decode_partial_from_pipe(gcut).out, p.out);
+}
+
+TEST(Decompress, WritesEverythingBeforeACorruptMember) {
+  const std::size_t block = 64 << 10;
+  Bytes in = testutil::text_data(16 * block);
+  Bytes gz = gzip::compress_buffer(in.data(), in.size(), opts(6, 2, block));
+  auto offs = member_offsets(gz);
+  ASSERT_GE(offs.size(), 17u);
+  auto upto = [&](std::size_t members) {
+    return Bytes(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(members * block));
+  };
+  for (unsigned threads : {1u, 2u, 7u}) {
+    // Member 5's CRC: its data inflates whole before the check, as in gzip.
+    Bytes bad = gz;
+    bad[offs[5] - 8] ^= 0x55;
+    Partial p = decode_partial(bad, threads);
+    ASSERT_TRUE(p.error);
+    EXPECT_EQ(p.error->member.value_or(0), 5u);
+    EXPECT_EQ(p.out, upto(5)) << threads;
+    // Member 5's deflate data: members 1-4 at least.
+    bad = gz;
+    bad[offs[4] + (offs[5] - offs[4]) / 2] ^= 0xff;
+    p = decode_partial(bad, threads);
+    ASSERT_TRUE(p.error);
+    EXPECT_EQ(p.error->member.value_or(0), 5u);
+    ASSERT_GE(p.out.size(), 4 * block);
+    EXPECT_TRUE(std::equal(in.begin(), in.begin() + 4 * block, p.out.begin()));
+    // Damage in member 3 and a cut in member 9: member 3's error, and
+    // nothing after member 3.
+    bad = gz;
+    bad[offs[3] - 8] ^= 0x55;
+    bad.resize(offs[8] + 100);
+    p = decode_partial(bad, threads);
+    ASSERT_TRUE(p.error);
+    EXPECT_EQ(p.error->member.value_or(0), 3u);
+    EXPECT_EQ(p.out, upto(3)) << threads;
+  }
+  // A foreign member with a bad CRC: all its data, then the error.
+  Bytes g = zlib_gzip(in, 6);
+  g[g.size() - 8] ^= 0x55;
+  Partial p = decode_partial(g);
+  ASSERT_TRUE(p.error);
+  EXPECT_EQ(p.out, in);
 }

@@ -62,3 +62,20 @@ TEST(OrderedPool, FirstErrorInOrderIsRethrownAfterEarlierResults) {
 }
 
 TEST(OnlineCpus, AtLeastOne) { EXPECT_GE(fpgaio::online_cpus(), 1u); }
+
+TEST(OrderedPool, DeliverNextHandsOverTheOldestResult) {
+  std::vector<int> seen;
+  OrderedPool<int> pool(3, 10, [&](int& r) { seen.push_back(r); });
+  EXPECT_FALSE(pool.deliver_next());  // nothing in flight
+  for (int i = 0; i < 5; ++i) pool.submit([i] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5 - i));
+      return i;
+    });
+  std::size_t before = seen.size();
+  ASSERT_TRUE(pool.deliver_next());
+  ASSERT_EQ(seen.size(), before + 1);
+  EXPECT_EQ(seen.back(), static_cast<int>(before));
+  pool.drain();
+  EXPECT_EQ(seen, (std::vector<int>{0, 1, 2, 3, 4}));
+  EXPECT_FALSE(pool.deliver_next());
+}

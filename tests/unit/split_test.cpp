@@ -365,7 +365,7 @@ TEST(Join, AnEndOfStreamMemberWithDataIsCorruptAndTheJoinChecksWhatItWrites) {
       FAIL() << "a data member flagged as the end of the stream was accepted";
     } catch (const Error& e) {
       EXPECT_EQ(e.member.value_or(0), 1u);
-      EXPECT_NE(std::string(e.what()).find("end-of-stream member is not empty"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("end-of-stream member"), std::string::npos) << e.what();
     }
   }
   // A scan that got it wrong (simulated): the join refuses to drop the member.

@@ -85,7 +85,8 @@ class StreamInflater {
     std::size_t produced;  // output bytes written
     bool finished;         // the trailer has been read and checked
   };
-  // Decodes as much as fits; throws Error(corrupt) on invalid data.
+  // Decodes as much as fits; throws Error(corrupt) on invalid data. Bytes
+  // decoded before the error are returned first, and the next call throws.
   Step step(const std::uint8_t* in, std::size_t n, std::uint8_t* out, std::size_t cap);
   std::uint32_t crc() const;  // CRC-32 of the output so far
 

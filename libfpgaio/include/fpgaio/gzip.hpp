@@ -45,6 +45,37 @@ struct Header {
   std::uint64_t member_size = 0;  // from FT or BGZF: total member bytes
   std::uint32_t isize = 0;        // from FT
   bool end_of_stream = false;     // FT end marker
+  bool strings_cut = false;       // name or comment held cut to kMaxHeaderString
+};
+
+// Names and comments have no length limit (gzip has none), but only this much
+// of each is kept in a Header; `length` still counts every byte.
+constexpr std::size_t kMaxHeaderString = 1 << 20;
+
+// Parses a header from pieces of any size, keeping no more than the fixed
+// fields and kMaxHeaderString of each string: linear time and bounded memory
+// whatever the header's length. Throws Error(corrupt) when the bytes are not
+// a valid gzip header, including an FT end-of-stream member that declares
+// data (an end marker is empty by definition).
+class HeaderParser {
+ public:
+  // Takes header bytes from data[0, n); returns how many it used, which is
+  // all of them unless the header ends inside.
+  std::size_t feed(const std::uint8_t* data, std::size_t n);
+  bool done() const { return stage_ == Stage::done; }
+  Header& header() { return h_; }  // complete once done()
+
+ private:
+  enum class Stage { fixed, xlen, extra, name, comment, hcrc, done };
+  bool gather(const std::uint8_t*& p, std::size_t& n, std::size_t want);
+  bool string(const std::uint8_t*& p, std::size_t& n, std::optional<std::string>& s);
+  void complete_field();
+
+  Stage stage_ = Stage::fixed;
+  Header h_;
+  Bytes part_;  // the fixed-size field being gathered
+  std::size_t xlen_ = 0;
+  std::uint32_t crc_ = 0;  // of the bytes before FHCRC's field
 };
 
 // An FT end-of-stream member must be empty (ISIZE 0 in FT and trailer,
@@ -53,7 +84,8 @@ struct Header {
 bool empty_end_marker(const Header& h, std::uint32_t crc, std::uint32_t isize);
 
 // Parses the header at data[0, n). Returns nullopt when more bytes are needed;
-// throws Error(corrupt) when it is not a valid gzip header.
+// throws Error(corrupt) when it is not a valid gzip header (HeaderParser's
+// rules).
 std::optional<Header> parse_header(const std::uint8_t* data, std::size_t n);
 
 // Serialises a header with an FT subfield. `member_size` and `isize` fill it.

@@ -58,6 +58,15 @@ class OrderedPool {
       deliver_one(lk);
   }
 
+  // Delivers the oldest result, waiting for it; false when none is in flight.
+  // For callers that bound the window by something other than a job count.
+  bool deliver_next() {
+    std::unique_lock<std::mutex> lk(mu_);
+    if (next_consume_ == next_submit_) return false;
+    deliver_one(lk);
+    return true;
+  }
+
   // Waits for every submitted job and delivers the rest of the results.
   void drain() {
     std::unique_lock<std::mutex> lk(mu_);

@@ -1,5 +1,7 @@
 // RFC 1952 member headers and the FT subfield of the indexed block format.
+#include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "fpgaio/codec.hpp"
 #include "fpgaio/error.hpp"
@@ -9,8 +11,6 @@
 namespace fpgaio::gzip {
 
 namespace {
-constexpr std::size_t kMaxHeaderString = 1 << 20;
-
 using detail::le16;
 using detail::le32;
 void put32(Bytes& v, std::uint32_t x) {
@@ -19,18 +19,6 @@ void put32(Bytes& v, std::uint32_t x) {
 void put16(Bytes& v, std::uint16_t x) {
   v.push_back(static_cast<std::uint8_t>(x));
   v.push_back(static_cast<std::uint8_t>(x >> 8));
-}
-
-// Reads a NUL-terminated string at data[pos, n): nullopt = need more input.
-std::optional<std::string> read_cstring(const std::uint8_t* data, std::size_t n, std::size_t& pos) {
-  auto* end = static_cast<const std::uint8_t*>(std::memchr(data + pos, 0, n - pos));
-  if (!end) {
-    if (n - pos > kMaxHeaderString) throw_corrupt("gzip header string longer than 1 MiB");
-    return std::nullopt;
-  }
-  std::string s(reinterpret_cast<const char*>(data + pos), static_cast<std::size_t>(end - (data + pos)));
-  pos = static_cast<std::size_t>(end - data) + 1;
-  return s;
 }
 
 void parse_extra(Header& h, const std::uint8_t* p, std::size_t xlen) {
@@ -65,49 +53,104 @@ bool empty_end_marker(const Header& h, std::uint32_t crc, std::uint32_t isize) {
          h.member_size - h.length - 8 <= kMaxEmptyDeflate;
 }
 
+// Gathers a fixed-size field into part_; true once it has `want` bytes.
+bool HeaderParser::gather(const std::uint8_t*& p, std::size_t& n, std::size_t want) {
+  std::size_t k = std::min(n, want - part_.size());
+  part_.insert(part_.end(), p, p + k);
+  p += k;
+  n -= k;
+  return part_.size() == want;
+}
+
+// Reads a NUL-terminated string; true once its NUL has been read.
+bool HeaderParser::string(const std::uint8_t*& p, std::size_t& n, std::optional<std::string>& s) {
+  if (!s) s.emplace();
+  auto* nul = static_cast<const std::uint8_t*>(std::memchr(p, 0, n));
+  std::size_t len = nul ? static_cast<std::size_t>(nul - p) : n;
+  std::size_t keep = std::min(len, kMaxHeaderString - s->size());
+  s->append(reinterpret_cast<const char*>(p), keep);
+  if (keep < len) h_.strings_cut = true;
+  std::size_t used = nul ? len + 1 : len;
+  p += used;
+  n -= used;
+  return nul != nullptr;
+}
+
+// The field just gathered is complete: check it and move to the next one.
+void HeaderParser::complete_field() {
+  const std::uint8_t* d = part_.data();
+  switch (stage_) {
+    case Stage::fixed:
+      if (d[2] != 8) throw_corrupt("unknown compression method " + std::to_string(d[2]));
+      h_.flags = d[3];
+      if (h_.flags & 0xe0) throw_corrupt("reserved header flags set");
+      h_.mtime = le32(d + 4);
+      h_.xfl = d[8];
+      h_.os = d[9];
+      break;
+    case Stage::xlen:
+      xlen_ = le16(d);
+      part_.clear();
+      stage_ = Stage::extra;
+      if (xlen_ == 0) complete_field();
+      return;
+    case Stage::extra:
+      parse_extra(h_, d, xlen_);
+      if (h_.index == Index::ft && h_.end_of_stream && h_.isize != 0)
+        throw_corrupt("end-of-stream member declares " + std::to_string(h_.isize) +
+                      " bytes of data (an end marker is empty)");
+      break;
+    case Stage::hcrc:
+      if ((crc_ & 0xffff) != le16(d)) throw_corrupt("header CRC mismatch");
+      break;
+    default:
+      break;
+  }
+  part_.clear();
+  // The next field the flags say is there.
+  static constexpr std::pair<Stage, std::uint8_t> fields[] = {
+      {Stage::xlen, FEXTRA}, {Stage::name, FNAME}, {Stage::comment, FCOMMENT}, {Stage::hcrc, FHCRC}};
+  for (auto [stage, flag] : fields) {
+    if (stage > stage_ && (h_.flags & flag)) {
+      stage_ = stage;
+      return;
+    }
+  }
+  stage_ = Stage::done;
+  if (h_.index != Index::none && h_.member_size < h_.length + 2 + 8)
+    throw_corrupt("member size in header (" + std::to_string(h_.member_size) + ") smaller than the header");
+}
+
+std::size_t HeaderParser::feed(const std::uint8_t* data, std::size_t n) {
+  const std::uint8_t* p = data;
+  while (n > 0 && stage_ != Stage::done) {
+    const std::uint8_t* start = p;
+    bool complete = false;
+    switch (stage_) {
+      case Stage::fixed:
+        complete = gather(p, n, 10);
+        if (part_[0] != 0x1f || (part_.size() >= 2 && part_[1] != 0x8b)) throw_corrupt("not in gzip format");
+        break;
+      case Stage::xlen: complete = gather(p, n, 2); break;
+      case Stage::extra: complete = gather(p, n, xlen_); break;
+      case Stage::name: complete = string(p, n, h_.name); break;
+      case Stage::comment: complete = string(p, n, h_.comment); break;
+      case Stage::hcrc: complete = gather(p, n, 2); break;
+      case Stage::done: break;
+    }
+    auto used = static_cast<std::size_t>(p - start);
+    h_.length += used;
+    if (stage_ != Stage::hcrc) crc_ = crc32(crc_, start, used);
+    if (complete) complete_field();
+  }
+  return static_cast<std::size_t>(p - data);
+}
+
 std::optional<Header> parse_header(const std::uint8_t* data, std::size_t n) {
-  if (n < 10) {
-    if (n >= 1 && data[0] != 0x1f) throw_corrupt("not in gzip format");
-    if (n >= 2 && data[1] != 0x8b) throw_corrupt("not in gzip format");
-    return std::nullopt;
-  }
-  if (!has_gzip_magic(data, n)) throw_corrupt("not in gzip format");
-  if (data[2] != 8) throw_corrupt("unknown compression method " + std::to_string(data[2]));
-  Header h;
-  h.flags = data[3];
-  if (h.flags & 0xe0) throw_corrupt("reserved header flags set");
-  h.mtime = le32(data + 4);
-  h.xfl = data[8];
-  h.os = data[9];
-  std::size_t pos = 10;
-  if (h.flags & FEXTRA) {
-    if (n < pos + 2) return std::nullopt;
-    std::size_t xlen = le16(data + pos);
-    pos += 2;
-    if (n < pos + xlen) return std::nullopt;
-    parse_extra(h, data + pos, xlen);
-    pos += xlen;
-  }
-  if (h.flags & FNAME) {
-    auto s = read_cstring(data, n, pos);
-    if (!s) return std::nullopt;
-    h.name = std::move(*s);
-  }
-  if (h.flags & FCOMMENT) {
-    auto s = read_cstring(data, n, pos);
-    if (!s) return std::nullopt;
-    h.comment = std::move(*s);
-  }
-  if (h.flags & FHCRC) {
-    if (n < pos + 2) return std::nullopt;
-    std::uint16_t want = le16(data + pos);
-    if ((crc32(0, data, pos) & 0xffff) != want) throw_corrupt("header CRC mismatch");
-    pos += 2;
-  }
-  h.length = pos;
-  if (h.index != Index::none && h.member_size < h.length + 2 + 8)
-    throw_corrupt("member size in header (" + std::to_string(h.member_size) + ") smaller than the header");
-  return h;
+  HeaderParser p;
+  p.feed(data, n);
+  if (!p.done()) return std::nullopt;
+  return std::move(p.header());
 }
 
 std::size_t header_size(const std::optional<std::string>& name) {

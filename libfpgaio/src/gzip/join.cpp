@@ -36,7 +36,7 @@ bool walk_indexed(int fd, const std::string& path, std::uint64_t base, std::uint
       try {
         h = parse_header(buf.data(), n);
       } catch (Error& e) {
-        if (member == 1) throw corrupt_at(e.what(), member, pos, shown);
+        if (member == 1 || has_gzip_magic(buf.data(), n)) throw corrupt_at(e.what(), member, pos, shown);
         throw corrupt_at("bytes after the last member are not gzip data", member, pos, shown);
       }
       if (h) break;
