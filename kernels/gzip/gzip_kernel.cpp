@@ -63,20 +63,7 @@ static void encode_stage(hls::stream<LzSymbol>& symbols, const ap_uint<64>* in, 
                          hls::stream<OutWord>& out) {
   GZK_STATE(EncoderState, st);
   if (first) encoder_reset(st);
-  for (;;) {
-#pragma HLS PIPELINE II = 1
-    const LzSymbol s = symbols.read();
-    if (s.kind == LzSymbol::kEndOfChunk) break;
-    if (s.kind == LzSymbol::kEndOfInput) {
-      size = encoder_finish(st, in, out);
-      break;
-    }
-    add_symbol(st, s, in, out);
-  }
-  OutWord end;
-  end.data = 0;
-  end.last = 1;
-  out.write(end);
+  encode_chunk(st, symbols, in, size, out);
 }
 
 static void write_stage(hls::stream<OutWord>& words, bool first, ap_uint<64>* out) {

@@ -263,24 +263,23 @@ inline void lz_flush(LzState& st, hls::stream<LzSymbol>& out) {
   if (st.has_pending) decide(st, nullptr, out);
 }
 
-// One chunk of input words (nbytes bytes, then the end of the input if `last`).
+// One chunk of input words (nbytes bytes, then the end of the input if `last`): one byte
+// a cycle, one word read every eight.
 inline void lz77_chunk(LzState& st, hls::stream<ap_uint<64>>& words, uint32_t nbytes, bool last,
                        hls::stream<LzSymbol>& out) {
-  for (uint32_t i = 0; i < nbytes; i += 8) {
-    const ap_uint<64> w = words.read();
-    const uint32_t n = nbytes - i < 8 ? nbytes - i : 8;
-    for (uint32_t k = 0; k < n; ++k) {
+  ap_uint<64> w = 0;
+  for (uint32_t i = 0; i < nbytes; ++i) {
 #pragma HLS PIPELINE II = 1
-      ap_uint<64> a = st.ahead;
-      a >>= 8;
-      a.range(63, 56) = w.range(8 * k + 7, 8 * k);
-      st.ahead = a;
-      const uint32_t q = st.received++;
-      if (q >= kPrefix - 1) {
-        const uint32_t p = q - (kPrefix - 1);
-        const Token t = find_match(st, p, a, kPrefix);
-        parse_token(st, t, p, out);
-      }
+    if ((i & 7) == 0) w = words.read();
+    ap_uint<64> a = st.ahead;
+    a >>= 8;
+    a.range(63, 56) = w.range(8 * (i & 7) + 7, 8 * (i & 7));
+    st.ahead = a;
+    const uint32_t q = st.received++;
+    if (q >= kPrefix - 1) {
+      const uint32_t p = q - (kPrefix - 1);
+      const Token t = find_match(st, p, a, kPrefix);
+      parse_token(st, t, p, out);
     }
   }
   if (last) lz_flush(st, out);
