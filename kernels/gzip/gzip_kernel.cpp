@@ -1,0 +1,158 @@
+// xilGzipCompBlock, our own deflate kernel: the top function, its memory reader and
+// writer, and the stored path for tiny inputs. The input goes through in chunks of 64 KiB;
+// each chunk is one DATAFLOW pass of read -> LZ77 -> block encoder -> write, and the state
+// each process carries between chunks (hash table, window, open block) persists for the
+// whole call, so nothing about compression depends on the chunk size.
+#include "gzip_kernel.hpp"
+
+#include <ap_int.h>
+#include <hls_stream.h>
+
+#include <cstdint>
+
+#include "checksum.hpp"
+#include "encoder.hpp"
+#include "kernel_state.hpp"
+#include "lz77.hpp"
+
+namespace gzk {
+
+constexpr uint32_t kChunk = 65536;  // a multiple of the burst size
+constexpr uint32_t kBurstWords = gzip_kernel::burst_words;
+
+struct ReaderState {
+  uint32_t checksum;
+};
+
+struct WriterState {
+  uint32_t next_word;
+};
+
+// Reads whole bursts from memory and passes the chunk's words on, checksumming them.
+static void read_stage(const ap_uint<64>* in, uint64_t base, uint32_t nbytes, bool first, bool last, bool crc,
+                       uint32_t init, uint32_t& checksum, hls::stream<ap_uint<64>>& words) {
+  GZK_STATE(ReaderState, st);
+  if (first) st.checksum = init;
+  const uint32_t nwords = (nbytes + 7) / 8;
+  const uint64_t base_word = base / 8;
+  for (uint32_t b = 0; b < nwords; b += kBurstWords) {
+    ap_uint<64> burst[kBurstWords];
+    for (uint32_t i = 0; i < kBurstWords; ++i) {
+#pragma HLS PIPELINE II = 1
+      burst[i] = in[base_word + b + i];
+    }
+    for (uint32_t i = 0; i < kBurstWords && b + i < nwords; ++i) {
+#pragma HLS PIPELINE II = 1
+      const uint32_t at = 8 * (b + i);
+      const uint32_t n = nbytes - at < 8 ? nbytes - at : 8;
+      st.checksum = crc ? crc32_word(st.checksum, burst[i], n) : adler32_word(st.checksum, burst[i], n);
+      words.write(burst[i]);
+    }
+  }
+  if (last) checksum = st.checksum;
+}
+
+static void lz77_stage(hls::stream<ap_uint<64>>& words, uint32_t nbytes, bool first, bool last,
+                       hls::stream<LzSymbol>& symbols) {
+  GZK_STATE(LzState, st);
+  if (first) lz_reset(st);
+  lz77_chunk(st, words, nbytes, last, symbols);
+}
+
+static void encode_stage(hls::stream<LzSymbol>& symbols, const ap_uint<64>* in, bool first, uint32_t& size,
+                         hls::stream<OutWord>& out) {
+  GZK_STATE(EncoderState, st);
+  if (first) encoder_reset(st);
+  encode_chunk(st, symbols, in, size, out);
+}
+
+static void write_stage(hls::stream<OutWord>& words, bool first, ap_uint<64>* out) {
+  GZK_STATE(WriterState, st);
+  if (first) st.next_word = 0;
+  for (;;) {
+#pragma HLS PIPELINE II = 1
+    const OutWord w = words.read();
+    if (w.last) break;
+    out[st.next_word++] = w.data;
+  }
+}
+
+static void compress_chunk(const ap_uint<64>* in, ap_uint<64>* out, uint64_t base, uint32_t nbytes, bool first,
+                           bool last, bool crc, uint32_t init, uint32_t& checksum, uint32_t& size) {
+#pragma HLS DATAFLOW
+  hls::stream<ap_uint<64>> words("words");
+  hls::stream<LzSymbol> symbols("symbols");
+  hls::stream<OutWord> out_words("out_words");
+#pragma HLS STREAM variable = words depth = 64
+#pragma HLS STREAM variable = symbols depth = 64
+#pragma HLS STREAM variable = out_words depth = 64
+  read_stage(in, base, nbytes, first, last, crc, init, checksum, words);
+  lz77_stage(words, nbytes, first, last, symbols);
+  encode_stage(symbols, in, first, size, out_words);
+  write_stage(out_words, first, out);
+}
+
+// Inputs under 64 bytes: one stored block (none at all for an empty input).
+static uint32_t compress_stored(const ap_uint<64>* in, ap_uint<64>* out, uint32_t n, bool crc, uint32_t init,
+                                uint32_t& checksum) {
+  ap_uint<64> burst[kBurstWords];
+  uint8_t bytes[8 * ((gzip_kernel::stored_threshold + 5 + 7) / 8)] = {};
+  checksum = init;
+  if (n == 0) return 0;
+  for (uint32_t i = 0; i < kBurstWords; ++i) {
+#pragma HLS PIPELINE II = 1
+    burst[i] = in[i];
+  }
+  bytes[0] = 0;  // BFINAL 0, BTYPE 00, padding
+  bytes[1] = uint8_t(n);
+  bytes[2] = uint8_t(n >> 8);
+  bytes[3] = uint8_t(~n);
+  bytes[4] = uint8_t(~n >> 8);
+  for (uint32_t i = 0; i < n; ++i) {
+    const ap_uint<64> w = burst[i / 8];
+    bytes[5 + i] = uint8_t(w.range(8 * (i % 8) + 7, 8 * (i % 8)));
+  }
+  for (uint32_t i = 0; 8 * i < n; ++i) {
+    const uint32_t k = n - 8 * i < 8 ? n - 8 * i : 8;
+    checksum = crc ? crc32_word(checksum, burst[i], k) : adler32_word(checksum, burst[i], k);
+  }
+  const uint32_t size = n + 5;
+  for (uint32_t i = 0; 8 * i < size; ++i) {
+    uint64_t w = 0;
+    for (int k = 7; k >= 0; --k) w = (w << 8) | bytes[8 * i + k];
+    out[i] = w;
+  }
+  return size;
+}
+
+}  // namespace gzk
+
+extern "C" void xilGzipCompBlock(const ap_uint<64>* in, ap_uint<64>* out, uint32_t* compressd_size,
+                                 uint32_t* checksumData, uint32_t input_size, bool checksumType) {
+#pragma HLS INTERFACE m_axi port = in offset = slave bundle = gmem0 max_read_burst_length = 32
+#pragma HLS INTERFACE m_axi port = out offset = slave bundle = gmem1 max_write_burst_length = 32
+#pragma HLS INTERFACE m_axi port = compressd_size offset = slave bundle = gmem1
+#pragma HLS INTERFACE m_axi port = checksumData offset = slave bundle = gmem1
+#pragma HLS INTERFACE s_axilite port = in bundle = control
+#pragma HLS INTERFACE s_axilite port = out bundle = control
+#pragma HLS INTERFACE s_axilite port = compressd_size bundle = control
+#pragma HLS INTERFACE s_axilite port = checksumData bundle = control
+#pragma HLS INTERFACE s_axilite port = input_size bundle = control
+#pragma HLS INTERFACE s_axilite port = checksumType bundle = control
+#pragma HLS INTERFACE ap_ctrl_chain port = return bundle = control
+  const uint32_t n = input_size;
+  const bool crc = checksumType;
+  const uint32_t init = checksumData[0];
+  uint32_t checksum = init, size = 0;
+  if (n < gzip_kernel::stored_threshold) {
+    size = gzk::compress_stored(in, out, n, crc, init, checksum);
+  } else {
+    for (uint64_t base = 0; base < n; base += gzk::kChunk) {
+      const uint32_t nbytes = n - base < gzk::kChunk ? uint32_t(n - base) : gzk::kChunk;
+      gzk::compress_chunk(in, out, base, nbytes, base == 0, base + nbytes == n, crc, init, checksum, size);
+    }
+  }
+  // The CRC register is kept uninverted inside; the interface returns the finished CRC.
+  checksumData[0] = crc ? ~checksum : checksum;
+  compressd_size[0] = size;
+}

@@ -1,0 +1,31 @@
+// Where a kernel process keeps the state it carries from one chunk of input to the next
+// (hash table, window, symbol buffer). For HLS synthesis it is a function-local static: one
+// set of BRAM/URAM per process. On the host the same source runs on several threads at
+// once, so each thread gets its own copy, allocated on the heap on its first call and
+// freed when the thread ends: nothing is shared between threads, and nothing large sits on
+// a worker thread's stack or in its static TLS block (a few hundred KiB of TLS per thread
+// would also be reserved in every thread of the process, and can make dlopen fail).
+#pragma once
+
+#ifdef __SYNTHESIS__
+
+#define GZK_STATE(Type, name) static Type name
+
+#else
+
+#include <memory>
+
+namespace gzk {
+
+template <class T>
+T& thread_state() {
+  thread_local std::unique_ptr<T> state;
+  if (!state) state.reset(new T());
+  return *state;
+}
+
+}  // namespace gzk
+
+#define GZK_STATE(Type, name) Type& name = ::gzk::thread_state<Type>()
+
+#endif

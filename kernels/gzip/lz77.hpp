@@ -1,0 +1,293 @@
+// LZ77 for the deflate kernel: a hashed match finder and a lazy parser with a match
+// extender, one input position a cycle (kernels/README.md, "Match finder").
+//
+// Finder: each position hashes its next 4 bytes into a table of kHashBuckets buckets of
+// kWays entries. An entry holds a position and the 8 bytes that start there, so the
+// finder compares the current 8 bytes with all kWays candidates in parallel without
+// reading the window; the newest entry goes in way 0 and the oldest falls out. Candidates
+// more than 32 KiB back are ignored. The table lives for the whole call: matches reach
+// back across the kernel's block boundaries to anywhere in the last 32 KiB.
+// Parser: one-step lazy evaluation on those (at most 8-byte) lengths; a match whose
+// candidates all agree on 8 bytes is then extended byte by byte, as the input streams
+// past, against every such candidate (one window copy a way) up to 258 bytes, keeping the
+// longest and, among equals, the nearest.
+#pragma once
+
+#include <ap_int.h>
+#include <hls_stream.h>
+
+#include <cstdint>
+
+#include "deflate_tables.hpp"
+
+#ifndef GZK_HASH_BITS
+#define GZK_HASH_BITS 13
+#endif
+#ifndef GZK_WAYS
+#define GZK_WAYS 4
+#endif
+#ifndef GZK_LAZY
+#define GZK_LAZY 1
+#endif
+
+namespace gzk {
+
+constexpr int kHashBits = GZK_HASH_BITS;
+constexpr uint32_t kHashBuckets = 1u << kHashBits;
+constexpr int kWays = GZK_WAYS;
+constexpr uint32_t kPrefix = 8;           // bytes compared by the finder
+// Bytes hashed. Positions with fewer left get no match, and matches are 4 bytes or
+// longer: with this hash, strings that share only 3 bytes never meet in one bucket.
+constexpr uint32_t kHashBytes = 4;
+constexpr uint32_t kEmpty = 0xFFFFFFFFu;  // an unused table entry
+constexpr uint32_t kWindowMask = kMaxDistance - 1;
+
+// One symbol for the block encoder.
+struct LzSymbol {
+  enum Kind : uint8_t { kLiteral, kMatch, kEndOfChunk, kEndOfInput };
+  ap_uint<2> kind;
+  ap_uint<9> value;  // the literal byte, or the match length (3-258)
+  ap_uint<16> dist;  // match distance (1-32768)
+};
+
+struct DictEntry {
+  ap_uint<32> pos;
+  ap_uint<64> bytes;  // the 8 bytes at pos, first byte in bits 7:0
+};
+
+struct Bucket {
+  DictEntry way[kWays];
+};
+
+// What the finder knows about one position.
+struct Token {
+  ap_uint<8> byte;
+  ap_uint<4> len;               // longest candidate prefix, 0-8 (0: none usable)
+  ap_uint<16> dist;             // its distance (the nearest among equals)
+  ap_uint<kWays> full;          // ways whose candidate agrees on all 8 bytes
+  ap_uint<16> way_dist[kWays];  // each way's distance
+};
+
+struct LzState {
+  // Finder.
+  Bucket dict[kHashBuckets];
+  ap_uint<64> ahead;  // the last 8 bytes received; byte 0 is the next position to find
+  uint32_t received;  // input bytes received so far
+  // Parser.
+  ap_uint<8> window[kWays][kMaxDistance];  // one copy a way: one read port each
+  Token pending;                           // a position waiting for its successor (lazy)
+  bool has_pending;
+  uint32_t skip;  // tokens still covered by the match just sent
+  bool extending;
+  uint32_t ext_len;
+  ap_uint<kWays> ext_alive;
+  ap_uint<16> ext_dist[kWays];
+};
+
+static_assert(kHashBits >= 8 && kHashBits <= 16, "hash of 8 to 16 bits");
+
+// Multiplicative hash of the next 4 bytes (the top kHashBits bits of a 32x32-bit product:
+// a few DSP slices). Two strings equal in their first 3 bytes only always differ in the top
+// 8 bits of the product, hence in their bucket.
+inline uint32_t hash4(uint32_t x) { return (x * 0x9E3779B1u) >> (32 - kHashBits); }
+
+// Number of equal leading bytes of two little-endian 8-byte strings.
+inline uint32_t equal_prefix(ap_uint<64> a, ap_uint<64> b) {
+  const uint64_t x = a.to_uint64() ^ b.to_uint64();
+#ifdef __SYNTHESIS__
+  uint32_t n = 0;
+  bool same = true;
+  for (int i = 0; i < 8; ++i) {
+#pragma HLS UNROLL
+    same = same && ((x >> (8 * i)) & 0xFF) == 0;
+    n += same;
+  }
+  return n;
+#else
+  return x == 0 ? 8 : uint32_t(__builtin_ctzll(x)) / 8;
+#endif
+}
+
+inline void lz_reset(LzState& st) {
+  for (uint32_t i = 0; i < kHashBuckets; ++i) {
+#pragma HLS PIPELINE II = 1
+    for (int j = 0; j < kWays; ++j) st.dict[i].way[j].pos = kEmpty;
+  }
+  st.ahead = 0;
+  st.received = 0;
+  st.has_pending = false;
+  st.skip = 0;
+  st.extending = false;
+}
+
+// Finder for position p, whose next 8 bytes are `cur` (only `avail` of them real).
+inline Token find_match(LzState& st, uint32_t p, ap_uint<64> cur, uint32_t avail) {
+#pragma HLS INLINE
+  Token t;
+  t.byte = cur.range(7, 0);
+  t.len = 0;
+  t.dist = 0;
+  t.full = 0;
+  for (int j = 0; j < kWays; ++j) t.way_dist[j] = 0;
+  if (avail < kHashBytes) return t;
+  const uint32_t h = hash4(uint32_t(cur.range(31, 0)));
+  Bucket b = st.dict[h];
+  uint32_t best = 0, best_dist = 0;
+  for (int j = 0; j < kWays; ++j) {
+#pragma HLS UNROLL
+    const uint32_t pos = b.way[j].pos;
+    const uint32_t d = p - pos;
+    const bool ok = pos != kEmpty && d <= kMaxDistance;
+    uint32_t l = ok ? equal_prefix(cur, b.way[j].bytes) : 0;
+    if (l > avail) l = avail;
+    if (l > best) {
+      best = l;
+      best_dist = d;
+    }
+    t.way_dist[j] = ok ? d : 0;
+    t.full[j] = ok && l == kPrefix;
+  }
+  for (int j = kWays - 1; j > 0; --j) b.way[j] = b.way[j - 1];
+  b.way[0].pos = p;
+  b.way[0].bytes = cur;
+  st.dict[h] = b;
+  t.len = best;
+  t.dist = best_dist;
+  return t;
+}
+
+inline uint32_t usable_length(const Token& t) {
+  const uint32_t len = t.len;
+  return len >= kHashBytes ? len : 0;
+}
+
+inline void send_literal(hls::stream<LzSymbol>& out, ap_uint<8> byte) {
+  LzSymbol s;
+  s.kind = LzSymbol::kLiteral;
+  s.value = byte;
+  s.dist = 0;
+  out.write(s);
+}
+
+inline void send_match(hls::stream<LzSymbol>& out, uint32_t len, uint32_t dist) {
+  LzSymbol s;
+  s.kind = LzSymbol::kMatch;
+  s.value = len;
+  s.dist = dist;
+  out.write(s);
+}
+
+inline void finish_extension(LzState& st, hls::stream<LzSymbol>& out) {
+  uint32_t dist = 0;
+  for (int j = kWays - 1; j >= 0; --j)
+    if (st.ext_alive[j]) dist = st.ext_dist[j];  // lowest way: the nearest candidate
+  send_match(out, st.ext_len, dist);
+  st.extending = false;
+}
+
+// Decides the pending position p given its successor's token (`next`, null at the end).
+inline void decide(LzState& st, const Token* next, hls::stream<LzSymbol>& out) {
+  const Token& cur = st.pending;
+  const uint32_t len = usable_length(cur);
+  const uint32_t next_len = next ? usable_length(*next) : 0;
+  const bool take = len != 0 && (cur.full != 0 || !GZK_LAZY || next_len <= len);
+  if (take) {
+    if (cur.full != 0) {  // agreed on 8 bytes: extend from byte 8 on
+      st.extending = true;
+      st.ext_len = kPrefix;
+      st.ext_alive = cur.full;
+      for (int j = 0; j < kWays; ++j) st.ext_dist[j] = cur.way_dist[j];
+      st.skip = kPrefix - 2;
+    } else {
+      send_match(out, len, cur.dist);
+      st.skip = len - 2;
+    }
+    st.has_pending = false;  // `next` is the match's second byte
+  } else {
+    send_literal(out, cur.byte);
+    if (next) st.pending = *next;
+    st.has_pending = next != nullptr;
+  }
+}
+
+// Parser step for the token of position q.
+inline void parse_token(LzState& st, const Token& t, uint32_t q, hls::stream<LzSymbol>& out) {
+#pragma HLS INLINE
+  const uint32_t slot = q & kWindowMask;
+  if (st.skip != 0) {
+    --st.skip;
+  } else {
+    if (st.extending) {
+      ap_uint<kWays> still = 0;
+      for (int j = 0; j < kWays; ++j) {
+#pragma HLS UNROLL
+        // Read before the write below: at distance 32768 the slot still holds byte q - 32768.
+        const ap_uint<8> old = st.window[j][(q - uint32_t(st.ext_dist[j])) & kWindowMask];
+        still[j] = st.ext_alive[j] && st.ext_len < kMaxMatch && old == t.byte;
+      }
+      if (still != 0) {
+        st.ext_alive = still;
+        ++st.ext_len;
+      } else {
+        finish_extension(st, out);
+      }
+    }
+    if (!st.extending) {
+      if (!st.has_pending) {
+        st.pending = t;
+        st.has_pending = true;
+      } else {
+        decide(st, &t, out);
+      }
+    }
+  }
+  for (int j = 0; j < kWays; ++j) {
+#pragma HLS UNROLL
+    st.window[j][slot] = t.byte;
+  }
+}
+
+// Ends the input: positions whose 8 bytes did not all arrive, then whatever is pending.
+inline void lz_flush(LzState& st, hls::stream<LzSymbol>& out) {
+  const uint32_t end = st.received;
+  const uint32_t first = end > kPrefix - 1 ? end - (kPrefix - 1) : 0;
+  ap_uint<64> cur = st.ahead;
+  // ahead holds bytes end-8..end-1 (fewer at the start); align position `first` to byte 0.
+  cur >>= 8 * (end >= kPrefix ? 1 : kPrefix - end);
+  for (uint32_t p = first; p < end; ++p) {
+    const Token t = find_match(st, p, cur, end - p);
+    parse_token(st, t, p, out);
+    cur >>= 8;
+  }
+  if (st.extending) finish_extension(st, out);
+  if (st.has_pending) decide(st, nullptr, out);
+}
+
+// One chunk of input words (nbytes bytes, then the end of the input if `last`): one byte
+// a cycle, one word read every eight.
+inline void lz77_chunk(LzState& st, hls::stream<ap_uint<64>>& words, uint32_t nbytes, bool last,
+                       hls::stream<LzSymbol>& out) {
+  ap_uint<64> w = 0;
+  for (uint32_t i = 0; i < nbytes; ++i) {
+#pragma HLS PIPELINE II = 1
+    if ((i & 7) == 0) w = words.read();
+    ap_uint<64> a = st.ahead;
+    a >>= 8;
+    a.range(63, 56) = w.range(8 * (i & 7) + 7, 8 * (i & 7));
+    st.ahead = a;
+    const uint32_t q = st.received++;
+    if (q >= kPrefix - 1) {
+      const uint32_t p = q - (kPrefix - 1);
+      const Token t = find_match(st, p, a, kPrefix);
+      parse_token(st, t, p, out);
+    }
+  }
+  if (last) lz_flush(st, out);
+  LzSymbol end;
+  end.kind = last ? LzSymbol::kEndOfInput : LzSymbol::kEndOfChunk;
+  end.value = 0;
+  end.dist = 0;
+  out.write(end);
+}
+
+}  // namespace gzk
