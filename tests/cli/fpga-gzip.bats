@@ -295,3 +295,32 @@ assert n > len(a)*0.75, (n, len(a))'
     [ "$output" = hello ]
   done
 }
+
+# Issue 9: the csim device runs kernels/gzip through the same driver as a card.
+@test "--device csim:0: the C-simulated kernel's output is read back by gzip, pigz and fpga-gzip" {
+  run "$OURS" --list-devices
+  [[ "$output" == *$'-\tcsim:0\t'*"not a card"* ]]
+  { seq 1 300000; head -c 300000 /dev/urandom; head -c 2000000 /dev/zero; seq 5 7 900000; } > mix
+  for b in 64K 1M; do
+    "$OURS" --device csim:0 -b $b -c mix > m.gz
+    gzip -dc m.gz | cmp - mix
+    pigz -dc m.gz | cmp - mix
+    "$OURS" -dc m.gz | cmp - mix
+    "$OURS" -t m.gz
+  done
+  # the same bytes whatever the number of host threads, and through FPGA_DEVICE
+  "$OURS" --device csim:0 -p 1 -c mix | cmp - m.gz
+  FPGA_DEVICE=csim:0 "$OURS" -c mix | cmp - m.gz
+  # files, names and times as on the CPU
+  cp mix f
+  touch -d @1000000000 f
+  "$OURS" --device csim:0 f
+  [ ! -e f ]
+  gzip -dNc f.gz | cmp - mix
+  printf '' > empty
+  "$OURS" --device csim:0 -c empty | gzip -dc | cmp - empty
+  # decompression stays on the CPU: csim offers no inflate
+  run "$OURS" -d --device csim:0 -c m.gz
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"device 'csim:0' cannot run 'inflate'"* ]]
+}

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -227,6 +228,10 @@ void print_devices(const std::string& kernel) {
     std::string k;
     for (const auto& x : d.kernels) k += (k.empty() ? "" : ",") + x;
     std::printf("%s\t%s\t%s\t%s\n", range.c_str(), d.name.c_str(), d.description.c_str(), k.c_str());
+  }
+  for (const auto& d : fpgaio::named_only_devices()) {
+    if (std::find(d.kernels.begin(), d.kernels.end(), kernel) == d.kernels.end()) continue;
+    std::printf("-\t%s\t%s\tdeflate\n", d.name.c_str(), d.description.c_str());
   }
 }
 

@@ -13,6 +13,7 @@
 #include <ctime>
 
 #include "cli.hpp"
+#include "fpgaio/accel.hpp"
 #include "fpgaio/device.hpp"
 #include "fpgaio/error.hpp"
 #include "fpgaio/gzip.hpp"
@@ -34,7 +35,7 @@ struct ListTotals {
 
 class Runner {
  public:
-  Runner(Options o, unsigned threads) : o_(std::move(o)), threads_(threads) {}
+  Runner(Options o, unsigned threads, fpgaio::UnitPool* units) : o_(std::move(o)), threads_(threads), units_(units) {}
 
   void run_operand(const std::string& path);
   void finish_list();
@@ -70,6 +71,7 @@ class Runner {
 
   Options o_;
   unsigned threads_;
+  fpgaio::UnitPool* units_;  // an accelerator's compute units, or none (the CPU engines)
   fpgacli::Status status_;
   ListTotals totals_;
 };
@@ -225,6 +227,7 @@ void Runner::compress_one(fpgaio::Input& in, const std::string& in_path) {
   co.engine = o_.engine;
   co.block_size = o_.block_size;
   co.threads = threads_;
+  co.units = units_;
   co.rsyncable = o_.rsyncable;
   bool save_name = o_.save_name.value_or(true), save_time = o_.save_time.value_or(true);
   // A range that starts a file carries the file's name and time; later ranges
@@ -410,8 +413,21 @@ int main(int argc, char** argv) {
     report("", e.what());
     return fpgacli::kError;
   }
+  std::vector<std::unique_ptr<fpgaio::DeflateUnit>> units;
+  std::vector<fpgaio::DeflateUnit*> unit_ptrs;
+  std::optional<fpgaio::UnitPool> pool;
+  if (o.mode == Mode::compress && dev.kind != fpgaio::DeviceKind::cpu) {
+    try {
+      units = fpgaio::open_deflate_units(dev, o.threads);
+    } catch (const fpgaio::Error& e) {
+      report("", e.what());
+      return fpgacli::kError;
+    }
+    for (auto& u : units) unit_ptrs.push_back(u.get());
+    pool.emplace(unit_ptrs);
+  }
   if (o.files.empty()) o.files.push_back("-");
-  Runner runner(o, o.threads ? o.threads : dev.slots);
+  Runner runner(o, o.threads ? o.threads : dev.slots, pool ? &*pool : nullptr);
   for (const auto& f : o.files) runner.run_operand(f);
   runner.finish_list();
   int code = runner.status();

@@ -70,9 +70,13 @@ std::size_t stored_deflate_size(std::size_t n);
 std::size_t write_stored_deflate(const std::uint8_t* data, std::size_t n, std::uint8_t* out);
 
 // The units of an accelerator device, one per compute unit; empty for the
-// CPU device (whose engines the gzip code runs itself, per level). Throws
-// Error(device) when the device cannot be opened.
-std::vector<std::unique_ptr<DeflateUnit>> open_deflate_units(const Device& device);
+// CPU device (whose engines the gzip code runs itself, per level). For csim,
+// `threads` host threads (0: the online cores). Throws Error(device) when the
+// device cannot be opened.
+std::vector<std::unique_ptr<DeflateUnit>> open_deflate_units(const Device& device, unsigned threads);
+
+// The C-simulated kernel of kernels/gzip behind the driver (csim.cpp).
+std::unique_ptr<GzipKernelPort> make_csim_gzip_port(const std::string& name);
 
 // Hands units to threads: acquire() blocks until one is free.
 class UnitPool {

@@ -6,7 +6,7 @@
 
 namespace fpgaio {
 
-enum class DeviceKind { cpu, xrt };
+enum class DeviceKind { cpu, xrt, csim };
 
 struct Device {
   std::string name;                  // "cpu", "xrt:0", ...
@@ -41,6 +41,11 @@ std::vector<Device> job_slots(const std::string& kernel);
 // first device that can run `kernel`. Throws Error(device) for a device that
 // does not exist or cannot run `kernel`.
 Device select_device(const std::string& spec, const std::string& kernel);
+
+// Devices that exist only when asked for by name, never listed nor picked by
+// a job slot: "csim:N", the kernel of kernels/gzip C-simulated on host threads
+// (like XRT's sw_emu, without Vitis). Their entries for --list-devices.
+std::vector<Device> named_only_devices();
 
 // For backends: adds one to the registry (the XRT backend calls it).
 void register_device_backend(const DeviceBackend* backend);

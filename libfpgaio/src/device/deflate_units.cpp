@@ -7,6 +7,7 @@
 
 #include "fpgaio/accel.hpp"
 #include "fpgaio/error.hpp"
+#include "fpgaio/pipeline.hpp"
 
 namespace fpgaio {
 
@@ -108,6 +109,23 @@ std::unique_ptr<DeflateUnit> make_gzip_kernel_unit(std::unique_ptr<GzipKernelPor
 }
 
 std::unique_ptr<DeflateUnit> make_cpu_deflate_unit(const LevelPlan& plan) { return std::make_unique<CpuUnit>(plan); }
+
+std::vector<std::unique_ptr<DeflateUnit>> open_deflate_units(const Device& device, unsigned threads) {
+  std::vector<std::unique_ptr<DeflateUnit>> units;
+  switch (device.kind) {
+    case DeviceKind::cpu:
+      break;
+    case DeviceKind::csim: {
+      unsigned n = threads ? threads : online_cpus();
+      for (unsigned i = 0; i < n; ++i)
+        units.push_back(make_gzip_kernel_unit(make_csim_gzip_port(device.name + "/cu" + std::to_string(i))));
+      break;
+    }
+    case DeviceKind::xrt:
+      throw Error(ErrorKind::device, device.name + ": the XRT backend is not built into this program");
+  }
+  return units;
+}
 
 struct UnitPool::State {
   std::mutex mu;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <mutex>
+#include <optional>
 
 #include "fpgaio/error.hpp"
 #include "fpgaio/pipeline.hpp"
@@ -42,7 +43,23 @@ std::string names_of(const std::vector<Device>& ds) {
   return s;
 }
 
+// "csim:N" for N a small number.
+std::optional<Device> csim_device(const std::string& spec) {
+  if (spec.rfind("csim:", 0) != 0 || !all_digits(spec.substr(5)) || spec.size() > 8) return std::nullopt;
+  Device d;
+  d.name = spec;
+  d.kind = DeviceKind::csim;
+  d.index = ~0u;
+  d.slots = 1;
+  d.description = "kernels/gzip C-simulated on " + std::to_string(online_cpus()) +
+                  " host threads (by name only; not a card)";
+  d.kernels = {"deflate"};
+  return d;
+}
+
 }  // namespace
+
+std::vector<Device> named_only_devices() { return {*csim_device("csim:0")}; }
 
 void register_device_backend(const DeviceBackend* backend) {
   std::lock_guard<std::mutex> lk(g_mu);
@@ -108,6 +125,8 @@ Device select_device(const std::string& spec_in, const std::string& kernel) {
   const Device* found = nullptr;
   for (const auto& d : devices)
     if (d.name == spec) found = &d;
+  auto csim = csim_device(spec);
+  if (csim) found = &*csim;
   if (!found)
     throw Error(ErrorKind::device, origin + ": no device '" + spec + "' (available: " + names_of(devices) + ")");
   if (!can_run(*found))
