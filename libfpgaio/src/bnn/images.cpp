@@ -62,6 +62,7 @@ Reader::Reader(Input& in, Format format, const bnn::Shape& model, std::optional<
       if (!raw_shape) throw Error(ErrorKind::usage, "raw images need --shape HxWxC");
       image_ = *raw_shape;
       record_ = image_.values();
+      if (!record_) throw Error(ErrorKind::usage, "raw images need a shape of at least 1x1x1");
       break;
     case Format::idx: read_header(); break;
     case Format::pnm:
@@ -115,8 +116,21 @@ void Reader::read_header() {
   if (d.size() == 3) image_ = bnn::Shape{d[1], d[2], 1};
   else if (d.size() == 4) image_ = bnn::Shape{d[1], d[2], d[3]};
   else throw Error(ErrorKind::corrupt, "IDX images need 3 or 4 dimensions").with_path(in_.name());
-  record_ = idx.item_bytes();
-  if (!range) total_ = d[0];
+  record_ = idx.item_bytes();  // not 0: parse_idx refuses empty items
+  if (!range) {
+    // A whole file or stream holds exactly the images its header counts: a
+    // file's size was checked above, a stream is checked as it is read.
+    total_ = d[0];
+    idx_ = idx;
+  }
+}
+
+std::uint64_t Reader::count_rest() {
+  std::uint64_t n = pending_.size();
+  pending_.clear();
+  std::uint8_t buf[1 << 16];
+  for (std::size_t got; (got = in_.read_some(buf, sizeof buf)) > 0;) n += got;
+  return n;
 }
 
 std::size_t Reader::read_exact(std::uint8_t* p, std::size_t n) {
@@ -192,8 +206,21 @@ std::size_t Reader::next(std::size_t n, Batch& b) {
     }
     return b.count;
   }
+  if (idx_) {
+    // No more images than the header counts, then the end of the input.
+    const std::uint64_t left = idx_->dims[0] - read_;
+    if (left == 0) {
+      std::uint8_t probe;
+      if (read_exact(&probe, 1) == 1)
+        split::check_idx_size(*idx_, header_ + read_ * record_ + 1 + count_rest(), in_.name());
+      return 0;
+    }
+    n = static_cast<std::size_t>(std::min<std::uint64_t>(n, left));
+  }
   rec_.resize(n * record_);
   std::size_t got = read_exact(rec_.data(), rec_.size());
+  if (idx_ && got < rec_.size()) split::check_idx_size(*idx_, header_ + read_ * record_ + got, in_.name());
+  read_ += got / record_;
   if (got % record_)
     throw Error(ErrorKind::corrupt, "ends inside image " + std::to_string(index_ + got / record_) + " (truncated?)")
         .with_path(in_.name());
