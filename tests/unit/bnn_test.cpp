@@ -468,3 +468,17 @@ TEST(BnnEngine, RefusesAModelWhoseMapsWouldNotFitBeforeAllocating) {
     EXPECT_NE(std::string(e.what()).find("layer 0 needs 511 MiB of activations"), std::string::npos) << e.what();
   }
 }
+
+TEST(ImageReader, LabelsAreHeldToTheirHeaderAndNeverReadWhole) {
+  EXPECT_EQ(error_of([] { images::read_idx_labels("/dev/zero"); }),
+            "/dev/zero: corrupt data: not an IDX file: unknown element type");
+  Bytes l = {0, 0, 8, 1, 0, 0, 0, 3, 7, 8, 9};
+  {
+    MemFile f(l);
+    EXPECT_EQ(images::read_idx_labels(f.path()), (std::vector<std::uint8_t>{7, 8, 9}));
+  }
+  l.push_back(1);
+  MemFile f(l);
+  EXPECT_EQ(error_of([&] { images::read_idx_labels(f.path()); }),
+            f.path() + ": corrupt data: IDX header describes 11 bytes but the file has 12");
+}

@@ -239,16 +239,31 @@ std::size_t Reader::next(std::size_t n, Batch& b) {
 }
 
 std::vector<std::uint8_t> read_idx_labels(const std::string& path) {
-  // The whole file (labels files are small), inflated when it is gzip.
-  Bytes data;
+  // Inflated when it is gzip. The header is checked as soon as it has
+  // arrived, and only the labels it counts are kept: the rest of a longer
+  // input is counted, not stored (--labels /dev/zero fails at its header).
+  struct LabelSink : Sink {
+    const std::string& path;
+    std::uint8_t head[8];
+    std::optional<split::IdxHeader> idx;
+    std::vector<std::uint8_t> labels;
+    std::uint64_t total = 0;
+    explicit LabelSink(const std::string& p) : path(p) {}
+    void write(const std::uint8_t* d, std::size_t n) override {
+      for (; n && total < 8; ++d, --n) head[total++] = *d;
+      if (!idx && total == 8) {
+        idx = split::parse_idx(head, 8, path, std::nullopt);
+        if (idx->dims.size() != 1 || idx->type != 0x08)
+          throw Error(ErrorKind::corrupt, "not an IDX labels file (IDX1 of bytes)").with_path(path);
+      }
+      std::size_t keep = idx ? static_cast<std::size_t>(std::min<std::uint64_t>(n, idx->dims[0] - labels.size())) : 0;
+      labels.insert(labels.end(), d, d + keep);
+      total += n;
+    }
+  } sink(path);
   {
     Input in(path);
     gzip::Decoder dec(in, {});
-    struct VecSink : Sink {
-      Bytes& v;
-      explicit VecSink(Bytes& b) : v(b) {}
-      void write(const std::uint8_t* d, std::size_t n) override { v.insert(v.end(), d, d + n); }
-    } sink(data);
     if (dec.is_gzip()) {
       try {
         dec.run(sink);
@@ -259,10 +274,10 @@ std::vector<std::uint8_t> read_idx_labels(const std::string& path) {
       dec.copy_through(sink);
     }
   }
-  auto idx = split::parse_idx(data.data(), std::min<std::size_t>(data.size(), 8), path, data.size());
+  auto idx = split::parse_idx(sink.head, static_cast<std::size_t>(std::min<std::uint64_t>(sink.total, 8)), path, sink.total);
   if (idx.dims.size() != 1 || idx.type != 0x08)
     throw Error(ErrorKind::corrupt, "not an IDX labels file (IDX1 of bytes)").with_path(path);
-  return std::vector<std::uint8_t>(data.begin() + 8, data.end());
+  return std::move(sink.labels);
 }
 
 }  // namespace fpgaio::images
