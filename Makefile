@@ -37,16 +37,27 @@ bench: build
 stress: build
 	FPGA_STRESS=1 bats tests/cli/stress.bats
 
-# FUZZ_SECONDS per target: the gzip decoder, then the model loader (seeded
-# with the default model).
+# FUZZ_SECONDS per target (default 60), one after the other. Each target's
+# corpus starts from its seeds and findings (tests/fuzz/seeds/TARGET,
+# tests/fuzz/regressions/TARGET; the model fuzzer also from the default
+# model); crashes land in $(BUILD)-fuzz/findings/TARGET/. Copy one into
+# tests/fuzz/regressions/TARGET/ and `make test` replays it from then on.
+FUZZ_TARGETS = fuzz_decompress fuzz_model fuzz_images fuzz_manifest fuzz_join
 fuzz: deps
 	@command -v clang++ >/dev/null || { [ "$$(id -u)" -eq 0 ] && apt-get install -y -qq clang || sudo apt-get install -y -qq clang; }
 	cmake -S . -B $(BUILD)-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFPGAIO_FUZZ=ON -DFPGAIO_BUILD_TESTS=OFF
-	cmake --build $(BUILD)-fuzz -j $(JOBS) --target fuzz_decompress fuzz_model
-	mkdir -p $(BUILD)-fuzz/corpus && cp tests/fuzz/regressions/* $(BUILD)-fuzz/corpus/ 2>/dev/null || true
-	$(BUILD)-fuzz/tests/fuzz/fuzz_decompress -max_total_time=$${FUZZ_SECONDS:-60} $(BUILD)-fuzz/corpus
-	mkdir -p $(BUILD)-fuzz/model-corpus && cp models/fashion-cnv.fbnn $(BUILD)-fuzz/model-corpus/
-	$(BUILD)-fuzz/tests/fuzz/fuzz_model -max_total_time=$${FUZZ_SECONDS:-60} -max_len=300000 $(BUILD)-fuzz/model-corpus
+	cmake --build $(BUILD)-fuzz -j $(JOBS) --target $(FUZZ_TARGETS)
+	@failed=""; for t in $(FUZZ_TARGETS); do \
+	  corpus=$(BUILD)-fuzz/corpus/$$t; findings=$(BUILD)-fuzz/findings/$$t; \
+	  mkdir -p $$corpus $$findings; \
+	  cp tests/fuzz/seeds/$$t/* tests/fuzz/regressions/$$t/* $$corpus/ 2>/dev/null || true; \
+	  extra=""; \
+	  if [ $$t = fuzz_model ]; then cp models/fashion-cnv.fbnn $$corpus/; extra=-max_len=300000; fi; \
+	  echo "== $$t: $${FUZZ_SECONDS:-60} s"; \
+	  $(BUILD)-fuzz/tests/fuzz/$$t -max_total_time=$${FUZZ_SECONDS:-60} -print_final_stats=1 \
+	    -artifact_prefix=$$findings/ $$extra $$corpus || failed="$$failed $$t"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: findings in:$$failed (see $(BUILD)-fuzz/findings)"; exit 1; fi
 
 # Retrains the default model (models/fashion-cnv.fbnn and .pred) from
 # Fashion-MNIST with Debian's python3-torch: about 30 minutes on 2 cores.
