@@ -288,7 +288,7 @@ Model Model::parse(const std::uint8_t* data, std::size_t n, const std::string& p
     std::uint32_t flags = r.u32("layer header");
     if (l.kind != LayerKind::conv3x3 && l.kind != LayerKind::fc && l.kind != LayerKind::maxpool2x2)
       throw r.bad("layer " + std::to_string(i) + ": unknown kind " + std::to_string(static_cast<std::uint32_t>(l.kind)));
-    if (l.in > kMaxDim * 4 || l.out > kMaxDim * 4 || flags > 1)
+    if (l.in > kMaxDim * 4 || l.out > kMaxDim * 4 || flags > 1 || (l.kind == LayerKind::maxpool2x2 && flags))
       throw r.bad("layer " + std::to_string(i) + ": bad size or flags");
     if (l.kind != LayerKind::maxpool2x2) {
       std::size_t words = std::size_t{l.out} * l.row_words();

@@ -286,6 +286,9 @@ Manifest parse_manifest(const std::string& text, const std::string& path) {
         throw bad("chunk " + std::to_string(c.index) + " where chunk " + std::to_string(m.chunks.size()) +
                   " belongs");
       if (c.offset > m.input_size || c.length > m.input_size - c.offset) throw bad("chunk beyond the input's end");
+      // A chunk as read is its data, after a header of its own (IDX).
+      if (c.bytes < c.length)
+        throw bad("chunk of " + std::to_string(c.length) + " bytes of data cannot have " + std::to_string(c.bytes));
       m.chunks.push_back(std::move(c));
     }
   }
