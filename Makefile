@@ -38,13 +38,14 @@ stress: build
 	FPGA_STRESS=1 bats tests/cli/stress.bats
 
 # FUZZ_SECONDS per target (default 60), one after the other. Each target's
-# corpus starts from its seeds and findings (tests/fuzz/seeds/TARGET,
-# tests/fuzz/regressions/TARGET but for open-* ones, known defects not fixed
-# yet; the model fuzzer also from the default model). A target runs its
-# whole time even when it finds something (-fork=1 -ignore_crashes=1); what
-# it found is in $(BUILD)-fuzz/findings/TARGET/ (emptied at the start), its
-# log in $(BUILD)-fuzz/TARGET.log. Copy a finding into
-# tests/fuzz/regressions/TARGET/ and `make test` replays it from then on.
+# corpus starts from its seeds and findings (tests/fuzz/seeds/TARGET/,
+# tests/fuzz/regressions/TARGET-* but TARGET-open-*, known defects not fixed
+# yet; fuzz_decompress also from the unprefixed ones, the model fuzzer from
+# the default model). A target runs its whole time even when it finds
+# something (-fork=1 -ignore_crashes=1); what it found is in
+# $(BUILD)-fuzz/findings/TARGET/ (emptied at the start), its log in
+# $(BUILD)-fuzz/TARGET.log. Copy a finding to tests/fuzz/regressions/
+# TARGET-NAME and `make test` replays it from then on.
 FUZZ_TARGETS = fuzz_decompress fuzz_model fuzz_images fuzz_manifest fuzz_join
 fuzz: deps
 	@command -v clang++ >/dev/null || { [ "$$(id -u)" -eq 0 ] && apt-get install -y -qq clang || sudo apt-get install -y -qq clang; }
@@ -53,8 +54,13 @@ fuzz: deps
 	@failed=""; for t in $(FUZZ_TARGETS); do \
 	  corpus=$(BUILD)-fuzz/corpus/$$t; findings=$(BUILD)-fuzz/findings/$$t; log=$(BUILD)-fuzz/$$t.log; \
 	  rm -rf $$findings; mkdir -p $$corpus $$findings; \
-	  for f in tests/fuzz/seeds/$$t/* tests/fuzz/regressions/$$t/*; do \
-	    case $$f in */open-*|*'*') ;; *) cp "$$f" $$corpus/ ;; esac; \
+	  for f in tests/fuzz/seeds/$$t/* tests/fuzz/regressions/*; do \
+	    case $$f in \
+	      */$$t-open-*|*'*') ;; \
+	      tests/fuzz/seeds/*|*/$$t-*) cp "$$f" $$corpus/ ;; \
+	      */fuzz_*) ;; \
+	      *) [ $$t = fuzz_decompress ] && cp "$$f" $$corpus/ ;; \
+	    esac; \
 	  done; \
 	  extra=""; \
 	  if [ $$t = fuzz_model ]; then cp models/fashion-cnv.fbnn $$corpus/; extra=-max_len=300000; fi; \

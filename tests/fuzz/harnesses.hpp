@@ -7,7 +7,7 @@
 //
 // Header-only so that the same code runs in two places: the fuzzers
 // (fuzz_<target>.cpp, built by `make fuzz` with the sanitizers) and the unit
-// test that replays tests/fuzz/regressions/<target>/ and tests/fuzz/seeds/
+// test that replays tests/fuzz/regressions/<target>-* and tests/fuzz/seeds/
 // <target>/ in `make test` (tests/unit/regression_test.cpp).
 #pragma once
 
