@@ -159,3 +159,81 @@ open("f.raw", "wb").write(d)'
   run "$INFER" -t raw f.idx
   [[ "$output" == *"raw images need --shape"* ]]
 }
+
+# Issue 8
+
+@test "an IDX file with a 0 dimension is a one-line error naming it, from a file or a stream, and leaves no file" {
+  printf '\0\0\x08\x03\0\0\0\x05\0\0\0\0\0\0\0\x1c' > z-idx3-ubyte
+  run "$INFER" -o out.tsv z-idx3-ubyte
+  [ "$status" -eq 1 ]
+  [ "$output" = "fpga-infer: z-idx3-ubyte: corrupt data: IDX dimension 2 of 3 is 0 (items of no bytes)" ]
+  run bash -c "cat z-idx3-ubyte | '$INFER' -o out.tsv"
+  [ "$status" -eq 1 ]
+  [ "$output" = "fpga-infer: stdin: corrupt data: IDX dimension 2 of 3 is 0 (items of no bytes)" ]
+  run "$INFER" -o out.tsv - < z-idx3-ubyte
+  [ "$status" -eq 1 ]
+  [ "$(ls -A)" = z-idx3-ubyte ]
+}
+
+@test "a 5 GiB sparse file as the model fails at once in little memory; /dev/zero is not a model" {
+  printf '\0\0\x08\x03\0\0\0\x01\0\0\0\x1c\0\0\0\x1c' > one-idx3-ubyte
+  head -c 784 /dev/zero >> one-idx3-ubyte
+  truncate -s 5G big.fbnn
+  run /usr/bin/time -f %M -o rss "$INFER" -m big.fbnn one-idx3-ubyte
+  [ "$status" -eq 1 ]
+  [ "$output" = "fpga-infer: big.fbnn: corrupt data at offset 4: model: not an fpga-tools model (no FBNN magic)" ]
+  [ "$(tail -1 rss)" -lt 65536 ]
+  run "$INFER" -m /dev/zero one-idx3-ubyte
+  [ "$status" -eq 1 ]
+  [ "$output" = "fpga-infer: /dev/zero: corrupt data at offset 4: model: not an fpga-tools model (no FBNN magic)" ]
+  # A valid header that declares more than 256 MiB: refused before reading on.
+  python3 -c 'import struct, sys
+sys.stdout.buffer.write(b"FBNN" + struct.pack("<7I", 1, 28, 28, 1, 1, 10, 1) + b"\0\0" * 10 + struct.pack("<4I", 3, 262144, 262144, 0))' > huge.fbnn
+  head -c 100000000 /dev/zero >> huge.fbnn
+  run /usr/bin/time -f %M -o rss "$INFER" -m huge.fbnn one-idx3-ubyte
+  [ "$status" -eq 1 ]
+  [ "$output" = "fpga-infer: huge.fbnn: corrupt data: model: larger than 256 MiB, the most a model may have (not a model?)" ]
+  [ "$(tail -1 rss)" -lt 65536 ]
+}
+
+@test "a model from a pipe or standard input loads; data after it is refused" {
+  need_fashion
+  fashion_idx f.idx 3
+  "$INFER" -q f.idx > want
+  cat "$MODEL" | "$INFER" -q -m /dev/stdin f.idx | cmp - want
+  "$INFER" -q -m - f.idx < "$MODEL" | cmp - want
+  run bash -c "cat '$MODEL' '$MODEL' | '$INFER' -m - f.idx"
+  [ "$status" -eq 1 ]
+  [ "$output" = "fpga-infer: stdin: corrupt data at offset $(stat -c %s "$MODEL"): model: data after the last layer" ]
+  cat "$MODEL" > extra.fbnn
+  printf 'xy' >> extra.fbnn
+  run "$INFER" -m extra.fbnn f.idx
+  [ "$status" -eq 1 ]
+  [ "$output" = "fpga-infer: extra.fbnn: corrupt data at offset $(stat -c %s "$MODEL"): model: 2 bytes after the last layer" ]
+  run "$INFER" -m - < "$MODEL"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"the images must come from files"* ]]
+}
+
+@test "an IDX stream is held to its header's image count, with the file's message" {
+  need_fashion
+  fashion_idx f5-idx3-ubyte 5
+  head -c $((16 + 3 * 784 + 100)) f5-idx3-ubyte > short
+  cat f5-idx3-ubyte f5-idx3-ubyte > long
+  for f in short long; do
+    run "$INFER" -t idx -o out.tsv "$f"
+    [ "$status" -eq 1 ]
+    want=${output#fpga-infer: $f: }
+    [[ "$want" == "corrupt data: IDX header describes 3936 bytes but the file has "* ]]
+    run bash -c "cat $f | '$INFER' -o out.tsv"
+    [ "$status" -eq 1 ]
+    [ "$output" = "fpga-infer: stdin: $want" ]
+    [ ! -e out.tsv ]
+  done
+  # One byte too many is enough; the exact count passes.
+  run bash -c "(cat f5-idx3-ubyte; printf x) | '$INFER' -q"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"fpga-infer: stdin: corrupt data: IDX header describes 3936 bytes but the file has 3937" ]]
+  cat f5-idx3-ubyte | "$INFER" -q > out
+  [ "$(wc -l < out)" -eq 5 ]
+}

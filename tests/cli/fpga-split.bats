@@ -156,3 +156,26 @@ with open(sys.argv[1], "wb") as f:
   [ "$(stat -c %s z.004)" -eq $((300000000 - 4 * 67108864)) ]
   [ "$(cat rss)" -lt 30000 ]
 }
+
+# Issue 8
+
+@test "--idx: a 0 dimension or an item size past 64 bits is a one-line error, file or stream, and leaves no file" {
+  printf '\0\0\x08\x03\0\0\0\x05\0\0\0\0\0\0\0\x1c' > z-idx3-ubyte
+  msg="corrupt data: IDX dimension 2 of 3 is 0 (items of no bytes)"
+  for opt in "-n 3" "-b 1K" "--ranges -n 2"; do
+    run "$SPLIT" --idx $opt z-idx3-ubyte
+    [ "$status" -eq 1 ]
+    [ "$output" = "fpga-split: z-idx3-ubyte: $msg" ]
+  done
+  run bash -c "(cat z-idx3-ubyte; echo abc) | '$SPLIT' --idx -b 1K - y"
+  [ "$status" -eq 1 ]
+  [ "$output" = "fpga-split: stdin: $msg" ]
+  run "$SPLIT" --idx -b 1K - y < z-idx3-ubyte
+  [ "$status" -eq 1 ]
+  # Five dimensions of 1, 2^16, 2^16, 2^16, 2^16: items of 2^64 bytes.
+  printf '\0\0\x08\x05\0\0\0\x01\0\x01\0\0\0\x01\0\0\0\x01\0\0\0\x01\0\0' > o-idx5-ubyte
+  run bash -c "(cat o-idx5-ubyte; echo abc) | '$SPLIT' --idx -b 1K - y"
+  [ "$status" -eq 1 ]
+  [ "$output" = "fpga-split: stdin: corrupt data: not an IDX file: items larger than 2^63 bytes" ]
+  [ "$(ls -A | sort | tr '\n' ' ')" = "o-idx5-ubyte z-idx3-ubyte " ]
+}

@@ -4,13 +4,20 @@
 // published deer scores (skipped where ../shared/data is absent).
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <csignal>
 #include <fstream>
+#include <functional>
 #include <random>
+#include <thread>
 
 #include "fpgaio/bnn.hpp"
 #include "fpgaio/error.hpp"
+#include "fpgaio/images.hpp"
 
 using namespace fpgaio;
 using namespace fpgaio::bnn;
@@ -277,4 +284,201 @@ TEST(BnnPynq, LfcImportsAndRuns) {
   e.classify(px.data(), s.data());
   EXPECT_EQ(s, reference(m, px));
   EXPECT_EQ(argmax(s.data(), s.size()), 3u);
+}
+
+// --- Issue 8: hostile sizes in images and models -----------------------------
+
+namespace {
+
+// A file holding `data` (memfd), readable by path.
+struct MemFile {
+  int fd;
+  explicit MemFile(const Bytes& data) : fd(::memfd_create("test", 0)) {
+    full_write(fd, data.data(), data.size(), "memfd");
+    ::lseek(fd, 0, SEEK_SET);
+  }
+  ~MemFile() { ::close(fd); }
+  std::string path() const { return "/proc/self/fd/" + std::to_string(fd); }
+};
+
+// A pipe holding `data`, written by a thread (so it may exceed the pipe's
+// buffer), readable as a stream by path.
+struct Pipe {
+  int fds[2];
+  std::thread writer;
+  explicit Pipe(Bytes data) {
+    ::signal(SIGPIPE, SIG_IGN);  // the reader may stop early: EPIPE, not death
+    if (::pipe(fds) != 0) std::abort();
+    writer = std::thread([this, d = std::move(data)] {
+      std::size_t off = 0;
+      while (off < d.size()) {
+        ssize_t n = ::write(fds[1], d.data() + off, d.size() - off);
+        if (n <= 0) break;  // the reader closed early
+        off += static_cast<std::size_t>(n);
+      }
+      ::close(fds[1]);
+    });
+  }
+  ~Pipe() {
+    ::close(fds[0]);
+    writer.join();
+  }
+  std::string path() const { return "/proc/self/fd/" + std::to_string(fds[0]); }
+};
+
+Bytes idx3(std::uint32_t count, std::uint32_t h, std::uint32_t w, std::size_t images) {
+  Bytes b = {0, 0, 8, 3};
+  for (std::uint32_t d : {count, h, w})
+    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<std::uint8_t>(d >> s));
+  for (std::size_t i = 0; i < images * h * w; ++i) b.push_back(static_cast<std::uint8_t>(i * 7));
+  return b;
+}
+
+// Reads every image; returns how many, or the error's text.
+std::string read_all_images(const std::string& path) {
+  Input in(path);
+  images::Reader r(in, images::Format::idx, Shape{32, 32, 1}, std::nullopt, std::nullopt);
+  images::Batch b;
+  std::size_t n = 0;
+  for (std::size_t got; (got = r.next(4, b)) > 0;) n += got;
+  return std::to_string(n) + " images";
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.path + ": " + e.describe();
+  }
+  return "no error";
+}
+
+}  // namespace
+
+TEST(ImageReader, IdxWithAZeroDimensionIsAnErrorNotADivisionByZero) {
+  Bytes z = idx3(5, 0, 28, 0);
+  MemFile f(z);
+  EXPECT_EQ(error_of([&] { read_all_images(f.path()); }),
+            f.path() + ": corrupt data: IDX dimension 2 of 3 is 0 (items of no bytes)");
+  Pipe p(z);
+  EXPECT_EQ(error_of([&] { read_all_images(p.path()); }),
+            p.path() + ": corrupt data: IDX dimension 2 of 3 is 0 (items of no bytes)");
+  // Raw images of no bytes, from the API (the tool's --shape refuses them).
+  Input in(f.path());
+  EXPECT_THROW(images::Reader(in, images::Format::raw, Shape{32, 32, 1}, Shape{0, 28, 1}, std::nullopt), Error);
+}
+
+TEST(ImageReader, IdxStreamIsHeldToItsHeaderCountWithTheFilesMessage) {
+  for (std::size_t have : {0, 3, 5, 6, 9}) {
+    Bytes d = idx3(5, 28, 28, have);
+    if (have == 3) d.resize(d.size() - 100);  // and a partial image
+    MemFile f(d);
+    Pipe p(d);
+    std::string file = error_of([&] { read_all_images(f.path()); });
+    std::string stream = error_of([&] { read_all_images(p.path()); });
+    if (have == 5) {
+      EXPECT_EQ(file, "no error");
+      EXPECT_EQ(stream, "no error");
+      continue;
+    }
+    EXPECT_EQ(file, f.path() + ": corrupt data: IDX header describes 3936 bytes but the file has " +
+                        std::to_string(d.size()));
+    EXPECT_EQ(stream, p.path() + ": corrupt data: IDX header describes 3936 bytes but the file has " +
+                          std::to_string(d.size()))
+        << have << " images";
+  }
+  Pipe p(idx3(5, 28, 28, 5));
+  EXPECT_EQ(read_all_images(p.path()), "5 images");
+}
+
+TEST(BnnModel, LoadChecksTheMagicFirstAndReadsOnlyTheDeclaredBytes) {
+  // A 5 GiB sparse file and /dev/zero: refused after the header.
+  int fd = ::memfd_create("sparse", 0);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::ftruncate(fd, off_t{5} << 30), 0);
+  std::string sparse = "/proc/self/fd/" + std::to_string(fd);
+  EXPECT_EQ(error_of([&] { Model::load(sparse); }),
+            sparse + ": corrupt data at offset 4: model: not an fpga-tools model (no FBNN magic)");
+  ::close(fd);
+  EXPECT_EQ(error_of([] { Model::load("/dev/zero"); }),
+            "/dev/zero: corrupt data at offset 4: model: not an fpga-tools model (no FBNN magic)");
+
+  // A model loads from a file and from a pipe; data after it is refused.
+  std::mt19937 rng(11);
+  Bytes b = random_cnv(rng, 10, 1, 40, 72, InputMode::binary).serialize();
+  {
+    MemFile f(b);
+    EXPECT_EQ(Model::load(f.path()).serialize(), b);
+    Pipe p(b);
+    EXPECT_EQ(Model::load(p.path()).serialize(), b);
+  }
+  Bytes more = b;
+  more.insert(more.end(), 1000000, 0);
+  {
+    MemFile f(more);
+    EXPECT_EQ(error_of([&] { Model::load(f.path()); }),
+              f.path() + ": corrupt data at offset " + std::to_string(b.size()) +
+                  ": model: 1000000 bytes after the last layer");
+    Pipe p(more);
+    EXPECT_EQ(error_of([&] { Model::load(p.path()); }),
+              p.path() + ": corrupt data at offset " + std::to_string(b.size()) + ": model: data after the last layer");
+  }
+  // Truncated: the CRC-32 message, as from a buffer.
+  {
+    Bytes cut(b.begin(), b.begin() + 500);
+    Pipe p(cut);
+    EXPECT_EQ(error_of([&] { Model::load(p.path()); }),
+              p.path() + ": corrupt data: model: CRC-32 mismatch (damaged or truncated file)");
+  }
+  // A layer that declares more than kMaxModelBytes: refused before it is read.
+  Bytes big(b.begin(), b.begin() + 32);
+  for (int i = 0; i < 10; ++i) big.insert(big.end(), {1, 0, 'x'});
+  for (std::uint32_t v : {3u, 262144u, 262144u, 0u})
+    for (int k = 0; k < 4; ++k) big.push_back(static_cast<std::uint8_t>(v >> (8 * k)));
+  big[28] = 1;  // one layer
+  big.insert(big.end(), 1 << 20, 0);
+  {
+    MemFile f(big);
+    EXPECT_EQ(error_of([&] { Model::load(f.path()); }),
+              f.path() + ": corrupt data: model: larger than 256 MiB, the most a model may have (not a model?)");
+  }
+}
+
+TEST(BnnEngine, RefusesAModelWhoseMapsWouldNotFitBeforeAllocating) {
+  // 4096x4096 one-bit pixels into 256 channels: a 512 MiB map (a word per
+  // pixel), from a model of 2 KiB of weights.
+  std::mt19937 rng(13);
+  Model m;
+  m.input = Shape{4096, 4096, 1};
+  m.mode = InputMode::binary;
+  m.layers.push_back(random_layer(rng, LayerKind::conv3x3, 1, 256, true, false));
+  Shape s = m.shapes().back();
+  while (s.height > 1) {
+    m.layers.push_back(random_layer(rng, LayerKind::maxpool2x2, 256, 256, false, false));
+    s = m.shapes().back();
+  }
+  m.layers.push_back(random_layer(rng, LayerKind::fc, 256, 10, false, false));
+  for (int i = 0; i < 10; ++i) m.classes.push_back(std::to_string(i));
+  m.validate();
+  try {
+    Engine e(m, Isa::portable);
+    FAIL() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::device);
+    EXPECT_NE(std::string(e.what()).find("layer 0 needs 511 MiB of activations"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ImageReader, LabelsAreHeldToTheirHeaderAndNeverReadWhole) {
+  EXPECT_EQ(error_of([] { images::read_idx_labels("/dev/zero"); }),
+            "/dev/zero: corrupt data: not an IDX file: unknown element type");
+  Bytes l = {0, 0, 8, 1, 0, 0, 0, 3, 7, 8, 9};
+  {
+    MemFile f(l);
+    EXPECT_EQ(images::read_idx_labels(f.path()), (std::vector<std::uint8_t>{7, 8, 9}));
+  }
+  l.push_back(1);
+  MemFile f(l);
+  EXPECT_EQ(error_of([&] { images::read_idx_labels(f.path()); }),
+            f.path() + ": corrupt data: IDX header describes 11 bytes but the file has 12");
 }

@@ -166,6 +166,38 @@ TEST(Idx, ParsesChecksAndReencodes) {
   EXPECT_THROW(parse_idx(h.data(), h.size(), "f", std::nullopt), Error);
 }
 
+// Issue 8: items of no bytes made every item count a division by zero
+// (SIGFPE in fpga-split and fpga-infer); sizes that wrap around 2^64 could
+// make them 0 too.
+TEST(Idx, EmptyItemsAndSizesPast2To63AreRefused) {
+  auto expect_error = [](const Bytes& h, std::optional<std::uint64_t> size, const std::string& what) {
+    try {
+      parse_idx(h.data(), h.size(), "z-idx", size);
+      ADD_FAILURE() << "accepted: " << what;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::corrupt);
+      EXPECT_EQ(e.path, "z-idx");
+      EXPECT_EQ(std::string(e.what()), what);
+    }
+  };
+  Bytes h = {0, 0, 8, 3, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 28};
+  expect_error(h, 16, "IDX dimension 2 of 3 is 0 (items of no bytes)");
+  expect_error(h, std::nullopt, "IDX dimension 2 of 3 is 0 (items of no bytes)");
+  h[11] = 28;
+  h[15] = 0;
+  expect_error(h, std::nullopt, "IDX dimension 3 of 3 is 0 (items of no bytes)");
+  // 2^16 four times: 2^64 bytes, 0 in 64 bits.
+  Bytes o = {0, 0, 8, 5, 0, 0, 0, 1, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0};
+  expect_error(o, std::nullopt, "not an IDX file: items larger than 2^63 bytes");
+  // Items that fit, but not 2^32-1 of them.
+  Bytes n = {0, 0, 0x0E, 3, 0xff, 0xff, 0xff, 0xff, 0, 0x10, 0, 0, 0, 0x10, 0, 0};
+  expect_error(n, std::nullopt, "not an IDX file: data larger than 2^63 bytes");
+  // No items at all is an empty set, not an error.
+  Bytes e = {0, 0, 8, 3, 0, 0, 0, 0, 0, 0, 0, 28, 0, 0, 0, 28};
+  EXPECT_EQ(parse_idx(e.data(), e.size(), "e", 16).data_bytes(), 0u);
+  EXPECT_EQ(parse_idx(e.data(), e.size(), "e", 16).item_bytes(), 784u);
+}
+
 TEST(Names, ChunkNamesAndPartNamesRoundTrip) {
   EXPECT_EQ(index_width(2), 3u);
   EXPECT_EQ(index_width(1000), 3u);

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cerrno>
 #include <cstdio>
@@ -145,6 +146,8 @@ Options parse(int argc, char** argv) {
   }, o.inputs);
   if (o.save && !o.output.empty()) fpgacli::usage_error("--save and --output exclude each other");
   if (o.start && !o.manifest.empty()) fpgacli::usage_error("--start and --manifest exclude each other");
+  if (o.model == "-" && (o.inputs.empty() || std::find(o.inputs.begin(), o.inputs.end(), "-") != o.inputs.end()))
+    fpgacli::usage_error("-m - reads the model from standard input: the images must come from files");
   return o;
 }
 

@@ -40,6 +40,10 @@ struct Layer {
   }
 };
 
+// The largest model file load() reads: 256 MiB, a thousand times BNN-PYNQ's
+// CNV-W1A1 (190 KB) or LFC-W1A1 (400 KB).
+constexpr std::uint64_t kMaxModelBytes = std::uint64_t{256} << 20;
+
 struct Shape {
   std::uint32_t height = 0, width = 0, channels = 0;
   std::uint64_t values() const { return std::uint64_t{height} * width * channels; }
@@ -64,6 +68,10 @@ struct Model {
   Bytes serialize() const;
   // Checks every size against the data; throws Error(corrupt) naming `path`.
   static Model parse(const std::uint8_t* data, std::size_t n, const std::string& path);
+  // Reads a model file, or a stream ("-" is standard input): the header
+  // first (a file without the magic is refused after 32 bytes), then each
+  // part as far as the parts before it declare, never more than
+  // kMaxModelBytes; the input must end where the model does.
   static Model load(const std::string& path);
   std::string describe() const;  // "CNV: 32x32x3 -> conv 64, conv 64, pool, ... -> 10 classes"
 };

@@ -10,6 +10,7 @@
 
 #include "fpgaio/bnn.hpp"
 #include "fpgaio/io.hpp"
+#include "fpgaio/split.hpp"
 
 namespace fpgaio::images {
 
@@ -42,7 +43,9 @@ class Reader {
   Reader(Input& in, Format format, const bnn::Shape& model, std::optional<bnn::Shape> raw_shape,
          std::optional<std::uint64_t> start, std::vector<std::uint8_t> consumed = {});
   // Reads up to n images into b (replacing its contents); 0 at the end.
-  // Throws Error(corrupt) for a partial record or a bad header.
+  // Throws Error(corrupt) for a partial record or a bad header, and when a
+  // whole IDX input (file or stream) holds more or fewer images than its
+  // header says (the message parse_idx gives for a file of the wrong size).
   std::size_t next(std::size_t n, Batch& b);
   std::optional<std::uint64_t> total() const { return total_; }  // images, when known
   std::uint64_t record_bytes() const { return record_; }
@@ -52,11 +55,14 @@ class Reader {
   bool read_pnm_header(bnn::Shape& s);
   void fit(const std::uint8_t* src, const bnn::Shape& s, bool chw, std::uint8_t* dst) const;
   std::size_t read_exact(std::uint8_t* p, std::size_t n);
+  std::uint64_t count_rest();  // reads to the end, counting
   Input& in_;
   Format format_;
   bnn::Shape model_, image_;
   std::uint64_t record_ = 0, index_ = 0, header_ = 0;
   std::optional<std::uint64_t> total_;
+  std::optional<split::IdxHeader> idx_;  // a whole IDX file or stream: its count is held to
+  std::uint64_t read_ = 0;               // images read so far
   std::vector<std::uint8_t> rec_;
   std::vector<std::uint8_t> pending_;  // read again before the input
 };

@@ -55,14 +55,21 @@ struct IdxHeader {
   std::uint8_t type = 8;
   std::vector<std::uint32_t> dims;
   std::size_t header_bytes() const { return 4 + 4 * dims.size(); }
+  std::uint64_t element_bytes() const;  // 1, 2, 4 or 8 by the type
   std::uint64_t item_bytes() const;  // bytes of one item (dims[1..] times element size)
   std::uint64_t data_bytes() const { return item_bytes() * dims.at(0); }
   Bytes encode(std::uint32_t items) const;  // this header with dims[0] = items
 };
 // Parses an IDX header from data[0, n). Throws Error(corrupt) naming `path`
 // when it is not one (or, for a known `file_size`, when the size disagrees).
+// A header that parses has items of at least one byte (a 0 in any dimension
+// but the first is an error) and describes less than 2^63 bytes, so
+// item_bytes() divides and data_bytes() does not overflow.
 IdxHeader parse_idx(const std::uint8_t* data, std::size_t n, const std::string& path,
                     std::optional<std::uint64_t> file_size);
+// Throws the error parse_idx gives when the header and `size`, the bytes of
+// the whole file or stream, disagree.
+void check_idx_size(const IdxHeader& h, std::uint64_t size, const std::string& path);
 
 // Chunk file names: PREFIX.INDEX with INDEX zero-padded to `width` digits.
 unsigned index_width(std::uint64_t count);  // digits for count-1, at least 3

@@ -113,7 +113,47 @@ struct Engine::Impl {
   void run(const std::uint8_t* pixels, std::int32_t* scores) const;
 };
 
+namespace {
+// What one Engine may allocate: the prepared weights of all layers, and the
+// activation maps of each thread. A model within kMaxModelBytes can declare
+// layers that would need far more (a first layer's 8-bit weights take 16
+// times their bits, a map of 1-channel pixels a word each); such a model is
+// refused before anything is allocated.
+constexpr std::uint64_t kMaxWeightBytes = std::uint64_t{2} << 30;
+constexpr std::uint64_t kMaxMapWords = std::uint64_t{1} << 24;  // 128 MiB a map
+
+Error too_big(std::size_t layer, const std::string& what, std::uint64_t bytes, std::uint64_t limit) {
+  return Error(ErrorKind::device, "model: layer " + std::to_string(layer) + " needs " + std::to_string(bytes >> 20) +
+                                      " MiB of " + what + ", more than the CPU engine's " +
+                                      std::to_string(limit >> 20) + " MiB");
+}
+}  // namespace
+
 void Engine::Impl::prepare() {
+  // Sizes first, so that a model too large fails before any allocation.
+  {
+    const std::vector<Shape> shapes = model.shapes();
+    Shape s = model.input;
+    std::uint64_t cur_words = model.mode == InputMode::fixed8 ? 0 : words(s.channels), weight_bytes = 0;
+    for (std::size_t i = 0; i < model.layers.size(); ++i) {
+      const Layer& l = model.layers[i];
+      const Shape& o = shapes[i];
+      std::uint64_t out_words = l.kind == LayerKind::maxpool2x2 ? cur_words : words(l.out);
+      std::uint64_t map = std::max<std::uint64_t>(std::uint64_t{s.height} * s.width * std::max<std::uint64_t>(cur_words, 1),
+                                                  std::uint64_t{o.height} * o.width * out_words);
+      if (map > kMaxMapWords) throw too_big(i, "activations", 8 * map, 8 * kMaxMapWords);
+      if (l.kind != LayerKind::maxpool2x2) {
+        const std::uint64_t opad = pad(l.out);
+        if (i == 0 && model.mode == InputMode::fixed8)
+          weight_bytes += std::uint64_t{l.fan_in()} * opad * 2 + std::uint64_t{l.fan_in()} * opad / 8 + opad * 6;
+        else
+          weight_bytes += (l.kind == LayerKind::conv3x3 ? 9 * cur_words : words(l.in)) * opad * 8 + opad * 8;
+        if (weight_bytes > kMaxWeightBytes) throw too_big(i, "weights", weight_bytes, kMaxWeightBytes);
+      }
+      s = o;
+      cur_words = out_words;
+    }
+  }
   for (int p = 0; p < 256; ++p) {
     // Rounded to nearest, saturated: round((2p - 255) * 128 / 255); no ties
     // are possible (255 is odd).

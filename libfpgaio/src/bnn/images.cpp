@@ -62,6 +62,7 @@ Reader::Reader(Input& in, Format format, const bnn::Shape& model, std::optional<
       if (!raw_shape) throw Error(ErrorKind::usage, "raw images need --shape HxWxC");
       image_ = *raw_shape;
       record_ = image_.values();
+      if (!record_) throw Error(ErrorKind::usage, "raw images need a shape of at least 1x1x1");
       break;
     case Format::idx: read_header(); break;
     case Format::pnm:
@@ -115,8 +116,21 @@ void Reader::read_header() {
   if (d.size() == 3) image_ = bnn::Shape{d[1], d[2], 1};
   else if (d.size() == 4) image_ = bnn::Shape{d[1], d[2], d[3]};
   else throw Error(ErrorKind::corrupt, "IDX images need 3 or 4 dimensions").with_path(in_.name());
-  record_ = idx.item_bytes();
-  if (!range) total_ = d[0];
+  record_ = idx.item_bytes();  // not 0: parse_idx refuses empty items
+  if (!range) {
+    // A whole file or stream holds exactly the images its header counts: a
+    // file's size was checked above, a stream is checked as it is read.
+    total_ = d[0];
+    idx_ = idx;
+  }
+}
+
+std::uint64_t Reader::count_rest() {
+  std::uint64_t n = pending_.size();
+  pending_.clear();
+  std::uint8_t buf[1 << 16];
+  for (std::size_t got; (got = in_.read_some(buf, sizeof buf)) > 0;) n += got;
+  return n;
 }
 
 std::size_t Reader::read_exact(std::uint8_t* p, std::size_t n) {
@@ -192,8 +206,21 @@ std::size_t Reader::next(std::size_t n, Batch& b) {
     }
     return b.count;
   }
+  if (idx_) {
+    // No more images than the header counts, then the end of the input.
+    const std::uint64_t left = idx_->dims[0] - read_;
+    if (left == 0) {
+      std::uint8_t probe;
+      if (read_exact(&probe, 1) == 1)
+        split::check_idx_size(*idx_, header_ + read_ * record_ + 1 + count_rest(), in_.name());
+      return 0;
+    }
+    n = static_cast<std::size_t>(std::min<std::uint64_t>(n, left));
+  }
   rec_.resize(n * record_);
   std::size_t got = read_exact(rec_.data(), rec_.size());
+  if (idx_ && got < rec_.size()) split::check_idx_size(*idx_, header_ + read_ * record_ + got, in_.name());
+  read_ += got / record_;
   if (got % record_)
     throw Error(ErrorKind::corrupt, "ends inside image " + std::to_string(index_ + got / record_) + " (truncated?)")
         .with_path(in_.name());
@@ -212,16 +239,31 @@ std::size_t Reader::next(std::size_t n, Batch& b) {
 }
 
 std::vector<std::uint8_t> read_idx_labels(const std::string& path) {
-  // The whole file (labels files are small), inflated when it is gzip.
-  Bytes data;
+  // Inflated when it is gzip. The header is checked as soon as it has
+  // arrived, and only the labels it counts are kept: the rest of a longer
+  // input is counted, not stored (--labels /dev/zero fails at its header).
+  struct LabelSink : Sink {
+    const std::string& path;
+    std::uint8_t head[8];
+    std::optional<split::IdxHeader> idx;
+    std::vector<std::uint8_t> labels;
+    std::uint64_t total = 0;
+    explicit LabelSink(const std::string& p) : path(p) {}
+    void write(const std::uint8_t* d, std::size_t n) override {
+      for (; n && total < 8; ++d, --n) head[total++] = *d;
+      if (!idx && total == 8) {
+        idx = split::parse_idx(head, 8, path, std::nullopt);
+        if (idx->dims.size() != 1 || idx->type != 0x08)
+          throw Error(ErrorKind::corrupt, "not an IDX labels file (IDX1 of bytes)").with_path(path);
+      }
+      std::size_t keep = idx ? static_cast<std::size_t>(std::min<std::uint64_t>(n, idx->dims[0] - labels.size())) : 0;
+      labels.insert(labels.end(), d, d + keep);
+      total += n;
+    }
+  } sink(path);
   {
     Input in(path);
     gzip::Decoder dec(in, {});
-    struct VecSink : Sink {
-      Bytes& v;
-      explicit VecSink(Bytes& b) : v(b) {}
-      void write(const std::uint8_t* d, std::size_t n) override { v.insert(v.end(), d, d + n); }
-    } sink(data);
     if (dec.is_gzip()) {
       try {
         dec.run(sink);
@@ -232,10 +274,10 @@ std::vector<std::uint8_t> read_idx_labels(const std::string& path) {
       dec.copy_through(sink);
     }
   }
-  auto idx = split::parse_idx(data.data(), std::min<std::size_t>(data.size(), 8), path, data.size());
+  auto idx = split::parse_idx(sink.head, static_cast<std::size_t>(std::min<std::uint64_t>(sink.total, 8)), path, sink.total);
   if (idx.dims.size() != 1 || idx.type != 0x08)
     throw Error(ErrorKind::corrupt, "not an IDX labels file (IDX1 of bytes)").with_path(path);
-  return std::vector<std::uint8_t>(data.begin() + 8, data.end());
+  return std::move(sink.labels);
 }
 
 }  // namespace fpgaio::images

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
+#include <sstream>
 #include <iterator>
 
 #include "fpgaio/bnn.hpp"
@@ -17,6 +17,8 @@ namespace {
 
 constexpr std::uint32_t kVersion = 1;
 constexpr std::uint32_t kMaxDim = 1u << 16;
+constexpr std::size_t kMaxNameBytes = 1 << 20;  // all class names together
+constexpr const char* kNamesTooLong = "class names longer than 1 MiB in all";
 
 void put32(Bytes& b, std::uint32_t v) {
   for (int i = 0; i < 4; ++i) b.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
@@ -59,16 +61,102 @@ class Reader {
   std::string path_;
 };
 
-Bytes read_all(const std::string& path) {
-  Input in(path);
-  Bytes out;
-  std::uint8_t buf[1 << 16];
-  for (std::size_t n; (n = in.read(buf, sizeof buf)) > 0;) {
-    std::size_t old = out.size();
-    out.resize(old + n);
-    std::memcpy(out.data() + old, buf, n);
+std::uint32_t le32(const Bytes& b, std::uint64_t pos) {
+  std::uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v |= std::uint32_t{b[pos + static_cast<unsigned>(i)]} << (8 * i);
+  return v;
+}
+
+// Reads a model from a file or a stream in the order its parts declare their
+// sizes: the header, then each class name and layer only as long as what was
+// read before says, so that a file that is not a model is refused after 32
+// bytes and nothing beyond kMaxModelBytes is ever read. The bytes then go
+// through Model::parse, which checks everything (CRC-32 first) as for a
+// buffer: a model file or stream gives the same errors as its bytes.
+class Loader {
+ public:
+  explicit Loader(Input& in) : in_(in) {}
+
+  Model load() {
+    if (!fill(32)) return parse();  // too short: parse says which part is missing
+    if (std::memcmp(b_.data(), "FBNN", 4) != 0 || le32(b_, 4) != kVersion) return parse();
+    const std::uint32_t classes = le32(b_, 24), layers = le32(b_, 28);
+    if (classes == 0 || classes > kMaxDim) throw bad(24, "bad number of classes");
+    if (layers == 0 || layers > 1024) throw bad(28, "bad number of layers");
+    std::uint64_t pos = 32, names = 0;
+    for (std::uint32_t i = 0; i < classes; ++i) {
+      if (!fill(pos + 2)) return parse();
+      const std::uint32_t len = b_[pos] | std::uint32_t{b_[pos + 1]} << 8;
+      if ((names += len) > kMaxNameBytes) throw bad(pos, kNamesTooLong);
+      pos += 2 + len;
+    }
+    for (std::uint32_t i = 0; i < layers; ++i) {
+      if (!fill(pos + 16)) return parse();
+      Layer l;
+      l.kind = static_cast<LayerKind>(le32(b_, pos));
+      l.in = le32(b_, pos + 4);
+      l.out = le32(b_, pos + 8);
+      const std::uint32_t flags = le32(b_, pos + 12);
+      if (l.kind != LayerKind::conv3x3 && l.kind != LayerKind::fc && l.kind != LayerKind::maxpool2x2)
+        throw bad(pos, "layer " + std::to_string(i) + ": unknown kind " + std::to_string(static_cast<std::uint32_t>(l.kind)));
+      if (l.in > kMaxDim * 4 || l.out > kMaxDim * 4 || flags > 1)
+        throw bad(pos, "layer " + std::to_string(i) + ": bad size or flags");
+      pos += 16;
+      if (l.kind != LayerKind::maxpool2x2) pos += std::uint64_t{l.out} * l.row_words() * 8 + (flags & 1 ? 4ull * l.out : 0);
+    }
+    if (!fill(pos + 4)) return parse();  // the CRC-32
+    // The model ends here; so must the input.
+    std::uint8_t probe;
+    if (in_.read(&probe, 1) == 0) return parse();
+    parse();  // damage that moved the end is a CRC-32 mismatch, as for the whole file
+    if (in_.is_regular())
+      throw bad(pos + 4, std::to_string(static_cast<std::uint64_t>(in_.stat().st_size) - pos - 4) +
+                             " bytes after the last layer");
+    throw bad(pos + 4, "data after the last layer");
   }
-  return out;
+
+ private:
+  Model parse() const { return Model::parse(b_.data(), b_.size(), in_.name()); }
+  Error bad(std::uint64_t pos, const std::string& why) const {
+    return Error(ErrorKind::corrupt, "model: " + why).at(pos).with_path(in_.name());
+  }
+  // Makes the buffer hold the first `total` bytes; false when the input
+  // ends first (the buffer then holds all of it).
+  bool fill(std::uint64_t total) {
+    if (total > kMaxModelBytes)
+      throw Error(ErrorKind::corrupt, "model: larger than " + std::to_string(kMaxModelBytes >> 20) +
+                                          " MiB, the most a model may have (not a model?)")
+          .with_path(in_.name());
+    if (total > b_.capacity()) b_.reserve(static_cast<std::size_t>(std::max<std::uint64_t>(total, 2 * b_.capacity())));
+    while (b_.size() < total) {
+      // In steps, so that memory follows what the input really holds (the
+      // reserved bytes are not touched until then).
+      const std::size_t old = b_.size(), n = static_cast<std::size_t>(std::min<std::uint64_t>(total - old, 1 << 20));
+      b_.resize(old + n);
+      const std::size_t got = in_.read(b_.data() + old, n);
+      b_.resize(old + got);
+      if (got < n) return false;
+    }
+    return true;
+  }
+  Input& in_;
+  Bytes b_;
+};
+
+// A BNN-PYNQ file that must hold exactly `want` bytes; never reads more than
+// one byte beyond them.
+Bytes read_exactly(const std::string& path, std::uint64_t want) {
+  Input in(path);
+  Bytes b(want + 1);
+  const std::size_t got = in.read(b.data(), b.size());
+  if (got != want) {
+    const std::string found = in.is_regular() ? std::to_string(in.stat().st_size)
+                              : got > want    ? "more"
+                                              : std::to_string(got);
+    throw Error(ErrorKind::corrupt, "expected " + std::to_string(want) + " bytes, found " + found).with_path(path);
+  }
+  b.resize(want);
+  return b;
 }
 
 }  // namespace
@@ -95,6 +183,13 @@ void Model::validate() const {
   if (mode != InputMode::fixed8 && mode != InputMode::binary) throw bad("unknown input mode");
   if (layers.empty()) throw bad("no layers");
   if (classes.empty()) throw bad("no classes");
+  if (classes.size() > kMaxDim) throw bad("bad number of classes");
+  std::size_t names = 0;
+  for (const auto& c : classes) {
+    if (c.size() > 0xffff) throw bad("a class name longer than 65535 bytes");
+    names += c.size();
+  }
+  if (names > kMaxNameBytes) throw bad(kNamesTooLong);
   Shape s = input;
   for (std::size_t i = 0; i < layers.size(); ++i) {
     const Layer& l = layers[i];
@@ -178,8 +273,10 @@ Model Model::parse(const std::uint8_t* data, std::size_t n, const std::string& p
   std::uint32_t classes = r.u32("header"), layers = r.u32("header");
   if (classes == 0 || classes > kMaxDim) throw r.bad("bad number of classes");
   if (layers == 0 || layers > 1024) throw r.bad("bad number of layers");
+  std::size_t names = 0;
   for (std::uint32_t i = 0; i < classes; ++i) {
     std::uint16_t len = r.u16("class names");
+    if ((names += len) > kMaxNameBytes) throw r.bad(kNamesTooLong);
     const std::uint8_t* p = r.bytes(len, "class names");
     m.classes.emplace_back(reinterpret_cast<const char*>(p), len);
   }
@@ -191,7 +288,7 @@ Model Model::parse(const std::uint8_t* data, std::size_t n, const std::string& p
     std::uint32_t flags = r.u32("layer header");
     if (l.kind != LayerKind::conv3x3 && l.kind != LayerKind::fc && l.kind != LayerKind::maxpool2x2)
       throw r.bad("layer " + std::to_string(i) + ": unknown kind " + std::to_string(static_cast<std::uint32_t>(l.kind)));
-    if (l.in > kMaxDim * 4 || l.out > kMaxDim * 4 || flags > 1)
+    if (l.in > kMaxDim * 4 || l.out > kMaxDim * 4 || flags > 1 || (l.kind == LayerKind::maxpool2x2 && flags))
       throw r.bad("layer " + std::to_string(i) + ": bad size or flags");
     if (l.kind != LayerKind::maxpool2x2) {
       std::size_t words = std::size_t{l.out} * l.row_words();
@@ -220,8 +317,8 @@ Model Model::parse(const std::uint8_t* data, std::size_t n, const std::string& p
 }
 
 Model Model::load(const std::string& path) {
-  Bytes b = read_all(path);
-  return parse(b.data(), b.size(), path);
+  Input in(path);
+  return Loader(in).load();
 }
 
 std::string Model::describe() const {
@@ -293,11 +390,7 @@ Model import_bnn_pynq(const std::string& dir_in) {
     std::uint32_t groups = p.fan_in / p.simd, per_pe = p.stored_out / p.pe;
     for (std::uint32_t pe = 0; pe < p.pe; ++pe) {
       std::string base = dir + std::to_string(li) + "-" + std::to_string(pe);
-      Bytes w = read_all(base + "-weights.bin");
-      if (w.size() != std::size_t{per_pe} * groups * 8)
-        throw Error(ErrorKind::corrupt, "expected " + std::to_string(std::size_t{per_pe} * groups * 8) + " bytes, found " +
-                                            std::to_string(w.size()))
-            .with_path(base + "-weights.bin");
+      Bytes w = read_exactly(base + "-weights.bin", std::uint64_t{per_pe} * groups * 8);
       for (std::uint32_t nf = 0; nf < per_pe; ++nf) {
         std::uint32_t neuron = nf * p.pe + pe;
         if (neuron >= l.out) continue;  // padding rows of the last layer
@@ -311,10 +404,7 @@ Model import_bnn_pynq(const std::string& dir_in) {
         }
       }
       if (last) continue;
-      Bytes t = read_all(base + "-thres.bin");
-      if (t.size() != std::size_t{per_pe} * 8)
-        throw Error(ErrorKind::corrupt, "expected " + std::to_string(per_pe * 8) + " bytes, found " + std::to_string(t.size()))
-            .with_path(base + "-thres.bin");
+      Bytes t = read_exactly(base + "-thres.bin", std::uint64_t{per_pe} * 8);
       if (l.thresholds.empty()) l.thresholds.assign(l.out, 0);
       for (std::uint32_t nf = 0; nf < per_pe; ++nf) {
         std::int64_t v = 0;
@@ -333,10 +423,18 @@ Model import_bnn_pynq(const std::string& dir_in) {
       m.layers.push_back(std::move(pool));
     }
   }
-  std::ifstream cls(dir + "classes.txt");
-  for (std::string line; std::getline(cls, line);) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (!line.empty()) m.classes.push_back(line);
+  if (exists(dir + "classes.txt")) {
+    // One name a line; a few hundred bytes in practice, at most 1 MiB read.
+    Input in(dir + "classes.txt");
+    std::string text(std::size_t{1} << 20, '\0');
+    text.resize(in.read(text.data(), text.size()));
+    if (text.size() == std::size_t{1} << 20)
+      throw Error(ErrorKind::corrupt, "class names larger than 1 MiB").with_path(dir + "classes.txt");
+    std::istringstream cls(text);
+    for (std::string line; std::getline(cls, line);) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (!line.empty()) m.classes.push_back(line);
+    }
   }
   if (m.classes.size() != m.layers.back().out) {
     m.classes.clear();

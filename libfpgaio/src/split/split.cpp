@@ -131,8 +131,12 @@ std::size_t StreamCutter::take(const std::uint8_t* data, std::size_t n, bool& en
   return n;
 }
 
+std::uint64_t IdxHeader::element_bytes() const {
+  return type == 0x0B ? 2 : (type == 0x0C || type == 0x0D) ? 4 : type == 0x0E ? 8 : 1;
+}
+
 std::uint64_t IdxHeader::item_bytes() const {
-  std::uint64_t e = type == 0x0B ? 2 : (type == 0x0C || type == 0x0D) ? 4 : type == 0x0E ? 8 : 1;
+  std::uint64_t e = element_bytes();
   for (std::size_t i = 1; i < dims.size(); ++i) e *= dims[i];
   return e;
 }
@@ -160,14 +164,29 @@ IdxHeader parse_idx(const std::uint8_t* d, std::size_t n, const std::string& pat
     const std::uint8_t* p = d + 4 + 4 * i;
     h.dims.push_back(std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16 | std::uint32_t{p[2]} << 8 | p[3]);
   }
-  if (file_size) {
-    u128 want = static_cast<u128>(h.item_bytes()) * h.dims[0] + h.header_bytes();
-    if (want != *file_size)
-      throw Error(ErrorKind::corrupt, "IDX header describes " + std::to_string(static_cast<std::uint64_t>(want)) +
-                                          " bytes but the file has " + std::to_string(*file_size))
+  // Items of no bytes would make every item count a division by zero (and
+  // mean nothing); sizes are kept below 2^63 so that no product overflows.
+  // The first dimension, the item count, may be 0: an empty set.
+  u128 item = h.element_bytes();
+  for (std::size_t i = 1; i < h.dims.size(); ++i) {
+    if (h.dims[i] == 0)
+      throw Error(ErrorKind::corrupt, "IDX dimension " + std::to_string(i + 1) + " of " +
+                                          std::to_string(h.dims.size()) + " is 0 (items of no bytes)")
           .with_path(path);
+    item *= h.dims[i];
+    if (item >> 63) throw bad("items larger than 2^63 bytes");
   }
+  if ((item * h.dims[0] + h.header_bytes()) >> 63) throw bad("data larger than 2^63 bytes");
+  if (file_size) check_idx_size(h, *file_size, path);
   return h;
+}
+
+void check_idx_size(const IdxHeader& h, std::uint64_t size, const std::string& path) {
+  std::uint64_t want = h.data_bytes() + h.header_bytes();
+  if (want != size)
+    throw Error(ErrorKind::corrupt, "IDX header describes " + std::to_string(want) + " bytes but the file has " +
+                                        std::to_string(size))
+        .with_path(path);
 }
 
 unsigned index_width(std::uint64_t count) {
@@ -267,6 +286,9 @@ Manifest parse_manifest(const std::string& text, const std::string& path) {
         throw bad("chunk " + std::to_string(c.index) + " where chunk " + std::to_string(m.chunks.size()) +
                   " belongs");
       if (c.offset > m.input_size || c.length > m.input_size - c.offset) throw bad("chunk beyond the input's end");
+      // A chunk as read is its data, after a header of its own (IDX).
+      if (c.bytes < c.length)
+        throw bad("chunk of " + std::to_string(c.length) + " bytes of data cannot have " + std::to_string(c.bytes));
       m.chunks.push_back(std::move(c));
     }
   }
