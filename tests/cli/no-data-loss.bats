@@ -160,3 +160,16 @@ PY
   [ "${lines[1]}" = "fpga-split: stdout: Broken pipe" ]
   [ -z "$(ls -A)" ]
 }
+
+@test "fuzz_join finding: zero padding after a gzip-made part does not end the joined stream" {
+  seq 1 1000 > a
+  seq 2000 3000 > b
+  gzip -c a > x.0.gz
+  head -c 100 /dev/zero >> x.0.gz
+  gzip -c b > x.1.gz
+  "$CAT" -o j.gz x.0.gz x.1.gz
+  run "$GZ" -dc j.gz
+  [ "$status" -eq 0 ]
+  [ "$output" = "$(cat a b)" ]
+  gzip -dc j.gz | cmp - <(cat a b)
+}

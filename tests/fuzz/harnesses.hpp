@@ -432,7 +432,10 @@ inline void join(const std::uint8_t* data, std::size_t size) {
     } catch (const Error&) {
       return;  // refused: nothing to join
     }
-    check(j.info.size == p.size(), "scan_part reports the part's size");
+    // The members' bytes: the part's size, less zero padding after them.
+    check(j.info.size <= p.size() && std::all_of(p.begin() + static_cast<std::ptrdiff_t>(j.info.size), p.end(),
+                                                  [](std::uint8_t b) { return b == 0; }),
+          "scan_part reports the size of the part's members");
     Bytes content = inflate_range(j.path, j.base, p.size());
     check(content.size() == j.info.data_bytes && fpgaio::crc32(0, content.data(), content.size()) == j.info.crc,
           "scan_part's size and CRC-32 are the data's");

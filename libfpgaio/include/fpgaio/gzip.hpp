@@ -135,6 +135,7 @@ struct DecompressResult {
   std::uint32_t last_crc = 0;
   std::optional<Header> first;       // header of the first member
   bool trailing_garbage = false;     // non-zero, non-gzip bytes after the last member (a warning)
+  std::uint64_t members_end = 0;     // input offset where the last member ends (trailing zeros follow)
   bool indexed = false;              // every member carried FT or BGZF sizes
 };
 
@@ -177,7 +178,7 @@ struct MemberSpan {
 
 // What a gzip part holds, found before anything is written.
 struct PartInfo {
-  std::uint64_t size = 0;           // compressed bytes
+  std::uint64_t size = 0;           // compressed bytes of its members (zero padding after them excluded)
   bool indexed = false;             // every member is FT or BGZF: `members` lists them
   std::vector<MemberSpan> members;
   std::uint64_t data_bytes = 0;     // uncompressed bytes

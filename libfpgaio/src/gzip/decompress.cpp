@@ -415,6 +415,7 @@ DecompressResult Decoder::run(Sink& sink) {
     for (;;) {
       if (member > 0 || !d.first) {  // (the first header may have been read already)
         std::size_t a = d.fill(2);
+        res.members_end = d.offset();
         if (a == 0) break;
         if (!has_gzip_magic(d.data(), a)) {
           if (member == 0) throw_corrupt("not in gzip format");

@@ -119,6 +119,9 @@ PartInfo scan_part(const std::string& path, std::uint64_t base, std::uint64_t si
     throw corrupt_at("data does not match the CRC-32 and sizes in the trailers", 1, 0, shown);
   info.crc = sink.crc;
   info.data_bytes = sink.bytes;
+  // Zero padding after the last member (which gzip ignores in a file) would
+  // end the joined stream there: the join copies the members only.
+  if (!walked) info.size = r.members_end;
   return info;
 }
 
