@@ -81,7 +81,10 @@ class StreamInflater {
 
   void reset();
   struct Step {
-    std::size_t consumed;  // input bytes used
+    // Input bytes used. Negative when the member ended and ISA-L handed
+    // back read-ahead bytes it had taken in an earlier step of the same
+    // buffer (the next member starts there).
+    std::ptrdiff_t consumed;
     std::size_t produced;  // output bytes written
     bool finished;         // the trailer has been read and checked
   };

@@ -45,11 +45,14 @@ StreamInflater::Step StreamInflater::step(const std::uint8_t* in, std::size_t n,
       default: why = "invalid deflate data (" + std::to_string(r) + ")";
     }
     // What was decoded before the error goes out first (as gzip writes it).
+    // The input is not read again after an error, and ISA-L's input count
+    // is not to be trusted then: report none used.
     if (s.avail_out == cap) throw_corrupt(why);
     st_->failed.emplace(ErrorKind::corrupt, why);
-    return {n - s.avail_in, cap - s.avail_out, false};
+    return {0, cap - s.avail_out, false};
   }
-  return {n - s.avail_in, cap - s.avail_out, s.block_state == ISAL_BLOCK_FINISH};
+  return {static_cast<std::ptrdiff_t>(n) - static_cast<std::ptrdiff_t>(s.avail_in), cap - s.avail_out,
+          s.block_state == ISAL_BLOCK_FINISH};
 }
 
 }  // namespace fpgaio

@@ -301,7 +301,10 @@ struct Decoder::Impl {
       Bytes ob = out.acquire();
       ob.resize(kOutChunk);
       auto s = inf.step(p + used, n - used, ob.data(), ob.size());
-      used += s.consumed;
+      // Read-ahead handed back at the member's end lies in this span.
+      if (s.consumed < 0 && static_cast<std::size_t>(-s.consumed) > used)
+        throw_corrupt("inflater handed back bytes it was not given");
+      used = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(used) + s.consumed);
       if (s.produced) {
         std::size_t keep = s.produced;
         bool over = st.limit && st.produced + keep > *st.limit;
