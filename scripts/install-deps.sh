@@ -2,7 +2,7 @@
 # Installs the Debian packages fpga-tools needs to build, test and benchmark,
 # when any is missing. Uses sudo when not root.
 set -eu
-PKGS="cmake g++ make pkg-config zlib1g-dev libisal-dev libdeflate-dev libgtest-dev
+PKGS="cmake g++ make pkg-config zlib1g-dev libisal-dev libdeflate-dev libgtest-dev libxrt-dev uuid-dev
       bats parallel gzip pigz isal libdeflate-tools tabix python3 time dataset-fashion-mnist"
 # --model: what training the default model and the PyTorch baseline need.
 [ "${1:-}" = "--model" ] && PKGS="python3-torch python3-numpy dataset-fashion-mnist"

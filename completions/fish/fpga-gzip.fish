@@ -29,5 +29,6 @@ for cmd in fpga-gzip fpga-gunzip fpga-zcat
     complete -c $cmd -l no-progress -d 'Never show progress'
     complete -c $cmd -l device -x -a '(fpga-gzip --list-devices 2>/dev/null | string split -f2 \t)' -d 'Compute device'
     complete -c $cmd -l list-devices -d 'List compute devices and exit'
+    complete -c $cmd -l xclbin -r -F -d 'FPGA image to load on cards'
     complete -c $cmd -l engine -x -a 'isal libdeflate zlib' -d 'Force a deflate engine'
 end

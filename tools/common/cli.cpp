@@ -233,6 +233,11 @@ void print_devices(const std::string& kernel) {
     if (std::find(d.kernels.begin(), d.kernels.end(), kernel) == d.kernels.end()) continue;
     std::printf("-\t%s\t%s\tdeflate\n", d.name.c_str(), d.description.c_str());
   }
+  // Where XRT is set up but lists no card, say why (on stderr: the list
+  // itself stays machine-readable).
+  const char* xrt = std::getenv("XILINX_XRT");
+  std::string why = fpgaio::xrt_unavailable_reason();
+  if (xrt && *xrt && !why.empty()) report("", "XRT: " + why);
 }
 
 }  // namespace fpgacli

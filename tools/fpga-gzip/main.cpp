@@ -35,7 +35,8 @@ struct ListTotals {
 
 class Runner {
  public:
-  Runner(Options o, unsigned threads, fpgaio::UnitPool* units) : o_(std::move(o)), threads_(threads), units_(units) {}
+  Runner(Options o, unsigned threads, fpgaio::UnitPool* units, bool unit_fallback)
+      : o_(std::move(o)), threads_(threads), units_(units), unit_fallback_(unit_fallback) {}
 
   void run_operand(const std::string& path);
   void finish_list();
@@ -72,6 +73,7 @@ class Runner {
   Options o_;
   unsigned threads_;
   fpgaio::UnitPool* units_;  // an accelerator's compute units, or none (the CPU engines)
+  bool unit_fallback_;       // a unit failing sends the rest to the CPU (no device was named)
   fpgacli::Status status_;
   ListTotals totals_;
 };
@@ -228,6 +230,10 @@ void Runner::compress_one(fpgaio::Input& in, const std::string& in_path) {
   co.block_size = o_.block_size;
   co.threads = threads_;
   co.units = units_;
+  if (units_ && unit_fallback_)
+    co.on_unit_failure = [this](const std::string& what) {
+      if (o_.verbosity >= 0) report("", "warning: " + what + "; compressing the rest on the CPU");
+    };
   co.rsyncable = o_.rsyncable;
   bool save_name = o_.save_name.value_or(true), save_time = o_.save_time.value_or(true);
   // A range that starts a file carries the file's name and time; later ranges
@@ -402,32 +408,36 @@ int main(int argc, char** argv) {
   fpgacli::install_signal_handlers();
   Options o = fpgagzip::parse_command_line(argc, argv);
 
+  if (!o.xclbin.empty()) fpgaio::set_xclbin(o.xclbin);
   if (o.list_devices) {
     fpgacli::print_devices(o.mode == Mode::compress ? "deflate" : "inflate");
     return fpgacli::close_stdout() ? 0 : 1;
   }
   fpgaio::Device dev;
+  fpgaio::OpenedDevice opened;
+  std::vector<fpgaio::DeflateUnit*> unit_ptrs;
+  std::optional<fpgaio::UnitPool> pool;
   try {
-    dev = fpgaio::select_device(o.device, o.mode == Mode::compress ? "deflate" : "inflate");
+    if (o.mode == Mode::compress) {
+      // Cards: one job per card across processes; without a named device a
+      // card that is busy or fails gives way to the CPU.
+      opened = fpgaio::open_deflate_device(o.device, o.threads);
+      dev = opened.device;
+    } else {
+      dev = fpgaio::select_device(o.device, "inflate");
+    }
   } catch (const fpgaio::Error& e) {
     report("", e.what());
     return fpgacli::kError;
   }
-  std::vector<std::unique_ptr<fpgaio::DeflateUnit>> units;
-  std::vector<fpgaio::DeflateUnit*> unit_ptrs;
-  std::optional<fpgaio::UnitPool> pool;
-  if (o.mode == Mode::compress && dev.kind != fpgaio::DeviceKind::cpu) {
-    try {
-      units = fpgaio::open_deflate_units(dev, o.threads);
-    } catch (const fpgaio::Error& e) {
-      report("", e.what());
-      return fpgacli::kError;
-    }
-    for (auto& u : units) unit_ptrs.push_back(u.get());
+  for (const auto& w : opened.warnings)
+    if (o.verbosity >= 0) report("", "warning: " + w + "; compressing on " + dev.name);
+  if (!opened.units.empty()) {
+    for (auto& u : opened.units) unit_ptrs.push_back(u.get());
     pool.emplace(unit_ptrs);
   }
   if (o.files.empty()) o.files.push_back("-");
-  Runner runner(o, o.threads ? o.threads : dev.slots, pool ? &*pool : nullptr);
+  Runner runner(o, o.threads ? o.threads : dev.slots, pool ? &*pool : nullptr, !opened.explicit_choice);
   for (const auto& f : o.files) runner.run_operand(f);
   runner.finish_list();
   int code = runner.status();

@@ -14,7 +14,7 @@ namespace {
 enum Id {
   kStdout, kDecompress, kForce, kHelp, kKeep, kList, kLicense, kNoName, kName, kNoTime, kTime, kQuiet,
   kRecursive, kSuffix, kTest, kVerbose, kVersion, kLevel, kFast, kBest, kProcesses, kBlocksize,
-  kRsyncable, kIndependent, kProgress, kNoProgress, kDevice, kListDevices, kEngine, kDigit
+  kRsyncable, kIndependent, kProgress, kNoProgress, kDevice, kListDevices, kXclbin, kEngine, kDigit
 };
 
 bool allowed_in_env(int id) {
@@ -60,6 +60,7 @@ const std::vector<fpgacli::OptionSpec>& option_specs() {
       {0, "no-progress", nullptr, "never show progress", kNoProgress},
       {0, "device", "NAME", "compute device: a name, or a job slot number such as parallel's {%} (see --list-devices)", kDevice},
       {0, "list-devices", nullptr, "list compute devices and exit", kListDevices},
+      {0, "xclbin", "FILE", "FPGA image to load on cards (default: FPGA_XCLBIN, else the search path)", kXclbin},
       {0, "engine", "NAME", "force a deflate engine: isal, libdeflate, zlib (level is the engine's)", kEngine},
       {'2', nullptr, nullptr, nullptr, kDigit}, {'3', nullptr, nullptr, nullptr, kDigit},
       {'4', nullptr, nullptr, nullptr, kDigit}, {'5', nullptr, nullptr, nullptr, kDigit},
@@ -162,6 +163,10 @@ void apply(Options& o, int id, const std::string& v, const std::string& spelled,
     case kNoProgress: o.progress = false; break;
     case kDevice: o.device = v; break;
     case kListDevices: o.list_devices = true; break;
+    case kXclbin:
+      if (v.empty()) fpgacli::usage_error("--xclbin needs a file name");
+      o.xclbin = v;
+      break;
     case kEngine:
       try {
         o.engine = fpgaio::parse_engine(v);

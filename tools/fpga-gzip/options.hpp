@@ -24,6 +24,7 @@ struct Options {
   unsigned threads = 0;  // 0 = the device's slots
   std::size_t block_size = 1 << 20;
   std::string device;
+  std::string xclbin;  // --xclbin
   std::optional<fpgaio::Engine> engine;
   std::vector<std::string> files;
 };

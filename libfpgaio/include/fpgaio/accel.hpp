@@ -75,6 +75,47 @@ std::size_t write_stored_deflate(const std::uint8_t* data, std::size_t n, std::u
 // device cannot be opened.
 std::vector<std::unique_ptr<DeflateUnit>> open_deflate_units(const Device& device, unsigned threads);
 
+// The units of XRT card `device` (xrt_backend.cpp): the plugin loads the
+// xclbin and gives two units (buffer sets, runs in flight) per compute unit.
+std::vector<std::unique_ptr<DeflateUnit>> open_xrt_deflate_units(const Device& device);
+
+// One job per card across processes: an flock() on
+// LOCKDIR/fpga-tools-KEY.lock, LOCKDIR being FPGA_LOCK_DIR, else /run/lock,
+// else $XDG_RUNTIME_DIR, else /tmp. Released when destroyed or when the
+// process ends, however it ends.
+class DeviceLock {
+ public:
+  DeviceLock() = default;
+  ~DeviceLock();
+  DeviceLock(const DeviceLock&) = delete;
+  DeviceLock& operator=(const DeviceLock&) = delete;
+  // A device without a lock key (CPU, csim) gets an empty lock. Null when
+  // the card is busy and !wait.
+  static std::unique_ptr<DeviceLock> acquire(const Device& device, bool wait);
+  const std::string& path() const { return path_; }
+
+ private:
+  int fd_ = -1;
+  std::string path_;
+};
+
+// The device a compressing tool runs on, opened.
+struct OpenedDevice {
+  Device device;                                    // what runs: a card, csim, or the CPU
+  std::vector<std::unique_ptr<DeflateUnit>> units;  // empty for the CPU
+  std::unique_ptr<DeviceLock> lock;                 // the card's, held while units run
+  // Named (--device, FPGA_DEVICE): the card is waited for when busy and
+  // every failure is an error. Not named: cards that failed were passed over
+  // (warnings) and a card failing later falls back to the CPU too.
+  bool explicit_choice = false;
+  std::vector<std::string> warnings;
+};
+
+// Picks the device (select_device(spec, "deflate")) and opens it. Not
+// named, a card that is busy or fails gives way to the next free card, then
+// to the CPU. Throws Error(device) only for a named device.
+OpenedDevice open_deflate_device(const std::string& spec, unsigned threads);
+
 // The C-simulated kernel of kernels/gzip behind the driver (csim.cpp).
 std::unique_ptr<GzipKernelPort> make_csim_gzip_port(const std::string& name);
 
@@ -88,6 +129,10 @@ class UnitPool {
   std::size_t size() const;
   DeflateUnit& acquire();
   void release(DeflateUnit& u);
+  // After a unit failed, when the caller falls back to the CPU: true for the
+  // first call only (so one warning is printed); failed() stays true.
+  bool mark_failed();
+  bool failed() const;
 
  private:
   struct State;

@@ -15,6 +15,7 @@ struct Device {
   unsigned slots = 1;                // jobs it runs at once (CPU: online cores)
   std::string description;           // for --list-devices
   std::vector<std::string> kernels;  // what it can run: "deflate", "inflate", "bnn"
+  std::string lock_key;              // cards: the name of its lock (one job per card), else ""
 };
 
 // A source of devices. The CPU backend is always present; an XRT backend
@@ -49,5 +50,19 @@ std::vector<Device> named_only_devices();
 
 // For backends: adds one to the registry (the XRT backend calls it).
 void register_device_backend(const DeviceBackend* backend);
+
+// Registers the backends that live in plugins (XRT: libfpgaio_xrt.so, loaded
+// with dlopen when XILINX_XRT is set). list_devices() calls it; idempotent.
+void load_device_plugins();
+
+// Why no XRT card is listed, or "" when XRT answered with cards: "XILINX_XRT
+// is not set", the plugin's load error, XRT's own error, "XRT sees no card".
+std::string xrt_unavailable_reason();
+
+// The xclbin to load on cards (--xclbin). Empty: FPGA_XCLBIN, else the first
+// *.xclbin holding xilGzipCompBlock in share/fpga-tools/xclbin/PLATFORM/
+// (beside the program, then under the installation's data directory).
+// Call before list_devices(): discovery reads it once.
+void set_xclbin(const std::string& path);
 
 }  // namespace fpgaio

@@ -109,6 +109,11 @@ struct CompressOptions {
   // to one of them, as many at once as there are units, and level and
   // engine are the units' own.
   UnitPool* units = nullptr;
+  // When set, a unit that fails (Error(device)) does not end the run: the
+  // pool is marked failed, this is called once with the error, and that
+  // block and all later ones are compressed on the CPU (level and engine as
+  // without units).
+  std::function<void(const std::string&)> on_unit_failure;
 };
 
 struct Stats {

@@ -1,5 +1,6 @@
 // Deflate compute units: the CPU engines, and the host driver of the
 // xilGzipCompBlock kernel interface shared by cards and the C simulation.
+#include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
@@ -122,12 +123,14 @@ std::vector<std::unique_ptr<DeflateUnit>> open_deflate_units(const Device& devic
       break;
     }
     case DeviceKind::xrt:
-      throw Error(ErrorKind::device, device.name + ": the XRT backend is not built into this program");
+      units = open_xrt_deflate_units(device);
+      break;
   }
   return units;
 }
 
 struct UnitPool::State {
+  std::atomic<bool> failed{false};
   std::mutex mu;
   std::condition_variable cv;
   std::vector<DeflateUnit*> all, free;
@@ -139,6 +142,8 @@ UnitPool::UnitPool(std::vector<DeflateUnit*> units) : st_(std::make_unique<State
 }
 UnitPool::~UnitPool() = default;
 std::size_t UnitPool::size() const { return st_->all.size(); }
+bool UnitPool::mark_failed() { return !st_->failed.exchange(true); }
+bool UnitPool::failed() const { return st_->failed.load(); }
 
 DeflateUnit& UnitPool::acquire() {
   std::unique_lock<std::mutex> lk(st_->mu);

@@ -67,6 +67,7 @@ void register_device_backend(const DeviceBackend* backend) {
 }
 
 std::vector<Device> list_devices() {
+  load_device_plugins();
   static const CpuBackend cpu;
   std::vector<const DeviceBackend*> bs;
   {
@@ -127,8 +128,15 @@ Device select_device(const std::string& spec_in, const std::string& kernel) {
     if (d.name == spec) found = &d;
   auto csim = csim_device(spec);
   if (csim) found = &*csim;
-  if (!found)
-    throw Error(ErrorKind::device, origin + ": no device '" + spec + "' (available: " + names_of(devices) + ")");
+  if (!found) {
+    std::string why;
+    if (spec.rfind("xrt:", 0) == 0) {
+      std::string r = xrt_unavailable_reason();
+      if (!r.empty()) why = "; XRT: " + r;
+    }
+    throw Error(ErrorKind::device,
+                origin + ": no device '" + spec + "' (available: " + names_of(devices) + why + ")");
+  }
   if (!can_run(*found))
     throw Error(ErrorKind::device, origin + ": device '" + found->name + "' cannot run '" + kernel + "'");
   return *found;

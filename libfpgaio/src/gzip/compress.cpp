@@ -35,12 +35,14 @@ struct MemberParams {
 // One member: our header, the block's deflate (from this thread's engine, or
 // from a compute unit of the pool, whichever is free), CRC-32 and ISIZE.
 Bytes make_member(const std::uint8_t* data, std::size_t n, const MemberParams& p,
-                  const std::optional<std::string>& name, std::uint32_t mtime, UnitPool* units) {
+                  const std::optional<std::string>& name, std::uint32_t mtime, UnitPool* units,
+                  const std::function<void(const std::string&)>* on_failure) {
   std::size_t hl = header_size(name);
   std::size_t c = 0;
   std::uint32_t crc = 0;
   Bytes out;
-  if (units) {
+  bool done = false;
+  if (units && !(on_failure && units->failed())) {
     DeflateUnit& u = units->acquire();
     struct Release {
       UnitPool* pool;
@@ -48,10 +50,17 @@ Bytes make_member(const std::uint8_t* data, std::size_t n, const MemberParams& p
       ~Release() { pool->release(unit); }
     } release{units, u};
     out.resize(hl + u.bound(n) + 8);
-    auto r = u.deflate(data, n, out.data() + hl, out.size() - hl - 8);
-    c = r.size;
-    crc = r.crc;
-  } else {
+    try {
+      auto r = u.deflate(data, n, out.data() + hl, out.size() - hl - 8);
+      c = r.size;
+      crc = r.crc;
+      done = true;
+    } catch (const Error& e) {
+      if (!on_failure || e.kind() != ErrorKind::device) throw;
+      if (units->mark_failed()) (*on_failure)(e.what());
+    }
+  }
+  if (!done) {
     out.resize(hl + Deflater::bound(n) + 8);
     c = thread_deflater(p.plan).compress(data, n, out.data() + hl, out.size() - hl - 8);
     crc = crc32(0, data, n);
@@ -162,8 +171,10 @@ Stats compress(Input& in, Sink& out, const CompressOptions& opt) {
     std::optional<std::string> name = first ? opt.name : std::nullopt;
     std::uint32_t mtime = first ? opt.mtime : 0;
     first = false;
-    pool.submit([block = std::move(block), name, mtime, &p, units = opt.units]() {
-      return std::make_pair(make_member(block.data(), block.size(), p, name, mtime, units), block.size());
+    pool.submit([block = std::move(block), name, mtime, &p, units = opt.units, &opt]() {
+      return std::make_pair(make_member(block.data(), block.size(), p, name, mtime, units,
+                                        opt.on_unit_failure ? &opt.on_unit_failure : nullptr),
+                            block.size());
     });
   }
   pool.drain();

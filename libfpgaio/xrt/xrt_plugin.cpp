@@ -1,0 +1,386 @@
+// libfpgaio_xrt.so: Alveo cards through XRT's native C++ API, loaded by
+// libfpgaio with dlopen() (src/device/xrt_backend.cpp) so that programs run
+// on hosts without XRT. Discovery, the choice and loading of an xclbin, and a
+// GzipKernelPort per compute unit and buffer set: each port owns its buffers
+// (allocated in the memory group of each kernel argument) and one xrt::run,
+// so with two ports per compute unit one block runs while the host fills or
+// drains the other's buffers. What a card returns is checked by the driver
+// (make_gzip_kernel_unit); here only that it fits the buffers.
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+
+#include <experimental/xrt_system.h>
+#include <experimental/xrt_xclbin.h>
+#include <xrt/xrt_bo.h>
+#include <xrt/xrt_device.h>
+#include <xrt/xrt_kernel.h>
+
+#include "../src/device/xrt_plugin.hpp"
+#include "gzip_kernel.hpp"
+
+namespace fpgaio::xrt_plugin {
+
+namespace {
+
+constexpr const char* kKernel = "xilGzipCompBlock";
+// The block size buffers are first allocated for (fpga-gzip's default -b);
+// they grow when a bigger block comes.
+constexpr std::uint64_t kDefaultBlock = 1 << 20;
+
+[[noreturn]] void fail(const std::string& what) { throw std::runtime_error(what); }
+
+bool tracing() {
+  static const bool on = [] {
+    const char* t = std::getenv("FPGA_XRT_TRACE");
+    return t && *t && std::strcmp(t, "0") != 0;
+  }();
+  return on;
+}
+
+void trace(const std::string& line) {
+  if (tracing()) std::fprintf(stderr, "fpga-xrt: %s\n", line.c_str());
+}
+
+// FPGA_XRT_DEVICES (for tests, documented as such): a number of devices to
+// open by index without asking XRT to enumerate (its noop driver lists none),
+// or a comma-separated list of platform names, one per device, used when the
+// driver cannot tell a card's platform.
+struct DeviceOverride {
+  bool set = false;
+  unsigned count = 0;
+  std::vector<std::string> platforms;
+};
+
+DeviceOverride device_override() {
+  DeviceOverride o;
+  const char* env = std::getenv("FPGA_XRT_DEVICES");
+  if (!env || !*env) return o;
+  o.set = true;
+  std::string s = env;
+  if (std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    o.count = s.size() > 2 ? 99 : static_cast<unsigned>(std::stoul(s));
+    return o;
+  }
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    std::size_t comma = s.find(',', start);
+    if (comma == std::string::npos) comma = s.size();
+    o.platforms.push_back(s.substr(start, comma - start));
+    start = comma + 1;
+  }
+  o.count = static_cast<unsigned>(o.platforms.size());
+  return o;
+}
+
+template <class F>
+std::string query(F f) {
+  try {
+    return f();
+  } catch (const std::exception&) {
+    return "";  // the noop driver implements no queries
+  }
+}
+
+struct CardIdentity {
+  std::string bdf, platform;
+};
+
+CardIdentity identify(const xrt::device& d, unsigned index, const DeviceOverride& o) {
+  CardIdentity id;
+  id.bdf = query([&] { return d.get_info<xrt::info::device::bdf>(); });
+  id.platform = query([&] { return d.get_info<xrt::info::device::name>(); });
+  if (id.platform.empty() && index < o.platforms.size()) id.platform = o.platforms[index];
+  return id;
+}
+
+// An xclbin file that holds the gzip kernel, for `platform` when known.
+struct Chosen {
+  std::string file;
+  xrt::xclbin xclbin;
+  std::vector<std::string> cus;  // instance names
+};
+
+Chosen check_xclbin(const std::string& file, const std::string& platform) {
+  {
+    std::ifstream f(file, std::ios::binary);
+    if (!f) fail(file + ": " + std::strerror(errno));
+    char magic[8] = {};
+    f.read(magic, sizeof magic);
+    if (f.gcount() != 8 || std::memcmp(magic, "xclbin2", 8) != 0) fail(file + ": not an xclbin file");
+  }
+  Chosen c;
+  c.file = file;
+  try {
+    c.xclbin = xrt::xclbin(file);
+  } catch (const std::exception& e) {
+    fail(file + ": " + e.what());
+  }
+  std::string xsa = c.xclbin.get_xsa_name();
+  if (!platform.empty() && xsa != platform)
+    fail(file + ": built for platform " + (xsa.empty() ? "(none)" : xsa) + ", the card is " + platform);
+  std::string names;
+  for (const auto& k : c.xclbin.get_kernels()) {
+    names += (names.empty() ? "" : ", ") + k.get_name();
+    if (k.get_name() != kKernel) continue;
+    auto args = k.get_args();
+    if (args.size() != 6 || args[4].get_size() != 4 || args[5].get_size() != 4)
+      fail(file + ": its " + kKernel + " does not have the interface (in, out, size, checksum, input_size, checksumType)");
+    for (const auto& cu : k.get_cus()) {
+      std::string n = cu.get_name();
+      c.cus.push_back(n.substr(n.find(':') + 1));
+    }
+    if (c.cus.empty()) fail(file + ": " + kKernel + " has no compute units");
+    return c;
+  }
+  fail(file + ": no " + kKernel + " kernel in it (kernels: " + (names.empty() ? "none" : names) + ")");
+}
+
+Chosen choose_xclbin(const XclbinChoice& choice, const std::string& platform) {
+  if (!choice.file.empty()) return check_xclbin(choice.file, platform);
+  if (platform.empty()) fail("the card's platform is unknown: name an xclbin with --xclbin or FPGA_XCLBIN");
+  std::string first_error, looked;
+  for (const auto& dir : choice.search_dirs) {
+    std::string sub = dir + "/" + platform;
+    looked += (looked.empty() ? "" : ", ") + sub;
+    std::vector<std::string> files;
+    if (DIR* d = ::opendir(sub.c_str())) {
+      while (dirent* e = ::readdir(d)) {
+        std::string n = e->d_name;
+        if (n.size() > 7 && n.compare(n.size() - 7, 7, ".xclbin") == 0) files.push_back(sub + "/" + n);
+      }
+      ::closedir(d);
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+      try {
+        return check_xclbin(f, platform);
+      } catch (const std::exception& e) {
+        if (first_error.empty()) first_error = e.what();
+      }
+    }
+  }
+  if (!first_error.empty()) fail(first_error);
+  fail("no xclbin for platform " + platform + " in " + (looked.empty() ? "(no search path)" : looked) +
+       " (use --xclbin or FPGA_XCLBIN)");
+}
+
+// What the ports of one card share; destroyed after every port.
+struct CardState {
+  xrt::device device;
+  xrt::uuid uuid;
+};
+
+class XrtGzipPort final : public GzipKernelPort {
+ public:
+  XrtGzipPort(std::shared_ptr<CardState> card, xrt::kernel kernel, std::string name, unsigned timeout_ms)
+      : card_(std::move(card)), kernel_(std::move(kernel)), name_(std::move(name)), timeout_ms_(timeout_ms) {
+    for (int a = 0; a < 4; ++a) groups_[a] = kernel_.group_id(a);
+    size_bo_ = alloc(2, 4096, "size");
+    sum_bo_ = alloc(3, 4096, "checksum");
+    grow(kDefaultBlock);
+    run_ = xrt::run(kernel_);
+  }
+  ~XrtGzipPort() override {
+    // A run still on the card (after a timeout) must not outlive its buffers.
+    if (started_) {
+      try {
+        run_.abort();
+      } catch (const std::exception&) {
+      }
+    }
+  }
+
+  const std::string& name() const override { return name_; }
+  std::size_t input_padding() const override { return gzip_kernel::kernel_input_padding; }
+  std::size_t output_capacity(std::size_t n) const override {
+    return static_cast<std::size_t>(gzip_kernel::kernel_output_bound(n));
+  }
+
+  void run(const std::uint8_t* in, std::uint32_t n, std::uint8_t* out, std::size_t out_cap,
+           std::uint32_t& compressed_size, std::uint32_t& checksum) override {
+    if (started_) fail("a run that timed out is still on the card");
+    grow(n);
+    std::size_t in_bytes = static_cast<std::size_t>(gzip_kernel::kernel_input_buffer_size(n));
+    if (in_bytes > n + input_padding()) in_bytes = n + input_padding();
+    if (out_cap > out_bo_.size()) fail("output buffer of " + std::to_string(out_cap) + " bytes is over the card's");
+    in_bo_.write(in, in_bytes, 0);
+    in_bo_.sync(XCL_BO_SYNC_BO_TO_DEVICE, in_bytes, 0);
+    std::uint32_t zero = 0;
+    size_bo_.write(&zero, sizeof zero, 0);
+    size_bo_.sync(XCL_BO_SYNC_BO_TO_DEVICE, sizeof zero, 0);
+    sum_bo_.write(&checksum, sizeof checksum, 0);
+    sum_bo_.sync(XCL_BO_SYNC_BO_TO_DEVICE, sizeof checksum, 0);
+    run_.set_arg(0, in_bo_);
+    run_.set_arg(1, out_bo_);
+    run_.set_arg(2, size_bo_);
+    run_.set_arg(3, sum_bo_);
+    run_.set_arg(4, std::uint32_t{n});
+    run_.set_arg(5, std::uint32_t{1});  // checksumType: CRC-32 (a 32-bit register)
+    trace(name_ + ": start, " + std::to_string(n) + " bytes");
+    auto t0 = std::chrono::steady_clock::now();
+    run_.start();
+    started_ = true;
+    auto state = run_.wait(std::chrono::milliseconds(timeout_ms_));
+    auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+    trace(name_ + ": wait -> state " + std::to_string(static_cast<int>(state)));
+    if (state == ERT_CMD_STATE_TIMEOUT) {
+      try {
+        run_.abort();
+        started_ = false;
+      } catch (const std::exception&) {
+      }
+      fail("run timed out after " + std::to_string(timeout_ms_) + " ms");
+    }
+    started_ = false;
+    if (state != ERT_CMD_STATE_COMPLETED) fail("run ended in state " + state_name(state));
+    // wait() can return late (XRT documents that other runs completing can
+    // mask a timeout, and the noop driver sleeps through it): the limit holds
+    // for a run that completed after it too.
+    if (took > static_cast<long long>(timeout_ms_))
+      fail("run took " + std::to_string(took) + " ms, over the limit of " + std::to_string(timeout_ms_) + " ms");
+    size_bo_.sync(XCL_BO_SYNC_BO_FROM_DEVICE, sizeof(std::uint32_t), 0);
+    sum_bo_.sync(XCL_BO_SYNC_BO_FROM_DEVICE, sizeof(std::uint32_t), 0);
+    size_bo_.read(&compressed_size, sizeof compressed_size, 0);
+    sum_bo_.read(&checksum, sizeof checksum, 0);
+    // Only as many bytes as reported and as fit: the driver rejects a size
+    // over out_cap, so nothing past the buffer is ever read.
+    std::size_t take = std::min<std::size_t>(compressed_size, out_cap);
+    if (take) {
+      out_bo_.sync(XCL_BO_SYNC_BO_FROM_DEVICE, take, 0);
+      out_bo_.read(out, take, 0);
+    }
+  }
+
+ private:
+  static std::string state_name(ert_cmd_state s) {
+    switch (s) {
+      case ERT_CMD_STATE_ERROR: return "ERROR";
+      case ERT_CMD_STATE_ABORT: return "ABORT";
+      case ERT_CMD_STATE_TIMEOUT: return "TIMEOUT";
+      case ERT_CMD_STATE_NORESPONSE: return "NORESPONSE";
+      case ERT_CMD_STATE_SKERROR: return "SKERROR";
+      case ERT_CMD_STATE_SKCRASHED: return "SKCRASHED";
+      default: return std::to_string(static_cast<int>(s));
+    }
+  }
+
+  xrt::bo alloc(int arg, std::size_t bytes, const char* what) {
+    xrt::bo bo(card_->device, bytes, xrt::bo::flags::normal, static_cast<xrt::memory_group>(groups_[arg]));
+    trace(name_ + ": " + what + " buffer of " + std::to_string(bytes) + " bytes in memory group " +
+          std::to_string(bo.get_memory_group()) + " (argument " + std::to_string(arg) + ": group " +
+          std::to_string(groups_[arg]) + ")");
+    return bo;
+  }
+
+  void grow(std::uint64_t n) {
+    std::size_t in_need = static_cast<std::size_t>(gzip_kernel::kernel_input_buffer_size(n)) + input_padding();
+    std::size_t out_need = output_capacity(n);
+    if (!in_bo_ || in_bo_.size() < in_need) in_bo_ = alloc(0, in_need, "input");
+    if (!out_bo_ || out_bo_.size() < out_need) out_bo_ = alloc(1, out_need, "output");
+  }
+
+  std::shared_ptr<CardState> card_;
+  xrt::kernel kernel_;
+  std::string name_;
+  unsigned timeout_ms_;
+  int groups_[4] = {};
+  xrt::bo in_bo_, out_bo_, size_bo_, sum_bo_;
+  xrt::run run_;
+  bool started_ = false;
+};
+
+class XrtPlugin final : public Plugin {
+ public:
+  int abi_version() const override { return kAbiVersion; }
+
+  std::vector<Card> discover(const XclbinChoice& choice) override {
+    DeviceOverride o = device_override();
+    unsigned count = 0;
+    if (o.set) {
+      count = o.count;
+    } else {
+      try {
+        count = xrt::system::enumerate_devices();
+      } catch (const std::exception& e) {
+        fail(std::string("XRT cannot list cards: ") + e.what() + " (is XILINX_XRT right?)");
+      }
+    }
+    std::vector<Card> cards;
+    for (unsigned i = 0; i < count; ++i) {
+      Card c;
+      c.index = i;
+      try {
+        xrt::device d(i);
+        auto id = identify(d, i, o);
+        c.bdf = id.bdf;
+        c.platform = id.platform;
+        try {
+          Chosen x = choose_xclbin(choice, id.platform);
+          c.xclbin = x.file;
+          c.cus = x.cus;
+          std::string loaded = query([&] { return d.get_xclbin_uuid().to_string(); });
+          c.loaded = !loaded.empty() && loaded == x.xclbin.get_uuid().to_string();
+        } catch (const std::exception& e) {
+          c.problem = e.what();
+        }
+      } catch (const std::exception& e) {
+        c.problem = e.what();
+      }
+      cards.push_back(std::move(c));
+    }
+    return cards;
+  }
+
+  std::vector<std::unique_ptr<GzipKernelPort>> open_gzip(const OpenRequest& r) override {
+    auto card = std::make_shared<CardState>();
+    try {
+      card->device = xrt::device(r.index);
+    } catch (const std::exception& e) {
+      fail(std::string("cannot open the card: ") + e.what());
+    }
+    auto id = identify(card->device, r.index, device_override());
+    Chosen x = choose_xclbin(r.xclbin, id.platform);
+    try {
+      card->uuid = card->device.load_xclbin(x.xclbin);
+    } catch (const std::exception& e) {
+      fail(x.file + ": cannot load it: " + e.what());
+    }
+    trace(r.name + ": loaded " + x.file + " (" + std::to_string(x.cus.size()) + " compute units)");
+    std::vector<std::unique_ptr<GzipKernelPort>> ports;
+    for (std::size_t k = 0; k < x.cus.size(); ++k) {
+      std::string spec = std::string(kKernel) + ":{" + x.cus[k] + "}";
+      xrt::kernel kernel;
+      try {
+        kernel = xrt::kernel(card->device, card->uuid, spec, xrt::kernel::cu_access_mode::exclusive);
+      } catch (const std::exception& e) {
+        fail(spec + ": " + e.what());
+      }
+      for (unsigned b = 0; b < std::max(1u, r.runs_per_cu); ++b) {
+        std::string name = r.name + "/cu" + std::to_string(k + 1) + "." + std::to_string(b + 1);
+        try {
+          ports.push_back(std::make_unique<XrtGzipPort>(card, kernel, name, r.timeout_ms));
+        } catch (const std::exception& e) {
+          fail(name + ": " + e.what());
+        }
+      }
+    }
+    return ports;
+  }
+};
+
+}  // namespace
+
+}  // namespace fpgaio::xrt_plugin
+
+extern "C" __attribute__((visibility("default"))) fpgaio::xrt_plugin::Plugin* fpgaio_xrt_plugin() {
+  static fpgaio::xrt_plugin::XrtPlugin plugin;
+  return &plugin;
+}

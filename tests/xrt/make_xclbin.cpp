@@ -1,0 +1,179 @@
+// make_xclbin: writes a metadata-only .xclbin for tests of the XRT backend
+// under XRT's noop driver (no card, no Vitis): memory banks (MEM_TOPOLOGY),
+// compute units (IP_LAYOUT), argument-to-bank connections (CONNECTIVITY) and
+// the kernel's interface (EMBEDDED_METADATA XML), built from the structs of
+// <xclbin.h>. No bitstream: nothing in it can run on a real card.
+//
+//   make_xclbin OUT [--platform VBNV] [--kernel NAME] [--cus N] [--banks N]
+//
+// The kernel has xilGzipCompBlock's interface whatever its name (four
+// buffers, input_size, checksumType). Compute unit k (from 1) is
+// NAME:NAME_k; its arguments sit on bank (k-1) mod banks, except that with
+// --split-args the two small buffers (size, checksum) sit on the next bank.
+#include <xclbin.h>
+
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct Arg {
+  const char* name;
+  bool global;
+  unsigned offset, size;
+  const char* type;
+};
+// xilGzipCompBlock(in, out, compressd_size, checksumData, input_size, checksumType).
+const Arg kArgs[] = {{"in", true, 0x10, 8, "ap_uint<64>*"},     {"out", true, 0x1c, 8, "ap_uint<64>*"},
+                     {"compressd_size", true, 0x28, 8, "unsigned int*"}, {"checksumData", true, 0x34, 8, "unsigned int*"},
+                     {"input_size", false, 0x40, 4, "unsigned int"},     {"checksumType", false, 0x48, 4, "bool"}};
+
+template <class T>
+void put(std::vector<char>& v, const T& x) {
+  const char* p = reinterpret_cast<const char*>(&x);
+  v.insert(v.end(), p, p + sizeof x);
+}
+
+[[noreturn]] void usage() {
+  std::fprintf(stderr, "usage: make_xclbin OUT [--platform VBNV] [--kernel NAME] [--cus N] [--banks N] [--split-args]\n");
+  std::exit(2);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) usage();
+  std::string out = argv[1], platform = "xilinx_u50_gen3x16_xdma_201920_3", kernel = "xilGzipCompBlock";
+  int cus = 1, banks = 1;
+  bool split_args = false;
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--split-args") { split_args = true; continue; }
+    if (i + 1 >= argc) usage();
+    std::string v = argv[++i];
+    if (a == "--platform") platform = v;
+    else if (a == "--kernel") kernel = v;
+    else if (a == "--cus") cus = std::atoi(v.c_str());
+    else if (a == "--banks") banks = std::atoi(v.c_str());
+    else usage();
+  }
+  if (cus < 1 || cus > 16 || banks < 1 || banks > 16 || kernel.size() > 24) usage();
+
+  // MEM_TOPOLOGY: `banks` DDR4 banks of 4 GiB.
+  std::vector<char> mem;
+  put(mem, std::int32_t(banks));
+  put(mem, std::int32_t(0));  // mem_data is 8-byte aligned (offsetof m_mem_data is 8)
+  for (int b = 0; b < banks; ++b) {
+    mem_data m{};
+    m.m_type = MEM_DDR4;
+    m.m_used = 1;
+    m.m_size = 4ull << 20;  // KiB
+    m.m_base_address = 0x4000000000ull + (std::uint64_t(b) << 32);
+    std::snprintf(reinterpret_cast<char*>(m.m_tag), sizeof m.m_tag, "bank%d", b);
+    put(mem, m);
+  }
+  // IP_LAYOUT: one IP_KERNEL a compute unit, ap_ctrl_chain, sorted by base address.
+  std::vector<char> ip;
+  put(ip, std::int32_t(cus));
+  put(ip, std::int32_t(0));  // ip_data is 8-byte aligned (offsetof m_ip_data is 8)
+  for (int k = 0; k < cus; ++k) {
+    ip_data d{};
+    d.m_type = IP_KERNEL;
+    d.properties = AP_CTRL_CHAIN << IP_CONTROL_SHIFT;
+    d.m_base_address = 0x1800000ull + std::uint64_t(k) * 0x10000;
+    std::snprintf(reinterpret_cast<char*>(d.m_name), sizeof d.m_name, "%s:%s_%d", kernel.c_str(), kernel.c_str(), k + 1);
+    put(ip, d);
+  }
+  // CONNECTIVITY: each buffer argument of each unit to its bank.
+  std::vector<char> conn;
+  std::vector<connection> cs;
+  for (int k = 0; k < cus; ++k)
+    for (int a = 0; a < 4; ++a) {
+      int bank = k % banks;
+      if (split_args && a >= 2) bank = (bank + 1) % banks;
+      cs.push_back(connection{a, k, bank});
+    }
+  put(conn, std::int32_t(cs.size()));
+  for (const auto& c : cs) put(conn, c);
+  // EMBEDDED_METADATA: the kernel's ports and arguments, as XRT's xclbin parser reads them.
+  std::string xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<project name=\"fpga-tools-test\">\n"
+                    "<platform vendor=\"xilinx\" boardid=\"u50\" name=\"" + platform + "\" featureRomTime=\"0\">\n"
+                    "<version major=\"1\" minor=\"0\"/>\n<device name=\"fpga0\" fpgaDevice=\"virtexuplus\">\n"
+                    "<core name=\"OCL_REGION_0\" target=\"hw\" type=\"clc_region\" clockFreq=\"300MHz\" numComputeUnits=\"" +
+                    std::to_string(cus) + "\">\n<kernel name=\"" + kernel +
+                    "\" language=\"c\" vlnv=\"xilinx.com:hls:" + kernel +
+                    ":1.0\" preferredWorkGroupSizeMultiple=\"0\" workGroupSize=\"1\" interrupt=\"true\" hwControlProtocol=\"ap_ctrl_chain\">\n"
+                    "<port name=\"M_AXI_GMEM\" mode=\"master\" range=\"0xFFFFFFFFFFFFFFFF\" dataWidth=\"64\" portType=\"addressable\" base=\"0x0\"/>\n"
+                    "<port name=\"S_AXI_CONTROL\" mode=\"slave\" range=\"0x1000\" dataWidth=\"32\" portType=\"addressable\" base=\"0x0\"/>\n";
+  for (int a = 0; a < 6; ++a) {
+    const Arg& g = kArgs[a];
+    char line[512];
+    std::snprintf(line, sizeof line,
+                  "<arg name=\"%s\" addressQualifier=\"%d\" id=\"%d\" port=\"%s\" size=\"0x%x\" offset=\"0x%x\" "
+                  "hostOffset=\"0x0\" hostSize=\"0x%x\" type=\"%s\"/>\n",
+                  g.name, g.global ? 1 : 0, a, g.global ? "M_AXI_GMEM" : "S_AXI_CONTROL", g.size, g.offset, g.size,
+                  g.type);
+    xml += line;
+  }
+  for (int k = 0; k < cus; ++k)
+    xml += "<instance name=\"" + kernel + "_" + std::to_string(k + 1) + "\">\n<addrRemap base=\"0x" +
+           [&] { char b[32]; std::snprintf(b, sizeof b, "%llx", 0x1800000ull + k * 0x10000ull); return std::string(b); }() +
+           "\" range=\"0x10000\" port=\"S_AXI_CONTROL\"/>\n</instance>\n";
+  xml += "</kernel>\n</core>\n</device>\n</platform>\n</project>\n";
+  std::vector<char> meta(xml.begin(), xml.end());
+
+  struct Section {
+    axlf_section_kind kind;
+    const char* name;
+    std::vector<char>* data;
+  } sections[] = {{MEM_TOPOLOGY, "mem_topology", &mem},
+                  {IP_LAYOUT, "ip_layout", &ip},
+                  {CONNECTIVITY, "connectivity", &conn},
+                  {EMBEDDED_METADATA, "metadata", &meta}};
+  const unsigned n = sizeof sections / sizeof sections[0];
+  std::size_t head = sizeof(axlf) + (n - 1) * sizeof(axlf_section_header);
+  std::vector<char> file(head, 0);
+  std::vector<axlf_section_header> hdrs;
+  for (auto& s : sections) {
+    while (file.size() % 8) file.push_back(0);
+    axlf_section_header h{};
+    h.m_sectionKind = s.kind;
+    std::snprintf(h.m_sectionName, sizeof h.m_sectionName, "%s", s.name);
+    h.m_sectionOffset = file.size();
+    h.m_sectionSize = s.data->size();
+    file.insert(file.end(), s.data->begin(), s.data->end());
+    hdrs.push_back(h);
+  }
+  axlf top;
+  std::memset(&top, 0, sizeof top);
+  std::memcpy(top.m_magic, "xclbin2", 8);
+  top.m_signature_length = -1;
+  std::memset(top.reserved, 0xFF, sizeof top.reserved);
+  std::memset(top.m_keyBlock, 0xFF, sizeof top.m_keyBlock);
+  top.m_header.m_length = file.size();
+  top.m_header.m_versionMajor = 2;
+  top.m_header.m_versionMinor = 13;
+  top.m_header.m_mode = XCLBIN_FLAT;
+  std::snprintf(reinterpret_cast<char*>(top.m_header.m_platformVBNV), sizeof top.m_header.m_platformVBNV, "%s",
+                platform.c_str());
+  // A uuid that depends on the contents, so different test files differ.
+  std::uint64_t h = 1469598103934665603ull;
+  for (char c : xml) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  std::memcpy(top.m_header.uuid, &h, 8);
+  h = h * 6364136223846793005ull + 1442695040888963407ull;
+  std::memcpy(top.m_header.uuid + 8, &h, 8);
+  top.m_uniqueId = h;
+  top.m_header.m_numSections = n;
+  std::memcpy(file.data(), &top, sizeof top - sizeof(axlf_section_header));
+  std::memcpy(file.data() + offsetof(axlf, m_sections), hdrs.data(), n * sizeof(axlf_section_header));
+  FILE* f = std::fopen(out.c_str(), "wb");
+  if (!f || std::fwrite(file.data(), 1, file.size(), f) != file.size() || std::fclose(f) != 0) {
+    std::perror(out.c_str());
+    return 1;
+  }
+  return 0;
+}
