@@ -411,7 +411,12 @@ int main(int argc, char** argv) {
   if (!o.xclbin.empty()) fpgaio::set_xclbin(o.xclbin);
   if (o.list_devices) {
     fpgacli::print_devices(o.mode == Mode::compress ? "deflate" : "inflate");
-    return fpgacli::close_stdout() ? 0 : 1;
+    int code = fpgacli::close_stdout() ? 0 : 1;
+    if (fpgaio::xrt_runtime_loaded()) {  // see the end of main
+      std::fflush(stderr);
+      std::_Exit(code);
+    }
+    return code;
   }
   fpgaio::Device dev;
   fpgaio::OpenedDevice opened;
@@ -442,5 +447,13 @@ int main(int argc, char** argv) {
   runner.finish_list();
   int code = runner.status();
   if (!fpgacli::close_stdout()) code = fpgacli::kError;
+  if (fpgaio::xrt_runtime_loaded()) {
+    // XRT 2.13 can hang in its static destructors (docs/ARCHITECTURE.md):
+    // everything is written and closed; release the units, then leave.
+    pool.reset();
+    opened.units.clear();
+    std::fflush(stderr);
+    std::_Exit(code);
+  }
   return code;
 }

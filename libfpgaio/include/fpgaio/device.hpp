@@ -59,6 +59,11 @@ void load_device_plugins();
 // is not set", the plugin's load error, XRT's own error, "XRT sees no card".
 std::string xrt_unavailable_reason();
 
+// True once XRT's library was loaded into this process. XRT 2.13 can hang in
+// its static destructors at exit (a lost wake-up in its command monitor):
+// tools then end with _Exit after flushing, skipping them.
+bool xrt_runtime_loaded();
+
 // The xclbin to load on cards (--xclbin). Empty: FPGA_XCLBIN, else the first
 // *.xclbin holding xilGzipCompBlock in share/fpga-tools/xclbin/PLATFORM/
 // (beside the program, then under the installation's data directory).

@@ -59,6 +59,8 @@ xrt_plugin::XclbinChoice xclbin_choice() {
   return c;
 }
 
+std::atomic<bool> g_xrt_loaded{false};
+
 struct PluginState {
   xrt_plugin::Plugin* plugin = nullptr;
   std::string reason;  // why there is none
@@ -92,6 +94,7 @@ const PluginState& plugin_state() {
       return s;
     }
     s.plugin = p;  // never unloaded: XRT keeps threads and static state
+    g_xrt_loaded = true;
     return s;
 #endif
   }();
@@ -315,5 +318,7 @@ OpenedDevice open_deflate_device(const std::string& spec, unsigned threads) {
   r.device = cpu();
   return r;
 }
+
+bool xrt_runtime_loaded() { return g_xrt_loaded; }
 
 }  // namespace fpgaio
