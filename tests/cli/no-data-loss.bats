@@ -58,7 +58,7 @@ PY
   ln -s /dev/null out.gz
   run "$CAT" -f --rm -o out.gz in.000.gz in.001.gz
   [ "$status" -eq 1 ]
-  [[ "$output" == *"out.gz: written in place, not a file of its own (a device, a FIFO, /dev/...): --rm would lose the parts"* ]]
+  [[ "$output" == *"out.gz: not a regular file, FIFO or socket: --rm would lose the parts"* ]]
   [ -e in.000.gz ]
   [ -e in.001.gz ]
   run "$CAT" --rm -o /dev/null in.000.gz in.001.gz
@@ -172,4 +172,70 @@ PY
   [ "$status" -eq 0 ]
   [ "$output" = "$(cat a b)" ]
   gzip -dc j.gz | cmp - <(cat a b)
+}
+
+# Found by an adversarial review of the fixes above.
+
+@test "review A1: a stream that fails after some chunks keeps the complete chunks, and says so" {
+  head -c 250000 /dev/urandom > data
+  mkdir out
+  # a full file system after the first chunk (root only: mount)
+  [ "$(id -u)" -eq 0 ] || skip "needs root to mount a small tmpfs"
+  mount -t tmpfs -o size=160k tmpfs out 2>/dev/null || skip "cannot mount a small tmpfs"
+  run bash -c "cat data | '$SPLIT' -b 100K - out/s"
+  ls -A out > listing
+  umount out
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"kept the 1 complete chunk out/s.000 (a stream cannot be read again)"* ]]
+  [ "$(cat listing)" = s.000 ]
+}
+
+@test "review A2: fpga-split never replaces its own input" {
+  seq 1000 > a.000
+  cp a.000 orig
+  run "$SPLIT" -f -n 2 a.000 a
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"a.000: a chunk would replace the input"* ]]
+  cmp a.000 orig
+}
+
+@test "review A3, A4: -o /dev/stdout writes through the shell's descriptor; a regular file under /dev is no device" {
+  seq 1 100000 > in
+  "$SPLIT" -n 2 in in > /dev/null
+  "$GZ" in.000 in.001
+  echo HEADER > f
+  "$CAT" -o /dev/stdout in.000.gz in.001.gz >> f
+  [ "$(head -1 f)" = HEADER ]
+  tail -c +8 f | gzip -dc | cmp - in
+  { echo HEADER; "$CAT" -o /dev/stdout in.000.gz in.001.gz; } > g
+  [ "$(head -1 g)" = HEADER ]
+  [ -d /dev/shm ] || skip "no /dev/shm"
+  shm=/dev/shm/fpga-tools-review-$$
+  head -c 100000 /dev/urandom > $shm
+  run "$CAT" -o $shm in.000.gz in.001.gz
+  [ "$status" -eq 1 ]
+  [ "$(stat -c %s $shm)" -eq 100000 ]
+  "$CAT" -f -o $shm in.000.gz in.001.gz
+  gzip -dc $shm | cmp - in
+  rm -f $shm
+}
+
+@test "review A5: --rm refuses standard output on /dev/null" {
+  seq 1 100000 > in
+  "$SPLIT" -n 2 in in > /dev/null
+  "$GZ" in.000 in.001
+  run bash -c "'$CAT' --rm in.000.gz in.001.gz > /dev/null"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"--rm would lose the parts"* ]]
+  [ -e in.000.gz ]
+  "$CAT" --rm in.000.gz in.001.gz | gzip -dc | cmp - in
+  [ ! -e in.000.gz ]
+}
+
+@test "review A6: -f does not follow a symlink to a device or FIFO into a file (gzip's rule)" {
+  ln -s /dev/zero z
+  run timeout 20 "$GZ" -f z
+  [ "$status" -eq 2 ]
+  [ "${output#*: }" = "z is not a directory or a regular file - ignored" ]
+  [ ! -e z.gz ]
 }

@@ -235,6 +235,10 @@ void Joiner::check_plain(const std::vector<Part>& parts) {
   }
 }
 
+// Where --rm may send the parts' content: somewhere that keeps it or passes
+// it on, not /dev/null or a terminal.
+bool keeps_data(const struct stat& st) { return S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode); }
+
 void Joiner::check_output(const std::vector<Part>& parts) {
   struct stat st;
   bool have = false;
@@ -243,13 +247,17 @@ void Joiner::check_output(const std::vector<Part>& parts) {
       bool in_place = fpgaio::written_in_place(o_.output);  // /dev/null, a FIFO, /dev/stdout
       if (!o_.force && !in_place)
         throw Error(ErrorKind::io, "already exists (use -f to overwrite)", EEXIST).with_path(o_.output);
-      if (o_.rm && in_place)
-        throw Error(ErrorKind::usage, "written in place, not a file of its own (a device, a FIFO, /dev/...): --rm would lose the parts")
+      if (o_.rm && !keeps_data(st))
+        throw Error(ErrorKind::usage, "not a regular file, FIFO or socket: --rm would lose the parts")
             .with_path(o_.output);
       have = true;
     }
   } else {
     have = ::fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode);
+    struct stat out;
+    if (o_.rm && ::fstat(STDOUT_FILENO, &out) == 0 && !keeps_data(out))
+      throw Error(ErrorKind::usage,
+                  "standard output is not a regular file, pipe or socket (/dev/null?): --rm would lose the parts");
   }
   if (have)
     for (const auto& p : parts)
@@ -336,8 +344,7 @@ int Joiner::run() {
       std::uint64_t written = write(parts, sink);
       if (o_.verify && gzip && out.regular()) check_written(out.readable_path(), written);
       out.commit(nullptr);
-      if (o_.rm && !out.regular())  // the check above makes this unreachable; removal needs a file
-        throw Error(ErrorKind::usage, "written in place, not a file of its own: the parts are kept").with_path(o_.output);
+
     }
   } catch (const Error& e) {
     if (fpgacli::is_broken_pipe(e)) return fpgacli::broken_pipe(e.path);

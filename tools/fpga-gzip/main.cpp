@@ -171,7 +171,11 @@ void Runner::run_file(const std::string& path, const struct stat& st) {
     if (auto why = special_file(path, st, o_.force)) return warn("", *why);
   try {
     fpgaio::Input in(path);
-    if (writes_file() && in.is_regular())  // again on what was opened (-f follows a symlink)
+    // Again on what was opened (-f follows a symlink): a link to /dev/zero or
+    // a FIFO is not compressed to a file, as gzip.
+    if (writes_file() && !in.is_regular())
+      return warn("", path + " is not a directory or a regular file - ignored");
+    if (writes_file())
       if (auto why = special_file(path, in.stat(), o_.force)) return warn("", *why);
     if (o_.mode == Mode::compress) compress_one(in, path);
     else decompress_one(in, path);

@@ -200,6 +200,9 @@ void Splitter::run_file(fpgaio::Input& in) {
     } else {
       names.push_back(sp::chunk_name(prefix(), c.index, width));
       struct stat st;
+      if (::stat(names.back().c_str(), &st) == 0 && fpgaio::same_file(st, in.stat()))
+        throw fpgaio::Error(fpgaio::ErrorKind::usage, "a chunk would replace the input (input and output are the same file)")
+            .with_path(names.back());
       if (!o_.force && ::lstat(names.back().c_str(), &st) == 0)
         throw fpgaio::Error(fpgaio::ErrorKind::io, "chunk file exists (use -f to overwrite)", EEXIST)
             .with_path(names.back());
@@ -324,6 +327,7 @@ void Splitter::run_stream(fpgaio::Input& in) {
 }
 
 int Splitter::run() {
+  bool streaming = false;
   try {
     if (!o_.manifest.empty() && !o_.force) {
       struct stat st;
@@ -331,13 +335,29 @@ int Splitter::run() {
         throw fpgaio::Error(fpgaio::ErrorKind::io, "manifest exists (use -f to overwrite)", EEXIST).with_path(o_.manifest);
     }
     fpgaio::Input in(o_.input);
-    if (in.is_regular()) run_file(in);
+    streaming = !in.is_regular();
+    if (!streaming) run_file(in);
     else run_stream(in);
     write_manifest();
   } catch (const fpgaio::Error& e) {
-    remove_made();  // no half-split input: every chunk of this run goes
-    if (fpgacli::is_broken_pipe(e)) return fpgacli::broken_pipe(e.path);
+    // A file can be split again: no half-split input, every chunk of this
+    // run goes. A stream cannot be read again, and its complete chunks were
+    // printed (parallel may be at work on them): they stay.
+    std::size_t kept = streaming ? made_.size() : 0;
+    if (!streaming) remove_made();
+    auto say_kept = [&] {
+      if (kept)
+        fpgacli::report(o_.input == "-" ? "stdin" : o_.input,
+                        "kept the " + std::to_string(kept) + " complete chunk" + (kept > 1 ? "s" : "") + " " +
+                            made_.front() + (kept > 1 ? " to " + made_.back() : "") +
+                            " (a stream cannot be read again)");
+    };
+    if (fpgacli::is_broken_pipe(e)) {
+      say_kept();
+      return fpgacli::broken_pipe(e.path);
+    }
     fpgacli::report(e, o_.input == "-" ? "stdin" : o_.input);
+    say_kept();
     return fpgacli::kError;
   }
   return fpgacli::close_stdout() ? fpgacli::kOk : fpgacli::kError;

@@ -194,9 +194,9 @@ class AsyncSink : public Sink {
 // Whose name an output file has. A name the tool `chosen` (a.gz for a, chunk
 // files) is never followed: with overwrite, whatever is there (a symlink to
 // /dev/null, a FIFO) is replaced by a regular file. A name the user `given`
-// (-o FILE) that is an existing device or FIFO (/dev/null), or any file named
-// under /dev/ or /proc/ (/dev/stdout), is written in place instead, and never
-// needs overwrite.
+// (-o FILE) that is an existing device or FIFO (/dev/null) is written in
+// place instead, and never needs overwrite; /dev/stdout, /dev/stderr,
+// /dev/fd/N and /proc/self/fd/N write through that descriptor, at its offset.
 enum class OutputName { chosen, given };
 
 // True when a `given` output name is written in place (see above).

@@ -75,11 +75,24 @@ void remove_registered_temp_files() noexcept {
 
 void OutputFile::use_anonymous_temps(bool on) { g_anonymous_temps = on; }
 
+// The descriptor a name stands for: /dev/stdout, /dev/stderr, /dev/fd/N,
+// /proc/self/fd/N; -1 for any other name.
+int descriptor_named(const std::string& path) {
+  if (path == "/dev/stdout") return STDOUT_FILENO;
+  if (path == "/dev/stderr") return STDERR_FILENO;
+  for (const char* dir : {"/dev/fd/", "/proc/self/fd/"}) {
+    std::string d(dir);
+    if (path.size() > d.size() && path.compare(0, d.size(), d) == 0 && path.size() - d.size() <= 6 &&
+        path.find_first_not_of("0123456789", d.size()) == std::string::npos)
+      return std::atoi(path.c_str() + d.size());
+  }
+  return -1;
+}
+
 bool written_in_place(const std::string& path) {
+  if (descriptor_named(path) >= 0) return true;
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0 || S_ISDIR(st.st_mode)) return false;
-  auto under = [&](const char* top) { return path.rfind(top, 0) == 0; };
-  return !S_ISREG(st.st_mode) || under("/dev/") || under("/proc/");
+  return ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
 }
 
 OutputFile::OutputFile(std::string path, bool overwrite, OutputName kind)
@@ -88,9 +101,16 @@ OutputFile::OutputFile(std::string path, bool overwrite, OutputName kind)
   dir_ = slash == std::string::npos ? "" : path_.substr(0, slash + 1);
   base_ = slash == std::string::npos ? path_ : path_.substr(slash + 1);
   struct stat st;
+  if (kind == OutputName::given && descriptor_named(path_) >= 0) {
+    // -o /dev/stdout: the descriptor the shell opened, at its offset (a
+    // reopen would start at 0 and overwrite what is before, or ignore >>).
+    fd_ = ::fcntl(descriptor_named(path_), F_DUPFD_CLOEXEC, 0);
+    if (fd_ < 0) throw_errno("", errno, path_);
+    direct_ = true;
+    return;
+  }
   if (kind == OutputName::given && written_in_place(path_)) {
-    // -o /dev/null, a FIFO, /dev/stdout (even when that is a regular file a
-    // shell opened): what the user named is written in place, never
+    // -o /dev/null, a FIFO: what the user named is written in place, never
     // replaced; regular() tells callers that no input may be removed.
     fd_ = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd_ < 0) throw_errno("", errno, path_);
