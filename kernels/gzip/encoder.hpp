@@ -1,8 +1,10 @@
 // Block encoder of the deflate kernel: gathers up to block_symbols LZ77 symbols and their
 // histograms in one buffer while the block before is written from the other, as dynamic
 // Huffman, fixed Huffman or stored, whichever is shortest to the bit, and packs the bits
-// into 64-bit words. No block is final; the stream ends on a byte boundary
-// (kernels/README.md, "Block encoder" and "Output").
+// into 64-bit words. The input bytes arrive too, a word at a time, into a 128 KiB ring
+// that a stored block is written from: only the reader touches the input in memory. No
+// block is final; the stream ends on a byte boundary (kernels/README.md, "Block encoder"
+// and "Output").
 #pragma once
 
 #include <ap_int.h>
@@ -23,6 +25,18 @@ namespace gzk {
 
 constexpr uint32_t kBlockSymbols = gzip_kernel::block_symbols;
 constexpr uint32_t kStoredMax = gzip_kernel::stored_block_max;
+// Input ring: the block being written stored (at most kStoredMax bytes), the first
+// kStoredMax bytes of the block being gathered, and the words the LZ77 stage has passed
+// on ahead of its symbols (at most a symbol FIFO's worth of matches, 64 x 258 bytes, and
+// its own few hundred bytes of lookahead). The last two always fit, so the ring only ever
+// makes the LZ77 stage wait while a stored block is being written, and that block's bytes
+// are all in the ring: no deadlock.
+constexpr uint32_t kRingWords = 16384;
+static_assert(kRingWords * 8 >= kStoredMax + 64 * kMaxMatch + 1024, "input ring too small");
+// A block longer than kStoredMax bytes is never stored: its fixed-Huffman form is shorter
+// (at most 31 bits a symbol, 8 bits a byte stored).
+static_assert(31 * uint64_t(gzip_kernel::block_symbols) + 10 < 8 * uint64_t(kStoredMax) + 35,
+              "a block too long to store in one stored block could be cheaper stored");
 
 // A word for the output writer; `last` marks the end of a chunk and carries no data.
 struct OutWord {
@@ -112,8 +126,11 @@ struct EncoderState {
   uint8_t item_bits[kMaxHeaderItems];
   uint8_t ll_len[288], d_len[kDistSymbols];
   uint16_t ll_code[288], d_code[kDistSymbols];
-  uint32_t stored_pos, stored_end, stored_left;  // stored: next byte, end, left in this stored block
-  ap_uint<64> stored_word;
+  uint32_t stored_pos, stored_end;  // stored: next byte, end
+  bool stored_open;                  // its header is out
+  // Input ring, filled up to byte ring_end (a multiple of 8 but at the end of the input).
+  ap_uint<64> ring[kRingWords];
+  uint32_t ring_end;
   uint64_t block_bits, bits_at_start;  // predicted size of the block being written (checks)
   BitWriter bw;
 };
@@ -131,6 +148,7 @@ inline void encoder_reset(EncoderState& st) {
   st.raw_pos = 0;
   st.input_ended = false;
   st.phase = EncoderState::kIdle;
+  st.ring_end = 0;
   clear_histograms(st);
   bw_reset(st.bw);
 }
@@ -192,19 +210,10 @@ inline void make_dynamic_header(const uint8_t (&ll_len)[288], const uint8_t (&d_
   }
 }
 
-// Bits of the block's stored form, starting at bit offset `bit` within a byte.
+// Bits of a stored block of `raw` bytes (at most kStoredMax) starting at bit offset `bit`
+// within a byte: 3 header bits, padding to the byte, LEN and NLEN, the bytes.
 inline uint64_t stored_cost(uint32_t bit, uint32_t raw) {
-  uint64_t bits = 0;
-  uint32_t left = raw;
-  bool first = true;
-  do {
-    const uint32_t n = left < kStoredMax ? left : kStoredMax;
-    const uint32_t pad = first ? (8 - (bit + 3) % 8) % 8 : 5;
-    bits += 3 + pad + 32 + 8 * uint64_t(n);
-    left -= n;
-    first = false;
-  } while (left != 0);
-  return bits;
+  return 3 + (8 - (bit + 3) % 8) % 8 + 32 + 8 * uint64_t(raw);
 }
 
 [[maybe_unused]] static void check_bits(uint64_t got, uint64_t want) {
@@ -257,7 +266,8 @@ inline void start_block(EncoderState& st) {
   }
   dyn += extra;
   fix += extra;
-  const uint64_t stored = stored_cost(st.bw.nbits & 7, st.raw_pos - st.block_start);
+  const uint32_t raw = st.raw_pos - st.block_start;
+  const uint64_t stored = raw <= kStoredMax ? stored_cost(st.bw.nbits & 7, raw) : ~uint64_t(0);
 
   st.bits_at_start = st.bw.total;
   st.step = 0;
@@ -267,7 +277,7 @@ inline void start_block(EncoderState& st) {
     st.block_bits = stored;
     st.stored_pos = st.block_start;
     st.stored_end = st.raw_pos;
-    st.stored_left = 0;
+    st.stored_open = false;
   } else {
     const bool fixed = fix < dyn;
     st.phase = EncoderState::kHeader;
@@ -293,9 +303,9 @@ inline void start_block(EncoderState& st) {
   clear_histograms(st);
 }
 
-// One step of the emitter: a header item, a symbol (or the end-of-block code), or a byte
-// of a stored block.
-inline void emit_step(EncoderState& st, const ap_uint<64>* in, hls::stream<OutWord>& out) {
+// One step of the emitter: a header item, a symbol (or the end-of-block code), or the
+// header or a byte of a stored block.
+inline void emit_step(EncoderState& st, hls::stream<OutWord>& out) {
 #pragma HLS INLINE
   const uint32_t buf = st.fill ^ 1;
   if (st.phase == EncoderState::kHeader) {
@@ -326,23 +336,31 @@ inline void emit_step(EncoderState& st, const ap_uint<64>* in, hls::stream<OutWo
     }
     return;
   }
-  // Stored: a header at each 65,535 bytes, then the bytes, read back from memory.
-  if (st.stored_left == 0) {
-    const uint32_t n = st.stored_end - st.stored_pos < kStoredMax ? st.stored_end - st.stored_pos : kStoredMax;
+  // Stored: the header, then a byte a step from the input ring.
+  if (!st.stored_open) {
+    const uint32_t n = st.stored_end - st.stored_pos;
     bw_put(st.bw, 0, 3, out);  // BFINAL 0, BTYPE 00
     bw_align(st.bw, out);
     bw_put(st.bw, n | ((~n & 0xFFFF) << 16), 32, out);
-    st.stored_left = n;
-    st.stored_word = in[st.stored_pos / 8];
-    return;
+    st.stored_open = true;
+  } else if (st.stored_pos < st.ring_end) {  // else its word has not arrived yet
+    const uint32_t pos = st.stored_pos++;
+    const ap_uint<64> word = st.ring[(pos / 8) % kRingWords];
+    bw_put(st.bw, uint32_t(word.range(8 * (pos & 7) + 7, 8 * (pos & 7))), 8, out);
   }
-  const uint32_t pos = st.stored_pos++;
-  if ((pos & 7) == 0) st.stored_word = in[pos / 8];
-  bw_put(st.bw, uint32_t(st.stored_word.range(8 * (pos & 7) + 7, 8 * (pos & 7))), 8, out);
-  if (--st.stored_left == 0 && st.stored_pos == st.stored_end) {
+  if (st.stored_open && st.stored_pos == st.stored_end) {
     check_bits(st.bw.total - st.bits_at_start, st.block_bits);
     st.phase = EncoderState::kIdle;
   }
+}
+
+// Whether the ring has room for another input word: it must keep the block being written
+// stored, and the block being gathered while it may still be stored.
+inline bool ring_has_room(const EncoderState& st) {
+  uint32_t keep = st.raw_pos - st.block_start <= kStoredMax ? st.block_start : st.raw_pos;
+  if (st.phase == EncoderState::kStored && st.stored_pos < keep) keep = st.stored_pos;
+  if (keep > st.ring_end) keep = st.ring_end;  // symbols may run ahead of the words
+  return st.ring_end + 8 - (keep & ~7u) <= kRingWords * 8;
 }
 
 inline void collect(EncoderState& st, const LzSymbol& s) {
@@ -376,15 +394,25 @@ inline uint32_t encoder_finish(EncoderState& st, hls::stream<OutWord>& out) {
   return bw_finish(st.bw, out);
 }
 
-// One chunk's symbols. Each pass of the loop is one cycle: the emitter takes a step and the
-// collector takes a symbol if its buffer has room. The chunk's pass ends when its last
-// symbol is in (the emitter carries on in the next), or for the last chunk when all is out.
-inline void encode_chunk(EncoderState& st, hls::stream<LzSymbol>& symbols, const ap_uint<64>* in, uint32_t& size,
-                         hls::stream<OutWord>& out) {
+// One chunk's symbols and input words. Each pass of the loop is one cycle: the emitter
+// takes a step, the ring takes an input word if it has room, and the collector takes a
+// symbol if its buffer has room. The chunk's pass ends when all its symbols and words are
+// in (the emitter carries on in the next pass), or for the last chunk when all is out.
+inline void encode_chunk(EncoderState& st, hls::stream<LzSymbol>& symbols, hls::stream<ap_uint<64>>& raw,
+                         uint32_t raw_words, uint32_t& size, hls::stream<OutWord>& out) {
   bool chunk_in = false;
+  uint32_t words_in = 0;
   for (;;) {
 #pragma HLS PIPELINE II = 1
-    if (st.phase != EncoderState::kIdle) emit_step(st, in, out);
+    if (st.phase != EncoderState::kIdle) emit_step(st, out);
+    if (words_in < raw_words && ring_has_room(st)) {
+      ap_uint<64> w;
+      if (raw.read_nb(w)) {
+        st.ring[(st.ring_end / 8) % kRingWords] = w;
+        st.ring_end += 8;
+        ++words_in;
+      }
+    }
     if (!chunk_in && st.count[st.fill] < kBlockSymbols) {
       LzSymbol s;
       if (symbols.read_nb(s)) {
@@ -399,8 +427,8 @@ inline void encode_chunk(EncoderState& st, hls::stream<LzSymbol>& symbols, const
     if (st.phase == EncoderState::kIdle &&
         (st.count[st.fill] == kBlockSymbols || (st.input_ended && st.count[st.fill] != 0)))
       start_block(st);
-    if (chunk_in && !st.input_ended) break;
-    if (st.input_ended && st.phase == EncoderState::kIdle && st.count[st.fill] == 0) {
+    if (chunk_in && words_in == raw_words && !st.input_ended) break;
+    if (st.input_ended && words_in == raw_words && st.phase == EncoderState::kIdle && st.count[st.fill] == 0) {
       size = encoder_finish(st, out);
       break;
     }

@@ -53,17 +53,17 @@ static void read_stage(const ap_uint<64>* in, uint64_t base, uint32_t nbytes, bo
 }
 
 static void lz77_stage(hls::stream<ap_uint<64>>& words, uint32_t nbytes, bool first, bool last,
-                       hls::stream<LzSymbol>& symbols) {
+                       hls::stream<LzSymbol>& symbols, hls::stream<ap_uint<64>>& raw) {
   GZK_STATE(LzState, st);
   if (first) lz_reset(st);
-  lz77_chunk(st, words, nbytes, last, symbols);
+  lz77_chunk(st, words, nbytes, last, symbols, raw);
 }
 
-static void encode_stage(hls::stream<LzSymbol>& symbols, const ap_uint<64>* in, bool first, uint32_t& size,
-                         hls::stream<OutWord>& out) {
+static void encode_stage(hls::stream<LzSymbol>& symbols, hls::stream<ap_uint<64>>& raw, uint32_t nbytes,
+                         bool first, uint32_t& size, hls::stream<OutWord>& out) {
   GZK_STATE(EncoderState, st);
   if (first) encoder_reset(st);
-  encode_chunk(st, symbols, in, size, out);
+  encode_chunk(st, symbols, raw, (nbytes + 7) / 8, size, out);
 }
 
 static void write_stage(hls::stream<OutWord>& words, bool first, ap_uint<64>* out) {
@@ -82,13 +82,15 @@ static void compress_chunk(const ap_uint<64>* in, ap_uint<64>* out, uint64_t bas
 #pragma HLS DATAFLOW
   hls::stream<ap_uint<64>> words("words");
   hls::stream<LzSymbol> symbols("symbols");
+  hls::stream<ap_uint<64>> raw("raw");
   hls::stream<OutWord> out_words("out_words");
 #pragma HLS STREAM variable = words depth = 64
 #pragma HLS STREAM variable = symbols depth = 64
+#pragma HLS STREAM variable = raw depth = 64
 #pragma HLS STREAM variable = out_words depth = 64
   read_stage(in, base, nbytes, first, last, crc, init, checksum, words);
-  lz77_stage(words, nbytes, first, last, symbols);
-  encode_stage(symbols, in, first, size, out_words);
+  lz77_stage(words, nbytes, first, last, symbols, raw);
+  encode_stage(symbols, raw, nbytes, first, size, out_words);
   write_stage(out_words, first, out);
 }
 

@@ -264,13 +264,17 @@ inline void lz_flush(LzState& st, hls::stream<LzSymbol>& out) {
 }
 
 // One chunk of input words (nbytes bytes, then the end of the input if `last`): one byte
-// a cycle, one word read every eight.
+// a cycle, one word read every eight and passed on to the block encoder (`raw`), which
+// writes stored blocks from them.
 inline void lz77_chunk(LzState& st, hls::stream<ap_uint<64>>& words, uint32_t nbytes, bool last,
-                       hls::stream<LzSymbol>& out) {
+                       hls::stream<LzSymbol>& out, hls::stream<ap_uint<64>>& raw) {
   ap_uint<64> w = 0;
   for (uint32_t i = 0; i < nbytes; ++i) {
 #pragma HLS PIPELINE II = 1
-    if ((i & 7) == 0) w = words.read();
+    if ((i & 7) == 0) {
+      w = words.read();
+      raw.write(w);
+    }
     ap_uint<64> a = st.ahead;
     a >>= 8;
     a.range(63, 56) = w.range(8 * (i & 7) + 7, 8 * (i & 7));

@@ -36,6 +36,7 @@ class ap_uint {
 
    public:
     constexpr range_ref(ap_uint& x, int hi, int lo) : x_(x), hi_(hi), lo_(lo) {}
+    constexpr range_ref(const range_ref&) = default;
     constexpr operator uint64_t() const { return (uint64_t(x_.v_) >> lo_) & ap_sim::low_mask(hi_ - lo_ + 1); }
     constexpr uint64_t to_uint64() const { return uint64_t(*this); }
     constexpr uint32_t to_uint() const { return uint32_t(uint64_t(*this)); }
@@ -54,6 +55,7 @@ class ap_uint {
 
    public:
     constexpr bit_ref(ap_uint& x, int i) : x_(x), i_(i) {}
+    constexpr bit_ref(const bit_ref&) = default;
     constexpr operator bool() const { return (uint64_t(x_.v_) >> i_) & 1; }
     constexpr bit_ref& operator=(bool b) {
       const uint64_t m = uint64_t(1) << i_;
@@ -64,7 +66,7 @@ class ap_uint {
   };
 
   constexpr ap_uint() : v_(0) {}
-  template <class T, std::enable_if_t<std::is_integral_v<T>, int> = 0>
+  template <class T, std::enable_if_t<std::is_integral<T>::value, int> = 0>
   constexpr ap_uint(T x) : v_(storage(uint64_t(x) & mask)) {}
   template <int M>
   constexpr ap_uint(const ap_uint<M>& x) : v_(storage(x.to_uint64() & mask)) {}

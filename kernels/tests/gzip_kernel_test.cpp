@@ -260,11 +260,14 @@ TEST(GzipKernel, LongMatchesAndShortDistances) {
   }
 }
 
-// Inputs assembled from random bytes, runs and copies at awkward distances and lengths.
+// Inputs assembled from random bytes, runs and copies at awkward distances and lengths;
+// FPGA_KERNEL_FUZZ=N runs N of them (and seeds with N) instead of 120.
 TEST(GzipKernel, RandomStructuredInputs) {
-  std::mt19937_64 rng(10);
+  const char* env = std::getenv("FPGA_KERNEL_FUZZ");
+  const int iterations = env ? std::atoi(env) : 120;
+  std::mt19937_64 rng(env ? uint64_t(iterations) : 10);
   const uint32_t distances[] = {1, 2, 3, 4, 8, 255, 256, 257, 4096, 32767, 32768};
-  for (int iter = 0; iter < 120; ++iter) {
+  for (int iter = 0; iter < iterations; ++iter) {
     const size_t n = 64 + rng() % 140000;
     Bytes data;
     while (data.size() < n) {
