@@ -33,6 +33,7 @@ bench: build
 	bench/gzip.sh $(BUILD)
 	bench/pipeline.sh $(BUILD)
 	bench/infer.sh $(BUILD)
+	bench/kernel.sh $(BUILD)
 
 stress: build
 	FPGA_STRESS=1 bats tests/cli/stress.bats
