@@ -253,9 +253,9 @@ void Joiner::check_output(const std::vector<Part>& parts) {
       have = true;
     }
   } else {
-    have = ::fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode);
-    struct stat out;
-    if (o_.rm && ::fstat(STDOUT_FILENO, &out) == 0 && !keeps_data(out))
+    bool known = ::fstat(STDOUT_FILENO, &st) == 0;
+    have = known && S_ISREG(st.st_mode);
+    if (o_.rm && known && !keeps_data(st))
       throw Error(ErrorKind::usage,
                   "standard output is not a regular file, pipe or socket (/dev/null?): --rm would lose the parts");
   }
@@ -272,8 +272,7 @@ void Joiner::check_written(const std::string& readable, std::uint64_t size) {
   gz::PartInfo got;
   try {
     got = gz::scan_part(readable, 0, size, o_.output, true, threads);
-  } catch (Error& e) {
-    e.path = o_.output;
+  } catch (const Error& e) {
     throw Error(ErrorKind::usage, "the joined output does not verify: " + e.describe()).with_path(o_.output);
   }
   std::uint32_t crc = 0;
@@ -344,7 +343,6 @@ int Joiner::run() {
       std::uint64_t written = write(parts, sink);
       if (o_.verify && gzip && out.regular()) check_written(out.readable_path(), written);
       out.commit(nullptr);
-
     }
   } catch (const Error& e) {
     if (fpgacli::is_broken_pipe(e)) return fpgacli::broken_pipe(e.path);

@@ -405,6 +405,16 @@ void Runner::decompress_one(fpgaio::Input& in, const std::string& in_path) {
   if (r.trailing_garbage) warn("", shown + ": decompression OK, trailing garbage ignored");
 }
 
+// XRT 2.13 can hang in its static destructors (docs/ARCHITECTURE.md): once
+// it was loaded, everything written and closed, leave without them.
+int leave(int code) {
+  if (fpgaio::xrt_runtime_loaded()) {
+    std::fflush(stderr);
+    std::_Exit(code);
+  }
+  return code;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -415,12 +425,7 @@ int main(int argc, char** argv) {
   if (!o.xclbin.empty()) fpgaio::set_xclbin(o.xclbin);
   if (o.list_devices) {
     fpgacli::print_devices(o.mode == Mode::compress ? "deflate" : "inflate");
-    int code = fpgacli::close_stdout() ? 0 : 1;
-    if (fpgaio::xrt_runtime_loaded()) {  // see the end of main
-      std::fflush(stderr);
-      std::_Exit(code);
-    }
-    return code;
+    return leave(fpgacli::close_stdout() ? 0 : 1);
   }
   fpgaio::Device dev;
   fpgaio::OpenedDevice opened;
@@ -451,13 +456,7 @@ int main(int argc, char** argv) {
   runner.finish_list();
   int code = runner.status();
   if (!fpgacli::close_stdout()) code = fpgacli::kError;
-  if (fpgaio::xrt_runtime_loaded()) {
-    // XRT 2.13 can hang in its static destructors (docs/ARCHITECTURE.md):
-    // everything is written and closed; release the units, then leave.
-    pool.reset();
-    opened.units.clear();
-    std::fflush(stderr);
-    std::_Exit(code);
-  }
-  return code;
+  pool.reset();  // the units go first (a card's buffers and runs), then leave()
+  opened.units.clear();
+  return leave(code);
 }

@@ -64,17 +64,6 @@ std::string random_suffix() {
   for (auto& c : s) c = alphabet[rng() % (sizeof alphabet - 1)];
   return s;
 }
-}  // namespace
-
-void remove_registered_temp_files() noexcept {
-  for (auto& s : g_slots) {
-    const char* p = s.exchange(nullptr);
-    if (p) ::unlink(p);
-  }
-}
-
-void OutputFile::use_anonymous_temps(bool on) { g_anonymous_temps = on; }
-
 // The descriptor a name stands for: /dev/stdout, /dev/stderr, /dev/fd/N,
 // /proc/self/fd/N; -1 for any other name.
 int descriptor_named(const std::string& path) {
@@ -89,6 +78,17 @@ int descriptor_named(const std::string& path) {
   return -1;
 }
 
+}  // namespace
+
+void remove_registered_temp_files() noexcept {
+  for (auto& s : g_slots) {
+    const char* p = s.exchange(nullptr);
+    if (p) ::unlink(p);
+  }
+}
+
+void OutputFile::use_anonymous_temps(bool on) { g_anonymous_temps = on; }
+
 bool written_in_place(const std::string& path) {
   if (descriptor_named(path) >= 0) return true;
   struct stat st;
@@ -101,10 +101,11 @@ OutputFile::OutputFile(std::string path, bool overwrite, OutputName kind)
   dir_ = slash == std::string::npos ? "" : path_.substr(0, slash + 1);
   base_ = slash == std::string::npos ? path_ : path_.substr(slash + 1);
   struct stat st;
-  if (kind == OutputName::given && descriptor_named(path_) >= 0) {
+  int named = kind == OutputName::given ? descriptor_named(path_) : -1;
+  if (named >= 0) {
     // -o /dev/stdout: the descriptor the shell opened, at its offset (a
     // reopen would start at 0 and overwrite what is before, or ignore >>).
-    fd_ = ::fcntl(descriptor_named(path_), F_DUPFD_CLOEXEC, 0);
+    fd_ = ::fcntl(named, F_DUPFD_CLOEXEC, 0);
     if (fd_ < 0) throw_errno("", errno, path_);
     direct_ = true;
     return;
