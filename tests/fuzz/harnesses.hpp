@@ -283,7 +283,7 @@ inline void images(const std::uint8_t* data, std::size_t size) {
     const std::uint64_t count = whole.numbers.size(), rec = whole.record;
     const std::uint64_t header = bytes.size() - count * rec;
     const std::uint64_t a = (rng & 15) % (count + 1), n = std::min<std::uint64_t>(rng >> 4, count - a);
-    fpgaio::Input rin(fpgaio::ByteRange{file.path(), "001", header + a * rec, n * rec});
+    fpgaio::Input rin(fpgaio::ByteRange{file.path(), "001", header + a * rec, n * rec, std::nullopt});
     const ImageRun part = read_images(rin, f, model, raw, {}, batch);
     check(part.ok, "a range of whole images is refused: " + part.error);
     check(part.numbers.size() == n, "a range gives its images");
@@ -394,7 +394,7 @@ inline Bytes make_part(Take& t) {
 
 // Everything the part decodes to (scan_part has accepted it).
 inline Bytes inflate_range(const std::string& path, std::uint64_t base, std::uint64_t size) {
-  fpgaio::Input in(fpgaio::ByteRange{path, "", base, size});
+  fpgaio::Input in(fpgaio::ByteRange{path, "", base, size, std::nullopt});
   fpgaio::gzip::Decoder dec(in, {});
   VecSink s;
   dec.run(s);

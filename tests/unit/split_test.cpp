@@ -263,13 +263,13 @@ TEST(Ranges, ParseOnlyTheRangeSyntax) {
 TEST(Ranges, InputReadsExactlyTheRangeAndRejectsOneBeyondTheEnd) {
   Bytes d = text_data(100000);
   MemFile f(d);
-  Input in(ByteRange{f.path(), "001", 1000, 5000});
+  Input in(ByteRange{f.path(), "001", 1000, 5000, std::nullopt});
   EXPECT_EQ(in.stat().st_size, 5000);
   Bytes got(9000);
   EXPECT_EQ(in.read(got.data(), got.size()), 5000u);
   EXPECT_TRUE(std::equal(got.begin(), got.begin() + 5000, d.begin() + 1000));
   EXPECT_EQ(in.read(got.data(), got.size()), 0u);
-  EXPECT_THROW(Input(ByteRange{f.path(), "1", 99999, 2}), Error);
+  EXPECT_THROW(Input(ByteRange{f.path(), "1", 99999, 2, std::nullopt}), Error);
 }
 
 namespace {

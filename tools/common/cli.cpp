@@ -98,21 +98,7 @@ bool close_stdout() {
 bool is_tty(int fd) { return ::isatty(fd) == 1; }
 
 std::optional<std::uint64_t> parse_size(const std::string& s, std::uint64_t unit) {
-  if (s.empty() || s[0] < '0' || s[0] > '9') return std::nullopt;
-  char* end = nullptr;
-  errno = 0;
-  unsigned long long v = std::strtoull(s.c_str(), &end, 10);
-  if (errno) return std::nullopt;
-  std::string suf(end);
-  if (!suf.empty() && (suf.back() == 'B' || suf.back() == 'b') && suf.size() > 1) suf.pop_back();
-  if (suf.size() == 2 && suf[1] == 'i') suf.pop_back();
-  std::uint64_t mul = unit;
-  if (suf == "K" || suf == "k") mul = 1ull << 10;
-  else if (suf == "M" || suf == "m") mul = 1ull << 20;
-  else if (suf == "G" || suf == "g") mul = 1ull << 30;
-  else if (!suf.empty()) return std::nullopt;
-  if (v > (~0ull) / mul) return std::nullopt;
-  return v * mul;
+  return fpgaio::parse_size(s, unit);
 }
 
 void parse_options(const std::vector<std::string>& args, const std::vector<OptionSpec>& specs,
@@ -155,7 +141,9 @@ void parse_options(const std::vector<std::string>& args, const std::vector<Optio
       }
       if (!match) usage_error("unrecognized option '--" + name + "'");
       if (prefix_matches > 1) usage_error("option '--" + name + "' is ambiguous");
-      if (match->arg) {
+      if (match->arg && match->arg[0] == '[') {
+        // An optional argument: only as --opt=VALUE.
+      } else if (match->arg) {
         if (!has_value) {
           if (i + 1 >= args.size()) usage_error("option '--" + std::string(match->long_name) + "' requires an argument");
           value = args[++i];
@@ -195,10 +183,19 @@ std::string format_help(const std::vector<OptionSpec>& specs) {
     std::string left = "  ";
     left += s.short_name ? std::string("-") + s.short_name : "  ";
     if (s.long_name) left += std::string(s.short_name ? ", " : "  ") + "--" + s.long_name;
-    if (s.arg) left += std::string(s.long_name ? "=" : " ") + s.arg;
+    if (s.arg && s.arg[0] == '[') left += std::string("[=") + (s.arg + 1);
+    else if (s.arg) left += std::string(s.long_name ? "=" : " ") + s.arg;
     if (left.size() < 28) left.resize(28, ' ');
     else left += "\n" + std::string(28, ' ');
-    out += left + s.help + "\n";
+    // Wrapped at word boundaries to fit 80 columns.
+    std::string text = s.help;
+    while (text.size() > 80 - 28) {
+      auto cut = text.rfind(' ', 80 - 28);
+      if (cut == std::string::npos || cut == 0) break;
+      left += text.substr(0, cut) + "\n" + std::string(28, ' ');
+      text = text.substr(cut + 1);
+    }
+    out += left + text + "\n";
   }
   return out;
 }

@@ -63,8 +63,9 @@ bool is_tty(int fd);
 // for `kernel`, e.g. "1-2", or "-" when it cannot run it.
 void print_devices(const std::string& kernel);
 
-// Parses sizes such as 1024, 64K, 1M, 2G (powers of 1024). `unit` multiplies
-// a bare number (pigz's -b takes KiB).
+// Sizes with GNU's units (fpgaio::parse_size, one parser for every tool):
+// 1024, 64K, 1M, 2G, 1MiB (powers of 1024), 1MB (1000). `unit` multiplies a
+// bare number (pigz's -b takes KiB).
 std::optional<std::uint64_t> parse_size(const std::string& s, std::uint64_t unit = 1);
 
 // A whole number in [1, max] for option `what`, else usage_error.
@@ -77,7 +78,8 @@ unsigned parse_count(const std::string& value, unsigned max, const std::string& 
 struct OptionSpec {
   char short_name;       // 0 if none
   const char* long_name; // nullptr if none
-  const char* arg;       // nullptr: takes no argument; else the argument's name
+  const char* arg;       // nullptr: takes no argument; else the argument's name;
+                         // "[NAME]": optional, given only as --opt=VALUE
   const char* help;
   int id;
 };
@@ -91,7 +93,7 @@ void parse_options(const std::vector<std::string>& args, const std::vector<Optio
                    const std::function<void(int id, const std::string& value, const std::string& spelled, bool clustered)>& on_option,
                    std::vector<std::string>& operands);
 
-// Formats the option table for --help.
+// Formats the option table for --help, within 80 columns.
 std::string format_help(const std::vector<OptionSpec>& specs);
 
 }  // namespace fpgacli

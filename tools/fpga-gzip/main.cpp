@@ -239,6 +239,7 @@ void Runner::compress_one(fpgaio::Input& in, const std::string& in_path) {
       if (o_.verbosity >= 0) report("", "warning: " + what + "; compressing the rest on the CPU");
     };
   co.rsyncable = o_.rsyncable;
+  co.part = in.part();  // a chunk of fpga-split: fpga-cat learns how many parts there are
   bool save_name = o_.save_name.value_or(true), save_time = o_.save_time.value_or(true);
   // A range that starts a file carries the file's name and time; later ranges
   // carry none, exactly like the later members of a whole-file compression,

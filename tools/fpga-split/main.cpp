@@ -1,10 +1,16 @@
 // fpga-split: cut a file or stream into chunks (files, or byte ranges that
 // the other tools read in place) and print their names, one per line.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <optional>
 
 #include "cli.hpp"
@@ -20,25 +26,35 @@ namespace {
 namespace sp = fpgaio::split;
 using fpgacli::report;
 
-enum Id { kNumber, kBytes, kLines, kRecord, kIdx, kAlign, kDir, kWidth, kElide, kRanges, kManifest, kNull,
-          kForce, kProgress, kHelp, kVersion };
+enum Id { kNumber, kBytes, kLineBytes, kLines, kSeparator, kWidth, kNumeric, kNumericFrom, kHex, kHexFrom,
+          kAdditional, kElide, kFilter, kVerbose, kRecord, kIdx, kAlign, kDir, kRanges, kManifest, kNull, kForce,
+          kProgress, kHelp, kVersion };
 
 const std::vector<fpgacli::OptionSpec>& specs() {
   static const std::vector<fpgacli::OptionSpec> s = {
-      {'n', "number", "N", "split into N chunks of nearly equal size", kNumber},
-      {'b', "bytes", "SIZE", "split into chunks of SIZE bytes (K, M, G: powers of 1024)", kBytes},
-      {'l', "lines", nullptr, "never cut a line: a chunk ends with the line its last byte is in", kLines},
-      {0, "record-size", "N", "keep N-byte records whole (3073 for CIFAR-10 binary files)", kRecord},
-      {0, "idx", nullptr, "the input is an IDX file: chunks are IDX files with their own headers", kIdx},
-      {0, "align", "SIZE", "with -n, cut at multiples of SIZE (default 1M, the fpga-gzip block; 0: off)", kAlign},
-      {'d', "directory", "DIR", "write the chunks into DIR (default: beside the input)", kDir},
-      {'a', "suffix-length", "N", "pad chunk numbers to N digits (default: enough for all, at least 3)", kWidth},
+      {'n', "number", "CHUNKS", "N, K/N, l/N or l/K/N: N chunks (l/: of whole lines; K/: write only chunk K, to standard output)", kNumber},
+      {'b', "bytes", "SIZE", "put SIZE bytes in each chunk", kBytes},
+      {'C', "line-bytes", "SIZE", "put at most SIZE bytes of whole lines in each chunk", kLineBytes},
+      {'l', "lines", "NUMBER", "put NUMBER lines in each chunk", kLines},
+      {'t', "separator", "SEP", "lines end with the character SEP ('\\0': NUL), not newline", kSeparator},
+      {'a', "suffix-length", "N", "number chunks with N digits (an error if they do not fit)", kWidth},
+      {'d', nullptr, nullptr, "decimal chunk numbers from 0 (the default)", kNumeric},
+      {0, "numeric-suffixes", "[FROM]", "decimal chunk numbers from FROM (default 0)", kNumericFrom},
+      {'x', nullptr, nullptr, "hexadecimal chunk numbers from 0", kHex},
+      {0, "hex-suffixes", "[FROM]", "hexadecimal chunk numbers from FROM (default 0)", kHexFrom},
+      {0, "additional-suffix", "SUF", "append SUF to each chunk's name", kAdditional},
       {'e', "elide-empty-files", nullptr, "do not make empty chunks (-n larger than the input)", kElide},
-      {0, "ranges", nullptr, "write nothing: print byte ranges FILE@INDEX:OFFSET+LENGTH (fpga-tools(7))", kRanges},
+      {0, "filter", "COMMAND", "pipe each chunk to COMMAND (run by sh, $FILE set to the chunk's name) instead of writing it", kFilter},
+      {'v', "verbose", nullptr, "say on standard error which chunk is being made", kVerbose},
+      {0, "record-size", "SIZE", "keep SIZE-byte records whole (3073 for CIFAR-10 binary files)", kRecord},
+      {0, "idx", nullptr, "the input is an IDX file: chunks are IDX files with their own headers", kIdx},
+      {0, "align", "SIZE", "with -n N, cut at multiples of SIZE (default 1M, the fpga-gzip block; 0: off)", kAlign},
+      {0, "directory", "DIR", "write the chunks into DIR (default: beside the input)", kDir},
+      {0, "ranges", nullptr, "write nothing: print byte ranges FILE@INDEX/COUNT:OFFSET+LENGTH", kRanges},
       {0, "manifest", "FILE", "write the chunk list with offsets, lengths and CRC-32s to FILE", kManifest},
       {'0', "null", nullptr, "end printed names with NUL instead of newline", kNull},
       {'f', "force", nullptr, "overwrite existing chunk and manifest files", kForce},
-      {0, "progress", nullptr, "show progress on stderr", kProgress},
+      {0, "progress", nullptr, "show progress on standard error", kProgress},
       {'h', "help", nullptr, "show this help and exit", kHelp},
       {'V', "version", nullptr, "show the version and exit", kVersion},
   };
@@ -47,60 +63,128 @@ const std::vector<fpgacli::OptionSpec>& specs() {
 
 struct Options {
   sp::CutOptions cut;
-  bool idx = false, elide = false, ranges = false, null = false, force = false, progress = false;
-  std::optional<std::uint64_t> align;
+  bool idx = false, elide = false, ranges = false, null = false, force = false, progress = false, verbose = false,
+       hex = false;
+  std::optional<std::uint64_t> align, extract;  // extract: -n K/N's K (from 0)
   std::optional<unsigned> width;
-  std::string dir, manifest, input = "-";
+  std::uint64_t from = 0;
+  std::string dir, manifest, input = "-", additional, filter;
   std::optional<std::string> prefix;
 };
 
-std::uint64_t size_arg(const std::string& v, const std::string& opt) {
-  auto n = fpgacli::parse_size(v);
-  if (!n) fpgacli::usage_error("invalid " + opt + " '" + v + "'");
+std::uint64_t size_arg(const std::string& v, const std::string& what) {
+  auto n = fpgaio::parse_size(v);
+  if (!n) fpgacli::usage_error("invalid " + what + ": '" + v + "'");
   return *n;
+}
+
+std::uint64_t number_arg(const std::string& v, const std::string& what) {
+  if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 19)
+    fpgacli::usage_error("invalid " + what + ": '" + v + "'");
+  return std::stoull(v);
+}
+
+// -n CHUNKS: N, K/N, l/N, l/K/N (GNU split's r/ forms are not supported).
+void parse_chunks(Options& o, const std::string& v) {
+  std::string t = v;
+  if (t.rfind("r/", 0) == 0)
+    fpgacli::usage_error("-n r/N (round robin) is not supported: chunks here are contiguous; use -n l/N");
+  if (t.rfind("l/", 0) == 0) {
+    o.cut.lines = true;
+    t = t.substr(2);
+  }
+  auto slash = t.find('/');
+  std::string n_text = slash == std::string::npos ? t : t.substr(slash + 1);
+  std::uint64_t n = number_arg(n_text, "number of chunks");
+  if (n == 0) fpgacli::usage_error("invalid number of chunks: '" + n_text + "'");
+  if (slash != std::string::npos) {
+    std::uint64_t k = number_arg(t.substr(0, slash), "chunk number");
+    if (k == 0 || k > n) fpgacli::usage_error("invalid chunk number: '" + t.substr(0, slash) + "'");
+    o.extract = k - 1;
+  }
+  o.cut.count = n;
+}
+
+char separator_arg(const std::string& v) {
+  if (v.empty()) fpgacli::usage_error("empty record separator");
+  if (v == "\\0") return '\0';
+  if (v.size() > 1) fpgacli::usage_error("multi-character separator '" + v + "'");
+  return v[0];
+}
+
+void print_help() {
+  const char* p = fpgacli::program_name().c_str();
+  std::printf("Usage: %s [OPTION]... [FILE [PREFIX]]\n"
+              "Split FILE (or standard input) into chunks named PREFIX.000, PREFIX.001, ...\n"
+              "and print their names, one per line, for parallel or xargs.\n\n",
+              p);
+  std::fputs(fpgacli::format_help(specs()).c_str(), stdout);
+  std::printf("\nGive one of -n, -b, -C and -l. SIZE may have a unit: K, M, G (1024-based),\n"
+              "KB, MB, GB (1000-based), KiB, MiB, GiB. PREFIX defaults to FILE (\"x\" for\n"
+              "standard input). -n needs a regular file; a stream is cut by -b, -C or -l\n"
+              "in constant memory.\n"
+              "Exit status: 0 success, 1 error.\nFull documentation: man %s\n",
+              p);
 }
 
 Options parse(int argc, char** argv) {
   Options o;
   std::vector<std::string> args(argv + 1, argv + argc), operands;
+  int modes = 0;
   fpgacli::parse_options(args, specs(), [&](int id, const std::string& v, const std::string& spelled, bool) {
     switch (id) {
-      case kNumber: {
-        auto n = fpgacli::parse_size(v);
-        if (!n || *n == 0) fpgacli::usage_error("invalid number of chunks '" + v + "'");
-        o.cut.count = *n;
+      case kNumber: parse_chunks(o, v); ++modes; break;
+      case kBytes:
+        o.cut.size = size_arg(v, "number of bytes");
+        if (*o.cut.size == 0) fpgacli::usage_error("invalid number of bytes: '" + v + "'");
+        ++modes;
+        break;
+      case kLineBytes:
+        o.cut.size = size_arg(v, "number of lines bytes");
+        if (*o.cut.size == 0) fpgacli::usage_error("invalid number of lines bytes: '" + v + "'");
+        o.cut.lines = true;
+        ++modes;
+        break;
+      case kLines:
+        o.cut.line_count = number_arg(v, "number of lines");
+        if (*o.cut.line_count == 0) fpgacli::usage_error("invalid number of lines: '" + v + "'");
+        ++modes;
+        break;
+      case kSeparator: o.cut.separator = separator_arg(v); break;
+      case kWidth: o.width = fpgacli::parse_count(v, 19, "suffix length"); break;
+      case kNumeric: o.hex = false; break;
+      case kNumericFrom: o.hex = false; o.from = v.empty() ? 0 : number_arg(v, "start value for numerical suffixes"); break;
+      case kHex: o.hex = true; break;
+      case kHexFrom: {
+        o.hex = true;
+        if (v.empty()) break;
+        char* end = nullptr;
+        errno = 0;
+        o.from = std::strtoull(v.c_str(), &end, 16);
+        if (errno || *end || v.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+          fpgacli::usage_error("invalid start value for hexadecimal suffixes: '" + v + "'");
         break;
       }
-      case kBytes:
-        o.cut.size = size_arg(v, "chunk size");
-        if (*o.cut.size == 0) fpgacli::usage_error("invalid chunk size '" + v + "'");
+      case kAdditional:
+        if (v.find('/') != std::string::npos) fpgacli::usage_error("invalid suffix '" + v + "', contains directory separator");
+        o.additional = v;
         break;
-      case kLines: o.cut.lines = true; break;
+      case kElide: o.elide = true; break;
+      case kFilter: o.filter = v; break;
+      case kVerbose: o.verbose = true; break;
       case kRecord:
         o.cut.record_size = size_arg(v, "record size");
-        if (!o.cut.record_size) fpgacli::usage_error("invalid record size '" + v + "'");
+        if (!o.cut.record_size) fpgacli::usage_error("invalid record size: '" + v + "'");
         break;
       case kIdx: o.idx = true; break;
       case kAlign: o.align = size_arg(v, "alignment"); break;
       case kDir: o.dir = v; break;
-      case kWidth: o.width = fpgacli::parse_count(v, 19, "suffix length"); break;
-      case kElide: o.elide = true; break;
       case kRanges: o.ranges = true; break;
       case kManifest: o.manifest = v; break;
       case kNull: o.null = true; break;
       case kForce: o.force = true; break;
       case kProgress: o.progress = true; break;
-      case kHelp:
-        std::printf("Usage: %s [OPTION]... [FILE [PREFIX]]\n"
-                    "Split FILE (or standard input) into chunks named PREFIX.000, PREFIX.001, ...\n"
-                    "and print their names, one per line, for parallel or xargs.\n\n",
-                    fpgacli::program_name().c_str());
-        std::fputs(fpgacli::format_help(specs()).c_str(), stdout);
-        std::printf("\nGive -n or -b. PREFIX defaults to FILE (\"x\" for standard input), which reads\n"
-                    "as a stream: -b only, in constant memory.\n"
-                    "Exit status: 0 success, 1 error.\nFull documentation: man %s\n",
-                    fpgacli::program_name().c_str());
-        std::exit(0);
+      case kHelp: print_help(); std::exit(0);
       case kVersion: fpgacli::print_version();
       default: fpgacli::usage_error("unexpected option " + spelled);
     }
@@ -108,15 +192,21 @@ Options parse(int argc, char** argv) {
   if (operands.size() > 2) fpgacli::usage_error("extra operand '" + operands[2] + "'");
   if (!operands.empty()) o.input = operands[0];
   if (operands.size() == 2) o.prefix = operands[1];
-  if (o.cut.count.has_value() == o.cut.size.has_value())
-    fpgacli::usage_error(o.cut.count ? "-n and -b exclude each other" : "give -n N (chunks) or -b SIZE (chunk size)");
-  if (o.cut.lines && o.cut.record_size) fpgacli::usage_error("--lines and --record-size exclude each other");
-  if (o.idx && (o.cut.lines || o.cut.record_size))
-    fpgacli::usage_error("--idx keeps IDX items whole; it excludes --lines and --record-size");
-  if (o.ranges && (!o.dir.empty() || o.prefix || o.width))
-    fpgacli::usage_error("--ranges writes no files: -d, -a and PREFIX do not apply");
+  if (modes == 0) fpgacli::usage_error("give -n CHUNKS, -b SIZE, -C SIZE or -l NUMBER");
+  if (modes > 1) fpgacli::usage_error("cannot split in more than one way");
+  if ((o.cut.lines || o.cut.line_count) && o.cut.record_size)
+    fpgacli::usage_error("lines (-l, -C, -n l/) and --record-size exclude each other");
+  if (o.idx && (o.cut.lines || o.cut.line_count || o.cut.record_size))
+    fpgacli::usage_error("--idx keeps IDX items whole; it excludes -l, -C, -n l/ and --record-size");
+  if (o.ranges && (!o.dir.empty() || o.prefix || o.width || !o.additional.empty() || o.hex || o.from))
+    fpgacli::usage_error("--ranges writes no files: --directory, -a, -x, --numeric-suffixes, --additional-suffix and PREFIX do not apply");
+  if (o.ranges && o.input == "-")
+    fpgacli::usage_error("--ranges names byte ranges of a file; standard input has no name for them (write it to a file, or use -b)");
+  if (o.ranges && !o.filter.empty()) fpgacli::usage_error("--ranges and --filter exclude each other");
+  if (o.extract && (o.ranges || !o.filter.empty() || !o.manifest.empty()))
+    fpgacli::usage_error("-n K/N writes chunk K to standard output: --ranges, --filter and --manifest do not apply");
   if (o.cut.count && !o.cut.lines && !o.cut.record_size && !o.idx) o.cut.align = o.align.value_or(1 << 20);
-  else if (o.align && *o.align > 1) fpgacli::usage_error("--align applies to -n without --lines, --record-size or --idx");
+  else if (o.align && *o.align > 1) fpgacli::usage_error("--align applies to -n N without l/, --record-size or --idx");
   return o;
 }
 
@@ -124,6 +214,98 @@ std::string base_name(const std::string& p) {
   auto s = p.rfind('/');
   return s == std::string::npos ? p : p.substr(s + 1);
 }
+
+// A chunk's destination: a file (committed when complete), or the standard
+// input of a --filter command.
+class ChunkOut {
+ public:
+  ChunkOut(const Options& o, const std::string& name, const std::optional<fpgaio::PartOf>& part) : name_(name) {
+    if (o.filter.empty()) {
+      file_.emplace(name, o.force, fpgaio::OutputName::chosen);
+      if (part) fpgaio::set_part(file_->fd(), *part);
+      fd_ = file_->fd();
+      return;
+    }
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) fpgaio::throw_errno("cannot make a pipe", errno, name);
+    std::fflush(stdout);
+    pid_ = ::fork();
+    if (pid_ < 0) fpgaio::throw_errno("cannot start the filter", errno, name);
+    if (pid_ == 0) {
+      ::dup2(p[0], STDIN_FILENO);
+      ::setenv("FILE", name.c_str(), 1);
+      if (part) ::setenv("FPGA_PART", fpgaio::format_part(*part).c_str(), 1);
+      else ::unsetenv("FPGA_PART");
+      ::signal(SIGPIPE, SIG_DFL);
+      ::execl("/bin/sh", "sh", "-c", o.filter.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    ::close(p[0]);
+    fd_ = p[1];
+    filter_ = o.filter;
+  }
+  ~ChunkOut() {
+    if (pid_ > 0) {
+      if (fd_ >= 0) ::close(fd_);
+      int st;
+      ::waitpid(pid_, &st, 0);
+    }
+  }
+  int fd() const { return fd_; }
+  bool is_file() const { return file_.has_value(); }
+  // The chunk file opened again for reading (its own descriptor is write-only).
+  int open_readable() const {
+    int r = ::open(file_->readable_path().c_str(), O_RDONLY | O_CLOEXEC);
+    if (r < 0) fpgaio::throw_errno("cannot read back", errno, name_);
+    return r;
+  }
+  // Writes, except that a filter may stop reading (GNU split ignores that).
+  void write(const std::uint8_t* d, std::size_t n) {
+    if (closed_pipe_) return;
+    try {
+      fpgaio::full_write(fd_, d, n, name_);
+    } catch (const fpgaio::Error& e) {
+      if (!file_ && fpgacli::is_broken_pipe(e)) closed_pipe_ = true;
+      else throw;
+    }
+  }
+  void copy(int in_fd, std::uint64_t offset, std::uint64_t length, const std::string& path) {
+    fpgaio::Bytes buf(1 << 20);
+    while (length) {
+      std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), length));
+      fpgaio::pread_exact(in_fd, buf.data(), n, offset, path);
+      write(buf.data(), n);
+      offset += n;
+      length -= n;
+    }
+  }
+  void commit(const struct stat* st) {
+    if (file_) {
+      file_->commit(st);
+      return;
+    }
+    ::close(fd_);
+    fd_ = -1;
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {}
+    pid_ = -1;
+    if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+      throw fpgaio::Error(fpgaio::ErrorKind::io, "with FILE=" + name_ + ", exit " +
+                                                     std::to_string(WEXITSTATUS(status)) + " from command: " + filter_);
+    if (WIFSIGNALED(status) && WTERMSIG(status) != SIGPIPE)
+      throw fpgaio::Error(fpgaio::ErrorKind::io, "with FILE=" + name_ + ", signal " +
+                                                     std::string(sigabbrev_np(WTERMSIG(status)) ? "SIG" : "") +
+                                                     (sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "") +
+                                                     " from command: " + filter_);
+  }
+
+ private:
+  std::string name_, filter_;
+  std::optional<fpgaio::OutputFile> file_;
+  pid_t pid_ = -1;
+  int fd_ = -1;
+  bool closed_pipe_ = false;
+};
 
 class Splitter {
  public:
@@ -134,11 +316,19 @@ class Splitter {
   void run_file(fpgaio::Input& in);
   void run_stream(fpgaio::Input& in);
   std::string prefix() const;
+  std::string name_of(std::uint64_t k, unsigned width) const {
+    return sp::chunk_name(prefix(), o_.from + k, width, o_.hex) + o_.additional;
+  }
   void emit(const std::string& name) {
+    if (!o_.filter.empty()) return;  // the filter's output is standard output
     std::fputs(name.c_str(), stdout);
     std::fputc(o_.null ? '\0' : '\n', stdout);
     if (std::fflush(stdout) != 0) fpgaio::throw_errno("write error", errno, "stdout");
   }
+  void say_creating(const std::string& name) {
+    if (o_.verbose) fpgacli::report("", (o_.filter.empty() ? "creating file '" : "piping chunk '") + name + "'");
+  }
+  unsigned width_for(std::uint64_t count) const;
   void write_manifest();
   void remove_made();
 
@@ -152,6 +342,22 @@ std::string Splitter::prefix() const {
   std::string p = o_.prefix ? *o_.prefix : o_.input == "-" ? "x" : o_.input;
   if (!o_.dir.empty()) p = o_.dir + (o_.dir.back() == '/' ? "" : "/") + base_name(p);
   return p;
+}
+
+// The digits of chunk numbers: -a N, checked as GNU split checks it.
+unsigned Splitter::width_for(std::uint64_t count) const {
+  if (!o_.width) return sp::index_width(o_.from + count, o_.hex);
+  if (!sp::index_fits(o_.from, *o_.width, o_.hex))
+    throw fpgaio::Error(fpgaio::ErrorKind::usage, "numerical suffix start value is too large for the suffix length");
+  if (count && !sp::index_fits(o_.from + count - 1, *o_.width, o_.hex)) {
+    if (o_.cut.count) {
+      unsigned w = 1;
+      while (!sp::index_fits(o_.from + count - 1, w, o_.hex)) ++w;
+      throw fpgaio::Error(fpgaio::ErrorKind::usage, "the suffix length needs to be at least " + std::to_string(w));
+    }
+    throw fpgaio::Error(fpgaio::ErrorKind::usage, "output file suffixes exhausted");
+  }
+  return *o_.width;
 }
 
 void Splitter::remove_made() {
@@ -182,13 +388,26 @@ void Splitter::run_file(fpgaio::Input& in) {
     o_.cut.record_size = idx->item_bytes();
   }
   auto chunks = sp::plan(in.fd(), path, base, size, o_.cut);
+  if (o_.extract) {
+    // -n K/N: chunk K to standard output, nothing else.
+    const auto& c = chunks[*o_.extract];
+    fpgaio::FdSink out(STDOUT_FILENO, "stdout");
+    if (idx) {
+      fpgaio::Bytes h = idx->encode(static_cast<std::uint32_t>(c.length / idx->item_bytes()));
+      out.write(h.data(), h.size());
+    }
+    fpgaio::copy_bytes(in.fd(), base + c.offset, c.length, out, path);
+    out.flush();
+    return;
+  }
   if (o_.elide) {
     std::vector<sp::Chunk> kept;
     for (const auto& c : chunks)
       if (c.length) kept.push_back(sp::Chunk{kept.size(), c.offset, c.length});
     chunks = std::move(kept);
   }
-  unsigned width = o_.width.value_or(sp::index_width(chunks.size()));
+  const std::uint64_t count = chunks.size();
+  unsigned width = o_.ranges ? sp::index_width(count) : width_for(count);
   manifest_.input = path;
   manifest_.input_size = static_cast<std::uint64_t>(in.stat().st_size);
 
@@ -196,17 +415,18 @@ void Splitter::run_file(fpgaio::Input& in) {
   for (const auto& c : chunks) {
     if (o_.ranges) {
       std::string index = sp::chunk_name("", c.index, width).substr(1);
-      names.push_back(fpgaio::ByteRange{path, index, base + c.offset, c.length}.operand());
-    } else {
-      names.push_back(sp::chunk_name(prefix(), c.index, width));
-      struct stat st;
-      if (::stat(names.back().c_str(), &st) == 0 && fpgaio::same_file(st, in.stat()))
-        throw fpgaio::Error(fpgaio::ErrorKind::usage, "a chunk would replace the input (input and output are the same file)")
-            .with_path(names.back());
-      if (!o_.force && ::lstat(names.back().c_str(), &st) == 0)
-        throw fpgaio::Error(fpgaio::ErrorKind::io, "chunk file exists (use -f to overwrite)", EEXIST)
-            .with_path(names.back());
+      names.push_back(fpgaio::ByteRange{path, index, base + c.offset, c.length, count}.operand());
+      continue;
     }
+    names.push_back(name_of(c.index, width));
+    if (!o_.filter.empty()) continue;
+    struct stat st;
+    if (::stat(names.back().c_str(), &st) == 0 && fpgaio::same_file(st, in.stat()))
+      throw fpgaio::Error(fpgaio::ErrorKind::usage, "a chunk would replace the input (input and output are the same file)")
+          .with_path(names.back());
+    if (!o_.force && ::lstat(names.back().c_str(), &st) == 0)
+      throw fpgaio::Error(fpgaio::ErrorKind::io, "already exists; not overwritten (use -f to overwrite)", EEXIST)
+          .with_path(names.back());
   }
 
   fpgacli::ProgressLine bar(o_.progress, path, size);
@@ -216,38 +436,49 @@ void Splitter::run_file(fpgaio::Input& in) {
     fpgaio::Bytes header;
     if (idx && !o_.ranges)  // a range is the items alone; the file keeps its header
       header = idx->encode(static_cast<std::uint32_t>(c.length / idx->item_bytes()));
-    std::optional<fpgaio::OutputFile> out;
-    std::optional<fpgaio::FdSink> file;
-    if (!o_.ranges) {
-      out.emplace(names[i], o_.force, fpgaio::OutputName::chosen);
-      file.emplace(out->fd(), names[i]);
+    std::uint32_t crc = 0;
+    if (o_.ranges) {
+      if (want_crc) {
+        fpgaio::CrcSink sink;
+        fpgaio::copy_bytes(in.fd(), base + c.offset, c.length, sink, path);
+        crc = sink.crc;
+      }
+    } else {
+      say_creating(names[i]);
+      ChunkOut out(o_, names[i], fpgaio::PartOf{c.index, count, base + c.offset});
+      out.write(header.data(), header.size());
+      if (out.is_file() && !want_crc) {
+        fpgaio::FdSink file(out.fd(), names[i]);  // the copy stays in the kernel
+        fpgaio::copy_bytes(in.fd(), base + c.offset, c.length, file, path);
+      } else {
+        out.copy(in.fd(), base + c.offset, c.length, path);
+      }
+      if (want_crc) {
+        fpgaio::CrcSink sink;
+        sink.write(header.data(), header.size());
+        fpgaio::copy_bytes(in.fd(), base + c.offset, c.length, sink, path);
+        crc = sink.crc;
+      }
+      out.commit(&in.stat());  // the input's mode and time: a join keeps the original's time
+      if (out.is_file()) made_.push_back(names[i]);
     }
-    // Into the chunk file, and through the CRC-32 when the manifest wants it
-    // (without it the copy stays in the kernel).
-    fpgaio::NullSink none;
-    fpgaio::Sink& dest = file ? static_cast<fpgaio::Sink&>(*file) : none;
-    fpgaio::CrcSink crc(&dest);
-    fpgaio::Sink& sink = want_crc ? static_cast<fpgaio::Sink&>(crc) : dest;
-    sink.write(header.data(), header.size());
-    if (out || want_crc) fpgaio::copy_bytes(in.fd(), base + c.offset, c.length, sink, path);
     bar.update(done_ += c.length);
-    if (out) {
-      out->commit(&in.stat());  // the input's mode and time: a join keeps the original's time
-      made_.push_back(names[i]);
-    }
     manifest_.chunks.push_back(
-        sp::ManifestChunk{c.index, base + c.offset, c.length, c.length + header.size(), crc.crc, names[i]});
+        sp::ManifestChunk{c.index, base + c.offset, c.length, c.length + header.size(), crc, names[i]});
     emit(names[i]);
   }
   bar.finish();
 }
 
 // A stream: chunks are written as the data arrives, each printed when it is
-// complete, so that parallel can start on it while the rest is read.
+// complete and the stream is known to go on (or to end: the last chunk
+// records how many there are), so that parallel can start on it while the
+// rest is read.
 void Splitter::run_stream(fpgaio::Input& in) {
-  if (o_.ranges) throw fpgaio::Error(fpgaio::ErrorKind::usage, "--ranges needs a regular file, not a stream");
   if (o_.cut.count)
-    throw fpgaio::Error(fpgaio::ErrorKind::usage, "-n needs a regular file (a stream has no size to divide); use -b SIZE");
+    throw fpgaio::Error(fpgaio::ErrorKind::usage, "-n needs a regular file (a stream has no size to divide); use -b, -C or -l");
+  if (!o_.filter.empty() && o_.cut.lines)
+    throw fpgaio::Error(fpgaio::ErrorKind::usage, "--filter with -C needs a regular file");
   std::optional<sp::IdxHeader> idx;
   fpgaio::Bytes buf(1 << 20);
   if (o_.idx) {
@@ -262,59 +493,138 @@ void Splitter::run_stream(fpgaio::Input& in) {
     o_.cut.record_size = idx->item_bytes();
   }
   sp::StreamCutter cutter(o_.cut);
-  unsigned width = o_.width.value_or(3);
+  unsigned width = width_for(0);
   manifest_.input = o_.input;
-  std::optional<fpgaio::OutputFile> out;
-  std::string name;
-  std::uint64_t index = 0, chunk_bytes = 0, offset = idx ? idx->header_bytes() : 0, chunk_start = offset;
-  std::uint32_t crc = 0;
-  std::size_t header_len = 0;
+
+  struct Current {
+    std::optional<ChunkOut> out;
+    std::string name;
+    std::uint64_t index = 0, start = 0, bytes = 0;
+    std::uint32_t crc = 0;
+    std::size_t header_len = 0;
+  };
+  std::unique_ptr<Current> cur, pending;  // pending: complete, committed once we know whether it is the last
+  std::uint64_t next_index = 0, offset = idx ? idx->header_bytes() : 0, chunk_start = offset;
   fpgacli::ProgressLine bar(o_.progress, in.name(), 0);
 
-  auto close_chunk = [&]() {
-    if (idx) {
-      fpgaio::Bytes h = idx->encode(static_cast<std::uint32_t>(chunk_bytes / idx->item_bytes()));
-      if (::pwrite(out->fd(), h.data(), h.size(), 0) != static_cast<ssize_t>(h.size()))
-        fpgaio::throw_errno("write error", errno, name);
-      crc = fpgaio::crc32_combine(fpgaio::crc32(0, h.data(), h.size()), crc, chunk_bytes);
-    }
-    out->commit(nullptr);
-    made_.push_back(name);
-    manifest_.chunks.push_back(sp::ManifestChunk{index, chunk_start, chunk_bytes, chunk_bytes + header_len, crc, name});
-    emit(name);
-    out.reset();
-    ++index;
-    chunk_start += chunk_bytes;
-    chunk_bytes = 0;
-    crc = 0;
+  auto commit = [&](Current& c, bool last) {
+    if (c.out->is_file()) fpgaio::set_part(c.out->fd(), fpgaio::PartOf{c.index, last ? c.index + 1 : 0, c.start});
+    c.out->commit(nullptr);
+    if (c.out->is_file()) made_.push_back(c.name);
+    manifest_.chunks.push_back(sp::ManifestChunk{c.index, c.start, c.bytes, c.bytes + c.header_len, c.crc, c.name});
+    emit(c.name);
   };
-
-  for (;;) {
-    std::size_t n = in.read_some(buf.data(), buf.size());
-    if (n == 0) break;
-    offset += n;
-    bar.update(offset);
-    for (std::size_t pos = 0; pos < n;) {
-      bool ends = false;
-      std::size_t take = cutter.take(buf.data() + pos, n - pos, ends);
-      if (!out) {
-        name = sp::chunk_name(prefix(), index, width);
-        out.emplace(name, o_.force, fpgaio::OutputName::chosen);
-        header_len = 0;
-        if (idx) {
-          fpgaio::Bytes h = idx->encode(0);  // the count is filled in when the chunk is complete
-          header_len = h.size();
-          fpgaio::full_write(out->fd(), h.data(), h.size(), name);
+  auto open_chunk = [&]() {
+    if (o_.width && !sp::index_fits(o_.from + next_index, *o_.width, o_.hex))
+      throw fpgaio::Error(fpgaio::ErrorKind::usage, "output file suffixes exhausted");
+    cur = std::make_unique<Current>();
+    cur->index = next_index++;
+    cur->start = chunk_start;
+    cur->name = name_of(cur->index, width);
+    say_creating(cur->name);
+    cur->out.emplace(o_, cur->name, std::nullopt);
+    if (idx) {
+      fpgaio::Bytes h = idx->encode(0);  // the count is filled in when the chunk is complete
+      cur->header_len = h.size();
+      cur->out->write(h.data(), h.size());
+    }
+  };
+  // The chunk is complete; `carry` of its last bytes start the next one (-C).
+  auto close_chunk = [&](std::uint64_t carry) {
+    Current& c = *cur;
+    fpgaio::Bytes moved(static_cast<std::size_t>(carry));
+    if (carry) {
+      struct Fd {
+        int fd;
+        ~Fd() { ::close(fd); }
+      } back_fd{c.out->open_readable()};
+      fpgaio::pread_exact(back_fd.fd, moved.data(), moved.size(), c.header_len + c.bytes - carry, c.name);
+      if (::ftruncate(c.out->fd(), static_cast<off_t>(c.header_len + c.bytes - carry)) != 0)
+        fpgaio::throw_errno("write error", errno, c.name);
+      if (::lseek(c.out->fd(), 0, SEEK_END) < 0) fpgaio::throw_errno("write error", errno, c.name);
+      c.bytes -= carry;
+      if (!o_.manifest.empty()) {  // the CRC-32 of what stays
+        c.crc = 0;
+        fpgaio::Bytes back(1 << 16);
+        for (std::uint64_t at = 0; at < c.bytes;) {
+          std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(back.size(), c.bytes - at));
+          fpgaio::pread_exact(back_fd.fd, back.data(), n, c.header_len + at, c.name);
+          c.crc = fpgaio::crc32(c.crc, back.data(), n);
+          at += n;
         }
       }
-      fpgaio::full_write(out->fd(), buf.data() + pos, take, name);
-      if (!o_.manifest.empty() || idx) crc = fpgaio::crc32(crc, buf.data() + pos, take);
-      chunk_bytes += take;
-      pos += take;
-      if (ends) close_chunk();
     }
+    if (idx) {
+      fpgaio::Bytes h = idx->encode(static_cast<std::uint32_t>(c.bytes / idx->item_bytes()));
+      if (::pwrite(c.out->fd(), h.data(), h.size(), 0) != static_cast<ssize_t>(h.size()))
+        fpgaio::throw_errno("write error", errno, c.name);
+      c.crc = fpgaio::crc32_combine(fpgaio::crc32(0, h.data(), h.size()), c.crc, c.bytes);
+    }
+    chunk_start += c.bytes;
+    if (!c.out->is_file()) {
+      commit(c, false);
+      cur.reset();
+    } else {
+      pending = std::move(cur);
+      cur.reset();
+    }
+    if (carry) {
+      open_chunk();
+      cur->out->write(moved.data(), moved.size());
+      cur->bytes = carry;
+      if (!o_.manifest.empty()) cur->crc = fpgaio::crc32(0, moved.data(), moved.size());
+    }
+  };
+
+  try {
+    for (;;) {
+      std::size_t n = in.read_some(buf.data(), buf.size());
+      if (n == 0) break;
+      if (pending) {  // more data: the pending chunk was not the last
+        commit(*pending, false);
+        pending.reset();
+      }
+      offset += n;
+      bar.update(offset);
+      for (std::size_t pos = 0; pos < n;) {
+        bool ends = false;
+        std::uint64_t carry = 0;
+        std::size_t take = cutter.take(buf.data() + pos, n - pos, ends, carry);
+        if (!cur) open_chunk();
+        cur->out->write(buf.data() + pos, take);
+        if (!o_.manifest.empty() || idx) cur->crc = fpgaio::crc32(cur->crc, buf.data() + pos, take);
+        cur->bytes += take;
+        pos += take;
+        if (ends) {
+          if (pending) {
+            commit(*pending, false);
+            pending.reset();
+          }
+          close_chunk(carry);
+        }
+      }
+    }
+    if (cur) {
+      if (pending) {
+        commit(*pending, false);
+        pending.reset();
+      }
+      close_chunk(0);
+    }
+    if (pending) {
+      commit(*pending, true);
+      pending.reset();
+    }
+  } catch (...) {
+    // A complete chunk is kept like the others before it.
+    if (pending) {
+      try {
+        commit(*pending, false);
+      } catch (...) {
+      }
+    }
+    throw;
   }
-  if (out) close_chunk();
   if (idx) {
     std::uint64_t items = (chunk_start - idx->header_bytes()) / idx->item_bytes();
     if ((chunk_start - idx->header_bytes()) % idx->item_bytes() || items != idx->dims[0])
@@ -332,7 +642,8 @@ int Splitter::run() {
     if (!o_.manifest.empty() && !o_.force) {
       struct stat st;
       if (::lstat(o_.manifest.c_str(), &st) == 0)
-        throw fpgaio::Error(fpgaio::ErrorKind::io, "manifest exists (use -f to overwrite)", EEXIST).with_path(o_.manifest);
+        throw fpgaio::Error(fpgaio::ErrorKind::io, "already exists; not overwritten (use -f to overwrite)", EEXIST)
+            .with_path(o_.manifest);
     }
     fpgaio::Input in(o_.input);
     streaming = !in.is_regular();
@@ -352,11 +663,14 @@ int Splitter::run() {
                             made_.front() + (kept > 1 ? " to " + made_.back() : "") +
                             " (a stream cannot be read again)");
     };
-    if (fpgacli::is_broken_pipe(e)) {
+    if (fpgacli::is_broken_pipe(e) && e.path == "stdout") {
       say_kept();
       return fpgacli::broken_pipe(e.path);
     }
-    fpgacli::report(e, o_.input == "-" ? "stdin" : o_.input);
+    // GNU split's messages about the command line name no file.
+    if (e.kind() == fpgaio::ErrorKind::usage && e.path.empty()) fpgacli::report("", e.describe());
+    else if (std::string(e.what()).rfind("with FILE=", 0) == 0) fpgacli::report("", e.what());
+    else fpgacli::report(e, o_.input == "-" ? "stdin" : o_.input);
     say_kept();
     return fpgacli::kError;
   }

@@ -28,6 +28,17 @@ constexpr std::uint8_t kSubfieldVersion = 1;
 constexpr std::uint8_t kFlagEndOfStream = 1;
 constexpr std::size_t kSubfieldLen = 10;
 
+// FEXTRA subfield "FP" (fpga-tools part), in the first member of a part made
+// from one chunk of a split (io.hpp PartOf), before FT:
+//   byte 0      version (1)
+//   bytes 1-8   chunk index (LE), 9-16 chunk count, 17-24 the chunk's offset
+//               in the split input
+// fpga-cat reads it to find a missing part and drops it when joining.
+constexpr std::uint8_t kPartId1 = 'F';
+constexpr std::uint8_t kPartId2 = 'P';
+constexpr std::uint8_t kPartVersion = 1;
+constexpr std::size_t kPartLen = 25;
+
 constexpr std::uint8_t FTEXT = 1, FHCRC = 2, FEXTRA = 4, FNAME = 8, FCOMMENT = 16;
 
 enum class Index { none, ft, bgzf };
@@ -46,6 +57,7 @@ struct Header {
   std::uint32_t isize = 0;        // from FT
   bool end_of_stream = false;     // FT end marker
   bool strings_cut = false;       // name or comment held cut to kMaxHeaderString
+  std::optional<PartOf> part;     // from FP: which chunk of a split this part is
 };
 
 // Names and comments have no length limit (gzip has none), but only this much
@@ -91,8 +103,8 @@ std::optional<Header> parse_header(const std::uint8_t* data, std::size_t n);
 // Serialises a header with an FT subfield. `member_size` and `isize` fill it.
 void write_header(Bytes& out, std::uint32_t mtime, std::uint8_t xfl,
                   const std::optional<std::string>& name, std::uint64_t member_size, std::uint32_t isize,
-                  std::uint8_t ft_flags);
-std::size_t header_size(const std::optional<std::string>& name);
+                  std::uint8_t ft_flags, const std::optional<PartOf>& part = std::nullopt);
+std::size_t header_size(const std::optional<std::string>& name, const std::optional<PartOf>& part = std::nullopt);
 
 using Progress = std::function<void(std::uint64_t in_bytes, std::uint64_t out_bytes)>;
 
@@ -102,6 +114,7 @@ struct CompressOptions {
   std::size_t block_size = 1 << 20;
   unsigned threads = 1;
   std::optional<std::string> name;  // FNAME of the first member
+  std::optional<PartOf> part;       // FP of the first member (the input is a chunk)
   std::uint32_t mtime = 0;
   bool rsyncable = false;
   Progress progress;
@@ -171,7 +184,8 @@ class Decoder {
 bool has_gzip_magic(const std::uint8_t* data, std::size_t n);
 
 // The empty member that ends every stream we write (FT flag end-of-stream).
-Bytes end_marker_member(const std::optional<std::string>& name, std::uint32_t mtime, std::uint8_t xfl);
+Bytes end_marker_member(const std::optional<std::string>& name, std::uint32_t mtime, std::uint8_t xfl,
+                        const std::optional<PartOf>& part = std::nullopt);
 
 // --- Joining parts (fpga-cat) ------------------------------------------------
 
@@ -189,6 +203,8 @@ struct PartInfo {
   std::uint64_t data_bytes = 0;     // uncompressed bytes
   std::uint32_t crc = 0;            // CRC-32 of the uncompressed bytes
   bool has_end_marker = false;
+  std::optional<PartOf> part;       // the first member's FP
+  std::optional<std::string> first_name;  // the first member's FNAME
 };
 
 // Checks that [base, base+size) of the file at `path` is a complete sequence
@@ -204,7 +220,8 @@ struct JoinPart {
   std::uint64_t base = 0;
   PartInfo info;
   // For the first part: the first member's FNAME to replace (the chunk file's
-  // name, "big.log.000") and what to put instead ("big.log").
+  // name, "big.log.000") and what to put instead ("big.log"), in our members
+  // and in gzip's and pigz's alike.
   std::optional<std::pair<std::string, std::string>> rename;
 };
 

@@ -92,6 +92,7 @@ struct ByteRange {
   std::string index;
   std::uint64_t offset = 0;
   std::uint64_t length = 0;
+  std::optional<std::uint64_t> count;  // FILE@INDEX/COUNT:...: how many chunks the split made
 
   std::string operand() const;  // the text form
   std::string stem() const { return path + "." + index; }
@@ -101,6 +102,32 @@ struct ByteRange {
 // FPGA_NO_RANGES is set to a non-empty value other than 0, for files whose
 // names really end in "@N:N+N"). Throws Error(usage) for numbers that do not fit.
 std::optional<ByteRange> parse_range(const std::string& operand);
+
+// Sizes with GNU's units (coreutils split, dd): a decimal number, then
+// nothing, b (512), K M G T P E (powers of 1024, k m g too), KiB ... EiB
+// (the same), or KB ... EB (powers of 1000). A bare number is multiplied by
+// `unit` (pigz's -b counts KiB). nullopt for anything else or an overflow.
+std::optional<std::uint64_t> parse_size(const std::string& text, std::uint64_t unit = 1);
+
+// Which chunk of a split an input is: chunk `index` of `count`, whose data
+// began at byte `offset` of the split input. fpga-split records it on chunk
+// files (extended attribute user.fpga-tools.part, "INDEX/COUNT OFFSET") and
+// in range operands (FILE@INDEX/COUNT:OFFSET+LENGTH); fpga-gzip carries it
+// into its output (gzip.hpp, subfield FP) so fpga-cat can tell when a part
+// is missing. A count of 0 means "not the last chunk, how many is not known
+// yet" (a stream's chunks: only the last one knows the count). Standard input
+// is chunk FPGA_PART when that is set (fpga-split --filter sets it).
+struct PartOf {
+  std::uint64_t index = 0, count = 0, offset = 0;
+  bool operator==(const PartOf& o) const { return index == o.index && count == o.count && offset == o.offset; }
+};
+constexpr const char* kPartXattr = "user.fpga-tools.part";
+std::string format_part(const PartOf& p);
+std::optional<PartOf> parse_part(const std::string& text);  // nullopt unless exactly format_part's form
+// Records `p` on an open file; false where the file system keeps no
+// extended attributes (the part then carries no count).
+bool set_part(int fd, const PartOf& p);
+std::optional<PartOf> get_part(int fd);
 
 // A readable source: a file, a byte range of a file, or standard input when
 // the path is "-".
@@ -122,6 +149,8 @@ class Input {
   bool is_stdin() const { return is_stdin_; }
   bool is_regular() const { return S_ISREG(st_.st_mode); }
   const std::optional<ByteRange>& range() const { return range_; }
+  // The chunk this input is, when its range operand or its file says so.
+  std::optional<PartOf> part() const;
 
  private:
   void open_path(const std::string& path);

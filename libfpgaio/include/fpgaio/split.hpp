@@ -11,12 +11,24 @@
 
 namespace fpgaio::split {
 
-// How to cut. Exactly one of `count` (-n) and `size` (-b) is set.
+// How to cut, with GNU split's meanings. Exactly one of `count`, `size` and
+// `line_count` is set:
+//   count             -n N: N chunks of size/N bytes, the last one taking the
+//                     rest (GNU split's cuts), or at multiples of `align`
+//   count + lines     -n l/N: N chunks, each ending with the record that holds
+//                     its nominal last byte (GNU's rule; some may be empty)
+//   size              -b SIZE: chunks of SIZE bytes (whole records)
+//   size + lines      -C SIZE: at most SIZE bytes of whole records a chunk; a
+//                     record longer than SIZE is cut into SIZE-byte pieces
+//   line_count        -l N: N records a chunk
+// Records end with `separator` (-t; newline by default).
 struct CutOptions {
   std::optional<std::uint64_t> count;
   std::optional<std::uint64_t> size;
-  bool lines = false;             // a chunk ends at the end of a line
-  std::uint64_t record_size = 0;  // chunks hold whole records (0: bytes)
+  std::optional<std::uint64_t> line_count;
+  bool lines = false;
+  char separator = '\n';
+  std::uint64_t record_size = 0;  // chunks hold whole fixed-size records (0: bytes)
   std::uint64_t align = 0;        // with count: cut at multiples of this when every chunk gets one
 };
 
@@ -29,24 +41,32 @@ struct Chunk {
 };
 
 // Plans the chunks of `size` bytes of data starting at `base` in a file that
-// can be read with pread (lines need to look for newlines). Throws
+// can be read with pread (record modes read it to find separators). Throws
 // Error(usage) for impossible options, Error(corrupt) for a size that is not
-// a whole number of records.
+// a whole number of fixed-size records.
 std::vector<Chunk> plan(int fd, const std::string& path, std::uint64_t base, std::uint64_t size,
                         const CutOptions& opt);
 
 // The same rules for a stream, one buffer at a time, in constant memory
-// (only `size` cutting: a stream has no length to divide).
+// (`size` and `line_count` cutting: a stream has no length to divide).
 class StreamCutter {
  public:
   explicit StreamCutter(const CutOptions& opt);
   // How many of data[0, n) belong to the current chunk; sets `ends` when the
-  // chunk is complete after them. Call again with the rest for the next chunk.
-  std::size_t take(const std::uint8_t* data, std::size_t n, bool& ends);
+  // chunk is complete after them. With -C a chunk can end before its last
+  // bytes: `carry` is then how many of its last bytes (a record's start, no
+  // separator among them) move to the next chunk, which the cutter already
+  // counts. Call again with the rest for the next chunk.
+  std::size_t take(const std::uint8_t* data, std::size_t n, bool& ends, std::uint64_t& carry);
+  std::size_t take(const std::uint8_t* data, std::size_t n, bool& ends) {
+    std::uint64_t carry = 0;
+    return take(data, n, ends, carry);
+  }
 
  private:
-  std::uint64_t target_, have_ = 0;
-  bool lines_;
+  std::uint64_t target_ = 0, have_ = 0, last_sep_ = 0;
+  bool lines_, by_count_;
+  char sep_;
 };
 
 // IDX files (MNIST, Fashion-MNIST): magic 0 0 TYPE NDIMS, NDIMS big-endian
@@ -71,9 +91,12 @@ IdxHeader parse_idx(const std::uint8_t* data, std::size_t n, const std::string& 
 // the whole file or stream, disagree.
 void check_idx_size(const IdxHeader& h, std::uint64_t size, const std::string& path);
 
-// Chunk file names: PREFIX.INDEX with INDEX zero-padded to `width` digits.
-unsigned index_width(std::uint64_t count);  // digits for count-1, at least 3
-std::string chunk_name(const std::string& prefix, std::uint64_t index, unsigned width);
+// Chunk file names: PREFIX.INDEX with INDEX zero-padded to `width` digits
+// (decimal, or hexadecimal with `hex`: fpga-split -x).
+unsigned index_width(std::uint64_t count, bool hex = false);  // digits for count-1, at least 3
+std::string chunk_name(const std::string& prefix, std::uint64_t index, unsigned width, bool hex = false);
+// Whether indices up to `last` fit in `width` digits.
+bool index_fits(std::uint64_t last, unsigned width, bool hex = false);
 
 // A part named after a chunk: STEM.INDEX[SUFFIX], e.g. big.log.007.gz has
 // stem "big.log", index 7 and suffix ".gz". The index is the last

@@ -36,8 +36,8 @@ struct MemberParams {
 // from a compute unit of the pool, whichever is free), CRC-32 and ISIZE.
 Bytes make_member(const std::uint8_t* data, std::size_t n, const MemberParams& p,
                   const std::optional<std::string>& name, std::uint32_t mtime, UnitPool* units,
-                  const std::function<void(const std::string&)>* on_failure) {
-  std::size_t hl = header_size(name);
+                  const std::function<void(const std::string&)>* on_failure, const std::optional<PartOf>& part) {
+  std::size_t hl = header_size(name, part);
   std::size_t c = 0;
   std::uint32_t crc = 0;
   Bytes out;
@@ -68,7 +68,7 @@ Bytes make_member(const std::uint8_t* data, std::size_t n, const MemberParams& p
   std::size_t total = hl + c + 8;
   Bytes hdr;
   hdr.reserve(hl);
-  write_header(hdr, mtime, p.xfl, name, total, static_cast<std::uint32_t>(n), 0);
+  write_header(hdr, mtime, p.xfl, name, total, static_cast<std::uint32_t>(n), 0, part);
   std::memcpy(out.data(), hdr.data(), hl);
   store_le32(out.data() + hl + c, crc);
   store_le32(out.data() + hl + c + 4, static_cast<std::uint32_t>(n));
@@ -112,12 +112,13 @@ class RsyncCutter {
 
 // The empty member that ends every stream we write, so that a file cut at a
 // member boundary is told from a complete one.
-Bytes end_marker_member(const std::optional<std::string>& name, std::uint32_t mtime, std::uint8_t xfl) {
+Bytes end_marker_member(const std::optional<std::string>& name, std::uint32_t mtime, std::uint8_t xfl,
+                        const std::optional<PartOf>& part) {
   static const std::uint8_t empty_deflate[2] = {0x03, 0x00};  // final fixed block, end-of-block only
-  std::size_t total = header_size(name) + 2 + 8;
+  std::size_t total = header_size(name, part) + 2 + 8;
   Bytes out;
   out.reserve(total);
-  write_header(out, mtime, xfl, name, total, 0, kFlagEndOfStream);
+  write_header(out, mtime, xfl, name, total, 0, kFlagEndOfStream, part);
   out.insert(out.end(), empty_deflate, empty_deflate + 2);
   out.resize(total, 0);  // CRC-32 and ISIZE of nothing are 0
   return out;
@@ -170,15 +171,17 @@ Stats compress(Input& in, Sink& out, const CompressOptions& opt) {
     if (block.empty()) break;
     std::optional<std::string> name = first ? opt.name : std::nullopt;
     std::uint32_t mtime = first ? opt.mtime : 0;
+    std::optional<PartOf> part = first ? opt.part : std::nullopt;
     first = false;
-    pool.submit([block = std::move(block), name, mtime, &p, units = opt.units, &opt]() {
+    pool.submit([block = std::move(block), name, mtime, part, &p, units = opt.units, &opt]() {
       return std::make_pair(make_member(block.data(), block.size(), p, name, mtime, units,
-                                        opt.on_unit_failure ? &opt.on_unit_failure : nullptr),
+                                        opt.on_unit_failure ? &opt.on_unit_failure : nullptr, part),
                             block.size());
     });
   }
   pool.drain();
-  Bytes end = first ? end_marker_member(opt.name, opt.mtime, p.xfl) : end_marker_member(std::nullopt, 0, p.xfl);
+  Bytes end = first ? end_marker_member(opt.name, opt.mtime, p.xfl, opt.part)
+                    : end_marker_member(std::nullopt, 0, p.xfl);
   out.write(end.data(), end.size());
   st.out_bytes += end.size();
   ++st.members;

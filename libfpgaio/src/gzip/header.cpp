@@ -13,6 +13,10 @@ namespace fpgaio::gzip {
 namespace {
 using detail::le16;
 using detail::le32;
+std::uint64_t le64(const std::uint8_t* p) { return le32(p) | std::uint64_t{le32(p + 4)} << 32; }
+void put64(Bytes& v, std::uint64_t x) {
+  for (int i = 0; i < 8; ++i) v.push_back(static_cast<std::uint8_t>(x >> (8 * i)));
+}
 void put32(Bytes& v, std::uint32_t x) {
   for (int i = 0; i < 4; ++i) v.push_back(static_cast<std::uint8_t>(x >> (8 * i)));
 }
@@ -34,6 +38,9 @@ void parse_extra(Header& h, const std::uint8_t* p, std::size_t xlen) {
       h.end_of_stream = (d[1] & kFlagEndOfStream) != 0;
       h.member_size = le32(d + 2);
       h.isize = le32(d + 6);
+    } else if (si1 == kPartId1 && si2 == kPartId2 && len == kPartLen && d[0] == kPartVersion) {
+      PartOf part{le64(d + 1), le64(d + 9), le64(d + 17)};
+      if (part.index < part.count) h.part = part;
     } else if (si1 == 'B' && si2 == 'C' && len == 2 && h.index == Index::none) {
       h.index = Index::bgzf;
       h.member_size = static_cast<std::uint64_t>(le16(d)) + 1;
@@ -153,13 +160,13 @@ std::optional<Header> parse_header(const std::uint8_t* data, std::size_t n) {
   return std::move(p.header());
 }
 
-std::size_t header_size(const std::optional<std::string>& name) {
-  return 10 + 2 + 4 + kSubfieldLen + (name ? name->size() + 1 : 0);
+std::size_t header_size(const std::optional<std::string>& name, const std::optional<PartOf>& part) {
+  return 10 + 2 + 4 + kSubfieldLen + (part ? 4 + kPartLen : 0) + (name ? name->size() + 1 : 0);
 }
 
 void write_header(Bytes& out, std::uint32_t mtime, std::uint8_t xfl,
                   const std::optional<std::string>& name, std::uint64_t member_size, std::uint32_t isize,
-                  std::uint8_t ft_flags) {
+                  std::uint8_t ft_flags, const std::optional<PartOf>& part) {
   out.push_back(0x1f);
   out.push_back(0x8b);
   out.push_back(8);
@@ -167,7 +174,16 @@ void write_header(Bytes& out, std::uint32_t mtime, std::uint8_t xfl,
   put32(out, mtime);
   out.push_back(xfl);
   out.push_back(3);  // Unix
-  put16(out, 4 + kSubfieldLen);
+  put16(out, static_cast<std::uint16_t>(4 + kSubfieldLen + (part ? 4 + kPartLen : 0)));
+  if (part) {
+    out.push_back(kPartId1);
+    out.push_back(kPartId2);
+    put16(out, kPartLen);
+    out.push_back(kPartVersion);
+    put64(out, part->index);
+    put64(out, part->count);
+    put64(out, part->offset);
+  }
   out.push_back(kSubfieldId1);
   out.push_back(kSubfieldId2);
   put16(out, kSubfieldLen);

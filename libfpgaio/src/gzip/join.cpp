@@ -43,6 +43,10 @@ bool walk_indexed(int fd, const std::string& path, std::uint64_t base, std::uint
       if (n < want) throw corrupt_at("part ends inside a gzip header (truncated?)", member, pos, shown);
       want *= 4;
     }
+    if (member == 1) {
+      info.part = h->part;
+      info.first_name = h->name;
+    }
     if (h->index == Index::none) return false;
     if (h->member_size < h->length + 8) throw corrupt_at("member size in its header is too small", member, pos, shown);
     if (h->member_size > size - pos)
@@ -84,6 +88,27 @@ struct Content {
   bool operator!=(const Content& o) const { return crc != o.crc || bytes != o.bytes; }
 };
 
+// A foreign member's header (gzip, pigz) with FNAME replaced: the raw header
+// bytes are kept but for the name, and FHCRC is computed again.
+Bytes renamed_header(const Bytes& raw, const Header& h, const std::string& name) {
+  std::size_t pos = 10;
+  if (h.flags & FEXTRA) pos += 2 + detail::le16(raw.data() + 10);
+  std::size_t name_end = pos;
+  while (name_end < raw.size() && raw[name_end] != 0) ++name_end;
+  Bytes out(raw.begin(), raw.begin() + static_cast<std::ptrdiff_t>(pos));
+  out.insert(out.end(), name.begin(), name.end());
+  out.push_back(0);
+  std::size_t rest_end = raw.size() - ((h.flags & FHCRC) ? 2 : 0);
+  out.insert(out.end(), raw.begin() + static_cast<std::ptrdiff_t>(name_end + 1),
+             raw.begin() + static_cast<std::ptrdiff_t>(rest_end));
+  if (h.flags & FHCRC) {
+    std::uint32_t c = crc32(0, out.data(), out.size());
+    out.push_back(static_cast<std::uint8_t>(c));
+    out.push_back(static_cast<std::uint8_t>(c >> 8));
+  }
+  return out;
+}
+
 bool rewritable(const Header& h) {
   return h.index == Index::ft && !h.end_of_stream && (h.flags & ~(FEXTRA | FNAME)) == 0;
 }
@@ -101,7 +126,7 @@ PartInfo scan_part(const std::string& path, std::uint64_t base, std::uint64_t si
   }
   if (walked && !verify) return info;
   // Inflate: members without an index, or --verify.
-  Input in(ByteRange{path, "", base, size});
+  Input in(ByteRange{path, "", base, size, std::nullopt});
   DecompressOptions opt;
   opt.threads = threads;
   Decoder dec(in, opt);
@@ -158,8 +183,25 @@ Stats join(const std::vector<JoinPart>& parts, Sink& out, const Progress& progre
     st.in_bytes += p.info.size;
     expected.add(p.info.crc, p.info.data_bytes);
     if (!p.info.indexed) {
-      // Copied whole and verbatim: its content is what scan_part inflated.
-      copy_bytes(f.fd(), p.base, p.info.size, sink, p.path);
+      // Copied whole and verbatim (its content is what scan_part inflated),
+      // but for the chunk's name in the first member of the first part.
+      std::uint64_t skip = 0;
+      if (i == 0 && p.rename && p.info.first_name && *p.info.first_name == p.rename->first) {
+        Bytes raw(std::min<std::uint64_t>(p.info.size, 64));
+        std::optional<Header> h;
+        while (raw.size() <= p.info.size) {
+          f.pread(raw.data(), raw.size(), p.base);
+          if ((h = parse_header(raw.data(), raw.size())) || raw.size() == p.info.size) break;
+          raw.resize(std::min<std::uint64_t>(p.info.size, raw.size() * 4));
+        }
+        if (h && !h->strings_cut) {
+          raw.resize(h->length);
+          Bytes hdr = renamed_header(raw, *h, p.rename->second);
+          sink.write(hdr.data(), hdr.size());
+          skip = h->length;
+        }
+      }
+      copy_bytes(f.fd(), p.base + skip, p.info.size - skip, sink, p.path);
       written.add(p.info.crc, p.info.data_bytes);
       wrote_data = true;
       continue;
@@ -184,7 +226,7 @@ Stats join(const std::vector<JoinPart>& parts, Sink& out, const Progress& progre
         continue;
       }
       ++st.members;
-      if (first_of_part && rewritable(h) && (name != h.name || mtime != h.mtime)) {
+      if (first_of_part && rewritable(h) && (name != h.name || mtime != h.mtime || h.part)) {
         Bytes hdr;
         std::uint64_t total = m.size - h.length + header_size(name);
         write_header(hdr, mtime, h.xfl, name, total, h.isize, 0);

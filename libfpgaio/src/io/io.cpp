@@ -2,6 +2,7 @@
 #include "fpgaio/io.hpp"
 
 #include <fcntl.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -71,7 +72,8 @@ bool parse_u64(const std::string& s, std::size_t b, std::size_t e, std::uint64_t
 }  // namespace
 
 std::string ByteRange::operand() const {
-  return path + "@" + index + ":" + std::to_string(offset) + "+" + std::to_string(length);
+  return path + "@" + index + (count ? "/" + std::to_string(*count) : "") + ":" + std::to_string(offset) + "+" +
+         std::to_string(length);
 }
 
 std::optional<ByteRange> parse_range(const std::string& s) {
@@ -83,17 +85,102 @@ std::optional<ByteRange> parse_range(const std::string& s) {
   if (colon == std::string::npos) return std::nullopt;
   auto plus = s.find('+', colon);
   if (plus == std::string::npos) return std::nullopt;
+  auto slash = s.find('/', at);
+  if (slash != std::string::npos && slash > colon) return std::nullopt;
+  std::size_t index_end = slash == std::string::npos ? colon : slash;
   for (std::size_t i = at + 1; i < s.size(); ++i)
-    if (i != colon && i != plus && (s[i] < '0' || s[i] > '9')) return std::nullopt;
+    if (i != colon && i != plus && i != slash && (s[i] < '0' || s[i] > '9')) return std::nullopt;
   ByteRange r;
-  std::uint64_t idx;
-  if (!parse_u64(s, at + 1, colon, idx) || !parse_u64(s, colon + 1, plus, r.offset) ||
-      !parse_u64(s, plus + 1, s.size(), r.length))
+  std::uint64_t idx, count = 0;
+  if (!parse_u64(s, at + 1, index_end, idx) || !parse_u64(s, colon + 1, plus, r.offset) ||
+      !parse_u64(s, plus + 1, s.size(), r.length) ||
+      (slash != std::string::npos && !parse_u64(s, slash + 1, colon, count)))
     return std::nullopt;
   if (r.offset + r.length < r.offset) throw Error(ErrorKind::usage, "range '" + s + "' overflows");
+  if (slash != std::string::npos) {
+    if (idx >= count)
+      throw Error(ErrorKind::usage, "range '" + s + "': chunk " + std::to_string(idx) + " of " +
+                                        std::to_string(count) + " does not exist");
+    r.count = count;
+  }
   r.path = s.substr(0, at);
-  r.index = s.substr(at + 1, colon - at - 1);
+  r.index = s.substr(at + 1, index_end - at - 1);
   return r;
+}
+
+std::optional<std::uint64_t> parse_size(const std::string& s, std::uint64_t unit) {
+  std::size_t i = 0;
+  std::uint64_t v = 0;
+  for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i) {
+    unsigned d = static_cast<unsigned>(s[i] - '0');
+    if (v > (UINT64_MAX - d) / 10) return std::nullopt;
+    v = v * 10 + d;
+  }
+  if (i == 0) return std::nullopt;
+  std::string suf = s.substr(i);
+  std::uint64_t mul = unit;
+  if (suf == "b") {
+    mul = 512;
+  } else if (!suf.empty()) {
+    static const std::string units = "KMGTPE";
+    char u = suf[0] == 'k' ? 'K' : suf[0] == 'm' ? 'M' : suf[0] == 'g' ? 'G' : suf[0];
+    auto power = units.find(u);
+    if (power == std::string::npos) return std::nullopt;
+    std::string rest = suf.substr(1);
+    std::uint64_t base;
+    if (rest.empty() || rest == "iB") base = 1024;
+    else if (rest == "B") base = 1000;
+    else return std::nullopt;
+    mul = 1;
+    for (std::size_t k = 0; k <= power; ++k) mul *= base;
+  }
+  if (mul && v > UINT64_MAX / mul) return std::nullopt;
+  return v * mul;
+}
+
+std::string format_part(const PartOf& p) {
+  return std::to_string(p.index) + "/" + std::to_string(p.count) + " " + std::to_string(p.offset);
+}
+
+std::optional<PartOf> parse_part(const std::string& t) {
+  auto slash = t.find('/'), space = t.find(' ');
+  if (slash == std::string::npos || space == std::string::npos || space < slash) return std::nullopt;
+  PartOf p;
+  try {
+    if (!parse_u64(t, 0, slash, p.index) || !parse_u64(t, slash + 1, space, p.count) ||
+        !parse_u64(t, space + 1, t.size(), p.offset))
+      return std::nullopt;
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  if (p.count && p.index >= p.count) return std::nullopt;
+  return p;
+}
+
+bool set_part(int fd, const PartOf& p) {
+  std::string v = format_part(p);
+  return ::fsetxattr(fd, kPartXattr, v.data(), v.size(), 0) == 0;
+}
+
+std::optional<PartOf> get_part(int fd) {
+  char buf[96];
+  ssize_t n = ::fgetxattr(fd, kPartXattr, buf, sizeof buf);
+  if (n <= 0) return std::nullopt;
+  return parse_part(std::string(buf, static_cast<std::size_t>(n)));
+}
+
+std::optional<PartOf> Input::part() const {
+  if (range_) {
+    if (!range_->count) return std::nullopt;
+    return PartOf{std::stoull(range_->index), *range_->count, range_->offset};
+  }
+  if (is_stdin_) {
+    // fpga-split --filter says which chunk it pipes in.
+    const char* e = std::getenv("FPGA_PART");
+    return e ? parse_part(e) : std::nullopt;
+  }
+  if (!is_regular() || fd_ < 0) return std::nullopt;
+  return get_part(fd_);
 }
 
 void pread_exact(int fd, void* data, std::size_t n, std::uint64_t offset, const std::string& path) {

@@ -23,27 +23,28 @@ std::uint64_t muldiv(std::uint64_t a, std::uint64_t b, std::uint64_t c) {
   return static_cast<std::uint64_t>(static_cast<u128>(a) * b / c);
 }
 
-// Position just after the first newline at or after `pos` (relative to
-// `base`), or `size` when there is none.
-std::uint64_t line_end(int fd, const std::string& path, std::uint64_t base, std::uint64_t size,
-                       std::uint64_t pos) {
+// Position of the first separator at or after `pos` (relative to `base`).
+std::optional<std::uint64_t> find_sep(int fd, const std::string& path, std::uint64_t base, std::uint64_t size,
+                                      std::uint64_t pos, char sep) {
   std::uint8_t buf[1 << 16];
   while (pos < size) {
     std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(sizeof buf, size - pos));
     pread_exact(fd, buf, n, base + pos, path);
-    if (const void* nl = std::memchr(buf, '\n', n))
-      return pos + static_cast<std::uint64_t>(static_cast<const std::uint8_t*>(nl) - buf) + 1;
+    if (const void* nl = std::memchr(buf, sep, n))
+      return pos + static_cast<std::uint64_t>(static_cast<const std::uint8_t*>(nl) - buf);
     pos += n;
   }
-  return size;
+  return std::nullopt;
 }
 
 void check_options(const CutOptions& opt) {
-  if (opt.count.has_value() == opt.size.has_value())
-    throw Error(ErrorKind::usage, "give exactly one of -n (number of chunks) and -b (chunk size)");
+  int modes = opt.count.has_value() + opt.size.has_value() + opt.line_count.has_value();
+  if (modes != 1) throw Error(ErrorKind::usage, "give exactly one of -n, -b, -C and -l");
   if (opt.count && *opt.count == 0) throw Error(ErrorKind::usage, "the number of chunks must be at least 1");
   if (opt.size && *opt.size == 0) throw Error(ErrorKind::usage, "the chunk size must be at least 1 byte");
-  if (opt.lines && opt.record_size) throw Error(ErrorKind::usage, "--lines and --record-size exclude each other");
+  if (opt.line_count && *opt.line_count == 0) throw Error(ErrorKind::usage, "the number of lines must be at least 1");
+  if ((opt.lines || opt.line_count) && opt.record_size)
+    throw Error(ErrorKind::usage, "lines and --record-size exclude each other");
 }
 
 std::uint64_t record_chunk_size(const CutOptions& opt) {
@@ -61,6 +62,35 @@ bool all_digits(const std::string& s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
+// -n l/N as GNU split 9.1 cuts: chunk k (from 1) nominally ends at byte
+// k*(size/N)-1 (the last at the end) and really ends with the record that
+// holds that byte; a record over several nominal ends leaves empty chunks.
+std::vector<std::uint64_t> record_count_starts(int fd, const std::string& path, std::uint64_t base,
+                                               std::uint64_t size, std::uint64_t n, char sep) {
+  using i64 = std::int64_t;
+  const auto cs = static_cast<i64>(size / n);
+  std::vector<std::uint64_t> starts{0};
+  std::uint64_t written = 0, chunk_no = 1;
+  i64 chunk_end = cs - 1;
+  while (written < size) {
+    i64 from = std::max(static_cast<i64>(written), chunk_end);
+    auto hit = from < static_cast<i64>(size) ? find_sep(fd, path, base, size, static_cast<std::uint64_t>(from), sep)
+                                             : std::nullopt;
+    bool next = hit.has_value();
+    written = hit ? *hit + 1 : size;
+    while (next || chunk_end <= static_cast<i64>(written) - 1) {
+      if (!next && written == size) break;
+      if (++chunk_no > n) break;
+      starts.push_back(written);
+      chunk_end = chunk_no == n ? static_cast<i64>(size) - 1 : chunk_end + cs;
+      if (chunk_end > static_cast<i64>(written) - 1) next = false;
+    }
+  }
+  while (starts.size() < n) starts.push_back(size);
+  starts.resize(n);
+  return starts;
+}
+
 }  // namespace
 
 std::vector<Chunk> plan(int fd, const std::string& path, std::uint64_t base, std::uint64_t size,
@@ -73,25 +103,38 @@ std::vector<Chunk> plan(int fd, const std::string& path, std::uint64_t base, std
                                         " bytes left over)")
         .with_path(path);
   std::vector<std::uint64_t> starts;
-  if (opt.count) {
+  if (opt.count && opt.lines) {
+    starts = record_count_starts(fd, path, base, size, *opt.count, opt.separator);
+  } else if (opt.count) {
     const std::uint64_t n = *opt.count;
     const std::uint64_t blocks = opt.align > 1 ? (size + opt.align - 1) / opt.align : 0;
+    const std::uint64_t cs = size / n;
     for (std::uint64_t k = 0; k < n; ++k) {
       std::uint64_t s;
       if (r) s = muldiv(k, size / r, n) * r;
-      else if (opt.align > 1 && !opt.lines && blocks >= n) s = std::min(size, muldiv(k, blocks, n) * opt.align);
-      else s = muldiv(k, size, n);
-      if (opt.lines && k > 0 && s > 0) s = line_end(fd, path, base, size, s - 1);
-      if (!starts.empty()) s = std::max(s, starts.back());
+      else if (opt.align > 1 && blocks >= n) s = std::min(size, muldiv(k, blocks, n) * opt.align);
+      else s = cs ? k * cs : std::min(k, size);  // GNU split: size/N each, the last takes the rest
       starts.push_back(s);
     }
-  } else {
+  } else if (opt.size && !opt.lines) {
     const std::uint64_t step = record_chunk_size(opt);
-    for (std::uint64_t s = 0; s < size;) {
-      starts.push_back(s);
-      std::uint64_t end = size - s > step ? s + step : size;
-      if (opt.lines && end < size) end = line_end(fd, path, base, size, end - 1);
-      s = end;
+    for (std::uint64_t s = 0; s < size; s = size - s > step ? s + step : size) starts.push_back(s);
+  } else {
+    // -C and -l: the stream rules over the file's bytes.
+    StreamCutter cutter(opt);
+    std::uint8_t buf[1 << 16];
+    std::uint64_t pos = 0;
+    if (size) starts.push_back(0);
+    while (pos < size) {
+      std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(sizeof buf, size - pos));
+      pread_exact(fd, buf, n, base + pos, path);
+      for (std::size_t at = 0; at < n;) {
+        bool ends = false;
+        std::uint64_t carry = 0;
+        at += cutter.take(buf + at, n - at, ends, carry);
+        if (ends && pos + at - carry < size) starts.push_back(pos + at - carry);
+      }
+      pos += n;
     }
   }
   std::vector<Chunk> out;
@@ -102,33 +145,47 @@ std::vector<Chunk> plan(int fd, const std::string& path, std::uint64_t base, std
   return out;
 }
 
-StreamCutter::StreamCutter(const CutOptions& opt) : lines_(opt.lines) {
+StreamCutter::StreamCutter(const CutOptions& opt)
+    : lines_(opt.lines), by_count_(opt.line_count.has_value()), sep_(opt.separator) {
   check_options(opt);
-  if (!opt.size) throw Error(ErrorKind::usage, "-n needs a file of known size; for a stream use -b SIZE");
-  target_ = record_chunk_size(opt);
+  if (opt.count) throw Error(ErrorKind::usage, "-n needs a file of known size; for a stream use -b, -C or -l");
+  target_ = by_count_ ? *opt.line_count : record_chunk_size(opt);
 }
 
-std::size_t StreamCutter::take(const std::uint8_t* data, std::size_t n, bool& ends) {
+std::size_t StreamCutter::take(const std::uint8_t* data, std::size_t n, bool& ends, std::uint64_t& carry) {
   ends = false;
-  std::size_t t = 0;
-  if (have_ < target_) {
-    t = static_cast<std::size_t>(std::min<std::uint64_t>(n, target_ - have_));
-    have_ += t;
-    if (have_ < target_) return t;
-    if (!lines_ || data[t - 1] == '\n') {
-      ends = true;
-      have_ = 0;
-      return t;
+  carry = 0;
+  if (by_count_) {  // -l: count separators
+    for (std::size_t i = 0; i < n;) {
+      const void* hit = std::memchr(data + i, sep_, n - i);
+      if (!hit) return n;
+      i = static_cast<std::size_t>(static_cast<const std::uint8_t*>(hit) - data) + 1;
+      if (++have_ == target_) {
+        have_ = 0;
+        ends = true;
+        return i;
+      }
     }
+    return n;
   }
-  // Past the nominal size with --lines: the chunk ends with its line.
-  if (const void* nl = std::memchr(data + t, '\n', n - t)) {
-    ends = true;
-    have_ = 0;
-    return static_cast<std::size_t>(static_cast<const std::uint8_t*>(nl) - data) + 1;
+  std::size_t t = static_cast<std::size_t>(std::min<std::uint64_t>(n, target_ - have_));
+  if (lines_ && t) {
+    // The last separator seen in this chunk's window.
+    for (std::size_t i = t; i-- > 0;)
+      if (static_cast<char>(data[i]) == sep_) {
+        last_sep_ = have_ + i + 1;
+        break;
+      }
   }
-  have_ += n - t;
-  return n;
+  have_ += t;
+  if (have_ < target_) return t;
+  ends = true;
+  // -C: a full window ends after its last separator; what follows it starts
+  // the next chunk (a window without one is cut where it is full).
+  if (lines_ && last_sep_ && last_sep_ < have_) carry = have_ - last_sep_;
+  have_ = carry;
+  last_sep_ = 0;
+  return t;
 }
 
 std::uint64_t IdxHeader::element_bytes() const {
@@ -189,14 +246,24 @@ void check_idx_size(const IdxHeader& h, std::uint64_t size, const std::string& p
         .with_path(path);
 }
 
-unsigned index_width(std::uint64_t count) {
+unsigned index_width(std::uint64_t count, bool hex) {
+  const std::uint64_t base = hex ? 16 : 10;
   unsigned w = 1;
-  for (std::uint64_t v = count > 1 ? count - 1 : 0; v >= 10; v /= 10) ++w;
+  for (std::uint64_t v = count > 1 ? count - 1 : 0; v >= base; v /= base) ++w;
   return std::max(3u, w);
 }
 
-std::string chunk_name(const std::string& prefix, std::uint64_t index, unsigned width) {
-  std::string digits = std::to_string(index);
+bool index_fits(std::uint64_t last, unsigned width, bool hex) {
+  const std::uint64_t base = hex ? 16 : 10;
+  unsigned w = 1;
+  for (std::uint64_t v = last; v >= base; v /= base) ++w;
+  return w <= width;
+}
+
+std::string chunk_name(const std::string& prefix, std::uint64_t index, unsigned width, bool hex) {
+  char hexbuf[24];
+  std::snprintf(hexbuf, sizeof hexbuf, "%" PRIx64, index);
+  std::string digits = hex ? std::string(hexbuf) : std::to_string(index);
   if (digits.size() < width) digits.insert(0, width - digits.size(), '0');
   return prefix + "." + digits;
 }
