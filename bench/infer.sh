@@ -62,7 +62,7 @@ bench_net() { # name model input fmt torchfmt extra
   torch_rate=$(echo "$tout" | awk '/^images/ {printf "%.1f", $2 / $4}')
   torch_rss=$(echo "$tout" | awk '/^rss/ {print $2}')
   for p in 1 2; do
-    measure "$OUT/pred.tsv" "'$BIN/fpga-infer' -q -p $p -m '$model' -t $fmt $extra '$input'"
+    measure "$OUT/pred.tsv" "'$BIN/fpga-infer' -q -p $p --model '$model' --input-format $fmt $extra '$input'"
     awk -v n="$name" -v p="$p" -v N="$N" -v t="$T" -v r="$RSS" -v tr="$torch_rate" 'BEGIN {
       printf "| %s | fpga-infer -p %s | %.0f | %.1fx | %.1f |\n", n, p, N / t, N / t / tr, r / 1024 }'
   done

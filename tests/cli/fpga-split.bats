@@ -37,10 +37,10 @@ with open(sys.argv[1], "wb") as f:
   [ "$(stat -c %Y in.001)" = "$(stat -c %Y in)" ]
 }
 
-@test "-d DIR, PREFIX, -a width, -0" {
+@test "--directory DIR, PREFIX, -a width, -0" {
   make_text in 10
   mkdir out
-  run "$SPLIT" -n 2 -d out in
+  run "$SPLIT" -n 2 --directory out in
   [ "$output" = "$(printf 'out/in.000\nout/in.001')" ]
   "$SPLIT" -n 2 -a 5 in pre | od -c | grep -q 'p   r   e   .   0   0   0   0   0  \\n'
   "$SPLIT" -0 -n 2 in p0 | tr '\0' '\n' | cmp - <(printf 'p0.000\np0.001\n')
@@ -71,10 +71,10 @@ with open(sys.argv[1], "wb") as f:
   make_text in 10
   run "$SPLIT" in
   [ "$status" -eq 1 ]
-  [[ "$output" == *"give -n N (chunks) or -b SIZE"* ]]
+  [[ "$output" == *"give -n CHUNKS, -b SIZE, -C SIZE or -l NUMBER"* ]]
   run "$SPLIT" -n 0 in
   [ "$status" -eq 1 ]
-  run "$SPLIT" -l --record-size 10 -n 2 in
+  run "$SPLIT" -n l/2 --record-size 10 in
   [ "$status" -eq 1 ]
   run bash -c "cat in | '$SPLIT' -n 2"
   [ "$status" -eq 1 ]
@@ -91,7 +91,7 @@ with open(sys.argv[1], "wb") as f:
   echo precious > in.001
   run "$SPLIT" -n 3 in
   [ "$status" -eq 1 ]
-  [ "$output" = "fpga-split: in.001: chunk file exists (use -f to overwrite)" ]
+  [ "$output" = $'fpga-split: in.001 already exists;\tnot overwritten' ]
   [ "$(cat in.001)" = precious ]
   [ ! -e in.000 ]
   "$SPLIT" -f -n 3 in
@@ -140,14 +140,14 @@ with open(sys.argv[1], "wb") as f:
   make_text in 4000
   run "$SPLIT" --ranges --manifest m -n 2 in
   [ "$status" -eq 0 ]
-  [ "$output" = "$(printf 'in@000:0+2097152\nin@001:2097152+%d' $(( $(stat -c %s in) - 2097152 )))" ]
+  [ "$output" = "$(printf 'in@000/2:0+2097152\nin@001/2:2097152+%d' $(( $(stat -c %s in) - 2097152 )))" ]
   [ ! -e in.000 ]
   head -1 m | grep -q '^fpga-split-manifest	1$'
   crc=$(head -c 2097152 in | gzip -c | tail -c 8 | od -An -tx4 -N4 | tr -d ' ')
-  grep -q "^chunk	0	0	2097152	2097152	$crc	in@000:0+2097152\$" m
+  grep -q "^chunk	0	0	2097152	2097152	$crc	in@000/2:0+2097152\$" m
   run "$SPLIT" --ranges --manifest m -n 2 in
   [ "$status" -eq 1 ]
-  [[ "$output" == "fpga-split: m: manifest exists (use -f to overwrite)" ]]
+  [ "$output" = $'fpga-split: m already exists;\tnot overwritten' ]
 }
 
 @test "a stream is split as it is read, in constant memory" {

@@ -61,11 +61,11 @@ check_joined() { # joined.gz identical?
   fpga-cat -o j1.gz big.log.*.gz
   check_joined j1.gz identical
   rm big.log.0*
-  fpga-split -l -n 3 big.log | parallel -j 2 fpga-gzip
+  fpga-split -n l/3 big.log | parallel -j 2 fpga-gzip
   fpga-cat -o j2.gz big.log.*.gz
   check_joined j2.gz
   rm big.log.0*
-  fpga-split --ranges -l -b 1500K big.log | parallel -j 2 fpga-gzip
+  fpga-split --ranges -C 1500K big.log | parallel -j 2 fpga-gzip
   fpga-cat -o j3.gz big.log.*.gz
   check_joined j3.gz
   rm big.log.0*
@@ -91,7 +91,7 @@ check_joined() { # joined.gz identical?
 
 @test "1,000 chunks come out in chunk order, not the shell's" {
   seq 1 20000 > many
-  fpga-split -n 1000 -l many > names
+  fpga-split -n l/1000 many > names
   [ "$(wc -l < names)" -eq 1000 ]
   [ "$(head -1 names)" = many.000 ]
   [ "$(tail -1 names)" = many.999 ]

@@ -44,7 +44,13 @@ void report(const std::string& path, const std::string& message) {
 }
 
 void report(const fpgaio::Error& e, const std::string& fallback_path) {
-  report(e.path.empty() ? fallback_path : e.path, e.describe());
+  std::string path = e.path.empty() ? fallback_path : e.path;
+  // One wording in every tool for an output that is there already: gzip's.
+  if (e.kind() == fpgaio::ErrorKind::io && e.error_number() == EEXIST && !path.empty()) {
+    std::fputs((g_program + ": " + path + " already exists;\tnot overwritten\n").c_str(), stderr);
+    return;
+  }
+  report(path, e.describe());
 }
 
 void usage_error(const std::string& message) {

@@ -1,5 +1,6 @@
 // fpga-cat: join the results of chunks in chunk order, after checking that
 // every part is there and whole; gzip parts become one valid gzip stream.
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -7,6 +8,7 @@
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -27,21 +29,22 @@ namespace sp = fpgaio::split;
 using fpgaio::Error;
 using fpgaio::ErrorKind;
 
-enum Id { kOutput, kForce, kAsGiven, kManifest, kSuffix, kVerify, kLines, kProcesses, kRm, kProgress, kHelp,
+enum Id { kOutput, kForce, kAsGiven, kManifest, kSuffix, kVerify, kLines, kProcesses, kRm, kQuiet, kProgress, kHelp,
           kVersion };
 
 const std::vector<fpgacli::OptionSpec>& specs() {
   static const std::vector<fpgacli::OptionSpec> s = {
-      {'o', "output", "FILE", "write to FILE, atomically (default: standard output)", kOutput},
+      {'o', "output", "FILE", "write to FILE, atomically (- or default: standard output)", kOutput},
       {'f', "force", nullptr, "overwrite FILE; write gzip data to a terminal", kForce},
       {0, "as-given", nullptr, "join in the order given, not by the chunk number in the names", kAsGiven},
-      {'m', "manifest", "FILE", "join the chunks FILE lists (fpga-split --manifest); check gzip parts against it", kManifest},
+      {0, "manifest", "FILE", "join the chunks FILE lists (fpga-split --manifest); check gzip parts against it", kManifest},
       {'S', "suffix", "SUF", "with --manifest and no PART: the parts are the chunk names + SUF (default .gz)", kSuffix},
       {0, "verify", nullptr, "also inflate every gzip part and check its CRC-32, in parallel", kVerify},
-      {'l', "lines", nullptr, "plain parts are lines: each must end with a newline", kLines},
+      {0, "lines", nullptr, "plain parts are lines: each must end with a newline", kLines},
       {'p', "processes", "N", "threads for --verify (default: the online cores)", kProcesses},
       {0, "rm", nullptr, "remove the parts once the output is complete", kRm},
-      {0, "progress", nullptr, "show progress on stderr", kProgress},
+      {'q', "quiet", nullptr, "no warning about parts that carry no part count", kQuiet},
+      {0, "progress", nullptr, "show progress on standard error", kProgress},
       {'h', "help", nullptr, "show this help and exit", kHelp},
       {'V', "version", nullptr, "show the version and exit", kVersion},
   };
@@ -50,7 +53,7 @@ const std::vector<fpgacli::OptionSpec>& specs() {
 
 struct Options {
   std::string output, manifest, suffix = ".gz";
-  bool force = false, as_given = false, verify = false, lines = false, rm = false, progress = false;
+  bool force = false, as_given = false, verify = false, lines = false, rm = false, progress = false, quiet = false;
   unsigned threads = 0;
   std::vector<std::string> parts;
 };
@@ -60,7 +63,8 @@ Options parse(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   fpgacli::parse_options(args, specs(), [&](int id, const std::string& v, const std::string& spelled, bool) {
     switch (id) {
-      case kOutput: o.output = v; break;
+      case kOutput: o.output = v == "-" ? "" : v; break;
+      case kQuiet: o.quiet = true; break;
       case kForce: o.force = true; break;
       case kAsGiven: o.as_given = true; break;
       case kManifest: o.manifest = v; break;
@@ -76,8 +80,11 @@ Options parse(int argc, char** argv) {
                     "PART's name), after checking that every part is there and whole.\n\n",
                     fpgacli::program_name().c_str());
         std::fputs(fpgacli::format_help(specs()).c_str(), stdout);
-        std::printf("\nA PART may be a byte range FILE@INDEX:OFFSET+LENGTH (fpga-tools(7)).\n"
-                    "Exit status: 0 success, 1 error (nothing is written).\nFull documentation: man %s\n",
+        std::printf("\nA PART may be a byte range FILE@INDEX/COUNT:OFFSET+LENGTH (fpga-tools(7)), or -\n"
+                    "for standard input. Parts made by fpga-split and fpga-gzip say how many there\n"
+                    "are, so a missing first, middle or last part is refused without --manifest.\n"
+                    "Exit status: 0 success, 1 error (nothing is written), 2 joined with a warning.\n"
+                    "Full documentation: man %s\n",
                     fpgacli::program_name().c_str());
         std::exit(0);
       case kVersion: fpgacli::print_version();
@@ -97,8 +104,24 @@ struct Part {
   std::optional<sp::PartName> name;
   std::uint64_t index = 0;  // name->index, kept apart for sorting
   bool range = false, gzip = false;
+  std::optional<fpgaio::PartOf> part;  // which chunk of how many, when the part says
   struct stat st {};
 };
+
+// Standard input as a part: copied to an unnamed temporary file, since the
+// checks read parts twice.
+std::string stdin_part() {
+  const char* dir = std::getenv("TMPDIR");
+  std::string d = dir && *dir ? dir : "/tmp";
+  int fd = ::open(d.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0) fpgaio::throw_errno("cannot make a temporary file", errno, d);
+  fpgaio::Bytes buf(1 << 20);
+  for (std::size_t n; (n = fpgaio::read_some(STDIN_FILENO, buf.data(), buf.size(), "stdin")) > 0;)
+    fpgaio::full_write(fd, buf.data(), n, "stdin");
+  // A FIFO made for this descriptor's content would need reopening; the
+  // /proc path reads it from the start.
+  return "/proc/self/fd/" + std::to_string(fd);
+}
 
 std::string base_name(const std::string& p) {
   auto s = p.rfind('/');
@@ -120,17 +143,31 @@ Part open_part(const std::string& operand) {
     p.range = true;
     p.st = in.stat();
     p.name = sp::PartName{r->path, r->index, std::stoull(r->index), ""};
+    if (r->count) p.part = fpgaio::PartOf{std::stoull(r->index), *r->count, r->offset};
   } else {
-    if (::stat(operand.c_str(), &p.st) != 0) fpgaio::throw_errno("", errno, operand);
+    p.path = operand == "-" ? stdin_part() : operand;
+    if (::stat(p.path.c_str(), &p.st) != 0) fpgaio::throw_errno("", errno, operand);
     if (!S_ISREG(p.st.st_mode)) throw Error(ErrorKind::usage, "not a regular file").with_path(operand);
-    p.path = operand;
     p.size = static_cast<std::uint64_t>(p.st.st_size);
-    p.name = sp::parse_part_name(operand);
+    if (operand != "-") p.name = sp::parse_part_name(operand);
   }
-  std::uint8_t magic[2] = {};
-  if (p.size >= 2) fpgaio::ReadFile(p.path, operand).pread(magic, 2, p.base);
+  std::uint8_t head[512] = {};
+  std::size_t got = static_cast<std::size_t>(std::min<std::uint64_t>(sizeof head, p.size));
+  fpgaio::ReadFile f(p.path, operand);
+  f.pread(head, got, p.base);
+  p.gzip = gz::has_gzip_magic(head, got);
+  if (p.gzip) {
+    // Our parts say which chunk they are in the first header (FP).
+    try {
+      if (auto h = gz::parse_header(head, got)) p.part = h->part;
+    } catch (const Error&) {
+      // damage is reported by the checks that follow
+    }
+  } else if (!p.range) {
+    p.part = fpgaio::get_part(f.fd());  // a chunk file, or a tool's output for one
+  }
   if (p.name) p.index = p.name->index;
-  p.gzip = gz::has_gzip_magic(magic, p.size >= 2 ? 2 : 0);
+  else if (p.part) p.index = p.part->index;
   return p;
 }
 
@@ -141,9 +178,66 @@ std::string index_list(const std::vector<std::uint64_t>& v) {
   return s;
 }
 
+// The name a missing chunk's part would have, going by another part's.
+std::string likely_name(const Part& like, std::uint64_t index) {
+  if (!like.name || like.range) return "";
+  std::string digits = std::to_string(index + (like.name->index - like.part->index));
+  if (digits.size() < like.name->index_text.size())
+    digits.insert(0, like.name->index_text.size() - digits.size(), '0');
+  return " (" + like.name->stem + "." + digits + like.name->suffix + ")";
+}
+
+// With every part saying which chunk of how many it is: in chunk order,
+// each chunk exactly once, none missing, the last one included.
+void order_by_part_count(std::vector<Part>& parts) {
+  std::stable_sort(parts.begin(), parts.end(),
+                   [](const Part& a, const Part& b) { return a.part->index < b.part->index; });
+  std::uint64_t count = 0;
+  const Part* counted = nullptr;
+  for (const auto& p : parts) {
+    if (!p.part->count) continue;
+    if (count && p.part->count != count)
+      throw Error(ErrorKind::usage, "parts of different splits: '" + counted->shown + "' is one of " +
+                                        std::to_string(count) + " chunks, '" + p.shown + "' one of " +
+                                        std::to_string(p.part->count));
+    count = p.part->count;
+    counted = &p;
+  }
+  for (std::size_t i = 1; i < parts.size(); ++i)
+    if (parts[i].part->index == parts[i - 1].part->index)
+      throw Error(ErrorKind::usage, "chunk " + std::to_string(parts[i].part->index) + " twice: '" +
+                                        parts[i - 1].shown + "' and '" + parts[i].shown + "'");
+  if (!count) {
+    // Only a stream's last chunk knows the count: it is not here.
+    std::uint64_t next = parts.back().part->index + 1;
+    throw Error(ErrorKind::usage, "missing the last part: chunk " + std::to_string(next) + " or later" +
+                                      likely_name(parts.back(), next) + " (no part given is the last chunk)");
+  }
+  std::vector<std::uint64_t> missing;
+  std::size_t k = 0;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    if (k < parts.size() && parts[k].part->index == i) ++k;
+    else missing.push_back(i);
+  }
+  if (!missing.empty())
+    throw Error(ErrorKind::usage, "missing part" + std::string(missing.size() > 1 ? "s" : "") + " for chunk" +
+                                      (missing.size() > 1 ? "s " : " ") + index_list(missing) + " of " +
+                                      std::to_string(count) + likely_name(parts.front(), missing.front()) +
+                                      " (a job that failed?)");
+  if (k < parts.size())
+    throw Error(ErrorKind::usage, "chunk " + std::to_string(parts[k].part->index) + " of only " +
+                                      std::to_string(count)).with_path(parts[k].shown);
+}
+
 // Puts the parts in chunk order and checks that each chunk has exactly one.
-void order_parts(std::vector<Part>& parts, const std::optional<sp::Manifest>& manifest, bool as_given) {
-  if (as_given) return;
+// Returns false when completeness could not be checked (a warning).
+bool order_parts(std::vector<Part>& parts, const std::optional<sp::Manifest>& manifest, bool as_given) {
+  if (as_given) return true;
+  bool all_counted = std::all_of(parts.begin(), parts.end(), [](const Part& p) { return p.part.has_value(); });
+  if (!manifest && all_counted) {
+    order_by_part_count(parts);
+    return true;
+  }
   for (const auto& p : parts)
     if (!p.name)
       throw Error(ErrorKind::usage, "no chunk number in the name (NAME.NUMBER[.SUFFIX]); use --as-given")
@@ -176,6 +270,7 @@ void order_parts(std::vector<Part>& parts, const std::optional<sp::Manifest>& ma
     throw Error(ErrorKind::usage, "chunk " + std::to_string(parts[k].name->index) +
                                       " is not in the manifest, which lists " + std::to_string(want))
         .with_path(parts[k].shown);
+  return manifest.has_value();
 }
 
 class Joiner {
@@ -193,6 +288,7 @@ class Joiner {
   Options o_;
   std::optional<sp::Manifest> manifest_;
   std::vector<gz::JoinPart> gz_parts_;
+  bool warned_ = false;
 };
 
 std::vector<gz::JoinPart> Joiner::check_gzip(const std::vector<Part>& parts) {
@@ -246,7 +342,7 @@ void Joiner::check_output(const std::vector<Part>& parts) {
     if (::stat(o_.output.c_str(), &st) == 0) {
       bool in_place = fpgaio::written_in_place(o_.output);  // /dev/null, a FIFO, /dev/stdout
       if (!o_.force && !in_place)
-        throw Error(ErrorKind::io, "already exists (use -f to overwrite)", EEXIST).with_path(o_.output);
+        throw Error(ErrorKind::io, "already exists;\tnot overwritten", EEXIST).with_path(o_.output);
       if (o_.rm && !keeps_data(st))
         throw Error(ErrorKind::usage, "not a regular file, FIFO or socket: --rm would lose the parts")
             .with_path(o_.output);
@@ -320,8 +416,17 @@ int Joiner::run() {
     for (const auto& op : o_.parts) parts.push_back(open_part(op));
     if (o_.rm)
       for (const auto& p : parts)
-        if (p.range) throw Error(ErrorKind::usage, "--rm removes files, not byte ranges").with_path(p.shown);
-    order_parts(parts, manifest_, o_.as_given);
+        if (p.range || p.shown == "-")
+          throw Error(ErrorKind::usage, "--rm removes files, not byte ranges or standard input").with_path(p.shown);
+    bool complete = order_parts(parts, manifest_, o_.as_given);
+    if (!complete && !o_.quiet) {
+      const Part* p = nullptr;
+      for (const auto& q : parts)
+        if (!q.part && !p) p = &q;
+      fpgacli::report(p ? p->shown : "", "warning: carries no part count (made by gzip or pigz?): a missing last "
+                                          "part cannot be found; give --manifest to check");
+    }
+    if (!complete) warned_ = true;
     bool gzip = std::any_of(parts.begin(), parts.end(), [](const Part& p) { return p.gzip; });
     for (const auto& p : parts)
       if (gzip && !p.gzip)
@@ -349,7 +454,7 @@ int Joiner::run() {
     fpgacli::report(e);
     return fpgacli::kError;
   }
-  int code = fpgacli::kOk;
+  int code = warned_ ? fpgacli::kWarning : fpgacli::kOk;
   if (o_.rm) {
     for (const auto& p : parts) {
       if (::unlink(p.path.c_str()) != 0) {

@@ -35,16 +35,16 @@ enum Id { kModel, kInputFormat, kShape, kLabels, kStart, kManifest, kScores, kFo
 
 const std::vector<fpgacli::OptionSpec>& specs() {
   static const std::vector<fpgacli::OptionSpec> s = {
-      {'m', "model", "FILE", "the model (.fbnn; default: the installed Fashion-MNIST CNV model, env FPGA_MODEL)", kModel},
-      {'t', "input-format", "FMT", "cifar, idx, pnm or raw (default: from the name, else the first bytes)", kInputFormat},
+      {0, "model", "FILE", "the model (.fbnn; default: the installed Fashion-MNIST CNV model, env FPGA_MODEL)", kModel},
+      {0, "input-format", "FMT", "cifar, idx, pnm or raw (default: from the name, else the first bytes)", kInputFormat},
       {0, "shape", "HxWxC", "the shape of raw images", kShape},
       {0, "labels", "FILE", "IDX labels of IDX images, for the accuracy", kLabels},
       {0, "start", "N", "number of the first image (chunk files; ranges know theirs)", kStart},
       {0, "manifest", "FILE", "number the images of chunk files as fpga-split's manifest places them", kManifest},
       {'s', "scores", nullptr, "add every class's score to each line", kScores},
       {'F', "format", "FMT", "tsv (default), csv or jsonl", kFormat},
-      {'o', "output", "FILE", "write the results to FILE, atomically (default: standard output)", kOutput},
-      {'S', "save", nullptr, "write each input's results beside it, INPUT.tsv (a range: FILE.INDEX.tsv)", kSave},
+      {'o', "output", "FILE", "write the results to FILE, atomically (- or default: standard output)", kOutput},
+      {0, "save", nullptr, "write each input's results beside it, INPUT.tsv (a range: FILE.INDEX.tsv)", kSave},
       {0, "confusion", nullptr, "print the confusion matrix on stderr (needs labels)", kConfusion},
       {'q', "quiet", nullptr, "no summary (images/s, accuracy) on stderr", kQuiet},
       {'p', "processes", "N", "use N threads (default: the device's cores)", kProcesses},
@@ -129,7 +129,7 @@ Options parse(int argc, char** argv) {
         else if (v == "jsonl" || v == "json") o.format = OutFormat::jsonl;
         else fpgacli::usage_error("unknown output format '" + v + "' (tsv, csv, jsonl)");
         break;
-      case kOutput: o.output = v; break;
+      case kOutput: o.output = v == "-" ? "" : v; break;
       case kSave: o.save = true; break;
       case kConfusion: o.confusion = true; break;
       case kQuiet: o.quiet = true; break;
@@ -147,7 +147,7 @@ Options parse(int argc, char** argv) {
   if (o.save && !o.output.empty()) fpgacli::usage_error("--save and --output exclude each other");
   if (o.start && !o.manifest.empty()) fpgacli::usage_error("--start and --manifest exclude each other");
   if (o.model == "-" && (o.inputs.empty() || std::find(o.inputs.begin(), o.inputs.end(), "-") != o.inputs.end()))
-    fpgacli::usage_error("-m - reads the model from standard input: the images must come from files");
+    fpgacli::usage_error("--model - reads the model from standard input: the images must come from files");
   return o;
 }
 
@@ -168,7 +168,7 @@ std::string default_model() {
   struct stat st;
   for (const auto& p : places)
     if (::stat(p.c_str(), &st) == 0) return p;
-  throw Error(ErrorKind::usage, "no model installed; give one with -m FILE");
+  throw Error(ErrorKind::usage, "no model installed; give one with --model FILE");
 }
 
 std::string csv_field(const std::string& s) {
@@ -206,6 +206,7 @@ class Classifier {
  private:
   void classify_input(const std::string& operand, fpgaio::Sink& out);
   std::optional<std::uint64_t> start_for(const std::string& operand);
+  std::uint64_t start_from_offset(const std::string& operand, img::Format f, std::uint64_t offset);
   std::string line(std::uint64_t index, const std::int32_t* scores, std::size_t cls) const;
   void summary(double seconds) const;
 
@@ -237,6 +238,22 @@ std::string Classifier::line(std::uint64_t index, const std::int32_t* s, std::si
   if (o_.scores)
     for (std::size_t i = 0; i < n; ++i) out += sep + std::to_string(s[i]);
   return out + "\n";
+}
+
+// The number of the first image of a chunk whose data began at byte `offset`
+// of the input that fpga-split cut (an IDX chunk has a header of its own, as
+// long as the input's).
+std::uint64_t Classifier::start_from_offset(const std::string& operand, img::Format f, std::uint64_t offset) {
+  if (f == img::Format::idx) {
+    fpgaio::Input in(operand);
+    img::Reader r(in, img::Format::idx, model_->input, std::nullopt, std::nullopt);
+    std::uint8_t head[4] = {};
+    fpgaio::pread_exact(in.fd(), head, 4, 0, operand);
+    std::uint64_t header = 4 + 4u * head[3];
+    return offset >= header ? (offset - header) / r.record_bytes() : 0;
+  }
+  std::uint64_t item = f == img::Format::cifar ? 3073 : o_.shape ? o_.shape->values() : model_->input.values();
+  return offset / item;
 }
 
 std::optional<std::uint64_t> Classifier::start_for(const std::string& operand) {
@@ -274,9 +291,15 @@ void Classifier::classify_input(const std::string& operand, fpgaio::Sink& out) {
   }
   if (!fmt && o_.shape) fmt = img::Format::raw;
   if (!fmt && model_->input.height == 32 && model_->input.width == 32 && model_->input.channels == 3) fmt = img::Format::cifar;
-  if (!fmt) throw Error(ErrorKind::usage, "cannot tell the image format; give -t cifar|idx|pnm|raw").with_path(in->name());
+  if (!fmt) throw Error(ErrorKind::usage, "cannot tell the image format; give --input-format cifar|idx|pnm|raw").with_path(in->name());
 
-  img::Reader reader(*in, *fmt, model_->input, o_.shape, start_for(operand), std::move(head));
+  std::optional<std::uint64_t> start = start_for(operand);
+  if (!start && !o_.start && !manifest_ && !range) {
+    // A chunk file of fpga-split knows where its data began in the input:
+    // its images keep their numbers there.
+    if (auto part = in->part(); part && !in->is_stdin()) start = start_from_offset(operand, *fmt, part->offset);
+  }
+  img::Reader reader(*in, *fmt, model_->input, o_.shape, start, std::move(head));
   fpgacli::ProgressLine bar(o_.progress, in->name(), reader.total().value_or(0));
   const std::size_t classes = model_->classes.size(), per = model_->input.values();
   const std::size_t batch = 64;
@@ -321,9 +344,11 @@ void Classifier::classify_input(const std::string& operand, fpgaio::Sink& out) {
 
 void Classifier::summary(double seconds) const {
   if (o_.quiet) return;
-  std::string s = std::to_string(images_) + " images in " + std::to_string(seconds).substr(0, 5) + " s (" +
-                  std::to_string(static_cast<long long>(images_ / std::max(seconds, 1e-6))) + " images/s, " +
-                  bnn::isa_name(engine_->isa()) + ", " + std::to_string(threads_) + " threads)";
+  std::string s = std::to_string(images_) + (images_ == 1 ? " image in " : " images in ") +
+                  std::to_string(seconds).substr(0, 5) + " s (" +
+                  std::to_string(static_cast<long long>(static_cast<double>(images_) / std::max(seconds, 1e-6))) +
+                  " images/s, " + bnn::isa_name(engine_->isa()) + ", " + std::to_string(threads_) +
+                  (threads_ == 1 ? " thread)" : " threads)");
   if (labelled_) {
     char acc[64];
     std::snprintf(acc, sizeof acc, "; top-1 accuracy %.2f%% (%llu of %llu)", 100.0 * static_cast<double>(correct_) / static_cast<double>(labelled_),
@@ -371,6 +396,11 @@ int Classifier::run() {
         if (op == "-") throw Error(ErrorKind::usage, "--save needs files, not standard input");
         std::string out_path = (r ? r->stem() : op) + suffix;
         fpgaio::OutputFile out(out_path, o_.force, fpgaio::OutputName::chosen);
+        {
+          // The results of a chunk are that chunk's part: fpga-cat checks their count.
+          std::unique_ptr<fpgaio::Input> src = r ? std::make_unique<fpgaio::Input>(*r) : std::make_unique<fpgaio::Input>(op);
+          if (auto part = src->part()) fpgaio::set_part(out.fd(), *part);
+        }
         fpgaio::FdSink sink(out.fd(), out_path);
         classify_input(op, sink);
         out.commit(nullptr);

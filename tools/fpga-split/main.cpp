@@ -425,7 +425,7 @@ void Splitter::run_file(fpgaio::Input& in) {
       throw fpgaio::Error(fpgaio::ErrorKind::usage, "a chunk would replace the input (input and output are the same file)")
           .with_path(names.back());
     if (!o_.force && ::lstat(names.back().c_str(), &st) == 0)
-      throw fpgaio::Error(fpgaio::ErrorKind::io, "already exists; not overwritten (use -f to overwrite)", EEXIST)
+      throw fpgaio::Error(fpgaio::ErrorKind::io, "already exists;\tnot overwritten", EEXIST)
           .with_path(names.back());
   }
 
@@ -642,7 +642,7 @@ int Splitter::run() {
     if (!o_.manifest.empty() && !o_.force) {
       struct stat st;
       if (::lstat(o_.manifest.c_str(), &st) == 0)
-        throw fpgaio::Error(fpgaio::ErrorKind::io, "already exists; not overwritten (use -f to overwrite)", EEXIST)
+        throw fpgaio::Error(fpgaio::ErrorKind::io, "already exists;\tnot overwritten", EEXIST)
             .with_path(o_.manifest);
     }
     fpgaio::Input in(o_.input);

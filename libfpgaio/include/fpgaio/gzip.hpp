@@ -29,7 +29,8 @@ constexpr std::uint8_t kFlagEndOfStream = 1;
 constexpr std::size_t kSubfieldLen = 10;
 
 // FEXTRA subfield "FP" (fpga-tools part), in the first member of a part made
-// from one chunk of a split (io.hpp PartOf), before FT:
+// from one chunk of a split (io.hpp PartOf), after FT (which stays at offset
+// 12 of every member):
 //   byte 0      version (1)
 //   bytes 1-8   chunk index (LE), 9-16 chunk count, 17-24 the chunk's offset
 //               in the split input

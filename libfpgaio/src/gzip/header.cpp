@@ -40,7 +40,7 @@ void parse_extra(Header& h, const std::uint8_t* p, std::size_t xlen) {
       h.isize = le32(d + 6);
     } else if (si1 == kPartId1 && si2 == kPartId2 && len == kPartLen && d[0] == kPartVersion) {
       PartOf part{le64(d + 1), le64(d + 9), le64(d + 17)};
-      if (part.index < part.count) h.part = part;
+      if (!part.count || part.index < part.count) h.part = part;  // count 0: a stream chunk that is not the last
     } else if (si1 == 'B' && si2 == 'C' && len == 2 && h.index == Index::none) {
       h.index = Index::bgzf;
       h.member_size = static_cast<std::uint64_t>(le16(d)) + 1;
@@ -175,6 +175,13 @@ void write_header(Bytes& out, std::uint32_t mtime, std::uint8_t xfl,
   out.push_back(xfl);
   out.push_back(3);  // Unix
   put16(out, static_cast<std::uint16_t>(4 + kSubfieldLen + (part ? 4 + kPartLen : 0)));
+  out.push_back(kSubfieldId1);
+  out.push_back(kSubfieldId2);
+  put16(out, kSubfieldLen);
+  out.push_back(kSubfieldVersion);
+  out.push_back(ft_flags);
+  put32(out, static_cast<std::uint32_t>(member_size));
+  put32(out, isize);
   if (part) {
     out.push_back(kPartId1);
     out.push_back(kPartId2);
@@ -184,13 +191,6 @@ void write_header(Bytes& out, std::uint32_t mtime, std::uint8_t xfl,
     put64(out, part->count);
     put64(out, part->offset);
   }
-  out.push_back(kSubfieldId1);
-  out.push_back(kSubfieldId2);
-  put16(out, kSubfieldLen);
-  out.push_back(kSubfieldVersion);
-  out.push_back(ft_flags);
-  put32(out, static_cast<std::uint32_t>(member_size));
-  put32(out, isize);
   if (name) {
     out.insert(out.end(), name->begin(), name->end());
     out.push_back(0);
