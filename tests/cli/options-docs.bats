@@ -43,3 +43,61 @@ check_shells() { # tool
     [ -z "$output" ]
   done
 }
+
+# The table of shared options in fpga-tools(7), one row per option:
+# letter, long name, meaning, then yes or - for gzip, split, cat, infer.
+vocabulary_rows() {
+  sed -n '/vocabulary-begin/,/vocabulary-end/p' "$FPGA_SOURCE_DIR/man/fpga-tools.7" |
+    grep -P '^(\\-|\t)' | sed 's/\\-/-/g; s/^\t/none\t/; s/\t/,/g'
+}
+
+@test "the shared options table of fpga-tools(7) matches every tool's --help" {
+  local tools=(fpga-gzip fpga-split fpga-cat fpga-infer) bad="" rows=0
+  while IFS=, read -r letter long meaning a b c d; do
+    rows=$((rows + 1))
+    [ "$letter" = none ] && letter=
+    local marks=("$a" "$b" "$c" "$d")
+    for i in 0 1 2 3; do
+      local t=${tools[$i]} help
+      help=$("$FPGA_BIN/$t" --help)
+      if [ "${marks[$i]}" = yes ]; then
+        if [ -n "$letter" ]; then
+          grep -qE -- "^  $letter, $long([= []|\$)" <<< "$help" || bad="$bad $t:$letter,$long"
+        else
+          grep -qE -- "^      $long([= []|\$)" <<< "$help" || bad="$bad $t:$long"
+        fi
+      else
+        # Not there, and its letter means nothing else in this tool.
+        grep -qE -- "^ +(-., )?$long([= []|\$)" <<< "$help" && bad="$bad $t:has-$long"
+        if [ -n "$letter" ]; then grep -qE -- "^  $letter[, ]" <<< "$help" && bad="$bad $t:$letter-means-else"; fi
+      fi
+    done
+  done < <(vocabulary_rows)
+  [ "$rows" -ge 10 ]
+  [ -z "$bad" ] || { echo "disagrees:$bad"; false; }
+}
+
+@test "--help fits 80 columns in every tool, and -o - is standard output" {
+  for t in fpga-gzip fpga-split fpga-cat fpga-infer; do
+    run bash -c "'$FPGA_BIN/$t' --help | awk 'length(\$0) > 80'"
+    [ -z "$output" ] || { echo "$t: $output"; false; }
+  done
+  printf 'a\n' > p.000
+  "$FPGA_BIN/fpga-cat" -q -o - p.000 > out || [ $? -eq 2 ]
+  [ "$(cat out)" = a ]
+  [ ! -e ./- ]
+}
+
+@test "an existing output gets gzip's words in every tool" {
+  printf 'abc\n' > in
+  echo keep > in.gz
+  run "$FPGA_BIN/fpga-gzip" in
+  [[ "$output" == *$'in.gz already exists;\tnot overwritten'* ]]
+  echo keep > in.000
+  run "$FPGA_BIN/fpga-split" -n 1 in
+  [ "$output" = $'fpga-split: in.000 already exists;\tnot overwritten' ]
+  "$FPGA_BIN/fpga-split" -n 1 in p >/dev/null
+  run "$FPGA_BIN/fpga-cat" -o in.gz p.000
+  [ "$output" = $'fpga-cat: in.gz already exists;\tnot overwritten' ]
+  [ "$(cat in.gz)" = keep ]
+}

@@ -77,11 +77,12 @@ void print_help() {
   const std::string& p = fpgacli::program_name();
   std::printf(
       "Usage: %s [OPTION]... [FILE]...\n"
-      "Compress or decompress FILEs in the gzip format, in parallel (a drop-in for gzip and pigz).\n\n",
+      "Compress or decompress FILEs in the gzip format, in parallel\n"
+      "(a drop-in for gzip and pigz).\n\n",
       p.c_str());
   std::fputs(fpgacli::format_help(option_specs()).c_str(), stdout);
   std::printf(
-      "  -1 ... -12                  compression level (default 6); 1 fastest, 12 smallest\n\n"
+      "  -1 ... -12                level (default 6): 1 fastest, 12 smallest\n\n"
       "With no FILE, or when FILE is -, read standard input.\n"
       "Exit status: 0 success, 1 error, 2 warning.\n"
       "Full documentation: man %s\n",
