@@ -117,3 +117,71 @@ SPLIT=$FPGA_BIN/fpga-split
   [ "$status" -eq 1 ]
   [[ "$output" == "fpga-cat: m2: corrupt data: manifest line "* ]]
 }
+
+@test "a missing first, middle or last part is refused, with and without a manifest" {
+  seq 1 300000 > big.log
+  "$SPLIT" --manifest m -n 4 big.log | xargs "$FPGA_BIN/fpga-gzip" -k
+  for gone in 0 1 3; do
+    parts=""
+    for i in 0 1 2 3; do [ $i = $gone ] || parts="$parts big.log.00$i.gz"; done
+    run "$CAT" -o out.gz $parts
+    [ "$status" -eq 1 ]
+    [ "$output" = "fpga-cat: missing part for chunk $gone of 4 (big.log.00$gone.gz) (a job that failed?)" ]
+    run "$CAT" --manifest m -o out.gz $parts
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"missing part for chunk $gone of 4"* ]]
+    [ ! -e out.gz ]
+  done
+  "$CAT" big.log.00{0,1,2,3}.gz | "$FPGA_BIN/fpga-gzip" -dc | cmp - big.log
+  # Plain chunk files carry their count too.
+  run "$CAT" big.log.00{0,1,2}
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"missing part for chunk 3 of 4 (big.log.003)"* ]]
+  "$CAT" big.log.00? | cmp - big.log
+}
+
+@test "ranges and streams carry the count: a missing last part is found without a manifest" {
+  seq 1 300000 > big.log
+  "$SPLIT" --ranges -n 3 big.log | xargs -n 1 "$FPGA_BIN/fpga-gzip"
+  run "$CAT" big.log.000.gz big.log.001.gz
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"missing part for chunk 2 of 3"* ]]
+  rm big.log.*.gz
+  cat big.log | "$SPLIT" -b 500K - s | xargs "$FPGA_BIN/fpga-gzip"
+  n=$(ls s.*.gz | wc -l)
+  [ "$n" -ge 3 ]
+  "$CAT" s.*.gz | "$FPGA_BIN/fpga-gzip" -dc | cmp - big.log
+  rm "s.00$((n - 1)).gz"
+  run "$CAT" s.*.gz
+  [ "$status" -eq 1 ]
+  [[ "$output" == "fpga-cat: missing the last part: chunk $((n - 1)) or later (s.00$((n - 1)).gz)"* ]]
+}
+
+@test "- is a part: standard input, with the same checks" {
+  seq 1 300000 > big.log
+  "$SPLIT" -n 3 big.log | xargs "$FPGA_BIN/fpga-gzip"
+  "$CAT" big.log.000.gz - big.log.002.gz < big.log.001.gz | "$FPGA_BIN/fpga-gzip" -dc | cmp - big.log
+  run bash -c "'$CAT' big.log.000.gz - < big.log.001.gz"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"missing part for chunk 2 of 3"* ]]
+  head -c 100 big.log.001.gz > cut.gz
+  run bash -c "'$CAT' big.log.000.gz - big.log.002.gz < cut.gz"
+  [ "$status" -eq 1 ]
+  [[ "$output" == "fpga-cat: -: corrupt data"* ]]
+}
+
+@test "pigz and gzip parts: a warning that completeness cannot be checked, none with --manifest" {
+  seq 1 30000 > in
+  "$SPLIT" --manifest m -n 2 in > /dev/null
+  gzip -k in.000
+  pigz -k in.001
+  run "$CAT" -o j.gz in.000.gz in.001.gz
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"warning: carries no part count"* ]]
+  zcat j.gz | cmp - in
+  # gzip's first name big.log.000 becomes big.log, as for our parts.
+  [ "$(gzip -lN j.gz | awk 'NR==2 {print $4}')" = in ]
+  run "$CAT" --manifest m -o k.gz in.000.gz in.001.gz
+  [ "$status" -eq 0 ]
+  [ -z "$output" ]
+}

@@ -116,6 +116,21 @@ open("f.raw", "wb").write(d)'
   "$FPGA_BIN/fpga-split" --idx --manifest m -n 3 f-idx3-ubyte | parallel -j 2 "$INFER" -q --manifest m --save
   "$FPGA_BIN/fpga-cat" --lines --manifest m -S .tsv -o joined2.tsv
   cmp joined2.tsv whole.tsv
+  rm f-idx3-ubyte.*.tsv f-idx3-ubyte.00?
+  # Chunk files without --start or --manifest: each knows where its images
+  # began, so the numbers are the whole file's; the results carry the count.
+  "$FPGA_BIN/fpga-split" --idx -n 3 f-idx3-ubyte | parallel -j 2 "$INFER" -q --save
+  "$FPGA_BIN/fpga-cat" --lines -o joined3.tsv f-idx3-ubyte.*.tsv
+  cmp joined3.tsv whole.tsv
+  run "$FPGA_BIN/fpga-cat" --lines f-idx3-ubyte.000.tsv f-idx3-ubyte.001.tsv
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"missing part for chunk 2 of 3 (f-idx3-ubyte.002.tsv)"* ]]
+  # One image alone keeps its number; the summary says "1 image".
+  fashion_idx small 3
+  "$FPGA_BIN/fpga-split" --idx -n 3 small > /dev/null
+  run "$INFER" -p 1 small.002
+  [ "${lines[0]%%$'\t'*}" = 2 ]
+  [[ "${lines[1]}" == "fpga-infer: 1 image in "*", 1 thread)" ]]
 }
 
 @test "CIFAR-10 records split with --record-size keep their numbers and labels" {
