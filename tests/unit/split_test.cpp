@@ -1,6 +1,7 @@
 // Unit tests of splitting: chunk plans, the stream cutter (checked against
 // the file planner), IDX headers, names, the manifest, byte ranges, and the
 // gzip join (byte-identical to one-process compression when cuts align).
+#include <algorithm>
 #include <gtest/gtest.h>
 
 #include <zlib.h>
@@ -36,12 +37,13 @@ std::vector<std::uint64_t> stream_lengths(const Bytes& data, const CutOptions& o
     std::size_t off = 0;
     while (off < n) {
       bool ends = false;
-      std::size_t t = c.take(data.data() + pos + off, n - off, ends);
+      std::uint64_t carry = 0;
+      std::size_t t = c.take(data.data() + pos + off, n - off, ends, carry);
       cur += t;
       off += t;
-      if (ends) {
-        out.push_back(cur);
-        cur = 0;
+      if (ends) {  // -C: the last `carry` bytes start the next chunk
+        out.push_back(cur - carry);
+        cur = carry;
       }
     }
     pos += n;
@@ -145,6 +147,96 @@ TEST(StreamCutter, AgreesWithTheFilePlannerForEveryPieceSize) {
         EXPECT_EQ(stream_lengths(data, o, piece), want) << "lines " << lines << " rec " << rec << " piece " << piece;
     }
   }
+}
+
+TEST(StreamCutter, LineCountsAgreeWithThePlannerAndAreWholeLines) {
+  Bytes d = text_data(100000, 5);
+  CutOptions o;
+  o.line_count = 37;
+  std::vector<std::uint64_t> want;
+  for (auto& c : plan_of(d, o)) {
+    want.push_back(c.length);
+    if (c.offset + c.length < d.size()) {
+      EXPECT_EQ(d[c.offset + c.length - 1], '\n');
+      EXPECT_EQ(std::count(d.begin() + static_cast<std::ptrdiff_t>(c.offset),
+                           d.begin() + static_cast<std::ptrdiff_t>(c.offset + c.length), '\n'),
+                37);
+    }
+  }
+  for (std::size_t piece : {1u, 13u, 4096u}) EXPECT_EQ(stream_lengths(d, o, piece), want);
+}
+
+TEST(Plan, GnuSplitsCutsOnSmallCases) {
+  // What GNU split 9.1 makes of these (checked by hand against it).
+  auto lengths = [](const std::string& text, CutOptions o) {
+    Bytes d(text.begin(), text.end());
+    std::vector<std::uint64_t> v;
+    for (auto& c : plan_of(d, o)) v.push_back(c.length);
+    return v;
+  };
+  CutOptions n4;
+  n4.count = 4;
+  EXPECT_EQ(lengths("0123456789", n4), (std::vector<std::uint64_t>{2, 2, 2, 4}));
+  CutOptions n5;
+  n5.count = 5;
+  EXPECT_EQ(lengths("abc", n5), (std::vector<std::uint64_t>{1, 1, 1, 0, 0}));
+  CutOptions l5 = n5;
+  l5.lines = true;
+  EXPECT_EQ(lengths("a\nbb\nccccccccccccc\nd\ne\n", l5), (std::vector<std::uint64_t>{5, 14, 0, 0, 4}));
+  EXPECT_EQ(lengths("abc", l5), (std::vector<std::uint64_t>{3, 0, 0, 0, 0}));
+  CutOptions c4;
+  c4.size = 4;
+  c4.lines = true;
+  EXPECT_EQ(lengths("abcdefgh\nij\nklmnopqrstu\n", c4), (std::vector<std::uint64_t>{4, 4, 4, 4, 4, 4}));
+  EXPECT_EQ(lengths("a\nbcdefgh", c4), (std::vector<std::uint64_t>{2, 4, 3}));
+  CutOptions c5;
+  c5.size = 5;
+  c5.lines = true;
+  EXPECT_EQ(lengths("ab\ncd", c5), (std::vector<std::uint64_t>{3, 2}));
+}
+
+TEST(Sizes, GnuUnitsAndNothingElse) {
+  EXPECT_EQ(fpgaio::parse_size("1024"), 1024u);
+  EXPECT_EQ(fpgaio::parse_size("1K"), 1024u);
+  EXPECT_EQ(fpgaio::parse_size("1k"), 1024u);
+  EXPECT_EQ(fpgaio::parse_size("1KiB"), 1024u);
+  EXPECT_EQ(fpgaio::parse_size("1KB"), 1000u);
+  EXPECT_EQ(fpgaio::parse_size("3MB"), 3000000u);
+  EXPECT_EQ(fpgaio::parse_size("2GiB"), 2ull << 30);
+  EXPECT_EQ(fpgaio::parse_size("1b"), 512u);
+  EXPECT_EQ(fpgaio::parse_size("1T"), 1ull << 40);
+  EXPECT_EQ(fpgaio::parse_size("16E"), std::nullopt);  // 2^64: overflow
+  EXPECT_EQ(fpgaio::parse_size("15E"), 15ull << 60);
+  EXPECT_EQ(fpgaio::parse_size("64", 1024), 65536u);
+  for (const char* bad : {"", "K", "1.5K", "1Kb", "1B", "0x10", "-1", " 5", "+5", "1KiBB", "99999999999999999999"})
+    EXPECT_EQ(fpgaio::parse_size(bad), std::nullopt) << bad;
+}
+
+TEST(Parts, TextRangesAndGzipSubfieldRoundTrip) {
+  fpgaio::PartOf p{2, 4, 1048576};
+  EXPECT_EQ(fpgaio::format_part(p), "2/4 1048576");
+  EXPECT_EQ(fpgaio::parse_part("2/4 1048576"), p);
+  EXPECT_EQ(fpgaio::parse_part("2/0 5")->count, 0u);  // a stream chunk, not the last
+  for (const char* bad : {"4/4 0", "2/4", "2 4 0", "a/4 0", "2/4 0 ", "", "2/4  0"})
+    EXPECT_EQ(fpgaio::parse_part(bad), std::nullopt) << bad;
+  auto r = fpgaio::parse_range("big.log@002/4:100+50");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->index, "002");
+  EXPECT_EQ(r->count, 4u);
+  EXPECT_EQ(r->operand(), "big.log@002/4:100+50");
+  EXPECT_FALSE(fpgaio::parse_range("big.log@002/:100+50"));
+  EXPECT_THROW(fpgaio::parse_range("big.log@4/4:100+50"), Error);
+  // Our member header carries it after FT, which stays at offset 12.
+  Bytes h;
+  fpgaio::gzip::write_header(h, 0, 0, std::string("big.log.002"), 100, 7, 0, p);
+  EXPECT_EQ(h.size(), fpgaio::gzip::header_size(std::string("big.log.002"), p));
+  EXPECT_EQ(h[12], 'F');
+  EXPECT_EQ(h[13], 'T');
+  auto parsed = fpgaio::gzip::parse_header(h.data(), h.size());
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->part, p);
+  EXPECT_EQ(parsed->name, "big.log.002");
+  EXPECT_EQ(parsed->isize, 7u);
 }
 
 TEST(StreamCutter, NeedsASize) {
