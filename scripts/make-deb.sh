@@ -1,0 +1,253 @@
+#!/bin/sh
+# Builds the Debian package of fpga-tools from what `make install` installs.
+#
+#   scripts/make-deb.sh BUILD_DIR            configure (prefix /usr, Debian's
+#                                            hardening flags), build, install
+#                                            into BUILD_DIR/stage, package
+#   scripts/make-deb.sh --package STAGE OUT  package an installed tree
+#
+# The package is written to BUILD_DIR (or OUT) as fpga-tools_VERSION_ARCH.deb
+# and its path printed on the last line. Whatever the install rules put under
+# the prefix goes into the package: binaries, the XRT plugin, man pages
+# (compressed), completions, the default model, systemd units (with the
+# maintainer scripts Debian expects for them). Environment:
+#   DEB_VERSION      package version (default: the project's version, plus
+#                    +gitN.HASH in a git checkout, N = commits on HEAD)
+#   DEB_MAINTAINER   "Name <address>" (default: DEBFULLNAME <DEBEMAIL>, else
+#                    the last committer)
+#   CMAKE_FLAGS      extra cmake arguments (e.g. a compiler launcher)
+#   JOBS             parallel build jobs (default nproc)
+set -eu
+
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+PKG=fpga-tools
+
+die() { echo "make-deb: $*" >&2; exit 1; }
+
+for tool in dpkg-deb dpkg-shlibdeps dpkg-architecture; do
+  command -v $tool >/dev/null || die "$tool is missing (scripts/install-deps.sh --deb installs dpkg-dev)"
+done
+
+project_version() {
+  sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$1/CMakeCache.txt"
+}
+
+default_version() { # project-version
+  if git -C "$SRC" rev-parse --git-dir >/dev/null 2>&1; then
+    echo "$1+git$(git -C "$SRC" rev-list --count HEAD).$(git -C "$SRC" rev-parse --short=10 HEAD)"
+  else
+    echo "$1"
+  fi
+}
+
+maintainer() {
+  if [ -n "${DEB_MAINTAINER:-}" ]; then echo "$DEB_MAINTAINER"; return; fi
+  if [ -n "${DEBEMAIL:-}" ]; then echo "${DEBFULLNAME:-fpga-tools} <$DEBEMAIL>"; return; fi
+  if git -C "$SRC" rev-parse --git-dir >/dev/null 2>&1; then
+    m=$(git -C "$SRC" log -1 --format='%cn <%ce>')
+    case $m in *@*.*'>') echo "$m"; return ;; esac
+  fi
+  die "set DEB_MAINTAINER=\"Name <address>\" (or DEBEMAIL)"
+}
+
+# The time stamp of the changelog: the commit's, so a rebuild is identical.
+build_epoch() {
+  if [ -n "${SOURCE_DATE_EPOCH:-}" ]; then echo "$SOURCE_DATE_EPOCH"
+  elif git -C "$SRC" rev-parse --git-dir >/dev/null 2>&1; then git -C "$SRC" log -1 --format=%ct
+  else date +%s; fi
+}
+
+# package STAGE OUT VERSION: turns an installed tree (DESTDIR) into a .deb.
+package() {
+  stage=$1 out=$2 version=$3
+  [ -d "$stage/usr" ] || die "$stage: no usr/ (not an installed tree with prefix /usr)"
+  arch=$(dpkg-architecture -qDEB_HOST_ARCH)
+  maint=$(maintainer)
+  epoch=$(build_epoch)
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  root=$work/src/debian/$PKG
+  mkdir -p "$work/src/debian" && cp -a "$stage" "$root"
+  rm -rf "$root/DEBIAN"
+
+  # Debian ships manual pages compressed; .so stubs stay stubs (man-db finds
+  # the .gz they name).
+  if [ -d "$root/usr/share/man" ]; then
+    find "$root/usr/share/man" -type f ! -name '*.gz' -exec gzip -9n {} +
+  fi
+
+  doc=$root/usr/share/doc/$PKG
+  mkdir -p "$doc"
+  date_rfc=$(LC_ALL=C date -u -d "@$epoch" -R)
+  {
+    echo "$PKG ($version) unstable; urgency=medium"
+    echo
+    if git -C "$SRC" rev-parse --git-dir >/dev/null 2>&1; then
+      echo "  * Built from commit $(git -C "$SRC" rev-parse HEAD)."
+    else
+      echo "  * Built from a source tree."
+    fi
+    echo
+    echo " -- $maint  $date_rfc"
+  } > "$work/changelog"
+  gzip -9n < "$work/changelog" > "$doc/changelog.gz"
+  cp "$SRC/scripts/debian-copyright" "$doc/copyright"
+
+  # Systemd units where Debian's systemd looks for them.
+  units=""
+  for d in "$root/lib/systemd/system" "$root/usr/lib/systemd/system"; do
+    [ -d "$d" ] || continue
+    for u in "$d"/*.service "$d"/*.socket "$d"/*.timer; do
+      [ -f "$u" ] && units="$units $(basename "$u")"
+    done
+  done
+
+  # Stripped as dh_strip does (debug sections, and .comment and .note too).
+  find "$root" -type f | while read -r f; do
+    head -c 4 "$f" | grep -q 'ELF' || continue
+    case $f in
+      *.so|*.so.*) strip --remove-section=.comment --remove-section=.note --strip-unneeded "$f" ;;
+      *) strip --remove-section=.comment --remove-section=.note "$f" ;;
+    esac
+  done
+
+  # Regular permissions whatever the umask of the build was.
+  find "$root" -type d -exec chmod 0755 {} +
+  find "$root" -type f -exec chmod go-w,a+r {} +
+  find "$root" -type f -perm /111 -exec chmod 0755 {} +
+
+  # Dependencies from the ELF files: the tools' libraries are needed; the
+  # XRT plugin's (libxrt) only where there is a card, so they are suggested.
+  mkdir -p "$work/src/debian" "$root/DEBIAN"
+  printf 'Source: %s\n\nPackage: %s\nArchitecture: any\n' $PKG $PKG > "$work/src/debian/control"
+  needed="" plugins=""
+  for f in $(cd "$work/src" && find debian/$PKG -type f | sort); do
+    head -c 4 "$work/src/$f" | grep -q 'ELF' || continue
+    case $f in
+      debian/$PKG/usr/lib/*/$PKG/*) plugins="$plugins $f" ;;
+      *) needed="$needed $f" ;;
+    esac
+  done
+  [ -n "$needed" ] || die "$stage: no programs installed"
+  # shellcheck disable=SC2086
+  # (Its warning that binaries "should already be installed in their
+  # package's directory" is spurious here: they are, under debian/PKG.)
+  (cd "$work/src" && dpkg-shlibdeps -O -e $needed ${plugins:+-dSuggests -e $plugins}) \
+    > "$work/substvars" 2> "$work/shlibdeps.err" || { cat "$work/shlibdeps.err" >&2; exit 1; }
+  grep -v "should already be installed in their package's directory" "$work/shlibdeps.err" >&2 || true
+  depends=$(sed -n 's/^shlibs:Depends=//p' "$work/substvars")
+  suggests=$(sed -n 's/^shlibs:Suggests=//p' "$work/substvars")
+  [ -n "$depends" ] || die "dpkg-shlibdeps found no dependencies"
+  size=$(du -sk --apparent-size "$root" | cut -f1)
+
+  {
+    echo "Package: $PKG"
+    echo "Version: $version"
+    echo "Architecture: $arch"
+    echo "Maintainer: $maint"
+    echo "Installed-Size: $size"
+    echo "Depends: $depends"
+    [ -z "$suggests" ] || echo "Suggests: $suggests"
+    echo "Section: utils"
+    echo "Priority: optional"
+    echo "Description: data-parallel compression and inference on Alveo FPGA cards or CPUs"
+    echo " Unix command-line tools that spread data-parallel work over Xilinx Alveo"
+    echo " cards through XRT, or over CPU cores where no card is present:"
+    echo " fpga-gzip (a parallel gzip, also as fpga-gunzip and fpga-zcat),"
+    echo " fpga-split and fpga-cat (cut a job into chunks and join the results in"
+    echo " order, for GNU parallel or xargs) and fpga-infer (binarized neural"
+    echo " network image classification, with a default model)."
+    echo " ."
+    echo " Cards are used through an XRT plugin loaded at run time, so the tools"
+    echo " run on hosts without XRT; install XRT where there is a card."
+  } > "$root/DEBIAN/control"
+
+  # Files under /etc are configuration.
+  if [ -d "$root/etc" ]; then
+    (cd "$root" && find etc -type f | sort | sed 's|^|/|') > "$root/DEBIAN/conffiles"
+    [ -s "$root/DEBIAN/conffiles" ] || rm "$root/DEBIAN/conffiles"
+  fi
+
+  if [ -n "$units" ]; then
+    write_unit_scripts "$root/DEBIAN" $units
+  fi
+
+  (cd "$root" && find . -path ./DEBIAN -prune -o -type f -print | sed 's|^\./||' | sort |
+     xargs -r -d '\n' md5sum) > "$root/DEBIAN/md5sums"
+
+  mkdir -p "$out"
+  deb=$out/${PKG}_${version}_$arch.deb
+  SOURCE_DATE_EPOCH=$epoch dpkg-deb --root-owner-group -Zxz --build "$root" "$deb" >/dev/null
+  echo "$deb"
+}
+
+# Maintainer scripts for systemd units: reload systemd when the units change
+# and clean up on purge. The units are not enabled or started on install: a
+# server on every host of a fleet is the administrator's choice
+# (systemctl enable --now UNIT).
+write_unit_scripts() { # DEBIAN-dir unit...
+  dir=$1; shift
+  cat > "$dir/postinst" <<EOF
+#!/bin/sh
+set -e
+if [ "\$1" = configure ] || [ "\$1" = abort-upgrade ] || [ "\$1" = abort-deconfigure ] || [ "\$1" = abort-remove ]; then
+	for unit in $*; do
+		deb-systemd-helper update-state "\$unit" >/dev/null || true
+	done
+	if [ -d /run/systemd/system ]; then
+		systemctl --system daemon-reload >/dev/null || true
+		for unit in $*; do
+			deb-systemd-invoke try-restart "\$unit" >/dev/null || true
+		done
+	fi
+fi
+EOF
+  cat > "$dir/prerm" <<EOF
+#!/bin/sh
+set -e
+if [ -d /run/systemd/system ] && [ "\$1" = remove ]; then
+	deb-systemd-invoke stop $* >/dev/null || true
+fi
+EOF
+  cat > "$dir/postrm" <<EOF
+#!/bin/sh
+set -e
+if [ -d /run/systemd/system ]; then
+	systemctl --system daemon-reload >/dev/null || true
+fi
+if [ "\$1" = remove ] && command -v deb-systemd-helper >/dev/null; then
+	deb-systemd-helper mask $* >/dev/null || true
+fi
+if [ "\$1" = purge ] && command -v deb-systemd-helper >/dev/null; then
+	deb-systemd-helper purge $* >/dev/null || true
+	deb-systemd-helper unmask $* >/dev/null || true
+fi
+EOF
+  chmod 0755 "$dir/postinst" "$dir/prerm" "$dir/postrm"
+}
+
+if [ "${1:-}" = "--package" ]; then
+  [ $# -eq 3 ] || die "usage: make-deb.sh --package STAGE OUT"
+  [ -n "${DEB_VERSION:-}" ] || die "--package needs DEB_VERSION"
+  package "$2" "$3" "$DEB_VERSION"
+  exit 0
+fi
+
+[ $# -eq 1 ] || die "usage: make-deb.sh BUILD_DIR | --package STAGE OUT"
+build=$1
+case $build in /*) ;; *) build=$PWD/$build ;; esac
+
+# Debian's hardening flags, all of them (cmake reads them at the first configure).
+DEB_BUILD_MAINT_OPTIONS=hardening=+all
+export DEB_BUILD_MAINT_OPTIONS
+CXXFLAGS="$(dpkg-buildflags --get CXXFLAGS) $(dpkg-buildflags --get CPPFLAGS)"
+LDFLAGS=$(dpkg-buildflags --get LDFLAGS)
+export CXXFLAGS LDFLAGS
+# shellcheck disable=SC2086
+cmake -S "$SRC" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
+  -DFPGAIO_BUILD_TESTS=OFF ${CMAKE_FLAGS:-} >/dev/null
+cmake --build "$build" -j "${JOBS:-$(nproc)}"
+rm -rf "$build/stage"
+DESTDIR=$build/stage cmake --install "$build" >/dev/null
+version=${DEB_VERSION:-$(default_version "$(project_version "$build")")}
+package "$build/stage" "$build" "$version"
