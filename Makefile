@@ -6,7 +6,7 @@ BUILD  ?= build
 JOBS   ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build demo test install bench stress fuzz model clean
+.PHONY: all deps build demo test install deb bench stress fuzz model clean
 
 all: build
 
@@ -27,6 +27,12 @@ test: build
 
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
+
+# The Debian package of what `install` installs, built in $(BUILD)-deb with
+# prefix /usr (scripts/make-deb.sh; lintian runs on it when installed).
+deb: deps
+	@scripts/install-deps.sh --deb
+	CMAKE_FLAGS="$(CMAKE_FLAGS)" JOBS=$(JOBS) scripts/make-deb.sh $(BUILD)-deb
 
 bench: build
 	@scripts/install-deps.sh --model

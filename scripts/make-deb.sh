@@ -17,6 +17,8 @@
 #                    the last committer)
 #   CMAKE_FLAGS      extra cmake arguments (e.g. a compiler launcher)
 #   JOBS             parallel build jobs (default nproc)
+#   LINTIAN=0        do not run lintian on the package (it runs when installed;
+#                    an error from it fails the build)
 set -eu
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -236,6 +238,9 @@ fi
 [ $# -eq 1 ] || die "usage: make-deb.sh BUILD_DIR | --package STAGE OUT"
 build=$1
 case $build in /*) ;; *) build=$PWD/$build ;; esac
+# From the source tree: dpkg-buildflags maps this directory to "." in debug
+# paths, and the same flags on every run let a compiler cache hit.
+cd "$SRC"
 
 # Debian's hardening flags, all of them (cmake reads them at the first configure).
 DEB_BUILD_MAINT_OPTIONS=hardening=+all
@@ -250,4 +255,14 @@ cmake --build "$build" -j "${JOBS:-$(nproc)}"
 rm -rf "$build/stage"
 DESTDIR=$build/stage cmake --install "$build" >/dev/null
 version=${DEB_VERSION:-$(default_version "$(project_version "$build")")}
-package "$build/stage" "$build" "$version"
+rm -f "$build"/${PKG}_*.deb
+deb=$(package "$build/stage" "$build" "$version")
+if [ "${LINTIAN:-1}" != 0 ] && command -v lintian >/dev/null; then
+  echo "lintian $deb"
+  # Errors fail the build; warnings are shown (README: none are expected).
+  rc=0
+  out=$(lintian --fail-on error "$deb" 2>&1) || rc=$?
+  printf '%s\n' "$out" | grep -v '^running with root privileges\|^$' || true
+  [ $rc -eq 0 ] || die "lintian found errors in $deb"
+fi
+echo "$deb"

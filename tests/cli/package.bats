@@ -1,0 +1,194 @@
+#!/usr/bin/env bats
+# `make deb`: the package holds what `make install` installs (binaries, XRT
+# plugin, man pages, completions, default model, systemd units), passes
+# lintian without errors, and installs, runs and purges with dpkg on a copy
+# of this machine (an overlay of / in a private mount namespace, so the host
+# is not touched), with the build-only packages and XRT removed there.
+
+load helpers
+
+BUILD_DIR=${FPGA_BUILD_DIR:-$FPGA_BIN/..}
+DEB_BUILD=$BUILD_DIR/deb
+
+setup_file() {
+  command -v dpkg-shlibdeps >/dev/null || skip "no dpkg-dev (scripts/install-deps.sh --deb)"
+  # The main build's compiler launcher (ccache), if it has one.
+  local launcher
+  launcher=$(sed -n 's/^CMAKE_CXX_COMPILER_LAUNCHER:[A-Z]*=//p' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null)
+  LINTIAN=0 CMAKE_FLAGS=${launcher:+-DCMAKE_CXX_COMPILER_LAUNCHER=$launcher} JOBS=2 \
+    nice "$FPGA_SOURCE_DIR/scripts/make-deb.sh" "$DEB_BUILD" > "$DEB_BUILD.log" 2>&1 ||
+    { tail -n 30 "$DEB_BUILD.log" >&3; return 1; }
+}
+
+deb() { ls "$DEB_BUILD"/fpga-tools_*.deb; }
+
+@test "make deb writes one package named by version and architecture" {
+  [ "$(ls "$DEB_BUILD"/*.deb | wc -l)" -eq 1 ]
+  local version arch
+  version=$(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$DEB_BUILD/CMakeCache.txt")
+  arch=$(dpkg --print-architecture)
+  [[ $(basename "$(deb)") == fpga-tools_${version}*_$arch.deb ]]
+  [ "$(dpkg-deb -f "$(deb)" Package)" = fpga-tools ]
+  [[ $(dpkg-deb -f "$(deb)" Version) == "$version"* ]]
+  [ "$(dpkg-deb -f "$(deb)" Architecture)" = "$arch" ]
+  # The path on the last line of make-deb.sh's output.
+  [ "$(tail -n 1 "$DEB_BUILD.log")" = "$(deb)" ]
+}
+
+@test "Depends names the tools' libraries; XRT is only suggested" {
+  local depends suggests
+  depends=$(dpkg-deb -f "$(deb)" Depends)
+  suggests=$(dpkg-deb -f "$(deb)" Suggests)
+  for lib in libc6 libstdc++6 libisal2 libdeflate0 zlib1g; do
+    [[ $depends == *"$lib "* ]] || { echo "Depends lacks $lib: $depends"; false; }
+  done
+  [[ $depends != *libxrt* ]]
+  if [ -n "$(dpkg-deb -c "$(deb)" | grep libfpgaio_xrt.so)" ]; then
+    [[ $suggests == *libxrt* ]]
+  fi
+  # Every dependency is a package Debian has.
+  for p in $(echo "$depends, $suggests" | tr ',' '\n' | sed 's/(.*//; s/ //g'); do
+    [ -z "$p" ] || apt-cache show "$p" > /dev/null 2>&1 || { echo "unknown package $p"; false; }
+  done
+}
+
+@test "the package holds exactly what make install installs, plus its doc files" {
+  DESTDIR=$PWD/stage cmake --install "$DEB_BUILD" > /dev/null
+  (cd stage && find . -mindepth 1 \( -type f -o -type l \) | sed 's|^\./|/|' |
+     sed -E 's|^(/usr/share/man/man[0-9]/.*)$|\1.gz|' | sort) > installed
+  echo /usr/share/doc/fpga-tools/changelog.gz >> installed
+  echo /usr/share/doc/fpga-tools/copyright >> installed
+  sort -o installed installed
+  dpkg-deb -c "$(deb)" | awk '$1 !~ /^d/ {print $6}' | sed 's|^\./|/|' | sort > packaged
+  diff installed packaged
+  # Owned by root, nothing writable by group or others.
+  ! dpkg-deb -c "$(deb)" | awk '{print $1, $2}' | grep -v ' root/root$' || false
+  ! dpkg-deb -c "$(deb)" | awk '$1 !~ /^l/ {print $1}' | grep -E '^.....w|^........w' || false
+}
+
+@test "every program has a man page and bash, zsh and fish completions in the package" {
+  dpkg-deb -x "$(deb)" root
+  local bin name n=0
+  for bin in root/usr/bin/*; do
+    name=$(basename "$bin")
+    n=$((n + 1))
+    [ -f "root/usr/share/man/man1/$name.1.gz" ] || { echo "no man page: $name"; false; }
+    [ -f "root/usr/share/bash-completion/completions/$name" ] || { echo "no bash completion: $name"; false; }
+    [ -f "root/usr/share/fish/vendor_completions.d/$name.fish" ] || { echo "no fish completion: $name"; false; }
+    grep -lq "^#compdef.* $name\\b\\|^#compdef $name\\b" root/usr/share/zsh/vendor-completions/_* ||
+      { echo "no zsh completion: $name"; false; }
+  done
+  [ "$n" -ge 6 ]
+  for name in fpga-gzip fpga-gunzip fpga-zcat fpga-split fpga-cat fpga-infer; do
+    [ -x "root/usr/bin/$name" ]
+  done
+  [ -f root/usr/share/fpga-tools/fashion-cnv.fbnn ]
+  cmp root/usr/share/fpga-tools/fashion-cnv.fbnn "$FPGA_SOURCE_DIR/models/fashion-cnv.fbnn"
+  [ -f root/usr/share/man/man7/fpga-tools.7.gz ]
+  # The stubs point at fpga-gzip(1); man-db resolves them to the .gz.
+  [ "$(zcat root/usr/share/man/man1/fpga-zcat.1.gz)" = ".so man1/fpga-gzip.1" ]
+  MANPAGER=cat man -M "$PWD/root/usr/share/man" fpga-zcat 2>&1 | grep -q '^FPGA-GZIP(1)'
+  # Binaries are stripped.
+  ! readelf -S root/usr/bin/fpga-gzip | grep -q '\.symtab\|\.debug_info' || false
+}
+
+@test "lintian finds no errors (warnings are printed)" {
+  command -v lintian >/dev/null || skip "no lintian (scripts/install-deps.sh --deb)"
+  run lintian --fail-on error "$(deb)"
+  echo "$output" | grep -v 'running with root privileges' >&3 || true
+  [ "$status" -eq 0 ]
+  ! grep -q '^E:' <<< "$output" || false
+}
+
+# Runs a shell script as root in a copy-on-write copy of this machine: an
+# overlay of / in a private mount namespace; the host sees none of its writes.
+in_overlay() { # script (the package is /tmp/pkg.deb there)
+  [ "$(id -u)" -eq 0 ] || skip "needs root (overlay of /)"
+  command -v unshare >/dev/null || skip "no unshare"
+  mkdir -p ovl/up ovl/work ovl/root
+  cp "$PKG_DEB" ovl/pkg.deb
+  printf '%s\n' "$1" > ovl/script
+  unshare -m --propagation private sh -c '
+    o=$1
+    mount -t overlay overlay -o lowerdir=/,upperdir=$o/up,workdir=$o/work $o/root || exit 77
+    mount -t proc proc $o/root/proc && mount --rbind /dev $o/root/dev &&
+    mount -t tmpfs tmpfs $o/root/tmp && mount -t tmpfs tmpfs $o/root/run || exit 1
+    cp $o/pkg.deb $o/script $o/root/tmp/
+    chroot $o/root /bin/sh -e /tmp/script' _ "$PWD/ovl" > ovl.log 2>&1
+  local rc=$?
+  cat ovl.log
+  [ $rc -ne 77 ] || skip "cannot mount an overlay of / here"
+  return $rc
+}
+
+@test "installs with dpkg where only its Depends are present, runs, and purges clean" {
+  PKG_DEB=$(deb)
+  [ ! -e /usr/bin/fpga-gzip ] || skip "fpga-tools is installed on this host"
+  run in_overlay '
+    # Build-only packages and XRT out, as on a fresh host (forced: their
+    # reverse dependencies stay, which a fresh host would not have either).
+    for p in libisal-dev libdeflate-dev zlib1g-dev libgtest-dev uuid-dev libxrt-dev libxrt1; do
+      if dpkg-query -W -f="\${Status}" $p 2>/dev/null | grep -q "install ok installed"; then
+        dpkg --purge --force-depends $p >/dev/null 2>&1
+      fi
+    done
+    dpkg -i /tmp/pkg.deb
+    dpkg -s fpga-tools | grep -q "^Status: install ok installed"
+    cd /tmp
+    seq 1 200000 > data
+    fpga-gzip -k data
+    gzip -dc data.gz | cmp - data
+    fpga-zcat data.gz | cmp - data
+    cp data.gz d2.gz && fpga-gunzip d2.gz && cmp d2 data
+    fpga-gzip --list-devices
+    fpga-split --version && fpga-cat --version
+    fpga-infer --info | grep -qi fashion
+    printf "P5\n28 28\n255\n" > shirt.pgm; head -c 784 /dev/zero >> shirt.pgm
+    fpga-infer -q shirt.pgm | grep -qE "^0	[0-9]	[A-Za-z]"
+    for n in fpga-gzip fpga-gunzip fpga-zcat fpga-split fpga-cat fpga-infer; do
+      man -w $n >/dev/null
+    done
+    man -w 7 fpga-tools >/dev/null
+    dpkg --purge fpga-tools
+    if dpkg -s fpga-tools >/dev/null 2>&1; then echo "still installed"; exit 1; fi
+    if ls -d /usr/bin/fpga-* /usr/share/doc/fpga-tools /usr/share/fpga-tools 2>/dev/null; then exit 1; fi
+    echo INSTALL-TEST-DONE'
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ $output == *INSTALL-TEST-DONE* ]]
+  # The host is untouched.
+  [ ! -e /usr/bin/fpga-gzip ]
+}
+
+@test "a systemd unit that make install adds is packaged with its maintainer scripts, not enabled" {
+  # The unit of `fpga-remote serve` comes from its install rules; a stand-in
+  # here, added to the installed tree, exercises the same packaging.
+  DESTDIR=$PWD/stage cmake --install "$DEB_BUILD" > /dev/null
+  mkdir -p stage/usr/lib/systemd/system
+  printf '%s\n' '[Unit]' 'Description=test unit' 'Documentation=man:fpga-tools(7)' '' \
+    '[Service]' 'ExecStart=/usr/bin/fpga-gzip --version' 'DynamicUser=yes' '' \
+    '[Install]' 'WantedBy=multi-user.target' > stage/usr/lib/systemd/system/fpga-test.service
+  DEB_VERSION=0.0.1 "$FPGA_SOURCE_DIR/scripts/make-deb.sh" --package stage out
+  PKG_DEB=$(ls out/fpga-tools_0.0.1_*.deb)
+  dpkg-deb -c "$PKG_DEB" | grep -q ' \./usr/lib/systemd/system/fpga-test.service$'
+  dpkg-deb -e "$PKG_DEB" ctl
+  for s in postinst prerm postrm; do
+    [ -x ctl/$s ] && sh -n ctl/$s
+    grep -q fpga-test.service ctl/$s
+  done
+  if command -v lintian >/dev/null; then
+    run lintian --fail-on error,warning "$PKG_DEB"
+    echo "$output"
+    [ "$status" -eq 0 ]
+  fi
+  run in_overlay '
+    dpkg -i /tmp/pkg.deb
+    test -f /usr/lib/systemd/system/fpga-test.service
+    if ls /etc/systemd/system/*.wants/fpga-test.service 2>/dev/null; then echo enabled; exit 1; fi
+    dpkg --purge fpga-tools
+    if test -e /usr/lib/systemd/system/fpga-test.service; then exit 1; fi
+    echo UNIT-TEST-DONE'
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ $output == *UNIT-TEST-DONE* ]]
+}
