@@ -121,7 +121,7 @@ in_overlay() { # script (the package is /tmp/pkg.deb there)
   return $rc
 }
 
-@test "installs with dpkg where only its Depends are present, runs, and purges clean" {
+@test "installs with dpkg (build-only packages and XRT purged first), runs, and purges clean" {
   PKG_DEB=$(deb)
   [ ! -e /usr/bin/fpga-gzip ] || skip "fpga-tools is installed on this host"
   run in_overlay '
