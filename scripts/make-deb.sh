@@ -174,12 +174,18 @@ package() {
     write_unit_scripts "$root/DEBIAN" $units
   fi
 
+  # No time later than the commit's: packaging one tree twice gives the same bytes.
+  find "$root" -newermt "@$epoch" -print0 | xargs -0r touch -h -d "@$epoch"
+
   (cd "$root" && find . -path ./DEBIAN -prune -o -type f -print | sed 's|^\./||' | sort |
      xargs -r -d '\n' md5sum) > "$root/DEBIAN/md5sums"
 
   mkdir -p "$out"
   deb=$out/${PKG}_${version}_$arch.deb
-  SOURCE_DATE_EPOCH=$epoch dpkg-deb --root-owner-group -Zxz --build "$root" "$deb" >/dev/null
+  # Under a temporary name, renamed when complete: no partial package is left.
+  SOURCE_DATE_EPOCH=$epoch dpkg-deb --root-owner-group -Zxz --build "$root" "$deb.tmp" >/dev/null ||
+    { rm -f "$deb.tmp"; die "dpkg-deb failed"; }
+  mv -f "$deb.tmp" "$deb"
   echo "$deb"
 }
 

@@ -221,3 +221,19 @@ in_overlay() { # script (the package is /tmp/pkg.deb there)
   [ "$status" -eq 0 ]
   [[ $output == *UNIT-TEST-DONE* ]]
 }
+
+@test "packaging one installed tree twice gives the same bytes (times clamped to the commit's)" {
+  DESTDIR=$PWD/stage cmake --install "$DEB_BUILD" > /dev/null
+  DEB_VERSION=0.0.2 "$FPGA_SOURCE_DIR/scripts/make-deb.sh" --package stage one
+  touch stage/usr/bin/fpga-gzip # a later install
+  DEB_VERSION=0.0.2 "$FPGA_SOURCE_DIR/scripts/make-deb.sh" --package stage two
+  cmp one/fpga-tools_0.0.2_*.deb two/fpga-tools_0.0.2_*.deb
+}
+
+@test "make-deb.sh --package refuses a tree that is not an install with prefix /usr" {
+  mkdir -p notree/bin
+  DEB_VERSION=1 run "$FPGA_SOURCE_DIR/scripts/make-deb.sh" --package notree out
+  [ "$status" -eq 1 ]
+  [[ $output == *"notree: no usr/"* ]]
+  [ ! -e out ]
+}
