@@ -9,8 +9,8 @@
 # The package is written to BUILD_DIR (or OUT) as fpga-tools_VERSION_ARCH.deb
 # and its path printed on the last line. Whatever the install rules put under
 # the prefix goes into the package: binaries, the XRT plugin, man pages
-# (compressed), completions, the default model, systemd units (with the
-# maintainer scripts Debian expects for them). Environment:
+# (compressed), completions, the default model, systemd units and sysusers.d
+# files (with the maintainer scripts Debian expects for them). Environment:
 #   DEB_VERSION      package version (default: the project's version, plus
 #                    +gitN.HASH in a git checkout, N = commits on HEAD)
 #   DEB_MAINTAINER   "Name <address>" (default: DEBFULLNAME <DEBEMAIL>, else
@@ -170,8 +170,14 @@ package() {
     [ -s "$root/DEBIAN/conffiles" ] || rm "$root/DEBIAN/conffiles"
   fi
 
-  if [ -n "$units" ]; then
-    write_unit_scripts "$root/DEBIAN" $units
+  # System users that units run as (sysusers.d), created before they start.
+  sysusers=""
+  for f in "$root"/usr/lib/sysusers.d/*.conf; do
+    [ -f "$f" ] && sysusers="$sysusers $(basename "$f")"
+  done
+
+  if [ -n "$units" ] || [ -n "$sysusers" ]; then
+    write_maintainer_scripts "$root/DEBIAN" "$units" "$sysusers"
   fi
 
   # No time later than the commit's: packaging one tree twice gives the same bytes.
@@ -189,49 +195,58 @@ package() {
   echo "$deb"
 }
 
-# Maintainer scripts for systemd units: reload systemd when the units change
-# and clean up on purge. The units are not enabled or started on install: a
-# server on every host of a fleet is the administrator's choice
-# (systemctl enable --now UNIT).
-write_unit_scripts() { # DEBIAN-dir unit...
-  dir=$1; shift
-  cat > "$dir/postinst" <<EOF
-#!/bin/sh
-set -e
-if [ "\$1" = configure ] || [ "\$1" = abort-upgrade ] || [ "\$1" = abort-deconfigure ] || [ "\$1" = abort-remove ]; then
-	for unit in $*; do
-		deb-systemd-helper update-state "\$unit" >/dev/null || true
-	done
-	if [ -d /run/systemd/system ]; then
-		systemctl --system daemon-reload >/dev/null || true
-		for unit in $*; do
-			deb-systemd-invoke try-restart "\$unit" >/dev/null || true
-		done
-	fi
-fi
-EOF
-  cat > "$dir/prerm" <<EOF
-#!/bin/sh
-set -e
-if [ -d /run/systemd/system ] && [ "\$1" = remove ]; then
-	deb-systemd-invoke stop $* >/dev/null || true
-fi
-EOF
-  cat > "$dir/postrm" <<EOF
-#!/bin/sh
-set -e
-if [ -d /run/systemd/system ]; then
-	systemctl --system daemon-reload >/dev/null || true
-fi
-if [ "\$1" = remove ] && command -v deb-systemd-helper >/dev/null; then
-	deb-systemd-helper mask $* >/dev/null || true
-fi
-if [ "\$1" = purge ] && command -v deb-systemd-helper >/dev/null; then
-	deb-systemd-helper purge $* >/dev/null || true
-	deb-systemd-helper unmask $* >/dev/null || true
-fi
-EOF
-  chmod 0755 "$dir/postinst" "$dir/prerm" "$dir/postrm"
+# Maintainer scripts for systemd units and sysusers.d files: create the
+# users, reload systemd when the units change, clean up on purge. The units
+# are not enabled or started on install: a server on every host of a fleet is
+# the administrator's choice (systemctl enable --now UNIT).
+write_maintainer_scripts() { # DEBIAN-dir units sysusers
+  dir=$1 units=$2 sysusers=$3
+  {
+    echo '#!/bin/sh'
+    echo 'set -e'
+    echo 'if [ "$1" = configure ] || [ "$1" = abort-upgrade ] || [ "$1" = abort-deconfigure ] || [ "$1" = abort-remove ]; then'
+    if [ -n "$sysusers" ]; then
+      echo '	if command -v systemd-sysusers >/dev/null; then'
+      echo "		systemd-sysusers$sysusers"
+      echo '	fi'
+    fi
+    if [ -n "$units" ]; then
+      echo "	for unit in$units; do"
+      echo '		deb-systemd-helper update-state "$unit" >/dev/null || true'
+      echo '	done'
+      echo '	if [ -d /run/systemd/system ]; then'
+      echo '		systemctl --system daemon-reload >/dev/null || true'
+      echo "		for unit in$units; do"
+      echo '			deb-systemd-invoke try-restart "$unit" >/dev/null || true'
+      echo '		done'
+      echo '	fi'
+    fi
+    echo 'fi'
+  } > "$dir/postinst"
+  chmod 0755 "$dir/postinst"
+  [ -n "$units" ] || return 0
+  {
+    echo '#!/bin/sh'
+    echo 'set -e'
+    echo 'if [ -d /run/systemd/system ] && [ "$1" = remove ]; then'
+    echo "	deb-systemd-invoke stop$units >/dev/null || true"
+    echo 'fi'
+  } > "$dir/prerm"
+  {
+    echo '#!/bin/sh'
+    echo 'set -e'
+    echo 'if [ -d /run/systemd/system ]; then'
+    echo '	systemctl --system daemon-reload >/dev/null || true'
+    echo 'fi'
+    echo 'if [ "$1" = remove ] && command -v deb-systemd-helper >/dev/null; then'
+    echo "	deb-systemd-helper mask$units >/dev/null || true"
+    echo 'fi'
+    echo 'if [ "$1" = purge ] && command -v deb-systemd-helper >/dev/null; then'
+    echo "	deb-systemd-helper purge$units >/dev/null || true"
+    echo "	deb-systemd-helper unmask$units >/dev/null || true"
+    echo 'fi'
+  } > "$dir/postrm"
+  chmod 0755 "$dir/prerm" "$dir/postrm"
 }
 
 if [ "${1:-}" = "--package" ]; then

@@ -187,7 +187,7 @@ in_overlay() { # script (the package is /tmp/pkg.deb there)
   [ ! -e /usr/bin/fpga-gzip ]
 }
 
-@test "a systemd unit that make install adds is packaged with its maintainer scripts, not enabled" {
+@test "a systemd unit and sysusers.d file that make install adds are packaged with maintainer scripts; the unit is not enabled" {
   # The unit of `fpga-remote serve` comes from its install rules; a stand-in
   # here, added to the installed tree, exercises the same packaging.
   DESTDIR=$PWD/stage cmake --install "$DEB_BUILD" > /dev/null
@@ -195,6 +195,9 @@ in_overlay() { # script (the package is /tmp/pkg.deb there)
   printf '%s\n' '[Unit]' 'Description=test unit' 'Documentation=man:fpga-tools(7)' '' \
     '[Service]' 'ExecStart=/usr/bin/fpga-gzip --version' 'DynamicUser=yes' '' \
     '[Install]' 'WantedBy=multi-user.target' > stage/usr/lib/systemd/system/fpga-test.service
+  # and a system user it might run as.
+  mkdir -p stage/usr/lib/sysusers.d
+  echo 'u fpgatestuser - "fpga-tools test user" /nonexistent' > stage/usr/lib/sysusers.d/fpga-test.conf
   DEB_VERSION=0.0.1 "$FPGA_SOURCE_DIR/scripts/make-deb.sh" --package stage out
   PKG_DEB=$(ls out/fpga-tools_0.0.1_*.deb)
   dpkg-deb -c "$PKG_DEB" | grep -q ' \./usr/lib/systemd/system/fpga-test.service$'
@@ -203,6 +206,7 @@ in_overlay() { # script (the package is /tmp/pkg.deb there)
     [ -x ctl/$s ] && sh -n ctl/$s
     grep -q fpga-test.service ctl/$s
   done
+  grep -q 'systemd-sysusers fpga-test.conf' ctl/postinst
   if command -v lintian >/dev/null; then
     run lintian --fail-on error,warning "$PKG_DEB"
     echo "$output"
@@ -212,6 +216,7 @@ in_overlay() { # script (the package is /tmp/pkg.deb there)
   run in_overlay '
     dpkg -i /tmp/pkg.deb
     test -f /usr/lib/systemd/system/fpga-test.service
+    if command -v systemd-sysusers >/dev/null; then getent passwd fpgatestuser; fi
     if ls /etc/systemd/system/*.wants/fpga-test.service 2>/dev/null; then echo enabled; exit 1; fi
     dpkg --purge fpga-tools
     if test -e /usr/lib/systemd/system/fpga-test.service; then exit 1; fi
