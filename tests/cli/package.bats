@@ -242,3 +242,53 @@ in_overlay() { # script (the package is /tmp/pkg.deb there)
   [[ $output == *"notree: no usr/"* ]]
   [ ! -e out ]
 }
+
+@test "the README's fleet install runs as written: parallel, scp and ssh to a host (a real sshd on loopback), apt-get install" {
+  PKG_DEB=$(deb)
+  [ ! -e /usr/bin/fpga-gzip ] || skip "fpga-tools is installed on this host"
+  for c in /usr/sbin/sshd ssh scp ssh-keygen parallel python3; do
+    command -v $c >/dev/null || skip "no $c"
+  done
+  need_overlay
+  # The README's commands, with the package's real name.
+  sed -n '/^## Installing on a fleet/,/^## /p' "$FPGA_SOURCE_DIR/README.md" |
+    sed -n '/^    deb=/,/dpkg-query/p' | sed 's/^    //' > readme.sh
+  [ "$(wc -l < readme.sh)" -eq 4 ]
+  sed -i "1s|^deb=[^ ]*|deb=$(basename "$PKG_DEB")|" readme.sh
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  run in_overlay "
+    mkdir -p /tmp/ssh /run/sshd /root/.ssh /tmp/src/build-deb /usr/local/bin
+    ssh-keygen -q -t ed25519 -N '' -f /tmp/ssh/host_key
+    ssh-keygen -q -t ed25519 -N '' -f /tmp/ssh/id
+    cp /tmp/ssh/id.pub /tmp/ssh/authorized_keys
+    printf '%s\n' 'Port $port' 'ListenAddress 127.0.0.1' 'HostKey /tmp/ssh/host_key' \
+      'AuthorizedKeysFile /tmp/ssh/authorized_keys' 'PidFile /tmp/ssh/sshd.pid' 'UsePAM no' \
+      'PermitRootLogin prohibit-password' 'StrictModes no' \
+      'Subsystem sftp /usr/lib/openssh/sftp-server' > /tmp/ssh/sshd_config
+    printf '%s\n' 'Host node1' '  HostName 127.0.0.1' '  Port $port' '  User root' \
+      '  IdentityFile /tmp/ssh/id' '  StrictHostKeyChecking no' '  UserKnownHostsFile /dev/null' \
+      '  BatchMode yes' '  LogLevel ERROR' > /root/.ssh/config
+    /usr/sbin/sshd -D -e -f /tmp/ssh/sshd_config 2>/tmp/ssh/log &
+    sshd=\$!
+    trap 'kill \$sshd' EXIT
+    for i in \$(seq 50); do ssh node1 true 2>/dev/null && break; sleep 0.2; done
+    # sudo as root runs the command (there is no sudo here).
+    command -v sudo >/dev/null || { printf '#!/bin/sh\nexec \"\$@\"\n' > /usr/local/bin/sudo; chmod 755 /usr/local/bin/sudo; }
+    cp /tmp/pkg.deb /tmp/src/build-deb/$(basename "$PKG_DEB")
+    cd /tmp/src
+    echo node1 > nodes
+    cat > readme.sh <<'README'
+$(cat readme.sh)
+README
+    bash -e readme.sh > out 2>&1 || { cat out /tmp/ssh/log; exit 1; }
+    cat out
+    dpkg -s fpga-tools | grep -q '^Status: install ok installed'
+    grep -q \"^node1	fpga-tools	\$(dpkg-deb -f /tmp/pkg.deb Version)\\\$\" out
+    test ! -e /tmp/$(basename "$PKG_DEB")
+    echo README-TEST-DONE"
+  echo "$output"
+  [ "$status" -ne 77 ] || skip "cannot mount an overlay of / here"
+  [ "$status" -eq 0 ]
+  [[ $output == *README-TEST-DONE* ]]
+  [ ! -e /usr/bin/fpga-gzip ]
+}
