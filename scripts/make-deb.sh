@@ -34,9 +34,13 @@ project_version() {
   sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$1/CMakeCache.txt"
 }
 
+# A tree with uncommitted changes gets ~dirty, which sorts before the clean
+# build of the same commit, so installing that one replaces it.
 default_version() { # project-version
   if git -C "$SRC" rev-parse --git-dir >/dev/null 2>&1; then
-    echo "$1+git$(git -C "$SRC" rev-list --count HEAD).$(git -C "$SRC" rev-parse --short=10 HEAD)"
+    dirty=""
+    git -C "$SRC" diff --quiet HEAD -- || dirty="~dirty"
+    echo "$1+git$(git -C "$SRC" rev-list --count HEAD).$(git -C "$SRC" rev-parse --short=10 HEAD)$dirty"
   else
     echo "$1"
   fi
@@ -85,7 +89,11 @@ package() {
     echo "$PKG ($version) unstable; urgency=medium"
     echo
     if git -C "$SRC" rev-parse --git-dir >/dev/null 2>&1; then
-      echo "  * Built from commit $(git -C "$SRC" rev-parse HEAD)."
+      case $version in
+        *~dirty) echo "  * Built from commit $(git -C "$SRC" rev-parse HEAD),"
+                 echo "    with uncommitted changes." ;;
+        *) echo "  * Built from commit $(git -C "$SRC" rev-parse HEAD)." ;;
+      esac
     else
       echo "  * Built from a source tree."
     fi
@@ -131,9 +139,9 @@ package() {
     esac
   done
   [ -n "$needed" ] || die "$stage: no programs installed"
-  # shellcheck disable=SC2086
   # (Its warning that binaries "should already be installed in their
   # package's directory" is spurious here: they are, under debian/PKG.)
+  # shellcheck disable=SC2086
   (cd "$work/src" && dpkg-shlibdeps -O -e $needed ${plugins:+-dSuggests -e $plugins}) \
     > "$work/substvars" 2> "$work/shlibdeps.err" || { cat "$work/shlibdeps.err" >&2; exit 1; }
   grep -v "should already be installed in their package's directory" "$work/shlibdeps.err" >&2 || true
@@ -199,6 +207,7 @@ package() {
 # users, reload systemd when the units change, clean up on purge. The units
 # are not enabled or started on install: a server on every host of a fleet is
 # the administrator's choice (systemctl enable --now UNIT).
+# shellcheck disable=SC2016 # the scripts' own $1 and $unit
 write_maintainer_scripts() { # DEBIAN-dir units sysusers
   dir=$1 units=$2 sysusers=$3
   {
