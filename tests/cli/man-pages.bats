@@ -22,10 +22,9 @@ install_to() {
   cmake --install "$BUILD_DIR" --prefix "$1" > install.log 2>&1 || { cat install.log; false; }
 }
 
-@test "there are pages to check, stubs and tables among them" {
+@test "there are pages to check, and stubs among them" {
   [ "$(pages | wc -l)" -ge 5 ]
   is_stub "$FPGA_SOURCE_DIR/man/fpga-zcat.1"
-  grep -l '^\.TS' $(pages) | grep -q fpga-gzip.1
 }
 
 # groff with the preprocessors a page's first line declares ('\" t: tbl), as
@@ -169,9 +168,15 @@ bash_complete() { # dir line...
   install_to "$PWD/root"
   local name
   if command -v zsh >/dev/null; then
+    # Installed where zsh looks by default for the configured prefix.
+    local prefix zdir
+    prefix=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$BUILD_DIR/CMakeCache.txt")
+    zdir=$(cd root && ls -d share/zsh/*/_fpga-gzip)
+    zdir=${zdir%/_fpga-gzip}
+    zsh -f -c 'print -l $fpath' | grep -qx "$prefix/$zdir" || { echo "$prefix/$zdir is not in zsh's fpath"; false; }
     run zsh -f -c 'fpath=("$1" $fpath); autoload -Uz compinit; compinit -u -d "$2"
       print -r -- ${_comps[fpga-gzip]} ${_comps[fpga-gunzip]} ${_comps[fpga-zcat]}' \
-      _ "$PWD/root/share/zsh/vendor-completions" "$PWD/zcompdump"
+      _ "$PWD/root/$zdir" "$PWD/zcompdump"
     [ "$status" -eq 0 ]
     [ "$output" = "_fpga-gzip _fpga-gzip _fpga-gzip" ]
   fi
