@@ -230,7 +230,9 @@ void Runner::after_commit(const std::string& in_path, const std::string& out_pat
   if (o_.verbosity > 0 && in_path != "-") {
     std::uint64_t plain = o_.mode == Mode::compress ? in_bytes : out_bytes;
     std::uint64_t packed = o_.mode == Mode::compress ? out_bytes : in_bytes;
-    std::string what = o_.to_stdout ? "" : (remove ? " -- replaced with " : " -- created ") + out_path;
+    // gzip's words, also for -c ("replaced with stdout", "created stdout" with -k).
+    std::string what = o_.to_stdout ? (o_.keep ? " -- created stdout" : " -- replaced with stdout")
+                                    : (remove ? " -- replaced with " : " -- created ") + out_path;
     std::fprintf(stderr, "%s:\t%5.1f%%%s\n", in_path.c_str(), ratio_percent(plain, packed), what.c_str());
   }
 }

@@ -30,6 +30,20 @@ bool allowed_in_env(int id, const std::string& spelled) {
       return false;
   }
 }
+// GNU gzip 1.12's own options (pigz's and ours are not).
+bool is_gzip_option(int id, const std::string& spelled) {
+  switch (id) {
+    case kStdout: case kDecompress: case kForce: case kHelp: case kKeep: case kList: case kLicense:
+    case kNoName: case kName: case kQuiet: case kRecursive: case kSuffix: case kTest: case kVerbose:
+    case kVersion: case kFast: case kBest:
+      return true;
+    case kNoTime: case kTime: return spelled.size() == 2;  // -m, -M (not --no-time, --time)
+    case kDigit: return spelled != "-0";
+    case kRsyncable: return spelled == "--rsyncable";
+    case kSynchronous: return spelled == "--synchronous";
+    default: return false;
+  }
+}
 }  // namespace
 
 const std::vector<fpgacli::OptionSpec>& option_specs() {
@@ -100,8 +114,14 @@ void print_help() {
 void apply(Options& o, int id, const std::string& v, const std::string& spelled, bool clustered, bool from_env,
            int& digits, bool& last_was_digit) {
   if (!clustered) last_was_digit = false;
-  if (from_env && !allowed_in_env(id, spelled))
+  if (from_env && !allowed_in_env(id, spelled)) {
+    // What gzip 1.12 says: its own options are "not valid" there; ours and
+    // pigz's are options it does not know.
+    if (!is_gzip_option(id, spelled))
+      fpgacli::usage_error(spelled.size() == 2 ? "invalid option -- '" + spelled.substr(1) + "'"
+                                               : "unrecognized option '" + spelled + "'");
     fpgacli::usage_error(spelled + ": option not valid in GZIP environment variable");
+  }
   bool digit = false;
   switch (id) {
     case kStdout: o.to_stdout = true; break;
