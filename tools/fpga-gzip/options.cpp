@@ -237,13 +237,11 @@ Options parse_command_line(int argc, char** argv) {
   int digits = 0;
   bool last_was_digit = false;
   std::vector<std::string> operands;
-  bool env_used = false;
   if (const char* env = std::getenv("GZIP")) {
     auto args = split_env(env);
     for (const auto& a : args)
       if (a == "--") fpgacli::usage_error("--: option not valid in GZIP environment variable");
     if (!args.empty()) {
-      env_used = true;
       std::vector<std::string> env_operands;
       fpgacli::parse_options(
           args, option_specs(),
@@ -252,6 +250,9 @@ Options parse_command_line(int argc, char** argv) {
           },
           env_operands);
       if (!env_operands.empty()) fpgacli::usage_error(env_operands[0] + ": non-option in GZIP environment variable");
+      // As soon as GZIP is read (even before --version), unless it holds -q.
+      if (o.verbosity >= 0)
+        fpgacli::report("", "warning: GZIP environment variable is deprecated; use an alias or script");
     }
   }
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -269,10 +270,6 @@ Options parse_command_line(int argc, char** argv) {
     fpgacli::report("", "invalid suffix '" + o.suffix + "'");
     std::exit(fpgacli::kError);
   }
-  // After the command line, whose -q silences it (and --help and --version
-  // left before it), as in gzip.
-  if (env_used && o.verbosity >= 0)
-    fpgacli::report("", "warning: GZIP environment variable is deprecated; use an alias or script");
   return o;
 }
 
