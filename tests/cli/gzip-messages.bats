@@ -253,6 +253,16 @@ poke() { # file offset byte
     [ -z "$output" ]
     [ "$(od -An -tu4 -j4 -N4 f.gz | tr -d ' ')" = "$t" ]
   done
+  # Standard input has the time of the file it is, none when it is a pipe.
+  seq 5 > s; touch -d @1000000000 s
+  "$GZ" < s > s.gz
+  [ "$(od -An -tu4 -j4 -N4 s.gz | tr -d ' ')" = 1000000000 ]
+  seq 5 | "$GZ" > p.gz
+  [ "$(od -An -tu4 -j4 -N4 p.gz | tr -d ' ')" = 0 ]
+  touch -d 1960-01-01 s
+  run bash -c "'$GZ' < s > s.gz"
+  [ "$status" -eq 2 ]
+  [ "${output#*: }" = "stdin: warning: file timestamp out of range for gzip format" ]
   # -n stores no time, so nothing is out of range.
   seq 5 > g; touch -d 1960-01-01 g
   run "$GZ" -n g

@@ -276,14 +276,15 @@ void Runner::compress_one(fpgaio::Input& in, const std::string& in_path) {
   bool heads_file = !range || range->offset == 0;
   if (!is_stdin && save_name && heads_file) co.name = base_name(range ? range->path : in_path);
   if (heads_file) co.comment = o_.comment;
-  if (!is_stdin && save_time && heads_file) {
+  // Standard input has a time when it is a regular file, as in gzip.
+  if (save_time && heads_file && (!is_stdin || in.is_regular())) {
     // The format holds 1 to 2^32-1 seconds (0 means none): gzip stores 0
     // for anything else, with a warning.
     auto t = in.stat().st_mtime;
     if (t > 0 && static_cast<std::uint64_t>(t) <= 0xffffffffu)
       co.mtime = static_cast<std::uint32_t>(t);
     else
-      warn(in_path, "warning: file timestamp out of range for gzip format");
+      warn(is_stdin ? "stdin" : in_path, "warning: file timestamp out of range for gzip format");
   }
   fpgacli::ProgressLine bar(progress_enabled(), is_stdin ? "stdin" : in_path,
                             in.is_regular() ? static_cast<std::uint64_t>(in.stat().st_size) : 0);
