@@ -471,3 +471,19 @@ PY
   run bash -c "'$GZ' -kcv v > /dev/null"
   [[ "$output" == "v:"*"% -- created stdout" ]]
 }
+
+@test "a terminal refused: gzip's two lines, none under -q, exit 1 either way" {
+  command -v script >/dev/null || skip "no script(1)"
+  seq 3 > f
+  name=$(basename "$GZ")
+  run script -qec "'$GZ' < f" /dev/null
+  [ "$status" -eq 1 ]
+  [ "${lines[0]%$'\r'}" = "$name: compressed data not written to a terminal. Use -f to force compression." ]
+  [ "${lines[1]%$'\r'}" = "For help, type: $name -h" ]
+  run script -qec "'$GZ' -q < f" /dev/null
+  [ "$status" -eq 1 ]
+  [ -z "$output" ]
+  run script -qec "'$GZ' -d" /dev/null < /dev/null
+  [ "$status" -eq 1 ]
+  [ "${lines[0]%$'\r'}" = "$name: compressed data not read from a terminal. Use -f to force decompression." ]
+}

@@ -252,8 +252,10 @@ void Runner::compress_one(fpgaio::Input& in, const std::string& in_path) {
   }
   bool out_stdout = o_.to_stdout || is_stdin;
   if (out_stdout && fpgacli::is_tty(STDOUT_FILENO) && !o_.force) {
-    report("", "compressed data not written to a terminal. Use -f to force compression.");
-    report("", "For help, type: " + fpgacli::program_name() + " -h");
+    if (o_.verbosity >= 0) {  // gzip's two lines, silenced by -q (the status is still 1)
+      report("", "compressed data not written to a terminal. Use -f to force compression.");
+      std::fprintf(stderr, "For help, type: %s -h\n", fpgacli::program_name().c_str());
+    }
     status_.error();
     return;
   }
@@ -451,8 +453,10 @@ void Runner::decompress_one(fpgaio::Input& in, const std::string& in_path) {
   bool is_stdin = in_path == "-";
   const std::string shown = is_stdin ? "stdin" : in_path;
   if (is_stdin && fpgacli::is_tty(STDIN_FILENO) && !o_.force) {
-    report("", "compressed data not read from a terminal. Use -f to force decompression.");
-    report("", "For help, type: " + fpgacli::program_name() + " -h");
+    if (o_.verbosity >= 0) {  // gzip's two lines, silenced by -q (the status is still 1)
+      report("", "compressed data not read from a terminal. Use -f to force decompression.");
+      std::fprintf(stderr, "For help, type: %s -h\n", fpgacli::program_name().c_str());
+    }
     status_.error();
     return;
   }
