@@ -129,7 +129,8 @@ void apply(Options& o, int id, const std::string& v, const std::string& spelled,
     case kForce: o.force = true; break;
     case kHelp: print_help(); fpgacli::exit_after_output();
     case kLicense:
-      std::printf("%s (fpga-tools) %s\nSee the fpga-tools README for the copying conditions.\n",
+      // (The project has not declared a licence: say so rather than invent one.)
+      std::printf("%s (fpga-tools) %s\nThe fpga-tools project has not declared a licence yet.\n",
                   fpgacli::program_name().c_str(), fpgaio::version());
       fpgacli::exit_after_output();
     case kKeep: o.keep = true; break;
