@@ -487,3 +487,20 @@ PY
   [ "$status" -eq 1 ]
   [ "${lines[0]%$'\r'}" = "$name: compressed data not read from a terminal. Use -f to force decompression." ]
 }
+
+@test "-dN with a stored name too long for the directory: truncated, with gzip's warning (exit 2)" {
+  python3 - <<'PY'
+import struct, zlib
+raw = b"hello\n"
+c = zlib.compressobj(6, zlib.DEFLATED, -15)
+body = c.compress(raw) + c.flush()
+header = b"\x1f\x8b\x08\x08" + struct.pack("<I", 0) + b"\x00\x03" + b"n" * 300 + b"\x00"
+open("x.gz", "wb").write(header + body + struct.pack("<II", zlib.crc32(raw), len(raw)))
+PY
+  run "$GZ" -dN x.gz
+  [ "$status" -eq 2 ]
+  short=$(printf 'n%.0s' $(seq 255))
+  [ "${output#*: }" = "$short: warning, name truncated" ]
+  [ "$(cat "$short")" = hello ]
+  [ ! -e x.gz ]
+}

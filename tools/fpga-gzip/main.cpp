@@ -497,8 +497,12 @@ void Runner::decompress_one(fpgaio::Input& in, const std::string& in_path) {
       if (n != "." && n != "..") out_path = dir_prefix(in_path) + n;
     }
   }
-  if (out_path)
-    if (auto s = shortened_name(*out_path, "", false)) out_path = s;
+  if (out_path) {
+    if (auto s = shortened_name(*out_path, "", false)) {
+      out_path = s;  // a stored name (-N) too long for the directory
+      warn(*out_path, "warning, name truncated");
+    }
+  }
 
   gz::DecompressResult r;
   if (o_.mode == Mode::list || o_.mode == Mode::test) {
