@@ -130,6 +130,18 @@ poke() { # file offset byte
   run "$GZ" -t plain.gz
   [ "$status" -eq 1 ]
   [[ "$output" == *"plain.gz: not in gzip format"* ]]
+  # Shorter than the magic number: the file ended early, whatever its byte.
+  : > empty.gz; printf 'x' > x.gz; printf '\037' > m.gz; printf '\037x' > mx.gz
+  for f in empty x m; do
+    run "$GZ" -t $f.gz
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"$f.gz: unexpected end of file"* ]]
+  done
+  run "$GZ" -t mx.gz
+  [[ "$output" == *"mx.gz: not in gzip format"* ]]
+  run bash -c "'$GZ' -dc < empty.gz"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"stdin: unexpected end of file"* ]]
   cp good.gz tail.gz; printf 'junk' >> tail.gz
   run "$GZ" -t tail.gz
   [ "$status" -eq 2 ]

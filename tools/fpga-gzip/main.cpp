@@ -488,7 +488,7 @@ void Runner::decompress_one(fpgaio::Input& in, const std::string& in_path) {
       dec.copy_through(sink);
       return;
     }
-    return fail(shown, "not in gzip format");
+    return fail(shown, dec.shorter_than_magic() ? "unexpected end of file" : "not in gzip format");
   }
   if (o_.mode == Mode::decompress && out_path && o_.save_name.value_or(false)) {
     const auto& h = dec.first_header();

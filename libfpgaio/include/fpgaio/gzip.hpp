@@ -165,6 +165,9 @@ class Decoder {
 
   // False for empty input or input not starting with the gzip magic.
   bool is_gzip();
+  // True when the input ends before the two bytes of a magic number (gzip
+  // calls that "unexpected end of file", not "not in gzip format").
+  bool shorter_than_magic();
   // The first member's header; requires is_gzip().
   const Header& first_header();
   // Decodes everything to `out` (a NullSink for -t). Throws Error(corrupt)

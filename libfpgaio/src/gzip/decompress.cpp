@@ -367,6 +367,8 @@ bool Decoder::is_gzip() {
   return has_gzip_magic(impl_->data(), a);
 }
 
+bool Decoder::shorter_than_magic() { return impl_->fill(2) < 2; }
+
 const Header& Decoder::first_header() {
   if (!impl_->first) {
     impl_->first_offset = impl_->offset();
