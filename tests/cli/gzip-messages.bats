@@ -476,12 +476,19 @@ PY
   done
 }
 
-@test "-v with -c says what gzip says" {
+@test "-v says what gzip says: with -c, and the ratio when decompressing" {
   seq 5 > v
   run bash -c "'$GZ' -cv v > /dev/null"
   [[ "$output" == "v:"*"% -- replaced with stdout" ]]
   run bash -c "'$GZ' -kcv v > /dev/null"
   [[ "$output" == "v:"*"% -- created stdout" ]]
+  # Decompressing, the ratio leaves the header and trailer out, as gzip's does.
+  seq 5 | gzip > s.gz
+  run bash -c "'$GZ' -dcv s.gz > /dev/null"
+  [ "$output" = "s.gz:	-20.0% -- replaced with stdout" ]
+  seq 1000 | gzip > t.gz
+  run "$GZ" -dv t.gz
+  [ "$output" = "t.gz:	 53.0% -- replaced with t" ]
 }
 
 @test "a terminal refused: gzip's two lines, none under -q, exit 1 either way" {

@@ -74,7 +74,7 @@ class Runner {
   }
   void list_line(const std::string& name, const gz::DecompressResult& r, std::uint64_t compressed, std::time_t when);
   void after_commit(const std::string& in_path, const std::string& out_path, std::uint64_t in_bytes,
-                    std::uint64_t out_bytes, bool keep = false);
+                    std::uint64_t out_bytes, bool keep = false, std::uint64_t header_bytes = 0);
   bool input_changed(const fpgaio::Input& in, std::uint64_t bytes_read);
 
   Options o_;
@@ -225,12 +225,14 @@ double ratio_percent(std::uint64_t big, std::uint64_t small) {
 }
 
 void Runner::after_commit(const std::string& in_path, const std::string& out_path, std::uint64_t in_bytes,
-                          std::uint64_t out_bytes, bool keep) {
+                          std::uint64_t out_bytes, bool keep, std::uint64_t header_bytes) {
   bool remove = !keep && !o_.keep && !o_.to_stdout && in_path != "-" && !fpgaio::parse_range(in_path);
   if (remove && ::unlink(in_path.c_str()) != 0) fail(in_path, std::string("cannot remove: ") + std::strerror(errno));
   if (o_.verbosity > 0 && in_path != "-") {
     std::uint64_t plain = o_.mode == Mode::compress ? in_bytes : out_bytes;
-    std::uint64_t packed = o_.mode == Mode::compress ? out_bytes : in_bytes;
+    // Decompressing, gzip leaves the first header and a trailer out of the
+    // ratio (`header_bytes`), as -l does.
+    std::uint64_t packed = o_.mode == Mode::compress ? out_bytes : in_bytes - std::min(in_bytes, header_bytes);
     // gzip's words, also for -c ("replaced with stdout", "created stdout" with -k).
     std::string what = o_.to_stdout ? (o_.keep ? " -- created stdout" : " -- replaced with stdout")
                                     : (remove ? " -- replaced with " : " -- created ") + out_path;
@@ -526,7 +528,7 @@ void Runner::decompress_one(fpgaio::Input& in, const std::string& in_path) {
     fpgaio::FdSink sink(STDOUT_FILENO, "stdout");
     r = dec.run(sink);
     bar.finish();
-    after_commit(in_path, "stdout", r.stats.in_bytes, r.stats.out_bytes);
+    after_commit(in_path, "stdout", r.stats.in_bytes, r.stats.out_bytes, false, r.first ? r.first->length + 8 : 0);
   } else {
     struct stat ost;
     if (::lstat(out_path->c_str(), &ost) == 0) {
@@ -543,7 +545,8 @@ void Runner::decompress_one(fpgaio::Input& in, const std::string& in_path) {
       meta.st_mtim.tv_nsec = 0;
     }
     out.commit(&meta, o_.synchronous);
-    after_commit(in_path, *out_path, r.stats.in_bytes, r.stats.out_bytes, !out.regular());
+    after_commit(in_path, *out_path, r.stats.in_bytes, r.stats.out_bytes, !out.regular(),
+                 r.first ? r.first->length + 8 : 0);
   }
   if (r.trailing_garbage) warn("", shown + ": decompression OK, trailing garbage ignored");
 }
