@@ -76,7 +76,7 @@ std::unique_ptr<FinnPort> make_csim_finn_port(const Engine& engine, const Shape&
 // The .xclbin files (by UUID) that implement a model, from the sidecar file
 // MODEL.finn: text lines
 //   fpga-tools-finn 1
-//   model-crc32 XXXXXXXX       the CRC-32 of the model's bytes (Model::serialize)
+//   model-crc32 XXXXXXXX       the model file's CRC-32 (its last four bytes)
 //   xclbin UUID [FILE]         one a build (platform); FILE relative to the sidecar
 // '#' starts a comment. fpga-infer refuses a card whose xclbin is not one of
 // these, and a sidecar written for other model bytes.
@@ -98,7 +98,7 @@ std::string pairing_path(const std::string& model_path);
 // model_crc(model).
 std::optional<FinnPairing> read_pairing(const std::string& model_path, const Model& model);
 std::string format_pairing(const FinnPairing& p);
-// The CRC-32 of the model's bytes (its file, as serialize() writes it).
+// The CRC-32 of the model's bytes: the one its file ends with.
 std::uint32_t model_crc(const Model& model);
 
 // An xclbin file's UUID (axlf header, xclbin2 format), 32 lowercase hex

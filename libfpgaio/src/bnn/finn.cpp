@@ -161,8 +161,10 @@ std::unique_ptr<FinnPort> make_csim_finn_port(const Engine& engine, const Shape&
 // ---- pairing ----
 
 std::uint32_t model_crc(const Model& model) {
+  // The CRC-32 the model file ends with (that of everything before it; the
+  // CRC of the whole file, trailer included, is the same for every file).
   Bytes b = model.serialize();
-  return crc32(0, b.data(), b.size());
+  return crc32(0, b.data(), b.size() - 4);
 }
 
 std::string normalize_uuid(const std::string& uuid) {
