@@ -405,11 +405,12 @@ void Classifier::summary(double seconds) const {
   std::string s = std::to_string(images_) + " images in " + std::to_string(seconds).substr(0, 5) + " s (" +
                   std::to_string(static_cast<long long>(images_ / std::max(seconds, 1e-6))) + " images/s, " +
                   (!finn_.driver ? std::string(bnn::isa_name(engine_->isa())) + ", " + std::to_string(threads_) + " threads)"
+                   : finn_failed_ ? std::string(bnn::isa_name(engine_->isa())) + " on the CPU after " + device_.name +
+                                        " failed; batches finished before that came from " + device_.name + ")"
                    : device_.kind == fpgaio::DeviceKind::csim
                        ? device_.name + ": the FINN stand-in, CPU engine on " + std::to_string(finn_.driver->ports()) +
                              " threads; a correctness run, not a card)"
                        : device_.name + ", FINN, " + std::to_string(finn_.driver->ports()) + " batches in flight)");
-  if (finn_failed_) s += " (the CPU took over after a card failure)";
   if (labelled_) {
     char acc[64];
     std::snprintf(acc, sizeof acc, "; top-1 accuracy %.2f%% (%llu of %llu)", 100.0 * static_cast<double>(correct_) / static_cast<double>(labelled_),
