@@ -292,6 +292,10 @@ TEST(FinnPairing, RoundTripsAndRefusesDamage) {
     } catch (const Error&) {
     }
   }
+  // /dev/zero as the pairing: refused after 64 KiB, not read without end.
+  ::unlink(pairing_path(model).c_str());
+  ASSERT_EQ(::symlink("/dev/zero", pairing_path(model).c_str()), 0);
+  EXPECT_EQ(error_of([&] { read_pairing(model, m); }), "larger than 64 KiB (not a FINN pairing?)");
   ::unlink(pairing_path(model).c_str());
   ::rmdir(dir.c_str());
 }

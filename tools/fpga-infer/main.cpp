@@ -152,7 +152,7 @@ Options parse(int argc, char** argv) {
         if (v.empty()) fpgacli::usage_error("--xclbin needs a file name");
         o.xclbin = v;
         break;
-      case kBatch: o.batch = fpgacli::parse_count(v, 1u << 20, "images a batch"); break;
+      case kBatch: o.batch = fpgacli::parse_count(v, 16384, "images a batch"); break;
       case kListDevices: o.list_devices = true; break;
       case kInfo: o.info = true; break;
       case kProgress: o.progress = true; break;

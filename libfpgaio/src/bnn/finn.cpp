@@ -6,7 +6,9 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <mutex>
 #include <sstream>
 
@@ -186,11 +188,26 @@ std::string pairing_path(const std::string& model_path) { return model_path + ".
 std::optional<FinnPairing> read_pairing(const std::string& model_path, const Model& model) {
   FinnPairing p;
   p.path = pairing_path(model_path);
-  std::ifstream f(p.path);
-  if (!f) {
+  struct stat st;
+  if (::stat(p.path.c_str(), &st) != 0) {
     if (errno == ENOENT) return std::nullopt;
     throw_errno("cannot read", errno, p.path);
   }
+  // A pairing is a few lines: read at most 64 KiB (not /dev/zero's all).
+  constexpr std::size_t kMax = 64 << 10;
+  std::string text(kMax + 1, '\0');
+  std::size_t got = 0;
+  {
+    Input in(p.path);
+    while (got < text.size()) {
+      std::size_t r = in.read(reinterpret_cast<std::uint8_t*>(&text[got]), text.size() - got);
+      if (!r) break;
+      got += r;
+    }
+  }
+  if (got > kMax) throw Error(ErrorKind::corrupt, "larger than 64 KiB (not a FINN pairing?)").with_path(p.path);
+  text.resize(got);
+  std::istringstream f(text);
   std::string line;
   unsigned no = 0;
   bool magic = false, crc = false;
@@ -279,7 +296,9 @@ FinnDevice open_finn_device(const Device& device, const Model& model, const Engi
   FinnDevice r;
   r.device = device;
   std::vector<std::unique_ptr<FinnPort>> ports;
-  if (batch == 0) batch = 1;
+  // Buffers of at most 64 MiB a set (the driver splits larger batches).
+  std::size_t image = static_cast<std::size_t>(model.input.values());
+  batch = std::max<std::size_t>(1, std::min(batch, (std::size_t{64} << 20) / std::max<std::size_t>(image, 1)));
   if (device.kind == DeviceKind::csim) {
     unsigned n = threads ? threads : online_cpus();
     for (unsigned i = 0; i < n; ++i)
