@@ -159,6 +159,16 @@ import zlib, struct; d[-4:] = struct.pack("<I", zlib.crc32(bytes(d[:-4]))); open
   T "$INFER" --xclbin noodma.xclbin ten-idx3-ubyte > out.tsv 2> err
   cmp out.tsv cpu.tsv
   grep -q "^fpga-infer: warning: xrt:0: noodma.xclbin: not a FINN accelerator: no odma0 compute unit.*; classifying on cpu$" err
+  # No pairing, or a damaged one: a warning, then the CPU.
+  mv m.fbnn.finn keep.finn
+  T "$INFER" --xclbin finn.xclbin ten-idx3-ubyte > out.tsv 2> err
+  cmp out.tsv cpu.tsv
+  grep -q "^fpga-infer: warning: xrt:0: $PWD/m.fbnn has no FINN pairing.*; classifying on cpu$" err
+  echo garbage > m.fbnn.finn
+  T "$INFER" --xclbin finn.xclbin ten-idx3-ubyte > out.tsv 2> err
+  cmp out.tsv cpu.tsv
+  grep -q "^fpga-infer: warning: $PWD/m.fbnn.finn: line 1: not an fpga-tools FINN pairing.*; classifying on cpu$" err
+  mv keep.finn m.fbnn.finn
   # Busy (another process holds its lock): the CPU, without a word.
   mkfifo rel
   ( flock 9; : > held; cat rel > /dev/null ) 9> locks/fpga-tools-xrt-index-0.lock &

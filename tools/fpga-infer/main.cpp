@@ -380,21 +380,25 @@ void Classifier::open_device() {
   if (o_.scores)
     throw Error(ErrorKind::usage, "--scores: " + device_.name +
                                       " gives classes only (a FINN accelerator has no scores); use --device cpu");
-  if (device_.kind == fpgaio::DeviceKind::xrt) {
-    if (pairing_error_) throw *pairing_error_;
-    if (!pairing_)
-      throw Error(ErrorKind::device, device_.name + ": " + model_path_ + " has no FINN pairing (" +
-                                         bnn::pairing_path(model_path_) +
-                                         "), so nothing says which xclbin implements it; make one with '" +
-                                         fpgacli::program_name() + " pair MODEL XCLBIN'");
-  }
   std::size_t batch = o_.batch ? o_.batch : 256;
   try {
+    if (device_.kind == fpgaio::DeviceKind::xrt) {
+      if (pairing_error_) throw *pairing_error_;
+      if (!pairing_)
+        throw Error(ErrorKind::device, device_.name + ": " + model_path_ + " has no FINN pairing (" +
+                                           bnn::pairing_path(model_path_) +
+                                           "), so nothing says which xclbin implements it; make one with '" +
+                                           fpgacli::program_name() + " pair MODEL XCLBIN'");
+    }
     finn_ = bnn::open_finn_device(device_, *model_, *engine_, pairing_, batch, o_.threads, explicit_device_);
     if (!finn_.driver) device_ = fpgaio::select_device("cpu", "bnn");  // busy card, not named
   } catch (const Error& e) {
-    if (explicit_device_ || e.kind() != ErrorKind::device) throw;
-    if (!o_.quiet) fpgacli::report("", std::string("warning: ") + e.what() + "; classifying on cpu");
+    // Not named: whatever keeps the card from running (its pairing too)
+    // leaves the work to the CPU, with a warning.
+    if (explicit_device_) throw;
+    if (!o_.quiet)
+      fpgacli::report("", std::string("warning: ") + (e.path.empty() ? "" : e.path + ": ") + e.what() +
+                              "; classifying on cpu");
     finn_ = bnn::FinnDevice{};
     device_ = fpgaio::select_device("cpu", "bnn");
   }
