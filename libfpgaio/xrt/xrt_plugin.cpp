@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -17,6 +18,8 @@
 #include <fstream>
 #include <mutex>
 #include <stdexcept>
+
+#include <xclbin.h>
 
 #include <experimental/xrt_system.h>
 #include <experimental/xrt_xclbin.h>
@@ -155,14 +158,52 @@ void check_finn(Chosen& c) {
   c.cus = {"idma0", "odma0"};
 }
 
-Chosen check_xclbin(const std::string& file, const std::string& platform, const std::string& kernel = "deflate") {
-  {
-    std::ifstream f(file, std::ios::binary);
-    if (!f) fail(file + ": " + std::strerror(errno));
-    char magic[8] = {};
-    f.read(magic, sizeof magic);
-    if (f.gcount() != 8 || std::memcmp(magic, "xclbin2", 8) != 0) fail(file + ": not an xclbin file");
+// XRT 2.13 trusts an xclbin's sizes and counts (a file cut inside its header
+// crashed it here): the container and the sections it parses are checked
+// first, so a damaged file is a one-line error.
+void check_axlf(const std::string& file) {
+  std::ifstream f(file, std::ios::binary);
+  if (!f) fail(file + ": " + std::strerror(errno));
+  char magic[8] = {};
+  f.read(magic, sizeof magic);
+  if (f.gcount() != 8 || std::memcmp(magic, "xclbin2", 8) != 0) fail(file + ": not an xclbin file");
+  f.seekg(0, std::ios::end);
+  const std::uint64_t size = static_cast<std::uint64_t>(f.tellg());
+  auto bad = [&](const std::string& why) { fail(file + ": damaged xclbin: " + why); };
+  axlf top;
+  if (size < sizeof top) bad("cut short (" + std::to_string(size) + " bytes, the header alone has " + std::to_string(sizeof top) + ")");
+  f.seekg(0);
+  f.read(reinterpret_cast<char*>(&top), sizeof top);
+  if (top.m_header.m_length != size)
+    bad("its header says " + std::to_string(top.m_header.m_length) + " bytes, the file has " + std::to_string(size));
+  std::uint64_t n = top.m_header.m_numSections;
+  if (n == 0 || n > 4096 || offsetof(axlf, m_sections) + n * sizeof(axlf_section_header) > size)
+    bad(std::to_string(n) + " sections do not fit");
+  std::vector<axlf_section_header> hs(n);
+  f.seekg(offsetof(axlf, m_sections));
+  f.read(reinterpret_cast<char*>(hs.data()), static_cast<std::streamsize>(n * sizeof(axlf_section_header)));
+  if (!f) bad("section table unreadable");
+  for (const auto& h : hs) {
+    if (h.m_sectionOffset > size || h.m_sectionSize > size - h.m_sectionOffset)
+      bad("section " + std::to_string(h.m_sectionKind) + " lies outside the file");
+    // The tables XRT walks by their own counts: the count must fit the section.
+    std::size_t item = h.m_sectionKind == MEM_TOPOLOGY ? sizeof(mem_data)
+                       : h.m_sectionKind == IP_LAYOUT  ? sizeof(ip_data)
+                       : h.m_sectionKind == CONNECTIVITY ? sizeof(connection) : 0;
+    if (!item) continue;
+    if (h.m_sectionSize < 8) bad("section " + std::to_string(h.m_sectionKind) + " is too short");
+    std::int32_t count = 0;
+    f.seekg(static_cast<std::streamoff>(h.m_sectionOffset));
+    f.read(reinterpret_cast<char*>(&count), sizeof count);
+    std::size_t head = h.m_sectionKind == CONNECTIVITY ? 4 : 8;
+    if (!f || count < 0 || head + std::uint64_t(count) * item > h.m_sectionSize)
+      bad("section " + std::to_string(h.m_sectionKind) + " declares " + std::to_string(count) +
+          " entries, more than it holds");
   }
+}
+
+Chosen check_xclbin(const std::string& file, const std::string& platform, const std::string& kernel = "deflate") {
+  check_axlf(file);
   Chosen c;
   c.file = file;
   try {
