@@ -189,3 +189,51 @@ import zlib, struct; d[-4:] = struct.pack("<I", zlib.crc32(bytes(d[:-4]))); open
   grep -q "^fpga-xrt: xrt:0: loaded" trace
   wait
 }
+
+@test "damaged xclbins: every cut, and bit flips in the header, section table and tables XRT walks: one-line errors, never a crash" {
+  T "$INFER" pair m.fbnn finn.xclbin 2> /dev/null
+  # Positions: the length and section count of the header, every field of
+  # the section table, each table's count, and bytes of each section.
+  python3 - finn.xclbin > positions <<'PY'
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+pos = set(range(304, 312)) | set(range(448, 452))
+n = struct.unpack_from("<I", d, 448)[0]
+for k in range(n):
+    h = 456 + 40 * k
+    pos |= {h, h + 4, h + 24, h + 25, h + 28, h + 31, h + 32, h + 33, h + 36, h + 39}
+    off, size = struct.unpack_from("<QQ", d, h + 24)
+    pos |= {off, off + 1, off + 3, off + size // 2, off + size - 1}
+print(" ".join(str(p) for p in sorted(pos)))
+PY
+  cuts=$(python3 -c 'import struct, sys
+d = open(sys.argv[1], "rb").read(); n = struct.unpack_from("<I", d, 448)[0]
+c = {0, 7, 8, 495, 496, len(d) - 1}
+for k in range(n):
+    off, size = struct.unpack_from("<QQ", d, 456 + 40 * k + 24); c |= {off, off + size - 1}
+print(" ".join(str(x) for x in sorted(c)))' finn.xclbin)
+  for n in $cuts; do
+    head -c $n finn.xclbin > cut.xclbin
+    run T "$INFER" --device xrt:0 --xclbin cut.xclbin -o out.tsv ten-idx3-ubyte
+    [ "$status" -eq 1 ] || { echo "cut at $n: status $status: $output"; false; }
+    [ "${#lines[@]}" -eq 1 ]
+    [[ "$output" == "fpga-infer: xrt:0: cut.xclbin: "* ]] || { echo "cut at $n: $output"; false; }
+    [ ! -e out.tsv ]
+  done
+  for p in $(cat positions); do
+    python3 -c 'import sys
+d = bytearray(open("finn.xclbin", "rb").read()); d[int(sys.argv[1])] ^= 0xFF; open("flip.xclbin", "wb").write(d)' $p
+    run T "$INFER" --device xrt:0 --xclbin flip.xclbin -o out.tsv ten-idx3-ubyte
+    [ "$status" -eq 1 ] || { echo "flip at $p: status $status: $output"; false; }
+    [ "${#lines[@]}" -eq 1 ] || { echo "flip at $p: $output"; false; }
+    [[ "$output" == "fpga-infer: xrt:0"* ]]
+    [ ! -e out.tsv ]
+  done
+  # fpga-gzip's check is the same code: a cut gzip xclbin is an error, not a crash.
+  "$MAKE_XCLBIN" gzip.xclbin --platform $U50
+  head -c 100 gzip.xclbin > cutgz.xclbin
+  echo data > d
+  run T "$FPGA_BIN/fpga-gzip" --device xrt:0 --xclbin cutgz.xclbin -c d
+  [ "$status" -eq 1 ]
+  [ "$output" = "fpga-gzip: xrt:0: cutgz.xclbin: damaged xclbin: cut short (100 bytes, the header alone has 496)" ]
+}
