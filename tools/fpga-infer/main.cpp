@@ -1,7 +1,6 @@
 // fpga-infer: classify images with a binarized neural network (CNV-W1A1,
 // LFC-W1A1 and variants) on a compute device, one line per image.
 #include <sys/stat.h>
-#include <climits>
 #include <cstdlib>
 #include <unistd.h>
 
