@@ -121,15 +121,18 @@ struct Chosen {
 // bank, and the 32-bit scalar named numReps (else the last 32-bit scalar).
 bool finn_args(const xrt::xclbin::kernel& k, int& buf, int& count) {
   buf = count = -1;
+  int named = -1;
   auto args = k.get_args();
   for (std::size_t i = 0; i < args.size(); ++i) {
     const auto& a = args[i];
     bool on_bank = !a.get_mems().empty();
     if (on_bank && buf < 0) buf = static_cast<int>(i);
-    if (!on_bank && a.get_size() == 4 && a.get_host_type().find("stream") == std::string::npos &&
-        (count < 0 || a.get_name() == "numReps" || args[static_cast<std::size_t>(count)].get_name() != "numReps"))
-      count = static_cast<int>(i);
+    bool scalar32 = !on_bank && a.get_size() == 4 && a.get_host_type().find("stream") == std::string::npos;
+    if (!scalar32) continue;
+    count = static_cast<int>(i);  // the last 32-bit scalar...
+    if (a.get_name() == "numReps" && named < 0) named = static_cast<int>(i);
   }
+  if (named >= 0) count = named;  // ...unless one is named numReps
   return buf >= 0 && count >= 0;
 }
 
