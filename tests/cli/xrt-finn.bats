@@ -79,6 +79,16 @@ EOF
   [ ! -s out ]
 }
 
+@test "FINN's own argument lists, with the AXI stream between buffer and numReps: arguments found by kind, not position" {
+  "$MAKE_XCLBIN" s.xclbin --finn --streams --platform $U50 --banks 2
+  T "$INFER" pair m.fbnn s.xclbin 2> /dev/null
+  FPGA_XRT_TRACE=1 T "$INFER" --device xrt:0 --xclbin s.xclbin ten-idx3-ubyte > /dev/null 2> trace || true
+  # idma0 (in0_V, out_V stream, numReps): buffer 0, count 2; odma0 (in0_V stream, out_V, numReps): buffer 1, count 2.
+  grep -q "^fpga-xrt: xrt:0: loaded s.xclbin (FINN, uuid [0-9a-f]*; StreamingDataflowPartition_0:{idma0} (0, 2), StreamingDataflowPartition_2:{odma0} (1, 2))$" trace
+  grep -qx "fpga-xrt: xrt:0/b1: odma0 output buffer of 256 bytes in memory group 1 (argument 1: group 1)" trace
+  grep -qx "fpga-xrt: xrt:0/b1: odma0 wait -> state 4" trace
+}
+
 @test "several batches in flight: each port's two starts stay together, so odma0's queue has idma0's order" {
   T "$INFER" pair m.fbnn finn.xclbin 2> /dev/null
   printf '[Runtime]\nnoop_completion_delay_us=20000\n' > xrt.ini

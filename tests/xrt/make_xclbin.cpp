@@ -5,7 +5,7 @@
 // <xclbin.h>. No bitstream: nothing in it can run on a real card.
 //
 //   make_xclbin OUT [--platform VBNV] [--kernel NAME] [--cus N] [--banks N]
-//   make_xclbin OUT --finn [--platform VBNV] [--banks N] [--no-odma] [--tag TEXT]
+//   make_xclbin OUT --finn [--platform VBNV] [--banks N] [--no-odma] [--streams] [--tag TEXT]
 //
 // The kernel has xilGzipCompBlock's interface whatever its name (four
 // buffers, input_size, checksumType). Compute unit k (from 1) is
@@ -16,7 +16,9 @@
 // DMA kernels StreamingDataflowPartition_0 (instance idma0) and
 // StreamingDataflowPartition_2 (instance odma0), each (buffer at 0x10,
 // numReps at 0x1C); idma0 on bank 0, odma0 on the last bank. --no-odma
-// leaves odma0 out; --tag changes the UUID (another "network").
+// leaves odma0 out; --tag changes the UUID (another "network"); --streams
+// declares each DMA's AXI stream argument as FINN's HLS source has it, so
+// numReps is argument 2 (the stream sits between).
 #include <xclbin.h>
 
 #include <cstddef>
@@ -34,6 +36,7 @@ struct Arg {
   bool global;
   unsigned offset, size;
   const char* type;
+  bool stream = false;  // an AXI stream (addressQualifier 4): not the host's to set
 };
 // xilGzipCompBlock(in, out, compressd_size, checksumData, input_size, checksumType).
 const std::vector<Arg> kGzipArgs = {{"in", true, 0x10, 8, "ap_uint<64>*"},     {"out", true, 0x1c, 8, "ap_uint<64>*"},
@@ -41,6 +44,13 @@ const std::vector<Arg> kGzipArgs = {{"in", true, 0x10, 8, "ap_uint<64>*"},     {
                      {"input_size", false, 0x40, 4, "unsigned int"},     {"checksumType", false, 0x48, 4, "bool"}};
 const std::vector<Arg> kIdmaArgs = {{"in0_V", true, 0x10, 8, "ap_uint<8>*"}, {"numReps", false, 0x1c, 4, "unsigned int"}};
 const std::vector<Arg> kOdmaArgs = {{"out_V", true, 0x10, 8, "ap_uint<8>*"}, {"numReps", false, 0x1c, 4, "unsigned int"}};
+// As FINN's HLS DMAs declare them: the stream between the buffer and numReps.
+const std::vector<Arg> kIdmaStreamArgs = {{"in0_V", true, 0x10, 8, "ap_uint<8>*"},
+                                          {"out_V", false, 0x0, 4, "stream<ap_axiu<8,0,0,0>>&", true},
+                                          {"numReps", false, 0x1c, 4, "unsigned int"}};
+const std::vector<Arg> kOdmaStreamArgs = {{"in0_V", false, 0x0, 4, "stream<ap_axiu<8,0,0,0>>&", true},
+                                          {"out_V", true, 0x10, 8, "ap_uint<8>*"},
+                                          {"numReps", false, 0x1c, 4, "unsigned int"}};
 
 // A kernel and its compute units: instance name and the bank of each buffer argument.
 struct Kernel {
@@ -57,7 +67,7 @@ void put(std::vector<char>& v, const T& x) {
 
 [[noreturn]] void usage() {
   std::fprintf(stderr, "usage: make_xclbin OUT [--platform VBNV] [--kernel NAME] [--cus N] [--banks N] [--split-args]\n"
-                       "       make_xclbin OUT --finn [--platform VBNV] [--banks N] [--no-odma] [--tag TEXT]\n");
+                       "       make_xclbin OUT --finn [--platform VBNV] [--banks N] [--no-odma] [--streams] [--tag TEXT]\n");
   std::exit(2);
 }
 
@@ -72,12 +82,13 @@ int main(int argc, char** argv) {
   if (argc < 2) usage();
   std::string out = argv[1], platform = "xilinx_u50_gen3x16_xdma_201920_3", kernel = "xilGzipCompBlock", tag;
   int cus = 1, banks = 1;
-  bool split_args = false, finn = false, no_odma = false;
+  bool split_args = false, finn = false, no_odma = false, streams = false;
   for (int i = 2; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--split-args") { split_args = true; continue; }
     if (a == "--finn") { finn = true; continue; }
     if (a == "--no-odma") { no_odma = true; continue; }
+    if (a == "--streams") { streams = true; continue; }
     if (i + 1 >= argc) usage();
     std::string v = argv[++i];
     if (a == "--platform") platform = v;
@@ -91,8 +102,14 @@ int main(int argc, char** argv) {
 
   std::vector<Kernel> kernels;
   if (finn) {
-    kernels.push_back({"StreamingDataflowPartition_0", kIdmaArgs, {{"idma0", {0, -1}}}});
-    if (!no_odma) kernels.push_back({"StreamingDataflowPartition_2", kOdmaArgs, {{"odma0", {banks - 1, -1}}}});
+    if (streams) {
+      kernels.push_back({"StreamingDataflowPartition_0", kIdmaStreamArgs, {{"idma0", {0, -1, -1}}}});
+      if (!no_odma)
+        kernels.push_back({"StreamingDataflowPartition_2", kOdmaStreamArgs, {{"odma0", {-1, banks - 1, -1}}}});
+    } else {
+      kernels.push_back({"StreamingDataflowPartition_0", kIdmaArgs, {{"idma0", {0, -1}}}});
+      if (!no_odma) kernels.push_back({"StreamingDataflowPartition_2", kOdmaArgs, {{"odma0", {banks - 1, -1}}}});
+    }
   } else {
     Kernel k{kernel, kGzipArgs, {}};
     for (int c = 0; c < cus; ++c) {
@@ -155,8 +172,18 @@ int main(int argc, char** argv) {
            ":1.0\" preferredWorkGroupSizeMultiple=\"0\" workGroupSize=\"1\" interrupt=\"true\" hwControlProtocol=\"ap_ctrl_chain\">\n"
            "<port name=\"M_AXI_GMEM\" mode=\"master\" range=\"0xFFFFFFFFFFFFFFFF\" dataWidth=\"64\" portType=\"addressable\" base=\"0x0\"/>\n"
            "<port name=\"S_AXI_CONTROL\" mode=\"slave\" range=\"0x1000\" dataWidth=\"32\" portType=\"addressable\" base=\"0x0\"/>\n";
+    for (const auto& g : k.args)
+      if (g.stream)
+        xml += std::string("<port name=\"") + g.name + "\" mode=\"" + (k.name.back() == '0' ? "write_only" : "read_only") +
+               "\" range=\"\" dataWidth=\"8\" portType=\"stream\" base=\"0x0\"/>\n";
     for (std::size_t a = 0; a < k.args.size(); ++a) {
       const Arg& g = k.args[a];
+      if (g.stream) {
+        xml += std::string("<arg name=\"") + g.name + "\" addressQualifier=\"4\" id=\"" + std::to_string(a) +
+               "\" port=\"" + g.name + "\" size=\"0x4\" offset=\"0x0\" hostOffset=\"0x0\" hostSize=\"0x4\" type=\"" +
+               "stream&lt;ap_axiu&lt;8,0,0,0&gt;&gt;&amp;\"/>\n";
+        continue;
+      }
       char line[512];
       std::snprintf(line, sizeof line,
                     "<arg name=\"%s\" addressQualifier=\"%d\" id=\"%d\" port=\"%s\" size=\"0x%x\" offset=\"0x%x\" "
