@@ -353,13 +353,6 @@ def check_structure(model, where):
 
 # ---------------------------------------------------------------- numpy evaluation
 
-def annotation(model, tensor, key):
-    for a in model.graph.quantization_annotation:
-        if a.tensor_name == tensor:
-            for e in a.quant_parameter_tensor_names:
-                if e.key == key:
-                    return e.value
-    return None
 
 
 def evaluate(model, images):
@@ -475,6 +468,18 @@ def read_images(path, count, m):
 
 # ---------------------------------------------------------------- main
 
+def check_shapes(model, env):
+    """Every tensor the evaluation produced has the shape the graph declares
+    (batch dimension aside): the custom ops' outputs, which ONNX shape
+    inference cannot see, included."""
+    declared = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim] for v in
+                list(model.graph.value_info) + list(model.graph.output)}
+    for name, shape in declared.items():
+        if name not in env or list(env[name].shape[1:]) != shape[1:]:
+            got = list(env[name].shape[1:]) if name in env else "nothing"
+            raise Failure("%s: the graph declares %s, its evaluation gives %s" % (name, shape[1:], got))
+
+
 def check_predictions(model, m, images, reference, results, ref_path):
     """Evaluates in batches; compares the classes with the reference."""
     scores_name = scores_tensor(model)
@@ -483,6 +488,8 @@ def check_predictions(model, m, images, reference, results, ref_path):
     classes, lines = [], []
     for s in range(0, len(images), 50):
         env = evaluate(model, images[s:s + 50])
+        if s == 0:
+            check_shapes(model, env)
         cls = env["global_out"][:, 0]
         dots = env[scores_name].astype(np.int64)
         # fpga-infer's scores: matching bits, (dot + K) / 2, for binary input.
@@ -519,6 +526,8 @@ def main(argv=None):
             raise Failure("give one of -o FILE or --finn-dir DIR")
         if args.count < 1:
             raise Failure("--count must be at least 1")
+        if args.results and not args.check_images:
+            raise Failure("--results needs --check-images")
         if args.finn_dir and not args.check_images:
             raise Failure("--finn-dir needs --check-images (FINN's verification inputs come from them)")
         targets = [args.output] if args.output else [os.path.join(args.finn_dir, n) for n in
