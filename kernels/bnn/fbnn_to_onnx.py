@@ -353,8 +353,6 @@ def check_structure(model, where):
 
 # ---------------------------------------------------------------- numpy evaluation
 
-
-
 def evaluate(model, images):
     """Runs the ONNX graph on images (N x H x W x C uint8) with numpy, every
     op as FINN documents it, reading only what the graph carries. Dimension 0
@@ -449,7 +447,7 @@ def read_images(path, count, m):
         per = int(np.prod(shape))
         body = data[4 + 4 * nd:]
         if len(body) != dims[0] * per:
-            fail(path, "IDX size does not match its header (%d bytes for %d images)" % (len(body), dims[0]))
+            fail(path, "IDX data does not match its header (%d bytes, the header declares %d)" % (len(body), dims[0] * per))
         imgs = np.frombuffer(body, dtype=np.uint8).reshape((dims[0],) + tuple(shape))
     elif len(data) and len(data) % 3073 == 0:
         rec = np.frombuffer(data, dtype=np.uint8).reshape(-1, 3073)
