@@ -441,8 +441,10 @@ def read_images(path, count, m):
         if len(data) < 4 + 4 * nd:
             fail(path, "IDX header truncated")
         dims = struct.unpack(">%dI" % nd, data[4:4 + 4 * nd])
-        if nd == 1:
-            fail(path, "IDX file of labels, not images")
+        if nd < 3:
+            fail(path, "IDX file of %d dimensions, not images (N x H x W or N x H x W x C)" % nd)
+        if 0 in dims[1:]:
+            fail(path, "IDX images of size 0")
         shape = dims[1:] + ((1,) if nd == 3 else ())
         per = int(np.prod(shape))
         body = data[4 + 4 * nd:]
@@ -455,6 +457,8 @@ def read_images(path, count, m):
     else:
         fail(path, "neither IDX images nor CIFAR-10 binary records")
     imgs = imgs[:count]
+    if len(imgs) == 0:
+        fail(path, "no images")
     n, h, w, c = imgs.shape
     if c != m.channels or h > m.height or w > m.width:
         fail(path, "%dx%dx%d images do not fit the model's %dx%dx%d input" % (h, w, c, m.height, m.width, m.channels))

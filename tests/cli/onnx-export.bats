@@ -273,6 +273,15 @@ PY
   run "$PY" "$EXPORT" small.fbnn -o u.onnx --check-images cut.idx
   [ "$status" -eq 1 ]
   [ "$output" = "fbnn_to_onnx: cut.idx: IDX data does not match its header (74 bytes, the header declares 81)" ]
+  run "$PY" "$EXPORT" small.fbnn -o u.onnx --check-images "$FASHION/t10k-labels-idx1-ubyte.gz"
+  if [ -f "$FASHION/t10k-labels-idx1-ubyte.gz" ]; then
+    [ "$status" -eq 1 ]
+    [ "$output" = "fbnn_to_onnx: $FASHION/t10k-labels-idx1-ubyte.gz: IDX file of 1 dimensions, not images (N x H x W or N x H x W x C)" ]
+  fi
+  head -c 16 big.idx > none.idx
+  run "$PY" "$EXPORT" small.fbnn -o u.onnx --check-images none.idx --count 3
+  [ "$status" -eq 1 ]
+  [ "$output" = "fbnn_to_onnx: none.idx: IDX data does not match its header (0 bytes, the header declares 81)" ]
   [ ! -e u.onnx ]
   [ -z "$(ls -A | grep '^\.')" ]   # no temporary file left behind
 }
