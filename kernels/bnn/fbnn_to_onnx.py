@@ -293,7 +293,8 @@ def build_graph(m, path):
         wname = init(fresh("weights"), signs[:, :used].T.copy(), "BIPOLAR")
         dot = tensor(fresh("dot"), out_shape, "INT32", ["N", "H", "W", "C"] if len(out_shape) == 4 else ["N", "C"])
         nodes.append(helper.make_node("MatMul", [x, wname], [dot], name=fresh("MatMul")))
-        dot_lo, dot_hi = used * lo, used * hi        # weights +-1: |dot| <= used * max|x|
+        dot_hi = used * max(-lo, hi)                # weights +-1: |dot| <= used * max|x|
+        dot_lo = -dot_hi
         if max(abs(dot_lo), dot_hi) + 2 >= EXACT:
             fail(path, "model: layer %d: sums too large for exact float32" % i)
         if last:

@@ -8,7 +8,9 @@ random around the middle of each layer's sum range, with some at the int32
 extremes and some exactly at the range's edges, so that the export's
 threshold conversion and clipping are exercised; in the first layer, half
 the thresholds are the sum the images produce most often, so that an
-off-by-one in the comparison (> against >=) changes outputs. IMAGES is an IDX file of N
+off-by-one in the comparison (> against >=) changes outputs; and an 8-bit
+first layer gets a channel that fires only on the largest sum possible,
+with two images at and one below it (the edge of threshold clipping). IMAGES is an IDX file of N
 images (N x H x W x C uint8), pixels biased towards 0, 127, 128 and 255.
 """
 import struct
@@ -46,6 +48,9 @@ def main():
     px[(pick >= 0.15) & (pick < 0.3)] = 128
     px[(pick >= 0.3) & (pick < 0.4)] = 127
     px[(pick >= 0.4) & (pick < 0.5)] = 255
+    px[0] = 0
+    px[1] = 0
+    px[1, h // 2, w // 2, 0] = 1
     if mode == 0:
         num = (2 * px - 255) * 128
         x = np.where(num >= 0, (num + 127) // 255, -((-num + 127) // 255)).clip(-128, 127)
@@ -61,6 +66,13 @@ def main():
         words = (fan_in + 63) // 64
         bits = np.zeros((cout, words * 64), dtype=np.uint8)
         bits[:, :fan_in] = rng.integers(0, 2, size=(cout, fan_in))
+        # 8-bit input: channel 4 fires only on the largest sum there is: all
+        # its weights -1 (on the image's inputs) and every input -128 (image 0,
+        # all 0 pixels); image 1 (one pixel 1, q = -127) is one below it.
+        extreme = first and mode == 0 and cout > 5 and not last
+        used = fan_in if kind == 1 else h * w * c
+        if extreme:
+            bits[4, :used] = 0
         blob += np.packbits(bits, axis=1, bitorder="little").tobytes()
         if not last:
             # acc: matching bits in [0, K], or for an 8-bit first layer the sum in [-128K, 128K].
@@ -87,6 +99,8 @@ def main():
                         t[o] = vals[counts.argmax()]
             if cout > 4:
                 t[0], t[1], t[2], t[3] = -2**31, 2**31 - 1, lo - 1, hi
+            if extreme:
+                t[4] = 128 * used - 1
             blob += struct.pack("<%di" % cout, *t.tolist())
         first = False
     blob += struct.pack("<I", zlib.crc32(bytes(blob)) & 0xFFFFFFFF)
