@@ -252,11 +252,13 @@ def build_graph(m, path):
         q = fixed8_table()
         # Output q + 128 = how many of the 255 thresholds p reaches: threshold
         # k (1..255) is the first pixel whose q + 128 is at least k.
+        # One row a channel (the same row): FINN's Thresholding layer then
+        # needs no broadcasting.
         t = [min(p for p in range(256) if q[p] + 128 >= k) for k in range(1, 256)]
-        x = threshold_node(x, [1, h, w, c], [t], "INT8", 1, -128, True)
+        x = threshold_node(x, [1, h, w, c], [t] * c, "INT8", 1, -128, True)
         bipolar, lo, hi = False, -128, 127
     else:
-        x = threshold_node(x, [1, h, w, c], [[128]], "BIPOLAR", 2, -1, True)
+        x = threshold_node(x, [1, h, w, c], [[128]] * c, "BIPOLAR", 2, -1, True)
         bipolar, lo, hi = True, -1, 1
     spatial = True
     for i, l in enumerate(m.layers):

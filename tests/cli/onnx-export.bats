@@ -76,7 +76,7 @@ assert ann["global_in"] == {"finn_datatype": "UINT8", "tensor_layout": "['N', 'H
 assert [d.dim_value for d in o.type.tensor_type.shape.dim] == [1, 1] and ann["global_out"]["finn_datatype"] == "UINT8"
 attrs = lambda n: {a.name: onnx.helper.get_attribute_value(a) for a in n.attribute}
 mts = [n for n in g.node if n.op_type == "MultiThreshold"]
-# The input: 255 ascending thresholds on the pixel, INT8 out (q = count - 128).
+# The input: 255 ascending thresholds on the pixel (a row per channel), INT8 out (q = count - 128).
 t0 = inits[mts[0].input[1]]
 a0 = attrs(mts[0])
 assert t0.shape == (1, 255) and (np.diff(t0[0]) >= 0).all() and a0["out_dtype"] == b"INT8" and a0["out_bias"] == -128
