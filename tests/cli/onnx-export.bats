@@ -32,19 +32,19 @@ n = int(sys.argv[1]); d = sys.stdin.buffer.read()
 sys.stdout.buffer.write(struct.pack(">IIII", 0x803, n, 28, 28) + d[16:16 + n * 784])' "$2" > "$1"
 }
 
-@test "Fashion-MNIST model: the graph's classes are the training script's and its scores fpga-infer's, on 300 test images" {
+@test "Fashion-MNIST model: the graph's classes are the training script's and its scores fpga-infer's, on 200 test images" {
   need_fashion
-  fashion_idx f.idx 300
+  fashion_idx f.idx 200
   run "$PY" "$EXPORT" "$MODEL" -o m.onnx --check-images f.idx --results m.tsv
   [ "$status" -eq 0 ]
-  [[ "$output" == *"m.onnx: 300 images evaluated with numpy from the ONNX graph: the same classes as $MODEL.pred"* ]]
+  [[ "$output" == *"m.onnx: 200 images evaluated with numpy from the ONNX graph: the same classes as $MODEL.pred"* ]]
   "$INFER" -q -s -m "$MODEL" f.idx > want.tsv
-  [ "$(wc -l < want.tsv)" -eq 300 ]
+  [ "$(wc -l < want.tsv)" -eq 200 ]
   cmp want.tsv m.tsv
   # The gzip-compressed data set itself, as make onnx passes it.
-  run "$PY" "$EXPORT" "$MODEL" -o m2.onnx --check-images "$FASHION/t10k-images-idx3-ubyte.gz" --count 120
+  run "$PY" "$EXPORT" "$MODEL" -o m2.onnx --check-images "$FASHION/t10k-images-idx3-ubyte.gz" --count 20
   [ "$status" -eq 0 ]
-  [[ "$output" == *"120 images evaluated"* ]]
+  [[ "$output" == *"20 images evaluated"* ]]
   cmp m.onnx m2.onnx
 }
 
@@ -140,10 +140,10 @@ assert [d.dim_value for d in i.type.tensor_type.shape.dim] == [1, 32, 32, 3]' cn
 
 @test "the prediction check fails when the graph and the reference disagree, and nothing is written" {
   need_fashion
-  fashion_idx f.idx 50
+  fashion_idx f.idx 20
   # A reference with image 7's class changed.
   "$PY" -c 'import sys
-d = bytearray(open(sys.argv[1], "rb").read(50)); d[7] = (d[7] + 1) % 10
+d = bytearray(open(sys.argv[1], "rb").read(20)); d[7] = (d[7] + 1) % 10
 open("bad.pred", "wb").write(d)' "$MODEL.pred"
   run "$PY" "$EXPORT" "$MODEL" -o m.onnx --check-images f.idx --reference bad.pred --results r.tsv
   [ "$status" -eq 1 ]
@@ -170,13 +170,13 @@ PY
   head -c 10 "$MODEL.pred" > short.pred
   run "$PY" "$EXPORT" "$MODEL" -o m.onnx --check-images f.idx --reference short.pred
   [ "$status" -eq 1 ]
-  [ "$output" = "fbnn_to_onnx: short.pred: 10 predictions for 50 images" ]
+  [ "$output" = "fbnn_to_onnx: short.pred: 10 predictions for 20 images" ]
 }
 
 @test "--finn-dir: model.onnx, the board's build configuration and FINN's verification inputs" {
   need_fashion
   for board in U250 U50; do
-    run "$PY" "$EXPORT" "$MODEL" --finn-dir fd-$board --board $board --check-images "$FASHION/t10k-images-idx3-ubyte.gz" --count 40
+    run "$PY" "$EXPORT" "$MODEL" --finn-dir fd-$board --board $board --check-images "$FASHION/t10k-images-idx3-ubyte.gz" --count 12
     [ "$status" -eq 0 ]
     [ "$(ls fd-$board | tr '\n' ' ')" = "dataflow_build_config.json expected_output.npy input.npy model.onnx " ]
     "$PY" - fd-$board $board "$MODEL.pred" <<'PY'
