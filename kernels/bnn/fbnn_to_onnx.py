@@ -218,6 +218,9 @@ def build_graph(m, path):
     2 * matches - K (matches > T <=> dot >= 2(T + 1) - K). They are clipped to
     the dot's range plus one, which changes no comparison and keeps every
     value exact in float32."""
+    weights = sum(l.cout * l.fan_in for l in m.layers if l.kind != POOL)
+    if weights * 4 > 1900 << 20:
+        fail(path, "model: %d weights take more than the 2 GB an ONNX file can hold as float32" % weights)
     nodes, inits, infos, annotations = [], [], {}, []
     names = iter(range(1 << 30))
 
