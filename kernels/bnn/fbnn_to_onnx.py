@@ -23,9 +23,10 @@ Every check runs before OUT is written (through a temporary file renamed at
 the end): onnx.checker, ONNX shape inference in strict mode against the
 shapes declared here, and, with --check-images, a numpy evaluation of the
 graph read back from its own bytes (the weights and thresholds it carries,
-executed with FINN's documented semantics of each op) whose classes must be
-exactly the reference predictions (--reference, default MODEL.pred when it
-exists) image for image. --results writes what `fpga-infer -q -s` prints for
+executed with the semantics FINN and QONNX give each op) whose classes must
+be exactly the reference predictions (--reference, default MODEL.pred when it
+exists) image for image, and in which every tensor holds only values of the
+FINN data type it is annotated with. --results writes what `fpga-infer -q -s` prints for
 the same images (number, class, name, scores as matching-bit counts), so that
 a test can compare the two byte for byte.
 
@@ -488,6 +489,33 @@ def check_shapes(model, env):
             raise Failure("%s: the graph declares %s, its evaluation gives %s" % (name, shape[1:], got))
 
 
+def type_range(name):
+    """The integers a FINN data type holds: (min, max)."""
+    if name == "BIPOLAR":
+        return -1, 1
+    if name == "BINARY":
+        return 0, 1
+    bits = int(name.lstrip("UINT"))
+    if name.startswith("UINT"):
+        return 0, (1 << bits) - 1
+    return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+
+
+def check_types(model, env):
+    """Every annotated tensor (activations, weights, thresholds) holds only
+    values of its FINN data type: FINN sizes the hardware from these
+    annotations, so a wrong one would overflow on the card, not here."""
+    for a in model.graph.quantization_annotation:
+        dtype = {e.key: e.value for e in a.quant_parameter_tensor_names}.get("finn_datatype")
+        if dtype is None or a.tensor_name not in env:
+            continue
+        v = env[a.tensor_name]
+        lo, hi = type_range(dtype)
+        if v.size and (v.min() < lo or v.max() > hi or (v != np.round(v)).any() or
+                       (dtype == "BIPOLAR" and not np.isin(v, (-1, 1)).all())):
+            raise Failure("%s: annotated %s, holds values in [%s, %s]" % (a.tensor_name, dtype, v.min(), v.max()))
+
+
 def check_predictions(model, m, images, reference, results, ref_path):
     """Evaluates in batches; compares the classes with the reference."""
     scores_name = scores_tensor(model)
@@ -498,6 +526,7 @@ def check_predictions(model, m, images, reference, results, ref_path):
         env = evaluate(model, images[s:s + 50])
         if s == 0:
             check_shapes(model, env)
+        check_types(model, env)
         cls = env["global_out"][:, 0]
         dots = env[scores_name].astype(np.int64)
         # fpga-infer's scores: matching bits, (dot + K) / 2, for binary input.

@@ -100,6 +100,29 @@ ks = [inits[n.input[1]].shape for n in g.node if n.op_type == "MatMul"]
 assert ks == [(9, 64), (576, 64), (576, 128), (1152, 128), (1152, 256), (2304, 256), (256, 512), (512, 512), (512, 10)], ks
 print("ok")
 PY
+  # The exporter's type check: the input quantiser's output annotated INT7
+  # (it reaches -128) is refused.
+  "$PY" - "$EXPORT" m.onnx <<'PY'
+import importlib.util, sys
+import numpy as np
+import onnx
+spec = importlib.util.spec_from_file_location("x", sys.argv[1]); x = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(x)
+m = onnx.load(sys.argv[2])
+env = x.evaluate(m, np.zeros((1, 32, 32, 1), dtype=np.uint8))
+x.check_types(m, env)
+name = m.graph.node[0].output[0]
+for a in m.graph.quantization_annotation:
+    if a.tensor_name == name:
+        for e in a.quant_parameter_tensor_names:
+            if e.key == "finn_datatype":
+                e.value = "INT7"
+try:
+    x.check_types(m, env)
+    raise SystemExit("not refused")
+except x.Failure as e:
+    assert str(e) == name + ": annotated INT7, holds values in [-128.0, -128.0]", str(e)
+PY
 }
 
 @test "BNN-PYNQ CNV: 3,072-byte NHWC images, deer.bin with exactly the published scores" {
