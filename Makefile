@@ -6,7 +6,7 @@ BUILD  ?= build
 JOBS   ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build demo test install bench stress fuzz model clean
+.PHONY: all deps build demo test install deb bench stress fuzz model onnx clean
 
 all: build
 
@@ -27,6 +27,12 @@ test: build
 
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
+
+# The Debian package of what `install` installs, built in $(BUILD)-deb with
+# prefix /usr (scripts/make-deb.sh; lintian runs on it when installed).
+deb: deps
+	@scripts/install-deps.sh --deb
+	CMAKE_FLAGS="$(CMAKE_FLAGS)" JOBS=$(JOBS) scripts/make-deb.sh $(BUILD)-deb
 
 bench: build
 	@scripts/install-deps.sh --model
@@ -84,6 +90,20 @@ fuzz: deps
 model: deps
 	@scripts/install-deps.sh --model
 	/usr/bin/python3 models/train_fashion_cnv.py $(TRAIN_FLAGS)
+
+# The default model as the FINN-ONNX graph FINN's dataflow build takes, in a
+# FINN build folder for an Alveo card: $(BUILD)/finn-BOARD/ with model.onnx,
+# dataflow_build_config.json (BOARD=U250, the default, or U50) and FINN's
+# verification inputs. Checked first: onnx.checker, shape inference, and the
+# graph's numpy evaluation on the first ONNX_CHECK (1,000; 10000 for all)
+# Fashion-MNIST test images against models/fashion-cnv.fbnn.pred. Building the bitstream from the folder needs
+# FINN and Vitis/Vivado, which this machine does not have (kernels/bnn/README.md).
+BOARD ?= U250
+ONNX_CHECK ?= 1000
+onnx: deps
+	/usr/bin/python3 kernels/bnn/fbnn_to_onnx.py models/fashion-cnv.fbnn -f --board $(BOARD) \
+	  --finn-dir $(BUILD)/finn-$(BOARD) --count $(ONNX_CHECK) \
+	  --check-images /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-fuzz

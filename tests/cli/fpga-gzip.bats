@@ -14,7 +14,7 @@ load helpers
 }
 
 @test "usage errors: one line naming the problem, a hint, exit 1" {
-  for bad in "-13" "--level=0" "-b 1x" "-b 100M" "-p 0" "--bogus" "--engine=bzip2" "-S a/b"; do
+  for bad in "-13" "--level=13" "-b 1x" "-b 100M" "-p 0" "--bogus" "--engine=bzip2"; do
     run "$OURS" $bad -c /dev/null
     [ "$status" -eq 1 ]
     [[ "${lines[0]}" == "fpga-gzip: "* ]]
@@ -114,7 +114,7 @@ PY
   gzip -t cut.gz   # gzip cannot tell
   run "$OURS" -t cut.gz
   [ "$status" -eq 1 ]
-  [[ "$output" == "fpga-gzip: cut.gz: corrupt data at member 2 (offset $size): "*"end-of-stream"* ]]
+  [[ "$output" == "fpga-gzip: cut.gz: unexpected end of file (member 2, offset $size: "*"end-of-stream"* ]]
   run "$OURS" -d cut.gz
   [ "$status" -eq 1 ]
   [ ! -e cut ]
@@ -128,7 +128,7 @@ PY
   printf '\377\377\377\377' | dd of=t.gz bs=1 seek=$(( s1 + s2 / 2 )) conv=notrunc status=none
   run "$OURS" -t t.gz
   [ "$status" -eq 1 ]
-  [[ "$output" == "fpga-gzip: t.gz: corrupt data at member 2 (offset $s1): "* ]]
+  [[ "$output" == "fpga-gzip: t.gz: invalid compressed data--"*" (member 2, offset $s1"* ]]
 }
 
 @test "-l is exact over all members, where gzip -l sees only the last" {
@@ -226,7 +226,7 @@ assert n > len(a)*0.75, (n, len(a))'
   printf '\x01' | dd of=in.gz bs=1 seek=17 conv=notrunc 2>/dev/null
   run "$OURS" -t in.gz
   [ "$status" -eq 1 ]
-  [[ "$output" == *"member 1 (offset 0)"* ]]
+  [[ "$output" == *"invalid compressed data--format violated (member 1, offset 0: "* ]]
   [[ "$output" == *"end-of-stream"* ]]
 }
 
@@ -263,7 +263,7 @@ assert n > len(a)*0.75, (n, len(a))'
   printf '\0\0\0\0' | dd of=ft.gz bs=1 seek=$(( off - 8 )) conv=notrunc 2>/dev/null   # its CRC-32
   run bash -c "'$OURS' -dc ft.gz > out"
   [ "$status" -eq 1 ]
-  [[ "$output" == *"corrupt data at member 6 "* ]]
+  [[ "$output" == *"invalid compressed data--crc error (member 6, offset "* ]]
   gzip -dc ft.gz > ref 2>/dev/null || true
   [ "$(stat -c %s out)" -eq $(( 6 << 20 )) ]
   [ "$(stat -c %s ref)" -eq $(( 6 << 20 )) ]
@@ -323,4 +323,29 @@ assert n > len(a)*0.75, (n, len(a))'
   run "$OURS" -d --device csim:0 -c m.gz
   [ "$status" -eq 1 ]
   [[ "$output" == *"device 'csim:0' cannot run 'inflate'"* ]]
+}
+
+@test "--device csim:0,cpu feeds the kernel and CPU threads from one queue; a list names devices" {
+  { seq 1 200000; head -c 200000 /dev/urandom; seq 3 5 600000; } > mix
+  touch -d @1000000000 mix
+  for list in csim:0,cpu cpu,csim:0; do
+    "$OURS" --device $list -p 2 -b 64K -c mix > l.gz
+    gzip -dc l.gz | cmp - mix
+    pigz -dc l.gz | cmp - mix
+    "$OURS" -dc l.gz | cmp - mix
+    # the first member carries the name and time, as on the CPU
+    rm -rf d && mkdir d && cp l.gz d/x.gz && (cd d && gzip -dN x.gz)
+    [ "$(stat -c %Y d/mix)" = 1000000000 ]
+  done
+  FPGA_DEVICE=csim:0,cpu "$OURS" -c mix | gzip -dc | cmp - mix
+  for bad in "csim:0,2|'2' is a job slot" "csim:0,,cpu|an empty name" "csim:0,csim:0|names 'csim:0' twice" \
+             "csim:0,nosuch|no device 'nosuch'"; do
+    run "$OURS" --device "${bad%%|*}" -c mix
+    [ "$status" -eq 1 ]
+    [ "${#lines[@]}" -eq 1 ]
+    [[ "$output" == "fpga-gzip: --device: "*"${bad#*|}"* ]]
+  done
+  run env FPGA_DEVICE=csim:0,7 "$OURS" -c mix
+  [ "$status" -eq 1 ]
+  [[ "$output" == "fpga-gzip: FPGA_DEVICE: 'csim:0,7': a list names devices ('7' is a job slot)" ]]
 }

@@ -228,8 +228,8 @@ TEST(Parts, TextRangesAndGzipSubfieldRoundTrip) {
   EXPECT_THROW(fpgaio::parse_range("big.log@4/4:100+50"), Error);
   // Our member header carries it after FT, which stays at offset 12.
   Bytes h;
-  fpgaio::gzip::write_header(h, 0, 0, std::string("big.log.002"), 100, 7, 0, p);
-  EXPECT_EQ(h.size(), fpgaio::gzip::header_size(std::string("big.log.002"), p));
+  fpgaio::gzip::write_header(h, 0, 0, std::string("big.log.002"), 100, 7, 0, std::nullopt, p);
+  EXPECT_EQ(h.size(), fpgaio::gzip::header_size(std::string("big.log.002"), std::nullopt, p));
   EXPECT_EQ(h[12], 'F');
   EXPECT_EQ(h[13], 'T');
   auto parsed = fpgaio::gzip::parse_header(h.data(), h.size());

@@ -86,7 +86,7 @@ Options parse(int argc, char** argv) {
                     "Exit status: 0 success, 1 error (nothing is written), 2 joined with a warning.\n"
                     "Full documentation: man %s\n",
                     fpgacli::program_name().c_str());
-        std::exit(0);
+        fpgacli::exit_after_output();
       case kVersion: fpgacli::print_version();
       default: fpgacli::usage_error("unexpected option " + spelled);
     }

@@ -27,6 +27,7 @@ namespace {
 
 std::mutex g_mu;
 std::string g_xclbin;  // set_xclbin()
+std::string g_kernel = "deflate";  // set_xclbin_kernel()
 
 std::string env(const char* name) {
   const char* v = std::getenv(name);
@@ -47,6 +48,7 @@ xrt_plugin::XclbinChoice xclbin_choice() {
   {
     std::lock_guard<std::mutex> lk(g_mu);
     c.file = g_xclbin;
+    c.kernel = g_kernel;
   }
   if (c.file.empty()) c.file = env("FPGA_XCLBIN");
   std::string dir = program_dir();
@@ -123,13 +125,14 @@ class XrtBackend final : public DeviceBackend {
         note_ = st.reason;
       } else {
         try {
-          for (const auto& c : st.plugin->discover(xclbin_choice())) {
+          auto choice = xclbin_choice();
+          for (const auto& c : st.plugin->discover(choice)) {
             Device d;
             d.name = "xrt:" + std::to_string(c.index);
             d.kind = DeviceKind::xrt;
             d.slots = 1;  // one job per card (and a lock across processes)
             d.description = describe(c);
-            d.kernels = {"deflate"};
+            d.kernels = {choice.kernel};
             d.lock_key = c.bdf.empty() ? "xrt-index-" + std::to_string(c.index) : "xrt-" + c.bdf;
             devices_.push_back(std::move(d));
           }
@@ -222,6 +225,42 @@ void set_xclbin(const std::string& path) {
   g_xclbin = path;
 }
 
+void set_xclbin_kernel(const std::string& kernel) {
+  std::lock_guard<std::mutex> lk(g_mu);
+  g_kernel = kernel;
+}
+
+namespace bnn {
+
+std::vector<std::unique_ptr<FinnPort>> open_xrt_finn_ports(const Device& device, const FinnPairing& pairing,
+                                                           std::size_t image_bytes, std::size_t max_images,
+                                                           unsigned ports, std::string& uuid) {
+  const auto& st = plugin_state();
+  if (!st.plugin) throw Error(ErrorKind::device, device.name + ": " + st.reason);
+  xrt_plugin::FinnOpenRequest r;
+  r.index = xrt_index(device);
+  r.name = device.name;
+  r.xclbin = xclbin_choice();
+  r.xclbin.kernel = "bnn";
+  for (const auto& b : pairing.builds) r.uuids.push_back(b.uuid);
+  r.pairing = pairing.path;
+  r.ports = ports;
+  r.image_bytes = image_bytes;
+  r.max_images = max_images;
+  r.timeout_ms = timeout_ms();
+  try {
+    auto opened = st.plugin->open_finn(r);
+    uuid = opened.uuid;
+    return std::move(opened.ports);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error(ErrorKind::device, device.name + ": " + e.what());
+  }
+}
+
+}  // namespace bnn
+
 std::vector<std::unique_ptr<DeflateUnit>> open_xrt_deflate_units(const Device& device) {
   const auto& st = plugin_state();
   if (!st.plugin) throw Error(ErrorKind::device, device.name + ": " + st.reason);
@@ -270,33 +309,78 @@ std::unique_ptr<DeviceLock> DeviceLock::acquire(const Device& device, bool wait)
 
 // ---- choosing between cards and the CPU ----
 
-OpenedDevice open_deflate_device(const std::string& spec, unsigned threads) {
+namespace {
+
+Device cpu_device() {
+  for (const auto& d : list_devices())
+    if (d.kind == DeviceKind::cpu) return d;
+  throw Error(ErrorKind::device, "no CPU device");
+}
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  for (;;) {
+    std::size_t j = s.find(',', i);
+    out.push_back(s.substr(i, j == std::string::npos ? std::string::npos : j - i));
+    if (j == std::string::npos) break;
+    i = j + 1;
+  }
+  return out;
+}
+
+// A named device, opened: a card is waited for (its lock) and any failure
+// is an error.
+void open_named(const Device& d, unsigned threads, OpenedDevice& r) {
+  if (d.kind == DeviceKind::cpu) {
+    r.cpu_threads = threads ? threads : std::max(1u, d.slots);
+    return;
+  }
+  if (d.kind == DeviceKind::xrt) r.locks.push_back(DeviceLock::acquire(d, true));
+  auto units = open_deflate_units(d, threads);
+  for (auto& u : units) r.units.push_back(std::move(u));
+}
+
+}  // namespace
+
+OpenedDevice open_deflate_device(const std::string& spec_in, unsigned threads) {
   OpenedDevice r;
-  r.explicit_choice = !spec.empty() || !env("FPGA_DEVICE").empty();
-  Device chosen = select_device(spec, "deflate");
-  auto cpu = [&] {
-    for (const auto& d : list_devices())
-      if (d.kind == DeviceKind::cpu) return d;
-    throw Error(ErrorKind::device, "no CPU device");
-  };
+  std::string spec = spec_in.empty() ? env("FPGA_DEVICE") : spec_in;
+  r.explicit_choice = !spec.empty();
+  if (spec.find(',') != std::string::npos) {
+    // A list: every device named in it, fed from one queue.
+    std::vector<std::string> seen;
+    for (const auto& name : split_list(spec)) {
+      std::string origin = spec_in.empty() ? "FPGA_DEVICE" : "--device";
+      if (name.empty() || name.find_first_not_of("0123456789") == std::string::npos)
+        throw Error(ErrorKind::device, origin + ": '" + spec + "': a list names devices (" +
+                                           (name.empty() ? "an empty name" : "'" + name + "' is a job slot") + ")");
+      if (std::find(seen.begin(), seen.end(), name) != seen.end())
+        throw Error(ErrorKind::device, origin + ": '" + spec + "' names '" + name + "' twice");
+      seen.push_back(name);
+      Device d = select_device(name, "deflate");
+      if (r.device.name.empty() || r.device.kind == DeviceKind::cpu) r.device = d;
+      open_named(d, threads, r);
+    }
+    if (r.units.empty()) r.cpu_threads = 0;  // only the CPU
+    return r;
+  }
+  Device chosen = select_device(spec_in, "deflate");
   if (chosen.kind == DeviceKind::cpu) {
     r.device = chosen;
     return r;
   }
-  if (chosen.kind == DeviceKind::csim) {
+  if (r.explicit_choice || chosen.kind == DeviceKind::csim) {
+    // Named: the device alone (its output does not depend on timing).
     r.device = chosen;
-    r.units = open_deflate_units(chosen, threads);
-    return r;
-  }
-  if (r.explicit_choice) {
-    // Named: wait for the card, and any failure is an error.
-    r.lock = DeviceLock::acquire(chosen, true);
-    r.device = chosen;
-    r.units = open_deflate_units(chosen, threads);
+    open_named(chosen, threads, r);
     return r;
   }
   // Not named: the chosen card, else another free card, else the CPU; a card
-  // that fails is passed over with a warning.
+  // that fails is passed over with a warning. The card shares the blocks with
+  // the CPU's threads, unless a GNU parallel job slot chose it (the other
+  // jobs have the cores then).
+  bool from_slot = !env("PARALLEL_JOBSLOT").empty();
   std::vector<Device> order{chosen};
   for (const auto& d : list_devices())
     if (d.kind == chosen.kind && d.name != chosen.name) order.push_back(d);
@@ -311,11 +395,12 @@ OpenedDevice open_deflate_device(const std::string& spec, unsigned threads) {
       r.units.clear();
       continue;
     }
-    r.lock = std::move(lock);
+    r.locks.push_back(std::move(lock));
     r.device = d;
+    if (!from_slot) r.cpu_threads = threads ? threads : std::max(1u, cpu_device().slots);
     return r;
   }
-  r.device = cpu();
+  r.device = cpu_device();
   return r;
 }
 

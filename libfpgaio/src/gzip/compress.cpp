@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <tuple>
 
 #include "fpgaio/accel.hpp"
 #include "fpgaio/error.hpp"
@@ -21,8 +22,8 @@ using detail::store_le32;
 
 // One deflater per thread and engine setting: engines keep large state.
 Deflater& thread_deflater(const LevelPlan& plan) {
-  thread_local std::map<std::pair<int, int>, std::unique_ptr<Deflater>> cache;
-  auto& d = cache[{static_cast<int>(plan.engine), plan.engine_level}];
+  thread_local std::map<std::tuple<int, int, int>, std::unique_ptr<Deflater>> cache;
+  auto& d = cache[{static_cast<int>(plan.engine), plan.engine_level, static_cast<int>(plan.strategy)}];
   if (!d) d = make_deflater(plan);
   return *d;
 }
@@ -35,15 +36,19 @@ struct MemberParams {
 // One member: our header, the block's deflate (from this thread's engine, or
 // from a compute unit of the pool, whichever is free), CRC-32 and ISIZE.
 Bytes make_member(const std::uint8_t* data, std::size_t n, const MemberParams& p,
-                  const std::optional<std::string>& name, std::uint32_t mtime, UnitPool* units,
+                  const std::optional<std::string>& name, const std::optional<std::string>& comment,
+                  std::uint32_t mtime, UnitPool* units, bool mixed,
                   const std::function<void(const std::string&)>* on_failure, const std::optional<PartOf>& part) {
-  std::size_t hl = header_size(name, part);
+  std::size_t hl = header_size(name, comment, part);
   std::size_t c = 0;
   std::uint32_t crc = 0;
   Bytes out;
   bool done = false;
-  if (units && !(on_failure && units->failed())) {
-    DeflateUnit& u = units->acquire();
+  // Mixed with CPU threads: a free unit, else this thread's engine.
+  DeflateUnit* unit = nullptr;
+  if (units && !(on_failure && units->failed())) unit = mixed ? units->try_acquire() : &units->acquire();
+  if (unit) {
+    DeflateUnit& u = *unit;
     struct Release {
       UnitPool* pool;
       DeflateUnit& unit;
@@ -68,7 +73,7 @@ Bytes make_member(const std::uint8_t* data, std::size_t n, const MemberParams& p
   std::size_t total = hl + c + 8;
   Bytes hdr;
   hdr.reserve(hl);
-  write_header(hdr, mtime, p.xfl, name, total, static_cast<std::uint32_t>(n), 0, part);
+  write_header(hdr, mtime, p.xfl, name, total, static_cast<std::uint32_t>(n), 0, comment, part);
   std::memcpy(out.data(), hdr.data(), hl);
   store_le32(out.data() + hl + c, crc);
   store_le32(out.data() + hl + c + 4, static_cast<std::uint32_t>(n));
@@ -113,12 +118,12 @@ class RsyncCutter {
 // The empty member that ends every stream we write, so that a file cut at a
 // member boundary is told from a complete one.
 Bytes end_marker_member(const std::optional<std::string>& name, std::uint32_t mtime, std::uint8_t xfl,
-                        const std::optional<PartOf>& part) {
+                        const std::optional<std::string>& comment, const std::optional<PartOf>& part) {
   static const std::uint8_t empty_deflate[2] = {0x03, 0x00};  // final fixed block, end-of-block only
-  std::size_t total = header_size(name, part) + 2 + 8;
+  std::size_t total = header_size(name, comment, part) + 2 + 8;
   Bytes out;
   out.reserve(total);
-  write_header(out, mtime, xfl, name, total, 0, kFlagEndOfStream, part);
+  write_header(out, mtime, xfl, name, total, 0, kFlagEndOfStream, comment, part);
   out.insert(out.end(), empty_deflate, empty_deflate + 2);
   out.resize(total, 0);  // CRC-32 and ISIZE of nothing are 0
   return out;
@@ -131,11 +136,18 @@ Stats compress(Input& in, Sink& out, const CompressOptions& opt) {
     throw Error(ErrorKind::usage, "block size must be between 1 KiB and 64 MiB");
   MemberParams p{opt.engine ? LevelPlan{*opt.engine, opt.level} : plan_for_level(opt.level),
                  static_cast<std::uint8_t>(opt.level >= 9 ? 2 : opt.level == 1 ? 4 : 0)};
-  if (opt.engine) make_deflater(p.plan);  // validate the level now, in this thread
+  if (opt.strategy != Strategy::normal) {
+    // zlib's Huffman-only and RLE strategies (pigz -H, -U), at zlib's level.
+    p.plan = LevelPlan{Engine::zlib, std::min(opt.level, 9), opt.strategy};
+  }
+  if (opt.engine || opt.strategy != Strategy::normal) make_deflater(p.plan);  // validate now, in this thread
 
   Stats st;
   unsigned threads = opt.threads ? opt.threads : 1;
-  if (opt.units) threads = static_cast<unsigned>(std::max<std::size_t>(1, opt.units->size()));
+  // Stored blocks (-0) and zlib's strategies are the CPU's: a unit has its own level.
+  UnitPool* units = opt.strategy == Strategy::normal && opt.level != 0 ? opt.units : nullptr;
+  bool mixed = units && opt.cpu_threads > 0;
+  if (units) threads = static_cast<unsigned>(std::max<std::size_t>(1, units->size())) + opt.cpu_threads;
   OrderedPool<std::pair<Bytes, std::size_t>> pool(threads, 2 * threads + 2, [&](std::pair<Bytes, std::size_t>& r) {
     out.write(r.first.data(), r.first.size());
     st.out_bytes += r.first.size();
@@ -170,17 +182,18 @@ Stats compress(Input& in, Sink& out, const CompressOptions& opt) {
     }
     if (block.empty()) break;
     std::optional<std::string> name = first ? opt.name : std::nullopt;
+    std::optional<std::string> comment = first ? opt.comment : std::nullopt;
     std::uint32_t mtime = first ? opt.mtime : 0;
     std::optional<PartOf> part = first ? opt.part : std::nullopt;
     first = false;
-    pool.submit([block = std::move(block), name, mtime, part, &p, units = opt.units, &opt]() {
-      return std::make_pair(make_member(block.data(), block.size(), p, name, mtime, units,
+    pool.submit([block = std::move(block), name, comment, mtime, part, &p, units, mixed, &opt]() {
+      return std::make_pair(make_member(block.data(), block.size(), p, name, comment, mtime, units, mixed,
                                         opt.on_unit_failure ? &opt.on_unit_failure : nullptr, part),
                             block.size());
     });
   }
   pool.drain();
-  Bytes end = first ? end_marker_member(opt.name, opt.mtime, p.xfl, opt.part)
+  Bytes end = first ? end_marker_member(opt.name, opt.mtime, p.xfl, opt.comment, opt.part)
                     : end_marker_member(std::nullopt, 0, p.xfl);
   out.write(end.data(), end.size());
   st.out_bytes += end.size();
