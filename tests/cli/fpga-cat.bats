@@ -201,3 +201,25 @@ sys.stdout.buffer.write(b'\x1f\x8b\x08\x08' + bytes(4) + b'\x00\x03' + b'n' * (9
   [ "$(tail -1 rss)" -lt 65536 ]
   rm -f big.log.000.gz joined.gz
 }
+
+@test "an edited part count (2^60, or one part of another split) is refused at once" {
+  seq 1 100000 > b
+  "$SPLIT" -n 3 b | xargs "$FPGA_BIN/fpga-gzip"
+  cp b.001.gz keep.gz
+  # FP follows FT in the first header: bytes 26-27 'FP', count at 39-46.
+  [ "$(head -c 28 b.001.gz | tail -c 2)" = FP ]
+  python3 -c 'import struct, sys
+d = bytearray(open(sys.argv[1], "rb").read()); d[39:47] = struct.pack("<Q", 1 << 60)
+open(sys.argv[1], "wb").write(d)' b.001.gz
+  run timeout 20 "$CAT" b.00{0,1,2}.gz
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"parts of different splits"* ]]
+  for f in b.000.gz b.002.gz; do
+    python3 -c 'import struct, sys
+d = bytearray(open(sys.argv[1], "rb").read()); d[39:47] = struct.pack("<Q", 1 << 60)
+open(sys.argv[1], "wb").write(d)' $f
+  done
+  run timeout 20 "$CAT" b.00{0,1,2}.gz
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"missing parts for chunks 3, 4, 5, 6, 7, ... (1152921504606846973 in all)"* ]]
+}

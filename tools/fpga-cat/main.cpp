@@ -213,20 +213,27 @@ void order_by_part_count(std::vector<Part>& parts) {
     throw Error(ErrorKind::usage, "missing the last part: chunk " + std::to_string(next) + " or later" +
                                       likely_name(parts.back(), next) + " (no part given is the last chunk)");
   }
+  for (const auto& p : parts)
+    if (p.part->index >= count)
+      throw Error(ErrorKind::usage, "chunk " + std::to_string(p.part->index) + " of only " + std::to_string(count))
+          .with_path(p.shown);
+  // The gaps, from the sorted indices (a damaged count of 2^60 costs nothing).
   std::vector<std::uint64_t> missing;
-  std::size_t k = 0;
-  for (std::uint64_t i = 0; i < count; ++i) {
-    if (k < parts.size() && parts[k].part->index == i) ++k;
-    else missing.push_back(i);
+  std::uint64_t next = 0;
+  for (std::size_t k = 0; k <= parts.size() && missing.size() < 6; ++k) {
+    std::uint64_t upto = k < parts.size() ? parts[k].part->index : count;
+    for (; next < upto && missing.size() < 6; ++next) missing.push_back(next);
+    next = upto + 1;
   }
-  if (!missing.empty())
-    throw Error(ErrorKind::usage, "missing part" + std::string(missing.size() > 1 ? "s" : "") + " for chunk" +
-                                      (missing.size() > 1 ? "s " : " ") + index_list(missing) + " of " +
-                                      std::to_string(count) + likely_name(parts.front(), missing.front()) +
-                                      " (a job that failed?)");
-  if (k < parts.size())
-    throw Error(ErrorKind::usage, "chunk " + std::to_string(parts[k].part->index) + " of only " +
-                                      std::to_string(count)).with_path(parts[k].shown);
+  if (!missing.empty()) {
+    std::uint64_t total = count - parts.size();
+    std::string list;
+    for (std::size_t i = 0; i < missing.size() && i < 5; ++i) list += (i ? ", " : "") + std::to_string(missing[i]);
+    if (total > 5) list += ", ... (" + std::to_string(total) + " in all)";
+    throw Error(ErrorKind::usage, "missing part" + std::string(total > 1 ? "s" : "") + " for chunk" +
+                                      (total > 1 ? "s " : " ") + list + " of " + std::to_string(count) +
+                                      likely_name(parts.front(), missing.front()) + " (a job that failed?)");
+  }
 }
 
 // Puts the parts in chunk order and checks that each chunk has exactly one.
