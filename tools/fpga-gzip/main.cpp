@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <strings.h>
 
 #include "cli.hpp"
 #include "fpgaio/accel.hpp"
@@ -57,6 +58,7 @@ class Runner {
   void compress_one(fpgaio::Input& in, const std::string& in_path);
   void decompress_one(fpgaio::Input& in, const std::string& in_path);
   std::optional<std::string> decompressed_name(const std::string& path);
+  std::optional<std::string> known_suffix(const std::string& path) const;
   // The operand goes to an output file (and is removed unless -k): not -c, -t, -l.
   bool writes_file() const {
     return !o_.to_stdout && (o_.mode == Mode::compress || o_.mode == Mode::decompress);
@@ -184,8 +186,8 @@ void Runner::run_file(const std::string& path, const struct stat& st) {
   }
 }
 
-bool ends_with(const std::string& s, const std::string& suf) {
-  return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
+bool has_suffix_ci(const std::string& s, const std::string& suf) {
+  return s.size() >= suf.size() && ::strcasecmp(s.c_str() + s.size() - suf.size(), suf.c_str()) == 0;
 }
 
 std::string base_name(const std::string& p) {
@@ -217,9 +219,11 @@ void Runner::after_commit(const std::string& in_path, const std::string& out_pat
 void Runner::compress_one(fpgaio::Input& in, const std::string& in_path) {
   bool is_stdin = in_path == "-";
   const auto& range = in.range();
-  if (!o_.to_stdout && !is_stdin && !range && ends_with(in_path, o_.suffix) && !o_.force) {
-    if (o_.verbosity >= 0) report("", in_path + " already has " + o_.suffix + " suffix -- unchanged");
-    return;  // gzip warns but keeps status 0 here
+  if (!o_.to_stdout && !is_stdin && !range && !o_.force) {
+    if (auto suf = known_suffix(in_path)) {
+      if (o_.verbosity >= 0) report("", in_path + " already has " + *suf + " suffix -- unchanged");
+      return;  // gzip warns but keeps status 0 here
+    }
   }
   bool out_stdout = o_.to_stdout || is_stdin;
   if (out_stdout && fpgacli::is_tty(STDOUT_FILENO) && !o_.force) {
@@ -239,6 +243,7 @@ void Runner::compress_one(fpgaio::Input& in, const std::string& in_path) {
       if (o_.verbosity >= 0) report("", "warning: " + what + "; compressing the rest on the CPU");
     };
   co.rsyncable = o_.rsyncable;
+  co.container = o_.container;
   bool save_name = o_.save_name.value_or(true), save_time = o_.save_time.value_or(true);
   // A range that starts a file carries the file's name and time; later ranges
   // carry none, exactly like the later members of a whole-file compression,
@@ -291,17 +296,25 @@ bool Runner::input_changed(const fpgaio::Input& in, std::uint64_t bytes_read) {
   return true;
 }
 
-std::optional<std::string> Runner::decompressed_name(const std::string& path) {
-  static const char* known[] = {".gz", "-gz", ".z", "-z", "_z"};
+// The compressed-file suffix that `path` ends with, as spelled there: -S's
+// and gzip's known ones, compared without regard to case as gzip does (X.Z,
+// Y.GZ, Z.TGZ), and only after at least one character of name.
+std::optional<std::string> Runner::known_suffix(const std::string& path) const {
+  static const char* known[] = {".gz", "-gz", ".z", "-z", "_z", ".tgz", ".taz"};
   std::string base = base_name(path);
   std::vector<std::string> sufs = {o_.suffix};
   for (auto* k : known) sufs.emplace_back(k);
-  for (const auto& s : sufs) {
-    if (ends_with(base, s) && base.size() > s.size()) return path.substr(0, path.size() - s.size());
-  }
-  if (ends_with(base, ".tgz") && base.size() > 4) return path.substr(0, path.size() - 4) + ".tar";
-  if (ends_with(base, ".taz") && base.size() > 4) return path.substr(0, path.size() - 4) + ".tar";
+  for (const auto& s : sufs)
+    if (has_suffix_ci(base, s) && base.size() > s.size()) return base.substr(base.size() - s.size());
   return std::nullopt;
+}
+
+std::optional<std::string> Runner::decompressed_name(const std::string& path) {
+  auto suf = known_suffix(path);
+  if (!suf) return std::nullopt;
+  std::string stem = path.substr(0, path.size() - suf->size());
+  if (::strcasecmp(suf->c_str(), ".tgz") == 0 || ::strcasecmp(suf->c_str(), ".taz") == 0) return stem + ".tar";
+  return stem;
 }
 
 void Runner::list_line(const std::string& name, const gz::DecompressResult& r, std::uint64_t compressed) {
@@ -351,17 +364,19 @@ void Runner::decompress_one(fpgaio::Input& in, const std::string& in_path) {
   fpgacli::ProgressLine bar(o_.mode == Mode::decompress && progress_enabled(), shown,
                             in.is_regular() ? static_cast<std::uint64_t>(in.stat().st_size) : 0);
   dopt.progress = [&](std::uint64_t in_done, std::uint64_t) { bar.update(in_done); };
+  // zcat -f passes data in no format we read through unchanged, as gzip
+  // does, at the start or after members. A zlib header (2 bytes that text
+  // may start with) is then taken as zlib only in a file named .zz.
+  dopt.pass_through = o_.mode == Mode::decompress && o_.force && out_stdout;
+  dopt.detect_zlib = !dopt.pass_through || has_suffix_ci(base_name(in_path), ".zz");
   gz::Decoder dec(in, dopt);
-  if (!dec.is_gzip()) {
-    // zcat -f passes data that is not gzip through unchanged, as gzip does.
-    if (o_.mode == Mode::decompress && o_.force && out_stdout) {
-      fpgaio::FdSink sink(STDOUT_FILENO, "stdout");
-      dec.copy_through(sink);
-      return;
-    }
-    return fail(shown, "not in gzip format");
+  auto format = dec.format();
+  if (!format && !dopt.pass_through) {
+    // gzip needs two bytes of magic: fewer is a file cut short.
+    fpgaio::NullSink none;
+    return fail(shown, dec.copy_through(none) < 2 ? "unexpected end of file" : "not in gzip format");
   }
-  if (o_.mode == Mode::decompress && out_path && o_.save_name.value_or(false)) {
+  if (o_.mode == Mode::decompress && out_path && o_.save_name.value_or(false) && format == gz::Format::gzip) {
     const auto& h = dec.first_header();
     if (h.name && !h.name->empty()) {
       std::string n = base_name(*h.name);  // never a path from the file
@@ -394,6 +409,10 @@ void Runner::decompress_one(fpgaio::Input& in, const std::string& in_path) {
     fpgaio::FdSink sink(out.fd(), *out_path);
     r = dec.run(sink);
     bar.finish();
+    if (r.zip_more_entries) {  // gzip keeps such a zip file and writes nothing
+      for (const auto& w : r.warnings) warn(shown, w);
+      return fail("", in_path + " has more than one entry -- unchanged");
+    }
     struct stat meta = in.stat();
     if (o_.save_time.value_or(false) && r.first && r.first->mtime) {
       meta.st_mtim.tv_sec = r.first->mtime;
@@ -402,6 +421,8 @@ void Runner::decompress_one(fpgaio::Input& in, const std::string& in_path) {
     out.commit(&meta);
     after_commit(in_path, *out_path, r.stats.in_bytes, r.stats.out_bytes, !out.regular());
   }
+  for (const auto& w : r.warnings) warn(shown, w);
+  if (r.zip_more_entries) warn("", in_path + " has more than one entry--rest ignored");
   if (r.trailing_garbage) warn("", shown + ": decompression OK, trailing garbage ignored");
 }
 

@@ -14,7 +14,8 @@ namespace {
 enum Id {
   kStdout, kDecompress, kForce, kHelp, kKeep, kList, kLicense, kNoName, kName, kNoTime, kTime, kQuiet,
   kRecursive, kSuffix, kTest, kVerbose, kVersion, kLevel, kFast, kBest, kProcesses, kBlocksize,
-  kRsyncable, kIndependent, kProgress, kNoProgress, kDevice, kListDevices, kXclbin, kEngine, kDigit
+  kRsyncable, kIndependent, kProgress, kNoProgress, kDevice, kListDevices, kXclbin, kEngine, kDigit,
+  kZlib, kZip
 };
 
 bool allowed_in_env(int id) {
@@ -62,6 +63,8 @@ const std::vector<fpgacli::OptionSpec>& option_specs() {
       {0, "list-devices", nullptr, "list compute devices and exit", kListDevices},
       {0, "xclbin", "FILE", "FPGA image to load on cards (default: FPGA_XCLBIN, else the search path)", kXclbin},
       {0, "engine", "NAME", "force a deflate engine: isal, libdeflate, zlib (level is the engine's)", kEngine},
+      {'z', "zlib", nullptr, "compress to zlib format (suffix .zz), as pigz -z", kZlib},
+      {'K', "zip", nullptr, "compress to a one-entry zip file (suffix .zip), as pigz -K", kZip},
       {'2', nullptr, nullptr, nullptr, kDigit}, {'3', nullptr, nullptr, nullptr, kDigit},
       {'4', nullptr, nullptr, nullptr, kDigit}, {'5', nullptr, nullptr, nullptr, kDigit},
       {'6', nullptr, nullptr, nullptr, kDigit}, {'7', nullptr, nullptr, nullptr, kDigit},
@@ -158,6 +161,8 @@ void apply(Options& o, int id, const std::string& v, const std::string& spelled,
       break;
     }
     case kRsyncable: o.rsyncable = true; break;
+    case kZlib: o.container = fpgaio::gzip::Container::zlib; o.suffix = ".zz"; break;
+    case kZip: o.container = fpgaio::gzip::Container::zip; o.suffix = ".zip"; break;
     case kIndependent: break;
     case kProgress: o.progress = true; break;
     case kNoProgress: o.progress = false; break;

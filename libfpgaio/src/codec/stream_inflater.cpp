@@ -14,7 +14,7 @@ struct StreamInflater::State {
   std::optional<Error> failed;  // found after some output: thrown by the next step
 };
 
-StreamInflater::StreamInflater() : st_(std::make_unique<State>()) { reset(); }
+StreamInflater::StreamInflater(Mode mode) : mode_(mode), st_(std::make_unique<State>()) { reset(); }
 StreamInflater::~StreamInflater() = default;
 
 void StreamInflater::reset() {
@@ -22,7 +22,9 @@ void StreamInflater::reset() {
   isal_inflate_init(&st_->s);
   // ISA-L reads and checks the gzip trailer itself and pushes back the bytes
   // it read ahead, so the next member starts exactly after the trailer.
-  st_->s.crc_flag = ISAL_GZIP_NO_HDR_VER;
+  st_->s.crc_flag = mode_ == Mode::gzip_member ? ISAL_GZIP_NO_HDR_VER
+                    : mode_ == Mode::zlib_body   ? ISAL_ZLIB_NO_HDR_VER
+                                                 : ISAL_DEFLATE;
 }
 
 std::uint32_t StreamInflater::crc() const { return st_->s.crc; }
@@ -41,7 +43,7 @@ StreamInflater::Step StreamInflater::step(const std::uint8_t* in, std::size_t n,
       case ISAL_INVALID_BLOCK: why = "invalid deflate block"; break;
       case ISAL_INVALID_SYMBOL: why = "invalid deflate symbol"; break;
       case ISAL_INVALID_LOOKBACK: why = "invalid distance"; break;
-      case ISAL_INCORRECT_CHECKSUM: why = "CRC-32 or length mismatch"; break;
+      case ISAL_INCORRECT_CHECKSUM: why = mode_ == Mode::zlib_body ? "Adler-32 mismatch" : "CRC-32 or length mismatch"; break;
       default: why = "invalid deflate data (" + std::to_string(r) + ")";
     }
     // What was decoded before the error goes out first (as gzip writes it).
@@ -51,8 +53,17 @@ StreamInflater::Step StreamInflater::step(const std::uint8_t* in, std::size_t n,
     st_->failed.emplace(ErrorKind::corrupt, why);
     return {0, cap - s.avail_out, false};
   }
-  return {static_cast<std::ptrdiff_t>(n) - static_cast<std::ptrdiff_t>(s.avail_in), cap - s.avail_out,
-          s.block_state == ISAL_BLOCK_FINISH};
+  std::ptrdiff_t consumed = static_cast<std::ptrdiff_t>(n) - static_cast<std::ptrdiff_t>(s.avail_in);
+  bool finished = s.block_state == ISAL_BLOCK_FINISH;
+  if (finished && mode_ == Mode::raw && s.read_in_length >= 8) {
+    // Raw deflate has no trailer for ISA-L to read, so the whole bytes it
+    // read ahead into its bit buffer are still there: hand them back.
+    std::ptrdiff_t back = s.read_in_length / 8;
+    consumed -= back;
+    s.read_in_length %= 8;
+    s.read_in &= (std::uint64_t{1} << s.read_in_length) - 1;
+  }
+  return {consumed, cap - s.avail_out, finished};
 }
 
 }  // namespace fpgaio
