@@ -89,7 +89,8 @@ ForeignResult decode_lzw(ByteReader& in, Sink& out) {
   }
   if (maxbits > 16)
     throw_corrupt("compressed with " + std::to_string(maxbits) + " bits, can only handle 16 bits");
-  if (maxbits < 9) throw_corrupt("compressed with " + std::to_string(maxbits) + " bits, which compress never writes");
+  // Fewer than 9 bits (compress never writes it): 9-bit codes and a table
+  // that never grows, as gzip reads it.
 
   const std::uint32_t maxmaxcode = 1u << maxbits;
   std::vector<std::uint16_t> prefix(1u << 16);
