@@ -221,7 +221,9 @@ EOF
   make_text t 50
   pigz -zc t > t.zz
   "$GZ" -dc t.zz | cmp - t
-  $MUTATE truncate t.zz "$OURS" pigz safe
+  make_words w 300
+  pigz -zc w > w.zz
+  $MUTATE truncate w.zz "$OURS" pigz safe
   python3 -c "d=bytearray(open('t.zz','rb').read()); d[-1]^=1; open('bad.zz','wb').write(d)"
   run "$GZ" -dc bad.zz
   [ "$status" -eq 1 ]
