@@ -42,12 +42,10 @@ make_varied() { # name bytes
   ours_only
   make_text t 20
   compress -C -c t > c.Z
-  run gzip -dc c.Z
-  ref_status=$status ref_output=$output
-  run "$GZ" -dc c.Z
+  gzip -dc c.Z > ref 2>/dev/null && ref_status=0 || ref_status=$?
+  "$GZ" -dc c.Z > out 2>/dev/null && status=0 || status=$?
   [ "$status" -eq "$ref_status" ]
-  [ "$output" != "" ]
-  [[ "$ref_output" == *"${output%%fpga-gzip:*}"* ]]
+  cmp out ref
 }
 
 @test ".Z without block mode that starts its table at 256 (compress 2.0's) is read" {
@@ -68,6 +66,14 @@ EOF
   run "$GZ" -dc old.Z
   [ "$status" -eq 0 ]
   [ "$output" = "abababa" ]
+}
+
+@test ".Z without block mode, every width 9-16 (written by lzw.py, as the old compress wrote it)" {
+  make_varied big 200000
+  for b in 9 10 11 12 13 14 15 16; do
+    python3 "$BATS_TEST_DIRNAME/lzw.py" $b < big > n$b.Z
+    "$GZ" -dc n$b.Z | cmp - big
+  done
 }
 
 @test ".Z: unknown flag bits are gzip's warning (exit 2), over 16 bits its error" {
