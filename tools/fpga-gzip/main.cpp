@@ -375,8 +375,7 @@ void Runner::decompress_one(fpgaio::Input& in, const std::string& in_path) {
   auto format = dec.format();
   if (!format && !dopt.pass_through) {
     // gzip needs two bytes of magic: fewer is a file cut short.
-    fpgaio::NullSink none;
-    return fail(shown, dec.copy_through(none) < 2 ? "unexpected end of file" : "not in gzip format");
+    return fail(shown, dec.head_size() < 2 ? "unexpected end of file" : "not in gzip format");
   }
   if (o_.mode == Mode::decompress && out_path && o_.save_name.value_or(false) && format == gz::Format::gzip) {
     const auto& h = dec.first_header();

@@ -177,6 +177,9 @@ class Decoder {
   bool is_gzip();
   // The format the input starts with (any that run() reads), if any.
   std::optional<Format> format();
+  // How many bytes the input has, counting no further than 4 (gzip calls
+  // an input of fewer than 2 bytes cut short, not "not in gzip format").
+  std::size_t head_size();
   // The first member's header; requires is_gzip().
   const Header& first_header();
   // Decodes everything to `out` (a NullSink for -t). Throws Error(corrupt)

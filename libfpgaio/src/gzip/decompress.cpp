@@ -403,6 +403,8 @@ std::optional<Format> Decoder::format() {
   return detect_format(impl_->data(), a, true, impl_->opt.detect_zlib);
 }
 
+std::size_t Decoder::head_size() { return impl_->fill(4); }
+
 const Header& Decoder::first_header() {
   if (!impl_->first) {
     impl_->first_offset = impl_->offset();
