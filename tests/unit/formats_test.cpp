@@ -204,7 +204,7 @@ TEST(Pack, SizesAndTreesOutOfRangeAreRefused) {
     run_pack(d);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("length error"), std::string::npos) << e.what();
+    EXPECT_EQ(e.damage, fpgaio::Damage::length) << e.what();  // gzip's "invalid compressed data--length error"
   }
   for (std::uint8_t len : {0, 26, 255}) {
     d = kPackHello;

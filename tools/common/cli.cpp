@@ -212,8 +212,10 @@ unsigned parse_count(const std::string& value, unsigned max, const std::string& 
 
 void print_version() {
   std::printf("%s (fpga-tools) %s\n", program_name().c_str(), fpgaio::version());
-  std::exit(0);
+  exit_after_output();
 }
+
+void exit_after_output() { std::exit(close_stdout() ? kOk : kError); }
 
 void print_devices(const std::string& kernel) {
   auto slots = fpgaio::job_slots(kernel);

@@ -139,7 +139,7 @@ Options parse(int argc, char** argv) {
       case kInfo: o.info = true; break;
       case kProgress: o.progress = true; break;
       case kForce: o.force = true; break;
-      case kHelp: print_help(); std::exit(0);
+      case kHelp: print_help(); fpgacli::exit_after_output();
       case kVersion: fpgacli::print_version();
       default: fpgacli::usage_error("unexpected option " + spelled);
     }

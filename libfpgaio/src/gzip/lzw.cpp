@@ -75,7 +75,7 @@ class CodeReader {
 
 ForeignResult decode_lzw(ByteReader& in, Sink& out) {
   ForeignResult res;
-  if (in.fill(3) < 3) throw_corrupt("unexpected end of file in a compress (.Z) header");
+  if (in.fill(3) < 3) throw_corrupt("unexpected end of file in a compress (.Z) header", Damage::truncated);
   const std::uint8_t* h = in.data();
   if (h[0] != 0x1f || h[1] != 0x9d) throw_corrupt("not compress (.Z) data");
   unsigned flags = h[2];

@@ -22,7 +22,7 @@ constexpr unsigned kMaxLen = 25;
 
 std::uint8_t byte(ByteReader& in, const char* where) {
   if (in.avail() == 0 && in.fill(1) == 0)
-    throw_corrupt(std::string("unexpected end of file in pack (.z) data (") + where + ")");
+    throw_corrupt(std::string("unexpected end of file in pack (.z) data (") + where + ")", Damage::truncated);
   std::uint8_t b = in.data()[0];
   in.consume(1);
   return b;
@@ -77,7 +77,7 @@ ForeignResult decode_pack(ByteReader& in, Sink& out) {
   try {
     unsigned code = 0, len = 0;
     for (;;) {
-      if (in.avail() == 0 && in.fill(1 << 16) == 0) throw_corrupt("unexpected end of file in pack (.z) data");
+      if (in.avail() == 0 && in.fill(1 << 16) == 0) throw_corrupt("unexpected end of file in pack (.z) data", Damage::truncated);
       const std::uint8_t* p = in.data();
       std::size_t n = in.avail(), used = 0;
       bool done = false;
@@ -106,8 +106,9 @@ ForeignResult decode_pack(ByteReader& in, Sink& out) {
   }
   flush();
   if (static_cast<std::uint32_t>(res.out_bytes) != orig_len)
-    throw_corrupt("invalid compressed data--length error (pack header says " + std::to_string(orig_len) +
-                  " bytes, the data gives " + std::to_string(res.out_bytes) + ")");
+    throw_corrupt("the pack header says " + std::to_string(orig_len) + " bytes, the data gives " +
+                      std::to_string(res.out_bytes),
+                  Damage::length);
   return res;
 }
 

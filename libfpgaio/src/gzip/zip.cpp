@@ -40,7 +40,7 @@ void inflate_stream(ByteReader& in, Sink& out, StreamInflater& inf, ForeignResul
   Bytes ob(kOut);
   for (;;) {
     if (in.avail() == 0 && in.fill(1 << 16) == 0)
-      throw_corrupt(std::string("unexpected end of file in ") + what);
+      throw_corrupt(std::string("unexpected end of file in ") + what, Damage::truncated);
     std::size_t used = 0;
     const std::uint8_t* p = in.data();
     std::size_t n = in.avail();
@@ -62,7 +62,7 @@ void inflate_stream(ByteReader& in, Sink& out, StreamInflater& inf, ForeignResul
     if (finished) return;
     if (in.avail() > 0) {  // needs more than is buffered
       std::size_t have = in.avail();
-      if (in.fill(have + 1) == have) throw_corrupt(std::string("unexpected end of file in ") + what);
+      if (in.fill(have + 1) == have) throw_corrupt(std::string("unexpected end of file in ") + what, Damage::truncated);
     }
   }
 }
@@ -110,7 +110,7 @@ std::optional<Format> detect_format(const std::uint8_t* d, std::size_t n, bool a
 
 ForeignResult decode_zip(ByteReader& in, Sink& out) {
   ForeignResult res;
-  if (in.fill(30) < 30) throw_corrupt("unexpected end of file in a zip local header");
+  if (in.fill(30) < 30) throw_corrupt("unexpected end of file in a zip local header", Damage::truncated);
   const std::uint8_t* h = in.data();
   if (le32(h) != kLocalSig) throw_corrupt("not a valid zip file");
   unsigned flags = le16(h + 6), method = le16(h + 8);
@@ -120,7 +120,7 @@ ForeignResult decode_zip(ByteReader& in, Sink& out) {
   if (flags & 1) throw_corrupt("encrypted file -- use unzip");
   if (method != 0 && method != 8) throw_corrupt("first entry not deflated or stored -- use unzip");
   std::size_t hl = 30 + name_len + extra_len;
-  if (in.fill(hl) < hl) throw_corrupt("unexpected end of file in a zip local header");
+  if (in.fill(hl) < hl) throw_corrupt("unexpected end of file in a zip local header", Damage::truncated);
   h = in.data();
   bool zip64 = false;
   if (auto z = zip64_sizes(h + 30 + name_len, extra_len)) {
@@ -138,7 +138,7 @@ ForeignResult decode_zip(ByteReader& in, Sink& out) {
     if (csize != usize) throw_corrupt("invalid compressed data--length mismatch");
     std::uint64_t left = usize;
     while (left > 0) {
-      if (in.avail() == 0 && in.fill(1 << 16) == 0) throw_corrupt("unexpected end of file in zip data");
+      if (in.avail() == 0 && in.fill(1 << 16) == 0) throw_corrupt("unexpected end of file in zip data", Damage::truncated);
       std::size_t k = static_cast<std::size_t>(std::min<std::uint64_t>(left, in.avail()));
       res.crc = crc32(res.crc, in.data(), k);
       out.write(in.data(), k);
@@ -151,21 +151,21 @@ ForeignResult decode_zip(ByteReader& in, Sink& out) {
     // Signature optional; sizes are 64-bit when the entry is Zip64.
     std::size_t len = zip64 ? 20 : 12;
     if (in.fill(4) >= 4 && le32(in.data()) == kDescriptorSig) in.consume(4);
-    if (in.fill(len) < len) throw_corrupt("unexpected end of file in a zip data descriptor");
+    if (in.fill(len) < len) throw_corrupt("unexpected end of file in a zip data descriptor", Damage::truncated);
     const std::uint8_t* d = in.data();
     want_crc = le32(d);
     usize = zip64 ? (le32(d + 12) | static_cast<std::uint64_t>(le32(d + 16)) << 32) : le32(d + 8);
     in.consume(len);
   }
-  if (res.crc != want_crc) throw_corrupt("invalid compressed data--crc error");
-  if (res.out_bytes != usize) throw_corrupt("invalid compressed data--length error");
+  if (res.crc != want_crc) throw_corrupt("CRC-32 mismatch", Damage::crc);
+  if (res.out_bytes != usize) throw_corrupt("length mismatch", Damage::length);
   if (in.fill(4) >= 4 && le32(in.data()) == kLocalSig) res.more_entries = true;
   return res;
 }
 
 ForeignResult decode_zlib(ByteReader& in, Sink& out) {
   ForeignResult res;
-  if (in.fill(2) < 2) throw_corrupt("unexpected end of file in a zlib header");
+  if (in.fill(2) < 2) throw_corrupt("unexpected end of file in a zlib header", Damage::truncated);
   const std::uint8_t* h = in.data();
   if (!zlib_header_ok(h[0], h[1])) throw_corrupt("not zlib data");
   if (h[1] & 0x20) throw_corrupt("zlib data with a preset dictionary is not supported");
@@ -185,7 +185,7 @@ Bytes deflate_open_block(const std::uint8_t* data, std::size_t n, int level) {
       if (level >= 0) deflateEnd(&z);
     }
   } zs;
-  level = std::clamp(level, 1, 9);
+  level = std::clamp(level, 0, 9);  // 0: stored blocks (pigz -0)
   if (zs.level != level) {
     if (zs.level >= 0) deflateEnd(&zs.z);
     zs.z = z_stream{};
