@@ -104,6 +104,9 @@ struct CompressOptions {
   std::optional<std::string> name;  // FNAME of the first member
   std::uint32_t mtime = 0;
   bool rsyncable = false;
+  // False leaves out the end-of-stream member: the output then continues in
+  // another call (fpga-remote sends a file as several chunks of whole blocks).
+  bool end_marker = true;
   Progress progress;
   // Compute units of an accelerator (accel.hpp): when set, every block goes
   // to one of them, as many at once as there are units, and level and

@@ -178,10 +178,12 @@ Stats compress(Input& in, Sink& out, const CompressOptions& opt) {
     });
   }
   pool.drain();
-  Bytes end = first ? end_marker_member(opt.name, opt.mtime, p.xfl) : end_marker_member(std::nullopt, 0, p.xfl);
-  out.write(end.data(), end.size());
-  st.out_bytes += end.size();
-  ++st.members;
+  if (opt.end_marker) {
+    Bytes end = first ? end_marker_member(opt.name, opt.mtime, p.xfl) : end_marker_member(std::nullopt, 0, p.xfl);
+    out.write(end.data(), end.size());
+    st.out_bytes += end.size();
+    ++st.members;
+  }
   out.flush();
   return st;
 }
