@@ -184,7 +184,6 @@ class SshTransport : public Transport {
     std::string target = req.path;
     if (!req.query.empty()) target += "?" + encode_query(req.query);
     std::string head = req.method + " " + target + " " + std::to_string(req.body.size()) + "\n";
-    bool busy = false;
     // The server reads a whole request before it answers, so writing the
     // body completely first cannot deadlock.
     try {
@@ -208,8 +207,7 @@ class SshTransport : public Transport {
       r.content_type = line.substr(sp2 + 1);
       r.body.resize(n);
       read_exact(r.body.data(), n);
-      if (r.status == 503) busy = true;
-      else return r;
+      if (r.status != 503) return r;
     } catch (const TransportError&) {
       finish();
       throw TransportError("connection lost (ssh exited)" + ssh_said());

@@ -74,8 +74,10 @@ sockaddr_storage parse_listen(const std::string& s) {
 // What one connection's request gathers while its body arrives.
 struct Pending {
   Request req;
-  int refuse = 0;  // status to answer once the body is in (413, 401)
+  int refuse = 0;  // status answered (413, 401)
   std::string why;
+  bool late = false;        // 413 found mid-body: answered when it ends
+  std::uint64_t dropped = 0;
 };
 
 }  // namespace
@@ -144,16 +146,27 @@ struct HttpServer::Impl {
     }
     if (*upload_size) {
       if (!p->refuse && p->req.body.size() + *upload_size > self->svc.config().max_body) {
+        // A body without a declared length that grows over the limit: MHD
+        // cannot answer mid-upload, so the rest is read and dropped, up to
+        // as much again, and 413 follows; a client sending more is cut off.
         p->refuse = 413;
         p->why = "request body over the limit of " + std::to_string(self->svc.config().max_body) + " bytes";
+        p->late = true;
         Bytes().swap(p->req.body);
-        self->svc.count_refused(413);
+      }
+      if (p->late) {
+        p->dropped += *upload_size;
         *upload_size = 0;
-        return send(c, error_response(413, "too-large", p->why));
+        return p->dropped > self->svc.config().max_body ? MHD_NO : MHD_YES;
       }
       if (!p->refuse) p->req.body.insert(p->req.body.end(), upload, upload + *upload_size);
       *upload_size = 0;
       return MHD_YES;
+    }
+    if (p->late) {
+      self->svc.count_refused(413);
+      p->late = false;
+      return send(c, error_response(413, "too-large", p->why));
     }
     if (p->refuse) return MHD_YES;  // already answered
     const MHD_ConnectionInfo* ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);

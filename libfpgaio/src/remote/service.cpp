@@ -6,7 +6,9 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <thread>
 
 #include "fpgaio/device.hpp"
 #include "fpgaio/gzip.hpp"
@@ -326,6 +328,9 @@ Response Service::handle(const Request& req, const std::string& peer) {
 
 Response Service::run_job(const Request& req) {
   const auto& q = req.query;
+  // Tests only: makes every job hold its slot this long (queue-full tests).
+  if (const char* d = std::getenv("FPGA_REMOTE_TEST_JOB_DELAY_MS"); d && *d)
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::strtoul(d, nullptr, 10)));
   if (req.path == "/v1/gzip/compress") {
     gzip::CompressOptions co;
     co.level = static_cast<int>(number(q, "level", 1, 12, kDefaultLevel));
