@@ -268,9 +268,13 @@ make_pair() { # name kib
   head -c 200000 /dev/urandom > f
   run curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary @f "http://127.0.0.1:$PORT/v1/gzip/compress"
   [ "$output" = 413 ]
-  # Chunked upload, no length announced.
-  run curl -s -o /dev/null -w '%{http_code}' -H 'Transfer-Encoding: chunked' -X POST --data-binary @f "http://127.0.0.1:$PORT/v1/gzip/compress"
+  # Chunked upload, no length announced: 413 once it ends; a client that
+  # sends more than twice the limit is cut off instead.
+  head -c 100000 f > f100
+  run curl -s -o /dev/null -w '%{http_code}' -H 'Transfer-Encoding: chunked' -X POST --data-binary @f100 "http://127.0.0.1:$PORT/v1/gzip/compress"
   [ "$output" = 413 ]
+  run curl -s -o /dev/null -w '%{http_code}' -H 'Transfer-Encoding: chunked' -X POST --data-binary @f "http://127.0.0.1:$PORT/v1/gzip/compress"
+  [ "$output" = 000 ]
   run "$R" --chunk 128K http://127.0.0.1:$PORT fpga-gzip -c f
   [ "$status" -eq 1 ]
   [[ "$output" == *"over the limit"* ]]
@@ -483,7 +487,8 @@ EOF
   start_server a; PA=$PORT
   start_server b; PB=$PORT
   printf '2/http://127.0.0.1:%s\n2/http://127.0.0.1:%s\n' "$PA" "$PB" > hosts.txt
-  make_text big.log 3000
+  # Big enough that fpga-split cuts at whole 1 MiB blocks (as in pipeline.bats).
+  make_text big.log 6000
   touch -d '2022-02-02' big.log
   "$OURS" -c big.log > want.gz
   "$FPGA_BIN/fpga-split" -n 4 big.log | parallel -j 4 "$R" --hosts hosts.txt fpga-gzip

@@ -258,7 +258,7 @@ class SshTransport : public Transport {
     if (pid_ > 0) {
       int st = 0;
       // ssh ends when its input closes; a hung one is killed.
-      for (int i = 0; i < 50; ++i) {
+      for (int i = 0; i < 110; ++i) {
         pid_t w = ::waitpid(pid_, &st, WNOHANG);
         if (w == pid_) {
           pid_ = -1;
