@@ -373,8 +373,9 @@ make_pair() { # name kib
   for _ in $(seq 100); do curl -s "http://127.0.0.1:$PORT/metrics" | grep -q '^fpga_remote_busy_slots 1' && break; sleep 0.05; done
   kill -TERM "$SPID"
   wait "$cpid"
-  run wait "$SPID"
-  [ "$status" -eq 0 ]
+  rc=0
+  wait "$SPID" || rc=$?
+  [ "$rc" -eq 0 ]
   "$OURS" -c f | cmp - r.gz
   grep -q 'finishing the requests in flight' "$SLOG"
 }

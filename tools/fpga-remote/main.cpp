@@ -45,8 +45,8 @@ void print_help() {
       "      --token-file FILE       HTTP bearer token (default: FPGA_REMOTE_TOKEN)\n"
       "      --cacert FILE           CA certificates that verify an https server (default: the system's)\n"
       "      --timeout SECONDS       a transfer that stalls this long fails (default 60)\n"
-      "      --jobs N                requests in flight (default 2)\n"
-      "      --chunk SIZE            bytes a request (default 4M; rounded to whole blocks)\n"
+      "      --jobs N                requests in flight (default 4)\n"
+      "      --chunk SIZE            bytes a request (default 2M; rounded to whole blocks)\n"
       "      --remote-command CMD    fpga-remote on SSH hosts (default: FPGA_REMOTE_COMMAND, else fpga-remote)\n"
       "\n"
       "Serve options:\n"
@@ -55,7 +55,7 @@ void print_help() {
       "      --tls-cert FILE         serve HTTPS with this certificate (PEM)\n"
       "      --tls-key FILE          and this private key (PEM)\n"
       "      --slots N               jobs at once (default: this host's device slots)\n"
-      "      --queue N               jobs waiting for a slot before 503 (default: 2 x slots)\n"
+      "      --queue N               jobs waiting for a slot before 503 (default: 4 x slots)\n"
       "      --max-body SIZE         largest request body (default 65M; 413 above)\n"
       "      --timeout SECONDS       close a connection silent this long (default 30)\n"
       "      --max-connections N     connections in all (default 64)\n"
@@ -414,8 +414,8 @@ struct Client {
 int client_main(const std::vector<std::string>& args) {
   rm::ClientConfig cfg;
   std::string hosts_file, token_file;
-  unsigned slot = 0, retries = 0, jobs = 2;
-  std::size_t chunk = 4 << 20;
+  unsigned slot = 0, retries = 0, jobs = 4;
+  std::size_t chunk = 2 << 20;
   std::size_t i = 0;
   for (; i < args.size(); ++i) {
     std::string v;

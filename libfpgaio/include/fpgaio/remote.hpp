@@ -63,7 +63,7 @@ struct ServerConfig {
   std::string tls_cert_pem;   // contents, not paths
   std::string tls_key_pem;
   unsigned slots = 0;         // jobs at once; 0: this host's device slots
-  unsigned queue = 0;         // jobs waiting for a slot; 0: 2 x slots
+  unsigned queue = 0;         // jobs waiting for a slot; 0: 4 x slots
   std::size_t max_body = (std::size_t{64} << 20) + (std::size_t{1} << 20);
   std::size_t max_header = 8192;
   unsigned max_connections = 64;

@@ -70,7 +70,7 @@ gzip::Stats compress(HostPool& hosts, Input& in, Sink& out, const RemoteGzipOpti
     Bytes out;
     std::size_t in;
   };
-  OrderedPool<Done> pool(inflight, inflight, [&](Done& d) {
+  OrderedPool<Done> pool(inflight, 2 * inflight, [&](Done& d) {
     out.write(d.out.data(), d.out.size());
     st.in_bytes += d.in;
     st.out_bytes += d.out.size();
@@ -127,7 +127,7 @@ RemoteDecompressResult decompress(HostPool& hosts, Input& in, Sink* out, const R
     std::uint64_t in = 0, out = 0;
     bool trailing = false;
   };
-  OrderedPool<Done> pool(inflight, inflight, [&](Done& d) {
+  OrderedPool<Done> pool(inflight, 2 * inflight, [&](Done& d) {
     if (out) out->write(d.data.data(), d.data.size());
     res.stats.in_bytes += d.in;
     res.stats.out_bytes += d.out;

@@ -110,6 +110,10 @@ struct HttpServer::Impl {
     if (!p) {
       p = new Pending;
       *con_cls = p;
+      {
+        std::lock_guard<std::mutex> lk(self->mu);
+        ++self->in_flight;
+      }
       p->req.method = method;
       p->req.path = url;
       MHD_get_connection_values(
@@ -171,24 +175,24 @@ struct HttpServer::Impl {
     if (p->refuse) return MHD_YES;  // already answered
     const MHD_ConnectionInfo* ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     std::string peer = peer_text(ci ? ci->client_addr : nullptr);
-    {
-      std::lock_guard<std::mutex> lk(self->mu);
-      ++self->in_flight;
-    }
     Response r = self->svc.handle(p->req, peer);
     Bytes().swap(p->req.body);
-    MHD_Result ok = send(c, r);
-    {
-      std::lock_guard<std::mutex> lk(self->mu);
-      --self->in_flight;
-    }
-    self->cv.notify_all();
-    return ok;
+    return send(c, r);
   }
 
-  static void on_completed(void*, MHD_Connection*, void** con_cls, MHD_RequestTerminationCode) {
-    delete static_cast<Pending*>(*con_cls);
-    *con_cls = nullptr;
+  // A request counts as in flight from its first byte until MHD has sent
+  // the answer (or given up): SIGTERM waits for that.
+  static void on_completed(void* cls, MHD_Connection*, void** con_cls, MHD_RequestTerminationCode) {
+    auto* self = static_cast<Impl*>(cls);
+    if (*con_cls) {
+      delete static_cast<Pending*>(*con_cls);
+      *con_cls = nullptr;
+      {
+        std::lock_guard<std::mutex> lk(self->mu);
+        --self->in_flight;
+      }
+      self->cv.notify_all();
+    }
   }
 };
 
@@ -210,7 +214,7 @@ HttpServer::HttpServer(Service& svc) : impl_(std::make_unique<Impl>(svc)) {
       {MHD_OPTION_CONNECTION_TIMEOUT, cfg.timeout_seconds, nullptr},
       {MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<intptr_t>(std::max<std::size_t>(cfg.max_header * 2, 16384)),
        nullptr},
-      {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&Impl::on_completed), nullptr},
+      {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&Impl::on_completed), impl_.get()},
   };
   if (tls) {
     opts.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0, const_cast<char*>(cfg.tls_cert_pem.c_str())});

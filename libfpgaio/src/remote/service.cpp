@@ -225,7 +225,7 @@ struct Service::Counters {
 
 Service::Service(ServerConfig cfg) : cfg_(std::move(cfg)), counters_(std::make_unique<Counters>()) {
   slots_ = cfg_.slots ? cfg_.slots : static_cast<unsigned>(std::max<std::size_t>(1, job_slots("deflate").size()));
-  queue_ = cfg_.queue ? cfg_.queue : 2 * slots_;
+  queue_ = cfg_.queue ? cfg_.queue : 4 * slots_;
 }
 
 Service::~Service() = default;
