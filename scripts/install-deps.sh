@@ -3,7 +3,7 @@
 # when any is missing. Uses sudo when not root.
 set -eu
 PKGS="cmake g++ make pkg-config zlib1g-dev libisal-dev libdeflate-dev libgtest-dev libxrt-dev uuid-dev
-      libcurl4-gnutls-dev libmicrohttpd-dev openssh-server openssh-client openssl curl
+      libcurl4-gnutls-dev libmicrohttpd-dev openssh-server openssh-client openssl curl rsync
       bats parallel gzip pigz isal libdeflate-tools tabix python3 time dataset-fashion-mnist"
 # --model: what training the default model and the PyTorch baseline need.
 [ "${1:-}" = "--model" ] && PKGS="python3-torch python3-numpy dataset-fashion-mnist"

@@ -496,3 +496,41 @@ EOF
   "$FPGA_BIN/fpga-cat" -o big.log.gz big.log.*.gz
   cmp want.gz big.log.gz
 }
+
+@test "recipe over SSH: parallel fpga-remote --hosts with ssh hosts is byte-identical" {
+  start_sshd
+  command -v parallel >/dev/null || skip "no GNU parallel"
+  printf '2/testhost\n' > hosts.txt
+  make_text big.log 6000
+  touch -d '2022-02-02' big.log
+  "$OURS" -c big.log > want.gz
+  "$FPGA_BIN/fpga-split" -n 4 big.log | parallel -j 2 "$R" --hosts hosts.txt fpga-gzip
+  "$FPGA_BIN/fpga-cat" -o big.log.gz big.log.*.gz
+  cmp want.gz big.log.gz
+}
+
+@test "recipe: parallel -S --transferfile --return is byte-identical only with times kept by rsync" {
+  start_sshd
+  command -v parallel >/dev/null || skip "no GNU parallel"
+  command -v rsync >/dev/null || skip "no rsync"
+  make_text big.log 6000
+  touch -d '2022-02-02' big.log
+  "$OURS" -c big.log > want.gz
+  mkdir -p "$BATS_TEST_TMPDIR/remote"
+  "$FPGA_BIN/fpga-split" -n 4 big.log
+  ls big.log.0* > chunks
+  # As fpga-tools(7) says: times kept (t), chunk files removed there.
+  PARALLEL_RSYNC_OPTS=-rlDzRt parallel -S 2/testhost --ssh "ssh -F $BATS_TEST_TMPDIR/ssh_config" \
+    --wd "$BATS_TEST_TMPDIR/remote" --transferfile {} --return {}.gz --cleanup \
+    "$FPGA_BIN/fpga-gzip" {} < chunks
+  "$FPGA_BIN/fpga-cat" -o big.log.gz big.log.0*.gz
+  cmp want.gz big.log.gz
+  [ -z "$(ls -A "$BATS_TEST_TMPDIR/remote")" ]
+  # Without it the first chunk's time is the copy's: not identical.
+  rm big.log.gz big.log.0*.gz
+  parallel -S 2/testhost --ssh "ssh -F $BATS_TEST_TMPDIR/ssh_config" \
+    --wd "$BATS_TEST_TMPDIR/remote" --transferfile {} --return {}.gz --cleanup \
+    "$FPGA_BIN/fpga-gzip" {} < chunks
+  "$FPGA_BIN/fpga-cat" -o big.log.gz big.log.0*.gz
+  ! cmp -s want.gz big.log.gz
+}
