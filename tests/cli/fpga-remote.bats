@@ -38,6 +38,12 @@ teardown() {
     while read -r p; do wait "$p" 2>/dev/null || true; done < "$BATS_TEST_TMPDIR/servers"
   fi
   if [ -f "$BATS_TEST_TMPDIR/sshd.pid" ]; then kill "$(cat "$BATS_TEST_TMPDIR/sshd.pid")" 2>/dev/null || true; fi
+  if [ -f "$BATS_TEST_TMPDIR/netns" ]; then
+    while read -r ns veth; do
+      ip netns del "$ns" 2>/dev/null || true
+      ip link del "$veth" 2>/dev/null || true
+    done < "$BATS_TEST_TMPDIR/netns"
+  fi
 }
 
 # Two inputs with the same name and time in two directories: one for the
@@ -533,4 +539,58 @@ EOF
     "$FPGA_BIN/fpga-gzip" {} < chunks
   "$FPGA_BIN/fpga-cat" -o big.log.gz big.log.0*.gz
   ! cmp -s want.gz big.log.gz
+}
+
+# ---- Separate hosts: network namespaces joined to this one by veth pairs --
+
+# make_netns N: a namespace whose address is 10.231.N.2 (ours 10.231.N.1).
+make_netns() {
+  local n=$1 ns=frt$$n$1 veth=frv$$n$1
+  ip netns add "$ns" || return 1
+  echo "$ns $veth" >> "$BATS_TEST_TMPDIR/netns"
+  ip link add "$veth" type veth peer name "${veth}p" || return 1
+  ip link set "${veth}p" netns "$ns"
+  ip addr add "10.231.$n.1/24" dev "$veth"
+  ip link set "$veth" up
+  ip netns exec "$ns" ip addr add "10.231.$n.2/24" dev "${veth}p"
+  ip netns exec "$ns" ip link set "${veth}p" up
+  ip netns exec "$ns" ip link set lo up
+  NS=$ns
+}
+
+@test "hosts in network namespaces: byte-identical through each, failover when one goes away" {
+  [ "$(id -u)" -eq 0 ] || skip "network namespaces need root"
+  ip netns add "frprobe$$" 2>/dev/null || skip "ip netns not allowed here"
+  ip netns del "frprobe$$"
+  echo tok-ns > tok
+  make_netns 41; NA=$NS
+  make_netns 42; NB=$NS
+  for ns in "$NA" "$NB"; do
+    addr=$([ "$ns" = "$NA" ] && echo 10.231.41.2 || echo 10.231.42.2)
+    # Not loopback: refused without a token, served with one.
+    run ip netns exec "$ns" "$R" serve --listen "$addr:8437"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"without a token"* ]]
+    ip netns exec "$ns" "$R" serve --listen "$addr:8437" --token-file tok 2> "$BATS_TEST_TMPDIR/$ns.log" &
+    echo $! >> "$BATS_TEST_TMPDIR/servers"
+  done
+  APID=$(sed -n 1p "$BATS_TEST_TMPDIR/servers")
+  for _ in $(seq 100); do
+    grep -q listening "$BATS_TEST_TMPDIR/$NA.log" && grep -q listening "$BATS_TEST_TMPDIR/$NB.log" && break
+    sleep 0.05
+  done
+  printf 'http://10.231.41.2:8437\nhttp://10.231.42.2:8437\n' > hosts
+  make_pair f 3000
+  "$OURS" -c here/f > l.gz
+  "$R" --token-file tok --slot 1 --hosts hosts fpga-gzip -c there/f > a.gz
+  "$R" --token-file tok --slot 2 --hosts hosts fpga-gzip -c there/f > b.gz
+  cmp l.gz a.gz
+  cmp l.gz b.gz
+  grep -q 'POST /v1/gzip/compress' "$BATS_TEST_TMPDIR/$NA.log"
+  grep -q 'POST /v1/gzip/compress' "$BATS_TEST_TMPDIR/$NB.log"
+  # The first host's link goes down: its requests time out and move on.
+  ip link set "frv$$n41" down
+  "$R" --timeout 2 --token-file tok --slot 1 --hosts hosts fpga-gzip -c there/f > c.gz
+  cmp l.gz c.gz
+  kill "$APID"
 }
