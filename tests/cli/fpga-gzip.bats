@@ -324,3 +324,28 @@ assert n > len(a)*0.75, (n, len(a))'
   [ "$status" -eq 1 ]
   [[ "$output" == *"device 'csim:0' cannot run 'inflate'"* ]]
 }
+
+@test "--device csim:0,cpu feeds the kernel and CPU threads from one queue; a list names devices" {
+  { seq 1 200000; head -c 200000 /dev/urandom; seq 3 5 600000; } > mix
+  touch -d @1000000000 mix
+  for list in csim:0,cpu cpu,csim:0; do
+    "$OURS" --device $list -p 2 -b 64K -c mix > l.gz
+    gzip -dc l.gz | cmp - mix
+    pigz -dc l.gz | cmp - mix
+    "$OURS" -dc l.gz | cmp - mix
+    # the first member carries the name and time, as on the CPU
+    rm -rf d && mkdir d && cp l.gz d/x.gz && (cd d && gzip -dN x.gz)
+    [ "$(stat -c %Y d/mix)" = 1000000000 ]
+  done
+  FPGA_DEVICE=csim:0,cpu "$OURS" -c mix | gzip -dc | cmp - mix
+  for bad in "csim:0,2|'2' is a job slot" "csim:0,,cpu|an empty name" "csim:0,csim:0|names 'csim:0' twice" \
+             "csim:0,nosuch|no device 'nosuch'"; do
+    run "$OURS" --device "${bad%%|*}" -c mix
+    [ "$status" -eq 1 ]
+    [ "${#lines[@]}" -eq 1 ]
+    [[ "$output" == "fpga-gzip: --device: "*"${bad#*|}"* ]]
+  done
+  run env FPGA_DEVICE=csim:0,7 "$OURS" -c mix
+  [ "$status" -eq 1 ]
+  [[ "$output" == "fpga-gzip: FPGA_DEVICE: 'csim:0,7': a list names devices ('7' is a job slot)" ]]
+}

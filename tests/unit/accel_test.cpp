@@ -5,7 +5,9 @@
 #include <zlib.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "fpgaio/accel.hpp"
 #include "fpgaio/error.hpp"
@@ -19,7 +21,7 @@ using fpgaio::Error;
 using fpgaio::ErrorKind;
 using namespace testutil;
 
-enum class Misbehave { none, crc, size_over_buffer, reads_past_padding };
+enum class Misbehave { none, crc, size_over_buffer, reads_past_padding, slow };
 
 // A kernel stand-in: raw deflate without a final block, ended on a byte
 // boundary by a sync flush (an empty non-final stored block), so the
@@ -35,6 +37,7 @@ class ZlibPort final : public fpgaio::GzipKernelPort {
   void run(const std::uint8_t* in, std::uint32_t n, std::uint8_t* out, std::size_t out_cap,
            std::uint32_t& compressed_size, std::uint32_t& checksum) override {
     if (calls_) ++*calls_;
+    if (m_ == Misbehave::slow) std::this_thread::sleep_for(std::chrono::milliseconds(40));
     // The padding must be there and readable (a burst past the end).
     volatile std::uint8_t sink = 0;
     for (std::size_t i = 0; i < input_padding(); ++i) sink = sink + in[n + i];
@@ -68,12 +71,14 @@ std::vector<std::unique_ptr<fpgaio::DeflateUnit>> units(int k, Misbehave m, std:
   return v;
 }
 
-Bytes compress_on(std::vector<std::unique_ptr<fpgaio::DeflateUnit>>& us, const Bytes& d, std::size_t block = 1 << 20) {
+Bytes compress_on(std::vector<std::unique_ptr<fpgaio::DeflateUnit>>& us, const Bytes& d, std::size_t block = 1 << 20,
+                  unsigned cpu_threads = 0) {
   std::vector<fpgaio::DeflateUnit*> raw;
   for (auto& u : us) raw.push_back(u.get());
   fpgaio::UnitPool pool(raw);
   fpgaio::gzip::CompressOptions o;
   o.units = &pool;
+  o.cpu_threads = cpu_threads;
   o.block_size = block;
   return fpgaio::gzip::compress_buffer(d.data(), d.size(), o);
 }
@@ -173,4 +178,93 @@ TEST(GzipKernelDriver, OutputDoesNotDependOnHowManyUnits) {
   auto one = units(1, Misbehave::none);
   auto four = units(4, Misbehave::none);
   EXPECT_EQ(compress_on(one, d), compress_on(four, d));
+}
+
+namespace {
+
+// What stays fixed whoever compresses a block: each member's header fields
+// but its size, and its trailer (CRC-32, ISIZE).
+struct MemberLayout {
+  std::optional<std::string> name;
+  std::uint32_t mtime, isize, crc, trailer_isize;
+  bool end;
+  bool operator==(const MemberLayout& o) const {
+    return name == o.name && mtime == o.mtime && isize == o.isize && crc == o.crc &&
+           trailer_isize == o.trailer_isize && end == o.end;
+  }
+};
+
+std::vector<MemberLayout> layout_of(const Bytes& gz) {
+  std::vector<MemberLayout> v;
+  std::size_t at = 0;
+  while (at < gz.size()) {
+    auto h = fpgaio::gzip::parse_header(gz.data() + at, gz.size() - at);
+    if (!h || h->index != fpgaio::gzip::Index::ft || h->member_size < h->length + 8 ||
+        h->member_size > gz.size() - at) {
+      ADD_FAILURE() << "not an FT member at " << at;
+      break;
+    }
+    const std::uint8_t* t = gz.data() + at + h->member_size - 8;
+    auto le = [](const std::uint8_t* p) {
+      return std::uint32_t{p[0]} | std::uint32_t{p[1]} << 8 | std::uint32_t{p[2]} << 16 | std::uint32_t{p[3]} << 24;
+    };
+    v.push_back({h->name, h->mtime, h->isize, le(t), le(t + 4), h->end_of_stream});
+    at += h->member_size;
+  }
+  return v;
+}
+
+}  // namespace
+
+// One queue feeds the units and the CPU threads: a block goes to a free unit,
+// else to the CPU. Which engine took a block depends on timing, so the bytes
+// may differ from run to run; the member layout (blocks, names, CRC-32s,
+// sizes) and the content may not.
+TEST(GzipKernelDriver, UnitsAndCpuThreadsShareOneQueueWithTheSameMemberLayout) {
+  Bytes d = text_data(3000000);
+  fpgaio::gzip::CompressOptions cpu;
+  cpu.block_size = 100000;
+  cpu.threads = 2;
+  Bytes on_cpu = fpgaio::gzip::compress_buffer(d.data(), d.size(), cpu);
+  std::atomic<int> calls{0};
+  auto one = units(1, Misbehave::slow, &calls);  // a unit that takes 40 ms a block
+  Bytes mixed = compress_on(one, d, 100000, 1);
+  Bytes back;
+  decode(mixed, back);
+  EXPECT_EQ(back, d);
+  EXPECT_EQ(zlib_gunzip(mixed), d);
+  EXPECT_EQ(layout_of(mixed), layout_of(on_cpu));
+  EXPECT_EQ(layout_of(mixed).size(), 31u);  // 30 blocks and the end marker
+  // The first block always finds the unit free; while it sleeps on a block,
+  // the CPU thread cannot find it free and takes blocks itself.
+  EXPECT_GE(calls.load(), 1);
+  EXPECT_LT(calls.load(), 30);
+  // Without CPU threads every block waits for the unit.
+  calls = 0;
+  auto again = units(1, Misbehave::none, &calls);
+  Bytes alone = compress_on(again, d, 100000, 0);
+  EXPECT_EQ(calls.load(), 30);
+  EXPECT_EQ(layout_of(alone), layout_of(on_cpu));
+}
+
+TEST(GzipKernelDriver, AUnitFailingInAMixedRunIsAnErrorUnlessFallbackIsAllowed) {
+  Bytes d = text_data(1000000);
+  auto bad = units(1, Misbehave::crc);
+  EXPECT_THROW(compress_on(bad, d, 100000, 1), Error);
+  std::vector<fpgaio::DeflateUnit*> raw{bad[0].get()};
+  fpgaio::UnitPool pool(raw);
+  fpgaio::gzip::CompressOptions o;
+  o.units = &pool;
+  o.cpu_threads = 1;
+  o.block_size = 100000;
+  int warned = 0;
+  o.on_unit_failure = [&](const std::string& what) {
+    ++warned;
+    EXPECT_NE(what.find("returned CRC-32"), std::string::npos) << what;
+  };
+  Bytes gz = fpgaio::gzip::compress_buffer(d.data(), d.size(), o);
+  Bytes back;
+  decode(gz, back);
+  EXPECT_EQ(back, d);
+  EXPECT_EQ(warned, 1);
 }

@@ -35,8 +35,8 @@ struct ListTotals {
 
 class Runner {
  public:
-  Runner(Options o, unsigned threads, fpgaio::UnitPool* units, bool unit_fallback)
-      : o_(std::move(o)), threads_(threads), units_(units), unit_fallback_(unit_fallback) {}
+  Runner(Options o, unsigned threads, fpgaio::UnitPool* units, unsigned cpu_threads, bool unit_fallback)
+      : o_(std::move(o)), threads_(threads), units_(units), cpu_threads_(cpu_threads), unit_fallback_(unit_fallback) {}
 
   void run_operand(const std::string& path);
   void finish_list();
@@ -73,6 +73,7 @@ class Runner {
   Options o_;
   unsigned threads_;
   fpgaio::UnitPool* units_;  // an accelerator's compute units, or none (the CPU engines)
+  unsigned cpu_threads_;     // CPU threads that take blocks beside the units
   bool unit_fallback_;       // a unit failing sends the rest to the CPU (no device was named)
   fpgacli::Status status_;
   ListTotals totals_;
@@ -234,6 +235,7 @@ void Runner::compress_one(fpgaio::Input& in, const std::string& in_path) {
   co.block_size = o_.block_size;
   co.threads = threads_;
   co.units = units_;
+  co.cpu_threads = cpu_threads_;
   if (units_ && unit_fallback_)
     co.on_unit_failure = [this](const std::string& what) {
       if (o_.verbosity >= 0) report("", "warning: " + what + "; compressing the rest on the CPU");
@@ -451,7 +453,8 @@ int main(int argc, char** argv) {
     pool.emplace(unit_ptrs);
   }
   if (o.files.empty()) o.files.push_back("-");
-  Runner runner(o, o.threads ? o.threads : dev.slots, pool ? &*pool : nullptr, !opened.explicit_choice);
+  Runner runner(o, o.threads ? o.threads : dev.slots, pool ? &*pool : nullptr, opened.cpu_threads,
+                !opened.explicit_choice);
   for (const auto& f : o.files) runner.run_operand(f);
   runner.finish_list();
   int code = runner.status();

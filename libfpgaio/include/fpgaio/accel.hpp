@@ -103,7 +103,10 @@ class DeviceLock {
 struct OpenedDevice {
   Device device;                                    // what runs: a card, csim, or the CPU
   std::vector<std::unique_ptr<DeflateUnit>> units;  // empty for the CPU
-  std::unique_ptr<DeviceLock> lock;                 // the card's, held while units run
+  std::vector<std::unique_ptr<DeviceLock>> locks;   // the cards', held while units run
+  // CPU threads that take blocks beside the units, from one queue (0: the
+  // units alone, or the CPU alone when there are no units).
+  unsigned cpu_threads = 0;
   // Named (--device, FPGA_DEVICE): the card is waited for when busy and
   // every failure is an error. Not named: cards that failed were passed over
   // (warnings) and a card failing later falls back to the CPU too.
@@ -113,7 +116,11 @@ struct OpenedDevice {
 
 // Picks the device (select_device(spec, "deflate")) and opens it. Not
 // named, a card that is busy or fails gives way to the next free card, then
-// to the CPU. Throws Error(device) only for a named device.
+// to the CPU; a card found is fed together with `threads` CPU threads (0:
+// the online cores), unless the device came from a GNU parallel job slot.
+// `spec` may list devices by name, "xrt:0,xrt:1,cpu": all are opened (as
+// named) and fed from one queue. Throws Error(device) only for a named
+// device.
 OpenedDevice open_deflate_device(const std::string& spec, unsigned threads);
 
 // The C-simulated kernel of kernels/gzip behind the driver (csim.cpp).
@@ -128,6 +135,8 @@ class UnitPool {
   UnitPool& operator=(const UnitPool&) = delete;
   std::size_t size() const;
   DeflateUnit& acquire();
+  // A free unit, or nullptr when all are busy (never waits).
+  DeflateUnit* try_acquire();
   void release(DeflateUnit& u);
   // After a unit failed, when the caller falls back to the CPU: true for the
   // first call only (so one warning is printed); failed() stays true.

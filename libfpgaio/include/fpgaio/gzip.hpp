@@ -112,6 +112,11 @@ struct CompressOptions {
   // to one of them, as many at once as there are units, and level and
   // engine are the units' own.
   UnitPool* units = nullptr;
+  // With units: this many CPU threads take blocks from the same queue too
+  // (0: the units alone). A block goes to a unit when one is free, else to
+  // the CPU (level and engine as without units), so which engine compresses
+  // a block depends on timing; the member layout does not.
+  unsigned cpu_threads = 0;
   // When set, a unit that fails (Error(device)) does not end the run: the
   // pool is marked failed, this is called once with the error, and that
   // block and all later ones are compressed on the CPU (level and engine as

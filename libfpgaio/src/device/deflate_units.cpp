@@ -153,6 +153,14 @@ DeflateUnit& UnitPool::acquire() {
   return *u;
 }
 
+DeflateUnit* UnitPool::try_acquire() {
+  std::lock_guard<std::mutex> lk(st_->mu);
+  if (st_->free.empty()) return nullptr;
+  DeflateUnit* u = st_->free.back();
+  st_->free.pop_back();
+  return u;
+}
+
 void UnitPool::release(DeflateUnit& u) {
   {
     std::lock_guard<std::mutex> lk(st_->mu);

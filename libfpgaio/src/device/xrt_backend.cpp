@@ -270,33 +270,78 @@ std::unique_ptr<DeviceLock> DeviceLock::acquire(const Device& device, bool wait)
 
 // ---- choosing between cards and the CPU ----
 
-OpenedDevice open_deflate_device(const std::string& spec, unsigned threads) {
+namespace {
+
+Device cpu_device() {
+  for (const auto& d : list_devices())
+    if (d.kind == DeviceKind::cpu) return d;
+  throw Error(ErrorKind::device, "no CPU device");
+}
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  for (;;) {
+    std::size_t j = s.find(',', i);
+    out.push_back(s.substr(i, j == std::string::npos ? std::string::npos : j - i));
+    if (j == std::string::npos) break;
+    i = j + 1;
+  }
+  return out;
+}
+
+// A named device, opened: a card is waited for (its lock) and any failure
+// is an error.
+void open_named(const Device& d, unsigned threads, OpenedDevice& r) {
+  if (d.kind == DeviceKind::cpu) {
+    r.cpu_threads = threads ? threads : std::max(1u, d.slots);
+    return;
+  }
+  if (d.kind == DeviceKind::xrt) r.locks.push_back(DeviceLock::acquire(d, true));
+  auto units = open_deflate_units(d, threads);
+  for (auto& u : units) r.units.push_back(std::move(u));
+}
+
+}  // namespace
+
+OpenedDevice open_deflate_device(const std::string& spec_in, unsigned threads) {
   OpenedDevice r;
-  r.explicit_choice = !spec.empty() || !env("FPGA_DEVICE").empty();
-  Device chosen = select_device(spec, "deflate");
-  auto cpu = [&] {
-    for (const auto& d : list_devices())
-      if (d.kind == DeviceKind::cpu) return d;
-    throw Error(ErrorKind::device, "no CPU device");
-  };
+  std::string spec = spec_in.empty() ? env("FPGA_DEVICE") : spec_in;
+  r.explicit_choice = !spec.empty();
+  if (spec.find(',') != std::string::npos) {
+    // A list: every device named in it, fed from one queue.
+    std::vector<std::string> seen;
+    for (const auto& name : split_list(spec)) {
+      std::string origin = spec_in.empty() ? "FPGA_DEVICE" : "--device";
+      if (name.empty() || name.find_first_not_of("0123456789") == std::string::npos)
+        throw Error(ErrorKind::device, origin + ": '" + spec + "': a list names devices (" +
+                                           (name.empty() ? "an empty name" : "'" + name + "' is a job slot") + ")");
+      if (std::find(seen.begin(), seen.end(), name) != seen.end())
+        throw Error(ErrorKind::device, origin + ": '" + spec + "' names '" + name + "' twice");
+      seen.push_back(name);
+      Device d = select_device(name, "deflate");
+      if (r.device.name.empty() || r.device.kind == DeviceKind::cpu) r.device = d;
+      open_named(d, threads, r);
+    }
+    if (r.units.empty()) r.cpu_threads = 0;  // only the CPU
+    return r;
+  }
+  Device chosen = select_device(spec_in, "deflate");
   if (chosen.kind == DeviceKind::cpu) {
     r.device = chosen;
     return r;
   }
-  if (chosen.kind == DeviceKind::csim) {
+  if (r.explicit_choice || chosen.kind == DeviceKind::csim) {
+    // Named: the device alone (its output does not depend on timing).
     r.device = chosen;
-    r.units = open_deflate_units(chosen, threads);
-    return r;
-  }
-  if (r.explicit_choice) {
-    // Named: wait for the card, and any failure is an error.
-    r.lock = DeviceLock::acquire(chosen, true);
-    r.device = chosen;
-    r.units = open_deflate_units(chosen, threads);
+    open_named(chosen, threads, r);
     return r;
   }
   // Not named: the chosen card, else another free card, else the CPU; a card
-  // that fails is passed over with a warning.
+  // that fails is passed over with a warning. The card shares the blocks with
+  // the CPU's threads, unless a GNU parallel job slot chose it (the other
+  // jobs have the cores then).
+  bool from_slot = !env("PARALLEL_JOBSLOT").empty();
   std::vector<Device> order{chosen};
   for (const auto& d : list_devices())
     if (d.kind == chosen.kind && d.name != chosen.name) order.push_back(d);
@@ -311,11 +356,12 @@ OpenedDevice open_deflate_device(const std::string& spec, unsigned threads) {
       r.units.clear();
       continue;
     }
-    r.lock = std::move(lock);
+    r.locks.push_back(std::move(lock));
     r.device = d;
+    if (!from_slot) r.cpu_threads = threads ? threads : std::max(1u, cpu_device().slots);
     return r;
   }
-  r.device = cpu();
+  r.device = cpu_device();
   return r;
 }
 

@@ -36,14 +36,17 @@ struct MemberParams {
 // from a compute unit of the pool, whichever is free), CRC-32 and ISIZE.
 Bytes make_member(const std::uint8_t* data, std::size_t n, const MemberParams& p,
                   const std::optional<std::string>& name, std::uint32_t mtime, UnitPool* units,
-                  const std::function<void(const std::string&)>* on_failure) {
+                  bool mixed, const std::function<void(const std::string&)>* on_failure) {
   std::size_t hl = header_size(name);
   std::size_t c = 0;
   std::uint32_t crc = 0;
   Bytes out;
   bool done = false;
-  if (units && !(on_failure && units->failed())) {
-    DeflateUnit& u = units->acquire();
+  // Mixed with CPU threads: a free unit, else this thread's engine.
+  DeflateUnit* unit = nullptr;
+  if (units && !(on_failure && units->failed())) unit = mixed ? units->try_acquire() : &units->acquire();
+  if (unit) {
+    DeflateUnit& u = *unit;
     struct Release {
       UnitPool* pool;
       DeflateUnit& unit;
@@ -134,7 +137,8 @@ Stats compress(Input& in, Sink& out, const CompressOptions& opt) {
 
   Stats st;
   unsigned threads = opt.threads ? opt.threads : 1;
-  if (opt.units) threads = static_cast<unsigned>(std::max<std::size_t>(1, opt.units->size()));
+  bool mixed = opt.units && opt.cpu_threads > 0;
+  if (opt.units) threads = static_cast<unsigned>(std::max<std::size_t>(1, opt.units->size())) + opt.cpu_threads;
   OrderedPool<std::pair<Bytes, std::size_t>> pool(threads, 2 * threads + 2, [&](std::pair<Bytes, std::size_t>& r) {
     out.write(r.first.data(), r.first.size());
     st.out_bytes += r.first.size();
@@ -171,8 +175,8 @@ Stats compress(Input& in, Sink& out, const CompressOptions& opt) {
     std::optional<std::string> name = first ? opt.name : std::nullopt;
     std::uint32_t mtime = first ? opt.mtime : 0;
     first = false;
-    pool.submit([block = std::move(block), name, mtime, &p, units = opt.units, &opt]() {
-      return std::make_pair(make_member(block.data(), block.size(), p, name, mtime, units,
+    pool.submit([block = std::move(block), name, mtime, &p, units = opt.units, mixed, &opt]() {
+      return std::make_pair(make_member(block.data(), block.size(), p, name, mtime, units, mixed,
                                         opt.on_unit_failure ? &opt.on_unit_failure : nullptr),
                             block.size());
     });

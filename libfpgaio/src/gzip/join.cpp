@@ -27,22 +27,25 @@ bool walk_indexed(int fd, const std::string& path, std::uint64_t base, std::uint
   bool any_ft = false;
   while (pos < size) {
     std::uint64_t member = info.members.size() + 1;
-    std::size_t want = 64;
-    std::optional<Header> h;
-    for (;;) {
-      std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(want, size - pos));
+    // The header in pieces (HeaderParser): bounded memory and linear time
+    // whatever the length of its name or comment.
+    HeaderParser hp;
+    std::uint64_t at = pos;
+    bool magic = false;
+    while (!hp.done()) {
+      std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(std::uint64_t{1} << 16, size - at));
+      if (n == 0) throw corrupt_at("part ends inside a gzip header (truncated?)", member, pos, shown);
       buf.resize(n);
-      pread_exact(fd, buf.data(), n, base + pos, path);
+      pread_exact(fd, buf.data(), n, base + at, path);
+      if (at == pos) magic = has_gzip_magic(buf.data(), n);
       try {
-        h = parse_header(buf.data(), n);
+        at += hp.feed(buf.data(), n);
       } catch (Error& e) {
-        if (member == 1 || has_gzip_magic(buf.data(), n)) throw corrupt_at(e.what(), member, pos, shown);
+        if (member == 1 || magic) throw corrupt_at(e.what(), member, pos, shown);
         throw corrupt_at("bytes after the last member are not gzip data", member, pos, shown);
       }
-      if (h) break;
-      if (n < want) throw corrupt_at("part ends inside a gzip header (truncated?)", member, pos, shown);
-      want *= 4;
     }
+    const Header* h = &hp.header();
     if (h->index == Index::none) return false;
     if (h->member_size < h->length + 8) throw corrupt_at("member size in its header is too small", member, pos, shown);
     if (h->member_size > size - pos)
