@@ -100,16 +100,14 @@ gzip::Stats compress(HostPool& hosts, Input& in, Sink& out, const RemoteGzipOpti
     req.body = std::move(cur);
     first = false;
     pool.submit([&hosts, &opt, req = std::move(req), last]() {
-      for (;;) {
-        auto [r, host] = hosts.call(req);
-        if (r.status != 200) throw with_host(error_from_response(r), host, opt.shown, 0, 0);
-        try {
-          check_members(r.body, req.body.size(), last, host);
-        } catch (const TransportError& e) {
-          throw Error(ErrorKind::device, e.what());
-        }
-        return Done{std::move(r.body), req.body.size()};
+      auto [r, host] = hosts.call(req);
+      if (r.status != 200) throw with_host(error_from_response(r), host, opt.shown, 0, 0);
+      try {
+        check_members(r.body, req.body.size(), last, host);
+      } catch (const TransportError& e) {
+        throw Error(ErrorKind::device, e.what()).with_path(host + ": " + opt.shown);
       }
+      return Done{std::move(r.body), req.body.size()};
     });
     if (last) break;
   }
