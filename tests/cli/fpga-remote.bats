@@ -595,3 +595,53 @@ make_netns() {
   cmp l.gz c.gz
   kill "$APID"
 }
+
+@test "adversarial: every truncation and bit flip of a small file gets the local tool's status and message" {
+  start_server s1
+  make_text f 40
+  "$OURS" -c -b 8K f > good.gz
+  size=$(stat -c %s good.gz)
+  mismatches=0
+  check() { # file
+    local ls rs lo ro
+    lo=$("$OURS" -t "$1" 2>&1) && ls=0 || ls=$?
+    ro=$("$R" --chunk 8K http://127.0.0.1:$PORT fpga-gzip -t "$1" 2>&1) && rs=0 || rs=$?
+    # Remote messages name the host, except where the client decided alone.
+    ro=${ro#fpga-remote: }
+    ro=${ro#http://127.0.0.1:$PORT: }
+    if [ "$ls" != "$rs" ] || [ "${lo#fpga-gzip: }" != "$ro" ]; then
+      echo "$1: local $ls '$lo' remote $rs '$ro'"
+      mismatches=$((mismatches + 1))
+    fi
+  }
+  # Truncation at every member boundary and at a few points inside members.
+  for cut in $(seq 1 97 "$size") $((size - 36)) $((size - 1)); do
+    head -c "$cut" good.gz > t.gz
+    check t.gz
+  done
+  # Bit flips across the file (headers, FT sizes, deflate data, trailers).
+  for off in $(seq 0 61 $((size - 1))); do
+    cp good.gz b.gz
+    byte=$(od -An -tu1 -j "$off" -N1 good.gz | tr -d ' ')
+    printf "\\x$(printf %02x $((byte ^ 16)))" | dd of=b.gz bs=1 seek="$off" conv=notrunc 2>/dev/null
+    check b.gz
+  done
+  [ "$mismatches" -eq 0 ]
+  # The server survived all of it.
+  curl -sf "http://127.0.0.1:$PORT/v1/health" > /dev/null
+}
+
+@test "adversarial: garbage requests get 4xx answers and the server stays up" {
+  start_server s1 --max-body 1M
+  head -c 3000 /dev/urandom > junk
+  for path in /v1/gzip/compress /v1/gzip/decompress /v1/gzip/test; do
+    for q in '' 'level=0' 'level=-1' 'block=1' 'block=999999999999' 'name=%00x' 'mtime=-5' 'end=yes' '%zz=1' 'level=6&level=7'; do
+      code=$(curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary @junk "http://127.0.0.1:$PORT$path?$q")
+      case $code in 2*|4*) ;; *) echo "$path?$q: $code"; false ;; esac
+    done
+  done
+  # A huge header is refused, not a crash.
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Big: $(head -c 40000 /dev/zero | tr '\0' a)" "http://127.0.0.1:$PORT/v1/health")
+  [ "$code" != 200 ]
+  curl -sf "http://127.0.0.1:$PORT/v1/health" > /dev/null
+}
