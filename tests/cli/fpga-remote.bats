@@ -131,6 +131,18 @@ make_pair() { # name kib
   "$R" http://127.0.0.1:$PORT fpga-zcat g.gz | cmp - here/f
 }
 
+@test "HTTP: --rsyncable cuts chunks where the content says: byte-identical" {
+  start_server s1
+  make_pair f 1500
+  for chunk in 8K 100K 4M; do
+    "$R" --chunk $chunk http://127.0.0.1:$PORT fpga-gzip --rsyncable -b 16K -c there/f > r.gz
+    "$OURS" --rsyncable -b 16K -c here/f > l.gz
+    cmp l.gz r.gz
+  done
+  : > there/empty; touch -d 2020-01-01 there/empty; cp -p there/empty here/empty
+  "$R" http://127.0.0.1:$PORT fpga-gzip --rsyncable -c there/empty | cmp - <("$OURS" --rsyncable -c here/empty)
+}
+
 @test "HTTP: corrupt data is reported with the host, the member and the offset as locally" {
   start_server s1
   make_text f 600

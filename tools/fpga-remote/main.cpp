@@ -233,6 +233,7 @@ struct Client {
     rm::RemoteGzipOptions r;
     r.level = o.level;
     r.block_size = o.block_size;
+    r.rsyncable = o.rsyncable;
     r.chunk_bytes = chunk;
     r.in_flight = jobs;
     r.shown = shown;
@@ -504,7 +505,6 @@ int client_main(const std::vector<std::string>& args) {
   if (o.mode == fpgagzip::Mode::list) fpgacli::usage_error("-l reads only headers: run it here (fpga-gzip -l)");
   if (o.list_devices) fpgacli::usage_error("--list-devices: ask the server (GET /v1/devices)");
   if (o.recursive) fpgacli::usage_error("-r is not supported remotely; name the files");
-  if (o.rsyncable) fpgacli::usage_error("--rsyncable is not supported remotely yet");
   if (o.engine) fpgacli::usage_error("--engine is not supported remotely");
   if (!o.device.empty() || !o.xclbin.empty())
     fpgacli::usage_error("--device and --xclbin are the server's choice: it picks its devices itself");

@@ -76,25 +76,60 @@ gzip::Stats compress(HostPool& hosts, Input& in, Sink& out, const RemoteGzipOpti
     st.out_bytes += d.out.size();
     if (opt.progress) opt.progress(st.in_bytes, st.out_bytes);
   });
-  Bytes next(chunk);
-  std::size_t have = in.read(next.data(), chunk);
-  next.resize(have);
+  // --rsyncable: chunks end at the cutter's points, so a server starting at
+  // one finds the same blocks.
+  std::optional<gzip::RsyncCutter> cutter;
+  if (opt.rsyncable) cutter.emplace(opt.block_size);
+  Bytes pending;  // read, not yet in a chunk (rsyncable)
+  bool eof = false;
+  auto next_rsync_chunk = [&]() {
+    Bytes c;
+    while (c.size() < chunk) {
+      std::size_t have = pending.size();
+      if (!eof && have < opt.block_size) {
+        pending.resize(opt.block_size);
+        std::size_t n = in.read(pending.data() + have, opt.block_size - have);
+        pending.resize(have + n);
+        eof = have + n < opt.block_size;
+      }
+      if (pending.empty()) break;
+      std::size_t len = cutter->cut(pending.data(), pending.size(), eof);
+      c.insert(c.end(), pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(len));
+      pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(len));
+    }
+    return c;
+  };
+  Bytes next;
+  if (cutter) {
+    next = next_rsync_chunk();
+  } else {
+    next.resize(chunk);
+    next.resize(in.read(next.data(), chunk));
+  }
   bool first = true;
   while (true) {
     Bytes cur = std::move(next);
-    bool last = cur.size() < chunk;
-    if (!last) {
-      // Read ahead one chunk: the last request carries the end marker.
-      next.resize(chunk);
-      std::size_t n = in.read(next.data(), chunk);
-      next.resize(n);
-      last = n == 0;
+    bool last;
+    if (cutter) {
+      // The next chunk is cut now: the last request carries the end marker.
+      next = next_rsync_chunk();
+      last = next.empty();
+    } else {
+      last = cur.size() < chunk;
+      if (!last) {
+        // Read ahead one chunk: the last request carries the end marker.
+        next.resize(chunk);
+        std::size_t n = in.read(next.data(), chunk);
+        next.resize(n);
+        last = n == 0;
+      }
     }
     Request req;
     req.path = "/v1/gzip/compress";
     req.query["level"] = std::to_string(opt.level);
     req.query["block"] = std::to_string(opt.block_size);
     req.query["end"] = last ? "1" : "0";
+    if (opt.rsyncable) req.query["rsyncable"] = "1";
     if (first && opt.name) req.query["name"] = *opt.name;
     if (first && opt.mtime) req.query["mtime"] = std::to_string(opt.mtime);
     req.body = std::move(cur);

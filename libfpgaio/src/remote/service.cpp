@@ -337,6 +337,7 @@ Response Service::run_job(const Request& req) {
     co.block_size = number(q, "block", 1024, gzip::max_block_size(), 1 << 20);
     co.threads = 1;  // one job a slot
     co.end_marker = number(q, "end", 0, 1, 1) == 1;
+    co.rsyncable = number(q, "rsyncable", 0, 1, 0) == 1;
     if (auto it = q.find("name"); it != q.end()) {
       if (it->second.find('\0') != std::string::npos) throw Error(ErrorKind::usage, "name holds a NUL byte");
       co.name = it->second;
