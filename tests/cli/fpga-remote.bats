@@ -279,6 +279,18 @@ make_pair() { # name kib
   run "$R" serve --bogus
   [ "$status" -eq 1 ]
   [[ "$output" == *"unknown option '--bogus'"* ]]
+  # A port in use and a bad certificate: one line each.
+  start_server s1
+  run "$R" serve --listen 127.0.0.1:$PORT
+  [ "$status" -eq 1 ]
+  [ "$output" = "fpga-remote: cannot listen on 127.0.0.1:$PORT: Address already in use" ]
+  echo junk > bad.pem
+  run "$R" serve --listen 127.0.0.1:0 --tls-cert bad.pem --tls-key bad.pem
+  [ "$status" -eq 1 ]
+  [ "${#lines[@]}" -eq 1 ]
+  run "$R" serve --listen 127.0.0.1:0 --tls-cert missing.pem --tls-key bad.pem
+  [ "$status" -eq 1 ]
+  [[ "$output" == "fpga-remote: missing.pem: "* ]]
 }
 
 @test "limits: a body over --max-body gets 413, from curl and from the client" {

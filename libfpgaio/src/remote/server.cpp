@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
 #include <thread>
 
@@ -85,6 +87,18 @@ struct Pending {
 struct HttpServer::Impl {
   Service& svc;
   MHD_Daemon* daemon = nullptr;
+  std::string last_log;  // libmicrohttpd's last message (why it cannot listen)
+
+  static void on_log(void* cls, const char* fmt, va_list ap) {
+    auto* self = static_cast<Impl*>(cls);
+    char buf[512];
+    std::vsnprintf(buf, sizeof buf, fmt, ap);
+    std::string line = buf;
+    while (!line.empty() && (line.back() == '\n' || line.back() == '.')) line.pop_back();
+    std::lock_guard<std::mutex> lk(self->mu);
+    self->last_log = line;
+    if (self->daemon && self->svc.config().log) self->svc.config().log("libmicrohttpd: " + line);
+  }
   std::mutex mu;
   std::condition_variable cv;
   unsigned in_flight = 0;
@@ -215,6 +229,7 @@ HttpServer::HttpServer(Service& svc) : impl_(std::make_unique<Impl>(svc)) {
       {MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<intptr_t>(std::max<std::size_t>(cfg.max_header * 2, 16384)),
        nullptr},
       {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&Impl::on_completed), impl_.get()},
+      {MHD_OPTION_EXTERNAL_LOGGER, reinterpret_cast<intptr_t>(&Impl::on_log), impl_.get()},
   };
   if (tls) {
     opts.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0, const_cast<char*>(cfg.tls_cert_pem.c_str())});
@@ -225,8 +240,13 @@ HttpServer::HttpServer(Service& svc) : impl_(std::make_unique<Impl>(svc)) {
                                                   : ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
   impl_->daemon = MHD_start_daemon(flags, port, nullptr, nullptr, &Impl::on_request, impl_.get(),
                                    MHD_OPTION_ARRAY, opts.data(), MHD_OPTION_END);
-  if (!impl_->daemon)
-    throw Error(ErrorKind::io, "cannot listen on " + cfg.listen + (tls ? " (or the TLS key and certificate do not load)" : ""));
+  if (!impl_->daemon) {
+    std::string why = impl_->last_log;
+    if (auto colon = why.rfind(": "); colon != std::string::npos) why = why.substr(colon + 2);
+    throw Error(ErrorKind::io, "cannot listen on " + cfg.listen +
+                                   (why.empty() ? std::string(tls ? " (or the TLS key and certificate do not load)" : "")
+                                                : ": " + why));
+  }
   const MHD_DaemonInfo* info = MHD_get_daemon_info(impl_->daemon, MHD_DAEMON_INFO_BIND_PORT);
   port_ = info ? info->port : port;
 }
