@@ -182,7 +182,11 @@ RemoteDecompressResult decompress(HostPool& hosts, Input& in, Sink* out, const R
   fill(64 * 1024);
   if (buf.size() < 2 || !gzip::has_gzip_magic(buf.data(), buf.size()))
     throw Error(ErrorKind::usage, "not in gzip format");  // gzip's words, no "corrupt data" before
-  if (auto h = gzip::parse_header(buf.data(), buf.size())) res.first = *h;
+  try {
+    if (auto h = gzip::parse_header(buf.data(), buf.size())) res.first = *h;
+  } catch (const Error&) {
+    // A damaged first header: the server reports it, with member and offset.
+  }
   std::uint64_t member_base = 0, offset_base = 0;
   const std::size_t limit = opt.max_body;
   bool done = false;
