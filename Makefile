@@ -6,7 +6,7 @@ BUILD  ?= build
 JOBS   ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build demo test install bench stress fuzz model clean
+.PHONY: all deps build demo test install bench stress fuzz model onnx clean
 
 all: build
 
@@ -84,6 +84,20 @@ fuzz: deps
 model: deps
 	@scripts/install-deps.sh --model
 	/usr/bin/python3 models/train_fashion_cnv.py $(TRAIN_FLAGS)
+
+# The default model as the FINN-ONNX graph FINN's dataflow build takes, in a
+# FINN build folder for an Alveo card: $(BUILD)/finn-BOARD/ with model.onnx,
+# dataflow_build_config.json (BOARD=U250, the default, or U50) and FINN's
+# verification inputs. Checked first: onnx.checker, shape inference, and the
+# graph's numpy evaluation on the first ONNX_CHECK (1,000; 10000 for all)
+# Fashion-MNIST test images against models/fashion-cnv.fbnn.pred. Building the bitstream from the folder needs
+# FINN and Vitis/Vivado, which this machine does not have (kernels/bnn/README.md).
+BOARD ?= U250
+ONNX_CHECK ?= 1000
+onnx: deps
+	/usr/bin/python3 kernels/bnn/fbnn_to_onnx.py models/fashion-cnv.fbnn -f --board $(BOARD) \
+	  --finn-dir $(BUILD)/finn-$(BOARD) --count $(ONNX_CHECK) \
+	  --check-images /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-fuzz

@@ -4,7 +4,10 @@
 # where ../shared/data has them, else our Fashion-MNIST model) and LFC-W1A1,
 # at -p 1 and -p 2. Checks that PyTorch predicts the same classes (bit-exact
 # networks), prints a Markdown table (images/s, ratio to PyTorch, peak RSS)
-# and appends it to bench/RESULTS.md.
+# and appends it to bench/RESULTS.md. One more row runs CNV through the FINN
+# driver against csim:0 (the CPU engine behind a FINN accelerator's buffers)
+# as a correctness run only: it must predict what the CPU predicts; its
+# speed is the CPU's and says nothing about a card.
 #
 #   bench/infer.sh [BUILD_DIR]     environment: IMAGES (20000), TORCH_IMAGES (2000)
 set -euo pipefail
@@ -73,11 +76,18 @@ bench_net() { # name model input fmt torchfmt extra
     { echo "bench: $name: PyTorch and fpga-infer disagree" >&2; exit 1; }
 }
 bench_net "$cnv_name" "$cnv" "$cnv_in" "$cnv_fmt" "$cnv_fmt"
+# The FINN driver on csim:0: a correctness row (no speed: not a card).
+"$BIN/fpga-infer" -q --device csim:0 -p 2 -m "$cnv" -t "$cnv_fmt" "$cnv_in" > "$OUT/csim.tsv"
+cmp -s "$OUT/csim.tsv" "$OUT/pred.tsv" ||
+  { echo "bench: $cnv_name: csim:0 (FINN driver) and the CPU disagree" >&2; exit 1; }
+echo "| $cnv_name | fpga-infer --device csim:0 (FINN driver, CPU stand-in; correctness only) | - | - | - |"
 if [ -n "$lfc" ]; then
   bench_net "LFC-W1A1 (BNN-PYNQ MNIST weights)" "$lfc" "$OUT/digits.raw" raw raw28 "--shape 28x28x1"
 fi
 echo
-echo "PyTorch and fpga-infer predicted the same class for every image both ran."
+echo "PyTorch and fpga-infer predicted the same class for every image both ran. The csim:0"
+echo "row is a correctness run: the FINN driver (idma0/odma0 buffers, batches in flight) against"
+echo "a stand-in computed by the CPU engine predicted the CPU's class for all $N images; no card ran."
 echo
 } | tee "$OUT/table.md"
 { echo; cat "$OUT/table.md"; } >> "$HERE/RESULTS.md"

@@ -4,7 +4,8 @@
 set -eu
 PKGS="cmake g++ make pkg-config zlib1g-dev libisal-dev libdeflate-dev libgtest-dev libxrt-dev uuid-dev
       libcurl4-gnutls-dev libmicrohttpd-dev openssh-server openssh-client openssl curl rsync
-      bats parallel gzip pigz isal libdeflate-tools tabix python3 time dataset-fashion-mnist"
+      bats parallel gzip pigz isal libdeflate-tools tabix python3 python3-numpy python3-onnx time
+      dataset-fashion-mnist"
 # --model: what training the default model and the PyTorch baseline need.
 [ "${1:-}" = "--model" ] && PKGS="python3-torch python3-numpy dataset-fashion-mnist"
 [ "${1:-}" = "--list" ] && { echo $PKGS; exit 0; }

@@ -10,12 +10,16 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <stdexcept>
+
+#include <xclbin.h>
 
 #include <experimental/xrt_system.h>
 #include <experimental/xrt_xclbin.h>
@@ -106,16 +110,103 @@ struct Chosen {
   std::string file;
   xrt::xclbin xclbin;
   std::vector<std::string> cus;  // instance names
+  // A FINN accelerator: the kernels whose instances are idma0 and odma0, and
+  // the indices of their (buffer, numReps) arguments.
+  std::string idma, odma;
+  int idma_buf = -1, idma_count = -1, odma_buf = -1, odma_count = -1;
 };
 
-Chosen check_xclbin(const std::string& file, const std::string& platform) {
-  {
-    std::ifstream f(file, std::ios::binary);
-    if (!f) fail(file + ": " + std::strerror(errno));
-    char magic[8] = {};
-    f.read(magic, sizeof magic);
-    if (f.gcount() != 8 || std::memcmp(magic, "xclbin2", 8) != 0) fail(file + ": not an xclbin file");
+// FINN's DMA kernels take (buffer, numReps) as seen by the host (a stream
+// argument in between is not the host's): the first argument on a memory
+// bank, and the 32-bit scalar named numReps (else the last 32-bit scalar).
+bool finn_args(const xrt::xclbin::kernel& k, int& buf, int& count) {
+  buf = count = -1;
+  int named = -1;
+  auto args = k.get_args();
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const auto& a = args[i];
+    bool on_bank = !a.get_mems().empty();
+    if (on_bank && buf < 0) buf = static_cast<int>(i);
+    bool scalar32 = !on_bank && a.get_size() == 4 && a.get_host_type().find("stream") == std::string::npos;
+    if (!scalar32) continue;
+    count = static_cast<int>(i);  // the last 32-bit scalar...
+    if (a.get_name() == "numReps" && named < 0) named = static_cast<int>(i);
   }
+  if (named >= 0) count = named;  // ...unless one is named numReps
+  return buf >= 0 && count >= 0;
+}
+
+void check_finn(Chosen& c) {
+  const std::string& file = c.file;
+  std::string names;
+  for (const auto& k : c.xclbin.get_kernels()) {
+    for (const auto& cu : k.get_cus()) {
+      std::string n = cu.get_name();
+      std::string inst = n.substr(n.find(':') + 1);
+      names += (names.empty() ? "" : ", ") + k.get_name() + ":" + inst;
+      for (const char* dma : {"idma0", "odma0"}) {
+        if (inst != dma) continue;
+        bool in = dma[0] == 'i';
+        int& buf = in ? c.idma_buf : c.odma_buf;
+        int& count = in ? c.idma_count : c.odma_count;
+        if (!finn_args(k, buf, count))
+          fail(file + ": its " + dma + " (" + k.get_name() + ") does not have the interface (buffer, numReps)");
+        (in ? c.idma : c.odma) = k.get_name();
+      }
+    }
+  }
+  if (c.idma.empty() || c.odma.empty())
+    fail(file + ": not a FINN accelerator: no " + std::string(c.idma.empty() ? "idma0" : "odma0") +
+         " compute unit (compute units: " + (names.empty() ? "none" : names) + ")");
+  c.cus = {"idma0", "odma0"};
+}
+
+// XRT 2.13 trusts an xclbin's sizes and counts (a file cut inside its header
+// crashed it here): the container and the sections it parses are checked
+// first, so a damaged file is a one-line error.
+void check_axlf(const std::string& file) {
+  std::ifstream f(file, std::ios::binary);
+  if (!f) fail(file + ": " + std::strerror(errno));
+  char magic[8] = {};
+  f.read(magic, sizeof magic);
+  if (f.gcount() != 8 || std::memcmp(magic, "xclbin2", 8) != 0) fail(file + ": not an xclbin file");
+  f.seekg(0, std::ios::end);
+  const std::uint64_t size = static_cast<std::uint64_t>(f.tellg());
+  auto bad = [&](const std::string& why) { fail(file + ": damaged xclbin: " + why); };
+  axlf top;
+  if (size < sizeof top) bad("cut short (" + std::to_string(size) + " bytes, the header alone has " + std::to_string(sizeof top) + ")");
+  f.seekg(0);
+  f.read(reinterpret_cast<char*>(&top), sizeof top);
+  if (top.m_header.m_length != size)
+    bad("its header says " + std::to_string(top.m_header.m_length) + " bytes, the file has " + std::to_string(size));
+  std::uint64_t n = top.m_header.m_numSections;
+  if (n == 0 || n > 4096 || offsetof(axlf, m_sections) + n * sizeof(axlf_section_header) > size)
+    bad(std::to_string(n) + " sections do not fit");
+  std::vector<axlf_section_header> hs(n);
+  f.seekg(offsetof(axlf, m_sections));
+  f.read(reinterpret_cast<char*>(hs.data()), static_cast<std::streamsize>(n * sizeof(axlf_section_header)));
+  if (!f) bad("section table unreadable");
+  for (const auto& h : hs) {
+    if (h.m_sectionOffset > size || h.m_sectionSize > size - h.m_sectionOffset)
+      bad("section " + std::to_string(h.m_sectionKind) + " lies outside the file");
+    // The tables XRT walks by their own counts: the count must fit the section.
+    std::size_t item = h.m_sectionKind == MEM_TOPOLOGY ? sizeof(mem_data)
+                       : h.m_sectionKind == IP_LAYOUT  ? sizeof(ip_data)
+                       : h.m_sectionKind == CONNECTIVITY ? sizeof(connection) : 0;
+    if (!item) continue;
+    if (h.m_sectionSize < 8) bad("section " + std::to_string(h.m_sectionKind) + " is too short");
+    std::int32_t count = 0;
+    f.seekg(static_cast<std::streamoff>(h.m_sectionOffset));
+    f.read(reinterpret_cast<char*>(&count), sizeof count);
+    std::size_t head = h.m_sectionKind == CONNECTIVITY ? 4 : 8;
+    if (!f || count < 0 || head + std::uint64_t(count) * item > h.m_sectionSize)
+      bad("section " + std::to_string(h.m_sectionKind) + " declares " + std::to_string(count) +
+          " entries, more than it holds");
+  }
+}
+
+Chosen check_xclbin(const std::string& file, const std::string& platform, const std::string& kernel = "deflate") {
+  check_axlf(file);
   Chosen c;
   c.file = file;
   try {
@@ -126,6 +217,10 @@ Chosen check_xclbin(const std::string& file, const std::string& platform) {
   std::string xsa = c.xclbin.get_xsa_name();
   if (!platform.empty() && xsa != platform)
     fail(file + ": built for platform " + (xsa.empty() ? "(none)" : xsa) + ", the card is " + platform);
+  if (kernel == "bnn") {
+    check_finn(c);
+    return c;
+  }
   std::string names;
   for (const auto& k : c.xclbin.get_kernels()) {
     names += (names.empty() ? "" : ", ") + k.get_name();
@@ -144,7 +239,10 @@ Chosen check_xclbin(const std::string& file, const std::string& platform) {
 }
 
 Chosen choose_xclbin(const XclbinChoice& choice, const std::string& platform) {
-  if (!choice.file.empty()) return check_xclbin(choice.file, platform);
+  if (!choice.file.empty()) return check_xclbin(choice.file, platform, choice.kernel);
+  if (choice.kernel == "bnn")
+    fail("no xclbin for the model: name its FINN build with --xclbin, FPGA_XCLBIN, or an xclbin line with a file "
+         "in the model's pairing (MODEL.finn)");
   if (platform.empty()) fail("the card's platform is unknown: name an xclbin with --xclbin or FPGA_XCLBIN");
   std::string first_error, looked;
   for (const auto& dir : choice.search_dirs) {
@@ -170,6 +268,18 @@ Chosen choose_xclbin(const XclbinChoice& choice, const std::string& platform) {
   if (!first_error.empty()) fail(first_error);
   fail("no xclbin for platform " + platform + " in " + (looked.empty() ? "(no search path)" : looked) +
        " (use --xclbin or FPGA_XCLBIN)");
+}
+
+std::string state_name(ert_cmd_state s) {
+  switch (s) {
+    case ERT_CMD_STATE_ERROR: return "ERROR";
+    case ERT_CMD_STATE_ABORT: return "ABORT";
+    case ERT_CMD_STATE_TIMEOUT: return "TIMEOUT";
+    case ERT_CMD_STATE_NORESPONSE: return "NORESPONSE";
+    case ERT_CMD_STATE_SKERROR: return "SKERROR";
+    case ERT_CMD_STATE_SKCRASHED: return "SKCRASHED";
+    default: return std::to_string(static_cast<int>(s));
+  }
 }
 
 // What the ports of one card share; destroyed after every port.
@@ -260,17 +370,6 @@ class XrtGzipPort final : public GzipKernelPort {
   }
 
  private:
-  static std::string state_name(ert_cmd_state s) {
-    switch (s) {
-      case ERT_CMD_STATE_ERROR: return "ERROR";
-      case ERT_CMD_STATE_ABORT: return "ABORT";
-      case ERT_CMD_STATE_TIMEOUT: return "TIMEOUT";
-      case ERT_CMD_STATE_NORESPONSE: return "NORESPONSE";
-      case ERT_CMD_STATE_SKERROR: return "SKERROR";
-      case ERT_CMD_STATE_SKCRASHED: return "SKCRASHED";
-      default: return std::to_string(static_cast<int>(s));
-    }
-  }
 
   xrt::bo alloc(int arg, std::size_t bytes, const char* what) {
     xrt::bo bo(card_->device, bytes, xrt::bo::flags::normal, static_cast<xrt::memory_group>(groups_[arg]));
@@ -294,6 +393,102 @@ class XrtGzipPort final : public GzipKernelPort {
   int groups_[4] = {};
   xrt::bo in_bo_, out_bo_, size_bo_, sum_bo_;
   xrt::run run_;
+  bool started_ = false;
+};
+
+// What the ports of a FINN card share: the kernels (one exclusive object a
+// DMA), and the lock that keeps each port's two starts together, so that the
+// card's idma0 and odma0 queues hold the batches in the same order (a batch's
+// classes come out of odma0 in the order its images went into idma0).
+struct FinnCard {
+  xrt::device device;
+  xrt::uuid uuid;
+  xrt::kernel idma, odma;
+  int idma_buf = 0, idma_count = 0, odma_buf = 0, odma_count = 0;
+  std::mutex start_mu;
+};
+
+class XrtFinnPort final : public bnn::FinnPort {
+ public:
+  XrtFinnPort(std::shared_ptr<FinnCard> card, std::string name, std::size_t image_bytes, std::size_t max_images,
+              unsigned timeout_ms)
+      : card_(std::move(card)), name_(std::move(name)), image_bytes_(image_bytes), max_(max_images),
+        timeout_ms_(timeout_ms) {
+    in_bo_ = alloc(card_->idma, card_->idma_buf, image_bytes_ * max_, "idma0 input");
+    out_bo_ = alloc(card_->odma, card_->odma_buf, std::max<std::size_t>(max_, 64), "odma0 output");
+    idma_run_ = xrt::run(card_->idma);
+    odma_run_ = xrt::run(card_->odma);
+  }
+  ~XrtFinnPort() override {
+    if (started_) {
+      for (auto* r : {&idma_run_, &odma_run_}) {
+        try {
+          r->abort();
+        } catch (const std::exception&) {
+        }
+      }
+    }
+  }
+  const std::string& name() const override { return name_; }
+  std::size_t max_images() const override { return max_; }
+
+  void run(const std::uint8_t* in, std::uint32_t n, std::uint8_t* out) override {
+    if (started_) fail("a batch that timed out is still on the card");
+    if (n == 0 || n > max_) fail("numReps " + std::to_string(n) + " is outside the buffers' 1-" + std::to_string(max_));
+    std::size_t in_bytes = std::size_t{n} * image_bytes_;
+    in_bo_.write(in, in_bytes, 0);
+    in_bo_.sync(XCL_BO_SYNC_BO_TO_DEVICE, in_bytes, 0);
+    // The output as the driver filled it (no class): what odma0 does not
+    // write stays so.
+    out_bo_.write(out, n, 0);
+    out_bo_.sync(XCL_BO_SYNC_BO_TO_DEVICE, n, 0);
+    idma_run_.set_arg(card_->idma_buf, in_bo_);
+    idma_run_.set_arg(card_->idma_count, std::uint32_t{n});
+    odma_run_.set_arg(card_->odma_buf, out_bo_);
+    odma_run_.set_arg(card_->odma_count, std::uint32_t{n});
+    auto t0 = std::chrono::steady_clock::now();
+    {
+      std::lock_guard<std::mutex> lk(card_->start_mu);
+      trace(name_ + ": idma0 start, " + std::to_string(n) + " images");
+      idma_run_.start();
+      started_ = true;
+      trace(name_ + ": odma0 start, " + std::to_string(n) + " images");
+      odma_run_.start();
+    }
+    auto state = odma_run_.wait(std::chrono::milliseconds(timeout_ms_));
+    trace(name_ + ": odma0 wait -> state " + std::to_string(static_cast<int>(state)));
+    if (state == ERT_CMD_STATE_TIMEOUT) fail("odma0 timed out after " + std::to_string(timeout_ms_) + " ms");
+    // odma0 finishing means idma0 delivered every image; its run must be
+    // complete too before its buffer is reused.
+    auto in_state = idma_run_.wait(std::chrono::milliseconds(timeout_ms_));
+    trace(name_ + ": idma0 wait -> state " + std::to_string(static_cast<int>(in_state)));
+    if (in_state == ERT_CMD_STATE_TIMEOUT) fail("idma0 timed out after " + std::to_string(timeout_ms_) + " ms");
+    started_ = false;
+    if (state != ERT_CMD_STATE_COMPLETED) fail("odma0 ended in state " + state_name(state));
+    if (in_state != ERT_CMD_STATE_COMPLETED) fail("idma0 ended in state " + state_name(in_state));
+    auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+    if (took > static_cast<long long>(timeout_ms_))
+      fail("batch took " + std::to_string(took) + " ms, over the limit of " + std::to_string(timeout_ms_) + " ms");
+    out_bo_.sync(XCL_BO_SYNC_BO_FROM_DEVICE, n, 0);
+    out_bo_.read(out, n, 0);
+  }
+
+ private:
+  xrt::bo alloc(const xrt::kernel& k, int arg, std::size_t bytes, const char* what) {
+    int group = k.group_id(arg);
+    xrt::bo bo(card_->device, bytes, xrt::bo::flags::normal, static_cast<xrt::memory_group>(group));
+    trace(name_ + ": " + what + " buffer of " + std::to_string(bytes) + " bytes in memory group " +
+          std::to_string(bo.get_memory_group()) + " (argument " + std::to_string(arg) + ": group " +
+          std::to_string(group) + ")");
+    return bo;
+  }
+
+  std::shared_ptr<FinnCard> card_;
+  std::string name_;
+  std::size_t image_bytes_, max_;
+  unsigned timeout_ms_;
+  xrt::bo in_bo_, out_bo_;
+  xrt::run idma_run_, odma_run_;
   bool started_ = false;
 };
 
@@ -373,6 +568,65 @@ class XrtPlugin final : public Plugin {
       }
     }
     return ports;
+  }
+
+  FinnOpened open_finn(const FinnOpenRequest& r) override {
+    auto card = std::make_shared<FinnCard>();
+    try {
+      card->device = xrt::device(r.index);
+    } catch (const std::exception& e) {
+      fail(std::string("cannot open the card: ") + e.what());
+    }
+    auto id = identify(card->device, r.index, device_override());
+    XclbinChoice choice = r.xclbin;
+    choice.kernel = "bnn";
+    Chosen x = choose_xclbin(choice, id.platform);
+    std::string uuid = x.xclbin.get_uuid().to_string();
+    auto plain = [](std::string u) {
+      u.erase(std::remove(u.begin(), u.end(), '-'), u.end());
+      return u;
+    };
+    auto paired = [&](const std::string& u) {
+      return std::find(r.uuids.begin(), r.uuids.end(), plain(u)) != r.uuids.end();
+    };
+    if (!paired(uuid))
+      fail(x.file + ": xclbin " + plain(uuid) + " is not paired with the model (" + r.pairing +
+           "): it implements another network, or the pairing is out of date");
+    try {
+      card->uuid = card->device.load_xclbin(x.xclbin);
+    } catch (const std::exception& e) {
+      fail(x.file + ": cannot load it: " + e.what());
+    }
+    // What the card holds now must be that build (another process may load
+    // the card between our load and our runs only without our lock).
+    std::string on_card = query([&] { return card->device.get_xclbin_uuid().to_string(); });
+    if (!on_card.empty() && !paired(on_card))
+      fail("the card holds xclbin " + plain(on_card) + ", which is not paired with the model (" + r.pairing + ")");
+    trace(r.name + ": loaded " + x.file + " (FINN, uuid " + plain(uuid) + "; " + x.idma + ":{idma0} (" +
+          std::to_string(x.idma_buf) + ", " + std::to_string(x.idma_count) + "), " + x.odma + ":{odma0} (" +
+          std::to_string(x.odma_buf) + ", " + std::to_string(x.odma_count) + "))");
+    try {
+      card->idma = xrt::kernel(card->device, card->uuid, x.idma + ":{idma0}", xrt::kernel::cu_access_mode::exclusive);
+      card->odma = xrt::kernel(card->device, card->uuid, x.odma + ":{odma0}", xrt::kernel::cu_access_mode::exclusive);
+    } catch (const std::exception& e) {
+      fail(std::string("idma0/odma0: ") + e.what());
+    }
+    card->idma_buf = x.idma_buf;
+    card->idma_count = x.idma_count;
+    card->odma_buf = x.odma_buf;
+    card->odma_count = x.odma_count;
+    FinnOpened o;
+    o.file = x.file;
+    o.uuid = plain(uuid);
+    for (unsigned b = 0; b < std::max(1u, r.ports); ++b) {
+      std::string name = r.name + "/b" + std::to_string(b + 1);
+      try {
+        o.ports.push_back(std::make_unique<XrtFinnPort>(card, name, r.image_bytes, r.max_images, r.timeout_ms));
+      } catch (const std::exception& e) {
+        fail(name + ": " + e.what());
+      }
+    }
+    return o;
   }
 };
 

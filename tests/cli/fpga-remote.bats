@@ -119,6 +119,15 @@ make_pair() { # name kib
   "$R" http://127.0.0.1:$PORT fpga-gzip < here/f > r.gz
   "$OURS" < here/f > l.gz
   cmp l.gz r.gz
+  # A pipe too (no time), a comment, and zlib's strategies.
+  cat here/f | "$R" http://127.0.0.1:$PORT fpga-gzip > r.gz
+  cat here/f | "$OURS" > l.gz
+  cmp l.gz r.gz
+  for opt in "-C note%20&x=1" -H -U "-H -9"; do
+    "$R" --chunk 100K http://127.0.0.1:$PORT fpga-gzip $opt -b 64K -c there/f > r.gz
+    "$OURS" $opt -b 64K -c here/f > l.gz
+    cmp l.gz r.gz
+  done
   "$R" http://127.0.0.1:$PORT fpga-gzip -c there/empty > r.gz
   "$OURS" -c here/empty > l.gz
   cmp l.gz r.gz

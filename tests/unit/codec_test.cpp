@@ -35,7 +35,8 @@ TEST(Levels, EveryLevelHasAnEngineAndOutOfRangeIsUsageError) {
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::usage);
   }
-  EXPECT_THROW(plan_for_level(0), Error);
+  EXPECT_THROW(plan_for_level(-1), Error);
+  EXPECT_EQ(plan_for_level(0).engine_level, 0);  // stored blocks (-0)
 }
 
 TEST(Engines, RoundTripThroughZlibAndOurInflater) {

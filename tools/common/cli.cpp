@@ -212,8 +212,10 @@ unsigned parse_count(const std::string& value, unsigned max, const std::string& 
 
 void print_version() {
   std::printf("%s (fpga-tools) %s\n", program_name().c_str(), fpgaio::version());
-  std::exit(0);
+  exit_after_output();
 }
+
+void exit_after_output() { std::exit(close_stdout() ? kOk : kError); }
 
 void print_devices(const std::string& kernel) {
   auto slots = fpgaio::job_slots(kernel);
@@ -231,7 +233,9 @@ void print_devices(const std::string& kernel) {
   }
   for (const auto& d : fpgaio::named_only_devices()) {
     if (std::find(d.kernels.begin(), d.kernels.end(), kernel) == d.kernels.end()) continue;
-    std::printf("-\t%s\t%s\tdeflate\n", d.name.c_str(), d.description.c_str());
+    std::string k;
+    for (const auto& x : d.kernels) k += (k.empty() ? "" : ",") + x;
+    std::printf("-\t%s\t%s\t%s\n", d.name.c_str(), d.description.c_str(), k.c_str());
   }
   // Where XRT is set up but lists no card, say why (on stderr: the list
   // itself stays machine-readable).

@@ -70,8 +70,13 @@ std::optional<std::uint64_t> parse_size(const std::string& s, std::uint64_t unit
 // A whole number in [1, max] for option `what`, else usage_error.
 unsigned parse_count(const std::string& value, unsigned max, const std::string& what);
 
-// "prog (fpga-tools) VERSION" on stdout, and exit(0): --version.
+// "prog (fpga-tools) VERSION" on stdout, and exit_after_output(): --version.
 [[noreturn]] void print_version();
+
+// Ends --help, --version and the like: exit 0 once standard output is
+// written and closed, 1 when that failed (a full disk, as gzip), and by
+// SIGPIPE when the reader went away (broken_pipe()).
+[[noreturn]] void exit_after_output();
 
 // One option definition drives parsing, --help and the completion test.
 struct OptionSpec {

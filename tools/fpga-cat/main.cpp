@@ -79,7 +79,7 @@ Options parse(int argc, char** argv) {
         std::printf("\nA PART may be a byte range FILE@INDEX:OFFSET+LENGTH (fpga-tools(7)).\n"
                     "Exit status: 0 success, 1 error (nothing is written).\nFull documentation: man %s\n",
                     fpgacli::program_name().c_str());
-        std::exit(0);
+        fpgacli::exit_after_output();
       case kVersion: fpgacli::print_version();
       default: fpgacli::usage_error("unexpected option " + spelled);
     }

@@ -30,6 +30,7 @@ namespace gz = fpgaio::gzip;
 
 struct ListTotals {
   std::uint64_t compressed = 0, uncompressed = 0;
+  std::uint64_t header_bytes = 0;  // the last file's: gzip's totals ratio uses it
   int files = 0;
 };
 
@@ -52,6 +53,12 @@ class Runner {
     status_.error();
   }
   void fail(const fpgaio::Error& e, const std::string& path);
+  // gzip says this even under -q (a warning).
+  void exists(const std::string& out_path) {
+    report("", out_path + " already exists;\tnot overwritten");
+    status_.warning();
+  }
+  std::optional<std::string> known_suffix(const std::string& path);
   void run_file(const std::string& path, const struct stat& st);
   void run_directory(const std::string& path);
   void compress_one(fpgaio::Input& in, const std::string& in_path);
@@ -65,9 +72,9 @@ class Runner {
     if (o_.progress) return *o_.progress;  // asked for: shown even when stderr is a file
     return o_.verbosity > 0 && fpgacli::is_tty(STDERR_FILENO);
   }
-  void list_line(const std::string& name, const gz::DecompressResult& r, std::uint64_t compressed);
+  void list_line(const std::string& name, const gz::DecompressResult& r, std::uint64_t compressed, std::time_t when);
   void after_commit(const std::string& in_path, const std::string& out_path, std::uint64_t in_bytes,
-                    std::uint64_t out_bytes, bool keep = false);
+                    std::uint64_t out_bytes, bool keep = false, std::uint64_t header_bytes = 0);
   bool input_changed(const fpgaio::Input& in, std::uint64_t bytes_read);
 
   Options o_;
@@ -82,7 +89,12 @@ class Runner {
 void Runner::fail(const fpgaio::Error& e, const std::string& path) {
   // A reader that went away ends the run, as in gzip (not only this operand).
   if (fpgacli::is_broken_pipe(e)) std::exit(fpgacli::broken_pipe(e.path));
-  fpgacli::report(e, path);
+  if (e.kind() == fpgaio::ErrorKind::corrupt) {
+    // gzip's words for damaged data, which scripts grep for.
+    for (const auto& line : e.describe_as_gzip()) report(e.path.empty() ? path : e.path, line);
+  } else {
+    fpgacli::report(e, path);
+  }
   status_.error();
 }
 
@@ -113,11 +125,14 @@ void Runner::run_operand(const std::string& path) {
   struct stat st;
   if (::lstat(path.c_str(), &st) != 0) {
     int err = errno;
-    // gunzip foo looks for foo.gz, as gzip does.
-    if (err == ENOENT && o_.mode != Mode::compress && !o_.suffix.empty()) {
-      std::string alt = path + o_.suffix;
-      if (::lstat(alt.c_str(), &st) == 0) return run_file(alt, st);
-      return fail(alt, std::strerror(ENOENT));
+    // gunzip foo looks for foo.gz (and gzip's other suffixes), as gzip does;
+    // a name that has a suffix already is reported as given.
+    if (err == ENOENT && o_.mode != Mode::compress && !decompressed_name(path)) {
+      for (const std::string& s : {o_.suffix, std::string(".gz"), std::string(".z"), std::string("-z"), std::string(".Z")}) {
+        std::string alt = path + s;
+        if (::lstat(alt.c_str(), &st) == 0) return run_file(alt, st);
+      }
+      return fail(path + o_.suffix, std::strerror(ENOENT));
     }
     return fail(path, std::strerror(err));
   }
@@ -166,6 +181,12 @@ void Runner::run_file(const std::string& path, const struct stat& st) {
     return warn("", path + " is a directory -- ignored");
   }
   if (S_ISLNK(st.st_mode) && !o_.force && !o_.to_stdout) return fail(path, std::strerror(ELOOP));
+  struct stat target;
+  if (S_ISLNK(st.st_mode) && ::stat(path.c_str(), &target) == 0 && S_ISDIR(target.st_mode)) {
+    // -f follows a link to a directory as gzip does: into it with -r, else ignored.
+    if (o_.recursive) return run_directory(path);
+    return warn("", path + " is a directory -- ignored");
+  }
   if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode) && !o_.to_stdout && o_.mode != Mode::list && o_.mode != Mode::test)
     return warn("", path + " is not a directory or a regular file - ignored");
   if (S_ISREG(st.st_mode) && writes_file())
@@ -204,28 +225,40 @@ double ratio_percent(std::uint64_t big, std::uint64_t small) {
 }
 
 void Runner::after_commit(const std::string& in_path, const std::string& out_path, std::uint64_t in_bytes,
-                          std::uint64_t out_bytes, bool keep) {
+                          std::uint64_t out_bytes, bool keep, std::uint64_t header_bytes) {
   bool remove = !keep && !o_.keep && !o_.to_stdout && in_path != "-" && !fpgaio::parse_range(in_path);
   if (remove && ::unlink(in_path.c_str()) != 0) fail(in_path, std::string("cannot remove: ") + std::strerror(errno));
   if (o_.verbosity > 0 && in_path != "-") {
     std::uint64_t plain = o_.mode == Mode::compress ? in_bytes : out_bytes;
-    std::uint64_t packed = o_.mode == Mode::compress ? out_bytes : in_bytes;
-    std::string what = o_.to_stdout ? "" : (remove ? " -- replaced with " : " -- created ") + out_path;
+    // Decompressing, gzip leaves the first header and a trailer out of the
+    // ratio (`header_bytes`), as -l does.
+    std::uint64_t packed = o_.mode == Mode::compress ? out_bytes : in_bytes - std::min(in_bytes, header_bytes);
+    // gzip's words, also for -c ("replaced with stdout", "created stdout" with -k).
+    std::string what = o_.to_stdout ? (o_.keep ? " -- created stdout" : " -- replaced with stdout")
+                                    : (remove ? " -- replaced with " : " -- created ") + out_path;
     std::fprintf(stderr, "%s:\t%5.1f%%%s\n", in_path.c_str(), ratio_percent(plain, packed), what.c_str());
   }
 }
 
+std::optional<std::string> shortened_name(const std::string& stem, const std::string& suffix, bool compress);
+
 void Runner::compress_one(fpgaio::Input& in, const std::string& in_path) {
   bool is_stdin = in_path == "-";
   const auto& range = in.range();
-  if (!o_.to_stdout && !is_stdin && !range && ends_with(in_path, o_.suffix) && !o_.force) {
-    if (o_.verbosity >= 0) report("", in_path + " already has " + o_.suffix + " suffix -- unchanged");
-    return;  // gzip warns but keeps status 0 here
+  if (!o_.to_stdout && !is_stdin && !range && !o_.force) {
+    if (auto suf = known_suffix(in_path)) {
+      // gzip says so but keeps status 0, and under -r only with -v.
+      if (o_.verbosity > 0 || (!o_.recursive && o_.verbosity >= 0))
+        report("", in_path + " already has " + *suf + " suffix -- unchanged");
+      return;
+    }
   }
   bool out_stdout = o_.to_stdout || is_stdin;
   if (out_stdout && fpgacli::is_tty(STDOUT_FILENO) && !o_.force) {
-    report("", "compressed data not written to a terminal. Use -f to force compression.");
-    report("", "For help, type: " + fpgacli::program_name() + " -h");
+    if (o_.verbosity >= 0) {  // gzip's two lines, silenced by -q (the status is still 1)
+      report("", "compressed data not written to a terminal. Use -f to force compression.");
+      std::fprintf(stderr, "For help, type: %s -h\n", fpgacli::program_name().c_str());
+    }
     status_.error();
     return;
   }
@@ -241,13 +274,24 @@ void Runner::compress_one(fpgaio::Input& in, const std::string& in_path) {
       if (o_.verbosity >= 0) report("", "warning: " + what + "; compressing the rest on the CPU");
     };
   co.rsyncable = o_.rsyncable;
+  co.strategy = o_.strategy;
   bool save_name = o_.save_name.value_or(true), save_time = o_.save_time.value_or(true);
   // A range that starts a file carries the file's name and time; later ranges
   // carry none, exactly like the later members of a whole-file compression,
   // so that fpga-cat of the parts is byte-identical to it.
   bool heads_file = !range || range->offset == 0;
   if (!is_stdin && save_name && heads_file) co.name = base_name(range ? range->path : in_path);
-  if (!is_stdin && save_time && heads_file) co.mtime = static_cast<std::uint32_t>(in.stat().st_mtime);
+  if (heads_file) co.comment = o_.comment;
+  // Standard input has a time when it is a regular file, as in gzip.
+  if (save_time && heads_file && (!is_stdin || in.is_regular())) {
+    // The format holds 1 to 2^32-1 seconds (0 means none): gzip stores 0
+    // for anything else, with a warning.
+    auto t = in.stat().st_mtime;
+    if (t > 0 && static_cast<std::uint64_t>(t) <= 0xffffffffu)
+      co.mtime = static_cast<std::uint32_t>(t);
+    else
+      warn(is_stdin ? "stdin" : in_path, "warning: file timestamp out of range for gzip format");
+  }
   fpgacli::ProgressLine bar(progress_enabled(), is_stdin ? "stdin" : in_path,
                             in.is_regular() ? static_cast<std::uint64_t>(in.stat().st_size) : 0);
   co.progress = [&](std::uint64_t done, std::uint64_t) { bar.update(done); };
@@ -261,17 +305,26 @@ void Runner::compress_one(fpgaio::Input& in, const std::string& in_path) {
     return;
   }
   std::string out_path = (range ? range->stem() : in_path) + o_.suffix;
+  bool shortened = false;
+  if (auto s = shortened_name(range ? range->stem() : in_path, o_.suffix, true)) {
+    // Too long for the directory: shortened as gzip does, and the name kept
+    // in the header whatever -n says.
+    out_path = *s;
+    shortened = true;
+    co.name = base_name(range ? range->path : in_path);
+  }
   struct stat ost;
   if (::lstat(out_path.c_str(), &ost) == 0 && !o_.force) {
-    warn("", out_path + " already exists;\tnot overwritten");
+    exists(out_path);
     return;
   }
   fpgaio::OutputFile out(out_path, o_.force, fpgaio::OutputName::chosen);
   fpgaio::FdSink sink(out.fd(), out_path);
   auto st = gz::compress(in, sink, co);
   bar.finish();
-  out.commit(&in.stat());
+  out.commit(&in.stat(), o_.synchronous);
   bool changed = input_changed(in, st.in_bytes);
+  if (shortened && o_.verbosity == 0) report("", in_path + " compressed to " + out_path);
   after_commit(in_path, out_path, st.in_bytes, st.out_bytes, changed || !out.regular());
 }
 
@@ -306,47 +359,123 @@ std::optional<std::string> Runner::decompressed_name(const std::string& path) {
   return std::nullopt;
 }
 
-void Runner::list_line(const std::string& name, const gz::DecompressResult& r, std::uint64_t compressed) {
+// gzip's ratio for -l: the deflate data against the uncompressed size, the
+// first header and the last trailer not counted (-20.0% for 10 bytes in 30).
+std::string list_ratio(std::uint64_t uncompressed, std::uint64_t compressed, std::uint64_t header_bytes) {
+  char buf[32];
+  double u = static_cast<double>(uncompressed);
+  double r = uncompressed ? 100.0 * (u - (static_cast<double>(compressed) - static_cast<double>(header_bytes))) / u : 0.0;
+  std::snprintf(buf, sizeof buf, "%5.1f%%", r);
+  return buf;
+}
+
+// The suffix that makes gzip leave a file alone ("x.tgz already has .tgz
+// suffix"): one of those that decompression removes.
+std::optional<std::string> Runner::known_suffix(const std::string& path) {
+  auto stem = decompressed_name(path);
+  if (!stem) return std::nullopt;
+  if (stem->size() == path.size()) return path.substr(path.size() - 4);  // .tgz -> .tar
+  return path.substr(stem->size());
+}
+
+// `stem` + `suffix` shortened as gzip shortens a name too long for its
+// directory, or nothing when it fits. Compressing: ".tar" becomes ".tgz",
+// else one character goes from the last part (between dots) longer than 3
+// characters (then 2, 1) until it fits. Decompressing (`compress` false,
+// `stem` the whole name): the last characters go.
+std::optional<std::string> shortened_name(const std::string& stem, const std::string& suffix, bool compress) {
+  std::string dir = dir_prefix(stem), base = base_name(stem);
+  long max = ::pathconf(dir.empty() ? "." : dir.c_str(), _PC_NAME_MAX);
+  std::size_t limit = max > 0 ? static_cast<std::size_t>(max) : 255;
+  if (base.size() + suffix.size() <= limit) return std::nullopt;
+  if (!compress) return dir + base.substr(0, limit);
+  if (base.size() > 4 && ends_with(base, ".tar")) {
+    std::string tgz = base.substr(0, base.size() - 4) + ".tgz";
+    if (tgz.size() <= limit) return dir + tgz;
+  }
+  while (!base.empty() && base.size() + suffix.size() > limit) {
+    std::size_t cut = std::string::npos;  // index of the character to remove
+    for (std::size_t min_part = 3; min_part > 0 && cut == std::string::npos; --min_part) {
+      std::size_t start = 0;
+      while (start <= base.size()) {
+        std::size_t end = base.find('.', start);
+        if (end == std::string::npos) end = base.size();
+        if (end - start > min_part) cut = end - 1;
+        start = end + 1;
+      }
+    }
+    if (cut == std::string::npos) {
+      // Every part is one character: cut at the last dot.
+      std::size_t dot = base.rfind('.');
+      base = dot == std::string::npos ? base.substr(0, base.size() - 1) : base.substr(0, dot);
+    } else {
+      base.erase(cut, 1);
+    }
+  }
+  return dir + base + suffix;
+}
+
+void Runner::list_line(const std::string& name, const gz::DecompressResult& r, std::uint64_t compressed,
+                       std::time_t when) {
   if (totals_.files++ == 0) {
     if (o_.verbosity > 0) std::printf("method  crc     date  time  ");
-    std::printf("%19s %19s  ratio uncompressed_name\n", "compressed", "uncompressed");
+    if (o_.verbosity >= 0) std::printf("%19s %19s  ratio uncompressed_name\n", "compressed", "uncompressed");
   }
   if (o_.verbosity > 0) {
-    char date[32] = "";
-    std::time_t t = r.first ? r.first->mtime : 0;
-    std::strftime(date, sizeof date, "%b %e %H:%M", std::localtime(&t));
-    std::printf("defla %08x %s ", r.last_crc, date);
+    // The CRC-32 of the whole content (gzip shows the last member's), the
+    // date as gzip prints it, in English whatever the locale.
+    static const char* const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    std::printf("defla %08x ", r.crc);
+    if (const std::tm* tm = std::localtime(&when))
+      std::printf("%s%3d %02d:%02d ", months[tm->tm_mon], tm->tm_mday, tm->tm_hour, tm->tm_min);
+    else
+      std::printf("??? ?? ??:?? ");
   }
-  std::printf("%19llu %19llu %5.1f%% %s\n", static_cast<unsigned long long>(compressed),
-              static_cast<unsigned long long>(r.stats.out_bytes), ratio_percent(r.stats.out_bytes, compressed),
-              name.c_str());
+  std::uint64_t header_bytes = r.first ? r.first->length + 8 : 0;
+  std::printf("%19llu %19llu %s %s\n", static_cast<unsigned long long>(compressed),
+              static_cast<unsigned long long>(r.stats.out_bytes),
+              list_ratio(r.stats.out_bytes, compressed, header_bytes).c_str(), name.c_str());
   totals_.compressed += compressed;
   totals_.uncompressed += r.stats.out_bytes;
+  totals_.header_bytes = header_bytes;
 }
 
 void Runner::finish_list() {
-  if (o_.mode != Mode::list || totals_.files < 2) return;
+  // As gzip: for more than one operand, not under -q, not when nothing (or
+  // only empty data) was listed.
+  if (o_.mode != Mode::list || o_.files.size() < 2 || o_.verbosity < 0 || totals_.compressed == 0 ||
+      totals_.uncompressed == 0)
+    return;
   if (o_.verbosity > 0) std::printf("                            ");
-  std::printf("%19llu %19llu %5.1f%% (totals)\n", static_cast<unsigned long long>(totals_.compressed),
+  std::printf("%19llu %19llu %s (totals)\n", static_cast<unsigned long long>(totals_.compressed),
               static_cast<unsigned long long>(totals_.uncompressed),
-              ratio_percent(totals_.uncompressed, totals_.compressed));
+              list_ratio(totals_.uncompressed, totals_.compressed, totals_.header_bytes).c_str());
 }
 
 void Runner::decompress_one(fpgaio::Input& in, const std::string& in_path) {
   bool is_stdin = in_path == "-";
   const std::string shown = is_stdin ? "stdin" : in_path;
   if (is_stdin && fpgacli::is_tty(STDIN_FILENO) && !o_.force) {
-    report("", "compressed data not read from a terminal. Use -f to force decompression.");
-    report("", "For help, type: " + fpgacli::program_name() + " -h");
+    if (o_.verbosity >= 0) {  // gzip's two lines, silenced by -q (the status is still 1)
+      report("", "compressed data not read from a terminal. Use -f to force decompression.");
+      std::fprintf(stderr, "For help, type: %s -h\n", fpgacli::program_name().c_str());
+    }
     status_.error();
     return;
   }
   std::optional<std::string> out_path;
   bool out_stdout = o_.to_stdout || is_stdin;
-  if (o_.mode == Mode::decompress && !out_stdout) {
-    out_path = decompressed_name(in_path);
-    if (!out_path) return warn("", in_path + ": unknown suffix -- ignored");
+  // A name without a known suffix: ignored when decompressing to a file, and
+  // under -r also by -t and -l (gzip). Said (a warning) only with -v under
+  // -r, and never with -q.
+  bool needs_suffix = !is_stdin && !in.range() &&
+                      ((o_.mode == Mode::decompress && !out_stdout) || (o_.recursive && o_.mode != Mode::decompress));
+  if (needs_suffix && !decompressed_name(in_path)) {
+    if (o_.verbosity > 0 || (!o_.recursive && o_.verbosity >= 0)) warn("", in_path + ": unknown suffix -- ignored");
+    return;
   }
+  if (o_.mode == Mode::decompress && !out_stdout) out_path = decompressed_name(in_path);
   gz::DecompressOptions dopt;
   dopt.threads = threads_;
   dopt.list_only = o_.mode == Mode::list;
@@ -361,13 +490,19 @@ void Runner::decompress_one(fpgaio::Input& in, const std::string& in_path) {
       dec.copy_through(sink);
       return;
     }
-    return fail(shown, "not in gzip format");
+    return fail(shown, dec.shorter_than_magic() ? "unexpected end of file" : "not in gzip format");
   }
   if (o_.mode == Mode::decompress && out_path && o_.save_name.value_or(false)) {
     const auto& h = dec.first_header();
     if (h.name && !h.name->empty()) {
       std::string n = base_name(*h.name);  // never a path from the file
       if (n != "." && n != "..") out_path = dir_prefix(in_path) + n;
+    }
+  }
+  if (out_path) {
+    if (auto s = shortened_name(*out_path, "", false)) {
+      out_path = s;  // a stored name (-N) too long for the directory
+      warn(*out_path, "warning, name truncated");
     }
   }
 
@@ -377,7 +512,15 @@ void Runner::decompress_one(fpgaio::Input& in, const std::string& in_path) {
     r = dec.run(sink);
     if (o_.mode == Mode::list) {
       std::string name = is_stdin ? "stdout" : in.range() ? in_path : decompressed_name(in_path).value_or(in_path);
-      list_line(name, r, r.stats.in_bytes);
+      const auto& h = dec.first_header();
+      if (!is_stdin && o_.save_name.value_or(false) && h.name && !h.name->empty()) {
+        std::string n = base_name(*h.name);
+        if (n != "." && n != "..") name = dir_prefix(in_path) + n;
+      }
+      // The stored time, else (none stored) the file's own, as gzip shows.
+      std::time_t when = r.first && r.first->mtime ? r.first->mtime
+                         : in.is_regular() && !in.range() ? in.stat().st_mtime : 0;
+      list_line(name, r, r.stats.in_bytes, when);
     } else if (o_.verbosity > 0) {
       std::fprintf(stderr, "%s:\t OK\n", shown.c_str());
     }
@@ -385,11 +528,11 @@ void Runner::decompress_one(fpgaio::Input& in, const std::string& in_path) {
     fpgaio::FdSink sink(STDOUT_FILENO, "stdout");
     r = dec.run(sink);
     bar.finish();
-    after_commit(in_path, "stdout", r.stats.in_bytes, r.stats.out_bytes);
+    after_commit(in_path, "stdout", r.stats.in_bytes, r.stats.out_bytes, false, r.first ? r.first->length + 8 : 0);
   } else {
     struct stat ost;
     if (::lstat(out_path->c_str(), &ost) == 0) {
-      if (!o_.force) return warn("", *out_path + " already exists;\tnot overwritten");
+      if (!o_.force) return exists(*out_path);
       if (fpgaio::same_file(ost, in.stat())) return fail(in_path, "input and output are the same file");
     }
     fpgaio::OutputFile out(*out_path, o_.force, fpgaio::OutputName::chosen);
@@ -401,8 +544,9 @@ void Runner::decompress_one(fpgaio::Input& in, const std::string& in_path) {
       meta.st_mtim.tv_sec = r.first->mtime;
       meta.st_mtim.tv_nsec = 0;
     }
-    out.commit(&meta);
-    after_commit(in_path, *out_path, r.stats.in_bytes, r.stats.out_bytes, !out.regular());
+    out.commit(&meta, o_.synchronous);
+    after_commit(in_path, *out_path, r.stats.in_bytes, r.stats.out_bytes, !out.regular(),
+                 r.first ? r.first->length + 8 : 0);
   }
   if (r.trailing_garbage) warn("", shown + ": decompression OK, trailing garbage ignored");
 }

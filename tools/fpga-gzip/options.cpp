@@ -14,17 +14,34 @@ namespace {
 enum Id {
   kStdout, kDecompress, kForce, kHelp, kKeep, kList, kLicense, kNoName, kName, kNoTime, kTime, kQuiet,
   kRecursive, kSuffix, kTest, kVerbose, kVersion, kLevel, kFast, kBest, kProcesses, kBlocksize,
-  kRsyncable, kIndependent, kProgress, kNoProgress, kDevice, kListDevices, kXclbin, kEngine, kDigit
+  kRsyncable, kIndependent, kProgress, kNoProgress, kDevice, kListDevices, kXclbin, kEngine, kDigit,
+  kComment, kHuffman, kRle, kSynchronous, kAlias
 };
 
-bool allowed_in_env(int id) {
-  // GNU gzip accepts only these in GZIP; anything else is an error there.
+bool allowed_in_env(int id, const std::string& spelled) {
+  // GNU gzip 1.12 accepts only these in GZIP (its own options: not -R, -0
+  // or --level); anything else is an error there.
   switch (id) {
-    case kDigit: case kFast: case kBest: case kLevel: case kNoName: case kName: case kQuiet:
-    case kVerbose: case kRsyncable:
+    case kDigit: return spelled != "-0";
+    case kFast: case kBest: case kNoName: case kName: case kQuiet: case kVerbose:
       return true;
+    case kRsyncable: return spelled == "--rsyncable";
     default:
       return false;
+  }
+}
+// GNU gzip 1.12's own options (pigz's and ours are not).
+bool is_gzip_option(int id, const std::string& spelled) {
+  switch (id) {
+    case kStdout: case kDecompress: case kForce: case kHelp: case kKeep: case kList: case kLicense:
+    case kNoName: case kName: case kQuiet: case kRecursive: case kSuffix: case kTest: case kVerbose:
+    case kVersion: case kFast: case kBest:
+      return true;
+    case kNoTime: case kTime: return spelled.size() == 2;  // -m, -M (not --no-time, --time)
+    case kDigit: return spelled != "-0";
+    case kRsyncable: return spelled == "--rsyncable";
+    case kSynchronous: return spelled == "--synchronous";
+    default: return false;
   }
 }
 }  // namespace
@@ -39,6 +56,7 @@ const std::vector<fpgacli::OptionSpec>& option_specs() {
       {'h', "help", nullptr, "show this help and exit", kHelp},
       {'k', "keep", nullptr, "keep (don't delete) input files", kKeep},
       {'l', "list", nullptr, "list compressed and uncompressed sizes (exact over all members)", kList},
+      {'L', "license", nullptr, "show the licence and exit", kLicense},
       {'n', "no-name", nullptr, "don't save or restore the original name and timestamp", kNoName},
       {'N', "name", nullptr, "save or restore the original name and timestamp", kName},
       {'m', "no-time", nullptr, "don't save or restore the timestamp", kNoTime},
@@ -49,13 +67,18 @@ const std::vector<fpgacli::OptionSpec>& option_specs() {
       {'t', "test", nullptr, "test compressed file integrity (every member's CRC-32 and size)", kTest},
       {'v', "verbose", nullptr, "verbose mode", kVerbose},
       {'V', "version", nullptr, "show the version and exit", kVersion},
-      {0, "level", "N", "compression level 1-12 (also -1 ... -12)", kLevel},
+      {0, "level", "N", "compression level 0-12 (also -0 ... -12)", kLevel},
       {'1', "fast", nullptr, "compress faster (level 1)", kFast},
       {0, "best", nullptr, "compress better (level 9; -12 is the strongest)", kBest},
       {'p', "processes", "N", "use N threads (default: the device's cores)", kProcesses},
       {'b', "blocksize", "SIZE", "block size; a bare number is KiB as in pigz (default 1M)", kBlocksize},
       {'R', "rsyncable", nullptr, "cut blocks where the content says, so rsync finds unchanged parts", kRsyncable},
       {'i', "independent", nullptr, "accepted for pigz: blocks are always independent", kIndependent},
+      {'C', "comment", "TEXT", "store TEXT as the gzip comment", kComment},
+      {'H', "huffman", nullptr, "Huffman coding only (zlib's strategy, on the CPU)", kHuffman},
+      {'U', "rle", nullptr, "run-length encoding only (zlib's strategy, on the CPU)", kRle},
+      {'Y', "synchronous", nullptr, "write each output to permanent storage before it gets its name", kSynchronous},
+      {'A', "alias", "NAME", "the entry name for zip output from standard input", kAlias},
       {0, "progress", nullptr, "show progress on stderr (default: with -v on a terminal)", kProgress},
       {0, "no-progress", nullptr, "never show progress", kNoProgress},
       {0, "device", "NAME", "compute device: a name, or a job slot number such as parallel's {%} (see --list-devices)", kDevice},
@@ -81,7 +104,7 @@ void print_help() {
       p.c_str());
   std::fputs(fpgacli::format_help(option_specs()).c_str(), stdout);
   std::printf(
-      "  -1 ... -12                  compression level (default 6); 1 fastest, 12 smallest\n\n"
+      "  -0 ... -12                  compression level (default 6); 0 stored, 1 fastest, 12 smallest\n\n"
       "With no FILE, or when FILE is -, read standard input.\n"
       "Exit status: 0 success, 1 error, 2 warning.\n"
       "Full documentation: man %s\n",
@@ -91,15 +114,27 @@ void print_help() {
 void apply(Options& o, int id, const std::string& v, const std::string& spelled, bool clustered, bool from_env,
            int& digits, bool& last_was_digit) {
   if (!clustered) last_was_digit = false;
-  if (from_env && !allowed_in_env(id)) fpgacli::usage_error(spelled + ": option not valid in GZIP environment variable");
+  if (from_env && !allowed_in_env(id, spelled)) {
+    // What gzip 1.12 says: its own options are "not valid" there; ours and
+    // pigz's are options it does not know.
+    if (!is_gzip_option(id, spelled))
+      fpgacli::usage_error(spelled.size() == 2 ? "invalid option -- '" + spelled.substr(1) + "'"
+                                               : "unrecognized option '" + spelled + "'");
+    fpgacli::usage_error(spelled + ": option not valid in GZIP environment variable");
+  }
   bool digit = false;
   switch (id) {
     case kStdout: o.to_stdout = true; break;
     case kDecompress: o.mode = Mode::decompress; break;
     case kForce: o.force = true; break;
-    case kHelp: print_help(); std::exit(0);
+    case kHelp: print_help(); fpgacli::exit_after_output();
+    case kLicense:
+      // (The project has not declared a licence: say so rather than invent one.)
+      std::printf("%s (fpga-tools) %s\nThe fpga-tools project has not declared a licence yet.\n",
+                  fpgacli::program_name().c_str(), fpgaio::version());
+      fpgacli::exit_after_output();
     case kKeep: o.keep = true; break;
-    case kList: o.mode = Mode::list; break;
+    case kList: o.mode = Mode::list; o.listing_wins = true; break;
     case kNoName: o.save_name = false; o.save_time = false; break;
     case kName: o.save_name = true; o.save_time = true; break;
     case kNoTime: o.save_time = false; break;
@@ -107,20 +142,16 @@ void apply(Options& o, int id, const std::string& v, const std::string& spelled,
     case kQuiet: o.verbosity = -1; break;
     case kRecursive: o.recursive = true; break;
     case kSuffix:
-      if (v.empty() || v.size() > 30 || v.find('/') != std::string::npos)
-        fpgacli::usage_error("invalid suffix '" + v + "'");
-      o.suffix = v;
+      o.suffix = v;  // checked once all options are read, as gzip does
       break;
     case kTest: o.mode = Mode::test; break;
     case kVerbose: o.verbosity = o.verbosity < 0 ? 1 : o.verbosity + 1; break;
-    case kVersion:
-      std::printf("%s (fpga-tools) %s\n", fpgacli::program_name().c_str(), fpgaio::version());
-      std::exit(0);
+    case kVersion: fpgacli::print_version();
     case kLevel: {
       char* end = nullptr;
       long l = std::strtol(v.c_str(), &end, 10);
       if (v.empty() || *end || l < fpgaio::kMinLevel || l > fpgaio::kMaxLevel)
-        fpgacli::usage_error("invalid compression level '" + v + "' (1-12)");
+        fpgacli::usage_error("invalid compression level '" + v + "' (0-12)");
       o.level = static_cast<int>(l);
       break;
     }
@@ -140,7 +171,7 @@ void apply(Options& o, int id, const std::string& v, const std::string& spelled,
       o.level = last_was_digit ? digits * 10 + d : d;
       digits = o.level;
       if (o.level < fpgaio::kMinLevel || o.level > fpgaio::kMaxLevel)
-        fpgacli::usage_error("invalid compression level " + std::to_string(o.level) + " (1-12)");
+        fpgacli::usage_error("invalid compression level " + std::to_string(o.level) + " (0-12)");
       break;
     }
     case kProcesses: {
@@ -158,6 +189,14 @@ void apply(Options& o, int id, const std::string& v, const std::string& spelled,
       break;
     }
     case kRsyncable: o.rsyncable = true; break;
+    case kComment:
+      if (v.find('\0') != std::string::npos) fpgacli::usage_error("a comment cannot hold a NUL byte");
+      o.comment = v;
+      break;
+    case kHuffman: o.strategy = fpgaio::Strategy::huffman_only; break;
+    case kRle: o.strategy = fpgaio::Strategy::rle; break;
+    case kSynchronous: o.synchronous = true; break;
+    case kAlias: o.alias = v; break;
     case kIndependent: break;
     case kProgress: o.progress = true; break;
     case kNoProgress: o.progress = false; break;
@@ -201,6 +240,8 @@ Options parse_command_line(int argc, char** argv) {
   std::vector<std::string> operands;
   if (const char* env = std::getenv("GZIP")) {
     auto args = split_env(env);
+    for (const auto& a : args)
+      if (a == "--") fpgacli::usage_error("--: option not valid in GZIP environment variable");
     if (!args.empty()) {
       std::vector<std::string> env_operands;
       fpgacli::parse_options(
@@ -210,6 +251,7 @@ Options parse_command_line(int argc, char** argv) {
           },
           env_operands);
       if (!env_operands.empty()) fpgacli::usage_error(env_operands[0] + ": non-option in GZIP environment variable");
+      // As soon as GZIP is read (even before --version), unless it holds -q.
       if (o.verbosity >= 0)
         fpgacli::report("", "warning: GZIP environment variable is deprecated; use an alias or script");
     }
@@ -223,6 +265,12 @@ Options parse_command_line(int argc, char** argv) {
       },
       operands);
   o.files = std::move(operands);
+  if (o.listing_wins) o.mode = Mode::list;
+  // gzip's check, after every option and before any file is touched.
+  if (o.suffix.empty() || o.suffix.size() > 30) {
+    fpgacli::report("", "invalid suffix '" + o.suffix + "'");
+    std::exit(fpgacli::kError);
+  }
   return o;
 }
 

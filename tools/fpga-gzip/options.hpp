@@ -16,11 +16,16 @@ struct Options {
   Mode mode = Mode::compress;
   bool to_stdout = false, force = false, keep = false, recursive = false;
   bool rsyncable = false, list_devices = false;
+  bool synchronous = false;  // -Y, --synchronous: fsync outputs before they get their names
+  std::optional<std::string> comment;  // -C: FCOMMENT
+  fpgaio::Strategy strategy = fpgaio::Strategy::normal;  // -H, -U
+  std::optional<std::string> alias;    // -A: the entry name for zip output from stdin
   int verbosity = 0;  // -1 quiet, 0 normal, 1+ verbose
   std::optional<bool> save_name, save_time;  // -n/-N, -m/-M; defaults by mode
   std::optional<bool> progress;
   int level = fpgaio::kDefaultLevel;
   std::string suffix = ".gz";
+  bool listing_wins = false;  // -l was given: it wins over -t and -d, as in gzip
   unsigned threads = 0;  // 0 = the device's slots
   std::size_t block_size = 1 << 20;
   std::string device;

@@ -1,9 +1,11 @@
 // fpga-infer: classify images with a binarized neural network (CNV-W1A1,
 // LFC-W1A1 and variants) on a compute device, one line per image.
 #include <sys/stat.h>
+#include <cstdlib>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cerrno>
 #include <cstdio>
@@ -16,6 +18,7 @@
 #include "fpgaio/bnn.hpp"
 #include "fpgaio/device.hpp"
 #include "fpgaio/error.hpp"
+#include "fpgaio/finn.hpp"
 #include "fpgaio/images.hpp"
 #include "fpgaio/io.hpp"
 #include "fpgaio/pipeline.hpp"
@@ -31,7 +34,7 @@ using fpgaio::Error;
 using fpgaio::ErrorKind;
 
 enum Id { kModel, kInputFormat, kShape, kLabels, kStart, kManifest, kScores, kFormat, kOutput, kSave, kConfusion,
-          kQuiet, kProcesses, kDevice, kListDevices, kProgress, kForce, kHelp, kVersion, kInfo };
+          kQuiet, kProcesses, kDevice, kListDevices, kProgress, kForce, kHelp, kVersion, kInfo, kXclbin, kBatch };
 
 const std::vector<fpgacli::OptionSpec>& specs() {
   static const std::vector<fpgacli::OptionSpec> s = {
@@ -50,6 +53,8 @@ const std::vector<fpgacli::OptionSpec>& specs() {
       {'p', "processes", "N", "use N threads (default: the device's cores)", kProcesses},
       {0, "device", "NAME", "compute device: a name, or a job slot number such as parallel's {%}", kDevice},
       {0, "list-devices", nullptr, "list compute devices and exit", kListDevices},
+      {0, "xclbin", "FILE", "FINN accelerator to load on cards (default: FPGA_XCLBIN, else the model's pairing)", kXclbin},
+      {0, "batch", "N", "images a batch (default: 64 on the CPU, 256 on FINN devices)", kBatch},
       {0, "info", nullptr, "describe the model and the code path, and exit", kInfo},
       {0, "progress", nullptr, "show progress on stderr", kProgress},
       {'f', "force", nullptr, "overwrite output files", kForce},
@@ -70,7 +75,8 @@ struct Options {
        force = false, info = false;
   OutFormat format = OutFormat::tsv;
   unsigned threads = 0;
-  std::string device;
+  std::string device, xclbin;
+  unsigned batch = 0;
   std::vector<std::string> inputs;
 };
 
@@ -78,15 +84,21 @@ void print_help() {
   const char* p = fpgacli::program_name().c_str();
   std::printf("Usage: %s [OPTION]... [INPUT]...\n"
               "  or:  %s import-bnn-pynq DIR -o FILE [-f]\n"
+              "  or:  %s pair MODEL XCLBIN... [-f]\n"
               "Classify images with a binarized neural network; print a line per image:\n"
               "its number, class number and class name (tab-separated by default).\n\n",
-              p, p);
+              p, p, p);
   std::fputs(fpgacli::format_help(specs()).c_str(), stdout);
   std::printf("\nINPUT: CIFAR-10 binary files (3073-byte records), IDX image files, PGM/PPM\n"
               "pictures, raw uint8 (--shape), byte ranges FILE@INDEX:OFFSET+LENGTH; - or\n"
               "nothing: standard input. Images smaller than the model's input are centred\n"
               "and padded with 0 pixels.\n"
               "import-bnn-pynq converts a BNN-PYNQ parameter folder (cnvW1A1, lfcW1A1).\n"
+              "pair writes MODEL.finn, naming the FINN builds (.xclbin) of the model: cards\n"
+              "run a model only with an xclbin its pairing names.\n"
+              "Devices: cpu (scores and classes), csim:0 (the FINN stand-in: the CPU engine\n"
+              "behind a FINN accelerator's buffers; classes only, for testing), xrt:N (a card\n"
+              "with a FINN accelerator; classes only).\n"
               "Exit status: 0 success, 1 error.\nFull documentation: man %s\n",
               p);
 }
@@ -135,11 +147,16 @@ Options parse(int argc, char** argv) {
       case kQuiet: o.quiet = true; break;
       case kProcesses: o.threads = fpgacli::parse_count(v, 4096, "number of threads"); break;
       case kDevice: o.device = v; break;
+      case kXclbin:
+        if (v.empty()) fpgacli::usage_error("--xclbin needs a file name");
+        o.xclbin = v;
+        break;
+      case kBatch: o.batch = fpgacli::parse_count(v, 16384, "images a batch"); break;
       case kListDevices: o.list_devices = true; break;
       case kInfo: o.info = true; break;
       case kProgress: o.progress = true; break;
       case kForce: o.force = true; break;
-      case kHelp: print_help(); std::exit(0);
+      case kHelp: print_help(); fpgacli::exit_after_output();
       case kVersion: fpgacli::print_version();
       default: fpgacli::usage_error("unexpected option " + spelled);
     }
@@ -209,9 +226,19 @@ class Classifier {
   std::string line(std::uint64_t index, const std::int32_t* scores, std::size_t cls) const;
   void summary(double seconds) const;
 
+  void open_device();
+  std::vector<std::uint16_t> classes_of(const img::Batch& b);
+
   Options o_;
+  std::string model_path_;
   std::unique_ptr<bnn::Model> model_;
   std::unique_ptr<bnn::Engine> engine_;
+  fpgaio::Device device_;
+  bool explicit_device_ = false;
+  std::optional<bnn::FinnPairing> pairing_;
+  std::optional<Error> pairing_error_;
+  bnn::FinnDevice finn_;                // a FINN device (csim, card), when one runs
+  std::atomic<bool> finn_failed_{false};  // a card failed mid-run: the CPU took over
   std::vector<std::uint8_t> labels_;
   std::optional<fpgaio::split::Manifest> manifest_;
   unsigned threads_ = 1;
@@ -279,7 +306,7 @@ void Classifier::classify_input(const std::string& operand, fpgaio::Sink& out) {
   img::Reader reader(*in, *fmt, model_->input, o_.shape, start_for(operand), std::move(head));
   fpgacli::ProgressLine bar(o_.progress, in->name(), reader.total().value_or(0));
   const std::size_t classes = model_->classes.size(), per = model_->input.values();
-  const std::size_t batch = 64;
+  const std::size_t batch = o_.batch ? o_.batch : finn_.driver ? 256 : 64;
   std::uint64_t done = 0;
   fpgaio::OrderedPool<BatchResult> pool(threads_, 2 * threads_ + 2, [&](BatchResult& r) {
     out.write(reinterpret_cast<const std::uint8_t*>(r.text.data()), r.text.size());
@@ -304,6 +331,13 @@ void Classifier::classify_input(const std::string& operand, fpgaio::Sink& out) {
       r.first = b->first;
       r.labels = b->labels;
       r.labels.resize(b->count);
+      if (finn_.driver && !finn_failed_) {
+        r.predicted = classes_of(*b);
+        if (!r.predicted.empty()) {
+          for (std::size_t i = 0; i < b->count; ++i) r.text += line(b->first + i, nullptr, r.predicted[i]);
+          return r;
+        }
+      }
       std::vector<std::int32_t> scores(classes);
       for (std::size_t i = 0; i < b->count; ++i) {
         engine_->classify(b->pixels.data() + i * per, scores.data());
@@ -319,11 +353,67 @@ void Classifier::classify_input(const std::string& operand, fpgaio::Sink& out) {
   bar.finish();
 }
 
+// The classes of a batch from the FINN device; empty when the device failed
+// and was not named (then the CPU takes the batch, with one warning).
+std::vector<std::uint16_t> Classifier::classes_of(const img::Batch& b) {
+  std::vector<std::uint16_t> c(b.count);
+  try {
+    finn_.driver->classify(b.pixels.data(), b.count, b.first, c.data());
+  } catch (const Error& e) {
+    if (explicit_device_ || e.kind() != ErrorKind::device) throw;
+    if (!finn_failed_.exchange(true) && !o_.quiet)
+      fpgacli::report("", std::string("warning: ") + e.what() + "; classifying the rest on the CPU");
+    return {};
+  }
+  return c;
+}
+
+// The device: the CPU, or a FINN device (csim by name; a card with a FINN
+// xclbin paired with the model). A card that is not named and is busy or
+// fails gives way to the CPU with a warning.
+void Classifier::open_device() {
+  const char* env_dev = std::getenv("FPGA_DEVICE");
+  explicit_device_ = !o_.device.empty() || (env_dev && *env_dev);
+  device_ = fpgaio::select_device(o_.device, "bnn");
+  if (device_.kind == fpgaio::DeviceKind::cpu) return;
+  if (o_.scores)
+    throw Error(ErrorKind::usage, "--scores: " + device_.name +
+                                      " gives classes only (a FINN accelerator has no scores); use --device cpu");
+  std::size_t batch = o_.batch ? o_.batch : 256;
+  try {
+    if (device_.kind == fpgaio::DeviceKind::xrt) {
+      if (pairing_error_) throw *pairing_error_;
+      if (!pairing_)
+        throw Error(ErrorKind::device, device_.name + ": " + model_path_ + " has no FINN pairing (" +
+                                           bnn::pairing_path(model_path_) +
+                                           "), so nothing says which xclbin implements it; make one with '" +
+                                           fpgacli::program_name() + " pair MODEL XCLBIN'");
+    }
+    finn_ = bnn::open_finn_device(device_, *model_, *engine_, pairing_, batch, o_.threads, explicit_device_);
+    if (!finn_.driver) device_ = fpgaio::select_device("cpu", "bnn");  // busy card, not named
+  } catch (const Error& e) {
+    // Not named: whatever keeps the card from running (its pairing too)
+    // leaves the work to the CPU, with a warning.
+    if (explicit_device_) throw;
+    if (!o_.quiet)
+      fpgacli::report("", std::string("warning: ") + (e.path.empty() ? "" : e.path + ": ") + e.what() +
+                              "; classifying on cpu");
+    finn_ = bnn::FinnDevice{};
+    device_ = fpgaio::select_device("cpu", "bnn");
+  }
+}
+
 void Classifier::summary(double seconds) const {
   if (o_.quiet) return;
   std::string s = std::to_string(images_) + " images in " + std::to_string(seconds).substr(0, 5) + " s (" +
                   std::to_string(static_cast<long long>(images_ / std::max(seconds, 1e-6))) + " images/s, " +
-                  bnn::isa_name(engine_->isa()) + ", " + std::to_string(threads_) + " threads)";
+                  (!finn_.driver ? std::string(bnn::isa_name(engine_->isa())) + ", " + std::to_string(threads_) + " threads)"
+                   : finn_failed_ ? std::string(bnn::isa_name(engine_->isa())) + " on the CPU after " + device_.name +
+                                        " failed; batches finished before that came from " + device_.name + ")"
+                   : device_.kind == fpgaio::DeviceKind::csim
+                       ? device_.name + ": the FINN stand-in, CPU engine on " + std::to_string(finn_.driver->ports()) +
+                             " threads; a correctness run, not a card)"
+                       : device_.name + ", FINN, " + std::to_string(finn_.driver->ports()) + " batches in flight)");
   if (labelled_) {
     char acc[64];
     std::snprintf(acc, sizeof acc, "; top-1 accuracy %.2f%% (%llu of %llu)", 100.0 * static_cast<double>(correct_) / static_cast<double>(labelled_),
@@ -349,15 +439,37 @@ int Classifier::run() {
   auto t0 = std::chrono::steady_clock::now();
   int code = fpgacli::kOk;
   try {
-    fpgaio::Device dev = fpgaio::select_device(o_.device, "bnn");
-    threads_ = o_.threads ? o_.threads : dev.slots;
     std::string path = o_.model.empty() ? default_model() : o_.model;
+    model_path_ = path;
     model_ = std::make_unique<bnn::Model>(bnn::Model::load(path));
     engine_ = std::make_unique<bnn::Engine>(*model_, bnn::best_isa());
+    // The pairing names the xclbin cards load (unless --xclbin or
+    // FPGA_XCLBIN does); its errors matter only when a card is used.
+    if (path != "-") {
+      try {
+        pairing_ = bnn::read_pairing(path, *model_);
+      } catch (const Error& e) {
+        pairing_error_ = e;
+        pairing_error_->with_path(bnn::pairing_path(path));
+      }
+    }
+    fpgaio::set_xclbin_kernel("bnn");
+    const char* env_xclbin = std::getenv("FPGA_XCLBIN");
+    if (!o_.xclbin.empty()) fpgaio::set_xclbin(o_.xclbin);
+    else if (!(env_xclbin && *env_xclbin) && pairing_)
+      for (const auto& b : pairing_->builds)
+        if (!b.file.empty()) {
+          fpgaio::set_xclbin(b.file);
+          break;
+        }
+    open_device();
+    const fpgaio::Device& dev = device_;
+    threads_ = finn_.driver ? static_cast<unsigned>(finn_.driver->ports()) : o_.threads ? o_.threads : dev.slots;
     if (o_.info) {
       std::printf("%s: %s\ncode path: %s (available:", path.c_str(), model_->describe().c_str(), bnn::isa_name(engine_->isa()));
       for (auto i : bnn::supported_isas()) std::printf(" %s", bnn::isa_name(i));
-      std::printf(")\ndevice: %s, %u threads\n", dev.name.c_str(), threads_);
+      std::printf(")\ndevice: %s, %u %s\n", dev.name.c_str(), threads_,
+                  finn_.driver ? "batches in flight (FINN: classes only)" : "threads");
       return fpgacli::close_stdout() ? 0 : 1;
     }
     confusion_.assign(model_->classes.size() * model_->classes.size(), 0);
@@ -423,6 +535,68 @@ int import_command(const std::vector<std::string>& args) {
   return fpgacli::kOk;
 }
 
+// fpga-infer pair MODEL XCLBIN... [-f]: writes MODEL.finn naming the
+// builds (UUID and file) that implement MODEL.
+int pair_command(const std::vector<std::string>& args) {
+  std::vector<std::string> files;
+  bool force = false;
+  for (const auto& a : args) {
+    if (a == "-f" || a == "--force") force = true;
+    else if (a == "-h" || a == "--help") {
+      std::printf("Usage: %s pair MODEL XCLBIN... [-f]\nWrite MODEL.finn: the FINN accelerators (.xclbin) built from MODEL,\n"
+                  "by UUID and file. Cards run MODEL only with an xclbin named there.\n",
+                  fpgacli::program_name().c_str());
+      return 0;
+    } else if (!a.empty() && a[0] == '-') fpgacli::usage_error("pair: unexpected option '" + a + "'");
+    else files.push_back(a);
+  }
+  if (files.size() < 2) fpgacli::usage_error("pair needs MODEL and at least one XCLBIN");
+  try {
+    bnn::Model m = bnn::Model::load(files[0]);
+    bnn::FinnPairing p;
+    p.path = bnn::pairing_path(files[0]);
+    p.model_crc = bnn::model_crc(m);
+    std::string dir = files[0].rfind('/') == std::string::npos ? "" : files[0].substr(0, files[0].rfind('/') + 1);
+    for (std::size_t i = 1; i < files.size(); ++i) {
+      auto id = bnn::read_xclbin_id(files[i]);
+      bnn::FinnPairing::Build b;
+      b.uuid = id.uuid;
+      // Relative to the sidecar when the xclbin sits beside it or below.
+      std::string f = files[i];
+      char* abs = ::realpath(f.c_str(), nullptr);
+      char* d = ::realpath(dir.empty() ? "." : dir.c_str(), nullptr);
+      if (abs && d) {
+        std::string a = abs, base = std::string(d) + "/";
+        f = a.rfind(base, 0) == 0 ? a.substr(base.size()) : a;
+      }
+      std::free(abs);
+      std::free(d);
+      b.file = f;
+      p.builds.push_back(b);
+      std::fprintf(stderr, "%s: %s: xclbin %s (platform %s)\n", fpgacli::program_name().c_str(), files[i].c_str(),
+                   id.uuid.c_str(), id.platform.empty() ? "unknown" : id.platform.c_str());
+    }
+    std::string text = bnn::format_pairing(p);
+    fpgaio::OutputFile f(p.path, force, fpgaio::OutputName::chosen);
+    fpgaio::full_write(f.fd(), reinterpret_cast<const std::uint8_t*>(text.data()), text.size(), p.path);
+    f.commit(nullptr);
+  } catch (const Error& e) {
+    fpgacli::report(e);
+    return fpgacli::kError;
+  }
+  return fpgacli::kOk;
+}
+
+// XRT 2.13 can hang in its static destructors (docs/ARCHITECTURE.md): once
+// it was loaded, everything written and closed, leave without them.
+int leave(int code) {
+  if (fpgaio::xrt_runtime_loaded()) {
+    std::fflush(stderr);
+    std::_Exit(code);
+  }
+  return code;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -430,10 +604,14 @@ int main(int argc, char** argv) {
   fpgacli::install_signal_handlers();
   if (argc > 1 && std::strcmp(argv[1], "import-bnn-pynq") == 0)
     return import_command(std::vector<std::string>(argv + 2, argv + argc));
+  if (argc > 1 && std::strcmp(argv[1], "pair") == 0)
+    return pair_command(std::vector<std::string>(argv + 2, argv + argc));
   Options o = parse(argc, argv);
   if (o.list_devices) {
+    fpgaio::set_xclbin_kernel("bnn");
+    if (!o.xclbin.empty()) fpgaio::set_xclbin(o.xclbin);
     fpgacli::print_devices("bnn");
-    return fpgacli::close_stdout() ? 0 : 1;
+    return leave(fpgacli::close_stdout() ? 0 : 1);
   }
-  return Classifier(std::move(o)).run();
+  return leave(Classifier(std::move(o)).run());
 }

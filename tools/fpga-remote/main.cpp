@@ -318,7 +318,16 @@ struct Client {
     bool save_name = o.save_name.value_or(true), save_time = o.save_time.value_or(true);
     bool heads_file = !range || range->offset == 0;
     if (!is_stdin && save_name && heads_file) ro.name = base_name(range ? range->path : in_path);
-    if (!is_stdin && save_time && heads_file) ro.mtime = static_cast<std::uint32_t>(in.stat().st_mtime);
+    if (heads_file) ro.comment = o.comment;
+    ro.strategy = o.strategy;
+    // Standard input has a time when it is a regular file, as in gzip.
+    if (save_time && heads_file && (!is_stdin || in.is_regular())) {
+      auto t = in.stat().st_mtime;
+      if (t > 0 && static_cast<std::uint64_t>(t) <= 0xffffffffu)
+        ro.mtime = static_cast<std::uint32_t>(t);
+      else
+        warn(is_stdin ? "stdin" : in_path, "warning: file timestamp out of range for gzip format");
+    }
     fpgacli::ProgressLine bar(progress_enabled(), ro.shown,
                               in.is_regular() ? static_cast<std::uint64_t>(in.stat().st_size) : 0);
     ro.progress = [&](std::uint64_t done, std::uint64_t) { bar.update(done); };

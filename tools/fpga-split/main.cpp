@@ -100,7 +100,7 @@ Options parse(int argc, char** argv) {
                     "as a stream: -b only, in constant memory.\n"
                     "Exit status: 0 success, 1 error.\nFull documentation: man %s\n",
                     fpgacli::program_name().c_str());
-        std::exit(0);
+        fpgacli::exit_after_output();
       case kVersion: fpgacli::print_version();
       default: fpgacli::usage_error("unexpected option " + spelled);
     }

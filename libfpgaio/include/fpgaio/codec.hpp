@@ -15,18 +15,22 @@ enum class Engine { isal, libdeflate, zlib };
 const char* engine_name(Engine e);
 Engine parse_engine(const std::string& name);  // throws Error(usage)
 
-constexpr int kMinLevel = 1;
+constexpr int kMinLevel = 0;  // 0: stored blocks, no compression (pigz -0)
 constexpr int kMaxLevel = 12;
 constexpr int kDefaultLevel = 6;
 
 // The engine and engine-level that serve a user-facing level 1..12. The table
 // was chosen by measurement (see man/fpga-gzip.1 and bench/RESULTS.md): every
 // level is on the measured speed/ratio front.
+// zlib's strategies that pigz offers (-H, -U); only the zlib engine has them.
+enum class Strategy { normal, huffman_only, rle };
+
 struct LevelPlan {
   Engine engine;
   int engine_level;
+  Strategy strategy = Strategy::normal;
 };
-LevelPlan plan_for_level(int level);  // throws Error(usage) outside 1..12
+LevelPlan plan_for_level(int level);  // throws Error(usage) outside 0..12
 
 // The CRC-32 of gzip (fastest available implementation).
 std::uint32_t crc32(std::uint32_t crc, const void* data, std::size_t n);
@@ -61,8 +65,12 @@ class Deflater {
   virtual std::size_t compress(const std::uint8_t* in, std::size_t n, std::uint8_t* out, std::size_t cap) = 0;
   static std::size_t bound(std::size_t n) { return n + n / 64 + 1024; }
 };
-std::unique_ptr<Deflater> make_deflater(Engine engine, int engine_level);
-inline std::unique_ptr<Deflater> make_deflater(const LevelPlan& p) { return make_deflater(p.engine, p.engine_level); }
+// Throws Error(usage) for a level the engine lacks, and for a strategy on
+// an engine other than zlib.
+std::unique_ptr<Deflater> make_deflater(Engine engine, int engine_level, Strategy strategy = Strategy::normal);
+inline std::unique_ptr<Deflater> make_deflater(const LevelPlan& p) {
+  return make_deflater(p.engine, p.engine_level, p.strategy);
+}
 
 // Inflates one whole raw-deflate stream whose uncompressed size is known
 // exactly. Throws Error(corrupt) unless the stream decodes to exactly

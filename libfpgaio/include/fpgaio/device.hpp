@@ -70,4 +70,10 @@ bool xrt_runtime_loaded();
 // Call before list_devices(): discovery reads it once.
 void set_xclbin(const std::string& path);
 
+// What cards are for in this process: "deflate" (the default; fpga-gzip) or
+// "bnn" (fpga-infer: a FINN accelerator with idma0 and odma0, from the
+// xclbin named with set_xclbin or FPGA_XCLBIN; FINN builds are per model, so
+// there is no search path). Call before list_devices().
+void set_xclbin_kernel(const std::string& kernel);
+
 }  // namespace fpgaio

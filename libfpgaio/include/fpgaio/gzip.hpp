@@ -89,10 +89,12 @@ bool empty_end_marker(const Header& h, std::uint32_t crc, std::uint32_t isize);
 std::optional<Header> parse_header(const std::uint8_t* data, std::size_t n);
 
 // Serialises a header with an FT subfield. `member_size` and `isize` fill it.
+// A name or comment must hold no NUL byte.
 void write_header(Bytes& out, std::uint32_t mtime, std::uint8_t xfl,
                   const std::optional<std::string>& name, std::uint64_t member_size, std::uint32_t isize,
-                  std::uint8_t ft_flags);
-std::size_t header_size(const std::optional<std::string>& name);
+                  std::uint8_t ft_flags, const std::optional<std::string>& comment = std::nullopt);
+std::size_t header_size(const std::optional<std::string>& name,
+                        const std::optional<std::string>& comment = std::nullopt);
 
 using Progress = std::function<void(std::uint64_t in_bytes, std::uint64_t out_bytes)>;
 
@@ -102,6 +104,8 @@ struct CompressOptions {
   std::size_t block_size = 1 << 20;
   unsigned threads = 1;
   std::optional<std::string> name;  // FNAME of the first member
+  std::optional<std::string> comment;  // FCOMMENT of the first member (pigz -C)
+  Strategy strategy = Strategy::normal;  // not normal: zlib at min(level, 9) with it, never units
   std::uint32_t mtime = 0;
   bool rsyncable = false;
   // False leaves out the end-of-stream member: the output then continues in
@@ -164,7 +168,8 @@ struct DecompressOptions {
 
 struct DecompressResult {
   Stats stats;
-  std::uint32_t last_crc = 0;
+  std::uint32_t last_crc = 0;           // of the last member's data
+  std::uint32_t crc = 0;                // of all the data (the members' CRC-32s combined)
   std::optional<Header> first;       // header of the first member
   bool trailing_garbage = false;     // non-zero, non-gzip bytes after the last member (a warning)
   std::uint64_t members_end = 0;     // input offset where the last member ends (trailing zeros follow)
@@ -182,6 +187,9 @@ class Decoder {
 
   // False for empty input or input not starting with the gzip magic.
   bool is_gzip();
+  // True when the input ends before the two bytes of a magic number (gzip
+  // calls that "unexpected end of file", not "not in gzip format").
+  bool shorter_than_magic();
   // The first member's header; requires is_gzip().
   const Header& first_header();
   // Decodes everything to `out` (a NullSink for -t). Throws Error(corrupt)
@@ -198,7 +206,8 @@ class Decoder {
 bool has_gzip_magic(const std::uint8_t* data, std::size_t n);
 
 // The empty member that ends every stream we write (FT flag end-of-stream).
-Bytes end_marker_member(const std::optional<std::string>& name, std::uint32_t mtime, std::uint8_t xfl);
+Bytes end_marker_member(const std::optional<std::string>& name, std::uint32_t mtime, std::uint8_t xfl,
+                        const std::optional<std::string>& comment = std::nullopt);
 
 // --- Joining parts (fpga-cat) ------------------------------------------------
 

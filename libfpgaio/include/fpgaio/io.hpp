@@ -224,8 +224,10 @@ class OutputFile {
   // Applies mode (less setuid/setgid/sticky), owner (best effort) and times
   // from `meta` if given, checks for write errors, and gives the file the
   // target's name. Without `overwrite`, an existing target makes this fail
-  // with EEXIST (also one that appeared since the constructor).
-  void commit(const struct stat* meta);
+  // with EEXIST (also one that appeared since the constructor). `synchronous`
+  // (gzip --synchronous): the data reach the disk before the name does, and
+  // the directory entry after it (fsync of the file, then of the directory).
+  void commit(const struct stat* meta, bool synchronous = false);
   void discard();  // removes the temporary file now
 
   // Tests: false forces named temporary files (the fallback path).

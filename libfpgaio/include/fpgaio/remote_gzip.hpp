@@ -14,6 +14,8 @@ struct RemoteGzipOptions {
   std::size_t block_size = 1 << 20;
   std::optional<std::string> name;  // FNAME of the first member
   std::uint32_t mtime = 0;
+  std::optional<std::string> comment;  // FCOMMENT of the first member (-C)
+  Strategy strategy = Strategy::normal;  // -H, -U
   bool rsyncable = false;             // blocks cut where the content says (the chunks too)
   std::size_t chunk_bytes = 2 << 20;  // bytes a request (whole blocks or members)
   unsigned in_flight = 4;             // requests at once

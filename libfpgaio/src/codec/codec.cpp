@@ -33,14 +33,15 @@ LevelPlan plan_for_level(int level) {
   // -1 gets on a whole stream. libdeflate 1 (218 MB/s, 0.2190) and 3 are
   // between their neighbours and add little.
   static const LevelPlan table[] = {
+      {Engine::libdeflate, 0},  // stored blocks
       {Engine::isal, 2},        {Engine::isal, 3},        {Engine::libdeflate, 2},
       {Engine::libdeflate, 4},  {Engine::libdeflate, 5},  {Engine::libdeflate, 6},
       {Engine::libdeflate, 7},  {Engine::libdeflate, 8},  {Engine::libdeflate, 9},
       {Engine::libdeflate, 10}, {Engine::libdeflate, 11}, {Engine::libdeflate, 12},
   };
   if (level < kMinLevel || level > kMaxLevel)
-    throw Error(ErrorKind::usage, "compression level " + std::to_string(level) + " out of range 1-12");
-  return table[level - 1];
+    throw Error(ErrorKind::usage, "compression level " + std::to_string(level) + " out of range 0-12");
+  return table[level];
 }
 
 std::uint32_t crc32_combine(std::uint32_t a, std::uint32_t b, std::uint64_t len_b) {
@@ -67,14 +68,15 @@ std::size_t inflate_whole(const std::uint8_t* in, std::size_t n, std::uint8_t* o
   switch (r) {
     case LIBDEFLATE_SUCCESS:
       if (out_got != out_size) throw_corrupt("size mismatch: " + std::to_string(out_got) + " bytes decoded, " +
-                                             std::to_string(out_size) + " declared");
+                                             std::to_string(out_size) + " declared",
+                                             Damage::length);
       return in_used;
     case LIBDEFLATE_INSUFFICIENT_SPACE:
-      throw_corrupt("more data than the declared size " + std::to_string(out_size));
+      throw_corrupt("more data than the declared size " + std::to_string(out_size), Damage::length);
     case LIBDEFLATE_SHORT_OUTPUT:
-      throw_corrupt("less data than the declared size");
+      throw_corrupt("less data than the declared size", Damage::length);
     default:
-      throw_corrupt("invalid deflate data");
+      throw_corrupt("invalid deflate data", Damage::format);
   }
 }
 

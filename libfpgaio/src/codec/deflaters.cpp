@@ -61,9 +61,10 @@ class LibdeflateDeflater final : public Deflater {
 
 class ZlibDeflater final : public Deflater {
  public:
-  explicit ZlibDeflater(int level) {
+  ZlibDeflater(int level, Strategy strategy) {
     if (level < 0 || level > 9) throw Error(ErrorKind::usage, "zlib level " + std::to_string(level) + " out of range 0-9");
-    if (deflateInit2(&z_, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    int zs = strategy == Strategy::huffman_only ? Z_HUFFMAN_ONLY : strategy == Strategy::rle ? Z_RLE : Z_DEFAULT_STRATEGY;
+    if (deflateInit2(&z_, level, Z_DEFLATED, -15, 8, zs) != Z_OK)
       throw Error(ErrorKind::io, "zlib: deflateInit2 failed");
   }
   ~ZlibDeflater() override { deflateEnd(&z_); }
@@ -83,11 +84,14 @@ class ZlibDeflater final : public Deflater {
 
 }  // namespace
 
-std::unique_ptr<Deflater> make_deflater(Engine engine, int level) {
+std::unique_ptr<Deflater> make_deflater(Engine engine, int level, Strategy strategy) {
+  if (strategy != Strategy::normal && engine != Engine::zlib)
+    throw Error(ErrorKind::usage, std::string("Huffman-only and RLE compression need the zlib engine, not ") +
+                                      engine_name(engine));
   switch (engine) {
     case Engine::isal: return std::make_unique<IsalDeflater>(level);
     case Engine::libdeflate: return std::make_unique<LibdeflateDeflater>(level);
-    case Engine::zlib: return std::make_unique<ZlibDeflater>(level);
+    case Engine::zlib: return std::make_unique<ZlibDeflater>(level, strategy);
   }
   throw Error(ErrorKind::usage, "unknown engine");
 }

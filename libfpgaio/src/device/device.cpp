@@ -51,9 +51,9 @@ std::optional<Device> csim_device(const std::string& spec) {
   d.kind = DeviceKind::csim;
   d.index = ~0u;
   d.slots = 1;
-  d.description = "kernels/gzip C-simulated on " + std::to_string(online_cpus()) +
-                  " host threads (by name only; not a card)";
-  d.kernels = {"deflate"};
+  d.description = "kernels/gzip C-simulated, and the FINN stand-in (the CPU engine behind idma0/odma0's "
+                  "buffers), on " + std::to_string(online_cpus()) + " host threads (by name only; not a card)";
+  d.kernels = {"deflate", "bnn"};
   return d;
 }
 

@@ -27,6 +27,7 @@ namespace {
 
 std::mutex g_mu;
 std::string g_xclbin;  // set_xclbin()
+std::string g_kernel = "deflate";  // set_xclbin_kernel()
 
 std::string env(const char* name) {
   const char* v = std::getenv(name);
@@ -47,6 +48,7 @@ xrt_plugin::XclbinChoice xclbin_choice() {
   {
     std::lock_guard<std::mutex> lk(g_mu);
     c.file = g_xclbin;
+    c.kernel = g_kernel;
   }
   if (c.file.empty()) c.file = env("FPGA_XCLBIN");
   std::string dir = program_dir();
@@ -123,13 +125,14 @@ class XrtBackend final : public DeviceBackend {
         note_ = st.reason;
       } else {
         try {
-          for (const auto& c : st.plugin->discover(xclbin_choice())) {
+          auto choice = xclbin_choice();
+          for (const auto& c : st.plugin->discover(choice)) {
             Device d;
             d.name = "xrt:" + std::to_string(c.index);
             d.kind = DeviceKind::xrt;
             d.slots = 1;  // one job per card (and a lock across processes)
             d.description = describe(c);
-            d.kernels = {"deflate"};
+            d.kernels = {choice.kernel};
             d.lock_key = c.bdf.empty() ? "xrt-index-" + std::to_string(c.index) : "xrt-" + c.bdf;
             devices_.push_back(std::move(d));
           }
@@ -221,6 +224,42 @@ void set_xclbin(const std::string& path) {
   std::lock_guard<std::mutex> lk(g_mu);
   g_xclbin = path;
 }
+
+void set_xclbin_kernel(const std::string& kernel) {
+  std::lock_guard<std::mutex> lk(g_mu);
+  g_kernel = kernel;
+}
+
+namespace bnn {
+
+std::vector<std::unique_ptr<FinnPort>> open_xrt_finn_ports(const Device& device, const FinnPairing& pairing,
+                                                           std::size_t image_bytes, std::size_t max_images,
+                                                           unsigned ports, std::string& uuid) {
+  const auto& st = plugin_state();
+  if (!st.plugin) throw Error(ErrorKind::device, device.name + ": " + st.reason);
+  xrt_plugin::FinnOpenRequest r;
+  r.index = xrt_index(device);
+  r.name = device.name;
+  r.xclbin = xclbin_choice();
+  r.xclbin.kernel = "bnn";
+  for (const auto& b : pairing.builds) r.uuids.push_back(b.uuid);
+  r.pairing = pairing.path;
+  r.ports = ports;
+  r.image_bytes = image_bytes;
+  r.max_images = max_images;
+  r.timeout_ms = timeout_ms();
+  try {
+    auto opened = st.plugin->open_finn(r);
+    uuid = opened.uuid;
+    return std::move(opened.ports);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error(ErrorKind::device, device.name + ": " + e.what());
+  }
+}
+
+}  // namespace bnn
 
 std::vector<std::unique_ptr<DeflateUnit>> open_xrt_deflate_units(const Device& device) {
   const auto& st = plugin_state();

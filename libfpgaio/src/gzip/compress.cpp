@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <tuple>
 
 #include "fpgaio/accel.hpp"
 #include "fpgaio/error.hpp"
@@ -21,8 +22,8 @@ using detail::store_le32;
 
 // One deflater per thread and engine setting: engines keep large state.
 Deflater& thread_deflater(const LevelPlan& plan) {
-  thread_local std::map<std::pair<int, int>, std::unique_ptr<Deflater>> cache;
-  auto& d = cache[{static_cast<int>(plan.engine), plan.engine_level}];
+  thread_local std::map<std::tuple<int, int, int>, std::unique_ptr<Deflater>> cache;
+  auto& d = cache[{static_cast<int>(plan.engine), plan.engine_level, static_cast<int>(plan.strategy)}];
   if (!d) d = make_deflater(plan);
   return *d;
 }
@@ -35,9 +36,10 @@ struct MemberParams {
 // One member: our header, the block's deflate (from this thread's engine, or
 // from a compute unit of the pool, whichever is free), CRC-32 and ISIZE.
 Bytes make_member(const std::uint8_t* data, std::size_t n, const MemberParams& p,
-                  const std::optional<std::string>& name, std::uint32_t mtime, UnitPool* units,
-                  bool mixed, const std::function<void(const std::string&)>* on_failure) {
-  std::size_t hl = header_size(name);
+                  const std::optional<std::string>& name, const std::optional<std::string>& comment,
+                  std::uint32_t mtime, UnitPool* units, bool mixed,
+                  const std::function<void(const std::string&)>* on_failure) {
+  std::size_t hl = header_size(name, comment);
   std::size_t c = 0;
   std::uint32_t crc = 0;
   Bytes out;
@@ -71,7 +73,7 @@ Bytes make_member(const std::uint8_t* data, std::size_t n, const MemberParams& p
   std::size_t total = hl + c + 8;
   Bytes hdr;
   hdr.reserve(hl);
-  write_header(hdr, mtime, p.xfl, name, total, static_cast<std::uint32_t>(n), 0);
+  write_header(hdr, mtime, p.xfl, name, total, static_cast<std::uint32_t>(n), 0, comment);
   std::memcpy(out.data(), hdr.data(), hl);
   store_le32(out.data() + hl + c, crc);
   store_le32(out.data() + hl + c + 4, static_cast<std::uint32_t>(n));
@@ -104,12 +106,13 @@ std::size_t RsyncCutter::cut(const std::uint8_t* d, std::size_t n, bool at_eof) 
 
 // The empty member that ends every stream we write, so that a file cut at a
 // member boundary is told from a complete one.
-Bytes end_marker_member(const std::optional<std::string>& name, std::uint32_t mtime, std::uint8_t xfl) {
+Bytes end_marker_member(const std::optional<std::string>& name, std::uint32_t mtime, std::uint8_t xfl,
+                        const std::optional<std::string>& comment) {
   static const std::uint8_t empty_deflate[2] = {0x03, 0x00};  // final fixed block, end-of-block only
-  std::size_t total = header_size(name) + 2 + 8;
+  std::size_t total = header_size(name, comment) + 2 + 8;
   Bytes out;
   out.reserve(total);
-  write_header(out, mtime, xfl, name, total, 0, kFlagEndOfStream);
+  write_header(out, mtime, xfl, name, total, 0, kFlagEndOfStream, comment);
   out.insert(out.end(), empty_deflate, empty_deflate + 2);
   out.resize(total, 0);  // CRC-32 and ISIZE of nothing are 0
   return out;
@@ -122,12 +125,18 @@ Stats compress(Input& in, Sink& out, const CompressOptions& opt) {
     throw Error(ErrorKind::usage, "block size must be between 1 KiB and 64 MiB");
   MemberParams p{opt.engine ? LevelPlan{*opt.engine, opt.level} : plan_for_level(opt.level),
                  static_cast<std::uint8_t>(opt.level >= 9 ? 2 : opt.level == 1 ? 4 : 0)};
-  if (opt.engine) make_deflater(p.plan);  // validate the level now, in this thread
+  if (opt.strategy != Strategy::normal) {
+    // zlib's Huffman-only and RLE strategies (pigz -H, -U), at zlib's level.
+    p.plan = LevelPlan{Engine::zlib, std::min(opt.level, 9), opt.strategy};
+  }
+  if (opt.engine || opt.strategy != Strategy::normal) make_deflater(p.plan);  // validate now, in this thread
 
   Stats st;
   unsigned threads = opt.threads ? opt.threads : 1;
-  bool mixed = opt.units && opt.cpu_threads > 0;
-  if (opt.units) threads = static_cast<unsigned>(std::max<std::size_t>(1, opt.units->size())) + opt.cpu_threads;
+  // Stored blocks (-0) and zlib's strategies are the CPU's: a unit has its own level.
+  UnitPool* units = opt.strategy == Strategy::normal && opt.level != 0 ? opt.units : nullptr;
+  bool mixed = units && opt.cpu_threads > 0;
+  if (units) threads = static_cast<unsigned>(std::max<std::size_t>(1, units->size())) + opt.cpu_threads;
   OrderedPool<std::pair<Bytes, std::size_t>> pool(threads, 2 * threads + 2, [&](std::pair<Bytes, std::size_t>& r) {
     out.write(r.first.data(), r.first.size());
     st.out_bytes += r.first.size();
@@ -162,17 +171,19 @@ Stats compress(Input& in, Sink& out, const CompressOptions& opt) {
     }
     if (block.empty()) break;
     std::optional<std::string> name = first ? opt.name : std::nullopt;
+    std::optional<std::string> comment = first ? opt.comment : std::nullopt;
     std::uint32_t mtime = first ? opt.mtime : 0;
     first = false;
-    pool.submit([block = std::move(block), name, mtime, &p, units = opt.units, mixed, &opt]() {
-      return std::make_pair(make_member(block.data(), block.size(), p, name, mtime, units, mixed,
+    pool.submit([block = std::move(block), name, comment, mtime, &p, units, mixed, &opt]() {
+      return std::make_pair(make_member(block.data(), block.size(), p, name, comment, mtime, units, mixed,
                                         opt.on_unit_failure ? &opt.on_unit_failure : nullptr),
                             block.size());
     });
   }
   pool.drain();
   if (opt.end_marker) {
-    Bytes end = first ? end_marker_member(opt.name, opt.mtime, p.xfl) : end_marker_member(std::nullopt, 0, p.xfl);
+    Bytes end = first ? end_marker_member(opt.name, opt.mtime, p.xfl, opt.comment)
+                      : end_marker_member(std::nullopt, 0, p.xfl);
     out.write(end.data(), end.size());
     st.out_bytes += end.size();
     ++st.members;

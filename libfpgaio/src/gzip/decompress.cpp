@@ -177,12 +177,12 @@ class Buffer {
 void decode_body(const Buffer& m, std::optional<std::uint32_t> ft_isize, bool list_only, Buffer& out) {
   std::uint32_t want_crc = le32(m.data() + m.size() - 8);
   std::uint32_t isize = le32(m.data() + m.size() - 4);
-  if (ft_isize && *ft_isize != isize) throw_corrupt("uncompressed size in header and trailer differ");
+  if (ft_isize && *ft_isize != isize) throw_corrupt("uncompressed size in header and trailer differ", Damage::length);
   if (list_only) return;
   std::size_t body = m.size() - 8;
   std::size_t used = inflate_whole(m.data(), body, out.data(), isize);
-  if (used != body) throw_corrupt("member size in header does not match its deflate data");
-  if (crc32(0, out.data(), out.size()) != want_crc) throw_corrupt("CRC-32 mismatch");
+  if (used != body) throw_corrupt("member size in header does not match its deflate data", Damage::format);
+  if (crc32(0, out.data(), out.size()) != want_crc) throw_corrupt("CRC-32 mismatch", Damage::crc);
 }
 
 // What a pool job gives back: the member's output, or its error and its body
@@ -277,7 +277,7 @@ struct Decoder::Impl {
   Header read_header() {
     HeaderParser p;
     for (;;) {
-      if (avail() == 0 && fill(1) == 0) throw_corrupt("unexpected end of file in a gzip header");
+      if (avail() == 0 && fill(1) == 0) throw_corrupt("unexpected end of file in a gzip header", Damage::truncated);
       consume(p.feed(data(), avail()));
       if (p.done()) return std::move(p.header());
     }
@@ -303,7 +303,7 @@ struct Decoder::Impl {
       auto s = inf.step(p + used, n - used, ob.data(), ob.size());
       // Read-ahead handed back at the member's end lies in this span.
       if (s.consumed < 0 && static_cast<std::size_t>(-s.consumed) > used)
-        throw_corrupt("inflater handed back bytes it was not given");
+        throw_corrupt("inflater handed back bytes it was not given", Damage::format);
       used = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(used) + s.consumed);
       if (s.produced) {
         std::size_t keep = s.produced;
@@ -313,7 +313,7 @@ struct Decoder::Impl {
         st.produced += keep;
         res.stats.out_bytes += keep;
         if (keep) out.write(std::move(ob));
-        if (over) throw_corrupt("more data than the declared size " + std::to_string(*st.limit));
+        if (over) throw_corrupt("more data than the declared size " + std::to_string(*st.limit), Damage::length);
         if (opt.progress) opt.progress(offset(), res.stats.out_bytes);
       }
       finished = s.finished;
@@ -326,14 +326,14 @@ struct Decoder::Impl {
     inf.reset();
     std::uint64_t used = 0;
     for (;;) {
-      if (avail() == 0 && fill(1) == 0) throw_corrupt("unexpected end of file");
+      if (avail() == 0 && fill(1) == 0) throw_corrupt("unexpected end of file", Damage::truncated);
       bool finished = false;
       std::size_t c = inflate_span(inf, data(), avail(), out, res, st, finished);
       consume(c);
       used += c;
       if (finished) break;
       if (avail() > 0) {  // the inflater needs more than the buffer holds
-        if (eof) throw_corrupt("unexpected end of file");
+        if (eof) throw_corrupt("unexpected end of file", Damage::truncated);
         fill(avail() + 1);
       }
     }
@@ -366,6 +366,8 @@ bool Decoder::is_gzip() {
   std::size_t a = impl_->fill(2);
   return has_gzip_magic(impl_->data(), a);
 }
+
+bool Decoder::shorter_than_magic() { return impl_->fill(2) < 2; }
 
 const Header& Decoder::first_header() {
   if (!impl_->first) {
@@ -421,7 +423,7 @@ DecompressResult Decoder::run(Sink& sink) {
         res.members_end = d.offset();
         if (a == 0) break;
         if (!has_gzip_magic(d.data(), a)) {
-          if (member == 0) throw_corrupt("not in gzip format");
+          if (member == 0) throw_corrupt("not in gzip format", Damage::not_gzip);
           if (!d.rest_is_zero()) res.trailing_garbage = true;
           break;
         }
@@ -450,7 +452,7 @@ DecompressResult Decoder::run(Sink& sink) {
         if (m.size() < body_size) {
           cut_body = std::move(m);
           cut_limit = limit;
-          throw_corrupt("unexpected end of file (truncated member)");
+          throw_corrupt("unexpected end of file (truncated member)", Damage::truncated);
         }
         std::uint32_t isize = le32(m.data() + m.size() - 4);
         if (!ft && isize > kMaxParallelIsize) {
@@ -461,12 +463,14 @@ DecompressResult Decoder::run(Sink& sink) {
           Streamed st;
           bool finished = false;
           std::size_t used = d.inflate_span(inf, m.data(), m.size(), out, res, st, finished);
-          if (!finished || used != m.size()) throw_corrupt("member size in header does not match its deflate data");
+          if (!finished || used != m.size()) throw_corrupt("member size in header does not match its deflate data", Damage::format);
           res.last_crc = inf.crc();
+          res.crc = crc32_combine(res.crc, res.last_crc, st.produced);
           continue;
         }
         if (!ft) reserve(m.size() + (list_only ? 0 : isize));
         res.last_crc = le32(m.data() + m.size() - 8);
+        res.crc = crc32_combine(res.crc, res.last_crc, isize);  // (checked by the job unless list_only)
         if (list_only) res.stats.out_bytes += isize;
         auto job = std::make_shared<Job>();
         // The output buffer is allocated here, in one thread, not by the
@@ -503,8 +507,9 @@ DecompressResult Decoder::run(Sink& sink) {
         st.limit = limit;
         std::uint64_t used = d.stream_member(inf, out, res, st);
         if (h.index != Index::none && h.length + used != h.member_size)
-          throw_corrupt("member size in header does not match its deflate data");
-        if (ft && st.produced != h.isize) throw_corrupt("uncompressed size in header and trailer differ");
+          throw_corrupt("member size in header does not match its deflate data", Damage::format);
+        if (ft && st.produced != h.isize) throw_corrupt("uncompressed size in header and trailer differ", Damage::length);
+        res.crc = crc32_combine(res.crc, res.last_crc, st.produced);
       }
     }
     pool.drain();
@@ -529,6 +534,7 @@ DecompressResult Decoder::run(Sink& sink) {
   if (open_ft_stream) {
     Error e(ErrorKind::corrupt, "unexpected end of file: the end-of-stream member is missing (file cut short?)");
     e.in_member(member + 1).at(d.offset());
+    e.damage = Damage::truncated;
     throw e;
   }
   res.stats.in_bytes = d.offset();

@@ -81,9 +81,9 @@ void HeaderParser::complete_field() {
   const std::uint8_t* d = part_.data();
   switch (stage_) {
     case Stage::fixed:
-      if (d[2] != 8) throw_corrupt("unknown compression method " + std::to_string(d[2]));
+      if (d[2] != 8) throw_corrupt("unknown method " + std::to_string(d[2]) + " -- not supported", Damage::method);
       h_.flags = d[3];
-      if (h_.flags & 0xe0) throw_corrupt("reserved header flags set");
+      if (h_.flags & 0xe0) throw_corrupt("reserved header flags set", Damage::format);
       h_.mtime = le32(d + 4);
       h_.xfl = d[8];
       h_.os = d[9];
@@ -98,10 +98,10 @@ void HeaderParser::complete_field() {
       parse_extra(h_, d, xlen_);
       if (h_.index == Index::ft && h_.end_of_stream && h_.isize != 0)
         throw_corrupt("end-of-stream member declares " + std::to_string(h_.isize) +
-                      " bytes of data (an end marker is empty)");
+                      " bytes of data (an end marker is empty)", Damage::format);
       break;
     case Stage::hcrc:
-      if ((crc_ & 0xffff) != le16(d)) throw_corrupt("header CRC mismatch");
+      if ((crc_ & 0xffff) != le16(d)) throw_corrupt("header CRC mismatch", Damage::format);
       break;
     default:
       break;
@@ -118,7 +118,7 @@ void HeaderParser::complete_field() {
   }
   stage_ = Stage::done;
   if (h_.index != Index::none && h_.member_size < h_.length + 2 + 8)
-    throw_corrupt("member size in header (" + std::to_string(h_.member_size) + ") smaller than the header");
+    throw_corrupt("member size in header (" + std::to_string(h_.member_size) + ") smaller than the header", Damage::format);
 }
 
 std::size_t HeaderParser::feed(const std::uint8_t* data, std::size_t n) {
@@ -129,7 +129,7 @@ std::size_t HeaderParser::feed(const std::uint8_t* data, std::size_t n) {
     switch (stage_) {
       case Stage::fixed:
         complete = gather(p, n, 10);
-        if (part_[0] != 0x1f || (part_.size() >= 2 && part_[1] != 0x8b)) throw_corrupt("not in gzip format");
+        if (part_[0] != 0x1f || (part_.size() >= 2 && part_[1] != 0x8b)) throw_corrupt("not in gzip format", Damage::not_gzip);
         break;
       case Stage::xlen: complete = gather(p, n, 2); break;
       case Stage::extra: complete = gather(p, n, xlen_); break;
@@ -153,17 +153,17 @@ std::optional<Header> parse_header(const std::uint8_t* data, std::size_t n) {
   return std::move(p.header());
 }
 
-std::size_t header_size(const std::optional<std::string>& name) {
-  return 10 + 2 + 4 + kSubfieldLen + (name ? name->size() + 1 : 0);
+std::size_t header_size(const std::optional<std::string>& name, const std::optional<std::string>& comment) {
+  return 10 + 2 + 4 + kSubfieldLen + (name ? name->size() + 1 : 0) + (comment ? comment->size() + 1 : 0);
 }
 
 void write_header(Bytes& out, std::uint32_t mtime, std::uint8_t xfl,
                   const std::optional<std::string>& name, std::uint64_t member_size, std::uint32_t isize,
-                  std::uint8_t ft_flags) {
+                  std::uint8_t ft_flags, const std::optional<std::string>& comment) {
   out.push_back(0x1f);
   out.push_back(0x8b);
   out.push_back(8);
-  out.push_back(static_cast<std::uint8_t>(FEXTRA | (name ? FNAME : 0)));
+  out.push_back(static_cast<std::uint8_t>(FEXTRA | (name ? FNAME : 0) | (comment ? FCOMMENT : 0)));
   put32(out, mtime);
   out.push_back(xfl);
   out.push_back(3);  // Unix
@@ -177,6 +177,10 @@ void write_header(Bytes& out, std::uint32_t mtime, std::uint8_t xfl,
   put32(out, isize);
   if (name) {
     out.insert(out.end(), name->begin(), name->end());
+    out.push_back(0);
+  }
+  if (comment) {
+    out.insert(out.end(), comment->begin(), comment->end());
     out.push_back(0);
   }
 }

@@ -177,7 +177,7 @@ void OutputFile::link_into_place() {
   tmp_.clear();
 }
 
-void OutputFile::commit(const struct stat* meta) {
+void OutputFile::commit(const struct stat* meta, bool synchronous) {
   if (direct_) {
     int fd = fd_;
     fd_ = -1;
@@ -201,6 +201,7 @@ void OutputFile::commit(const struct stat* meta) {
   // descriptor's close: check them before the file gets its name.
   int probe = ::dup(fd_);
   if (probe < 0 || ::close(probe) != 0) throw_errno("write error", errno, path_);
+  if (synchronous && ::fsync(fd_) != 0) throw_errno("write error", errno, path_);
   if (tmp_.empty()) {
     link_into_place();
   } else {
@@ -212,6 +213,13 @@ void OutputFile::commit(const struct stat* meta) {
   int fd = fd_;
   fd_ = -1;
   if (::close(fd) != 0) throw_errno("write error", errno, path_);
+  if (synchronous) {
+    int dfd = ::open(dir_.empty() ? "." : dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) throw_errno("write error", errno, path_);
+    int rc = ::fsync(dfd), err = errno;
+    ::close(dfd);
+    if (rc != 0 && err != EINVAL) throw_errno("write error", err, path_);
+  }
 }
 
 }  // namespace fpgaio

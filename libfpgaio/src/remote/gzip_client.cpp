@@ -132,6 +132,9 @@ gzip::Stats compress(HostPool& hosts, Input& in, Sink& out, const RemoteGzipOpti
     if (opt.rsyncable) req.query["rsyncable"] = "1";
     if (first && opt.name) req.query["name"] = *opt.name;
     if (first && opt.mtime) req.query["mtime"] = std::to_string(opt.mtime);
+    if (first && opt.comment) req.query["comment"] = *opt.comment;
+    if (opt.strategy == Strategy::huffman_only) req.query["strategy"] = "huffman";
+    if (opt.strategy == Strategy::rle) req.query["strategy"] = "rle";
     req.body = std::move(cur);
     first = false;
     pool.submit([&hosts, &opt, req = std::move(req), last]() {

@@ -343,6 +343,15 @@ Response Service::run_job(const Request& req) {
       co.name = it->second;
     }
     co.mtime = static_cast<std::uint32_t>(number(q, "mtime", 0, 0xffffffffu, 0));
+    if (auto it = q.find("comment"); it != q.end()) {
+      if (it->second.find('\0') != std::string::npos) throw Error(ErrorKind::usage, "comment holds a NUL byte");
+      co.comment = it->second;
+    }
+    if (auto it = q.find("strategy"); it != q.end()) {
+      if (it->second == "huffman") co.strategy = Strategy::huffman_only;
+      else if (it->second == "rle") co.strategy = Strategy::rle;
+      else if (it->second != "normal") throw Error(ErrorKind::usage, "parameter 'strategy' must be normal, huffman or rle");
+    }
     BodyInput in(req.body);
     VecSink out;
     out.v.reserve(req.body.size() / 2 + 4096);
