@@ -75,6 +75,7 @@ TEST(RemoteErrors, JsonBodyRoundTrip) {
   fpgaio::Error e(fpgaio::ErrorKind::corrupt, "invalid \"distance\"\n");
   e.member = 3;
   e.offset = 12345;
+  e.damage = fpgaio::Damage::crc;
   auto r = rm::error_response(e);
   EXPECT_EQ(r.status, 422);
   auto back = rm::error_from_response(r);
@@ -82,6 +83,8 @@ TEST(RemoteErrors, JsonBodyRoundTrip) {
   EXPECT_EQ(std::string(back.what()), "invalid \"distance\"\n");
   EXPECT_EQ(back.member, 3u);
   EXPECT_EQ(back.offset, 12345u);
+  EXPECT_EQ(back.damage, fpgaio::Damage::crc);
+  EXPECT_EQ(back.describe_as_gzip(), e.describe_as_gzip());
   // Garbage is an io error with the status, not a crash.
   rm::Response g;
   g.status = 500;

@@ -222,7 +222,12 @@ struct Client {
   }
   void fail(const fpgaio::Error& e, const std::string& path) {
     if (fpgacli::is_broken_pipe(e)) std::exit(fpgacli::broken_pipe(e.path));
-    fpgacli::report(e, path);
+    if (e.kind() == fpgaio::ErrorKind::corrupt) {
+      // gzip's words for damaged data, as fpga-gzip says them.
+      for (const auto& line : e.describe_as_gzip()) report(e.path.empty() ? path : e.path, line);
+    } else {
+      fpgacli::report(e, path);
+    }
     status.error();
   }
   bool progress_enabled() const {
@@ -345,7 +350,7 @@ struct Client {
     fpgaio::FdSink sink(out.fd(), out_path);
     auto st = rm::compress(*hosts, in, sink, ro);
     bar.finish();
-    out.commit(&in.stat());
+    out.commit(&in.stat(), o.synchronous);
     after(in_path, out_path, !out.regular(), st.in_bytes, st.out_bytes);
   }
 
@@ -414,7 +419,7 @@ struct Client {
         meta.st_mtim.tv_sec = r.first->mtime;
         meta.st_mtim.tv_nsec = 0;
       }
-      out.commit(&meta);
+      out.commit(&meta, o.synchronous);
       after(in_path, *out_path, !out.regular(), r.stats.out_bytes, r.stats.in_bytes);
     }
     if (r.trailing_garbage) warn("", shown + ": decompression OK, trailing garbage ignored");

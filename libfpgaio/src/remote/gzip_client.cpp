@@ -183,8 +183,9 @@ RemoteDecompressResult decompress(HostPool& hosts, Input& in, Sink* out, const R
     }
   };
   fill(64 * 1024);
-  if (buf.size() < 2 || !gzip::has_gzip_magic(buf.data(), buf.size()))
-    throw Error(ErrorKind::usage, "not in gzip format");  // gzip's words, no "corrupt data" before
+  // gzip's words, as fpga-gzip says them (no "corrupt data" before).
+  if (buf.size() < 2) throw Error(ErrorKind::usage, "unexpected end of file");
+  if (!gzip::has_gzip_magic(buf.data(), buf.size())) throw Error(ErrorKind::usage, "not in gzip format");
   try {
     if (auto h = gzip::parse_header(buf.data(), buf.size())) res.first = *h;
   } catch (const Error&) {

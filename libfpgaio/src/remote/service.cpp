@@ -154,7 +154,14 @@ Response error_response(int status, const std::string& kind, const std::string& 
 
 Response error_response(const Error& e) {
   int status = e.kind() == ErrorKind::usage ? 400 : e.kind() == ErrorKind::corrupt ? 422 : 500;
-  return error_response(status, kind_name(e.kind()), e.what(), e.member, e.offset);
+  Response r = error_response(status, kind_name(e.kind()), e.what(), e.member, e.offset);
+  if (e.damage != Damage::unspecified) {
+    // What gzip would call it, so the client says it in gzip's words too.
+    std::string j(r.body.begin(), r.body.end());
+    j.insert(j.rfind('}'), ",\"damage\":" + std::to_string(static_cast<int>(e.damage)));
+    r.body.assign(j.begin(), j.end());
+  }
+  return r;
 }
 
 std::optional<std::string> json_value(const std::string& j, const std::string& key) {
@@ -193,6 +200,10 @@ Error error_from_response(const Response& r) {
   try {
     if (auto m = json_value(body, "member")) e.member = std::stoull(*m);
     if (auto o = json_value(body, "offset")) e.offset = std::stoull(*o);
+    if (auto d = json_value(body, "damage")) {
+      int v = std::stoi(*d);
+      if (v > 0 && v <= static_cast<int>(Damage::method)) e.damage = static_cast<Damage>(v);
+    }
   } catch (const std::exception&) {
   }
   return e;
