@@ -6,7 +6,7 @@ BUILD  ?= build
 JOBS   ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build demo test install bench stress fuzz model onnx clean
+.PHONY: all deps build demo test install deb bench stress fuzz model onnx clean
 
 all: build
 
@@ -28,6 +28,12 @@ test: build
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
+# The Debian package of what `install` installs, built in $(BUILD)-deb with
+# prefix /usr (scripts/make-deb.sh; lintian runs on it when installed).
+deb: deps
+	@scripts/install-deps.sh --deb
+	CMAKE_FLAGS="$(CMAKE_FLAGS)" JOBS=$(JOBS) scripts/make-deb.sh $(BUILD)-deb
+
 bench: build
 	@scripts/install-deps.sh --model
 	bench/gzip.sh $(BUILD)
@@ -47,7 +53,7 @@ stress: build
 # $(BUILD)-fuzz/findings/TARGET/ (emptied at the start), its log in
 # $(BUILD)-fuzz/TARGET.log. Copy a finding to tests/fuzz/regressions/
 # TARGET-NAME and `make test` replays it from then on.
-FUZZ_TARGETS = fuzz_decompress fuzz_model fuzz_images fuzz_manifest fuzz_join
+FUZZ_TARGETS = fuzz_decompress fuzz_model fuzz_images fuzz_manifest fuzz_join fuzz_formats
 fuzz: deps
 	@command -v clang++ >/dev/null || { [ "$$(id -u)" -eq 0 ] && apt-get install -y -qq clang || sudo apt-get install -y -qq clang; }
 	cmake -S . -B $(BUILD)-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFPGAIO_FUZZ=ON -DFPGAIO_BUILD_TESTS=OFF

@@ -4,10 +4,13 @@
 set -eu
 PKGS="cmake g++ make pkg-config zlib1g-dev libisal-dev libdeflate-dev libgtest-dev libxrt-dev uuid-dev
       libcurl4-gnutls-dev libmicrohttpd-dev openssh-server openssh-client openssl curl rsync
-      bats parallel gzip pigz isal libdeflate-tools tabix python3 python3-numpy python3-onnx time
-      dataset-fashion-mnist"
+      bats parallel gzip pigz ncompress zip isal libdeflate-tools tabix python3 python3-numpy python3-onnx time
+      dataset-fashion-mnist man-db groff-base mandoc bsdextrautils zsh fish dpkg-dev lintian"
 # --model: what training the default model and the PyTorch baseline need.
 [ "${1:-}" = "--model" ] && PKGS="python3-torch python3-numpy dataset-fashion-mnist"
+# --deb: what `make deb` needs besides the build (tests/cli/package.bats runs
+# lintian too, so `make test` installs both).
+[ "${1:-}" = "--deb" ] && PKGS="dpkg-dev lintian"
 [ "${1:-}" = "--list" ] && { echo $PKGS; exit 0; }
 missing=""
 for p in $PKGS; do

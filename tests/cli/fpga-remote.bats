@@ -84,6 +84,9 @@ make_pair() { # name kib
   run "$R" http://127.0.0.1:1 fpga-gzip --device cpu x
   [ "$status" -eq 1 ]
   [[ "$output" == *"server's choice"* ]]
+  run "$R" http://127.0.0.1:1 fpga-gzip -z x
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"gzip only"* ]]
 }
 
 @test "HTTP: compress, -d and -t are byte-identical to a local run (several requests a file)" {

@@ -39,6 +39,7 @@ check_shells() { # tool
 @test "the man pages render without warnings" {
   command -v groff >/dev/null || skip "no groff"
   for page in "$FPGA_SOURCE_DIR"/man/*.[17]; do
+    head -n 1 "$page" | grep -q '^\.so ' && continue # a stub: man-pages.bats
     run bash -c "groff -man -Tutf8 -t -ww '$page' 2>&1 >/dev/null"
     [ -z "$output" ]
   done

@@ -30,6 +30,7 @@
 #include "fpgaio/bnn.hpp"
 #include "fpgaio/codec.hpp"
 #include "fpgaio/error.hpp"
+#include "fpgaio/formats.hpp"
 #include "fpgaio/gzip.hpp"
 #include "fpgaio/images.hpp"
 #include "fpgaio/io.hpp"
@@ -130,6 +131,70 @@ inline void decompress(const std::uint8_t* data, std::size_t size) {
     fpgaio::NullSink sink;
     dec.run(sink);
   } catch (const Error&) {
+  }
+}
+
+// --- fuzz_formats: the compress, pack, zip and zlib decoders -----------------
+
+// The input is a whole file. The decoder its magic names runs on the bytes
+// in memory, and the Decoder on the same bytes in a file: they must agree
+// (refused by both, or the same output), what a decoder writes before
+// refusing is the same from both, and pass-through (-cdf) never refuses
+// data that starts with no magic and copies it unchanged.
+inline void formats(const std::uint8_t* data, std::size_t size) {
+  namespace gz = fpgaio::gzip;
+  auto f = gz::detect_format(data, size, true, true);
+  VecSink direct;
+  bool direct_ok = false;
+  std::size_t used = 0;
+  if (f && *f != gz::Format::gzip) {
+    gz::BufferReader r(data, size);
+    try {
+      switch (*f) {
+        case gz::Format::lzw: gz::decode_lzw(r, direct); break;
+        case gz::Format::pack: gz::decode_pack(r, direct); break;
+        case gz::Format::zip: gz::decode_zip(r, direct); break;
+        case gz::Format::zlib: gz::decode_zlib(r, direct); break;
+        case gz::Format::gzip: break;
+      }
+      direct_ok = true;
+    } catch (const Error& e) {
+      check(e.kind() == fpgaio::ErrorKind::corrupt, "a decoder refuses data with an error that is not corrupt data");
+    }
+    used = r.position();
+  }
+  MemFile file(Bytes(data, data + size));
+  for (bool pass : {false, true}) {
+    VecSink out;
+    bool ok = false;
+    try {
+      fpgaio::Input in(file.path());
+      gz::DecompressOptions o;
+      o.threads = 2;
+      o.pass_through = pass;
+      gz::Decoder dec(in, o);
+      dec.run(out);
+      ok = true;
+    } catch (const Error&) {
+    }
+    if (!f && pass) {
+      check(ok && out.v == Bytes(data, data + size), "pass-through changes data in no known format");
+      continue;
+    }
+    if (!f || *f == gz::Format::gzip) continue;
+    // The Decoder goes on after a pack member; the others end the input
+    // (LZW) or what the Decoder reads of it (zip).
+    bool whole = *f != gz::Format::pack && *f != gz::Format::zlib;
+    if (!direct_ok) {
+      check(!ok, "the Decoder accepts what the format's decoder refuses");
+      check(out.v == direct.v, "the Decoder writes other bytes before an error than the format's decoder");
+    } else if (whole || used == size) {
+      check(ok, "the Decoder refuses what the format's decoder accepts");
+      if (ok) check(out.v == direct.v, "the Decoder and the format's decoder give different output");
+    } else {
+      check(out.v.size() >= direct.v.size() && std::equal(direct.v.begin(), direct.v.end(), out.v.begin()),
+            "the Decoder's output does not start with the first member's");
+    }
   }
 }
 

@@ -26,7 +26,7 @@ using Harness = void (*)(const std::uint8_t*, std::size_t);
 const std::map<std::string, Harness>& harnesses() {
   static const std::map<std::string, Harness> h = {
       {"fuzz_decompress", fuzzh::decompress}, {"fuzz_model", fuzzh::model},   {"fuzz_images", fuzzh::images},
-      {"fuzz_manifest", fuzzh::manifest},     {"fuzz_join", fuzzh::join},
+      {"fuzz_manifest", fuzzh::manifest},     {"fuzz_join", fuzzh::join},       {"fuzz_formats", fuzzh::formats},
   };
   return h;
 }

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <strings.h>
 
 #include "cli.hpp"
 #include "fpgaio/accel.hpp"
@@ -58,12 +59,12 @@ class Runner {
     report("", out_path + " already exists;\tnot overwritten");
     status_.warning();
   }
-  std::optional<std::string> known_suffix(const std::string& path);
   void run_file(const std::string& path, const struct stat& st);
   void run_directory(const std::string& path);
   void compress_one(fpgaio::Input& in, const std::string& in_path);
   void decompress_one(fpgaio::Input& in, const std::string& in_path);
   std::optional<std::string> decompressed_name(const std::string& path);
+  std::optional<std::string> known_suffix(const std::string& path) const;
   // The operand goes to an output file (and is removed unless -k): not -c, -t, -l.
   bool writes_file() const {
     return !o_.to_stdout && (o_.mode == Mode::compress || o_.mode == Mode::decompress);
@@ -210,6 +211,10 @@ bool ends_with(const std::string& s, const std::string& suf) {
   return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
 }
 
+bool has_suffix_ci(const std::string& s, const std::string& suf) {
+  return s.size() >= suf.size() && ::strcasecmp(s.c_str() + s.size() - suf.size(), suf.c_str()) == 0;
+}
+
 std::string base_name(const std::string& p) {
   auto slash = p.rfind('/');
   return slash == std::string::npos ? p : p.substr(slash + 1);
@@ -274,6 +279,7 @@ void Runner::compress_one(fpgaio::Input& in, const std::string& in_path) {
       if (o_.verbosity >= 0) report("", "warning: " + what + "; compressing the rest on the CPU");
     };
   co.rsyncable = o_.rsyncable;
+  co.container = o_.container;
   co.strategy = o_.strategy;
   bool save_name = o_.save_name.value_or(true), save_time = o_.save_time.value_or(true);
   // A range that starts a file carries the file's name and time; later ranges
@@ -281,6 +287,7 @@ void Runner::compress_one(fpgaio::Input& in, const std::string& in_path) {
   // so that fpga-cat of the parts is byte-identical to it.
   bool heads_file = !range || range->offset == 0;
   if (!is_stdin && save_name && heads_file) co.name = base_name(range ? range->path : in_path);
+  if (is_stdin && o_.alias && o_.container == gz::Container::zip) co.name = *o_.alias;  // -A: the zip entry's name
   if (heads_file) co.comment = o_.comment;
   // Standard input has a time when it is a regular file, as in gzip.
   if (save_time && heads_file && (!is_stdin || in.is_regular())) {
@@ -346,17 +353,25 @@ bool Runner::input_changed(const fpgaio::Input& in, std::uint64_t bytes_read) {
   return true;
 }
 
-std::optional<std::string> Runner::decompressed_name(const std::string& path) {
-  static const char* known[] = {".gz", "-gz", ".z", "-z", "_z"};
+// The compressed-file suffix that `path` ends with, as spelled there: -S's
+// and gzip's known ones, compared without regard to case as gzip does (X.Z,
+// Y.GZ, Z.TGZ), and only after at least one character of name.
+std::optional<std::string> Runner::known_suffix(const std::string& path) const {
+  static const char* known[] = {".gz", "-gz", ".z", "-z", "_z", ".tgz", ".taz"};
   std::string base = base_name(path);
   std::vector<std::string> sufs = {o_.suffix};
   for (auto* k : known) sufs.emplace_back(k);
-  for (const auto& s : sufs) {
-    if (ends_with(base, s) && base.size() > s.size()) return path.substr(0, path.size() - s.size());
-  }
-  if (ends_with(base, ".tgz") && base.size() > 4) return path.substr(0, path.size() - 4) + ".tar";
-  if (ends_with(base, ".taz") && base.size() > 4) return path.substr(0, path.size() - 4) + ".tar";
+  for (const auto& s : sufs)
+    if (has_suffix_ci(base, s) && base.size() > s.size()) return base.substr(base.size() - s.size());
   return std::nullopt;
+}
+
+std::optional<std::string> Runner::decompressed_name(const std::string& path) {
+  auto suf = known_suffix(path);
+  if (!suf) return std::nullopt;
+  std::string stem = path.substr(0, path.size() - suf->size());
+  if (::strcasecmp(suf->c_str(), ".tgz") == 0 || ::strcasecmp(suf->c_str(), ".taz") == 0) return stem + ".tar";
+  return stem;
 }
 
 // gzip's ratio for -l: the deflate data against the uncompressed size, the
@@ -367,15 +382,6 @@ std::string list_ratio(std::uint64_t uncompressed, std::uint64_t compressed, std
   double r = uncompressed ? 100.0 * (u - (static_cast<double>(compressed) - static_cast<double>(header_bytes))) / u : 0.0;
   std::snprintf(buf, sizeof buf, "%5.1f%%", r);
   return buf;
-}
-
-// The suffix that makes gzip leave a file alone ("x.tgz already has .tgz
-// suffix"): one of those that decompression removes.
-std::optional<std::string> Runner::known_suffix(const std::string& path) {
-  auto stem = decompressed_name(path);
-  if (!stem) return std::nullopt;
-  if (stem->size() == path.size()) return path.substr(path.size() - 4);  // .tgz -> .tar
-  return path.substr(stem->size());
 }
 
 // `stem` + `suffix` shortened as gzip shortens a name too long for its
@@ -482,17 +488,18 @@ void Runner::decompress_one(fpgaio::Input& in, const std::string& in_path) {
   fpgacli::ProgressLine bar(o_.mode == Mode::decompress && progress_enabled(), shown,
                             in.is_regular() ? static_cast<std::uint64_t>(in.stat().st_size) : 0);
   dopt.progress = [&](std::uint64_t in_done, std::uint64_t) { bar.update(in_done); };
+  // zcat -f passes data in no format we read through unchanged, as gzip
+  // does, at the start or after members. A zlib header (2 bytes that text
+  // may start with) is then taken as zlib only in a file named .zz.
+  dopt.pass_through = o_.mode == Mode::decompress && o_.force && out_stdout;
+  dopt.detect_zlib = !dopt.pass_through || has_suffix_ci(base_name(in_path), ".zz");
   gz::Decoder dec(in, dopt);
-  if (!dec.is_gzip()) {
-    // zcat -f passes data that is not gzip through unchanged, as gzip does.
-    if (o_.mode == Mode::decompress && o_.force && out_stdout) {
-      fpgaio::FdSink sink(STDOUT_FILENO, "stdout");
-      dec.copy_through(sink);
-      return;
-    }
+  auto format = dec.format();
+  if (!format && !dopt.pass_through) {
+    // gzip needs two bytes of magic: fewer is a file cut short.
     return fail(shown, dec.shorter_than_magic() ? "unexpected end of file" : "not in gzip format");
   }
-  if (o_.mode == Mode::decompress && out_path && o_.save_name.value_or(false)) {
+  if (o_.mode == Mode::decompress && out_path && o_.save_name.value_or(false) && format == gz::Format::gzip) {
     const auto& h = dec.first_header();
     if (h.name && !h.name->empty()) {
       std::string n = base_name(*h.name);  // never a path from the file
@@ -539,6 +546,10 @@ void Runner::decompress_one(fpgaio::Input& in, const std::string& in_path) {
     fpgaio::FdSink sink(out.fd(), *out_path);
     r = dec.run(sink);
     bar.finish();
+    if (r.zip_more_entries) {  // gzip keeps such a zip file and writes nothing
+      for (const auto& w : r.warnings) warn(shown, w);
+      return fail("", in_path + " has more than one entry -- unchanged");
+    }
     struct stat meta = in.stat();
     if (o_.save_time.value_or(false) && r.first && r.first->mtime) {
       meta.st_mtim.tv_sec = r.first->mtime;
@@ -548,6 +559,8 @@ void Runner::decompress_one(fpgaio::Input& in, const std::string& in_path) {
     after_commit(in_path, *out_path, r.stats.in_bytes, r.stats.out_bytes, !out.regular(),
                  r.first ? r.first->length + 8 : 0);
   }
+  for (const auto& w : r.warnings) warn(shown, w);
+  if (r.zip_more_entries) warn("", in_path + " has more than one entry--rest ignored");
   if (r.trailing_garbage) warn("", shown + ": decompression OK, trailing garbage ignored");
 }
 

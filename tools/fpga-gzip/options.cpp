@@ -15,7 +15,7 @@ enum Id {
   kStdout, kDecompress, kForce, kHelp, kKeep, kList, kLicense, kNoName, kName, kNoTime, kTime, kQuiet,
   kRecursive, kSuffix, kTest, kVerbose, kVersion, kLevel, kFast, kBest, kProcesses, kBlocksize,
   kRsyncable, kIndependent, kProgress, kNoProgress, kDevice, kListDevices, kXclbin, kEngine, kDigit,
-  kComment, kHuffman, kRle, kSynchronous, kAlias
+  kComment, kHuffman, kRle, kSynchronous, kAlias, kZlib, kZip
 };
 
 bool allowed_in_env(int id, const std::string& spelled) {
@@ -78,6 +78,8 @@ const std::vector<fpgacli::OptionSpec>& option_specs() {
       {'H', "huffman", nullptr, "Huffman coding only (zlib's strategy, on the CPU)", kHuffman},
       {'U', "rle", nullptr, "run-length encoding only (zlib's strategy, on the CPU)", kRle},
       {'Y', "synchronous", nullptr, "write each output to permanent storage before it gets its name", kSynchronous},
+      {'z', "zlib", nullptr, "compress to zlib format (suffix .zz), as pigz -z", kZlib},
+      {'K', "zip", nullptr, "compress to a one-entry zip file (suffix .zip), as pigz -K", kZip},
       {'A', "alias", "NAME", "the entry name for zip output from standard input", kAlias},
       {0, "progress", nullptr, "show progress on stderr (default: with -v on a terminal)", kProgress},
       {0, "no-progress", nullptr, "never show progress", kNoProgress},
@@ -189,6 +191,8 @@ void apply(Options& o, int id, const std::string& v, const std::string& spelled,
       break;
     }
     case kRsyncable: o.rsyncable = true; break;
+    case kZlib: o.container = fpgaio::gzip::Container::zlib; o.suffix = ".zz"; break;
+    case kZip: o.container = fpgaio::gzip::Container::zip; o.suffix = ".zip"; break;
     case kComment:
       if (v.find('\0') != std::string::npos) fpgacli::usage_error("a comment cannot hold a NUL byte");
       o.comment = v;

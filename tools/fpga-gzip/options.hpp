@@ -7,6 +7,7 @@
 
 #include "cli.hpp"
 #include "fpgaio/codec.hpp"
+#include "fpgaio/formats.hpp"
 
 namespace fpgagzip {
 
@@ -31,6 +32,7 @@ struct Options {
   std::string device;
   std::string xclbin;  // --xclbin
   std::optional<fpgaio::Engine> engine;
+  fpgaio::gzip::Container container = fpgaio::gzip::Container::gzip;  // pigz -z, -K
   std::vector<std::string> files;
 };
 

@@ -520,6 +520,8 @@ int client_main(const std::vector<std::string>& args) {
   if (o.list_devices) fpgacli::usage_error("--list-devices: ask the server (GET /v1/devices)");
   if (o.recursive) fpgacli::usage_error("-r is not supported remotely; name the files");
   if (o.engine) fpgacli::usage_error("--engine is not supported remotely");
+  if (o.mode == fpgagzip::Mode::compress && o.container != fpgaio::gzip::Container::gzip)
+    fpgacli::usage_error("-z and -K (zlib and zip output) are not supported remotely: gzip only");
   if (!o.device.empty() || !o.xclbin.empty())
     fpgacli::usage_error("--device and --xclbin are the server's choice: it picks its devices itself");
 

@@ -82,7 +82,11 @@ std::size_t inflate_whole(const std::uint8_t* in, std::size_t n, std::uint8_t* o
 // are not known ahead.
 class StreamInflater {
  public:
-  StreamInflater();
+  // What follows the deflate data: a gzip trailer (checked), nothing (raw,
+  // for zip entries; crc() is then not computed), or a zlib trailer (its
+  // Adler-32 checked; the 2-byte zlib header is the caller's).
+  enum class Mode { gzip_member, raw, zlib_body };
+  explicit StreamInflater(Mode mode = Mode::gzip_member);
   ~StreamInflater();
   StreamInflater(const StreamInflater&) = delete;
   StreamInflater& operator=(const StreamInflater&) = delete;
@@ -99,9 +103,10 @@ class StreamInflater {
   // Decodes as much as fits; throws Error(corrupt) on invalid data. Bytes
   // decoded before the error are returned first, and the next call throws.
   Step step(const std::uint8_t* in, std::size_t n, std::uint8_t* out, std::size_t cap);
-  std::uint32_t crc() const;  // CRC-32 of the output so far
+  std::uint32_t crc() const;  // CRC-32 of the output so far (gzip_member mode)
 
  private:
+  Mode mode_;
   struct State;
   std::unique_ptr<State> st_;
 };

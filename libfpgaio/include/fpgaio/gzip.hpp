@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "fpgaio/codec.hpp"
+#include "fpgaio/formats.hpp"
 #include "fpgaio/io.hpp"
 
 namespace fpgaio {
@@ -126,6 +127,10 @@ struct CompressOptions {
   // block and all later ones are compressed on the CPU (level and engine as
   // without units).
   std::function<void(const std::string&)> on_unit_failure;
+  // What the blocks are wrapped in: our gzip members, or (pigz -z, -K) one
+  // zlib stream or a one-entry zip file of zlib-deflated blocks (levels above
+  // 9 are 9; no compute units, no --rsyncable cut difference).
+  Container container = Container::gzip;
 };
 
 struct Stats {
@@ -164,6 +169,13 @@ struct DecompressOptions {
   unsigned threads = 1;
   bool list_only = false;  // sizes only: skip inflating indexed members
   Progress progress;
+  // gzip -cdf: input in no format we read is copied to the output unchanged,
+  // at the start or after complete members (trailing zeros included).
+  bool pass_through = false;
+  // Recognise a zlib header at the start of the input (pigz reads zlib; a
+  // zlib header is two bytes that text may start with, so the tools turn
+  // this off where gzip would pass such text through).
+  bool detect_zlib = true;
 };
 
 struct DecompressResult {
@@ -174,6 +186,9 @@ struct DecompressResult {
   bool trailing_garbage = false;     // non-zero, non-gzip bytes after the last member (a warning)
   std::uint64_t members_end = 0;     // input offset where the last member ends (trailing zeros follow)
   bool indexed = false;              // every member carried FT or BGZF sizes
+  Format format = Format::gzip;      // of the first member
+  std::vector<std::string> warnings; // gzip's warnings about the data (exit status 2)
+  bool zip_more_entries = false;     // a zip file with more than one entry (the first was read)
 };
 
 // Reads gzip members from an input. The first header can be looked at before
@@ -187,6 +202,8 @@ class Decoder {
 
   // False for empty input or input not starting with the gzip magic.
   bool is_gzip();
+  // The format the input starts with (any that run() reads), if any.
+  std::optional<Format> format();
   // True when the input ends before the two bytes of a magic number (gzip
   // calls that "unexpected end of file", not "not in gzip format").
   bool shorter_than_magic();

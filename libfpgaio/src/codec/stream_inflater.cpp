@@ -37,7 +37,7 @@ struct StreamInflater::State {
   std::optional<Error> failed;  // found after some output: thrown by the next step
 };
 
-StreamInflater::StreamInflater() : st_(std::make_unique<State>()) { reset(); }
+StreamInflater::StreamInflater(Mode mode) : mode_(mode), st_(std::make_unique<State>()) { reset(); }
 StreamInflater::~StreamInflater() = default;
 
 void StreamInflater::reset() {
@@ -45,7 +45,9 @@ void StreamInflater::reset() {
   isal_inflate_init(&st_->s);
   // ISA-L reads and checks the gzip trailer itself and pushes back the bytes
   // it read ahead, so the next member starts exactly after the trailer.
-  st_->s.crc_flag = ISAL_GZIP_NO_HDR_VER;
+  st_->s.crc_flag = mode_ == Mode::gzip_member ? ISAL_GZIP_NO_HDR_VER
+                    : mode_ == Mode::zlib_body   ? ISAL_ZLIB_NO_HDR_VER
+                                                 : ISAL_DEFLATE;
 }
 
 std::uint32_t StreamInflater::crc() const { return st_->s.crc; }
@@ -72,6 +74,11 @@ StreamInflater::Step StreamInflater::step(const std::uint8_t* in, std::size_t n,
       case ISAL_INVALID_SYMBOL: why = "invalid deflate symbol"; break;
       case ISAL_INVALID_LOOKBACK: why = "invalid distance"; break;
       case ISAL_INCORRECT_CHECKSUM: {
+        if (mode_ == Mode::zlib_body) {
+          damage = Damage::crc;
+          why = "Adler-32 mismatch";
+          break;
+        }
         damage = trailer_damage(held, held_n, in, n - s.avail_in, s.crc, s.total_out);
         why = damage == Damage::crc ? "CRC-32 mismatch"
               : damage == Damage::length ? "length mismatch"
@@ -88,8 +95,17 @@ StreamInflater::Step StreamInflater::step(const std::uint8_t* in, std::size_t n,
     st_->failed->damage = damage;
     return {0, cap - s.avail_out, false};
   }
-  return {static_cast<std::ptrdiff_t>(n) - static_cast<std::ptrdiff_t>(s.avail_in), cap - s.avail_out,
-          s.block_state == ISAL_BLOCK_FINISH};
+  std::ptrdiff_t consumed = static_cast<std::ptrdiff_t>(n) - static_cast<std::ptrdiff_t>(s.avail_in);
+  bool finished = s.block_state == ISAL_BLOCK_FINISH;
+  if (finished && mode_ == Mode::raw && s.read_in_length >= 8) {
+    // Raw deflate has no trailer for ISA-L to read, so the whole bytes it
+    // read ahead into its bit buffer are still there: hand them back.
+    std::ptrdiff_t back = s.read_in_length / 8;
+    consumed -= back;
+    s.read_in_length %= 8;
+    s.read_in &= (std::uint64_t{1} << s.read_in_length) - 1;
+  }
+  return {consumed, cap - s.avail_out, finished};
 }
 
 }  // namespace fpgaio

@@ -6,7 +6,10 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <ctime>
 #include <tuple>
+
+#include <zlib.h>
 
 #include "fpgaio/accel.hpp"
 #include "fpgaio/error.hpp"
@@ -120,9 +123,68 @@ Bytes end_marker_member(const std::optional<std::string>& name, std::uint32_t mt
 
 std::size_t max_block_size() { return std::size_t{64} << 20; }
 
+namespace {
+// pigz -z and -K: the blocks deflated open-ended (so they concatenate into
+// one deflate stream) on the pool, in a zlib stream or a one-entry zip.
+Stats compress_container(Input& in, Sink& out, const CompressOptions& opt) {
+  Stats st;
+  const bool zip = opt.container == Container::zip;
+  const int level = std::min(opt.level, 9);
+  const std::string name = opt.name.value_or("-");
+  const std::uint32_t dt = dos_time(opt.mtime ? opt.mtime : static_cast<std::uint32_t>(::time(nullptr)));
+  Bytes head = zip ? zip_local_header(name, dt) : zlib_header(level);
+  out.write(head.data(), head.size());
+  st.out_bytes += head.size();
+  std::uint32_t check = zip ? 0 : 1;  // CRC-32 (zip) or Adler-32 (zlib) of the data
+  std::uint64_t deflated = 0;
+  unsigned threads = opt.threads ? opt.threads : 1;
+  struct Done {
+    Bytes deflate;
+    std::uint32_t check;
+    std::size_t n;
+  };
+  OrderedPool<Done> pool(threads, 2 * threads + 2, [&](Done& r) {
+    out.write(r.deflate.data(), r.deflate.size());
+    st.out_bytes += r.deflate.size();
+    deflated += r.deflate.size();
+    st.in_bytes += r.n;
+    check = zip ? crc32_combine(check, r.check, r.n) : adler32_combine(check, r.check, r.n);
+    if (opt.progress) opt.progress(st.in_bytes, st.out_bytes);
+  });
+  for (;;) {
+    Bytes block(opt.block_size);
+    std::size_t n = in.read(block.data(), block.size());
+    if (n == 0) break;
+    block.resize(n);
+    pool.submit([block = std::move(block), zip, level]() {
+      std::uint32_t c = zip ? crc32(0, block.data(), block.size())
+                            : static_cast<std::uint32_t>(::adler32(1, block.data(), static_cast<uInt>(block.size())));
+      return Done{deflate_open_block(block.data(), block.size(), level), c, block.size()};
+    });
+    if (n < opt.block_size) break;
+  }
+  pool.drain();
+  out.write(kFinalEmptyBlock, 2);
+  st.out_bytes += 2;
+  deflated += 2;
+  Bytes tail;
+  if (zip) {
+    tail = zip_trailer(name, dt, check, deflated, st.in_bytes);
+  } else {
+    for (int i = 3; i >= 0; --i) tail.push_back(static_cast<std::uint8_t>(check >> (8 * i)));
+  }
+  out.write(tail.data(), tail.size());
+  st.out_bytes += tail.size();
+  st.members = 1;
+  out.flush();
+  return st;
+}
+}  // namespace
+
 Stats compress(Input& in, Sink& out, const CompressOptions& opt) {
   if (opt.block_size < 1024 || opt.block_size > max_block_size())
     throw Error(ErrorKind::usage, "block size must be between 1 KiB and 64 MiB");
+  if (opt.container != Container::gzip) return compress_container(in, out, opt);
   MemberParams p{opt.engine ? LevelPlan{*opt.engine, opt.level} : plan_for_level(opt.level),
                  static_cast<std::uint8_t>(opt.level >= 9 ? 2 : opt.level == 1 ? 4 : 0)};
   if (opt.strategy != Strategy::normal) {

@@ -283,6 +283,37 @@ struct Decoder::Impl {
     }
   }
 
+  // The input as the foreign decoders (formats.hpp) read it.
+  struct Reader : ByteReader {
+    Impl& d;
+    explicit Reader(Impl& i) : d(i) {}
+    std::size_t fill(std::size_t n) override { return d.fill(n); }
+    const std::uint8_t* data() const override { return d.data(); }
+    std::size_t avail() const override { return d.avail(); }
+    void consume(std::size_t n) override { d.consume(n); }
+  };
+
+  // Copies the rest of the input to `out`; returns the bytes copied.
+  std::uint64_t copy_rest(Sink& out) {
+    std::uint64_t n = 0;
+    for (;;) {
+      if (avail() == 0) {
+        base += end;
+        pos = end = 0;
+        if (eof) break;
+        end = in.read_some(buf.data(), buf.size());
+        if (end == 0) {
+          eof = true;
+          break;
+        }
+      }
+      out.write(data(), avail());
+      n += avail();
+      consume(avail());
+    }
+    return n;
+  }
+
   bool rest_is_zero() {
     for (;;) {
       if (!std::all_of(data(), data() + avail(), [](std::uint8_t b) { return b == 0; })) return false;
@@ -367,6 +398,11 @@ bool Decoder::is_gzip() {
   return has_gzip_magic(impl_->data(), a);
 }
 
+std::optional<Format> Decoder::format() {
+  std::size_t a = impl_->fill(4);
+  return detect_format(impl_->data(), a, true, impl_->opt.detect_zlib);
+}
+
 bool Decoder::shorter_than_magic() { return impl_->fill(2) < 2; }
 
 const Header& Decoder::first_header() {
@@ -419,13 +455,54 @@ DecompressResult Decoder::run(Sink& sink) {
   try {
     for (;;) {
       if (member > 0 || !d.first) {  // (the first header may have been read already)
-        std::size_t a = d.fill(2);
+        std::size_t a = d.fill(4);
         res.members_end = d.offset();
         if (a == 0) break;
-        if (!has_gzip_magic(d.data(), a)) {
+        auto f = detect_format(d.data(), a, member == 0, d.opt.detect_zlib);
+        if (!f) {
+          // What follows is no member: gzip's rules (measured on gzip 1.12).
+          if (d.opt.pass_through) {  // -cdf: copied as it is
+            pool.drain();
+            res.stats.out_bytes += d.copy_rest(out);
+            break;
+          }
           if (member == 0) throw_corrupt("not in gzip format", Damage::not_gzip);
-          if (!d.rest_is_zero()) res.trailing_garbage = true;
+          if (d.data()[0] == 0) {  // zeros to the end are ignored silently
+            if (!d.rest_is_zero()) res.trailing_garbage = true;
+            break;
+          }
+          // One more byte that is not zero: gzip reads a magic number of
+          // two bytes and finds the input cut short.
+          if (a == 1) throw_corrupt("unexpected end of file", Damage::truncated);
+          res.trailing_garbage = true;
           break;
+        }
+        if (*f != Format::gzip) {
+          ++member;
+          moff = d.offset();
+          all_indexed = false;
+          pool.drain();
+          if (member == 1) res.format = *f;
+          Impl::Reader r(d);
+          ForeignResult fr;
+          switch (*f) {
+            case Format::lzw: fr = decode_lzw(r, out); break;
+            case Format::pack: fr = decode_pack(r, out); break;
+            case Format::zip: fr = decode_zip(r, out); break;
+            case Format::zlib: fr = decode_zlib(r, out); break;
+            case Format::gzip: break;
+          }
+          res.stats.out_bytes += fr.out_bytes;
+          res.last_crc = fr.crc;
+          res.warnings.insert(res.warnings.end(), fr.warnings.begin(), fr.warnings.end());
+          if (fr.more_entries) res.zip_more_entries = true;
+          // gzip reads nothing after compress data (it runs to the end) or
+          // after a zip entry (the rest is the zip's directory).
+          if (*f == Format::lzw || *f == Format::zip) {
+            res.members_end = d.offset();
+            break;
+          }
+          continue;
         }
       }
       ++member;
