@@ -538,7 +538,8 @@ EOF
   touch -d '2022-02-02' big.log
   "$OURS" -c big.log > want.gz
   "$FPGA_BIN/fpga-split" -n 4 big.log | parallel -j 4 "$R" --hosts hosts.txt fpga-gzip
-  "$FPGA_BIN/fpga-cat" -o big.log.gz big.log.*.gz
+  "$FPGA_BIN/fpga-cat" -q -o big.log.gz big.log.*.gz || [ $? -eq 2 ]  # no part count through fpga-remote or rsync yet: exit 2
+  [ -s big.log.gz ]
   cmp want.gz big.log.gz
 }
 
@@ -550,7 +551,8 @@ EOF
   touch -d '2022-02-02' big.log
   "$OURS" -c big.log > want.gz
   "$FPGA_BIN/fpga-split" -n 4 big.log | parallel -j 2 "$R" --hosts hosts.txt fpga-gzip
-  "$FPGA_BIN/fpga-cat" -o big.log.gz big.log.*.gz
+  "$FPGA_BIN/fpga-cat" -q -o big.log.gz big.log.*.gz || [ $? -eq 2 ]  # no part count through fpga-remote or rsync yet: exit 2
+  [ -s big.log.gz ]
   cmp want.gz big.log.gz
 }
 
@@ -568,7 +570,8 @@ EOF
   PARALLEL_RSYNC_OPTS=-rlDzRt parallel -S 2/testhost --ssh "ssh -F $BATS_TEST_TMPDIR/ssh_config" \
     --wd "$BATS_TEST_TMPDIR/remote" --transferfile {} --return {}.gz --cleanup \
     "$FPGA_BIN/fpga-gzip" {} < chunks
-  "$FPGA_BIN/fpga-cat" -o big.log.gz big.log.0*.gz
+  "$FPGA_BIN/fpga-cat" -q -o big.log.gz big.log.0*.gz || [ $? -eq 2 ]  # no part count through fpga-remote or rsync yet: exit 2
+  [ -s big.log.gz ]
   cmp want.gz big.log.gz
   [ -z "$(ls -A "$BATS_TEST_TMPDIR/remote")" ]
   # Without it the first chunk's time is the copy's: not identical.
@@ -576,7 +579,8 @@ EOF
   parallel -S 2/testhost --ssh "ssh -F $BATS_TEST_TMPDIR/ssh_config" \
     --wd "$BATS_TEST_TMPDIR/remote" --transferfile {} --return {}.gz --cleanup \
     "$FPGA_BIN/fpga-gzip" {} < chunks
-  "$FPGA_BIN/fpga-cat" -o big.log.gz big.log.0*.gz
+  "$FPGA_BIN/fpga-cat" -q -o big.log.gz big.log.0*.gz || [ $? -eq 2 ]  # no part count through fpga-remote or rsync yet: exit 2
+  [ -s big.log.gz ]
   ! cmp -s want.gz big.log.gz
 }
 
