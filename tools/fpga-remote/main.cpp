@@ -324,6 +324,7 @@ struct Client {
     bool heads_file = !range || range->offset == 0;
     if (!is_stdin && save_name && heads_file) ro.name = base_name(range ? range->path : in_path);
     if (heads_file) ro.comment = o.comment;
+    ro.part = in.part();  // a chunk of fpga-split: the FP subfield fpga-gzip would write
     ro.strategy = o.strategy;
     // Standard input has a time when it is a regular file, as in gzip.
     if (save_time && heads_file && (!is_stdin || in.is_regular())) {

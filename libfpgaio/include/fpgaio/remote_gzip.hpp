@@ -15,6 +15,7 @@ struct RemoteGzipOptions {
   std::optional<std::string> name;  // FNAME of the first member
   std::uint32_t mtime = 0;
   std::optional<std::string> comment;  // FCOMMENT of the first member (-C)
+  std::optional<PartOf> part;          // FP of the first member (the input is a chunk of a split)
   Strategy strategy = Strategy::normal;  // -H, -U
   bool rsyncable = false;             // blocks cut where the content says (the chunks too)
   std::size_t chunk_bytes = 2 << 20;  // bytes a request (whole blocks or members)

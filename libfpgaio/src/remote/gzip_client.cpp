@@ -133,6 +133,7 @@ gzip::Stats compress(HostPool& hosts, Input& in, Sink& out, const RemoteGzipOpti
     if (first && opt.name) req.query["name"] = *opt.name;
     if (first && opt.mtime) req.query["mtime"] = std::to_string(opt.mtime);
     if (first && opt.comment) req.query["comment"] = *opt.comment;
+    if (first && opt.part) req.query["part"] = format_part(*opt.part);
     if (opt.strategy == Strategy::huffman_only) req.query["strategy"] = "huffman";
     if (opt.strategy == Strategy::rle) req.query["strategy"] = "rle";
     req.body = std::move(cur);

@@ -358,6 +358,10 @@ Response Service::run_job(const Request& req) {
       if (it->second.find('\0') != std::string::npos) throw Error(ErrorKind::usage, "comment holds a NUL byte");
       co.comment = it->second;
     }
+    if (auto it = q.find("part"); it != q.end()) {
+      co.part = parse_part(it->second);
+      if (!co.part) throw Error(ErrorKind::usage, "parameter 'part' must be INDEX/COUNT OFFSET");
+    }
     if (auto it = q.find("strategy"); it != q.end()) {
       if (it->second == "huffman") co.strategy = Strategy::huffman_only;
       else if (it->second == "rle") co.strategy = Strategy::rle;
