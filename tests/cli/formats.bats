@@ -343,3 +343,21 @@ trailing_case() { # hex-bytes status message-or-empty
   cat a.gz b.Z | "$GZ" -dc | cmp - <(cat a b)
   cat a.gz b.z a.gz | "$GZ" -dc | cmp - <(cat a b a)
 }
+
+@test "-l lists .Z, pack and zip files as gzip does (exit 0, the uncompressed size)" {
+  make_words w 5000
+  compress -c w > w.Z
+  $PACK < w > w.z
+  zip -q w.zip w
+  for f in w.Z w.z w.zip; do
+    run "$GZ" -l $f
+    [ "$status" -eq 0 ]
+    [ "${#lines[@]}" -eq 2 ]
+    [ "$(echo "${lines[1]}" | awk '{print $2}')" -eq 5000 ]
+  done
+  run "$GZ" -l w.Z
+  [ "$(echo "${lines[1]}" | awk '{print $4}')" = w ]
+  run "$GZ" -lv w.Z
+  [ "$status" -eq 0 ]
+  [ "$(echo "${lines[1]}" | awk '{print $1}')" = compr ]
+}

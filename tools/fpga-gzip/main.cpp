@@ -432,7 +432,8 @@ void Runner::list_line(const std::string& name, const gz::DecompressResult& r, s
     // date as gzip prints it, in English whatever the locale.
     static const char* const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    std::printf("defla %08x ", r.crc);
+    const char* method = r.format == gz::Format::lzw ? "compr" : r.format == gz::Format::pack ? "pack " : "defla";
+    std::printf("%s %08x ", method, r.crc);
     if (const std::tm* tm = std::localtime(&when))
       std::printf("%s%3d %02d:%02d ", months[tm->tm_mon], tm->tm_mday, tm->tm_hour, tm->tm_min);
     else
@@ -519,9 +520,10 @@ void Runner::decompress_one(fpgaio::Input& in, const std::string& in_path) {
     r = dec.run(sink);
     if (o_.mode == Mode::list) {
       std::string name = is_stdin ? "stdout" : in.range() ? in_path : decompressed_name(in_path).value_or(in_path);
-      const auto& h = dec.first_header();
-      if (!is_stdin && o_.save_name.value_or(false) && h.name && !h.name->empty()) {
-        std::string n = base_name(*h.name);
+      // (r.first, not dec.first_header(): a .Z, pack or zip file has no
+      // gzip header, and the input is read to its end by now.)
+      if (!is_stdin && o_.save_name.value_or(false) && r.first && r.first->name && !r.first->name->empty()) {
+        std::string n = base_name(*r.first->name);
         if (n != "." && n != "..") name = dir_prefix(in_path) + n;
       }
       // The stored time, else (none stored) the file's own, as gzip shows.
