@@ -262,6 +262,28 @@ EOF
   printf 'x^ text that looks like zlib' | "$GZ" -dcf | cmp - <(printf 'x^ text that looks like zlib')
 }
 
+@test "-tf tests data that is not compressed as OK, as -cdf passes it (gzip's -t writes to stdout)" {
+  make_text a 3
+  make_text plain 2
+  gzip -c a > a.gz
+  cat a.gz plain > mixed.gz
+  cp plain plain.gz
+  for f in plain.gz mixed.gz; do
+    run "$GZ" -tf $f
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+  done
+  run "$GZ" -tfv plain.gz
+  [ "$status" -eq 0 ]
+  [ "$output" = "plain.gz:	 OK" ]
+  run "$GZ" -t plain.gz
+  [ "$status" -eq 1 ]
+  # Damage in a member is still found.
+  head -c 100 a.gz > cut.gz
+  run "$GZ" -tf cut.gz
+  [ "$status" -eq 1 ]
+}
+
 @test "fpga-zcat -f passes plain data through after members" {
   ours_only
   make_text a 3

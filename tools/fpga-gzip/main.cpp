@@ -492,7 +492,9 @@ void Runner::decompress_one(fpgaio::Input& in, const std::string& in_path) {
   // zcat -f passes data in no format we read through unchanged, as gzip
   // does, at the start or after members. A zlib header (2 bytes that text
   // may start with) is then taken as zlib only in a file named .zz.
-  dopt.pass_through = o_.mode == Mode::decompress && o_.force && out_stdout;
+  // gzip's -t decompresses to standard output (discarded), so -tf passes
+  // such data too: it tests OK.
+  dopt.pass_through = o_.force && ((o_.mode == Mode::decompress && out_stdout) || o_.mode == Mode::test);
   dopt.detect_zlib = !dopt.pass_through || has_suffix_ci(base_name(in_path), ".zz");
   gz::Decoder dec(in, dopt);
   auto format = dec.format();
