@@ -141,7 +141,7 @@ Options parse(int argc, char** argv) {
         else if (v == "jsonl" || v == "json") o.format = OutFormat::jsonl;
         else fpgacli::usage_error("unknown output format '" + v + "' (tsv, csv, jsonl)");
         break;
-      case kOutput: o.output = v; break;
+      case kOutput: o.output = v == "-" ? "" : v; break;
       case kSave: o.save = true; break;
       case kConfusion: o.confusion = true; break;
       case kQuiet: o.quiet = true; break;
