@@ -236,6 +236,21 @@ EOF
   [[ "$output" == *"bad.zz"*"Adler-32"* ]]
 }
 
+@test "zlib: bytes after the Adler-32 trailer get the outcomes they get after a gzip member" {
+  ours_only
+  make_text t 20
+  pigz -zc t > t.zz
+  # (trailing bytes, status): zeros silent; one byte a cut magic; more a warning.
+  for c in "|0" "\\0\\0\\0|0" "x|1" "xy|2" "xyz|2" "xyz\\n|2" "\\0x|2" "abcdefgh|2"; do
+    { cat t.zz; printf "${c%%|*}"; } > x.zz
+    run "$GZ" -dc x.zz
+    [ "$status" -eq "${c#*|}" ] || { echo "trailing '${c%%|*}': status $status"; false; }
+    "$GZ" -dc x.zz 2>/dev/null | cmp - t
+  done
+  run "$GZ" -dc x.zz
+  [[ "$output" == *"x.zz: decompression OK, trailing garbage ignored" ]]
+}
+
 @test "suffixes in upper case: Y.GZ -> Y, T.TGZ -> T.tar, X.Z -> X; compressing them is refused" {
   make_text y 5
   gzip -c y > Y.GZ
