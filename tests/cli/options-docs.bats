@@ -29,11 +29,11 @@ check_shells() { # tool
 }
 
 @test "every long option of every tool is in its man page and all completions" {
-  for t in fpga-gzip fpga-split fpga-cat fpga-infer; do check_docs $t; done
+  for t in fpga-gzip fpga-split fpga-cat fpga-infer fpga-remote; do check_docs $t; done
 }
 
 @test "the completions load in their shells" {
-  for t in fpga-gzip fpga-split fpga-cat fpga-infer; do check_shells $t; done
+  for t in fpga-gzip fpga-split fpga-cat fpga-infer fpga-remote; do check_shells $t; done
 }
 
 @test "the man pages render without warnings" {

@@ -109,6 +109,9 @@ struct CompressOptions {
   Strategy strategy = Strategy::normal;  // not normal: zlib at min(level, 9) with it, never units
   std::uint32_t mtime = 0;
   bool rsyncable = false;
+  // False leaves out the end-of-stream member: the output then continues in
+  // another call (fpga-remote sends a file as several chunks of whole blocks).
+  bool end_marker = true;
   Progress progress;
   // Compute units of an accelerator (accel.hpp): when set, every block goes
   // to one of them, as many at once as there are units, and level and
@@ -137,6 +140,25 @@ struct Stats {
 };
 
 std::size_t max_block_size();  // largest -b accepted (64 MiB)
+
+// Content-defined block ends for --rsyncable: a cut depends only on the data
+// since the previous cut, never before a quarter of `block`, never after it.
+// (fpga-remote cuts chunks at these points so a server, starting at one, finds
+// the same blocks.)
+class RsyncCutter {
+ public:
+  explicit RsyncCutter(std::size_t block);
+  // Length of the next block of d[0, n); `at_eof` allows a short last block;
+  // 0 when more data is needed to decide.
+  std::size_t cut(const std::uint8_t* d, std::size_t n, bool at_eof) const;
+
+ private:
+  static constexpr int kWindow = 64;
+  static constexpr std::uint32_t kMul = 0x01000193u;
+  std::size_t min_, max_;
+  int shift_;
+  std::uint32_t pow_;
+};
 
 Stats compress(Input& in, Sink& out, const CompressOptions& opt);
 

@@ -84,39 +84,28 @@ Bytes make_member(const std::uint8_t* data, std::size_t n, const MemberParams& p
   return out;
 }
 
-// Content-defined block ends for --rsyncable: a rolling hash over the last 64
-// bytes picks cut points, so an edit changes only the blocks around it and the
-// members after it come out identical again.
-class RsyncCutter {
- public:
-  explicit RsyncCutter(std::size_t block) : min_(block / 4), max_(block) {
-    int bits = 0;
-    while ((std::size_t{1} << (bits + 1)) <= block / 2) ++bits;
-    shift_ = 32 - bits;
-    pow_ = 1;
-    for (int i = 0; i < kWindow; ++i) pow_ *= kMul;
-  }
-  // Length of the next block of data[0, n); `at_eof` allows a short last block.
-  std::size_t cut(const std::uint8_t* d, std::size_t n, bool at_eof) const {
-    std::uint32_t h = 0;
-    std::size_t limit = n < max_ ? n : max_;
-    for (std::size_t i = 0; i < limit; ++i) {
-      h = h * kMul + d[i] + 1;
-      if (i >= kWindow) h -= pow_ * (d[i - kWindow] + 1u);
-      if (i + 1 >= min_ && ((h * 0x9E3779B1u) >> shift_) == 0) return i + 1;
-    }
-    return (limit == max_ || at_eof) ? limit : 0;
-  }
-
- private:
-  static constexpr int kWindow = 64;
-  static constexpr std::uint32_t kMul = 0x01000193u;
-  std::size_t min_, max_;
-  int shift_;
-  std::uint32_t pow_;
-};
-
 }  // namespace
+
+RsyncCutter::RsyncCutter(std::size_t block) : min_(block / 4), max_(block) {
+  int bits = 0;
+  while ((std::size_t{1} << (bits + 1)) <= block / 2) ++bits;
+  shift_ = 32 - bits;
+  pow_ = 1;
+  for (int i = 0; i < kWindow; ++i) pow_ *= kMul;
+}
+
+// A rolling hash over the last 64 bytes picks cut points, so an edit changes
+// only the blocks around it and the members after it come out identical again.
+std::size_t RsyncCutter::cut(const std::uint8_t* d, std::size_t n, bool at_eof) const {
+  std::uint32_t h = 0;
+  std::size_t limit = n < max_ ? n : max_;
+  for (std::size_t i = 0; i < limit; ++i) {
+    h = h * kMul + d[i] + 1;
+    if (i >= kWindow) h -= pow_ * (d[i - kWindow] + 1u);
+    if (i + 1 >= min_ && ((h * 0x9E3779B1u) >> shift_) == 0) return i + 1;
+  }
+  return (limit == max_ || at_eof) ? limit : 0;
+}
 
 // The empty member that ends every stream we write, so that a file cut at a
 // member boundary is told from a complete one.
@@ -254,11 +243,13 @@ Stats compress(Input& in, Sink& out, const CompressOptions& opt) {
     });
   }
   pool.drain();
-  Bytes end = first ? end_marker_member(opt.name, opt.mtime, p.xfl, opt.comment)
-                    : end_marker_member(std::nullopt, 0, p.xfl);
-  out.write(end.data(), end.size());
-  st.out_bytes += end.size();
-  ++st.members;
+  if (opt.end_marker) {
+    Bytes end = first ? end_marker_member(opt.name, opt.mtime, p.xfl, opt.comment)
+                      : end_marker_member(std::nullopt, 0, p.xfl);
+    out.write(end.data(), end.size());
+    st.out_bytes += end.size();
+    ++st.members;
+  }
   out.flush();
   return st;
 }

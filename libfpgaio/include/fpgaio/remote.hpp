@@ -1,0 +1,183 @@
+// fpga-remote: the job protocol (docs/PROTOCOL.md), the server side that runs
+// jobs on this host's devices, and the client transports (SSH, HTTP/HTTPS)
+// with failover across hosts. Built as libfpgaio_remote (libcurl and
+// libmicrohttpd), linked only by fpga-remote.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "fpgaio/error.hpp"
+#include "fpgaio/io.hpp"
+
+namespace fpgaio::remote {
+
+constexpr int kProtocolVersion = 1;
+
+// One request and its answer, the same over HTTP and over an SSH pipe.
+struct Request {
+  std::string method = "POST";
+  std::string path;                           // "/v1/gzip/compress"
+  std::map<std::string, std::string> query;   // decoded parameters
+  Bytes body;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/octet-stream";
+  Bytes body;
+  unsigned retry_after = 0;  // seconds, with 503
+};
+
+// "a=1&b=x%20y" <-> map; values percent-encoded (RFC 3986 unreserved kept).
+std::string encode_query(const std::map<std::string, std::string>& q);
+std::map<std::string, std::string> decode_query(const std::string& s);
+
+// An error answer: {"error":"corrupt","message":"...","member":3,"offset":N}.
+Response error_response(int status, const std::string& kind, const std::string& message,
+                        std::optional<std::uint64_t> member = {}, std::optional<std::uint64_t> offset = {});
+Response error_response(const Error& e);
+// Reads an error answer back into an Error (kind, message, member, offset).
+Error error_from_response(const Response& r);
+// A value of a flat JSON object ("key": number or "string"), or nullopt.
+std::optional<std::string> json_value(const std::string& json, const std::string& key);
+
+// Compares two strings in time that depends only on their lengths.
+bool constant_time_equal(const std::string& a, const std::string& b);
+
+// ---- Server -----------------------------------------------------------------
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:8437";
+  std::string token;          // empty: no token required (loopback only)
+  std::string tls_cert_pem;   // contents, not paths
+  std::string tls_key_pem;
+  unsigned slots = 0;         // jobs at once; 0: this host's device slots
+  unsigned queue = 0;         // jobs waiting for a slot; 0: 4 x slots
+  std::size_t max_body = (std::size_t{64} << 20) + (std::size_t{1} << 20);
+  std::size_t max_header = 8192;
+  unsigned max_connections = 64;
+  unsigned max_per_address = 16;
+  unsigned timeout_seconds = 30;  // a connection silent this long is closed
+  std::function<void(const std::string&)> log;  // one line a request
+};
+
+// Runs requests: the jobs, health, devices, metrics. Thread-safe.
+class Service {
+ public:
+  explicit Service(ServerConfig cfg);
+  ~Service();
+  // `peer` is the client's address (for logs).
+  Response handle(const Request& req, const std::string& peer);
+  // Counts a request refused before it reached handle() (413, 431, 401).
+  void count_refused(int status);
+  const ServerConfig& config() const { return cfg_; }
+  unsigned slots() const { return slots_; }
+  unsigned queue_limit() const { return queue_; }
+  bool authorized(const std::string& authorization_header) const;
+
+ private:
+  Response run_job(const Request& req);
+  Response metrics() const;
+  ServerConfig cfg_;
+  unsigned slots_, queue_;
+  std::mutex mu_;
+  unsigned busy_ = 0, waiting_ = 0;
+  struct Counters;
+  std::unique_ptr<Counters> counters_;
+  std::condition_variable cv_;
+};
+
+// The HTTP server (libmicrohttpd, one thread a connection). Refuses a
+// non-loopback address without a token or TLS.
+class HttpServer {
+ public:
+  HttpServer(Service& service);  // throws Error(usage / io)
+  ~HttpServer();
+  unsigned port() const { return port_; }
+  void stop_accepting();  // SIGTERM: no new connections
+  void wait_idle();       // until no request is in flight
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  unsigned port_ = 0;
+};
+
+// The same protocol over a pair of descriptors (ssh HOST fpga-remote serve
+// --stdio): "METHOD PATH?QUERY LENGTH\n" + body, answered by
+// "STATUS LENGTH CONTENT-TYPE\n" + body. Returns at end of input.
+void serve_stdio(Service& service, int in_fd, int out_fd);
+
+// ---- Client -----------------------------------------------------------------
+
+struct Endpoint {
+  enum class Scheme { ssh, http, https } scheme = Scheme::ssh;
+  std::string user, host;
+  unsigned port = 0;  // 0: the scheme's default
+  std::string text;   // as given, for messages
+  unsigned jobs = 1;  // from an "N/" prefix of a --hosts line
+};
+// ssh://[user@]host[:port], a bare [user@]host, http://host:port, https://host:port.
+Endpoint parse_endpoint(const std::string& s);  // throws Error(usage)
+// A --hosts file: one host a line, "N/" prefixes, '#' comments, blank lines.
+std::vector<Endpoint> read_hosts_file(const std::string& path);
+
+struct ClientConfig {
+  std::string token;
+  std::string cacert;                      // https: CA bundle (default: the system's)
+  std::vector<std::string> ssh_command{"ssh"};  // FPGA_REMOTE_SSH splits on blanks
+  std::string remote_command = "fpga-remote";
+  unsigned timeout_seconds = 60;           // a transfer that stalls this long fails
+};
+
+// A failure of the transport or the host (down, refused, 503, cut short,
+// wrong version): the work can go to another host.
+struct TransportError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+  unsigned retry_after = 0;
+};
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // An answer with any status (the caller reads error bodies), or
+  // TransportError. 503 is a TransportError.
+  virtual Response call(const Request& req) = 0;
+};
+std::unique_ptr<Transport> connect(const Endpoint& ep, const ClientConfig& cfg);
+
+// Sends each request to one host of a list; on TransportError the request
+// goes to the next host, at most `max_attempts` times in all, then
+// Error(device) naming every host tried. Thread-safe: idle connections are
+// kept per host and reused.
+class HostPool {
+ public:
+  HostPool(std::vector<Endpoint> hosts, ClientConfig cfg, std::size_t first, unsigned max_attempts);
+  ~HostPool();
+  // The answer and the host that gave it.
+  std::pair<Response, std::string> call(const Request& req);
+  std::string first_host() const;
+  std::size_t size() const { return hosts_.size(); }
+
+ private:
+  std::unique_ptr<Transport> take(std::size_t i);
+  void give_back(std::size_t i, std::unique_ptr<Transport> t);
+  std::vector<Endpoint> hosts_;
+  ClientConfig cfg_;
+  unsigned max_attempts_;
+  std::mutex mu_;
+  std::size_t current_;
+  std::vector<std::vector<std::unique_ptr<Transport>>> idle_;
+};
+
+}  // namespace fpgaio::remote

@@ -1,0 +1,450 @@
+// The client side: host names, the HTTP transport (libcurl), the SSH
+// transport (the system ssh running `fpga-remote serve --stdio`), failover.
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <thread>
+
+#include "fpgaio/remote.hpp"
+#include "fpgaio/version.hpp"
+
+namespace fpgaio::remote {
+
+namespace {
+
+bool all_digits(const std::string& s) {
+  return !s.empty() && s.size() <= 5 && s.find_first_not_of("0123456789") == std::string::npos;
+}
+
+// The health answer must name our version and protocol: every host runs the
+// same release, or byte-identity is not guaranteed.
+void check_health(const Response& r, const std::string& host) {
+  std::string body(r.body.begin(), r.body.end());
+  if (r.status != 200) throw TransportError("health check answered " + std::to_string(r.status));
+  auto v = json_value(body, "version");
+  auto p = json_value(body, "protocol");
+  if (!v || !p) throw TransportError("not an fpga-remote server (no version in its health answer)");
+  if (*v != version() || *p != std::to_string(kProtocolVersion))
+    throw TransportError("version mismatch: " + host + " runs fpga-remote " + *v + " (protocol " + *p +
+                         "), this is " + version() + "; install the same release on every host");
+}
+
+// ---- HTTP -------------------------------------------------------------------
+
+struct CurlGlobal {
+  CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
+};
+
+class HttpTransport : public Transport {
+ public:
+  HttpTransport(const Endpoint& ep, const ClientConfig& cfg) : ep_(ep), cfg_(cfg) {
+    static CurlGlobal global;
+    curl_ = curl_easy_init();
+    if (!curl_) throw TransportError("cannot start libcurl");
+    base_ = std::string(ep.scheme == Endpoint::Scheme::https ? "https://" : "http://") +
+            (ep.host.find(':') != std::string::npos ? "[" + ep.host + "]" : ep.host) + ":" +
+            std::to_string(ep.port);
+    Request h;
+    h.method = "GET";
+    h.path = "/v1/health";
+    check_health(call(h), ep.text);
+  }
+  ~HttpTransport() override { curl_easy_cleanup(curl_); }
+
+  Response call(const Request& req) override {
+    CURL* c = curl_;
+    curl_easy_reset(c);
+    std::string url = base_ + req.path;
+    if (!req.query.empty()) url += "?" + encode_query(req.query);
+    Response r;
+    std::string ctype;
+    struct Ctx {
+      Response* r;
+      std::size_t limit;
+    } ctx{&r, std::size_t{1} << 31};
+    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(c, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, static_cast<long>(std::min(10u, cfg_.timeout_seconds)));
+    // A transfer that moves less than one byte a second for the timeout is stalled.
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(cfg_.timeout_seconds));
+    if (!cfg_.cacert.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, cfg_.cacert.c_str());
+    curl_slist* headers = nullptr;
+    std::string auth;
+    if (!cfg_.token.empty()) {
+      auth = "Authorization: Bearer " + cfg_.token;
+      headers = curl_slist_append(headers, auth.c_str());
+    }
+    headers = curl_slist_append(headers, "Expect:");  // no 1 s wait for 100-continue
+    if (req.method == "POST") {
+      headers = curl_slist_append(headers, "Content-Type: application/octet-stream");
+      curl_easy_setopt(c, CURLOPT_POST, 1L);
+      curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.body.data());
+      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, +[](char* p, size_t, size_t n, void* u) -> size_t {
+      auto* x = static_cast<Ctx*>(u);
+      if (x->r->body.size() + n > x->limit) return 0;
+      x->r->body.insert(x->r->body.end(), p, p + n);
+      return n;
+    });
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &ctx);
+    char errbuf[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    CURLcode rc = curl_easy_perform(c);
+    curl_slist_free_all(headers);
+    if (rc != CURLE_OK)
+      // A cut body is CURLE_PARTIAL_FILE: an error, never a short output.
+      throw TransportError(errbuf[0] ? errbuf : curl_easy_strerror(rc));
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    r.status = static_cast<int>(status);
+    char* ct = nullptr;
+    curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+    if (ct) r.content_type = ct;
+    if (status == 503) {
+      curl_off_t ra = 0;
+      curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &ra);
+      TransportError e("busy (503: all slots busy and the queue is full)");
+      e.retry_after = static_cast<unsigned>(std::min<curl_off_t>(ra, 30));
+      throw e;
+    }
+    if (status >= 500 && status != 500) throw TransportError("HTTP status " + std::to_string(status));
+    return r;
+  }
+
+ private:
+  Endpoint ep_;
+  ClientConfig cfg_;
+  CURL* curl_ = nullptr;
+  std::string base_;
+};
+
+// ---- SSH --------------------------------------------------------------------
+
+class SshTransport : public Transport {
+ public:
+  SshTransport(const Endpoint& ep, const ClientConfig& cfg) : ep_(ep), cfg_(cfg) {
+    std::vector<std::string> argv = cfg.ssh_command;
+    argv.insert(argv.end(), {"-o", "BatchMode=yes", "-e", "none"});
+    if (ep.port) argv.insert(argv.end(), {"-p", std::to_string(ep.port)});
+    argv.push_back(ep.user.empty() ? ep.host : ep.user + "@" + ep.host);
+    argv.push_back("--");
+    argv.push_back(cfg.remote_command + " serve --stdio");
+    int in[2], out[2];
+    if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) throw TransportError("pipe: " + std::string(std::strerror(errno)));
+    err_fd_ = ::memfd_create("ssh-stderr", MFD_CLOEXEC);
+    pid_ = ::fork();
+    if (pid_ < 0) throw TransportError("fork: " + std::string(std::strerror(errno)));
+    if (pid_ == 0) {
+      ::dup2(in[0], 0);
+      ::dup2(out[1], 1);
+      if (err_fd_ >= 0) ::dup2(err_fd_, 2);
+      signal(SIGPIPE, SIG_DFL);
+      std::vector<char*> a;
+      for (auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
+      a.push_back(nullptr);
+      ::execvp(a[0], a.data());
+      _exit(127);
+    }
+    ::close(in[0]);
+    ::close(out[1]);
+    to_ = in[1];
+    from_ = out[0];
+    Request h;
+    h.method = "GET";
+    h.path = "/v1/health";
+    Response r;
+    try {
+      r = call(h);
+    } catch (const TransportError& e) {
+      int st = finish();
+      if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
+        throw TransportError(cfg.remote_command + " not found on the remote host (exit 127)" + ssh_said());
+      throw TransportError(std::string(e.what()) + ssh_said());
+    }
+    check_health(r, ep.text);
+  }
+
+  ~SshTransport() override { finish(); }
+
+  Response call(const Request& req) override {
+    if (to_ < 0) throw TransportError("connection closed");
+    std::string target = req.path;
+    if (!req.query.empty()) target += "?" + encode_query(req.query);
+    std::string head = req.method + " " + target + " " + std::to_string(req.body.size()) + "\n";
+    // The server reads a whole request before it answers, so writing the
+    // body completely first cannot deadlock.
+    try {
+      write_all(head.data(), head.size());
+      write_all(req.body.data(), req.body.size());
+      std::string line;
+      char ch;
+      while (true) {
+        read_exact(&ch, 1);
+        if (ch == '\n') break;
+        line += ch;
+        if (line.size() > 4096) throw TransportError("bad answer from the remote fpga-remote");
+      }
+      auto sp1 = line.find(' ');
+      auto sp2 = sp1 == std::string::npos ? sp1 : line.find(' ', sp1 + 1);
+      if (sp2 == std::string::npos) throw TransportError("bad answer from the remote fpga-remote");
+      Response r;
+      r.status = std::stoi(line.substr(0, sp1));
+      std::uint64_t n = std::stoull(line.substr(sp1 + 1, sp2 - sp1 - 1));
+      if (n > (std::uint64_t{1} << 31)) throw TransportError("answer too large");
+      r.content_type = line.substr(sp2 + 1);
+      r.body.resize(n);
+      read_exact(r.body.data(), n);
+      if (r.status != 503) return r;
+    } catch (const TransportError&) {
+      finish();
+      throw TransportError("connection lost (ssh exited)" + ssh_said());
+    } catch (const std::invalid_argument&) {
+      finish();
+      throw TransportError("bad answer from the remote fpga-remote");
+    }
+    TransportError e("busy (503)");  // the connection stays usable
+    e.retry_after = 1;
+    throw e;
+  }
+
+ private:
+  void write_all(const void* p, std::size_t n) {
+    auto* c = static_cast<const char*>(p);
+    while (n) {
+      pollfd pf{to_, POLLOUT, 0};
+      int k = ::poll(&pf, 1, static_cast<int>(cfg_.timeout_seconds * 1000));
+      if (k == 0) throw TransportError("timed out");
+      if (k < 0 && errno == EINTR) continue;
+      ssize_t w = ::write(to_, c, n);
+      if (w < 0) {
+        if (errno == EINTR || errno == EAGAIN) continue;
+        throw TransportError(std::strerror(errno));
+      }
+      c += w;
+      n -= static_cast<std::size_t>(w);
+    }
+  }
+  void read_exact(void* p, std::size_t n) {
+    auto* c = static_cast<char*>(p);
+    while (n) {
+      pollfd pf{from_, POLLIN, 0};
+      int k = ::poll(&pf, 1, static_cast<int>(cfg_.timeout_seconds * 1000));
+      if (k == 0) throw TransportError("timed out");
+      if (k < 0 && errno == EINTR) continue;
+      ssize_t r = ::read(from_, c, n);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) throw TransportError("end of stream");
+      c += r;
+      n -= static_cast<std::size_t>(r);
+    }
+  }
+  int finish() {
+    if (to_ >= 0) ::close(to_);
+    if (from_ >= 0) ::close(from_);
+    to_ = from_ = -1;
+    if (pid_ > 0) {
+      int st = 0;
+      // ssh ends when its input closes; a hung one is killed.
+      for (int i = 0; i < 110; ++i) {
+        pid_t w = ::waitpid(pid_, &st, WNOHANG);
+        if (w == pid_) {
+          pid_ = -1;
+          status_ = st;
+          return st;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(i < 10 ? 5 : 50));
+      }
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, &st, 0);
+      pid_ = -1;
+      status_ = st;
+    }
+    return status_;
+  }
+  // ssh's last line on stderr ("Connection refused", "Permission denied").
+  std::string ssh_said() {
+    if (err_fd_ < 0) return "";
+    std::string s;
+    char buf[4096];
+    ssize_t n = ::pread(err_fd_, buf, sizeof buf, 0);
+    if (n > 0) s.assign(buf, static_cast<std::size_t>(n));
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+    auto nl = s.rfind('\n');
+    if (nl != std::string::npos) s = s.substr(nl + 1);
+    return s.empty() ? "" : ": " + s;
+  }
+
+  Endpoint ep_;
+  ClientConfig cfg_;
+  pid_t pid_ = -1;
+  int to_ = -1, from_ = -1, err_fd_ = -1;
+  int status_ = 0;
+};
+
+}  // namespace
+
+Endpoint parse_endpoint(const std::string& s) {
+  Endpoint ep;
+  ep.text = s;
+  std::string rest = s;
+  auto bad = [&](const std::string& why) { return Error(ErrorKind::usage, "bad host '" + s + "': " + why); };
+  if (rest.rfind("http://", 0) == 0 || rest.rfind("https://", 0) == 0) {
+    ep.scheme = rest[4] == 's' ? Endpoint::Scheme::https : Endpoint::Scheme::http;
+    rest = rest.substr(rest.find("//") + 2);
+    if (!rest.empty() && rest.back() == '/') rest.pop_back();
+    if (rest.find('/') != std::string::npos || rest.find('@') != std::string::npos)
+      throw bad("give http[s]://HOST:PORT (no path, no user)");
+    std::string host = rest, port;
+    if (!rest.empty() && rest[0] == '[') {
+      auto close = rest.find(']');
+      if (close == std::string::npos) throw bad("unclosed '['");
+      host = rest.substr(1, close - 1);
+      if (close + 1 < rest.size()) {
+        if (rest[close + 1] != ':') throw bad("expected ':' after ']'");
+        port = rest.substr(close + 2);
+      }
+    } else if (auto c = rest.rfind(':'); c != std::string::npos) {
+      host = rest.substr(0, c);
+      port = rest.substr(c + 1);
+    }
+    if (host.empty()) throw bad("no host name");
+    if (port.empty()) throw bad("give the port (http://HOST:PORT)");
+    if (!all_digits(port) || std::stoul(port) == 0 || std::stoul(port) > 65535) throw bad("bad port");
+    ep.host = host;
+    ep.port = static_cast<unsigned>(std::stoul(port));
+    return ep;
+  }
+  if (rest.rfind("ssh://", 0) == 0) {
+    rest = rest.substr(6);
+    if (!rest.empty() && rest.back() == '/') rest.pop_back();
+    if (auto c = rest.rfind(':'); c != std::string::npos && rest.find(']') == std::string::npos) {
+      std::string port = rest.substr(c + 1);
+      if (!all_digits(port) || std::stoul(port) == 0 || std::stoul(port) > 65535) throw bad("bad port");
+      ep.port = static_cast<unsigned>(std::stoul(port));
+      rest = rest.substr(0, c);
+    }
+  } else if (rest.find("://") != std::string::npos) {
+    throw bad("unknown scheme (use ssh://, http:// or https://)");
+  }
+  if (auto at = rest.find('@'); at != std::string::npos) {
+    ep.user = rest.substr(0, at);
+    rest = rest.substr(at + 1);
+  }
+  if (rest.empty()) throw bad("no host name");
+  // Never an ssh option or anything a shell would read.
+  if (rest[0] == '-' || rest.find_first_of(" \t\n'\"`$;&|<>\\/") != std::string::npos ||
+      ep.user.find_first_of(" \t\n'\"`$;&|<>\\/") != std::string::npos || (!ep.user.empty() && ep.user[0] == '-'))
+    throw bad("not a host name");
+  ep.host = rest;
+  return ep;
+}
+
+std::vector<Endpoint> read_hosts_file(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) throw_errno("cannot read hosts file", errno, path);
+  std::vector<Endpoint> hosts;
+  std::string line;
+  unsigned lineno = 0;
+  while (std::getline(f, line)) {
+    ++lineno;
+    auto hash = line.find('#');
+    if (hash != std::string::npos) line = line.substr(0, hash);
+    auto b = line.find_first_not_of(" \t\r"), e = line.find_last_not_of(" \t\r");
+    if (b == std::string::npos) continue;
+    line = line.substr(b, e - b + 1);
+    unsigned jobs = 1;
+    auto slash = line.find('/');
+    if (slash != std::string::npos && slash > 0 && line.find("://") > slash && all_digits(line.substr(0, slash))) {
+      jobs = static_cast<unsigned>(std::stoul(line.substr(0, slash)));
+      if (jobs == 0) jobs = 1;
+      line = line.substr(slash + 1);
+    }
+    try {
+      Endpoint ep = parse_endpoint(line);
+      ep.jobs = jobs;
+      hosts.push_back(ep);
+    } catch (Error& err) {
+      Error e2(ErrorKind::usage, "line " + std::to_string(lineno) + ": " + err.what());
+      e2.path = path;
+      throw e2;
+    }
+  }
+  if (hosts.empty()) throw Error(ErrorKind::usage, "no hosts in the file").with_path(path);
+  return hosts;
+}
+
+std::unique_ptr<Transport> connect(const Endpoint& ep, const ClientConfig& cfg) {
+  if (ep.scheme == Endpoint::Scheme::ssh) return std::make_unique<SshTransport>(ep, cfg);
+  return std::make_unique<HttpTransport>(ep, cfg);
+}
+
+HostPool::HostPool(std::vector<Endpoint> hosts, ClientConfig cfg, std::size_t first, unsigned max_attempts)
+    : hosts_(std::move(hosts)), cfg_(std::move(cfg)), max_attempts_(max_attempts ? max_attempts : 1),
+      current_(hosts_.empty() ? 0 : first % hosts_.size()), idle_(hosts_.size()) {}
+
+HostPool::~HostPool() = default;
+
+std::string HostPool::first_host() const { return hosts_.empty() ? "" : hosts_[current_].text; }
+
+std::unique_ptr<Transport> HostPool::take(std::size_t i) {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (!idle_[i].empty()) {
+      auto t = std::move(idle_[i].back());
+      idle_[i].pop_back();
+      return t;
+    }
+  }
+  return connect(hosts_[i], cfg_);
+}
+
+void HostPool::give_back(std::size_t i, std::unique_ptr<Transport> t) {
+  std::lock_guard<std::mutex> lk(mu_);
+  idle_[i].push_back(std::move(t));
+}
+
+std::pair<Response, std::string> HostPool::call(const Request& req) {
+  std::vector<std::string> tried;
+  std::size_t i;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    i = current_;
+  }
+  for (unsigned attempt = 0; attempt < max_attempts_; ++attempt) {
+    try {
+      auto t = take(i);
+      Response r = t->call(req);
+      give_back(i, std::move(t));
+      return {std::move(r), hosts_[i].text};
+    } catch (const TransportError& e) {
+      tried.push_back(hosts_[i].text + " (" + e.what() + ")");
+      {
+        // The next requests go to the next host too, until it fails.
+        std::lock_guard<std::mutex> lk(mu_);
+        idle_[i].clear();
+        if (current_ == i) current_ = (i + 1) % hosts_.size();
+        i = current_;
+      }
+      if (e.retry_after && attempt + 1 < max_attempts_)
+        std::this_thread::sleep_for(std::chrono::seconds(std::min(e.retry_after, 5u)));
+    }
+  }
+  std::string msg = "no host could do the work; tried ";
+  for (std::size_t k = 0; k < tried.size(); ++k) msg += (k ? ", " : "") + tried[k];
+  throw Error(ErrorKind::device, msg);
+}
+
+}  // namespace fpgaio::remote

@@ -1,0 +1,269 @@
+// gzip over fpga-remote: a stream cut into chunks of whole blocks (compress)
+// or whole members (decompress, test), several requests in flight, answers
+// checked and joined in order. Output is byte-identical to a local run.
+#include <algorithm>
+#include <cstring>
+
+#include "fpgaio/gzip.hpp"
+#include "fpgaio/pipeline.hpp"
+#include "fpgaio/remote_gzip.hpp"
+
+namespace fpgaio::remote {
+
+namespace {
+
+std::uint32_t le32(const std::uint8_t* p) {
+  return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 |
+         static_cast<std::uint32_t>(p[2]) << 16 | static_cast<std::uint32_t>(p[3]) << 24;
+}
+
+// Trust nothing that comes back: the answer to a compress request must be a
+// sequence of our members holding exactly the chunk's bytes, with the end
+// marker only on the last chunk.
+void check_members(const Bytes& out, std::uint64_t in_len, bool last, const std::string& host) {
+  std::size_t pos = 0;
+  std::uint64_t sum = 0;
+  bool saw_end = false;
+  auto bad = [&](const std::string& why) {
+    return TransportError("answer from " + host + " is not what was asked for (" + why + ")");
+  };
+  while (pos < out.size()) {
+    std::optional<gzip::Header> h;
+    try {
+      h = gzip::parse_header(out.data() + pos, out.size() - pos);
+    } catch (const Error& e) {
+      throw bad(e.what());
+    }
+    if (!h || h->index != gzip::Index::ft || h->member_size > out.size() - pos || h->member_size < h->length + 8)
+      throw bad("member framing");
+    if (saw_end) throw bad("data after the end marker");
+    std::uint32_t isize = le32(out.data() + pos + h->member_size - 4);
+    if (isize != h->isize) throw bad("sizes");
+    sum += isize;
+    saw_end = h->end_of_stream;
+    pos += h->member_size;
+  }
+  if (sum != in_len) throw bad("uncompressed size");
+  if (saw_end != last) throw bad("end marker");
+}
+
+Error with_host(Error e, const std::string& host, const std::string& shown, std::uint64_t member_base,
+                std::uint64_t offset_base) {
+  if (e.member) e.member = *e.member + member_base;
+  if (e.offset) e.offset = *e.offset + offset_base;
+  e.path = host + ": " + shown;
+  return e;
+}
+
+}  // namespace
+
+gzip::Stats compress(HostPool& hosts, Input& in, Sink& out, const RemoteGzipOptions& opt) {
+  if (opt.block_size < 1024 || opt.block_size > gzip::max_block_size())
+    throw Error(ErrorKind::usage, "block size must be between 1 KiB and 64 MiB");
+  // Chunks of whole blocks: the server cuts them at the same offsets as a
+  // local run would, so the members are the same bytes.
+  std::size_t blocks = std::max<std::size_t>(1, opt.chunk_bytes / opt.block_size);
+  std::size_t chunk = blocks * opt.block_size;
+  unsigned inflight = std::max(1u, opt.in_flight);
+  gzip::Stats st;
+  struct Done {
+    Bytes out;
+    std::size_t in;
+  };
+  OrderedPool<Done> pool(inflight, 2 * inflight, [&](Done& d) {
+    out.write(d.out.data(), d.out.size());
+    st.in_bytes += d.in;
+    st.out_bytes += d.out.size();
+    if (opt.progress) opt.progress(st.in_bytes, st.out_bytes);
+  });
+  // --rsyncable: chunks end at the cutter's points, so a server starting at
+  // one finds the same blocks.
+  std::optional<gzip::RsyncCutter> cutter;
+  if (opt.rsyncable) cutter.emplace(opt.block_size);
+  Bytes pending;  // read, not yet in a chunk (rsyncable)
+  bool eof = false;
+  auto next_rsync_chunk = [&]() {
+    Bytes c;
+    while (c.size() < chunk) {
+      std::size_t have = pending.size();
+      if (!eof && have < opt.block_size) {
+        pending.resize(opt.block_size);
+        std::size_t n = in.read(pending.data() + have, opt.block_size - have);
+        pending.resize(have + n);
+        eof = have + n < opt.block_size;
+      }
+      if (pending.empty()) break;
+      std::size_t len = cutter->cut(pending.data(), pending.size(), eof);
+      c.insert(c.end(), pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(len));
+      pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(len));
+    }
+    return c;
+  };
+  Bytes next;
+  if (cutter) {
+    next = next_rsync_chunk();
+  } else {
+    next.resize(chunk);
+    next.resize(in.read(next.data(), chunk));
+  }
+  bool first = true;
+  while (true) {
+    Bytes cur = std::move(next);
+    bool last;
+    if (cutter) {
+      // The next chunk is cut now: the last request carries the end marker.
+      next = next_rsync_chunk();
+      last = next.empty();
+    } else {
+      last = cur.size() < chunk;
+      if (!last) {
+        // Read ahead one chunk: the last request carries the end marker.
+        next.resize(chunk);
+        std::size_t n = in.read(next.data(), chunk);
+        next.resize(n);
+        last = n == 0;
+      }
+    }
+    Request req;
+    req.path = "/v1/gzip/compress";
+    req.query["level"] = std::to_string(opt.level);
+    req.query["block"] = std::to_string(opt.block_size);
+    req.query["end"] = last ? "1" : "0";
+    if (opt.rsyncable) req.query["rsyncable"] = "1";
+    if (first && opt.name) req.query["name"] = *opt.name;
+    if (first && opt.mtime) req.query["mtime"] = std::to_string(opt.mtime);
+    if (first && opt.comment) req.query["comment"] = *opt.comment;
+    if (opt.strategy == Strategy::huffman_only) req.query["strategy"] = "huffman";
+    if (opt.strategy == Strategy::rle) req.query["strategy"] = "rle";
+    req.body = std::move(cur);
+    first = false;
+    pool.submit([&hosts, &opt, req = std::move(req), last]() {
+      auto [r, host] = hosts.call(req);
+      if (r.status != 200) throw with_host(error_from_response(r), host, opt.shown, 0, 0);
+      try {
+        check_members(r.body, req.body.size(), last, host);
+      } catch (const TransportError& e) {
+        throw Error(ErrorKind::device, e.what()).with_path(host + ": " + opt.shown);
+      }
+      return Done{std::move(r.body), req.body.size()};
+    });
+    if (last) break;
+  }
+  pool.drain();
+  out.flush();
+  return st;
+}
+
+RemoteDecompressResult decompress(HostPool& hosts, Input& in, Sink* out, const RemoteGzipOptions& opt) {
+  RemoteDecompressResult res;
+  unsigned inflight = std::max(1u, opt.in_flight);
+  static const Bytes marker = gzip::end_marker_member(std::nullopt, 0, 0);
+  struct Done {
+    Bytes data;
+    std::uint64_t in = 0, out = 0;
+    bool trailing = false;
+  };
+  OrderedPool<Done> pool(inflight, 2 * inflight, [&](Done& d) {
+    if (out) out->write(d.data.data(), d.data.size());
+    res.stats.in_bytes += d.in;
+    res.stats.out_bytes += d.out;
+    res.trailing_garbage = res.trailing_garbage || d.trailing;
+    if (opt.progress) opt.progress(res.stats.in_bytes, res.stats.out_bytes);
+  });
+  // buf holds input read but not yet sent; `eof` once the input ended.
+  Bytes buf;
+  bool eof = false;
+  auto fill = [&](std::size_t want) {
+    while (!eof && buf.size() < want) {
+      std::size_t old = buf.size(), add = std::max<std::size_t>(want - old, 1 << 16);
+      buf.resize(old + add);
+      std::size_t n = in.read(buf.data() + old, add);
+      buf.resize(old + n);
+      if (n < add) eof = true;
+    }
+  };
+  fill(64 * 1024);
+  // gzip's words, as fpga-gzip says them (no "corrupt data" before).
+  if (buf.size() < 2) throw Error(ErrorKind::usage, "unexpected end of file");
+  if (!gzip::has_gzip_magic(buf.data(), buf.size())) throw Error(ErrorKind::usage, "not in gzip format");
+  try {
+    if (auto h = gzip::parse_header(buf.data(), buf.size())) res.first = *h;
+  } catch (const Error&) {
+    // A damaged first header: the server reports it, with member and offset.
+  }
+  std::uint64_t member_base = 0, offset_base = 0;
+  const std::size_t limit = opt.max_body;
+  bool done = false;
+  while (!done) {
+    // Whole members, from their FT (or BGZF) sizes, up to the chunk size.
+    std::size_t pos = 0, members = 0;
+    bool whole_rest = false;
+    while (pos < opt.chunk_bytes) {
+      fill(pos + 64 * 1024);
+      if (pos >= buf.size()) break;
+      std::optional<gzip::Header> h;
+      try {
+        h = gzip::parse_header(buf.data() + pos, buf.size() - pos);
+      } catch (const Error&) {
+        whole_rest = true;  // the server reports it, at the right member
+        break;
+      }
+      if (!h || h->index == gzip::Index::none || h->member_size > limit) {
+        whole_rest = true;  // foreign members: the rest goes in one request
+        break;
+      }
+      fill(pos + h->member_size + 1);
+      if (pos + h->member_size > buf.size()) {
+        whole_rest = true;  // cut short: the server says so
+        break;
+      }
+      pos += h->member_size;
+      ++members;
+    }
+    if (whole_rest) {
+      fill(limit + 1);
+      if (buf.size() > limit)
+        throw Error(ErrorKind::usage, "not an fpga-gzip (indexed) stream past member " +
+                                          std::to_string(member_base + members + 1) +
+                                          ": it cannot be cut into requests, and the rest is over the server's "
+                                          "limit of " + std::to_string(limit) + " bytes; decompress it locally")
+            .with_path(opt.shown);
+      pos = buf.size();
+    }
+    fill(pos + 1);
+    bool last = eof && pos >= buf.size();
+    Request req;
+    req.path = out ? "/v1/gzip/decompress" : "/v1/gzip/test";
+    req.body.assign(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(pos));
+    // A chunk that does not end the stream gets an end marker of its own, so
+    // the server's check for a stream cut short applies only to the last.
+    if (!last) req.body.insert(req.body.end(), marker.begin(), marker.end());
+    buf.erase(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(pos));
+    std::uint64_t mb = member_base, ob = offset_base, sent = pos;
+    bool test = out == nullptr;
+    pool.submit([&hosts, &opt, req = std::move(req), mb, ob, sent, test]() {
+      auto [r, host] = hosts.call(req);
+      if (r.status != 200) throw with_host(error_from_response(r), host, opt.shown, mb, ob);
+      Done d;
+      d.in = sent;
+      d.trailing = r.content_type.find("trailing-garbage=1") != std::string::npos;
+      if (test) {
+        std::string j(r.body.begin(), r.body.end());
+        auto b = json_value(j, "bytes");
+        d.out = b ? std::stoull(*b) : 0;
+      } else {
+        d.out = r.body.size();
+        d.data = std::move(r.body);
+      }
+      return d;
+    });
+    member_base += members;
+    offset_base += pos;
+    done = last;
+  }
+  pool.drain();
+  if (out) out->flush();
+  return res;
+}
+
+}  // namespace fpgaio::remote

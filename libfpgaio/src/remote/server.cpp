@@ -1,0 +1,323 @@
+// The HTTP server (libmicrohttpd) and the stdio server (for ssh) in front of
+// a Service.
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <thread>
+
+#include "fpgaio/remote.hpp"
+
+namespace fpgaio::remote {
+
+namespace {
+
+bool is_loopback(const sockaddr_storage& a) {
+  if (a.ss_family == AF_INET) {
+    auto* s = reinterpret_cast<const sockaddr_in*>(&a);
+    return (ntohl(s->sin_addr.s_addr) >> 24) == 127;
+  }
+  if (a.ss_family == AF_INET6) {
+    auto* s = reinterpret_cast<const sockaddr_in6*>(&a);
+    return IN6_IS_ADDR_LOOPBACK(&s->sin6_addr);
+  }
+  return false;
+}
+
+std::string peer_text(const sockaddr* a) {
+  if (!a) return "-";
+  char buf[INET6_ADDRSTRLEN] = "-";
+  if (a->sa_family == AF_INET)
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(a)->sin_addr, buf, sizeof buf);
+  else if (a->sa_family == AF_INET6)
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(a)->sin6_addr, buf, sizeof buf);
+  return buf;
+}
+
+// ADDR:PORT, [V6]:PORT, or PORT alone (127.0.0.1).
+sockaddr_storage parse_listen(const std::string& s) {
+  sockaddr_storage ss{};
+  std::string host = "127.0.0.1", port = s;
+  if (!s.empty() && s[0] == '[') {
+    auto close = s.find(']');
+    if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':')
+      throw Error(ErrorKind::usage, "bad listen address '" + s + "': expected [ADDR]:PORT");
+    host = s.substr(1, close - 1);
+    port = s.substr(close + 2);
+  } else if (auto colon = s.rfind(':'); colon != std::string::npos) {
+    host = s.substr(0, colon);
+    port = s.substr(colon + 1);
+  }
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoul(port) > 65535)
+    throw Error(ErrorKind::usage, "bad listen address '" + s + "': the port must be 0-65535");
+  auto p = static_cast<std::uint16_t>(std::stoul(port));
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(p);
+  } else if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(p);
+  } else {
+    throw Error(ErrorKind::usage, "bad listen address '" + s + "': give a numeric IPv4 or IPv6 address");
+  }
+  return ss;
+}
+
+// What one connection's request gathers while its body arrives.
+struct Pending {
+  Request req;
+  int refuse = 0;  // status answered (413, 401)
+  std::string why;
+  bool late = false;        // 413 found mid-body: answered when it ends
+  std::uint64_t dropped = 0;
+};
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Service& svc;
+  MHD_Daemon* daemon = nullptr;
+  std::string last_log;  // libmicrohttpd's last message (why it cannot listen)
+
+  static void on_log(void* cls, const char* fmt, va_list ap) {
+    auto* self = static_cast<Impl*>(cls);
+    char buf[512];
+    std::vsnprintf(buf, sizeof buf, fmt, ap);
+    std::string line = buf;
+    while (!line.empty() && (line.back() == '\n' || line.back() == '.')) line.pop_back();
+    std::lock_guard<std::mutex> lk(self->mu);
+    self->last_log = line;
+    if (self->daemon && self->svc.config().log) self->svc.config().log("libmicrohttpd: " + line);
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  unsigned in_flight = 0;
+
+  explicit Impl(Service& s) : svc(s) {}
+
+  static MHD_Result send(MHD_Connection* c, const Response& r) {
+    MHD_Response* resp = MHD_create_response_from_buffer(r.body.size(), const_cast<std::uint8_t*>(r.body.data()),
+                                                         MHD_RESPMEM_MUST_COPY);
+    if (!resp) return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", r.content_type.c_str());
+    if (r.retry_after) MHD_add_response_header(resp, "Retry-After", std::to_string(r.retry_after).c_str());
+    if (r.status == 401) MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
+    MHD_Result ok = MHD_queue_response(c, static_cast<unsigned>(r.status), resp);
+    MHD_destroy_response(resp);
+    return ok;
+  }
+
+  static MHD_Result on_request(void* cls, MHD_Connection* c, const char* url, const char* method, const char*,
+                               const char* upload, size_t* upload_size, void** con_cls) {
+    auto* self = static_cast<Impl*>(cls);
+    auto* p = static_cast<Pending*>(*con_cls);
+    if (!p) {
+      p = new Pending;
+      *con_cls = p;
+      {
+        std::lock_guard<std::mutex> lk(self->mu);
+        ++self->in_flight;
+      }
+      p->req.method = method;
+      p->req.path = url;
+      MHD_get_connection_values(
+          c, MHD_GET_ARGUMENT_KIND,
+          [](void* q, MHD_ValueKind, const char* k, const char* v) -> MHD_Result {
+            static_cast<std::map<std::string, std::string>*>(q)->emplace(k, v ? v : "");
+            return MHD_YES;
+          },
+          &p->req.query);
+      const char* auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+      bool public_path = p->req.path == "/v1/health";
+      if (!public_path && !self->svc.authorized(auth ? auth : "")) {
+        p->refuse = 401;
+        p->why = auth ? "wrong token" : "a token is required (Authorization: Bearer)";
+      }
+      const char* len = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+      if (!p->refuse && len) {
+        errno = 0;
+        char* end = nullptr;
+        unsigned long long n = std::strtoull(len, &end, 10);
+        if (errno || *end || n > self->svc.config().max_body) {
+          p->refuse = 413;
+          p->why = "request body over the limit of " + std::to_string(self->svc.config().max_body) + " bytes";
+        } else {
+          p->req.body.reserve(n);
+        }
+      }
+      if (p->refuse) {
+        // Answered at once: MHD drops the rest of the body and closes.
+        self->svc.count_refused(p->refuse);
+        return send(c, error_response(p->refuse, p->refuse == 401 ? "unauthorized" : "too-large", p->why));
+      }
+      return MHD_YES;
+    }
+    if (*upload_size) {
+      if (!p->refuse && p->req.body.size() + *upload_size > self->svc.config().max_body) {
+        // A body without a declared length that grows over the limit: MHD
+        // cannot answer mid-upload, so the rest is read and dropped, up to
+        // as much again, and 413 follows; a client sending more is cut off.
+        p->refuse = 413;
+        p->why = "request body over the limit of " + std::to_string(self->svc.config().max_body) + " bytes";
+        p->late = true;
+        Bytes().swap(p->req.body);
+      }
+      if (p->late) {
+        p->dropped += *upload_size;
+        *upload_size = 0;
+        return p->dropped > self->svc.config().max_body ? MHD_NO : MHD_YES;
+      }
+      if (!p->refuse) p->req.body.insert(p->req.body.end(), upload, upload + *upload_size);
+      *upload_size = 0;
+      return MHD_YES;
+    }
+    if (p->late) {
+      self->svc.count_refused(413);
+      p->late = false;
+      return send(c, error_response(413, "too-large", p->why));
+    }
+    if (p->refuse) return MHD_YES;  // already answered
+    const MHD_ConnectionInfo* ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    std::string peer = peer_text(ci ? ci->client_addr : nullptr);
+    Response r = self->svc.handle(p->req, peer);
+    Bytes().swap(p->req.body);
+    return send(c, r);
+  }
+
+  // A request counts as in flight from its first byte until MHD has sent
+  // the answer (or given up): SIGTERM waits for that.
+  static void on_completed(void* cls, MHD_Connection*, void** con_cls, MHD_RequestTerminationCode) {
+    auto* self = static_cast<Impl*>(cls);
+    if (*con_cls) {
+      delete static_cast<Pending*>(*con_cls);
+      *con_cls = nullptr;
+      {
+        std::lock_guard<std::mutex> lk(self->mu);
+        --self->in_flight;
+      }
+      self->cv.notify_all();
+    }
+  }
+};
+
+HttpServer::HttpServer(Service& svc) : impl_(std::make_unique<Impl>(svc)) {
+  const ServerConfig& cfg = svc.config();
+  sockaddr_storage addr = parse_listen(cfg.listen);
+  bool tls = !cfg.tls_cert_pem.empty();
+  if (tls != !cfg.tls_key_pem.empty()) throw Error(ErrorKind::usage, "--tls-cert and --tls-key go together");
+  if (!is_loopback(addr) && cfg.token.empty())
+    throw Error(ErrorKind::usage, "refusing to listen on " + cfg.listen +
+                                      " without a token (--token-file): only loopback addresses may go without");
+  unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+  if (addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
+  if (tls) flags |= MHD_USE_TLS;
+  std::vector<MHD_OptionItem> opts = {
+      {MHD_OPTION_SOCK_ADDR, 0, &addr},
+      {MHD_OPTION_CONNECTION_LIMIT, cfg.max_connections, nullptr},
+      {MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg.max_per_address, nullptr},
+      {MHD_OPTION_CONNECTION_TIMEOUT, cfg.timeout_seconds, nullptr},
+      {MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<intptr_t>(std::max<std::size_t>(cfg.max_header * 2, 16384)),
+       nullptr},
+      {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&Impl::on_completed), impl_.get()},
+      {MHD_OPTION_EXTERNAL_LOGGER, reinterpret_cast<intptr_t>(&Impl::on_log), impl_.get()},
+  };
+  if (tls) {
+    opts.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0, const_cast<char*>(cfg.tls_cert_pem.c_str())});
+    opts.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0, const_cast<char*>(cfg.tls_key_pem.c_str())});
+  }
+  opts.push_back({MHD_OPTION_END, 0, nullptr});
+  std::uint16_t port = addr.ss_family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port)
+                                                  : ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
+  impl_->daemon = MHD_start_daemon(flags, port, nullptr, nullptr, &Impl::on_request, impl_.get(),
+                                   MHD_OPTION_ARRAY, opts.data(), MHD_OPTION_END);
+  if (!impl_->daemon) {
+    std::string why = impl_->last_log;
+    if (auto colon = why.rfind(": "); colon != std::string::npos) why = why.substr(colon + 2);
+    throw Error(ErrorKind::io, "cannot listen on " + cfg.listen +
+                                   (why.empty() ? std::string(tls ? " (or the TLS key and certificate do not load)" : "")
+                                                : ": " + why));
+  }
+  const MHD_DaemonInfo* info = MHD_get_daemon_info(impl_->daemon, MHD_DAEMON_INFO_BIND_PORT);
+  port_ = info ? info->port : port;
+}
+
+HttpServer::~HttpServer() {
+  if (impl_->daemon) MHD_stop_daemon(impl_->daemon);
+}
+
+void HttpServer::stop_accepting() {
+  if (impl_->daemon) {
+    MHD_socket s = MHD_quiesce_daemon(impl_->daemon);
+    if (s != MHD_INVALID_SOCKET) ::close(s);
+  }
+}
+
+void HttpServer::wait_idle() {
+  std::unique_lock<std::mutex> lk(impl_->mu);
+  impl_->cv.wait(lk, [&] { return impl_->in_flight == 0; });
+}
+
+// ---- stdio ------------------------------------------------------------------
+
+void serve_stdio(Service& svc, int in_fd, int out_fd) {
+  // Lines are read a byte at a time (they are short); bodies in one go.
+  auto read_line = [&](std::string& line) {
+    line.clear();
+    char ch;
+    while (true) {
+      std::size_t n = full_read(in_fd, &ch, 1, "stdin");
+      if (n == 0) return false;
+      if (ch == '\n') return true;
+      line += ch;
+      if (line.size() > svc.config().max_header) throw Error(ErrorKind::usage, "request line too long");
+    }
+  };
+  std::string line;
+  while (read_line(line)) {
+    // METHOD TARGET LENGTH
+    auto sp1 = line.find(' '), sp2 = line.rfind(' ');
+    if (sp1 == std::string::npos || sp2 == sp1) throw Error(ErrorKind::usage, "bad request line");
+    Request req;
+    req.method = line.substr(0, sp1);
+    std::string target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+    std::string len = line.substr(sp2 + 1);
+    if (len.empty() || len.size() > 19 || len.find_first_not_of("0123456789") != std::string::npos)
+      throw Error(ErrorKind::usage, "bad request length");
+    std::uint64_t n = std::stoull(len);
+    auto qm = target.find('?');
+    req.path = target.substr(0, qm);
+    if (qm != std::string::npos) req.query = decode_query(target.substr(qm + 1));
+    Response r;
+    if (n > svc.config().max_body) {
+      // Read and drop it, so the stream stays in step.
+      std::uint8_t buf[65536];
+      for (std::uint64_t left = n; left;) {
+        std::size_t k = full_read(in_fd, buf, std::min<std::uint64_t>(left, sizeof buf), "stdin");
+        if (k == 0) return;
+        left -= k;
+      }
+      svc.count_refused(413);
+      r = error_response(413, "too-large", "request body over the limit of " +
+                                               std::to_string(svc.config().max_body) + " bytes");
+    } else {
+      req.body.resize(n);
+      if (full_read(in_fd, req.body.data(), n, "stdin") != n) return;
+      r = svc.handle(req, "ssh");
+    }
+    std::string head = std::to_string(r.status) + " " + std::to_string(r.body.size()) + " " + r.content_type + "\n";
+    full_write(out_fd, head.data(), head.size(), "stdout");
+    full_write(out_fd, r.body.data(), r.body.size(), "stdout");
+  }
+}
+
+}  // namespace fpgaio::remote

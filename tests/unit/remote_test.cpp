@@ -1,0 +1,253 @@
+// fpga-remote's library: query coding, endpoints, host files, error bodies,
+// the service's jobs (chunks joined equal a local compression), the stdio
+// framing, and the HTTP server and client on a loopback port.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <thread>
+
+#include "fpgaio/remote.hpp"
+#include "fpgaio/remote_gzip.hpp"
+#include "helpers.hpp"
+
+namespace rm = fpgaio::remote;
+using fpgaio::Bytes;
+using testutil::MemFile;
+
+TEST(RemoteQuery, RoundTripsAnyBytes) {
+  std::map<std::string, std::string> q{{"name", "a b&c=d%e/\xff\x01"}, {"level", "6"}, {"empty", ""}};
+  EXPECT_EQ(rm::decode_query(rm::encode_query(q)), q);
+  EXPECT_EQ(rm::encode_query({{"n", "a b"}}), "n=a%20b");
+  // Malformed escapes are kept as they are, never read past the end.
+  auto d = rm::decode_query("a=%4&b=%zz&c");
+  EXPECT_EQ(d["a"], "%4");
+  EXPECT_EQ(d["b"], "%zz");
+  EXPECT_EQ(d["c"], "");
+}
+
+TEST(RemoteEndpoint, ParsesEveryForm) {
+  auto e = rm::parse_endpoint("ssh://me@node7:2222");
+  EXPECT_EQ(e.scheme, rm::Endpoint::Scheme::ssh);
+  EXPECT_EQ(e.user, "me");
+  EXPECT_EQ(e.host, "node7");
+  EXPECT_EQ(e.port, 2222u);
+  e = rm::parse_endpoint("node7");
+  EXPECT_EQ(e.scheme, rm::Endpoint::Scheme::ssh);
+  EXPECT_EQ(e.port, 0u);
+  e = rm::parse_endpoint("https://[::1]:8443/");
+  EXPECT_EQ(e.scheme, rm::Endpoint::Scheme::https);
+  EXPECT_EQ(e.host, "::1");
+  EXPECT_EQ(e.port, 8443u);
+  for (const char* bad : {"http://h", "http://h:0", "http://h:99999", "http://u@h:1", "http://h:1/x", "ftp://h",
+                          "-oProxyCommand=x", "a;b", "a b", "", "ssh://", "ssh://h:x", "me@-h"})
+    EXPECT_THROW(rm::parse_endpoint(bad), fpgaio::Error) << bad;
+}
+
+TEST(RemoteEndpoint, HostsFileWithJobCountsAndComments) {
+  char path[] = "/tmp/hostsXXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  std::string text = "# fleet\n2/node1\n\n  http://127.0.0.1:8437  # local\n3/ssh://me@node2:22\n";
+  ASSERT_EQ(write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  close(fd);
+  auto h = rm::read_hosts_file(path);
+  ASSERT_EQ(h.size(), 3u);
+  EXPECT_EQ(h[0].host, "node1");
+  EXPECT_EQ(h[0].jobs, 2u);
+  EXPECT_EQ(h[1].scheme, rm::Endpoint::Scheme::http);
+  EXPECT_EQ(h[1].jobs, 1u);
+  EXPECT_EQ(h[2].jobs, 3u);
+  std::ofstream(path) << "node1\nbad host\n";
+  try {
+    rm::read_hosts_file(path);
+    FAIL();
+  } catch (const fpgaio::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("line 2"), std::string::npos);
+  }
+  std::ofstream(path) << "# nothing\n";
+  EXPECT_THROW(rm::read_hosts_file(path), fpgaio::Error);
+  unlink(path);
+}
+
+TEST(RemoteErrors, JsonBodyRoundTrip) {
+  fpgaio::Error e(fpgaio::ErrorKind::corrupt, "invalid \"distance\"\n");
+  e.member = 3;
+  e.offset = 12345;
+  e.damage = fpgaio::Damage::crc;
+  auto r = rm::error_response(e);
+  EXPECT_EQ(r.status, 422);
+  auto back = rm::error_from_response(r);
+  EXPECT_EQ(back.kind(), fpgaio::ErrorKind::corrupt);
+  EXPECT_EQ(std::string(back.what()), "invalid \"distance\"\n");
+  EXPECT_EQ(back.member, 3u);
+  EXPECT_EQ(back.offset, 12345u);
+  EXPECT_EQ(back.damage, fpgaio::Damage::crc);
+  EXPECT_EQ(back.describe_as_gzip(), e.describe_as_gzip());
+  // Garbage is an io error with the status, not a crash.
+  rm::Response g;
+  g.status = 500;
+  g.body = {'<', 'h', '>'};
+  EXPECT_EQ(rm::error_from_response(g).kind(), fpgaio::ErrorKind::io);
+}
+
+TEST(RemoteErrors, ConstantTimeEqual) {
+  EXPECT_TRUE(rm::constant_time_equal("abc", "abc"));
+  EXPECT_FALSE(rm::constant_time_equal("abc", "abd"));
+  EXPECT_FALSE(rm::constant_time_equal("abc", "abcd"));
+  EXPECT_FALSE(rm::constant_time_equal("", "a"));
+  EXPECT_TRUE(rm::constant_time_equal("", ""));
+}
+
+namespace {
+
+rm::Response compress_chunk(rm::Service& s, const Bytes& data, std::size_t off, std::size_t len, bool first,
+                            bool end, std::size_t block) {
+  rm::Request r;
+  r.path = "/v1/gzip/compress";
+  r.query = {{"level", "6"}, {"block", std::to_string(block)}, {"end", end ? "1" : "0"}};
+  if (first) r.query.insert({{"name", "big.log"}, {"mtime", "1600000000"}});
+  r.body.assign(data.begin() + static_cast<std::ptrdiff_t>(off),
+                data.begin() + static_cast<std::ptrdiff_t>(off + len));
+  return s.handle(r, "test");
+}
+
+}  // namespace
+
+TEST(RemoteService, ChunksOfWholeBlocksJoinToTheLocalBytes) {
+  rm::ServerConfig cfg;
+  cfg.slots = 2;
+  rm::Service svc(cfg);
+  const std::size_t block = 4096;
+  Bytes data = testutil::text_data(5 * block * 3 + 1000);
+  fpgaio::gzip::CompressOptions co;
+  co.block_size = block;
+  co.name = "big.log";
+  co.mtime = 1600000000;
+  Bytes local = fpgaio::gzip::compress_buffer(data.data(), data.size(), co);
+  for (std::size_t chunk_blocks : {1, 2, 5, 100}) {
+    Bytes joined;
+    std::size_t chunk = chunk_blocks * block;
+    for (std::size_t off = 0; off < data.size(); off += chunk) {
+      std::size_t len = std::min(chunk, data.size() - off);
+      auto r = compress_chunk(svc, data, off, len, off == 0, off + len == data.size(), block);
+      ASSERT_EQ(r.status, 200);
+      joined.insert(joined.end(), r.body.begin(), r.body.end());
+    }
+    EXPECT_EQ(joined, local) << chunk_blocks;
+  }
+  // An empty file: one request, first and last.
+  Bytes empty;
+  auto r = compress_chunk(svc, empty, 0, 0, true, true, block);
+  EXPECT_EQ(r.body, fpgaio::gzip::compress_buffer(nullptr, 0, co));
+}
+
+TEST(RemoteService, RefusesBadParametersAndPaths) {
+  rm::Service svc(rm::ServerConfig{});
+  rm::Request r;
+  r.path = "/v1/gzip/compress";
+  for (auto q : std::vector<std::map<std::string, std::string>>{
+           {{"level", "13"}}, {{"level", "x"}}, {{"block", "10"}}, {{"end", "2"}}, {{"mtime", "99999999999"}},
+           {{"level", "99999999999999999999999"}}}) {
+    r.query = q;
+    EXPECT_EQ(svc.handle(r, "t").status, 400);
+  }
+  r.query.clear();
+  r.path = "/v1/gzip/compress/../../etc/passwd";
+  EXPECT_EQ(svc.handle(r, "t").status, 404);
+  r.path = "/v1/gzip/decompress";
+  r.body = {1, 2, 3};
+  EXPECT_EQ(svc.handle(r, "t").status, 422);
+  r.method = "GET";
+  r.path = "/v1/gzip/test";
+  EXPECT_EQ(svc.handle(r, "t").status, 405);
+}
+
+TEST(RemoteService, DecompressErrorsNameTheMemberInTheChunk) {
+  rm::Service svc(rm::ServerConfig{});
+  Bytes data = testutil::text_data(50000);
+  fpgaio::gzip::CompressOptions co;
+  co.block_size = 8192;
+  Bytes gz = fpgaio::gzip::compress_buffer(data.data(), data.size(), co);
+  rm::Request r;
+  r.path = "/v1/gzip/decompress";
+  r.body = gz;
+  auto ok = svc.handle(r, "t");
+  ASSERT_EQ(ok.status, 200);
+  EXPECT_EQ(ok.body, data);
+  r.body[gz.size() / 2] ^= 0x55;
+  auto bad = svc.handle(r, "t");
+  EXPECT_EQ(bad.status, 422);
+  auto e = rm::error_from_response(bad);
+  EXPECT_TRUE(e.member.has_value());
+}
+
+TEST(RemoteStdio, FramedRequestsAnsweredInOrder) {
+  rm::Service svc(rm::ServerConfig{});
+  int in[2], out[2];
+  ASSERT_EQ(pipe(in), 0);
+  ASSERT_EQ(pipe(out), 0);
+  std::thread t([&] {
+    rm::serve_stdio(svc, in[0], out[1]);
+    close(out[1]);
+  });
+  std::string reqs = "GET /v1/health 0\nPOST /v1/gzip/compress?level=99 0\nGET /nowhere 0\n";
+  ASSERT_EQ(write(in[1], reqs.data(), reqs.size()), static_cast<ssize_t>(reqs.size()));
+  close(in[1]);
+  std::string got;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(out[0], buf, sizeof buf)) > 0) got.append(buf, static_cast<std::size_t>(n));
+  t.join();
+  close(in[0]);
+  close(out[0]);
+  auto a = got.find("200 "), b = got.find("400 "), c = got.find("404 ");
+  ASSERT_NE(a, std::string::npos);
+  ASSERT_NE(b, std::string::npos);
+  ASSERT_NE(c, std::string::npos);
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, c);
+}
+
+TEST(RemoteHttp, ClientAndServerOnLoopbackGiveTheLocalBytes) {
+  rm::ServerConfig cfg;
+  cfg.listen = "127.0.0.1:0";
+  cfg.token = "t0ken";
+  rm::Service svc(cfg);
+  rm::HttpServer server(svc);
+  ASSERT_NE(server.port(), 0u);
+  rm::ClientConfig cc;
+  cc.token = "t0ken";
+  rm::HostPool pool({rm::parse_endpoint("http://127.0.0.1:" + std::to_string(server.port()))}, cc, 0, 2);
+  Bytes data = testutil::text_data(300000);
+  MemFile mf(data);
+  fpgaio::Input in(mf.path());
+  testutil::VecSink sink;
+  rm::RemoteGzipOptions o;
+  o.block_size = 16384;
+  o.chunk_bytes = 50000;
+  o.name = "x";
+  o.mtime = 7;
+  rm::compress(pool, in, sink, o);
+  fpgaio::gzip::CompressOptions co;
+  co.block_size = 16384;
+  co.name = "x";
+  co.mtime = 7;
+  EXPECT_EQ(sink.v, fpgaio::gzip::compress_buffer(data.data(), data.size(), co));
+  // And back, in chunks of members.
+  MemFile gz(sink.v);
+  fpgaio::Input gin(gz.path());
+  testutil::VecSink plain;
+  o.chunk_bytes = 20000;
+  rm::decompress(pool, gin, &plain, o);
+  EXPECT_EQ(plain.v, data);
+  // A wrong token is the job's error (401), not a reason to try elsewhere.
+  cc.token = "nope";
+  rm::HostPool bad({rm::parse_endpoint("http://127.0.0.1:" + std::to_string(server.port()))}, cc, 0, 2);
+  rm::Request h;
+  h.path = "/v1/gzip/compress";
+  EXPECT_EQ(bad.call(h).first.status, 401);
+  server.stop_accepting();
+  server.wait_idle();
+}

@@ -1,0 +1,561 @@
+// fpga-remote: run a stage (fpga-gzip) on another host over SSH or HTTP with
+// output byte-identical to a local run; `fpga-remote serve` is the server.
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "cli.hpp"
+#include "fpgaio/error.hpp"
+#include "fpgaio/io.hpp"
+#include "fpgaio/remote.hpp"
+#include "fpgaio/remote_gzip.hpp"
+#include "fpgaio/version.hpp"
+#include "options.hpp"  // fpga-gzip's option table: the same options mean the same here
+#include "progress.hpp"
+
+namespace {
+
+using fpgacli::report;
+namespace rm = fpgaio::remote;
+
+const char* kProg = "fpga-remote";
+
+void print_help() {
+  std::printf(
+      "Usage: %s [OPTION]... HOST TOOL [TOOL-OPTION]... [FILE]...\n"
+      "       %s [OPTION]... --hosts FILE TOOL [TOOL-OPTION]... [FILE]...\n"
+      "       %s serve [SERVE-OPTION]...\n"
+      "Run TOOL (fpga-gzip, fpga-gunzip, fpga-zcat) on another host, reading and writing files here;\n"
+      "the output is byte-identical to running TOOL here.\n\n"
+      "HOST: ssh://[USER@]HOST[:PORT], [USER@]HOST (SSH), http://HOST:PORT, https://HOST:PORT\n\n"
+      "Options:\n"
+      "  -h, --help                  show this help and exit\n"
+      "  -V, --version               show the version and exit\n"
+      "      --hosts FILE            hosts, one a line (N/HOST gives N job slots); the job slot picks one,\n"
+      "                              the others take over when it fails\n"
+      "      --slot N                job slot (default: PARALLEL_JOBSLOT, else 1)\n"
+      "      --retries N             requests tried on another host at most N times in all (default: 2 per host)\n"
+      "      --token-file FILE       HTTP bearer token (default: FPGA_REMOTE_TOKEN)\n"
+      "      --cacert FILE           CA certificates that verify an https server (default: the system's)\n"
+      "      --timeout SECONDS       a transfer that stalls this long fails (default 60)\n"
+      "      --jobs N                requests in flight (default 4)\n"
+      "      --chunk SIZE            bytes a request (default 2M; rounded to whole blocks)\n"
+      "      --remote-command CMD    fpga-remote on SSH hosts (default: FPGA_REMOTE_COMMAND, else fpga-remote)\n"
+      "\n"
+      "Serve options:\n"
+      "      --listen ADDR:PORT      address to listen on (default 127.0.0.1:8437)\n"
+      "      --token-file FILE       require this bearer token (needed for non-loopback addresses)\n"
+      "      --tls-cert FILE         serve HTTPS with this certificate (PEM)\n"
+      "      --tls-key FILE          and this private key (PEM)\n"
+      "      --slots N               jobs at once (default: this host's device slots)\n"
+      "      --queue N               jobs waiting for a slot before 503 (default: 4 x slots)\n"
+      "      --max-body SIZE         largest request body (default 65M; 413 above)\n"
+      "      --timeout SECONDS       close a connection silent this long (default 30)\n"
+      "      --max-connections N     connections in all (default 64)\n"
+      "      --max-per-address N     connections from one address (default 16)\n"
+      "      --stdio                 serve one client on standard input and output (used over SSH)\n"
+      "\n"
+      "Exit status: 0 success, 1 error, 2 warning.\n"
+      "Full documentation: man fpga-remote\n",
+      kProg, kProg, kProg);
+}
+
+std::string read_secret(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) throw fpgaio::Error(fpgaio::ErrorKind::io, std::strerror(errno)).with_path(path);
+  std::string s;
+  std::getline(f, s);
+  while (!s.empty() && (s.back() == '\r' || s.back() == ' ' || s.back() == '\t')) s.pop_back();
+  if (s.empty()) throw fpgaio::Error(fpgaio::ErrorKind::usage, "the token file is empty").with_path(path);
+  return s;
+}
+
+std::string read_all(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw fpgaio::Error(fpgaio::ErrorKind::io, std::strerror(errno)).with_path(path);
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+unsigned count_arg(const std::string& v, unsigned max, const std::string& what) {
+  return fpgacli::parse_count(v, max, what);
+}
+
+// Takes "--opt VALUE" or "--opt=VALUE" at args[i]; advances i.
+bool take(const std::vector<std::string>& args, std::size_t& i, const std::string& name, std::string& value) {
+  const std::string& a = args[i];
+  if (a == name) {
+    if (i + 1 >= args.size()) fpgacli::usage_error("option '" + name + "' requires an argument");
+    value = args[++i];
+    return true;
+  }
+  if (a.compare(0, name.size() + 1, name + "=") == 0) {
+    value = a.substr(name.size() + 1);
+    return true;
+  }
+  return false;
+}
+
+// ---- serve ------------------------------------------------------------------
+
+int serve_main(const std::vector<std::string>& args) {
+  rm::ServerConfig cfg;
+  bool stdio = false;
+  std::string tls_cert, tls_key;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string v;
+    const std::string& a = args[i];
+    if (a == "-h" || a == "--help") {
+      print_help();
+      return 0;
+    } else if (a == "-V" || a == "--version") {
+      fpgacli::print_version();
+    } else if (a == "--stdio") {
+      stdio = true;
+    } else if (take(args, i, "--listen", v)) {
+      cfg.listen = v;
+    } else if (take(args, i, "--token-file", v)) {
+      try {
+        cfg.token = read_secret(v);
+      } catch (const fpgaio::Error& e) {
+        fpgacli::report(e);
+        return 1;
+      }
+    } else if (take(args, i, "--tls-cert", v)) {
+      tls_cert = v;
+    } else if (take(args, i, "--tls-key", v)) {
+      tls_key = v;
+    } else if (take(args, i, "--slots", v)) {
+      cfg.slots = count_arg(v, 4096, "--slots");
+    } else if (take(args, i, "--queue", v)) {
+      cfg.queue = count_arg(v, 1 << 20, "--queue");
+    } else if (take(args, i, "--max-body", v)) {
+      auto s = fpgacli::parse_size(v);
+      if (!s || *s < 4096 || *s > (std::uint64_t{1} << 31)) fpgacli::usage_error("invalid --max-body '" + v + "' (4K to 2G)");
+      cfg.max_body = static_cast<std::size_t>(*s);
+    } else if (take(args, i, "--timeout", v)) {
+      cfg.timeout_seconds = count_arg(v, 86400, "--timeout");
+    } else if (take(args, i, "--max-connections", v)) {
+      cfg.max_connections = count_arg(v, 100000, "--max-connections");
+    } else if (take(args, i, "--max-per-address", v)) {
+      cfg.max_per_address = count_arg(v, 100000, "--max-per-address");
+    } else {
+      fpgacli::usage_error((a.size() && a[0] == '-' ? "unknown option '" : "unexpected operand '") + a + "'");
+    }
+  }
+  if (cfg.token.empty())
+    if (const char* t = std::getenv("FPGA_REMOTE_TOKEN"); t && *t) cfg.token = t;
+  try {
+    if (!tls_cert.empty()) cfg.tls_cert_pem = read_all(tls_cert);
+    if (!tls_key.empty()) cfg.tls_key_pem = read_all(tls_key);
+  } catch (const fpgaio::Error& e) {
+    fpgacli::report(e);
+    return 1;
+  }
+  if (stdio) {
+    // Over ssh: the transport authenticated the user; one client, in order.
+    ::signal(SIGPIPE, SIG_IGN);
+    rm::Service svc(cfg);
+    try {
+      rm::serve_stdio(svc, STDIN_FILENO, STDOUT_FILENO);
+    } catch (const fpgaio::Error& e) {
+      fpgacli::report(e);
+      return 1;
+    }
+    return 0;
+  }
+  cfg.log = [](const std::string& line) { report("", line); };
+  // SIGTERM and SIGINT are taken by sigwait below; every thread MHD starts
+  // inherits the blocked mask.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  try {
+    rm::Service svc(cfg);
+    rm::HttpServer server(svc);
+    std::string where = cfg.listen;
+    auto colon = where.rfind(':');
+    if (colon != std::string::npos) where = where.substr(0, colon);
+    report("", "listening on " + where + ":" + std::to_string(server.port()) + " (" +
+                   (cfg.tls_cert_pem.empty() ? "http" : "https") + ", " + std::to_string(svc.slots()) +
+                   " slots, queue " + std::to_string(svc.queue_limit()) + ")");
+    int sig = 0;
+    sigwait(&set, &sig);
+    report("", std::string("signal ") + strsignal(sig) + ": finishing the requests in flight");
+    server.stop_accepting();
+    server.wait_idle();
+  } catch (const fpgaio::Error& e) {
+    fpgacli::report(e);
+    return 1;
+  }
+  return 0;
+}
+
+// ---- the gzip client ----------------------------------------------------------
+
+struct Client {
+  rm::HostPool* hosts;
+  fpgagzip::Options o;
+  std::size_t chunk;
+  unsigned jobs;
+  fpgacli::Status status;
+
+  void warn(const std::string& path, const std::string& msg) {
+    if (o.verbosity >= 0) report(path, msg);
+    status.warning();
+  }
+  void fail(const std::string& path, const std::string& msg) {
+    report(path, msg);
+    status.error();
+  }
+  void fail(const fpgaio::Error& e, const std::string& path) {
+    if (fpgacli::is_broken_pipe(e)) std::exit(fpgacli::broken_pipe(e.path));
+    if (e.kind() == fpgaio::ErrorKind::corrupt) {
+      // gzip's words for damaged data, as fpga-gzip says them.
+      for (const auto& line : e.describe_as_gzip()) report(e.path.empty() ? path : e.path, line);
+    } else {
+      fpgacli::report(e, path);
+    }
+    status.error();
+  }
+  bool progress_enabled() const {
+    if (o.progress) return *o.progress;
+    return o.verbosity > 0 && fpgacli::is_tty(STDERR_FILENO);
+  }
+  rm::RemoteGzipOptions remote_options(const std::string& shown) const {
+    rm::RemoteGzipOptions r;
+    r.level = o.level;
+    r.block_size = o.block_size;
+    r.rsyncable = o.rsyncable;
+    r.chunk_bytes = chunk;
+    r.in_flight = jobs;
+    r.shown = shown;
+    return r;
+  }
+
+  static bool ends_with(const std::string& s, const std::string& suf) {
+    return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
+  }
+  static std::string base_name(const std::string& p) {
+    auto slash = p.rfind('/');
+    return slash == std::string::npos ? p : p.substr(slash + 1);
+  }
+  static std::string dir_prefix(const std::string& p) {
+    auto slash = p.rfind('/');
+    return slash == std::string::npos ? "" : p.substr(0, slash + 1);
+  }
+
+  void run_operand(const std::string& path) {
+    try {
+      if (path == "-") {
+        fpgaio::Input in("-");
+        return o.mode == fpgagzip::Mode::compress ? compress_one(in, path) : decompress_one(in, path);
+      }
+      if (auto range = fpgaio::parse_range(path)) {
+        if (o.mode == fpgagzip::Mode::decompress && !o.to_stdout)
+          return fail(path, "a byte range can be decompressed only to standard output (-c)");
+        fpgaio::Input in(*range);
+        return o.mode == fpgagzip::Mode::compress ? compress_one(in, path) : decompress_one(in, path);
+      }
+      std::string p = path;
+      struct stat st;
+      if (::lstat(p.c_str(), &st) != 0) {
+        int err = errno;
+        if (err == ENOENT && o.mode != fpgagzip::Mode::compress && ::lstat((p + o.suffix).c_str(), &st) == 0)
+          p += o.suffix;
+        else
+          return fail(path, std::strerror(err));
+      }
+      if (S_ISDIR(st.st_mode)) return warn("", p + " is a directory -- ignored");
+      if (S_ISLNK(st.st_mode) && !o.force && !o.to_stdout) return fail(p, std::strerror(ELOOP));
+      bool writes_file = !o.to_stdout && o.mode != fpgagzip::Mode::test;
+      fpgaio::Input in(p);
+      if (writes_file && !in.is_regular()) return warn("", p + " is not a directory or a regular file - ignored");
+      if (writes_file && (in.stat().st_mode & (S_ISUID | S_ISGID)))
+        return warn("", p + " is set-user-ID or set-group-ID on execution - ignored");
+      if (writes_file && !o.force && in.stat().st_nlink > 1)
+        return warn("", p + " has " + std::to_string(in.stat().st_nlink - 1) + " other link" +
+                            (in.stat().st_nlink > 2 ? "s" : "") + " -- file ignored");
+      o.mode == fpgagzip::Mode::compress ? compress_one(in, p) : decompress_one(in, p);
+    } catch (const fpgaio::Error& e) {
+      fail(e, path == "-" ? "stdin" : path);
+    }
+  }
+
+  void after(const std::string& in_path, const std::string& out_path, bool keep, std::uint64_t plain,
+             std::uint64_t packed) {
+    bool remove = !keep && !o.keep && !o.to_stdout && in_path != "-" && !fpgaio::parse_range(in_path);
+    if (remove && ::unlink(in_path.c_str()) != 0) fail(in_path, std::string("cannot remove: ") + std::strerror(errno));
+    if (o.verbosity > 0 && in_path != "-") {
+      double pct = plain ? 100.0 * (double(plain) - double(packed)) / double(plain) : 0.0;
+      std::string what = o.to_stdout ? "" : (remove ? " -- replaced with " : " -- created ") + out_path;
+      std::fprintf(stderr, "%s:\t%5.1f%%%s\n", in_path.c_str(), pct, what.c_str());
+    }
+  }
+
+  void compress_one(fpgaio::Input& in, const std::string& in_path) {
+    bool is_stdin = in_path == "-";
+    const auto& range = in.range();
+    if (!o.to_stdout && !is_stdin && !range && ends_with(in_path, o.suffix) && !o.force) {
+      if (o.verbosity >= 0) report("", in_path + " already has " + o.suffix + " suffix -- unchanged");
+      return;
+    }
+    bool out_stdout = o.to_stdout || is_stdin;
+    if (out_stdout && fpgacli::is_tty(STDOUT_FILENO) && !o.force) {
+      report("", "compressed data not written to a terminal. Use -f to force compression.");
+      status.error();
+      return;
+    }
+    auto ro = remote_options(is_stdin ? "stdin" : in_path);
+    // The name and time the local tool would put in the first member.
+    bool save_name = o.save_name.value_or(true), save_time = o.save_time.value_or(true);
+    bool heads_file = !range || range->offset == 0;
+    if (!is_stdin && save_name && heads_file) ro.name = base_name(range ? range->path : in_path);
+    if (heads_file) ro.comment = o.comment;
+    ro.strategy = o.strategy;
+    // Standard input has a time when it is a regular file, as in gzip.
+    if (save_time && heads_file && (!is_stdin || in.is_regular())) {
+      auto t = in.stat().st_mtime;
+      if (t > 0 && static_cast<std::uint64_t>(t) <= 0xffffffffu)
+        ro.mtime = static_cast<std::uint32_t>(t);
+      else
+        warn(is_stdin ? "stdin" : in_path, "warning: file timestamp out of range for gzip format");
+    }
+    fpgacli::ProgressLine bar(progress_enabled(), ro.shown,
+                              in.is_regular() ? static_cast<std::uint64_t>(in.stat().st_size) : 0);
+    ro.progress = [&](std::uint64_t done, std::uint64_t) { bar.update(done); };
+    if (out_stdout) {
+      fpgaio::FdSink sink(STDOUT_FILENO, "stdout");
+      auto st = rm::compress(*hosts, in, sink, ro);
+      bar.finish();
+      after(in_path, "stdout", false, st.in_bytes, st.out_bytes);
+      return;
+    }
+    std::string out_path = (range ? range->stem() : in_path) + o.suffix;
+    struct stat ost;
+    if (::lstat(out_path.c_str(), &ost) == 0 && !o.force) return warn("", out_path + " already exists;\tnot overwritten");
+    fpgaio::OutputFile out(out_path, o.force, fpgaio::OutputName::chosen);
+    fpgaio::FdSink sink(out.fd(), out_path);
+    auto st = rm::compress(*hosts, in, sink, ro);
+    bar.finish();
+    out.commit(&in.stat(), o.synchronous);
+    after(in_path, out_path, !out.regular(), st.in_bytes, st.out_bytes);
+  }
+
+  std::optional<std::string> decompressed_name(const std::string& path) {
+    static const char* known[] = {".gz", "-gz", ".z", "-z", "_z"};
+    std::string base = base_name(path);
+    std::vector<std::string> sufs = {o.suffix};
+    for (auto* k : known) sufs.emplace_back(k);
+    for (const auto& s : sufs)
+      if (ends_with(base, s) && base.size() > s.size()) return path.substr(0, path.size() - s.size());
+    if ((ends_with(base, ".tgz") || ends_with(base, ".taz")) && base.size() > 4)
+      return path.substr(0, path.size() - 4) + ".tar";
+    return std::nullopt;
+  }
+
+  void decompress_one(fpgaio::Input& in, const std::string& in_path) {
+    bool is_stdin = in_path == "-";
+    std::string shown = is_stdin ? "stdin" : in_path;
+    if (is_stdin && fpgacli::is_tty(STDIN_FILENO) && !o.force) {
+      report("", "compressed data not read from a terminal. Use -f to force decompression.");
+      status.error();
+      return;
+    }
+    auto ro = remote_options(shown);
+    fpgacli::ProgressLine bar(o.mode == fpgagzip::Mode::decompress && progress_enabled(), shown,
+                              in.is_regular() ? static_cast<std::uint64_t>(in.stat().st_size) : 0);
+    ro.progress = [&](std::uint64_t done, std::uint64_t) { bar.update(done); };
+    bool out_stdout = o.to_stdout || is_stdin;
+    rm::RemoteDecompressResult r;
+    if (o.mode == fpgagzip::Mode::test) {
+      r = rm::decompress(*hosts, in, nullptr, ro);
+      if (o.verbosity > 0) std::fprintf(stderr, "%s:\t OK\n", shown.c_str());
+    } else if (out_stdout) {
+      fpgaio::FdSink sink(STDOUT_FILENO, "stdout");
+      r = rm::decompress(*hosts, in, &sink, ro);
+      bar.finish();
+      after(in_path, "stdout", false, r.stats.out_bytes, r.stats.in_bytes);
+    } else {
+      auto out_path = decompressed_name(in_path);
+      if (!out_path) return warn("", in_path + ": unknown suffix -- ignored");
+      if (o.save_name.value_or(false)) {
+        // The name comes from the first header: read it here, before any work.
+        std::uint8_t head[65536];
+        ssize_t n = ::pread(in.fd(), head, sizeof head, 0);
+        if (n > 0) {
+          try {
+            if (auto h = fpgaio::gzip::parse_header(head, static_cast<std::size_t>(n)); h && h->name && !h->name->empty()) {
+              std::string b = base_name(*h->name);
+              if (b != "." && b != "..") out_path = dir_prefix(in_path) + b;
+            }
+          } catch (const fpgaio::Error&) {
+          }
+        }
+      }
+      struct stat ost;
+      if (::lstat(out_path->c_str(), &ost) == 0) {
+        if (!o.force) return warn("", *out_path + " already exists;\tnot overwritten");
+        if (fpgaio::same_file(ost, in.stat())) return fail(in_path, "input and output are the same file");
+      }
+      fpgaio::OutputFile out(*out_path, o.force, fpgaio::OutputName::chosen);
+      fpgaio::FdSink sink(out.fd(), *out_path);
+      r = rm::decompress(*hosts, in, &sink, ro);
+      bar.finish();
+      struct stat meta = in.stat();
+      if (o.save_time.value_or(false) && r.first && r.first->mtime) {
+        meta.st_mtim.tv_sec = r.first->mtime;
+        meta.st_mtim.tv_nsec = 0;
+      }
+      out.commit(&meta, o.synchronous);
+      after(in_path, *out_path, !out.regular(), r.stats.out_bytes, r.stats.in_bytes);
+    }
+    if (r.trailing_garbage) warn("", shown + ": decompression OK, trailing garbage ignored");
+  }
+};
+
+int client_main(const std::vector<std::string>& args) {
+  rm::ClientConfig cfg;
+  std::string hosts_file, token_file;
+  unsigned slot = 0, retries = 0, jobs = 4;
+  std::size_t chunk = 2 << 20;
+  std::size_t i = 0;
+  for (; i < args.size(); ++i) {
+    std::string v;
+    const std::string& a = args[i];
+    if (a == "-h" || a == "--help") {
+      print_help();
+      return 0;
+    } else if (a == "-V" || a == "--version") {
+      fpgacli::print_version();
+    } else if (take(args, i, "--hosts", v)) {
+      hosts_file = v;
+    } else if (take(args, i, "--slot", v)) {
+      slot = count_arg(v, 1u << 30, "--slot");
+    } else if (take(args, i, "--retries", v)) {
+      retries = count_arg(v, 1000, "--retries");
+    } else if (take(args, i, "--token-file", v)) {
+      token_file = v;
+    } else if (take(args, i, "--cacert", v)) {
+      cfg.cacert = v;
+    } else if (take(args, i, "--timeout", v)) {
+      cfg.timeout_seconds = count_arg(v, 86400, "--timeout");
+    } else if (take(args, i, "--jobs", v)) {
+      jobs = count_arg(v, 64, "--jobs");
+    } else if (take(args, i, "--chunk", v)) {
+      auto s = fpgacli::parse_size(v);
+      if (!s || *s < 1024 || *s > (std::uint64_t{64} << 20)) fpgacli::usage_error("invalid --chunk '" + v + "' (1K to 64M)");
+      chunk = static_cast<std::size_t>(*s);
+    } else if (take(args, i, "--remote-command", v)) {
+      cfg.remote_command = v;
+    } else if (a == "--") {
+      ++i;
+      break;
+    } else if (a.size() > 1 && a[0] == '-') {
+      fpgacli::usage_error("unknown option '" + a + "'");
+    } else {
+      break;
+    }
+  }
+  std::vector<rm::Endpoint> hosts;
+  try {
+    if (!hosts_file.empty()) {
+      hosts = rm::read_hosts_file(hosts_file);
+    } else {
+      if (i >= args.size()) fpgacli::usage_error("missing HOST");
+      hosts.push_back(rm::parse_endpoint(args[i++]));
+    }
+  } catch (const fpgaio::Error& e) {
+    if (e.kind() == fpgaio::ErrorKind::usage && e.path.empty()) fpgacli::usage_error(e.what());
+    fpgacli::report(e);
+    return 1;
+  }
+  if (i >= args.size()) fpgacli::usage_error("missing TOOL (fpga-gzip, fpga-gunzip, fpga-zcat)");
+  std::string tool = args[i++];
+  std::string tool_base = tool.substr(tool.rfind('/') == std::string::npos ? 0 : tool.rfind('/') + 1);
+  if (tool_base == "fpga-infer")
+    fpgacli::usage_error("fpga-infer is not served by this release of fpga-remote (fpga-gzip only)");
+  if (tool_base != "fpga-gzip" && tool_base != "fpga-gunzip" && tool_base != "fpga-zcat")
+    fpgacli::usage_error("unknown TOOL '" + tool + "' (fpga-gzip, fpga-gunzip, fpga-zcat)");
+
+  // Credentials never on the command line.
+  try {
+    if (!token_file.empty()) cfg.token = read_secret(token_file);
+    else if (const char* t = std::getenv("FPGA_REMOTE_TOKEN"); t && *t) cfg.token = t;
+  } catch (const fpgaio::Error& e) {
+    fpgacli::report(e);
+    return 1;
+  }
+  if (const char* s = std::getenv("FPGA_REMOTE_SSH"); s && *s) {
+    cfg.ssh_command.clear();
+    std::istringstream ss(s);
+    std::string w;
+    while (ss >> w) cfg.ssh_command.push_back(w);
+  }
+  if (const char* c = std::getenv("FPGA_REMOTE_COMMAND"); c && *c && cfg.remote_command == "fpga-remote")
+    cfg.remote_command = c;
+
+  // The tool's own options, parsed by fpga-gzip's table under its name.
+  std::vector<std::string> targs(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(tool_base.c_str()));
+  for (auto& s : targs) argv.push_back(const_cast<char*>(s.c_str()));
+  argv.push_back(nullptr);
+  fpgacli::set_program_name(tool_base.c_str());
+  fpgagzip::Options o = fpgagzip::parse_command_line(static_cast<int>(argv.size() - 1), argv.data());
+  fpgacli::set_program_name(kProg);
+  if (o.mode == fpgagzip::Mode::list) fpgacli::usage_error("-l reads only headers: run it here (fpga-gzip -l)");
+  if (o.list_devices) fpgacli::usage_error("--list-devices: ask the server (GET /v1/devices)");
+  if (o.recursive) fpgacli::usage_error("-r is not supported remotely; name the files");
+  if (o.engine) fpgacli::usage_error("--engine is not supported remotely");
+  if (o.mode == fpgagzip::Mode::compress && o.container != fpgaio::gzip::Container::gzip)
+    fpgacli::usage_error("-z and -K (zlib and zip output) are not supported remotely: gzip only");
+  if (!o.device.empty() || !o.xclbin.empty())
+    fpgacli::usage_error("--device and --xclbin are the server's choice: it picks its devices itself");
+
+  // The job slot picks the host; "N/" lines count N times.
+  if (!slot) {
+    const char* js = std::getenv("PARALLEL_JOBSLOT");
+    slot = js && *js ? static_cast<unsigned>(std::strtoul(js, nullptr, 10)) : 1;
+    if (!slot) slot = 1;
+  }
+  std::size_t total = 0;
+  for (auto& h : hosts) total += h.jobs;
+  std::size_t pick = (slot - 1) % total, first = 0;
+  for (std::size_t k = 0; k < hosts.size(); ++k) {
+    if (pick < hosts[k].jobs) {
+      first = k;
+      break;
+    }
+    pick -= hosts[k].jobs;
+  }
+  rm::HostPool pool(hosts, cfg, first, retries ? retries : static_cast<unsigned>(2 * hosts.size() + 1));
+  if (o.files.empty()) o.files.push_back("-");
+  Client c{&pool, o, chunk, jobs, {}};
+  for (const auto& f : c.o.files) c.run_operand(f);
+  int code = c.status.code();
+  if (!fpgacli::close_stdout()) code = fpgacli::kError;
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  fpgacli::set_program_name(argv[0]);
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args[0] == "serve") return serve_main({args.begin() + 1, args.end()});
+  fpgacli::install_signal_handlers();
+  return client_main(args);
+}
