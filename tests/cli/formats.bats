@@ -236,6 +236,21 @@ EOF
   [[ "$output" == *"bad.zz"*"Adler-32"* ]]
 }
 
+@test "zlib: bytes after the Adler-32 trailer get the outcomes they get after a gzip member" {
+  ours_only
+  make_text t 20
+  pigz -zc t > t.zz
+  # (trailing bytes, status): zeros silent; one byte a cut magic; more a warning.
+  for c in "|0" "\\0\\0\\0|0" "x|1" "xy|2" "xyz|2" "xyz\\n|2" "\\0x|2" "abcdefgh|2"; do
+    { cat t.zz; printf "${c%%|*}"; } > x.zz
+    run "$GZ" -dc x.zz
+    [ "$status" -eq "${c#*|}" ] || { echo "trailing '${c%%|*}': status $status"; false; }
+    "$GZ" -dc x.zz 2>/dev/null | cmp - t
+  done
+  run "$GZ" -dc x.zz
+  [[ "$output" == *"x.zz: decompression OK, trailing garbage ignored" ]]
+}
+
 @test "suffixes in upper case: Y.GZ -> Y, T.TGZ -> T.tar, X.Z -> X; compressing them is refused" {
   make_text y 5
   gzip -c y > Y.GZ
@@ -260,6 +275,28 @@ EOF
   : | "$GZ" -dcf | cmp - /dev/null
   { cat a.gz; printf '\0\0\0'; } | "$GZ" -dcf | cmp - <(cat a; printf '\0\0\0')
   printf 'x^ text that looks like zlib' | "$GZ" -dcf | cmp - <(printf 'x^ text that looks like zlib')
+}
+
+@test "-tf tests data that is not compressed as OK, as -cdf passes it (gzip's -t writes to stdout)" {
+  make_text a 3
+  make_text plain 2
+  gzip -c a > a.gz
+  cat a.gz plain > mixed.gz
+  cp plain plain.gz
+  for f in plain.gz mixed.gz; do
+    run "$GZ" -tf $f
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+  done
+  run "$GZ" -tfv plain.gz
+  [ "$status" -eq 0 ]
+  [ "$output" = "plain.gz:	 OK" ]
+  run "$GZ" -t plain.gz
+  [ "$status" -eq 1 ]
+  # Damage in a member is still found.
+  head -c 100 a.gz > cut.gz
+  run "$GZ" -tf cut.gz
+  [ "$status" -eq 1 ]
 }
 
 @test "fpga-zcat -f passes plain data through after members" {
@@ -342,4 +379,22 @@ trailing_case() { # hex-bytes status message-or-empty
   $PACK < b > b.z
   cat a.gz b.Z | "$GZ" -dc | cmp - <(cat a b)
   cat a.gz b.z a.gz | "$GZ" -dc | cmp - <(cat a b a)
+}
+
+@test "-l lists .Z, pack and zip files as gzip does (exit 0, the uncompressed size)" {
+  make_words w 5000
+  compress -c w > w.Z
+  $PACK < w > w.z
+  zip -q w.zip w
+  for f in w.Z w.z w.zip; do
+    run "$GZ" -l $f
+    [ "$status" -eq 0 ]
+    [ "${#lines[@]}" -eq 2 ]
+    [ "$(echo "${lines[1]}" | awk '{print $2}')" -eq 5000 ]
+  done
+  run "$GZ" -l w.Z
+  [ "$(echo "${lines[1]}" | awk '{print $4}')" = w ]
+  run "$GZ" -lv w.Z
+  [ "$status" -eq 0 ]
+  [ "$(echo "${lines[1]}" | awk '{print $1}')" = compr ]
 }

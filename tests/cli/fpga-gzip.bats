@@ -349,3 +349,17 @@ assert n > len(a)*0.75, (n, len(a))'
   [ "$status" -eq 1 ]
   [[ "$output" == "fpga-gzip: FPGA_DEVICE: 'csim:0,7': a list names devices ('7' is a job slot)" ]]
 }
+
+@test "a device list that names cpu (--device or FPGA_DEVICE) also serves decompression, -t and -l" {
+  seq 1 20000 > f
+  "$OURS" --device csim:0,cpu -c f > f.gz
+  "$OURS" --device csim:0,cpu -dc f.gz | cmp - f
+  FPGA_DEVICE=cpu,csim:0 "$OURS" -dc f.gz | cmp - f
+  FPGA_DEVICE=csim:0,cpu "$OURS" -t f.gz
+  FPGA_DEVICE=csim:0,cpu "$OURS" -l f.gz
+  ln -s "$OURS" fpga-zcat
+  FPGA_DEVICE=csim:0,cpu ./fpga-zcat f.gz | cmp - f
+  # Without cpu in it, a list is no inflate device, as csim:0 alone is not.
+  run "$OURS" --device csim:0,csim:1 -dc f.gz
+  [ "$status" -eq 1 ]
+}

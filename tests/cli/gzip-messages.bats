@@ -466,6 +466,22 @@ PY
   [ "$status" -eq 1 ]
 }
 
+@test "-o - is standard output in fpga-cat and fpga-infer, not a file named -" {
+  ours_only
+  seq 1 1000 > a
+  "$OURS" -c a > a.gz
+  "$FPGA_BIN/fpga-cat" --as-given -o - a.gz > joined.gz
+  [ ! -e ./- ]
+  cmp joined.gz a.gz
+  # Four 28x28 IDX images.
+  python3 -c 'import struct, sys; sys.stdout.buffer.write(struct.pack(">IIII", 0x803, 4, 28, 28) + bytes(range(256)) * 12 + bytes(64))' > four.idx
+  "$FPGA_BIN/fpga-infer" -q -m "$FPGA_SOURCE_DIR/models/fashion-cnv.fbnn" four.idx > want.tsv
+  "$FPGA_BIN/fpga-infer" -q -m "$FPGA_SOURCE_DIR/models/fashion-cnv.fbnn" -o - four.idx > got.tsv
+  [ ! -e ./- ]
+  [ "$(wc -l < got.tsv)" -eq 4 ]
+  cmp got.tsv want.tsv
+}
+
 @test "--help and --version into a closed pipe: killed by SIGPIPE, or exit 1 when it is ignored" {
   for o in --help --version; do
     run bash -c "{ sleep 0.3; '$GZ' $o; echo \"rc=\$?\" >&2; } | true"

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <strings.h>
@@ -433,7 +434,8 @@ void Runner::list_line(const std::string& name, const gz::DecompressResult& r, s
     // date as gzip prints it, in English whatever the locale.
     static const char* const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    std::printf("defla %08x ", r.crc);
+    const char* method = r.format == gz::Format::lzw ? "compr" : r.format == gz::Format::pack ? "pack " : "defla";
+    std::printf("%s %08x ", method, r.crc);
     if (const std::tm* tm = std::localtime(&when))
       std::printf("%s%3d %02d:%02d ", months[tm->tm_mon], tm->tm_mday, tm->tm_hour, tm->tm_min);
     else
@@ -492,7 +494,9 @@ void Runner::decompress_one(fpgaio::Input& in, const std::string& in_path) {
   // zcat -f passes data in no format we read through unchanged, as gzip
   // does, at the start or after members. A zlib header (2 bytes that text
   // may start with) is then taken as zlib only in a file named .zz.
-  dopt.pass_through = o_.mode == Mode::decompress && o_.force && out_stdout;
+  // gzip's -t decompresses to standard output (discarded), so -tf passes
+  // such data too: it tests OK.
+  dopt.pass_through = o_.force && ((o_.mode == Mode::decompress && out_stdout) || o_.mode == Mode::test);
   dopt.detect_zlib = !dopt.pass_through || has_suffix_ci(base_name(in_path), ".zz");
   gz::Decoder dec(in, dopt);
   auto format = dec.format();
@@ -520,9 +524,10 @@ void Runner::decompress_one(fpgaio::Input& in, const std::string& in_path) {
     r = dec.run(sink);
     if (o_.mode == Mode::list) {
       std::string name = is_stdin ? "stdout" : in.range() ? in_path : decompressed_name(in_path).value_or(in_path);
-      const auto& h = dec.first_header();
-      if (!is_stdin && o_.save_name.value_or(false) && h.name && !h.name->empty()) {
-        std::string n = base_name(*h.name);
+      // (r.first, not dec.first_header(): a .Z, pack or zip file has no
+      // gzip header, and the input is read to its end by now.)
+      if (!is_stdin && o_.save_name.value_or(false) && r.first && r.first->name && !r.first->name->empty()) {
+        std::string n = base_name(*r.first->name);
         if (n != "." && n != "..") name = dir_prefix(in_path) + n;
       }
       // The stored time, else (none stored) the file's own, as gzip shows.
@@ -565,6 +570,23 @@ void Runner::decompress_one(fpgaio::Input& in, const std::string& in_path) {
   if (r.trailing_garbage) warn("", shown + ": decompression OK, trailing garbage ignored");
 }
 
+// Decompression runs on the CPU. A list of devices (compression's shared
+// queue, given or in FPGA_DEVICE) that names cpu means the CPU here, so that
+// one setting serves both directions; anything else is chosen as given.
+std::string inflate_device(const std::string& given) {
+  std::string spec = given;
+  if (spec.empty())
+    if (const char* env = std::getenv("FPGA_DEVICE")) spec = env;
+  if (spec.find(',') == std::string::npos) return given;
+  std::size_t i = 0;
+  for (;;) {
+    std::size_t j = spec.find(',', i);
+    if (spec.compare(i, j == std::string::npos ? std::string::npos : j - i, "cpu") == 0) return "cpu";
+    if (j == std::string::npos) return given;
+    i = j + 1;
+  }
+}
+
 // XRT 2.13 can hang in its static destructors (docs/ARCHITECTURE.md): once
 // it was loaded, everything written and closed, leave without them.
 int leave(int code) {
@@ -598,7 +620,7 @@ int main(int argc, char** argv) {
       opened = fpgaio::open_deflate_device(o.device, o.threads);
       dev = opened.device;
     } else {
-      dev = fpgaio::select_device(o.device, "inflate");
+      dev = fpgaio::select_device(inflate_device(o.device), "inflate");
     }
   } catch (const fpgaio::Error& e) {
     report("", e.what());

@@ -494,6 +494,7 @@ DecompressResult Decoder::run(Sink& sink) {
           }
           res.stats.out_bytes += fr.out_bytes;
           res.last_crc = fr.crc;
+          res.crc = crc32_combine(res.crc, fr.crc, fr.out_bytes);
           res.warnings.insert(res.warnings.end(), fr.warnings.begin(), fr.warnings.end());
           if (fr.more_entries) res.zip_more_entries = true;
           // gzip reads nothing after compress data (it runs to the end) or

@@ -170,8 +170,26 @@ ForeignResult decode_zlib(ByteReader& in, Sink& out) {
   if (!zlib_header_ok(h[0], h[1])) throw_corrupt("not zlib data");
   if (h[1] & 0x20) throw_corrupt("zlib data with a preset dictionary is not supported");
   in.consume(2);
-  StreamInflater inf(StreamInflater::Mode::zlib_body);
-  inflate_stream(in, out, inf, res, "zlib data");
+  // Raw inflate, and the Adler-32 trailer read here: ISA-L's zlib mode
+  // takes up to 3 bytes after the trailer with it (they vanished, with no
+  // trailing-garbage warning) and fails on 4 (unexpected end of file).
+  struct AdlerSink : Sink {
+    Sink& out;
+    std::uint32_t adler = 1;
+    explicit AdlerSink(Sink& o) : out(o) {}
+    void write(const std::uint8_t* d, std::size_t n) override {
+      adler = static_cast<std::uint32_t>(::adler32(adler, d, static_cast<uInt>(n)));
+      out.write(d, n);
+    }
+  } sink(out);
+  StreamInflater inf(StreamInflater::Mode::raw);
+  inflate_stream(in, sink, inf, res, "zlib data");
+  if (in.fill(4) < 4) throw_corrupt("unexpected end of file in a zlib trailer", Damage::truncated);
+  const std::uint8_t* t = in.data();
+  std::uint32_t want = static_cast<std::uint32_t>(t[0]) << 24 | static_cast<std::uint32_t>(t[1]) << 16 |
+                       static_cast<std::uint32_t>(t[2]) << 8 | t[3];
+  in.consume(4);
+  if (want != sink.adler) throw_corrupt("Adler-32 mismatch", Damage::crc);
   return res;
 }
 
