@@ -475,8 +475,8 @@ PY
   cmp joined.gz a.gz
   # Four 28x28 IDX images.
   python3 -c 'import struct, sys; sys.stdout.buffer.write(struct.pack(">IIII", 0x803, 4, 28, 28) + bytes(range(256)) * 12 + bytes(64))' > four.idx
-  "$FPGA_BIN/fpga-infer" -q -m "$FPGA_SOURCE_DIR/models/fashion-cnv.fbnn" four.idx > want.tsv
-  "$FPGA_BIN/fpga-infer" -q -m "$FPGA_SOURCE_DIR/models/fashion-cnv.fbnn" -o - four.idx > got.tsv
+  "$FPGA_BIN/fpga-infer" -q --model "$FPGA_SOURCE_DIR/models/fashion-cnv.fbnn" four.idx > want.tsv
+  "$FPGA_BIN/fpga-infer" -q --model "$FPGA_SOURCE_DIR/models/fashion-cnv.fbnn" -o - four.idx > got.tsv
   [ ! -e ./- ]
   [ "$(wc -l < got.tsv)" -eq 4 ]
   cmp got.tsv want.tsv

@@ -91,7 +91,6 @@ Options parse(int argc, char** argv) {
       default: fpgacli::usage_error("unexpected option " + spelled);
     }
   }, o.parts);
-  if (o.output == "-") o.output.clear();  // -o -: standard output, not a file named -
   if (o.parts.empty() && o.manifest.empty()) fpgacli::usage_error("no parts to join");
   if (o.as_given && !o.manifest.empty()) fpgacli::usage_error("--as-given and --manifest exclude each other");
   if (o.rm) o.verify = true;  // a part is removed only after its content was verified
