@@ -53,6 +53,12 @@ void report(const fpgaio::Error& e, const std::string& fallback_path) {
   report(path, e.describe());
 }
 
+void report_as_gzip(const fpgaio::Error& e, const std::string& fallback_path) {
+  if (is_broken_pipe(e)) std::exit(broken_pipe(e.path));
+  if (e.kind() != fpgaio::ErrorKind::corrupt) return report(e, fallback_path);
+  for (const auto& line : e.describe_as_gzip()) report(e.path.empty() ? fallback_path : e.path, line);
+}
+
 void usage_error(const std::string& message) {
   std::fprintf(stderr, "%s: %s\nTry '%s --help' for more information.\n", g_program.c_str(), message.c_str(),
                g_program.c_str());

@@ -35,6 +35,10 @@ class Status {
 void report(const std::string& path, const std::string& message);
 // Reports a library error with its context and returns its exit code.
 void report(const fpgaio::Error& e, const std::string& fallback_path = {});
+// fpga-gzip's (and fpga-remote's) report of an operand's error: a reader
+// that went away ends the run (broken_pipe, as in gzip); damaged data in
+// gzip's words, which scripts grep for; anything else as report(e).
+void report_as_gzip(const fpgaio::Error& e, const std::string& fallback_path);
 // "prog: message\nTry 'prog --help' for more information." and exit(1).
 [[noreturn]] void usage_error(const std::string& message);
 

@@ -89,14 +89,7 @@ class Runner {
 };
 
 void Runner::fail(const fpgaio::Error& e, const std::string& path) {
-  // A reader that went away ends the run, as in gzip (not only this operand).
-  if (fpgacli::is_broken_pipe(e)) std::exit(fpgacli::broken_pipe(e.path));
-  if (e.kind() == fpgaio::ErrorKind::corrupt) {
-    // gzip's words for damaged data, which scripts grep for.
-    for (const auto& line : e.describe_as_gzip()) report(e.path.empty() ? path : e.path, line);
-  } else {
-    fpgacli::report(e, path);
-  }
+  fpgacli::report_as_gzip(e, path);  // a reader that went away ends the run, as in gzip
   status_.error();
 }
 

@@ -221,13 +221,7 @@ struct Client {
     status.error();
   }
   void fail(const fpgaio::Error& e, const std::string& path) {
-    if (fpgacli::is_broken_pipe(e)) std::exit(fpgacli::broken_pipe(e.path));
-    if (e.kind() == fpgaio::ErrorKind::corrupt) {
-      // gzip's words for damaged data, as fpga-gzip says them.
-      for (const auto& line : e.describe_as_gzip()) report(e.path.empty() ? path : e.path, line);
-    } else {
-      fpgacli::report(e, path);
-    }
+    fpgacli::report_as_gzip(e, path);  // as fpga-gzip says it
     status.error();
   }
   bool progress_enabled() const {
