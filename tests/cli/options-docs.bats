@@ -53,12 +53,12 @@ vocabulary_rows() {
 }
 
 @test "the shared options table of fpga-tools(7) matches every tool's --help" {
-  local tools=(fpga-gzip fpga-split fpga-cat fpga-infer) bad="" rows=0
-  while IFS=, read -r letter long meaning a b c d; do
+  local tools=(fpga-gzip fpga-split fpga-cat fpga-infer fpga-remote) bad="" rows=0
+  while IFS=, read -r letter long meaning a b c d e; do
     rows=$((rows + 1))
     [ "$letter" = none ] && letter=
-    local marks=("$a" "$b" "$c" "$d")
-    for i in 0 1 2 3; do
+    local marks=("$a" "$b" "$c" "$d" "$e")
+    for i in 0 1 2 3 4; do
       local t=${tools[$i]} help
       help=$("$FPGA_BIN/$t" --help)
       if [ "${marks[$i]}" = yes ]; then
@@ -79,7 +79,7 @@ vocabulary_rows() {
 }
 
 @test "--help fits 80 columns in every tool, and -o - is standard output" {
-  for t in fpga-gzip fpga-split fpga-cat fpga-infer; do
+  for t in fpga-gzip fpga-split fpga-cat fpga-infer fpga-remote; do
     run bash -c "'$FPGA_BIN/$t' --help | awk 'length(\$0) > 80'"
     [ -z "$output" ] || { echo "$t: $output"; false; }
   done
