@@ -43,6 +43,13 @@ struct ForeignResult {
   std::uint32_t crc = 0;              // CRC-32 of the output (zip: checked; others: computed)
   std::vector<std::string> warnings;  // gzip's warnings (exit status 2), e.g. unknown LZW flags
   bool more_entries = false;          // zip: another local header follows the first entry
+
+  // Writes decoded bytes to `out`, counting them in out_bytes and crc.
+  void emit(Sink& out, const std::uint8_t* p, std::size_t n) {
+    crc = crc32(crc, p, n);
+    out_bytes += n;
+    out.write(p, n);
+  }
 };
 
 // Each throws Error(corrupt) on data it cannot decode, after writing what

@@ -67,12 +67,8 @@ ForeignResult decode_pack(ByteReader& in, Sink& out) {
   Bytes obuf(kOut);
   std::size_t olen = 0;
   auto flush = [&] {
-    if (olen) {
-      res.crc = crc32(res.crc, obuf.data(), olen);
-      out.write(obuf.data(), olen);
-      res.out_bytes += olen;
-      olen = 0;
-    }
+    if (olen) res.emit(out, obuf.data(), olen);
+    olen = 0;
   };
   try {
     unsigned code = 0, len = 0;

@@ -50,11 +50,7 @@ void inflate_stream(ByteReader& in, Sink& out, StreamInflater& inf, ForeignResul
       if (s.consumed < 0 && static_cast<std::size_t>(-s.consumed) > used)
         throw_corrupt("inflater handed back bytes it was not given");
       used = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(used) + s.consumed);
-      if (s.produced) {
-        res.crc = crc32(res.crc, ob.data(), s.produced);
-        res.out_bytes += s.produced;
-        out.write(ob.data(), s.produced);
-      }
+      if (s.produced) res.emit(out, ob.data(), s.produced);
       finished = s.finished;
       if (finished || (s.consumed == 0 && s.produced == 0)) break;
     }
@@ -140,9 +136,7 @@ ForeignResult decode_zip(ByteReader& in, Sink& out) {
     while (left > 0) {
       if (in.avail() == 0 && in.fill(1 << 16) == 0) throw_corrupt("unexpected end of file in zip data", Damage::truncated);
       std::size_t k = static_cast<std::size_t>(std::min<std::uint64_t>(left, in.avail()));
-      res.crc = crc32(res.crc, in.data(), k);
-      out.write(in.data(), k);
-      res.out_bytes += k;
+      res.emit(out, in.data(), k);
       in.consume(k);
       left -= k;
     }
