@@ -8,14 +8,6 @@
 
 load helpers
 
-INFER=$FPGA_BIN/fpga-infer
-DATA=$FPGA_SOURCE_DIR/../shared/data
-FASHION=/usr/share/datasets/fashion-mnist
-MODEL=$FPGA_SOURCE_DIR/models/fashion-cnv.fbnn
-
-need_data() { [ -d "$DATA/bnn-pynq" ] || skip "../shared/data is absent"; }
-need_fashion() { [ -f "$FASHION/t10k-images-idx3-ubyte.gz" ] || skip "dataset-fashion-mnist is not installed"; }
-
 setup() {
   cd "$BATS_TEST_TMPDIR"
   unset FPGA_DEVICE PARALLEL_JOBSLOT XILINX_XRT FPGA_XCLBIN

@@ -5,14 +5,6 @@
 
 load helpers
 
-INFER=$FPGA_BIN/fpga-infer
-DATA=$FPGA_SOURCE_DIR/../shared/data
-FASHION=/usr/share/datasets/fashion-mnist
-MODEL=$FPGA_SOURCE_DIR/models/fashion-cnv.fbnn
-
-need_data() { [ -d "$DATA/bnn-pynq" ] || skip "../shared/data is absent"; }
-need_fashion() { [ -f "$FASHION/t10k-images-idx3-ubyte.gz" ] || skip "dataset-fashion-mnist is not installed"; }
-
 # The first N Fashion-MNIST test images as an IDX file.
 fashion_idx() { # name n
   zcat "$FASHION/t10k-images-idx3-ubyte.gz" | python3 -c 'import sys, struct

@@ -15,3 +15,28 @@ make_text() { # name kib
 }
 
 is_reference() { [ -n "${FPGA_GZIP:-}" ]; }
+
+# fpga-infer and its data: the default model, ../shared/data (BNN-PYNQ
+# weights, sample images), Debian's Fashion-MNIST; suites skip cleanly
+# where the data is absent.
+INFER=$FPGA_BIN/fpga-infer
+MODEL=$FPGA_SOURCE_DIR/models/fashion-cnv.fbnn
+DATA=$FPGA_SOURCE_DIR/../shared/data
+FASHION=/usr/share/datasets/fashion-mnist
+need_data() { [ -d "$DATA/bnn-pynq" ] || skip "../shared/data is absent"; }
+need_fashion() { [ -f "$FASHION/t10k-images-idx3-ubyte.gz" ] || skip "dataset-fashion-mnist is not installed"; }
+
+# XRT's noop driver in the test's directory (no card): XILINX_XRT a
+# directory whose lib links to the system's, an xrt.ini of its own, card
+# locks in ./locks, one device (FPGA_XRT_DEVICES), and no device or xclbin
+# choice inherited from the caller. Call from setup(), in the test's directory.
+U50=xilinx_u50_gen3x16_xdma_201920_3
+U250=xilinx_u250_gen3x16_xdma_4_1_202210_1
+xrt_noop_env() {
+  mkdir -p xrt locks
+  ln -sfn "${XRT_LIBDIR:-/usr/lib/x86_64-linux-gnu}" xrt/lib
+  : > xrt.ini
+  export XILINX_XRT=$PWD/xrt XCL_EMULATION_MODE=noop XRT_INI_PATH=$PWD/xrt.ini FPGA_LOCK_DIR=$PWD/locks
+  export FPGA_XRT_DEVICES=1
+  unset FPGA_DEVICE PARALLEL_JOBSLOT FPGA_XCLBIN FPGA_XRT_TRACE FPGA_XRT_TIMEOUT_MS
+}

@@ -9,21 +9,14 @@
 
 load helpers
 
-INFER=$FPGA_BIN/fpga-infer
 EXPORT=$FPGA_SOURCE_DIR/kernels/bnn/fbnn_to_onnx.py
 RANDOM_MODEL=$FPGA_SOURCE_DIR/tests/cli/random_fbnn.py
 PY=/usr/bin/python3
-DATA=$FPGA_SOURCE_DIR/../shared/data
-FASHION=/usr/share/datasets/fashion-mnist
-MODEL=$FPGA_SOURCE_DIR/models/fashion-cnv.fbnn
 
 setup() {
   cd "$BATS_TEST_TMPDIR"
   "$PY" -c 'import onnx, numpy' 2>/dev/null || skip "python3-onnx is not installed"
 }
-
-need_data() { [ -d "$DATA/bnn-pynq" ] || skip "../shared/data is absent"; }
-need_fashion() { [ -f "$FASHION/t10k-images-idx3-ubyte.gz" ] || skip "dataset-fashion-mnist is not installed"; }
 
 # The first N Fashion-MNIST test images as an IDX file.
 fashion_idx() { # name n

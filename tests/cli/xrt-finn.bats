@@ -9,19 +9,9 @@
 
 load helpers
 
-U50=xilinx_u50_gen3x16_xdma_201920_3
-U250=xilinx_u250_gen3x16_xdma_4_1_202210_1
-INFER=$FPGA_BIN/fpga-infer
-MODEL=$FPGA_SOURCE_DIR/models/fashion-cnv.fbnn
-
 setup() {
   cd "$BATS_TEST_TMPDIR"
-  mkdir -p xrt locks
-  ln -sfn "${XRT_LIBDIR:-/usr/lib/x86_64-linux-gnu}" xrt/lib
-  : > xrt.ini
-  export XILINX_XRT=$PWD/xrt XCL_EMULATION_MODE=noop XRT_INI_PATH=$PWD/xrt.ini FPGA_LOCK_DIR=$PWD/locks
-  export FPGA_XRT_DEVICES=1
-  unset FPGA_DEVICE PARALLEL_JOBSLOT FPGA_XCLBIN FPGA_XRT_TRACE FPGA_XRT_TIMEOUT_MS
+  xrt_noop_env
   "$MAKE_XCLBIN" finn.xclbin --finn --platform $U50 --banks 2
   cp "$MODEL" m.fbnn
   export FPGA_MODEL=$PWD/m.fbnn

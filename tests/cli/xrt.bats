@@ -9,17 +9,9 @@
 
 load helpers
 
-U50=xilinx_u50_gen3x16_xdma_201920_3
-U250=xilinx_u250_gen3x16_xdma_4_1_202210_1
-
 setup() {
   cd "$BATS_TEST_TMPDIR"
-  mkdir -p xrt locks
-  ln -sfn "${XRT_LIBDIR:-/usr/lib/x86_64-linux-gnu}" xrt/lib
-  : > xrt.ini
-  export XILINX_XRT=$PWD/xrt XCL_EMULATION_MODE=noop XRT_INI_PATH=$PWD/xrt.ini FPGA_LOCK_DIR=$PWD/locks
-  export FPGA_XRT_DEVICES=1
-  unset FPGA_DEVICE PARALLEL_JOBSLOT FPGA_XCLBIN FPGA_XRT_TRACE FPGA_XRT_TIMEOUT_MS
+  xrt_noop_env
   "$MAKE_XCLBIN" gzip.xclbin --platform $U50 --cus 2 --banks 2
   make_text t 300
 }
