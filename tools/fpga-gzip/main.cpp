@@ -563,23 +563,6 @@ void Runner::decompress_one(fpgaio::Input& in, const std::string& in_path) {
   if (r.trailing_garbage) warn("", shown + ": decompression OK, trailing garbage ignored");
 }
 
-// Decompression runs on the CPU. A list of devices (compression's shared
-// queue, given or in FPGA_DEVICE) that names cpu means the CPU here, so that
-// one setting serves both directions; anything else is chosen as given.
-std::string inflate_device(const std::string& given) {
-  std::string spec = given;
-  if (spec.empty())
-    if (const char* env = std::getenv("FPGA_DEVICE")) spec = env;
-  if (spec.find(',') == std::string::npos) return given;
-  std::size_t i = 0;
-  for (;;) {
-    std::size_t j = spec.find(',', i);
-    if (spec.compare(i, j == std::string::npos ? std::string::npos : j - i, "cpu") == 0) return "cpu";
-    if (j == std::string::npos) return given;
-    i = j + 1;
-  }
-}
-
 // XRT 2.13 can hang in its static destructors (docs/ARCHITECTURE.md): once
 // it was loaded, everything written and closed, leave without them.
 int leave(int code) {
@@ -613,7 +596,7 @@ int main(int argc, char** argv) {
       opened = fpgaio::open_deflate_device(o.device, o.threads);
       dev = opened.device;
     } else {
-      dev = fpgaio::select_device(inflate_device(o.device), "inflate");
+      dev = fpgaio::select_inflate_device(o.device);
     }
   } catch (const fpgaio::Error& e) {
     report("", e.what());

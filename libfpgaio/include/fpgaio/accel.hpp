@@ -123,6 +123,11 @@ struct OpenedDevice {
 // device.
 OpenedDevice open_deflate_device(const std::string& spec, unsigned threads);
 
+// The device that decompresses: select_device(spec, "inflate"), except that
+// a list (compression's shared queue, given or in FPGA_DEVICE) that names
+// cpu means the CPU, so that one setting serves both directions.
+Device select_inflate_device(const std::string& spec);
+
 // The C-simulated kernel of kernels/gzip behind the driver (csim.cpp).
 std::unique_ptr<GzipKernelPort> make_csim_gzip_port(const std::string& name);
 

@@ -404,6 +404,15 @@ OpenedDevice open_deflate_device(const std::string& spec_in, unsigned threads) {
   return r;
 }
 
+Device select_inflate_device(const std::string& spec_in) {
+  std::string spec = spec_in.empty() ? env("FPGA_DEVICE") : spec_in;
+  if (spec.find(',') != std::string::npos) {
+    auto names = split_list(spec);
+    if (std::find(names.begin(), names.end(), "cpu") != names.end()) return cpu_device();
+  }
+  return select_device(spec_in, "inflate");
+}
+
 bool xrt_runtime_loaded() { return g_xrt_loaded; }
 
 }  // namespace fpgaio
