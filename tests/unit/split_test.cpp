@@ -510,12 +510,22 @@ TEST(Join, AnEndOfStreamMemberWithDataIsCorruptAndTheJoinChecksWhatItWrites) {
 // Every single-bit flip and every truncation of a small part: fpga-cat's
 // checks (scan_part with verify, as --rm implies) either refuse the part, or
 // the join writes a stream whose content is exactly the parts' content.
-TEST(Join, EveryBitFlipAndTruncationIsRefusedOrJoinsIntoExactlyTheContent) {
+// With FP subfields (chunks of a split, issue 13) the FP bytes are mutated
+// too, and the join must still drop FP from what it writes.
+class JoinMutations : public ::testing::TestWithParam<bool> {};
+INSTANTIATE_TEST_SUITE_P(Join, JoinMutations, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "PartsWithFP" : "PlainParts"; });
+
+TEST_P(JoinMutations, EveryBitFlipAndTruncationIsRefusedOrJoinsIntoExactlyTheContent) {
+  const bool fp = GetParam();
   Bytes d = text_data(3000);
   gzip::CompressOptions o;
   o.block_size = 1024;  // three data members and the end marker
+  if (fp) o.part = fpgaio::PartOf{1, 2, 1000};
   Bytes part = gzip::compress_buffer(d.data(), d.size(), o);
+  if (fp) o.part = fpgaio::PartOf{0, 2, 0};
   Bytes first = gzip::compress_buffer(d.data(), 1000, o);
+  if (fp) ASSERT_TRUE(gzip::parse_header(part.data(), part.size())->part);
   MemFile head(first);
   auto check = [&](const Bytes& mutated, const std::string& what) {
     MemFile f(mutated);
@@ -539,6 +549,8 @@ TEST(Join, EveryBitFlipAndTruncationIsRefusedOrJoinsIntoExactlyTheContent) {
     testutil::decode(mutated, got_part);
     want.insert(want.end(), got_part.begin(), got_part.end());
     EXPECT_EQ(back, want) << what;
+    auto h = gzip::parse_header(out.v.data(), out.v.size());
+    EXPECT_TRUE(h && !h->part) << what << ": the joined stream keeps an FP subfield";
     return 1;
   };
   int accepted = 0;
