@@ -1,9 +1,11 @@
 // fpga-remote: run a stage (fpga-gzip) on another host over SSH or HTTP with
 // output byte-identical to a local run; `fpga-remote serve` is the server.
+#include <dirent.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -19,6 +21,7 @@
 #include "fpgaio/version.hpp"
 #include "options.hpp"  // fpga-gzip's option table: the same options mean the same here
 #include "progress.hpp"
+#include "rules.hpp"
 
 namespace {
 
@@ -249,76 +252,140 @@ struct Client {
     return r;
   }
 
-  static bool ends_with(const std::string& s, const std::string& suf) {
-    return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
+  // gzip says this even under -q (a warning).
+  void exists(const std::string& out_path) {
+    report("", out_path + " already exists;\tnot overwritten");
+    status.warning();
   }
-  static std::string base_name(const std::string& p) {
-    auto slash = p.rfind('/');
-    return slash == std::string::npos ? p : p.substr(slash + 1);
+  bool writes_file() const {
+    return !o.to_stdout && (o.mode == fpgagzip::Mode::compress || o.mode == fpgagzip::Mode::decompress);
   }
-  static std::string dir_prefix(const std::string& p) {
-    auto slash = p.rfind('/');
-    return slash == std::string::npos ? "" : p.substr(0, slash + 1);
+  std::optional<std::string> known_suffix(const std::string& p) const { return fpgagzip::known_suffix(p, o.suffix); }
+  std::optional<std::string> decompressed_name(const std::string& p) const {
+    return fpgagzip::decompressed_name(p, o.suffix);
   }
 
+  // The operands, as fpga-gzip walks them (its Runner::run_operand and
+  // run_file): the same files skipped with the same words.
   void run_operand(const std::string& path) {
-    try {
-      if (path == "-") {
+    if (path == "-") {
+      try {
         fpgaio::Input in("-");
-        return o.mode == fpgagzip::Mode::compress ? compress_one(in, path) : decompress_one(in, path);
+        o.mode == fpgagzip::Mode::compress ? compress_one(in, path) : decompress_one(in, path);
+      } catch (const fpgaio::Error& e) {
+        fail(e, "stdin");
       }
+      return;
+    }
+    try {
       if (auto range = fpgaio::parse_range(path)) {
         if (o.mode == fpgagzip::Mode::decompress && !o.to_stdout)
           return fail(path, "a byte range can be decompressed only to standard output (-c)");
         fpgaio::Input in(*range);
         return o.mode == fpgagzip::Mode::compress ? compress_one(in, path) : decompress_one(in, path);
       }
-      std::string p = path;
+    } catch (const fpgaio::Error& e) {
+      return fail(e, path);
+    }
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) {
+      int err = errno;
+      if (err == ENOENT && o.mode != fpgagzip::Mode::compress && !decompressed_name(path)) {
+        for (const std::string& s : {o.suffix, std::string(".gz"), std::string(".z"), std::string("-z"), std::string(".Z")}) {
+          std::string alt = path + s;
+          if (::lstat(alt.c_str(), &st) == 0) return run_file(alt, st);
+        }
+        return fail(path + o.suffix, std::strerror(ENOENT));
+      }
+      return fail(path, std::strerror(err));
+    }
+    run_file(path, st);
+  }
+
+  void run_directory(const std::string& path) {
+    DIR* d = ::opendir(path.c_str());
+    if (!d) return fail(path, std::strerror(errno));
+    std::vector<std::string> names;
+    while (auto* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (n != "." && n != "..") names.push_back(n);
+    }
+    ::closedir(d);
+    std::sort(names.begin(), names.end());
+    for (const auto& n : names) {
+      std::string p = path + (path.back() == '/' ? "" : "/") + n;
       struct stat st;
       if (::lstat(p.c_str(), &st) != 0) {
-        int err = errno;
-        if (err == ENOENT && o.mode != fpgagzip::Mode::compress && ::lstat((p + o.suffix).c_str(), &st) == 0)
-          p += o.suffix;
-        else
-          return fail(path, std::strerror(err));
+        fail(p, std::strerror(errno));
+        continue;
       }
-      if (S_ISDIR(st.st_mode)) return warn("", p + " is a directory -- ignored");
-      if (S_ISLNK(st.st_mode) && !o.force && !o.to_stdout) return fail(p, std::strerror(ELOOP));
-      bool writes_file = !o.to_stdout && o.mode != fpgagzip::Mode::test;
-      fpgaio::Input in(p);
-      if (writes_file && !in.is_regular()) return warn("", p + " is not a directory or a regular file - ignored");
-      if (writes_file && (in.stat().st_mode & (S_ISUID | S_ISGID)))
-        return warn("", p + " is set-user-ID or set-group-ID on execution - ignored");
-      if (writes_file && !o.force && in.stat().st_nlink > 1)
-        return warn("", p + " has " + std::to_string(in.stat().st_nlink - 1) + " other link" +
-                            (in.stat().st_nlink > 2 ? "s" : "") + " -- file ignored");
-      o.mode == fpgagzip::Mode::compress ? compress_one(in, p) : decompress_one(in, p);
-    } catch (const fpgaio::Error& e) {
-      fail(e, path == "-" ? "stdin" : path);
+      run_file(p, st);
     }
   }
 
-  void after(const std::string& in_path, const std::string& out_path, bool keep, std::uint64_t plain,
-             std::uint64_t packed) {
+  void run_file(const std::string& path, const struct stat& st) {
+    if (S_ISDIR(st.st_mode)) {
+      if (o.recursive) return run_directory(path);
+      return warn("", path + " is a directory -- ignored");
+    }
+    if (S_ISLNK(st.st_mode) && !o.force && !o.to_stdout) return fail(path, std::strerror(ELOOP));
+    struct stat target;
+    if (S_ISLNK(st.st_mode) && ::stat(path.c_str(), &target) == 0 && S_ISDIR(target.st_mode)) {
+      if (o.recursive) return run_directory(path);
+      return warn("", path + " is a directory -- ignored");
+    }
+    if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode) && !o.to_stdout && o.mode != fpgagzip::Mode::test)
+      return warn("", path + " is not a directory or a regular file - ignored");
+    if (S_ISREG(st.st_mode) && writes_file())
+      if (auto why = fpgagzip::special_file(path, st, o.force)) return warn("", *why);
+    try {
+      fpgaio::Input in(path);
+      if (writes_file() && !in.is_regular()) return warn("", path + " is not a directory or a regular file - ignored");
+      if (writes_file())
+        if (auto why = fpgagzip::special_file(path, in.stat(), o.force)) return warn("", *why);
+      o.mode == fpgagzip::Mode::compress ? compress_one(in, path) : decompress_one(in, path);
+    } catch (const fpgaio::Error& e) {
+      fail(e, path);
+    }
+  }
+
+  void after_commit(const std::string& in_path, const std::string& out_path, std::uint64_t in_bytes,
+                    std::uint64_t out_bytes, bool keep = false, std::uint64_t header_bytes = 0) {
     bool remove = !keep && !o.keep && !o.to_stdout && in_path != "-" && !fpgaio::parse_range(in_path);
     if (remove && ::unlink(in_path.c_str()) != 0) fail(in_path, std::string("cannot remove: ") + std::strerror(errno));
     if (o.verbosity > 0 && in_path != "-") {
-      double pct = plain ? 100.0 * (double(plain) - double(packed)) / double(plain) : 0.0;
-      std::string what = o.to_stdout ? "" : (remove ? " -- replaced with " : " -- created ") + out_path;
-      std::fprintf(stderr, "%s:\t%5.1f%%%s\n", in_path.c_str(), pct, what.c_str());
+      bool compress = o.mode == fpgagzip::Mode::compress;
+      std::uint64_t plain = compress ? in_bytes : out_bytes;
+      std::uint64_t packed = compress ? out_bytes : in_bytes - std::min(in_bytes, header_bytes);
+      std::string what = o.to_stdout ? (o.keep ? " -- created stdout" : " -- replaced with stdout")
+                                     : (remove ? " -- replaced with " : " -- created ") + out_path;
+      std::fprintf(stderr, "%s:\t%5.1f%%%s\n", in_path.c_str(), fpgagzip::ratio_percent(plain, packed), what.c_str());
     }
+  }
+
+  bool input_changed(const fpgaio::Input& in, std::uint64_t bytes_read) {
+    auto why = fpgagzip::input_changed(in, bytes_read);
+    if (!why) return false;
+    warn(in.name(), *why);
+    return true;
   }
 
   void compress_one(fpgaio::Input& in, const std::string& in_path) {
     bool is_stdin = in_path == "-";
     const auto& range = in.range();
-    if (!o.to_stdout && !is_stdin && !range && ends_with(in_path, o.suffix) && !o.force) {
-      if (o.verbosity >= 0) report("", in_path + " already has " + o.suffix + " suffix -- unchanged");
-      return;
+    if (!o.to_stdout && !is_stdin && !range && !o.force) {
+      if (auto suf = known_suffix(in_path)) {
+        if (o.verbosity > 0 || (!o.recursive && o.verbosity >= 0))
+          report("", in_path + " already has " + *suf + " suffix -- unchanged");
+        return;
+      }
     }
     bool out_stdout = o.to_stdout || is_stdin;
     if (out_stdout && fpgacli::is_tty(STDOUT_FILENO) && !o.force) {
-      report("", "compressed data not written to a terminal. Use -f to force compression.");
+      if (o.verbosity >= 0) {
+        report("", "compressed data not written to a terminal. Use -f to force compression.");
+        std::fprintf(stderr, "For help, type: %s -h\n", fpgacli::program_name().c_str());
+      }
       status.error();
       return;
     }
@@ -326,7 +393,7 @@ struct Client {
     // The name and time the local tool would put in the first member.
     bool save_name = o.save_name.value_or(true), save_time = o.save_time.value_or(true);
     bool heads_file = !range || range->offset == 0;
-    if (!is_stdin && save_name && heads_file) ro.name = base_name(range ? range->path : in_path);
+    if (!is_stdin && save_name && heads_file) ro.name = fpgagzip::base_name(range ? range->path : in_path);
     if (heads_file) ro.comment = o.comment;
     ro.part = in.part();  // a chunk of fpga-split: the FP subfield fpga-gzip would write
     ro.strategy = o.strategy;
@@ -345,46 +412,58 @@ struct Client {
       fpgaio::FdSink sink(STDOUT_FILENO, "stdout");
       auto st = rm::compress(*hosts, in, sink, ro);
       bar.finish();
-      after(in_path, "stdout", false, st.in_bytes, st.out_bytes);
+      input_changed(in, st.in_bytes);
+      after_commit(in_path, "stdout", st.in_bytes, st.out_bytes);
       return;
     }
     std::string out_path = (range ? range->stem() : in_path) + o.suffix;
+    bool shortened = false;
+    if (auto s = fpgagzip::shortened_name(range ? range->stem() : in_path, o.suffix, true)) {
+      out_path = *s;
+      shortened = true;
+      ro.name = fpgagzip::base_name(range ? range->path : in_path);
+    }
     struct stat ost;
-    if (::lstat(out_path.c_str(), &ost) == 0 && !o.force) return warn("", out_path + " already exists;\tnot overwritten");
+    if (::lstat(out_path.c_str(), &ost) == 0 && !o.force) return exists(out_path);
     fpgaio::OutputFile out(out_path, o.force, fpgaio::OutputName::chosen);
     fpgaio::FdSink sink(out.fd(), out_path);
     auto st = rm::compress(*hosts, in, sink, ro);
     bar.finish();
     out.commit(&in.stat(), o.synchronous);
-    after(in_path, out_path, !out.regular(), st.in_bytes, st.out_bytes);
-  }
-
-  std::optional<std::string> decompressed_name(const std::string& path) {
-    static const char* known[] = {".gz", "-gz", ".z", "-z", "_z"};
-    std::string base = base_name(path);
-    std::vector<std::string> sufs = {o.suffix};
-    for (auto* k : known) sufs.emplace_back(k);
-    for (const auto& s : sufs)
-      if (ends_with(base, s) && base.size() > s.size()) return path.substr(0, path.size() - s.size());
-    if ((ends_with(base, ".tgz") || ends_with(base, ".taz")) && base.size() > 4)
-      return path.substr(0, path.size() - 4) + ".tar";
-    return std::nullopt;
+    bool changed = input_changed(in, st.in_bytes);
+    if (shortened && o.verbosity == 0) report("", in_path + " compressed to " + out_path);
+    after_commit(in_path, out_path, st.in_bytes, st.out_bytes, changed || !out.regular());
   }
 
   void decompress_one(fpgaio::Input& in, const std::string& in_path) {
     bool is_stdin = in_path == "-";
     std::string shown = is_stdin ? "stdin" : in_path;
     if (is_stdin && fpgacli::is_tty(STDIN_FILENO) && !o.force) {
-      report("", "compressed data not read from a terminal. Use -f to force decompression.");
+      if (o.verbosity >= 0) {
+        report("", "compressed data not read from a terminal. Use -f to force decompression.");
+        std::fprintf(stderr, "For help, type: %s -h\n", fpgacli::program_name().c_str());
+      }
       status.error();
       return;
     }
+    bool out_stdout = o.to_stdout || is_stdin;
+    bool needs_suffix = !is_stdin && !in.range() &&
+                        ((o.mode == fpgagzip::Mode::decompress && !out_stdout) ||
+                         (o.recursive && o.mode != fpgagzip::Mode::decompress));
+    if (needs_suffix && !decompressed_name(in_path)) {
+      if (o.verbosity > 0 || (!o.recursive && o.verbosity >= 0)) warn("", in_path + ": unknown suffix -- ignored");
+      return;
+    }
     auto ro = remote_options(shown);
+    // As fpga-gzip's decoder options: -cdf and -tf pass data through.
+    ro.pass_through = o.force && ((o.mode == fpgagzip::Mode::decompress && out_stdout) || o.mode == fpgagzip::Mode::test);
+    ro.detect_zlib = !ro.pass_through || fpgagzip::has_suffix_ci(fpgagzip::base_name(in_path), ".zz");
+    ro.salvage = out_stdout;
     fpgacli::ProgressLine bar(o.mode == fpgagzip::Mode::decompress && progress_enabled(), shown,
                               in.is_regular() ? static_cast<std::uint64_t>(in.stat().st_size) : 0);
     ro.progress = [&](std::uint64_t done, std::uint64_t) { bar.update(done); };
-    bool out_stdout = o.to_stdout || is_stdin;
     rm::RemoteDecompressResult r;
+    auto header_bytes = [&] { return r.first ? r.first->length + 8 : 0; };
     if (o.mode == fpgagzip::Mode::test) {
       r = rm::decompress(*hosts, in, nullptr, ro);
       if (o.verbosity > 0) std::fprintf(stderr, "%s:\t OK\n", shown.c_str());
@@ -392,10 +471,9 @@ struct Client {
       fpgaio::FdSink sink(STDOUT_FILENO, "stdout");
       r = rm::decompress(*hosts, in, &sink, ro);
       bar.finish();
-      after(in_path, "stdout", false, r.stats.out_bytes, r.stats.in_bytes);
+      after_commit(in_path, "stdout", r.stats.in_bytes, r.stats.out_bytes, false, header_bytes());
     } else {
-      auto out_path = decompressed_name(in_path);
-      if (!out_path) return warn("", in_path + ": unknown suffix -- ignored");
+      std::optional<std::string> out_path = decompressed_name(in_path);
       if (o.save_name.value_or(false)) {
         // The name comes from the first header: read it here, before any work.
         std::uint8_t head[65536];
@@ -403,30 +481,40 @@ struct Client {
         if (n > 0) {
           try {
             if (auto h = fpgaio::gzip::parse_header(head, static_cast<std::size_t>(n)); h && h->name && !h->name->empty()) {
-              std::string b = base_name(*h->name);
-              if (b != "." && b != "..") out_path = dir_prefix(in_path) + b;
+              std::string b = fpgagzip::base_name(*h->name);
+              if (b != "." && b != "..") out_path = fpgagzip::dir_prefix(in_path) + b;
             }
           } catch (const fpgaio::Error&) {
           }
         }
       }
+      if (auto s = fpgagzip::shortened_name(*out_path, "", false)) {
+        out_path = s;
+        warn(*out_path, "warning, name truncated");
+      }
       struct stat ost;
       if (::lstat(out_path->c_str(), &ost) == 0) {
-        if (!o.force) return warn("", *out_path + " already exists;\tnot overwritten");
+        if (!o.force) return exists(*out_path);
         if (fpgaio::same_file(ost, in.stat())) return fail(in_path, "input and output are the same file");
       }
       fpgaio::OutputFile out(*out_path, o.force, fpgaio::OutputName::chosen);
       fpgaio::FdSink sink(out.fd(), *out_path);
       r = rm::decompress(*hosts, in, &sink, ro);
       bar.finish();
+      if (r.zip_more_entries) {  // gzip keeps such a zip file and writes nothing
+        for (const auto& w : r.warnings) warn(shown, w);
+        return fail("", in_path + " has more than one entry -- unchanged");
+      }
       struct stat meta = in.stat();
       if (o.save_time.value_or(false) && r.first && r.first->mtime) {
         meta.st_mtim.tv_sec = r.first->mtime;
         meta.st_mtim.tv_nsec = 0;
       }
       out.commit(&meta, o.synchronous);
-      after(in_path, *out_path, !out.regular(), r.stats.out_bytes, r.stats.in_bytes);
+      after_commit(in_path, *out_path, r.stats.in_bytes, r.stats.out_bytes, !out.regular(), header_bytes());
     }
+    for (const auto& w : r.warnings) warn(shown, w);
+    if (r.zip_more_entries) warn("", in_path + " has more than one entry--rest ignored");
     if (r.trailing_garbage) warn("", shown + ": decompression OK, trailing garbage ignored");
   }
 };
@@ -523,7 +611,6 @@ int client_main(const std::vector<std::string>& args) {
   fpgacli::set_program_name(kProg);
   if (o.mode == fpgagzip::Mode::list) fpgacli::usage_error("-l reads only headers: run it here (fpga-gzip -l)");
   if (o.list_devices) fpgacli::usage_error("--list-devices: ask the server (GET /v1/devices)");
-  if (o.recursive) fpgacli::usage_error("-r is not supported remotely; name the files");
   if (o.engine) fpgacli::usage_error("--engine is not supported remotely");
   if (o.mode == fpgagzip::Mode::compress && o.container != fpgaio::gzip::Container::gzip)
     fpgacli::usage_error("-z and -K (zlib and zip output) are not supported remotely: gzip only");

@@ -377,27 +377,49 @@ Response Service::run_job(const Request& req) {
     return r;
   }
   // decompress, test: whole members; the client splits a stream at member
-  // boundaries and sends the end-of-stream check with the last chunk.
+  // boundaries and sends the end-of-stream check with the last chunk. The
+  // other formats fpga-gzip reads (.Z, pack, zip, zlib) and data passed
+  // through (-cdf) come whole, in one request.
   bool test = req.path == "/v1/gzip/test";
   BodyInput in(req.body);
   gzip::DecompressOptions dopt;
   dopt.threads = 1;
+  dopt.pass_through = number(q, "pass", 0, 1, 0) == 1;
+  dopt.detect_zlib = number(q, "zlib", 0, 1, 1) == 1;
+  bool salvage = !test && number(q, "salvage", 0, 1, 0) == 1;
   gzip::Decoder dec(in.input(), dopt);
-  if (!dec.is_gzip()) throw Error(ErrorKind::corrupt, "not in gzip format");
+  // fpga-gzip's words, not corrupt data (no member, no offset).
+  if (!dec.format() && !dopt.pass_through)
+    throw Error(ErrorKind::usage, dec.shorter_than_magic() ? "unexpected end of file" : "not in gzip format");
   Response r;
   gzip::DecompressResult res;
+  VecSink out;
+  try {
+    if (test) {
+      NullSink sink;
+      res = dec.run(sink);
+    } else {
+      res = dec.run(out);
+    }
+  } catch (const Error& e) {
+    if (!salvage) throw;
+    // What was decoded before the damage, after the error's JSON, as a
+    // local -dc writes it (protocol: "salvage").
+    r = error_response(e);
+    r.content_type += "; salvage=" + std::to_string(out.v.size());
+    r.body.insert(r.body.end(), out.v.begin(), out.v.end());
+    return r;
+  }
   if (test) {
-    NullSink sink;
-    res = dec.run(sink);
     r.content_type = "application/json";
     std::string j = "{\"bytes\":" + std::to_string(res.stats.out_bytes) + "}\n";
     r.body.assign(j.begin(), j.end());
   } else {
-    VecSink out;
-    res = dec.run(out);
     r.body = std::move(out.v);
   }
   if (res.trailing_garbage) r.content_type += "; trailing-garbage=1";  // a warning, as gzip
+  if (res.zip_more_entries) r.content_type += "; zip-more-entries=1";
+  for (const auto& w : res.warnings) r.content_type += "; warning=" + encode_query({{"w", w}}).substr(2);
   return r;
 }
 

@@ -1,0 +1,340 @@
+#!/usr/bin/env bats
+# fpga-remote fpga-gzip against fpga-gzip, case by case: every row of the
+# table below runs here (fpga-gzip ARGS) and through a server (fpga-remote
+# HOST fpga-gzip ARGS) in two copies of the same directory of inputs, and
+# must agree on the exit status, the bytes on standard output, standard
+# error (the remote one's host prefix removed), and every file left (type,
+# mode, links, size, bytes, and the time where the local tool kept one).
+# Rows marked "refused:OPT" are what the remote path cannot do: it must exit
+# 1 with a one-line error naming OPT before touching anything. One server
+# (HTTP) for the file; the rows marked "ssh" run once more over a real sshd.
+
+load helpers
+load remote-helpers
+
+# group | fpga-gzip arguments | stdin (<FILE: the file; |FILE: a pipe) | marks
+CASES=$(cat <<'EOF'
+compress | t1 | |
+compress | -k t1 | | ssh
+compress | -c t1 | |
+compress | -1 -k t1 | |
+compress | -9 -k t1 | |
+compress | -11 -c t2 | |
+compress | -12 -c t2 | |
+compress | -b 16K -k t1 | | ssh
+compress | -b 64 -c t1 | |
+compress | --rsyncable -b 16K -k t1 | |
+compress | -n -k t1 | |
+compress | -N -k t1 | |
+compress | -m -c t1 | |
+compress | -S .xz -k t1 | |
+compress | -S .xz -c t2 | |
+compress | -v -k t1 | |
+compress | -v -c t1 | |
+compress | -q -k t1 | |
+compress | -k t1 nosuch t2 | | ssh
+compress | -k empty | |
+compress | -c empty | |
+compress | -c | <t1 |
+compress | | <t2 |
+compress | | |t1 |
+compress | -c | |empty |
+compress | ex | |
+compress | -q ex | |
+compress | -f ex | |
+compress | link | |
+compress | -f -k link | |
+compress | -c link | |
+compress | hl | |
+compress | -f -k hl | |
+compress | suid | |
+compress | -f suid | |
+compress | -c suid | |
+compress | fifo | |
+compress | sticky | |
+compress | dir | |
+compress | g1.gz | |
+compress | G1.GZ | |
+compress | -f -k g1.gz | |
+compress | ro/f | |
+compress | -H -k t2 | |
+compress | -U -c t2 | |
+compress | -C note -c t2 | |
+compress | -r dir | |
+compress | -r -k -v dir | |
+decompress | -r -d gdir | |
+decompress | -r -t -v gdir | |
+compress | -z -k t1 | | refused:-z
+compress | -K -k t1 | | refused:-K
+compress | --engine=zlib -c t1 | | refused:--engine
+compress | --device=cpu -c t1 | | refused:--device
+compress | -l g1.gz | | refused:-l
+decompress | -d g1.gz | | ssh
+decompress | -d -k g1.gz | |
+decompress | -dc g1.gz | |
+decompress | -dv g1.gz | |
+decompress | -dcv g1.gz | |
+decompress | -d gg.gz | |
+decompress | -dc pg.gz | |
+decompress | -d cat.gz | |
+decompress | -dc pigzcat.gz | |
+decompress | -d -N g1.gz | |
+decompress | -d -N -f g1.gz | |
+decompress | -dN named.gz | |
+decompress | -d -n named.gz | |
+decompress | -d -S .xz s1.xz | |
+decompress | -d s1 | |
+decompress | -d t1 | |
+decompress | -d nosuch | |
+decompress | -d nosuch.gz | |
+decompress | -d ex2.gz | |
+decompress | -df ex2.gz | |
+decompress | -d -k g1.gz bad.gz gg.gz | | ssh
+decompress | -d link.gz | |
+decompress | -df link.gz | |
+decompress | -d hl.gz | |
+decompress | -d empty.gz | |
+decompress | -dc empty.gz | |
+decompress | -dc empty | |
+decompress | -d | <g1.gz |
+decompress | -d | |gg.gz |
+decompress | -dc | |t2 |
+decompress | -dcf t2 | |
+decompress | -dcf notgz.gz | |
+decompress | -d ro/f.gz | |
+decompress | -d G2.GZ | |
+decompress | -d FILE.Z | |
+corrupt | -d bad.gz | | ssh
+corrupt | -dc bad.gz | | ssh
+corrupt | -t bad.gz | |
+corrupt | -d badg.gz | |
+corrupt | -dc badg.gz | |
+corrupt | -t badg.gz | |
+corrupt | -dc badhdr.gz | |
+corrupt | -dc badcrc.gz | |
+corrupt | -dc trunc.gz | |
+corrupt | -d trunc.gz | |
+corrupt | -t trunc.gz | |
+corrupt | -dc truncm.gz | |
+corrupt | -t truncm.gz | |
+corrupt | -dc truncg.gz | |
+corrupt | -t truncg.gz | |
+corrupt | -dc trail.gz | |
+corrupt | -d trail.gz | |
+corrupt | -t trail.gz | |
+corrupt | -dcq trail.gz | |
+corrupt | -dc zpad.gz | |
+corrupt | -t zpad.gz | |
+corrupt | -dc one.gz | |
+corrupt | -dc | |bad.gz |
+corrupt | -t notgz.gz | |
+corrupt | -tf t2 | |
+formats | -dc lzw.Z | |
+formats | -d lzw.Z | |
+formats | -t lzw.Z | |
+formats | -dc p.z | |
+formats | -d p.z | |
+formats | -dc z.zip | |
+formats | -d -S .zip z.zip | |
+formats | -dc z2.zip | |
+formats | -d -S .zip z2.zip | |
+formats | -dc z.zz | |
+formats | -dc | |z.zz |
+formats | -d -S .zz z.zz | |
+formats | -dc gzlzw.gz | |
+formats | -dc badlzw.Z | |
+EOF
+)
+
+# The inputs every row starts from (in $FX), with the time of 2021.
+make_fixtures() {
+  local fx=$1
+  mkdir -p "$fx" && cd "$fx" || return 1
+  make_text t1 200; make_text t2 40; : > empty
+  printf 'plain text, not gzip\n' > notgz.gz
+  "$OURS" -c -b 16K t1 > g1.gz
+  cp g1.gz G1.GZ; cp g1.gz G2.GZ; cp g1.gz s1.xz
+  gzip -c t1 > gg.gz
+  pigz -c -b 32 t1 > pg.gz
+  { pigz -c t2; pigz -c t1; } > pigzcat.gz
+  cat g1.gz gg.gz > cat.gz
+  cp t2 fresh; "$OURS" -c fresh > named.gz; rm fresh
+  "$OURS" -c empty > empty.gz
+  # Damage: a byte of deflate data, a header, a CRC; cuts inside a member,
+  # at a member boundary (no end marker), and of a foreign stream.
+  local n
+  flip() { # file offset
+    local b
+    b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+    printf "\\x$(printf %02x $(( b ^ 0x55 )))" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
+  }
+  n=$(stat -c %s g1.gz)
+  cp g1.gz bad.gz; flip bad.gz $(( n / 2 ))
+  cp g1.gz badhdr.gz; flip badhdr.gz 3
+  cp g1.gz badcrc.gz; flip badcrc.gz $(( n - 45 ))
+  head -c $(( n / 2 + 7 )) g1.gz > trunc.gz
+  head -c $(( n - 36 )) g1.gz > truncm.gz
+  cp gg.gz badg.gz; flip badg.gz $(( $(stat -c %s gg.gz) / 2 ))
+  head -c $(( $(stat -c %s gg.gz) / 2 )) gg.gz > truncg.gz
+  { cat g1.gz; printf 'garbage after the members'; } > trail.gz
+  { cat g1.gz; head -c 1000 /dev/zero; } > zpad.gz
+  { cat g1.gz; printf 'x'; } > one.gz
+  # The other formats fpga-gzip reads.
+  compress -c t2 > lzw.Z
+  cp lzw.Z FILE.Z
+  { cat lzw.Z; } > badlzw.Z; printf '\xff\xff\xff' | dd of=badlzw.Z bs=1 seek=40 conv=notrunc 2>/dev/null
+  { gzip -c t2; cat lzw.Z; } > gzlzw.gz
+  python3 "$FPGA_SOURCE_DIR/tests/cli/pack.py" < t2 > p.z
+  zip -q z.zip t2
+  zip -q z2.zip t2 empty
+  pigz -z -c t2 > z.zz
+  # File rules: links, set-user-ID, sticky, a FIFO, a directory, existing
+  # outputs, a directory nobody may write to (immutable for root).
+  ln -s t1 link; ln -s g1.gz link.gz
+  cp t2 hl; ln hl hl2; cp g1.gz hl.gz; ln hl.gz hl2.gz
+  cp t2 suid; chmod 4755 suid
+  cp t2 sticky; chmod 1644 sticky
+  mkfifo fifo
+  mkdir dir; cp t2 dir/a; cp t2 dir/b
+  mkdir -p gdir/sub; cp g1.gz gdir/a.gz; cp t2 gdir/c; cp gg.gz gdir/sub/d.gz; cp bad.gz gdir/sub/e.gz
+  cp t2 ex; cp g1.gz ex.gz
+  cp g1.gz ex2.gz; cp t2 ex2
+  mkdir ro; cp t2 ro/f; cp g1.gz ro/f.gz
+  find . -exec touch -h -d '2021-03-04 05:06:07' {} +
+}
+
+setup_file() {
+  FX=$BATS_FILE_TMPDIR/fx
+  make_fixtures "$FX"
+  cd "$BATS_FILE_TMPDIR"
+  start_server parity
+  export FX PORT SPID
+}
+
+teardown_file() {
+  stop_servers
+}
+
+setup() {
+  cd "$BATS_TEST_TMPDIR"
+}
+
+teardown() {
+  stop_servers
+  for d in "$BATS_TEST_TMPDIR"/c*/[LR]/ro; do [ -d "$d" ] && chattr -i "$d" 2>/dev/null; done
+  true
+}
+
+# A directory nobody may write to: immutable, since root ignores modes.
+protect() { # dir
+  chmod a-w "$1"
+  [ "$(id -u)" -ne 0 ] || chattr +i "$1" 2>/dev/null || true
+}
+
+# Runs a command in DIR with the row's standard input, bounded in time.
+invoke() { # dir stdin cmd...
+  local dir=$1 in=$2
+  shift 2
+  cd "$dir" || return 99
+  case $in in
+    '') timeout 20 "$@" < /dev/null ;;
+    '<'*) timeout 20 "$@" < "${in#<}" ;;
+    '|'*) cat "${in#|}" | timeout 20 "$@" ;;
+  esac
+}
+
+# What a directory holds: per entry its type, mode, links, size, target or
+# bytes, and its time unless the run made it just now.
+snapshot() { # dir
+  (cd "$1" && find . -mindepth 1 -printf '%y %m %n %s %T@ %p %l\n' | LC_ALL=C sort -k6 |
+    while read -r y m n s t p l; do
+      t=${t%.*}
+      [ "$t" -ge "$START" ] && t=new
+      [ "$y" = d ] && { t=-; s=-; }
+      sum=-
+      [ "$y" = f ] && sum=$(md5sum < "$p" | cut -c1-12)
+      echo "$y $m $n $s $t $sum $p $l"
+    done)
+}
+
+# The remote messages, as the local tool's: program name and host removed.
+normalise() { # host
+  sed -e "s|^fpga-remote: $1: |PROG: |" -e 's|^fpga-remote: |PROG: |' -e 's|^fpga-gzip: |PROG: |'
+}
+
+# Runs one row locally and through HOST; prints what differs; false then.
+check_case() { # host args stdin marks
+  local host=$1 args=$2 in=$3 marks=$4 d lrc rrc bad=0
+  CASE_N=$(( ${CASE_N:-0} + 1 ))
+  d=$BATS_TEST_TMPDIR/c$CASE_N
+  mkdir -p "$d"
+  cp -a "$FX" "$d/L"
+  cp -a "$FX" "$d/R"
+  protect "$d/L/ro"; protect "$d/R/ro"
+  START=$(date +%s)
+  snapshot "$d/R" > "$d/before"
+  # shellcheck disable=SC2086
+  (invoke "$d/L" "$in" "$OURS" $args) > "$d/l.out" 2> "$d/l.err" && lrc=0 || lrc=$?
+  # shellcheck disable=SC2086
+  (invoke "$d/R" "$in" "$R" --chunk 32K "$host" fpga-gzip $args) > "$d/r.out" 2> "$d/r.err" && rrc=0 || rrc=$?
+  chattr -i "$d/L/ro" "$d/R/ro" 2>/dev/null || true
+  if [[ "$marks" == *refused:* ]]; then
+    local opt=${marks#*refused:}
+    opt=${opt%% *}
+    if [ "$rrc" -ne 1 ] || [ -s "$d/r.out" ] || ! head -1 "$d/r.err" | grep -q -- "^fpga-remote: .*$opt" ||
+       [ "$(grep -vc '^Try ' "$d/r.err")" -ne 1 ] || [ "$(snapshot "$d/R")" != "$(cat "$d/before")" ]; then
+      echo "== $args: not refused cleanly (status $rrc):"; cat "$d/r.err"
+      return 1
+    fi
+    return 0
+  fi
+  if [ "$lrc" != "$rrc" ]; then echo "== $args [$in]: status: local $lrc, remote $rrc"; bad=1; fi
+  if ! cmp -s "$d/l.out" "$d/r.out"; then
+    echo "== $args [$in]: stdout differs: local $(stat -c %s "$d/l.out") bytes, remote $(stat -c %s "$d/r.out")"
+    bad=1
+  fi
+  if ! diff <(normalise "" < "$d/l.err") <(normalise "$host" < "$d/r.err") > "$d/err.diff"; then
+    echo "== $args [$in]: stderr differs:"; cat "$d/err.diff"; bad=1
+  fi
+  if ! diff <(snapshot "$d/L") <(snapshot "$d/R") > "$d/tree.diff"; then
+    echo "== $args [$in]: files differ:"; cat "$d/tree.diff"; bad=1
+  fi
+  [ "$bad" -eq 0 ] && rm -rf "$d"
+  return "$bad"
+}
+
+# Runs the rows of GROUP (or, with "ssh", the rows marked ssh) through HOST.
+run_rows() { # host group|ssh
+  local host=$1 want=$2 group args in marks failed=0 rows=0
+  while IFS='|' read -r group args in marks; do
+    group=$(echo $group); args=$(echo $args); in=$(echo $in); marks=$(echo $marks)
+    if [ "$want" = ssh ]; then [[ "$marks" == *ssh* ]] || continue
+    else [ "$group" = "$want" ] || continue; fi
+    rows=$((rows + 1))
+    check_case "$host" "$args" "$in" "$marks" || failed=$((failed + 1))
+  done <<< "$CASES"
+  echo "$rows rows, $failed differ"
+  [ "$rows" -gt 0 ] && [ "$failed" -eq 0 ]
+}
+
+@test "compress: every row as fpga-gzip (status, stdout, stderr, files, times)" {
+  run_rows "http://127.0.0.1:$PORT" compress
+}
+
+@test "decompress and test: every row as fpga-gzip" {
+  run_rows "http://127.0.0.1:$PORT" decompress
+}
+
+@test "corrupt, cut and padded input: the same status, message and salvaged output as fpga-gzip" {
+  run_rows "http://127.0.0.1:$PORT" corrupt
+}
+
+@test "compress (.Z), pack, zip and zlib input: decoded remotely as fpga-gzip decodes it" {
+  run_rows "http://127.0.0.1:$PORT" formats
+}
+
+@test "over SSH: the rows marked ssh, through a real sshd" {
+  sshd_possible || skip "sshd for a test needs root and openssh-server"
+  start_sshd
+  run_rows testhost ssh
+}
