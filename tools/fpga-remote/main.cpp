@@ -216,6 +216,25 @@ int serve_main(const std::vector<std::string>& args) {
   return 0;
 }
 
+// The option as it was given among the tool's arguments, for a refusal:
+// "--zlib" for any prefix of it, "-z" for a cluster of short options with z.
+std::string spelled(const std::vector<std::string>& targs, char shrt, const std::string& lng) {
+  for (std::size_t k = 0; k < targs.size(); ++k) {
+    const std::string& a = targs[k];
+    if (a == "--") break;
+    if (a.rfind("--", 0) == 0) {
+      std::string name = a.substr(2, a.find('=') == std::string::npos ? std::string::npos : a.find('=') - 2);
+      if (!name.empty() && lng.compare(0, name.size(), name) == 0) return "--" + lng;
+    }
+  }
+  for (const auto& a : targs) {
+    if (a == "--") break;
+    if (shrt && a.size() > 1 && a[0] == '-' && a[1] != '-' && a.find(shrt) != std::string::npos)
+      return std::string("-") + shrt;
+  }
+  return shrt ? std::string("-") + shrt : "--" + lng;
+}
+
 // ---- the gzip client ----------------------------------------------------------
 
 struct Client {
@@ -609,13 +628,20 @@ int client_main(const std::vector<std::string>& args) {
   fpgacli::set_program_name(tool_base.c_str());
   fpgagzip::Options o = fpgagzip::parse_command_line(static_cast<int>(argv.size() - 1), argv.data());
   fpgacli::set_program_name(kProg);
-  if (o.mode == fpgagzip::Mode::list) fpgacli::usage_error("-l reads only headers: run it here (fpga-gzip -l)");
-  if (o.list_devices) fpgacli::usage_error("--list-devices: ask the server (GET /v1/devices)");
-  if (o.engine) fpgacli::usage_error("--engine is not supported remotely");
-  if (o.mode == fpgagzip::Mode::compress && o.container != fpgaio::gzip::Container::gzip)
-    fpgacli::usage_error("-z and -K (zlib and zip output) are not supported remotely: gzip only");
-  if (!o.device.empty() || !o.xclbin.empty())
-    fpgacli::usage_error("--device and --xclbin are the server's choice: it picks its devices itself");
+  // What the remote path cannot do, refused before anything is touched,
+  // with the option as it was given (docs: man fpga-remote, LIMITS).
+  auto refuse = [&](char shrt, const std::string& lng, const std::string& why) {
+    fpgacli::usage_error(spelled(targs, shrt, lng) + " is not served remotely: " + why);
+  };
+  if (o.mode == fpgagzip::Mode::list) refuse('l', "list", "it reads only headers; run fpga-gzip -l here");
+  if (o.list_devices) refuse(0, "list-devices", "ask the server (GET /v1/devices)");
+  if (o.engine) refuse(0, "engine", "the server picks its engines by level");
+  if (o.mode == fpgagzip::Mode::compress && o.container == fpgaio::gzip::Container::zlib)
+    refuse('z', "zlib", "zlib output is one stream that cannot be cut into requests (gzip only)");
+  if (o.mode == fpgagzip::Mode::compress && o.container == fpgaio::gzip::Container::zip)
+    refuse('K', "zip", "zip output is one stream that cannot be cut into requests (gzip only)");
+  if (!o.device.empty()) refuse(0, "device", "the server picks its devices itself");
+  if (!o.xclbin.empty()) refuse(0, "xclbin", "the server picks its devices and images itself");
 
   // The job slot picks the host; "N/" lines count N times.
   if (!slot) {

@@ -344,7 +344,7 @@ Response Service::run_job(const Request& req) {
     std::this_thread::sleep_for(std::chrono::milliseconds(std::strtoul(d, nullptr, 10)));
   if (req.path == "/v1/gzip/compress") {
     gzip::CompressOptions co;
-    co.level = static_cast<int>(number(q, "level", 1, 12, kDefaultLevel));
+    co.level = static_cast<int>(number(q, "level", 0, 12, kDefaultLevel));
     co.block_size = number(q, "block", 1024, gzip::max_block_size(), 1 << 20);
     co.threads = 1;  // one job a slot
     co.end_marker = number(q, "end", 0, 1, 1) == 1;
@@ -388,9 +388,13 @@ Response Service::run_job(const Request& req) {
   dopt.detect_zlib = number(q, "zlib", 0, 1, 1) == 1;
   bool salvage = !test && number(q, "salvage", 0, 1, 0) == 1;
   gzip::Decoder dec(in.input(), dopt);
-  // fpga-gzip's words, not corrupt data (no member, no offset).
-  if (!dec.format() && !dopt.pass_through)
-    throw Error(ErrorKind::usage, dec.shorter_than_magic() ? "unexpected end of file" : "not in gzip format");
+  // fpga-gzip's words, without a member or an offset.
+  if (!dec.format() && !dopt.pass_through) {
+    bool cut = dec.shorter_than_magic();
+    Error e(ErrorKind::corrupt, cut ? "unexpected end of file" : "not in gzip format");
+    e.damage = cut ? Damage::truncated : Damage::not_gzip;
+    throw e;
+  }
   Response r;
   gzip::DecompressResult res;
   VecSink out;
