@@ -343,3 +343,77 @@ run_rows() { # host group|ssh
   start_sshd
   run_rows testhost ssh
 }
+
+# ---- What a run leaves when it is stopped: nothing but its inputs ---------
+
+# Starts the client in the background on a slow server and waits until a
+# request is in flight; sets CPID.
+start_slow_client() { # args...
+  # (A background job of a script starts with SIGINT ignored: undo that.)
+  env --default-signal=INT "$R" --jobs 1 --chunk "${CHUNK:-64K}" "http://127.0.0.1:$PORT" fpga-gzip "$@" 2> "$BATS_TEST_TMPDIR/client.err" &
+  CPID=$!
+  for _ in $(seq 200); do grep -q 'POST /v1/gzip/' "$SLOG" && return 0; sleep 0.05; done
+  return 1
+}
+
+@test "no partial output: SIGINT and SIGTERM of the client, a server killed mid-transfer" {
+  # Every job holds its slot 300 ms: a 640 KiB file in 64 KiB requests
+  # takes about 3 s, so each signal lands mid-run.
+  FPGA_REMOTE_TEST_JOB_DELAY_MS=300 start_server slow --slots 1
+  mkdir w && cd w
+  make_text big 640
+  touch -d '2021-03-04 05:06:07' big
+  "$OURS" -k -b 64K big
+  cp -p big big.orig
+  mv big.gz big.want.gz
+  for sig in INT TERM; do
+    sleep 0.4
+    : > "$SLOG"
+    start_slow_client -b 64K big
+    kill -$sig "$CPID"
+    rc=0; wait "$CPID" || rc=$?
+    [ "$rc" -eq $(( 128 + $(kill -l $sig) )) ]
+    [ "$(ls -A | LC_ALL=C sort | tr '\n' ' ')" = "big big.orig big.want.gz " ]
+    cmp big big.orig
+    # Decompressing to a file, the same.
+    sleep 0.4  # (the request of the killed client ends and is logged)
+    : > "$SLOG"
+    mkdir d
+    cp -p big.want.gz d/big.gz
+    (cd d && CHUNK=1K start_slow_client -d big.gz && echo "$CPID" > ../cpid)
+    kill -$sig "$(cat cpid)"
+    for _ in $(seq 100); do kill -0 "$(cat cpid)" 2>/dev/null || break; sleep 0.05; done
+    [ "$(ls -A d)" = big.gz ]
+    cmp d/big.gz big.want.gz
+    rm -r d cpid
+  done
+  # The only server killed with a request in flight: exit 1, one message
+  # naming the host, the input kept, no output.
+  : > "$SLOG"
+  start_slow_client -b 64K big
+  kill -9 "$SPID"
+  rc=0; wait "$CPID" || rc=$?
+  [ "$rc" -eq 1 ]
+  grep -q "no host could do the work; tried http://127.0.0.1:$PORT (" "$BATS_TEST_TMPDIR/client.err"
+  [ "$(wc -l < "$BATS_TEST_TMPDIR/client.err")" -eq 1 ]
+  [ "$(ls -A | LC_ALL=C sort | tr '\n' ' ')" = "big big.orig big.want.gz " ]
+  cmp big big.orig
+}
+
+@test "--progress: a progress line on standard error, as fpga-gzip draws it; output unchanged" {
+  FPGA_REMOTE_TEST_JOB_DELAY_MS=150 start_server slow --slots 1
+  mkdir w && cd w
+  make_text big 640
+  "$OURS" -c -b 64K big > want.gz
+  "$R" --jobs 1 --chunk 64K "http://127.0.0.1:$PORT" fpga-gzip --progress -b 64K -c big > got.gz 2> err
+  cmp want.gz got.gz
+  # "big: 128.0 KiB of 640.0 KiB ( 20%), ... /s, 0:01 left", redrawn with
+  # \r, and cleared at the end.
+  grep -aq $'\rbig: [0-9.]* KiB of 640.0 KiB ( *[0-9]*%), .*/s' err
+  [ "$(tail -c 1 err)" = $'\r' ]
+  # -d too; never with -q's silence of -v alone, never without a terminal.
+  "$R" --jobs 1 --chunk 64K "http://127.0.0.1:$PORT" fpga-gzip --progress -dc want.gz 2> err | cmp - big
+  grep -aq $'\rwant.gz: ' err
+  "$R" --jobs 1 --chunk 64K "http://127.0.0.1:$PORT" fpga-gzip -v -c big 2> err > /dev/null
+  [ "$(cat err)" = "big:	$("$OURS" -v -c big 2>&1 >/dev/null | cut -f2)" ]
+}
