@@ -59,7 +59,7 @@ make_pair() { # name kib
   [[ "$output" == *"not a host name"* ]]
   run "$R" http://127.0.0.1:1 fpga-gzip --device cpu x
   [ "$status" -eq 1 ]
-  [[ "$output" == *"server's choice"* ]]
+  [[ "$output" == *"--device is not served remotely: the server picks its devices itself"* ]]
   run "$R" http://127.0.0.1:1 fpga-gzip -z x
   [ "$status" -eq 1 ]
   [[ "$output" == *"gzip only"* ]]
