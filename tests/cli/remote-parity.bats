@@ -138,6 +138,8 @@ corrupt | -dc one.gz | |
 corrupt | -dc | |bad.gz |
 corrupt | -t notgz.gz | |
 corrupt | -tf t2 | |
+corrupt | -tv g1.gz trail.gz bad.gz gg.gz | |
+corrupt | -dcf trail.gz | |
 formats | -dc lzw.Z | |
 formats | -d lzw.Z | |
 formats | -t lzw.Z | |
