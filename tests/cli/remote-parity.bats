@@ -75,9 +75,6 @@ compress | --engine=zlib -c t1 | | refused:--engine
 compress | --device=cpu -c t1 | | refused:--device
 compress | --xclbin=x.xclbin -c t1 | | refused:--xclbin
 compress | --list-devices | | refused:--list-devices
-compress | -l g1.gz | | refused:-l
-compress | -dlv g1.gz | | refused:-l
-compress | --list g1.gz | | refused:--list
 decompress | -d g1.gz | | ssh
 decompress | -d -k g1.gz | |
 decompress | -dc g1.gz | |
@@ -140,6 +137,17 @@ corrupt | -t notgz.gz | |
 corrupt | -tf t2 | |
 corrupt | -tv g1.gz trail.gz bad.gz gg.gz | |
 corrupt | -dcf trail.gz | |
+list | -l g1.gz | |
+list | --list -v g1.gz gg.gz | |
+list | -dlv g1.gz cat.gz pigzcat.gz | |
+list | -l -N named.gz | |
+list | -lv lzw.Z p.z z.zip z2.zip z.zz | |
+list | -l bad.gz badg.gz trunc.gz truncm.gz | |
+list | -l zpad.gz trail.gz one.gz | |
+list | -lq g1.gz gg.gz | |
+list | -l empty.gz empty | |
+list | -l | <g1.gz |
+list | -r -l gdir | |
 formats | -dc lzw.Z | |
 formats | -d lzw.Z | |
 formats | -t lzw.Z | |
@@ -350,6 +358,10 @@ run_rows() { # host group|ssh
 
 @test "compress (.Z), pack, zip and zlib input: decoded remotely as fpga-gzip decodes it" {
   run_rows "http://127.0.0.1:$PORT" formats
+}
+
+@test "-l: the same table, sizes and CRC-32 as fpga-gzip -l" {
+  run_rows "http://127.0.0.1:$PORT" list
 }
 
 @test "over SSH: the rows marked ssh, through a real sshd" {

@@ -37,16 +37,11 @@ using fpgagzip::shortened_name;
 using fpgagzip::special_file;
 namespace gz = fpgaio::gzip;
 
-struct ListTotals {
-  std::uint64_t compressed = 0, uncompressed = 0;
-  std::uint64_t header_bytes = 0;  // the last file's: gzip's totals ratio uses it
-  int files = 0;
-};
-
 class Runner {
  public:
   Runner(Options o, unsigned threads, fpgaio::UnitPool* units, unsigned cpu_threads, bool unit_fallback)
-      : o_(std::move(o)), threads_(threads), units_(units), cpu_threads_(cpu_threads), unit_fallback_(unit_fallback) {}
+      : o_(std::move(o)), threads_(threads), units_(units), cpu_threads_(cpu_threads), unit_fallback_(unit_fallback),
+        lister_(o_.verbosity) {}
 
   void run_operand(const std::string& path);
   void finish_list();
@@ -92,7 +87,7 @@ class Runner {
   unsigned cpu_threads_;     // CPU threads that take blocks beside the units
   bool unit_fallback_;       // a unit failing sends the rest to the CPU (no device was named)
   fpgacli::Status status_;
-  ListTotals totals_;
+  fpgagzip::Lister lister_;
 };
 
 void Runner::fail(const fpgaio::Error& e, const std::string& path) {
@@ -315,53 +310,13 @@ std::optional<std::string> Runner::decompressed_name(const std::string& path) {
   return fpgagzip::decompressed_name(path, o_.suffix);
 }
 
-// gzip's ratio for -l: the deflate data against the uncompressed size, the
-// first header and the last trailer not counted (-20.0% for 10 bytes in 30).
-std::string list_ratio(std::uint64_t uncompressed, std::uint64_t compressed, std::uint64_t header_bytes) {
-  char buf[32];
-  double u = static_cast<double>(uncompressed);
-  double r = uncompressed ? 100.0 * (u - (static_cast<double>(compressed) - static_cast<double>(header_bytes))) / u : 0.0;
-  std::snprintf(buf, sizeof buf, "%5.1f%%", r);
-  return buf;
-}
-
 void Runner::list_line(const std::string& name, const gz::DecompressResult& r, std::uint64_t compressed,
                        std::time_t when) {
-  if (totals_.files++ == 0) {
-    if (o_.verbosity > 0) std::printf("method  crc     date  time  ");
-    if (o_.verbosity >= 0) std::printf("%19s %19s  ratio uncompressed_name\n", "compressed", "uncompressed");
-  }
-  if (o_.verbosity > 0) {
-    // The CRC-32 of the whole content (gzip shows the last member's), the
-    // date as gzip prints it, in English whatever the locale.
-    static const char* const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    const char* method = r.format == gz::Format::lzw ? "compr" : r.format == gz::Format::pack ? "pack " : "defla";
-    std::printf("%s %08x ", method, r.crc);
-    if (const std::tm* tm = std::localtime(&when))
-      std::printf("%s%3d %02d:%02d ", months[tm->tm_mon], tm->tm_mday, tm->tm_hour, tm->tm_min);
-    else
-      std::printf("??? ?? ??:?? ");
-  }
-  std::uint64_t header_bytes = r.first ? r.first->length + 8 : 0;
-  std::printf("%19llu %19llu %s %s\n", static_cast<unsigned long long>(compressed),
-              static_cast<unsigned long long>(r.stats.out_bytes),
-              list_ratio(r.stats.out_bytes, compressed, header_bytes).c_str(), name.c_str());
-  totals_.compressed += compressed;
-  totals_.uncompressed += r.stats.out_bytes;
-  totals_.header_bytes = header_bytes;
+  lister_.line(name, r.format, r.crc, compressed, r.stats.out_bytes, r.first ? r.first->length + 8 : 0, when);
 }
 
 void Runner::finish_list() {
-  // As gzip: for more than one operand, not under -q, not when nothing (or
-  // only empty data) was listed.
-  if (o_.mode != Mode::list || o_.files.size() < 2 || o_.verbosity < 0 || totals_.compressed == 0 ||
-      totals_.uncompressed == 0)
-    return;
-  if (o_.verbosity > 0) std::printf("                            ");
-  std::printf("%19llu %19llu %s (totals)\n", static_cast<unsigned long long>(totals_.compressed),
-              static_cast<unsigned long long>(totals_.uncompressed),
-              list_ratio(totals_.uncompressed, totals_.compressed, totals_.header_bytes).c_str());
+  if (o_.mode == Mode::list) lister_.finish(o_.files.size());
 }
 
 void Runner::decompress_one(fpgaio::Input& in, const std::string& in_path) {

@@ -2,6 +2,7 @@
 #include "rules.hpp"
 
 #include <strings.h>
+#include <cstdio>
 #include <unistd.h>
 
 #include <vector>
@@ -102,6 +103,52 @@ std::optional<std::string> input_changed(const fpgaio::Input& in, std::uint64_t 
   if (now.st_mtim.tv_sec != then.st_mtim.tv_sec || now.st_mtim.tv_nsec != then.st_mtim.tv_nsec)
     return "file changed while zipping";
   return std::nullopt;
+}
+
+// gzip's ratio for -l: the deflate data against the uncompressed size, the
+// first header and the last trailer not counted (-20.0% for 10 bytes in 30).
+static std::string list_ratio(std::uint64_t uncompressed, std::uint64_t compressed, std::uint64_t header_bytes) {
+  char buf[32];
+  double u = static_cast<double>(uncompressed);
+  double r = uncompressed ? 100.0 * (u - (static_cast<double>(compressed) - static_cast<double>(header_bytes))) / u : 0.0;
+  std::snprintf(buf, sizeof buf, "%5.1f%%", r);
+  return buf;
+}
+
+void Lister::line(const std::string& name, fpgaio::gzip::Format format, std::uint32_t crc, std::uint64_t compressed,
+                  std::uint64_t uncompressed, std::uint64_t header_bytes, std::time_t when) {
+  namespace gz = fpgaio::gzip;
+  if (files_++ == 0) {
+    if (verbosity_ > 0) std::printf("method  crc     date  time  ");
+    if (verbosity_ >= 0) std::printf("%19s %19s  ratio uncompressed_name\n", "compressed", "uncompressed");
+  }
+  if (verbosity_ > 0) {
+    // The CRC-32 of the whole content (gzip shows the last member's), the
+    // date as gzip prints it, in English whatever the locale.
+    static const char* const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    const char* method = format == gz::Format::lzw ? "compr" : format == gz::Format::pack ? "pack " : "defla";
+    std::printf("%s %08x ", method, crc);
+    if (const std::tm* tm = std::localtime(&when))
+      std::printf("%s%3d %02d:%02d ", months[tm->tm_mon], tm->tm_mday, tm->tm_hour, tm->tm_min);
+    else
+      std::printf("??? ?? ??:?? ");
+  }
+  std::printf("%19llu %19llu %s %s\n", static_cast<unsigned long long>(compressed),
+              static_cast<unsigned long long>(uncompressed), list_ratio(uncompressed, compressed, header_bytes).c_str(),
+              name.c_str());
+  compressed_ += compressed;
+  uncompressed_ += uncompressed;
+  header_bytes_ = header_bytes;
+}
+
+void Lister::finish(std::size_t operands) {
+  // As gzip: for more than one operand, not under -q, not when nothing (or
+  // only empty data) was listed.
+  if (operands < 2 || verbosity_ < 0 || compressed_ == 0 || uncompressed_ == 0) return;
+  if (verbosity_ > 0) std::printf("                            ");
+  std::printf("%19llu %19llu %s (totals)\n", static_cast<unsigned long long>(compressed_),
+              static_cast<unsigned long long>(uncompressed_), list_ratio(uncompressed_, compressed_, header_bytes_).c_str());
 }
 
 }  // namespace fpgagzip

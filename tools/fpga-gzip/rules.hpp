@@ -6,9 +6,11 @@
 #include <sys/stat.h>
 
 #include <cstdint>
+#include <ctime>
 #include <optional>
 #include <string>
 
+#include "fpgaio/formats.hpp"
 #include "fpgaio/io.hpp"
 
 namespace fpgagzip {
@@ -41,5 +43,23 @@ std::optional<std::string> shortened_name(const std::string& stem, const std::st
 // A file that grew (a logger appending) or changed while it was read: gzip's
 // words for it, or nothing. Only regular files, not ranges or stdin.
 std::optional<std::string> input_changed(const fpgaio::Input& in, std::uint64_t bytes_read);
+
+// -l's table, as gzip prints it: a heading before the first line, one line
+// a file, totals for more than one operand.
+class Lister {
+ public:
+  explicit Lister(int verbosity) : verbosity_(verbosity) {}
+  // `crc`: of the whole content; `header_bytes`: the first header and a
+  // trailer (left out of the ratio); `when`: the stored time, else the file's.
+  void line(const std::string& name, fpgaio::gzip::Format format, std::uint32_t crc, std::uint64_t compressed,
+            std::uint64_t uncompressed, std::uint64_t header_bytes, std::time_t when);
+  void finish(std::size_t operands);
+
+ private:
+  int verbosity_;
+  std::uint64_t compressed_ = 0, uncompressed_ = 0;
+  std::uint64_t header_bytes_ = 0;  // the last file's: gzip's totals ratio uses it
+  int files_ = 0;
+};
 
 }  // namespace fpgagzip

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -243,6 +244,7 @@ struct Client {
   std::size_t chunk;
   unsigned jobs;
   fpgacli::Status status;
+  fpgagzip::Lister lister{o.verbosity};
 
   void warn(const std::string& path, const std::string& msg) {
     if (o.verbosity >= 0) report(path, msg);
@@ -483,7 +485,18 @@ struct Client {
     ro.progress = [&](std::uint64_t done, std::uint64_t) { bar.update(done); };
     rm::RemoteDecompressResult r;
     auto header_bytes = [&] { return r.first ? r.first->length + 8 : 0; };
-    if (o.mode == fpgagzip::Mode::test) {
+    if (o.mode == fpgagzip::Mode::list) {
+      ro.list_only = true;  // sizes from the headers where they are, as fpga-gzip -l
+      r = rm::decompress(*hosts, in, nullptr, ro);
+      std::string name = is_stdin ? "stdout" : in.range() ? in_path : decompressed_name(in_path).value_or(in_path);
+      if (!is_stdin && o.save_name.value_or(false) && r.first && r.first->name && !r.first->name->empty()) {
+        std::string n = fpgagzip::base_name(*r.first->name);
+        if (n != "." && n != "..") name = fpgagzip::dir_prefix(in_path) + n;
+      }
+      std::time_t when = r.first && r.first->mtime ? r.first->mtime
+                         : in.is_regular() && !in.range() ? in.stat().st_mtime : 0;
+      lister.line(name, r.format, r.crc, r.stats.in_bytes, r.stats.out_bytes, header_bytes(), when);
+    } else if (o.mode == fpgagzip::Mode::test) {
       r = rm::decompress(*hosts, in, nullptr, ro);
       if (o.verbosity > 0) std::fprintf(stderr, "%s:\t OK\n", shown.c_str());
     } else if (out_stdout) {
@@ -633,7 +646,6 @@ int client_main(const std::vector<std::string>& args) {
   auto refuse = [&](char shrt, const std::string& lng, const std::string& why) {
     fpgacli::usage_error(spelled(targs, shrt, lng) + " is not served remotely: " + why);
   };
-  if (o.mode == fpgagzip::Mode::list) refuse('l', "list", "it reads only headers; run fpga-gzip -l here");
   if (o.list_devices) refuse(0, "list-devices", "ask the server (GET /v1/devices)");
   if (o.engine) refuse(0, "engine", "the server picks its engines by level");
   if (o.mode == fpgagzip::Mode::compress && o.container == fpgaio::gzip::Container::zlib)
@@ -661,8 +673,9 @@ int client_main(const std::vector<std::string>& args) {
   }
   rm::HostPool pool(hosts, cfg, first, retries ? retries : static_cast<unsigned>(2 * hosts.size() + 1));
   if (o.files.empty()) o.files.push_back("-");
-  Client c{&pool, o, chunk, jobs, {}};
+  Client c{&pool, o, chunk, jobs, {}, fpgagzip::Lister(o.verbosity)};
   for (const auto& f : c.o.files) c.run_operand(f);
+  if (c.o.mode == fpgagzip::Mode::list) c.lister.finish(c.o.files.size());
   int code = c.status.code();
   if (!fpgacli::close_stdout()) code = fpgacli::kError;
   return code;

@@ -30,6 +30,7 @@ struct RemoteGzipOptions {
   // On damaged data, write what decodes before the damage, then fail (a
   // local -dc does; the servers send it with the error).
   bool salvage = false;
+  bool list_only = false;  // -l (tests): sizes from the headers where they are, as locally
   gzip::Progress progress;
 };
 
@@ -43,6 +44,8 @@ struct RemoteDecompressResult {
   bool trailing_garbage = false;
   bool zip_more_entries = false;       // a zip file of several entries (the first was read)
   std::vector<std::string> warnings;   // the decoder's warnings about the data (exit status 2)
+  std::uint32_t crc = 0;               // of all the data (-l -v)
+  gzip::Format format = gzip::Format::gzip;  // of the first member
 };
 
 // Decompresses (out) or tests (out == nullptr) a stream on the hosts, as

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "fpgaio/codec.hpp"
 #include "fpgaio/gzip.hpp"
 #include "fpgaio/pipeline.hpp"
 #include "fpgaio/remote_gzip.hpp"
@@ -179,14 +180,20 @@ RemoteDecompressResult decompress(HostPool& hosts, Input& in, Sink* out, const R
     std::uint64_t in = 0, out = 0;
     bool trailing = false, zip_more = false;
     std::vector<std::string> warnings;
+    std::uint32_t crc = 0;
+    std::optional<gzip::Format> format;
     std::optional<Error> error;  // after `data` (salvage)
   };
+  bool first_chunk = true;
   OrderedPool<Done> pool(inflight, 2 * inflight, [&](Done& d) {
     if (out) out->write(d.data.data(), d.data.size());
     if (d.error) {
       if (out) out->flush();
       throw *d.error;
     }
+    if (first_chunk && d.format) res.format = *d.format;
+    first_chunk = false;
+    res.crc = crc32_combine(res.crc, d.crc, d.out);
     res.stats.in_bytes += d.in;
     res.stats.out_bytes += d.out;
     res.trailing_garbage = res.trailing_garbage || d.trailing;
@@ -262,6 +269,7 @@ RemoteDecompressResult decompress(HostPool& hosts, Input& in, Sink* out, const R
     if (opt.pass_through) req.query["pass"] = "1";
     if (!opt.detect_zlib) req.query["zlib"] = "0";
     if (out && opt.salvage) req.query["salvage"] = "1";
+    if (!out && opt.list_only) req.query["list"] = "1";
     req.body.assign(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(pos));
     // A chunk that does not end the stream gets an end marker of its own, so
     // the server's check for a stream cut short applies only to the last.
@@ -269,7 +277,8 @@ RemoteDecompressResult decompress(HostPool& hosts, Input& in, Sink* out, const R
     buf.erase(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(pos));
     std::uint64_t mb = member_base, ob = offset_base, sent = pos;
     bool test = out == nullptr;
-    pool.submit([&hosts, &opt, req = std::move(req), mb, ob, sent, test]() {
+    bool last_chunk = last;
+    pool.submit([&hosts, &opt, req = std::move(req), mb, ob, sent, test, last_chunk]() {
       auto [r, host] = hosts.call(req);
       Done d;
       if (r.status != 200) {
@@ -285,6 +294,22 @@ RemoteDecompressResult decompress(HostPool& hosts, Input& in, Sink* out, const R
         return d;
       }
       d.in = sent;
+      // The bytes the decoder read (trailing zeros included), less the end
+      // marker this client appended.
+      if (auto v = type_params(r.content_type, "in"); v.size() == 1 && !v[0].empty() &&
+                                                       v[0].find_first_not_of("0123456789") == std::string::npos &&
+                                                       v[0].size() < 19) {
+        std::uint64_t got = std::stoull(v[0]), extra = last_chunk ? 0 : marker.size();
+        d.in = got >= extra ? got - extra : 0;
+      }
+      if (auto v = type_params(r.content_type, "crc"); v.size() == 1 && !v[0].empty() && v[0].size() < 11 &&
+                                                        v[0].find_first_not_of("0123456789") == std::string::npos)
+        d.crc = static_cast<std::uint32_t>(std::stoull(v[0]));
+      if (auto v = type_params(r.content_type, "format"); v.size() == 1) {
+        static const char* const names[] = {"gzip", "zlib", "zip", "lzw", "pack"};
+        for (int k = 0; k < 5; ++k)
+          if (v[0] == names[k]) d.format = static_cast<gzip::Format>(k);
+      }
       d.trailing = !type_params(r.content_type, "trailing-garbage").empty();
       d.zip_more = !type_params(r.content_type, "zip-more-entries").empty();
       d.warnings = type_params(r.content_type, "warning");

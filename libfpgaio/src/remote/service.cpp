@@ -387,6 +387,7 @@ Response Service::run_job(const Request& req) {
   dopt.pass_through = number(q, "pass", 0, 1, 0) == 1;
   dopt.detect_zlib = number(q, "zlib", 0, 1, 1) == 1;
   bool salvage = !test && number(q, "salvage", 0, 1, 0) == 1;
+  dopt.list_only = test && number(q, "list", 0, 1, 0) == 1;  // -l: sizes from the headers where they are
   gzip::Decoder dec(in.input(), dopt);
   // fpga-gzip's words, without a member or an offset.
   if (!dec.format() && !dopt.pass_through) {
@@ -421,6 +422,10 @@ Response Service::run_job(const Request& req) {
   } else {
     r.body = std::move(out.v);
   }
+  // What -l and -v show: bytes read, the content's CRC-32, the format.
+  static const char* const formats[] = {"gzip", "zlib", "zip", "lzw", "pack"};
+  r.content_type += "; in=" + std::to_string(res.stats.in_bytes) + "; crc=" + std::to_string(res.crc) +
+                    "; format=" + formats[static_cast<int>(res.format)];
   if (res.trailing_garbage) r.content_type += "; trailing-garbage=1";  // a warning, as gzip
   if (res.zip_more_entries) r.content_type += "; zip-more-entries=1";
   for (const auto& w : res.warnings) r.content_type += "; warning=" + encode_query({{"w", w}}).substr(2);
