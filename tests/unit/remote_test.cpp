@@ -362,3 +362,23 @@ TEST(RemoteService, OtherFormatsAndPassThroughAsTheLocalDecoder) {
   r.query["zlib"] = "0";
   EXPECT_EQ(svc.handle(r, "t").status, 422);
 }
+
+TEST(RemoteService, ListReadsHeadersAndSaysBytesCrcAndFormat) {
+  rm::Service svc(rm::ServerConfig{});
+  Bytes data = testutil::text_data(40000);
+  fpgaio::gzip::CompressOptions co;
+  co.block_size = 8192;
+  Bytes gz = fpgaio::gzip::compress_buffer(data.data(), data.size(), co);
+  gz[gz.size() / 2] ^= 0x55;  // in deflate data: -t sees it, -l (headers only) does not
+  rm::Request r;
+  r.path = "/v1/gzip/test";
+  r.body = gz;
+  EXPECT_EQ(svc.handle(r, "t").status, 422);
+  r.query["list"] = "1";
+  auto a = svc.handle(r, "t");
+  ASSERT_EQ(a.status, 200);
+  EXPECT_NE(a.content_type.find("; in=" + std::to_string(gz.size()) + ";"), std::string::npos) << a.content_type;
+  EXPECT_NE(a.content_type.find("; format=gzip"), std::string::npos);
+  EXPECT_NE(a.content_type.find("; crc="), std::string::npos);
+  EXPECT_EQ(rm::json_value(std::string(a.body.begin(), a.body.end()), "bytes"), std::to_string(data.size()));
+}
