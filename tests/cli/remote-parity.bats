@@ -133,6 +133,8 @@ corrupt | -dc zpad.gz | |
 corrupt | -t zpad.gz | |
 corrupt | -dc one.gz | |
 corrupt | -dc | |bad.gz |
+corrupt | -dc g1.gz bad.gz gg.gz | |
+corrupt | -dc trunc.gz badcrc.gz g1.gz | |
 corrupt | -t notgz.gz | |
 corrupt | -tf t2 | |
 corrupt | -tv g1.gz trail.gz bad.gz gg.gz | |
