@@ -53,8 +53,13 @@ start_sshd() {
   ssh-keygen -q -t ed25519 -N '' -f "$T/userkey"
   cp "$T/userkey.pub" "$T/authorized_keys"
   mkdir -p /run/sshd
-  SSHPORT=$(( 20000 + RANDOM % 20000 ))
-  cat > "$T/sshd_config" <<EOC
+  # A random loopback port; others on this machine may hold it, so a
+  # daemon that does not come up is tried again on another.
+  local try
+  for try in 1 2 3 4 5; do
+    SSHPORT=$(( 20000 + RANDOM % 20000 ))
+    rm -f "$T/sshd.pid"
+    cat > "$T/sshd_config" <<EOC
 ListenAddress 127.0.0.1
 Port $SSHPORT
 HostKey $T/hostkey
@@ -66,8 +71,10 @@ PermitRootLogin prohibit-password
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 EOC
-  /usr/sbin/sshd -f "$T/sshd_config" -E "$T/sshd.log"
-  for _ in $(seq 50); do [ -s "$T/sshd.pid" ] && break; sleep 0.05; done
+    /usr/sbin/sshd -f "$T/sshd_config" -E "$T/sshd.log" || continue
+    for _ in $(seq 100); do [ -s "$T/sshd.pid" ] && break; sleep 0.05; done
+    [ -s "$T/sshd.pid" ] && kill -0 "$(cat "$T/sshd.pid")" 2>/dev/null && (exec 9<>"/dev/tcp/127.0.0.1/$SSHPORT") 2>/dev/null && break
+  done
   cat > "$T/ssh_config" <<EOC
 Host testhost
   HostName 127.0.0.1
