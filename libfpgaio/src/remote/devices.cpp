@@ -194,9 +194,13 @@ std::optional<DevicePool::Lease> DevicePool::acquire(const std::string& kernel, 
   auto usable = [&](const DeviceStatus& d) {
     return d.in_service && runs_kernel(d.device, kernel) && (!cpu_only || d.device.kind == DeviceKind::cpu);
   };
+  // Called with mu_ held.
   auto none = [&]() {
     std::string what = cpu_only ? "no CPU of this server" : "no device of this server";
-    return Error(ErrorKind::device, what + " runs '" + kernel + "' (its devices: " + names() + ")");
+    std::string list;
+    for (const auto& d : devices_)
+      list += (list.empty() ? "" : "; ") + d.device.name + (d.in_service ? "" : " is out of service: " + d.problem);
+    return Error(ErrorKind::device, what + " in service runs '" + kernel + "' (its devices: " + list + ")");
   };
   std::unique_lock<std::mutex> lk(mu_);
   auto any = [&] {
@@ -207,10 +211,7 @@ std::optional<DevicePool::Lease> DevicePool::acquire(const std::string& kernel, 
       if (!s->busy && usable(devices_[s->dev])) return s.get();
     return nullptr;
   };
-  if (!any()) {
-    lk.unlock();
-    throw none();
-  }
+  if (!any()) throw none();
   Slot* s = find_free();
   if (!s) {
     if (waiting_ >= max_waiting) return std::nullopt;
@@ -220,10 +221,7 @@ std::optional<DevicePool::Lease> DevicePool::acquire(const std::string& kernel, 
       return s || !any();
     });
     --waiting_;
-    if (!s) {
-      lk.unlock();
-      throw none();
-    }
+    if (!s) throw none();
   }
   s->busy = true;
   auto& d = devices_[s->dev];

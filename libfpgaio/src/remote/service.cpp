@@ -280,13 +280,15 @@ Response Service::run_leased(const std::string& kernel, const std::function<Resp
     // A card (or csim) failed the job: out of service; the job again on the
     // CPU when the server has one, else the job's error.
     lease->fail(e.what());
+    // The unit's name ("xrt:0/cu1.2: ...") already names the device.
+    std::string what = std::string(e.what()).rfind(failed, 0) == 0 ? e.what() : failed + ": " + e.what();
     if (!devices_->runs(kernel, true)) {
-      log(failed + ": " + e.what() + "; out of service");
+      log(what + "; " + failed + " is out of service");
       return error_response(e);
     }
     lease->count_redone();
     lease.reset();
-    log(failed + ": " + e.what() + "; out of service, the job runs again on the CPU");
+    log(what + "; " + failed + " is out of service, the job runs again on the CPU");
     std::optional<DevicePool::Lease> cpu;
     try {
       cpu = devices_->acquire(kernel, UINT_MAX, true);
