@@ -3,9 +3,7 @@
 # SSH (a real sshd started here), failover across hosts, and the server's
 # limits. Servers listen on loopback ports chosen by the kernel.
 
-load helpers
-
-R=$FPGA_BIN/fpga-remote
+load remote-helpers
 
 # Tests work in w/; server logs and pids stay beside it.
 setup() {
@@ -13,30 +11,8 @@ setup() {
   cd "$BATS_TEST_TMPDIR/w"
 }
 
-# Starts `fpga-remote serve` with extra options; sets PORT and SPID (and
-# SLOG, its stderr). Waits for its "listening on" line.
-start_server() { # name [options...]
-  local name=$1; shift
-  SLOG=$BATS_TEST_TMPDIR/$name.log
-  : > "$SLOG"
-  "$R" serve --listen 127.0.0.1:0 "$@" 2> "$SLOG" &
-  SPID=$!
-  echo "$SPID" >> "$BATS_TEST_TMPDIR/servers"
-  for _ in $(seq 100); do
-    PORT=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$SLOG" || true)
-    [ -n "$PORT" ] && return 0
-    kill -0 "$SPID" 2>/dev/null || break
-    sleep 0.05
-  done
-  cat "$SLOG" >&2
-  return 1
-}
-
 teardown() {
-  if [ -f "$BATS_TEST_TMPDIR/servers" ]; then
-    while read -r p; do kill -CONT "$p" 2>/dev/null; kill "$p" 2>/dev/null; done < "$BATS_TEST_TMPDIR/servers"
-    while read -r p; do wait "$p" 2>/dev/null || true; done < "$BATS_TEST_TMPDIR/servers"
-  fi
+  stop_servers
   if [ -f "$BATS_TEST_TMPDIR/sshd.pid" ]; then kill "$(cat "$BATS_TEST_TMPDIR/sshd.pid")" 2>/dev/null || true; fi
   if [ -f "$BATS_TEST_TMPDIR/netns" ]; then
     while read -r ns veth; do
@@ -44,15 +20,6 @@ teardown() {
       ip link del "$veth" 2>/dev/null || true
     done < "$BATS_TEST_TMPDIR/netns"
   fi
-}
-
-# Two inputs with the same name and time in two directories: one for the
-# local run, one for the remote run.
-make_pair() { # name kib
-  mkdir -p here there
-  make_text "here/$1" "$2"
-  touch -d '2021-03-04 05:06:07' "here/$1"
-  cp -p "here/$1" "there/$1"
 }
 
 @test "--help and --version" {

@@ -579,16 +579,11 @@ int client_main(const std::vector<std::string>& args) {
 int main(int argc, char** argv) {
   fpgacli::set_program_name(argv[0]);
   std::vector<std::string> args(argv + 1, argv + argc);
+  // The cards were closed with the Service; XRT's static destructors are skipped.
   if (!args.empty() && args[0] == "serve") {
     int code = serve_main({args.begin() + 1, args.end()});
-    if (fpgaio::xrt_runtime_loaded()) {
-      // XRT 2.13 can hang in its static destructors (fpga-gzip does the same):
-      // the cards were closed with the Service; skip them.
-      std::fflush(stdout);
-      std::fflush(stderr);
-      std::_Exit(code);
-    }
-    return code;
+    std::fflush(stdout);
+    return fpgacli::leave(code);
   }
   fpgacli::install_signal_handlers();
   return client_main(args);

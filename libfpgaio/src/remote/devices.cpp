@@ -112,10 +112,12 @@ DevicePool::DevicePool(const std::string& spec_in, unsigned cpu_slots, std::vect
   } else {
     std::vector<std::string> seen;
     for (const auto& name : split_names(spec)) {
-      if (name.empty() || name.find_first_not_of("0123456789") == std::string::npos)
-        throw Error(ErrorKind::usage, origin + ": '" + spec + "': a server's list names devices (" +
-                                          (name.empty() ? "an empty name" : "'" + name + "' is a job slot") +
-                                          ": job slots do not pick devices on a server)");
+      if (name.empty())
+        throw Error(ErrorKind::usage, origin + ": '" + spec + "': an empty device name");
+      if (name.find_first_not_of("0123456789") == std::string::npos)
+        throw Error(ErrorKind::usage, origin + ": '" + spec + "': '" + name +
+                                          "' is a job slot; a server's devices are named (job slots do not "
+                                          "pick devices on a server)");
       if (std::find(seen.begin(), seen.end(), name) != seen.end())
         throw Error(ErrorKind::usage, origin + ": '" + spec + "' names '" + name + "' twice");
       seen.push_back(name);
