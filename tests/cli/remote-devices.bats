@@ -6,6 +6,7 @@
 # csim checks bytes, noop checks plumbing and failures; neither is an FPGA
 # result.
 
+load helpers
 load remote-helpers
 
 setup() {
@@ -14,8 +15,27 @@ setup() {
   unset FPGA_DEVICE PARALLEL_JOBSLOT FPGA_XCLBIN FPGA_REMOTE_TEST_JOB_DELAY_MS
 }
 
-teardown() {
-  stop_servers
+teardown() { remote_teardown; }
+
+# Ends the servers started so far in this test (before a local run that
+# needs the card they hold).
+stop_servers() {
+  remote_teardown
+  rm -f "$BATS_TEST_TMPDIR/servers"
+}
+
+# The value of one metric line of the server on PORT: metric 'name{labels}'.
+metric() { # name-with-labels
+  curl -sf "http://127.0.0.1:$PORT/metrics" | awk -v k="$1" '$1 == k { print $2 }'
+}
+
+# The same input with the same name and time in here/ (local runs) and
+# there/ (remote runs).
+twin() { # name kib
+  mkdir -p here there
+  make_text "here/$1" "$2"
+  touch -d '2021-03-04 05:06:07' "here/$1"
+  cp -p "here/$1" "there/$1"
 }
 
 T() { timeout 30 "$@"; }
@@ -34,7 +54,7 @@ any_unit() { sed 's,/cu[0-9]*\.[0-9]*:,/cuN.N:,'; }
 @test "csim:0 server: byte-identical to a local fpga-gzip --device csim:0; a cpu server to a local CPU run" {
   start_server c --device csim:0
   grep -q 'devices csim:0 x1)' "$SLOG"
-  make_pair f 3000
+  twin f 3000
   for opts in "-b 64K" "-1 -b 64K" "-9 -b 256K" "--rsyncable -b 16K"; do
     "$OURS" --device csim:0 $opts -c here/f > l.gz
     "$R" --chunk 200K http://127.0.0.1:$PORT fpga-gzip $opts -c there/f > r.gz
@@ -65,7 +85,7 @@ any_unit() { sed 's,/cu[0-9]*\.[0-9]*:,/cuN.N:,'; }
   run "$OURS" --device csim:0 -dc here/f.gz
   [ "$status" -eq 1 ]
   # A cpu server: the bytes of a local CPU run.
-  make_pair g 1000
+  twin g 1000
   start_server p --device cpu --slots 2
   grep -q 'devices cpu x2)' "$SLOG"
   "$OURS" --device cpu -b 64K -c here/g > l.gz
@@ -154,7 +174,7 @@ any_unit() { sed 's,/cu[0-9]*\.[0-9]*:,/cuN.N:,'; }
   [ "$(metric 'fpga_remote_device_jobs_total{device="xrt:0"}')" = 1 ]
   # No --device: what fpga-gzip picks by itself (the card that opens, then
   # the CPU), and the bytes of the local run above.
-  stop_servers; rm "$BATS_TEST_TMPDIR/servers"
+  stop_servers
   start_server z --xclbin gzip.xclbin
   grep -q 'devices xrt:0 x1, cpu x[0-9]*)' "$SLOG"
   T "$R" http://127.0.0.1:$PORT fpga-gzip -c t > r.gz
@@ -162,7 +182,7 @@ any_unit() { sed 's,/cu[0-9]*\.[0-9]*:,/cuN.N:,'; }
   grep -q 'the job runs again on the CPU$' "$SLOG"
   # A card that cannot open is passed over at start by default (a warning,
   # listed as failed) and refused when named.
-  stop_servers; rm "$BATS_TEST_TMPDIR/servers"
+  stop_servers
   start_server n
   grep -q "warning: xrt:0: the card's platform is unknown: name an xclbin with --xclbin or FPGA_XCLBIN; not used" "$SLOG"
   run curl -sf "http://127.0.0.1:$PORT/v1/devices"

@@ -1,6 +1,7 @@
-# Shared set-up for the fpga-remote suites: servers on loopback ports chosen
-# by the kernel, stopped by teardown, and input pairs for local/remote runs.
-load helpers
+# Shared set-up for the fpga-remote suites (fpga-remote.bats and the
+# suites of its stages): `fpga-remote serve` on loopback ports, a real sshd
+# with keys made in the test, hosts in network namespaces. Load after
+# helpers; call remote_teardown from teardown().
 
 R=$FPGA_BIN/fpga-remote
 
@@ -23,24 +24,77 @@ start_server() { # name [options...]
   return 1
 }
 
-# Ends every server start_server started in this test (from teardown).
-stop_servers() {
+# Stops what the test started: servers, sshd, network namespaces.
+remote_teardown() {
   if [ -f "$BATS_TEST_TMPDIR/servers" ]; then
     while read -r p; do kill -CONT "$p" 2>/dev/null; kill "$p" 2>/dev/null; done < "$BATS_TEST_TMPDIR/servers"
     while read -r p; do wait "$p" 2>/dev/null || true; done < "$BATS_TEST_TMPDIR/servers"
   fi
+  if [ -f "$BATS_TEST_TMPDIR/sshd.pid" ]; then kill "$(cat "$BATS_TEST_TMPDIR/sshd.pid")" 2>/dev/null || true; fi
+  if [ -f "$BATS_TEST_TMPDIR/netns" ]; then
+    while read -r ns veth; do
+      ip netns del "$ns" 2>/dev/null || true
+      ip link del "$veth" 2>/dev/null || true
+    done < "$BATS_TEST_TMPDIR/netns"
+  fi
 }
 
-# Two inputs with the same name and time in two directories: one for the
-# local run, one for the remote run.
-make_pair() { # name kib
-  mkdir -p here there
-  make_text "here/$1" "$2"
-  touch -d '2021-03-04 05:06:07' "here/$1"
-  cp -p "here/$1" "there/$1"
+# ---- SSH: a real sshd on a loopback port, keys made here ------------------
+
+start_sshd() {
+  command -v /usr/sbin/sshd >/dev/null || skip "no sshd (openssh-server)"
+  [ "$(id -u)" -eq 0 ] || skip "sshd for a test needs root here (CI runs as root)"
+  local T=$BATS_TEST_TMPDIR
+  ssh-keygen -q -t ed25519 -N '' -f "$T/hostkey"
+  ssh-keygen -q -t ed25519 -N '' -f "$T/userkey"
+  cp "$T/userkey.pub" "$T/authorized_keys"
+  mkdir -p /run/sshd
+  SSHPORT=$(( 20000 + RANDOM % 20000 ))
+  cat > "$T/sshd_config" <<EOF
+ListenAddress 127.0.0.1
+Port $SSHPORT
+HostKey $T/hostkey
+AuthorizedKeysFile $T/authorized_keys
+PidFile $T/sshd.pid
+StrictModes no
+UsePAM no
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+EOF
+  /usr/sbin/sshd -f "$T/sshd_config" -E "$T/sshd.log"
+  for _ in $(seq 50); do [ -s "$T/sshd.pid" ] && break; sleep 0.05; done
+  cat > "$T/ssh_config" <<EOF
+Host testhost
+  HostName 127.0.0.1
+  Port $SSHPORT
+  User $(id -un)
+  IdentityFile $T/userkey
+  IdentitiesOnly yes
+  UserKnownHostsFile $T/known_hosts
+  StrictHostKeyChecking accept-new
+  LogLevel ERROR
+  ControlMaster auto
+  ControlPath $T/cm-%C
+  ControlPersist 5
+EOF
+  export FPGA_REMOTE_SSH="ssh -F $T/ssh_config"
+  export FPGA_REMOTE_COMMAND="$R"
 }
 
-# The value of one metric line of the server on PORT: metric 'name{labels}'.
-metric() { # name-with-labels
-  curl -sf "http://127.0.0.1:$PORT/metrics" | awk -v k="$1" '$1 == k { print $2 }'
+# ---- Separate hosts: network namespaces joined to this one by veth pairs --
+
+# make_netns N: a namespace whose address is 10.231.N.2 (ours 10.231.N.1).
+make_netns() {
+  local n=$1 ns=frt$$n$1 veth=frv$$n$1
+  ip netns add "$ns" || return 1
+  echo "$ns $veth" >> "$BATS_TEST_TMPDIR/netns"
+  ip link add "$veth" type veth peer name "${veth}p" || return 1
+  ip link set "${veth}p" netns "$ns"
+  ip addr add "10.231.$n.1/24" dev "$veth"
+  ip link set "$veth" up
+  ip netns exec "$ns" ip addr add "10.231.$n.2/24" dev "${veth}p"
+  ip netns exec "$ns" ip link set "${veth}p" up
+  ip netns exec "$ns" ip link set lo up
+  NS=$ns
 }

@@ -78,6 +78,13 @@ std::string json_escape(const std::string& s) {
   return o;
 }
 
+// The kind of work a job path needs from a device (Device::kernels).
+const char* job_kernel(const std::string& path) {
+  if (path == "/v1/gzip/compress") return "deflate";
+  if (path == "/v1/infer") return "bnn";
+  return "inflate";
+}
+
 Response text(int status, const std::string& type, const std::string& body) {
   Response r;
   r.status = status;
@@ -341,8 +348,7 @@ Response Service::handle(const Request& req, const std::string& peer) {
       r = error_response(405, "usage", "method not allowed: use POST");
     } else {
       // One job a slot (a card's, a core's); a bounded queue behind them; 503 beyond.
-      r = run_leased(p == "/v1/gzip/compress" ? "deflate" : "inflate",
-                     [&](DevicePool::Lease& lease) { return run_job(req, lease); }, &ran_on);
+      r = run_leased(job_kernel(p), [&](DevicePool::Lease& lease) { return run_job(req, lease); }, &ran_on);
     }
   } else {
     r = error_response(404, "usage", "no such resource: " + p);
