@@ -1,8 +1,12 @@
-# Set-up shared by the fpga-remote suites: a server on a loopback port and a
-# real sshd with keys made here. State (logs, pids, keys) goes to the test's
-# directory, or the file's when called from setup_file.
+# Shared set-up for the fpga-remote suites (fpga-remote.bats and the
+# suites of its stages): `fpga-remote serve` on loopback ports, a real sshd
+# with keys made in the test, hosts in network namespaces. Load after
+# helpers; call remote_teardown from teardown().
+
 R=$FPGA_BIN/fpga-remote
 
+# Where state (logs, pids, keys) goes: the test's directory, or the file's
+# when called from setup_file (one server for a whole suite).
 remote_state_dir() { echo "${BATS_TEST_TMPDIR:-$BATS_FILE_TMPDIR}"; }
 
 # Starts `fpga-remote serve` with extra options; sets PORT and SPID (and
@@ -25,8 +29,9 @@ start_server() { # name [options...]
   return 1
 }
 
-# Ends the servers and the sshd that start_server and start_sshd started.
-stop_servers() {
+# Stops what the test started: servers, sshd, network namespaces.
+# (From teardown_file, what setup_file started.)
+remote_teardown() {
   local T
   T=$(remote_state_dir)
   if [ -f "$T/servers" ]; then
@@ -35,6 +40,13 @@ stop_servers() {
     rm -f "$T/servers"
   fi
   if [ -f "$T/sshd.pid" ]; then kill "$(cat "$T/sshd.pid")" 2>/dev/null || true; rm -f "$T/sshd.pid"; fi
+  if [ -f "$T/netns" ]; then
+    while read -r ns veth; do
+      ip netns del "$ns" 2>/dev/null || true
+      ip link del "$veth" 2>/dev/null || true
+    done < "$T/netns"
+    rm -f "$T/netns"
+  fi
 }
 
 # True when sshd can be started here (openssh-server, root).
@@ -42,8 +54,8 @@ sshd_possible() {
   command -v /usr/sbin/sshd >/dev/null && [ "$(id -u)" -eq 0 ]
 }
 
-# An sshd on a random loopback port with keys made here; an ssh_config whose
-# host "testhost" reaches it; FPGA_REMOTE_SSH and FPGA_REMOTE_COMMAND set.
+# ---- SSH: a real sshd on a loopback port, keys made here ------------------
+
 start_sshd() {
   command -v /usr/sbin/sshd >/dev/null || skip "no sshd (openssh-server)"
   [ "$(id -u)" -eq 0 ] || skip "sshd for a test needs root here (CI runs as root)"
@@ -59,7 +71,7 @@ start_sshd() {
   for try in 1 2 3 4 5; do
     SSHPORT=$(( 20000 + RANDOM % 20000 ))
     rm -f "$T/sshd.pid"
-    cat > "$T/sshd_config" <<EOC
+    cat > "$T/sshd_config" <<EOF
 ListenAddress 127.0.0.1
 Port $SSHPORT
 HostKey $T/hostkey
@@ -70,12 +82,12 @@ UsePAM no
 PermitRootLogin prohibit-password
 PasswordAuthentication no
 KbdInteractiveAuthentication no
-EOC
+EOF
     /usr/sbin/sshd -f "$T/sshd_config" -E "$T/sshd.log" || continue
     for _ in $(seq 100); do [ -s "$T/sshd.pid" ] && break; sleep 0.05; done
     [ -s "$T/sshd.pid" ] && kill -0 "$(cat "$T/sshd.pid")" 2>/dev/null && (exec 9<>"/dev/tcp/127.0.0.1/$SSHPORT") 2>/dev/null && break
   done
-  cat > "$T/ssh_config" <<EOC
+  cat > "$T/ssh_config" <<EOF
 Host testhost
   HostName 127.0.0.1
   Port $SSHPORT
@@ -88,7 +100,24 @@ Host testhost
   ControlMaster auto
   ControlPath $T/cm-%C
   ControlPersist 5
-EOC
+EOF
   export FPGA_REMOTE_SSH="ssh -F $T/ssh_config"
   export FPGA_REMOTE_COMMAND="$R"
+}
+
+# ---- Separate hosts: network namespaces joined to this one by veth pairs --
+
+# make_netns N: a namespace whose address is 10.231.N.2 (ours 10.231.N.1).
+make_netns() {
+  local n=$1 ns=frt$$n$1 veth=frv$$n$1
+  ip netns add "$ns" || return 1
+  echo "$ns $veth" >> "$BATS_TEST_TMPDIR/netns"
+  ip link add "$veth" type veth peer name "${veth}p" || return 1
+  ip link set "${veth}p" netns "$ns"
+  ip addr add "10.231.$n.1/24" dev "$veth"
+  ip link set "$veth" up
+  ip netns exec "$ns" ip addr add "10.231.$n.2/24" dev "${veth}p"
+  ip netns exec "$ns" ip link set "${veth}p" up
+  ip netns exec "$ns" ip link set lo up
+  NS=$ns
 }

@@ -241,7 +241,7 @@ setup_file() {
 }
 
 teardown_file() {
-  stop_servers
+  remote_teardown
   case $SHM in /dev/shm/remote-parity.*) rm -rf "$SHM" ;; esac
 }
 
@@ -250,7 +250,7 @@ setup() {
 }
 
 teardown() {
-  stop_servers
+  remote_teardown
   for d in "$BATS_TEST_TMPDIR"/c*/[LR]/ro; do [ -d "$d" ] && chattr -i "$d" 2>/dev/null; done
   rm -rf "$SHM/$BATS_TEST_NUMBER".c*
 }
