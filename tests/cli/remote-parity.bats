@@ -108,6 +108,10 @@ decompress | -dc | |t2 |
 decompress | -dcf t2 | |
 decompress | -dcf notgz.gz | |
 decompress | -d ro/f.gz | |
+decompress | @fpga-gunzip -k g1.gz | |
+decompress | @fpga-zcat g1.gz gg.gz | |
+decompress | @fpga-zcat -f t2 g1.gz | |
+decompress | @fpga-zcat | |g1.gz |
 decompress | -d G2.GZ | |
 decompress | -d FILE.Z | |
 corrupt | -d bad.gz | | ssh
@@ -283,7 +287,7 @@ snapshot() { # dir
 
 # The remote messages, as the local tool's: program name and host removed.
 normalise() { # host
-  sed -e "s|^fpga-remote: $1: |PROG: |" -e 's|^fpga-remote: |PROG: |' -e 's|^fpga-gzip: |PROG: |'
+  sed -e "s|^fpga-remote: $1: |PROG: |" -e 's|^fpga-remote: |PROG: |' -e 's/^fpga-\(gzip\|gunzip\|zcat\): /PROG: /'
 }
 
 # Runs one row locally and through HOST; prints what differs; false then.
@@ -300,10 +304,13 @@ check_case() { # host args stdin marks
   protect "$d/L/ro" "$d/R/ro"
   START=${EPOCHSECONDS:-$(date +%s)}
   [[ "$marks" != *refused:* ]] || snapshot "$d/R" > "$d/before"
+  # "@fpga-zcat ARGS": the tool by that name (fpga-gunzip, fpga-zcat).
+  local tool=fpga-gzip
+  if [[ "$args" == @* ]]; then tool=${args%% *}; tool=${tool#@}; args=${args#* }; fi
   # shellcheck disable=SC2086
-  (invoke "$d/L" "$in" "$OURS" $args) > "$d/l.out" 2> "$d/l.err" && lrc=0 || lrc=$?
+  (invoke "$d/L" "$in" "$FPGA_BIN/$tool" $args) > "$d/l.out" 2> "$d/l.err" && lrc=0 || lrc=$?
   # shellcheck disable=SC2086
-  (invoke "$d/R" "$in" "$R" --chunk 8K "$host" fpga-gzip $args) > "$d/r.out" 2> "$d/r.err" && rrc=0 || rrc=$?
+  (invoke "$d/R" "$in" "$R" --chunk 8K "$host" "$tool" $args) > "$d/r.out" 2> "$d/r.err" && rrc=0 || rrc=$?
   chattr -i "$d/L/ro" "$d/R/ro" 2>/dev/null || true
   if [[ "$marks" == *refused:* ]]; then
     local opt=${marks#*refused:}
