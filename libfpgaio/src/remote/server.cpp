@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "fpgaio/remote.hpp"
+#include "fpgaio/remote_tls.hpp"
 
 namespace fpgaio::remote {
 
@@ -139,7 +140,15 @@ struct HttpServer::Impl {
           &p->req.query);
       const char* auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
       bool public_path = p->req.path == "/v1/health";
-      if (!public_path && !self->svc.authorized(auth ? auth : "")) {
+      if (!public_path && !self->svc.config().tls_client_ca_pem.empty()) {
+        // Checked on every request: a TLS 1.2 renegotiation could change the certificate.
+        const MHD_ConnectionInfo* ti = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+        if (auto why = detail::client_cert_refusal(ti ? ti->tls_session : nullptr)) {
+          p->refuse = 403;
+          p->why = *why;
+        }
+      }
+      if (!p->refuse && !public_path && !self->svc.authorized(auth ? auth : "")) {
         p->refuse = 401;
         p->why = auth ? "wrong token" : "a token is required (Authorization: Bearer)";
       }
@@ -158,7 +167,17 @@ struct HttpServer::Impl {
       if (p->refuse) {
         // Answered at once: MHD drops the rest of the body and closes.
         self->svc.count_refused(p->refuse);
-        return send(c, error_response(p->refuse, p->refuse == 401 ? "unauthorized" : "too-large", p->why));
+        if ((p->refuse == 401 || p->refuse == 403) && self->svc.config().log) {
+          // Who was turned away and why (an expired certificate, a wrong token).
+          const MHD_ConnectionInfo* ai = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+          self->svc.config().log(peer_text(ai ? ai->client_addr : nullptr) + " " + p->req.method + " " +
+                                 p->req.path + " " + std::to_string(p->refuse) + " refused: " + p->why);
+        }
+        return send(c, error_response(p->refuse,
+                                      p->refuse == 401   ? "unauthorized"
+                                      : p->refuse == 403 ? "forbidden"
+                                                         : "too-large",
+                                      p->why));
       }
       return MHD_YES;
     }
@@ -194,6 +213,15 @@ struct HttpServer::Impl {
     return send(c, r);
   }
 
+  // A new TLS connection, before its handshake: no list of trusted CAs in
+  // the certificate request, or GnuTLS clients send no certificate signed by
+  // another CA, and hear "none" where "wrong CA" is the truth.
+  static void on_connection(void*, MHD_Connection* c, void**, MHD_ConnectionNotificationCode code) {
+    if (code != MHD_CONNECTION_NOTIFY_STARTED) return;
+    const MHD_ConnectionInfo* ti = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (ti) detail::tls_hide_ca_list(ti->tls_session);
+  }
+
   // A request counts as in flight from its first byte until MHD has sent
   // the answer (or given up): SIGTERM waits for that.
   static void on_completed(void* cls, MHD_Connection*, void** con_cls, MHD_RequestTerminationCode) {
@@ -215,9 +243,12 @@ HttpServer::HttpServer(Service& svc) : impl_(std::make_unique<Impl>(svc)) {
   sockaddr_storage addr = parse_listen(cfg.listen);
   bool tls = !cfg.tls_cert_pem.empty();
   if (tls != !cfg.tls_key_pem.empty()) throw Error(ErrorKind::usage, "--tls-cert and --tls-key go together");
-  if (!is_loopback(addr) && cfg.token.empty())
+  bool client_certs = !cfg.tls_client_ca_pem.empty();
+  if (client_certs && !tls) throw Error(ErrorKind::usage, "--tls-client-ca needs --tls-cert and --tls-key");
+  if (!is_loopback(addr) && cfg.token.empty() && !client_certs)
     throw Error(ErrorKind::usage, "refusing to listen on " + cfg.listen +
-                                      " without a token (--token-file): only loopback addresses may go without");
+                                      " without a token (--token-file) or client certificates (--tls-client-ca): "
+                                      "only loopback addresses may go without");
   unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
   if (addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
   if (tls) flags |= MHD_USE_TLS;
@@ -234,6 +265,14 @@ HttpServer::HttpServer(Service& svc) : impl_(std::make_unique<Impl>(svc)) {
   if (tls) {
     opts.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0, const_cast<char*>(cfg.tls_cert_pem.c_str())});
     opts.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0, const_cast<char*>(cfg.tls_key_pem.c_str())});
+    opts.push_back({MHD_OPTION_HTTPS_PRIORITIES, 0, const_cast<char*>(kTlsPriorities)});
+  }
+  if (client_certs) {
+    // MHD then asks every client for a certificate but lets one without
+    // through (GNUTLS_CERT_REQUEST): on_request checks it, so that
+    // /v1/health stays open and a refusal is an answer saying why.
+    opts.push_back({MHD_OPTION_HTTPS_MEM_TRUST, 0, const_cast<char*>(cfg.tls_client_ca_pem.c_str())});
+    opts.push_back({MHD_OPTION_NOTIFY_CONNECTION, reinterpret_cast<intptr_t>(&Impl::on_connection), nullptr});
   }
   opts.push_back({MHD_OPTION_END, 0, nullptr});
   std::uint16_t port = addr.ss_family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port)
