@@ -591,20 +591,7 @@ EOF
 
 # ---- Separate hosts: network namespaces joined to this one by veth pairs --
 
-# make_netns N: a namespace whose address is 10.231.N.2 (ours 10.231.N.1).
-make_netns() {
-  local n=$1 ns=frt$$n$1 veth=frv$$n$1
-  ip netns add "$ns" || return 1
-  echo "$ns $veth" >> "$BATS_TEST_TMPDIR/netns"
-  ip link add "$veth" type veth peer name "${veth}p" || return 1
-  ip link set "${veth}p" netns "$ns"
-  ip addr add "10.231.$n.1/24" dev "$veth"
-  ip link set "$veth" up
-  ip netns exec "$ns" ip addr add "10.231.$n.2/24" dev "${veth}p"
-  ip netns exec "$ns" ip link set "${veth}p" up
-  ip netns exec "$ns" ip link set lo up
-  NS=$ns
-}
+load netns-helpers  # make_netns
 
 @test "hosts in network namespaces: byte-identical through each, failover when one goes away" {
   [ "$(id -u)" -eq 0 ] || skip "network namespaces need root"

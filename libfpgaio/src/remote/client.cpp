@@ -65,7 +65,10 @@ class HttpTransport : public Transport {
       std::string what = e.what();
       if (ep.scheme == Endpoint::Scheme::http && what == "Empty reply from server")
         throw TransportError(what + " (an https server? give https://)");
-      if (ep.scheme == Endpoint::Scheme::https && what.find("unexpected TLS packet") != std::string::npos)
+      if (ep.scheme == Endpoint::Scheme::https &&
+          (what.find("unexpected TLS packet") != std::string::npos ||
+           what.find("handshake() failed: The TLS connection was non-properly terminated") != std::string::npos ||
+           what.find("wrong version number") != std::string::npos))
         throw TransportError(what + " (not an https server? give http://)");
       throw;
     }

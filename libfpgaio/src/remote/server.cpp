@@ -74,12 +74,17 @@ sockaddr_storage parse_listen(const std::string& s) {
   return ss;
 }
 
+const char* refusal_kind(int status) {
+  return status == 401 ? "unauthorized" : status == 403 ? "forbidden" : "too-large";
+}
+
 // What one connection's request gathers while its body arrives.
 struct Pending {
   Request req;
   int refuse = 0;  // status answered (413, 401)
   std::string why;
-  bool late = false;        // 413 found mid-body: answered when it ends
+  bool late = false;        // answered when the body ends (413 found mid-body,
+                            // or 401/403 with a body to drop)
   std::uint64_t dropped = 0;
 };
 
@@ -165,7 +170,6 @@ struct HttpServer::Impl {
         }
       }
       if (p->refuse) {
-        // Answered at once: MHD drops the rest of the body and closes.
         self->svc.count_refused(p->refuse);
         if ((p->refuse == 401 || p->refuse == 403) && self->svc.config().log) {
           // Who was turned away and why (an expired certificate, a wrong token).
@@ -173,11 +177,24 @@ struct HttpServer::Impl {
           self->svc.config().log(peer_text(ai ? ai->client_addr : nullptr) + " " + p->req.method + " " +
                                  p->req.path + " " + std::to_string(p->refuse) + " refused: " + p->why);
         }
-        return send(c, error_response(p->refuse,
-                                      p->refuse == 401   ? "unauthorized"
-                                      : p->refuse == 403 ? "forbidden"
-                                                         : "too-large",
-                                      p->why));
+        // A refused client still sending a body within the limit: the body is
+        // read and dropped first, and the answer follows it. Answered at once,
+        // MHD would close on the unread bytes, and the client, still writing,
+        // would see a reset connection instead of the reason.
+        const char* te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding");
+        bool body_within_limit = false;
+        if (len) {
+          errno = 0;
+          char* end = nullptr;
+          unsigned long long n = std::strtoull(len, &end, 10);
+          body_within_limit = !errno && !*end && n > 0 && n <= self->svc.config().max_body;
+        }
+        if (p->refuse != 413 && (body_within_limit || te)) {
+          p->late = true;
+          return MHD_YES;
+        }
+        // Answered at once: MHD drops the rest of the body and closes.
+        return send(c, error_response(p->refuse, refusal_kind(p->refuse), p->why));
       }
       return MHD_YES;
     }
@@ -201,9 +218,9 @@ struct HttpServer::Impl {
       return MHD_YES;
     }
     if (p->late) {
-      self->svc.count_refused(413);
+      if (p->refuse == 413) self->svc.count_refused(413);  // the others were counted when refused
       p->late = false;
-      return send(c, error_response(413, "too-large", p->why));
+      return send(c, error_response(p->refuse, refusal_kind(p->refuse), p->why));
     }
     if (p->refuse) return MHD_YES;  // already answered
     const MHD_ConnectionInfo* ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
