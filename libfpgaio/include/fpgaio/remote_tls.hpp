@@ -28,11 +28,8 @@ std::string load_ca_file(const std::string& path);
 std::optional<std::string> key_file_warning(const std::string& path);
 
 namespace detail {
-// Server side, on a GnuTLS session (gnutls_session_t) of a new connection:
-// do not send the list of trusted CAs, so a client presents its certificate
-// whoever signed it, and is told why it is refused.
-void tls_hide_ca_list(void* session);
-// Why the client certificate of a session is refused (none, unknown signer,
+// Server side, on a connection's GnuTLS session (gnutls_session_t): why its
+// client certificate is refused (none, unknown signer,
 // expired, not for client authentication...), or nullopt when it verifies
 // against the trusted CAs.
 std::optional<std::string> client_cert_refusal(void* session);

@@ -230,15 +230,6 @@ struct HttpServer::Impl {
     return send(c, r);
   }
 
-  // A new TLS connection, before its handshake: no list of trusted CAs in
-  // the certificate request, or GnuTLS clients send no certificate signed by
-  // another CA, and hear "none" where "wrong CA" is the truth.
-  static void on_connection(void*, MHD_Connection* c, void**, MHD_ConnectionNotificationCode code) {
-    if (code != MHD_CONNECTION_NOTIFY_STARTED) return;
-    const MHD_ConnectionInfo* ti = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-    if (ti) detail::tls_hide_ca_list(ti->tls_session);
-  }
-
   // A request counts as in flight from its first byte until MHD has sent
   // the answer (or given up): SIGTERM waits for that.
   static void on_completed(void* cls, MHD_Connection*, void** con_cls, MHD_RequestTerminationCode) {
@@ -289,7 +280,6 @@ HttpServer::HttpServer(Service& svc) : impl_(std::make_unique<Impl>(svc)) {
     // through (GNUTLS_CERT_REQUEST): on_request checks it, so that
     // /v1/health stays open and a refusal is an answer saying why.
     opts.push_back({MHD_OPTION_HTTPS_MEM_TRUST, 0, const_cast<char*>(cfg.tls_client_ca_pem.c_str())});
-    opts.push_back({MHD_OPTION_NOTIFY_CONNECTION, reinterpret_cast<intptr_t>(&Impl::on_connection), nullptr});
   }
   opts.push_back({MHD_OPTION_END, 0, nullptr});
   std::uint16_t port = addr.ss_family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port)

@@ -115,10 +115,6 @@ std::optional<std::string> key_file_warning(const std::string& path) {
 
 namespace detail {
 
-void tls_hide_ca_list(void* session) {
-  if (session) gnutls_certificate_send_x509_rdn_sequence(static_cast<gnutls_session_t>(session), 1);
-}
-
 std::optional<std::string> client_cert_refusal(void* session) {
   auto s = static_cast<gnutls_session_t>(session);
   if (!s) return std::string("a client certificate is required, over https");
