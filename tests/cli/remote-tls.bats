@@ -31,6 +31,11 @@ setup_file() {
   printf 'extendedKeyUsage=clientAuth\n' > cli.ext
   sign cli.csr ca cli-eku.pem cli.ext
   cat cli.pem cli.key > cli-both.pem
+  # Names for --tls-client-name: a CN, and a DNS alternative name.
+  newkey build7 /CN=build7.ci.example.org
+  sign build7.csr ca build7.pem
+  printf 'subjectAltName=DNS:runner3.ci.example.org,email:ops@example.org\n' > alt.ext
+  sign cli.csr ca alt.pem alt.ext
   # Bad: self-signed; another CA's; "forged" (issuer named as our CA, signed
   # by another key of that name); a server's (serverAuth only); expired; not
   # valid yet.
@@ -239,6 +244,36 @@ start_mtls() { # [options...]
   run curl -s -o /dev/null -w '%{http_code}' --cacert "$P/ca.pem" -H 'Content-Length: 999999999' -X POST --data-binary @big "$URL/v1/gzip/compress"
   [ "$output" != 200 ]
   FPGA_REMOTE_TOKEN=tok-big "$R" --cacert "$P/ca.pem" --cert "$P/cli.pem" --key "$P/cli.key" "$URL" fpga-gzip -c big | cmp - <("$OURS" -c big)
+}
+
+@test "--tls-client-name: only certificates whose CN or alternative name matches are admitted" {
+  run "$R" serve --listen 127.0.0.1:0 --tls-cert "$P/srv.pem" --tls-key "$P/srv.key" --tls-client-name 'x*'
+  [ "$status" -eq 1 ]
+  [[ "${lines[0]}" == *"--tls-client-name needs --tls-client-ca" ]]
+  start_mtls --tls-client-name '*.ci.example.org' --tls-client-name 'admin'
+  make_text f 100
+  ok() { "$R" --cacert "$P/ca.pem" --cert "$P/$1" --key "$P/$2" "$URL" fpga-gzip -c f | cmp - <("$OURS" -c f); }
+  ok build7.pem build7.key      # CN=build7.ci.example.org
+  ok alt.pem cli.key            # CN=client1, DNS:runner3.ci.example.org
+  run "$R" --cacert "$P/ca.pem" --cert "$P/cli.pem" --key "$P/cli.key" "$URL" fpga-gzip -c f
+  [ "$status" -eq 1 ]
+  [ "$output" = "fpga-remote: $URL: f: client certificate refused: its name 'client1' is not allowed here (--tls-client-name)" ]
+  # The name check comes after the signature: a self-signed certificate
+  # with an allowed name is still refused for its signer.
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout s.key -out s.pem -days 2 \
+    -subj /CN=evil.ci.example.org 2>/dev/null
+  run "$R" --cacert "$P/ca.pem" --cert s.pem --key s.key "$URL" fpga-gzip -c f
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"client certificate refused: not signed by a CA this server trusts"* ]]
+  # An e-mail name matches too; a pattern that matches a prefix only does not.
+  stop_servers
+  start_mtls --tls-client-name 'ops@example.org'
+  ok alt.pem cli.key
+  stop_servers
+  start_mtls --tls-client-name 'client'
+  run "$R" --cacert "$P/ca.pem" --cert "$P/cli.pem" --key "$P/cli.key" "$URL" fpga-gzip -c f
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"its name 'client1' is not allowed here"* ]]
 }
 
 @test "a token and client certificates together: each is required" {

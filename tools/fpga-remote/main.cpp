@@ -69,6 +69,9 @@ void print_help() {
       "      --tls-key FILE          and this private key (PEM)\n"
       "      --tls-client-ca FILE    require client certificates signed by these CAs\n"
       "                              (PEM) on every request but /v1/health\n"
+      "      --tls-client-name PATTERN\n"
+      "                              and whose name (CN, DNS or e-mail) matches\n"
+      "                              PATTERN (shell wildcards; repeatable)\n"
       "      --slots N               jobs at once (default: this host's device slots)\n"
       "      --queue N               jobs waiting for a slot before 503\n"
       "                              (default: 4 x slots)\n"
@@ -150,6 +153,9 @@ int serve_main(const std::vector<std::string>& args) {
       tls_key = v;
     } else if (take(args, i, "--tls-client-ca", v)) {
       tls_client_ca = v;
+    } else if (take(args, i, "--tls-client-name", v)) {
+      if (v.empty()) fpgacli::usage_error("--tls-client-name needs a pattern");
+      cfg.tls_client_names.push_back(v);
     } else if (take(args, i, "--slots", v)) {
       cfg.slots = count_arg(v, 4096, "--slots");
     } else if (take(args, i, "--queue", v)) {
@@ -173,6 +179,7 @@ int serve_main(const std::vector<std::string>& args) {
   if (tls_cert.empty() != tls_key.empty()) fpgacli::usage_error("--tls-cert and --tls-key go together");
   if (!tls_client_ca.empty() && tls_cert.empty())
     fpgacli::usage_error("--tls-client-ca needs --tls-cert and --tls-key (client certificates need https)");
+  if (!cfg.tls_client_names.empty() && tls_client_ca.empty()) fpgacli::usage_error("--tls-client-name needs --tls-client-ca");
   try {
     // Read and checked here, so that a bad file is one line naming it.
     if (!tls_cert.empty()) {

@@ -64,6 +64,8 @@ struct ServerConfig {
   std::string tls_key_pem;
   std::string tls_client_ca_pem;  // non-empty: every request but /v1/health needs a
                                   // client certificate signed by one of these CAs
+  std::vector<std::string> tls_client_names;  // and, if any, whose name matches one
+                                              // of these patterns (fnmatch)
   unsigned slots = 0;         // jobs at once; 0: this host's device slots
   unsigned queue = 0;         // jobs waiting for a slot; 0: 4 x slots
   std::size_t max_body = (std::size_t{64} << 20) + (std::size_t{1} << 20);

@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace fpgaio::remote {
 
@@ -31,8 +32,10 @@ namespace detail {
 // Server side, on a connection's GnuTLS session (gnutls_session_t): why its
 // client certificate is refused (none, unknown signer,
 // expired, not for client authentication...), or nullopt when it verifies
-// against the trusted CAs.
-std::optional<std::string> client_cert_refusal(void* session);
+// against the trusted CAs and, when `names` is not empty, its common name or
+// one of its DNS or e-mail alternative names matches one of those fnmatch(3)
+// patterns.
+std::optional<std::string> client_cert_refusal(void* session, const std::vector<std::string>& names = {});
 }  // namespace detail
 
 }  // namespace fpgaio::remote

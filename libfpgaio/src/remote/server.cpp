@@ -148,7 +148,7 @@ struct HttpServer::Impl {
       if (!public_path && !self->svc.config().tls_client_ca_pem.empty()) {
         // Checked on every request: a TLS 1.2 renegotiation could change the certificate.
         const MHD_ConnectionInfo* ti = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-        if (auto why = detail::client_cert_refusal(ti ? ti->tls_session : nullptr)) {
+        if (auto why = detail::client_cert_refusal(ti ? ti->tls_session : nullptr, self->svc.config().tls_client_names)) {
           p->refuse = 403;
           p->why = *why;
         }
@@ -253,6 +253,8 @@ HttpServer::HttpServer(Service& svc) : impl_(std::make_unique<Impl>(svc)) {
   if (tls != !cfg.tls_key_pem.empty()) throw Error(ErrorKind::usage, "--tls-cert and --tls-key go together");
   bool client_certs = !cfg.tls_client_ca_pem.empty();
   if (client_certs && !tls) throw Error(ErrorKind::usage, "--tls-client-ca needs --tls-cert and --tls-key");
+  if (!cfg.tls_client_names.empty() && !client_certs)
+    throw Error(ErrorKind::usage, "--tls-client-name needs --tls-client-ca");
   if (!is_loopback(addr) && cfg.token.empty() && !client_certs)
     throw Error(ErrorKind::usage, "refusing to listen on " + cfg.listen +
                                       " without a token (--token-file) or client certificates (--tls-client-ca): "

@@ -4,6 +4,7 @@
 #include "fpgaio/remote_tls.hpp"
 
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <sys/stat.h>
@@ -115,7 +116,43 @@ std::optional<std::string> key_file_warning(const std::string& path) {
 
 namespace detail {
 
-std::optional<std::string> client_cert_refusal(void* session) {
+namespace {
+
+// The names a certificate goes by: its common name, DNS and e-mail
+// alternative names.
+std::vector<std::string> cert_names(const gnutls_datum_t& der) {
+  std::vector<std::string> names;
+  gnutls_x509_crt_t crt;
+  if (gnutls_x509_crt_init(&crt) < 0) return names;
+  if (gnutls_x509_crt_import(crt, &der, GNUTLS_X509_FMT_DER) >= 0) {
+    char buf[1024];
+    for (unsigned i = 0; i < 64; ++i) {
+      std::size_t n = sizeof buf;
+      if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, i, 0, buf, &n) < 0) break;
+      names.emplace_back(buf, n);
+    }
+    for (unsigned i = 0; i < 64; ++i) {
+      std::size_t n = sizeof buf;
+      int type = gnutls_x509_crt_get_subject_alt_name(crt, i, buf, &n, nullptr);
+      if (type < 0 && type != GNUTLS_E_SHORT_MEMORY_BUFFER) break;  // the end, or damage
+      if (type == GNUTLS_SAN_DNSNAME || type == GNUTLS_SAN_RFC822NAME) names.emplace_back(buf, n);
+    }
+  }
+  gnutls_x509_crt_deinit(crt);
+  // A name with a NUL or a control character in it matches nothing (and is
+  // never echoed into a log line).
+  for (auto& n : names)
+    for (unsigned char ch : n)
+      if (ch < 0x20 || ch == 0x7f) {
+        n.clear();
+        break;
+      }
+  return names;
+}
+
+}  // namespace
+
+std::optional<std::string> client_cert_refusal(void* session, const std::vector<std::string>& patterns) {
   auto s = static_cast<gnutls_session_t>(session);
   if (!s) return std::string("a client certificate is required, over https");
   unsigned n = 0;
@@ -131,7 +168,15 @@ std::optional<std::string> client_cert_refusal(void* session) {
   int rc = gnutls_certificate_verify_peers(s, &purpose, 1, &status);
   const std::string refused = "client certificate refused: ";
   if (rc < 0) return refused + gnutls_strerror(rc);
-  if (status == 0) return std::nullopt;
+  if (status == 0) {
+    if (patterns.empty()) return std::nullopt;
+    std::vector<std::string> names = cert_names(certs[0]);
+    for (const auto& name : names)
+      for (const auto& pat : patterns)
+        if (!name.empty() && ::fnmatch(pat.c_str(), name.c_str(), 0) == 0) return std::nullopt;
+    return refused + "its name" + (names.empty() || names[0].empty() ? std::string() : " '" + names[0] + "'") +
+           " is not allowed here (--tls-client-name)";
+  }
   if (status & (GNUTLS_CERT_SIGNER_NOT_FOUND | GNUTLS_CERT_SIGNER_NOT_CA))
     return refused + "not signed by a CA this server trusts (--tls-client-ca)";
   if (status & GNUTLS_CERT_SIGNATURE_FAILURE) return refused + "its signature does not verify";
