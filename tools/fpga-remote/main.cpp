@@ -97,8 +97,9 @@ std::string read_secret(const std::string& path) {
   return s;
 }
 
-// A private key file others can read: a warning, as ssh gives (ssh refuses
-// the key; here the run goes on and the exit status stays the tool's).
+// A private key file others can read gets a warning. ssh refuses such a
+// key; here the run goes on and the exit status stays the tool's, which
+// scripts compare with a local run's.
 void warn_key_mode(const std::string& path) {
   if (auto w = rm::key_file_warning(path)) report(path, *w);
 }
