@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "cli.hpp"
+#include "fpgaio/device.hpp"
 #include "fpgaio/error.hpp"
 #include "fpgaio/io.hpp"
 #include "fpgaio/remote.hpp"
@@ -72,7 +73,11 @@ void print_help() {
       "      --tls-client-name PATTERN\n"
       "                              and whose name (CN, DNS or e-mail) matches\n"
       "                              PATTERN (shell wildcards; repeatable)\n"
-      "      --slots N               jobs at once (default: this host's device slots)\n"
+      "      --device LIST           devices that run jobs, as fpga-gzip's --device\n"
+      "                              (xrt:0,xrt:1,cpu; csim:0; default: the cards\n"
+      "                              that work, then the CPU)\n"
+      "      --xclbin FILE           the xclbin to load on cards\n"
+      "      --slots N               the CPU's jobs at once (default: its cores)\n"
       "      --queue N               jobs waiting for a slot before 503\n"
       "                              (default: 4 x slots)\n"
       "      --max-body SIZE         largest request body (default 65M; 413 above)\n"
@@ -125,6 +130,14 @@ bool take(const std::vector<std::string>& args, std::size_t& i, const std::strin
 
 // ---- serve ------------------------------------------------------------------
 
+// "csim:0 x1, cpu x2": the devices in service and their slots.
+std::string device_slots(rm::Service& svc) {
+  std::string s;
+  for (const auto& d : svc.devices().status())
+    if (d.in_service) s += (s.empty() ? "" : ", ") + d.device.name + " x" + std::to_string(d.slots);
+  return s.empty() ? "none" : s;
+}
+
 int serve_main(const std::vector<std::string>& args) {
   rm::ServerConfig cfg;
   bool stdio = false;
@@ -157,6 +170,11 @@ int serve_main(const std::vector<std::string>& args) {
     } else if (take(args, i, "--tls-client-name", v)) {
       if (v.empty()) fpgacli::usage_error("--tls-client-name needs a pattern");
       cfg.tls_client_names.push_back(v);
+    } else if (take(args, i, "--device", v)) {
+      if (v.empty()) fpgacli::usage_error("--device needs a device list");
+      cfg.devices = v;
+    } else if (take(args, i, "--xclbin", v)) {
+      fpgaio::set_xclbin(v);
     } else if (take(args, i, "--slots", v)) {
       cfg.slots = count_arg(v, 4096, "--slots");
     } else if (take(args, i, "--queue", v)) {
@@ -197,8 +215,8 @@ int serve_main(const std::vector<std::string>& args) {
   if (stdio) {
     // Over ssh: the transport authenticated the user; one client, in order.
     ::signal(SIGPIPE, SIG_IGN);
-    rm::Service svc(cfg);
     try {
+      rm::Service svc(cfg);
       rm::serve_stdio(svc, STDIN_FILENO, STDOUT_FILENO);
     } catch (const fpgaio::Error& e) {
       fpgacli::report(e);
@@ -218,6 +236,7 @@ int serve_main(const std::vector<std::string>& args) {
   ::signal(SIGPIPE, SIG_IGN);
   try {
     rm::Service svc(cfg);
+    for (const auto& w : svc.device_warnings()) report("", "warning: " + w);
     rm::HttpServer server(svc);
     std::string where = cfg.listen;
     auto colon = where.rfind(':');
@@ -226,8 +245,8 @@ int serve_main(const std::vector<std::string>& args) {
                    (cfg.tls_cert_pem.empty()            ? "http"
                     : cfg.tls_client_ca_pem.empty() ? "https"
                                                     : "https, client certificates") +
-                   ", " + std::to_string(svc.slots()) +
-                   " slots, queue " + std::to_string(svc.queue_limit()) + ")");
+                   ", " + std::to_string(svc.slots()) + " slots, queue " + std::to_string(svc.queue_limit()) +
+                   ", devices " + device_slots(svc) + ")");
     int sig = 0;
     sigwait(&set, &sig);
     report("", std::string("signal ") + strsignal(sig) + ": finishing the requests in flight");
@@ -605,7 +624,12 @@ int client_main(const std::vector<std::string>& args) {
 int main(int argc, char** argv) {
   fpgacli::set_program_name(argv[0]);
   std::vector<std::string> args(argv + 1, argv + argc);
-  if (!args.empty() && args[0] == "serve") return serve_main({args.begin() + 1, args.end()});
+  // The cards were closed with the Service; XRT's static destructors are skipped.
+  if (!args.empty() && args[0] == "serve") {
+    int code = serve_main({args.begin() + 1, args.end()});
+    std::fflush(stdout);
+    return fpgacli::leave(code);
+  }
   fpgacli::install_signal_handlers();
   return client_main(args);
 }
