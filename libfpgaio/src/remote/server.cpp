@@ -146,7 +146,8 @@ struct HttpServer::Impl {
       const char* auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
       bool public_path = p->req.path == "/v1/health";
       if (!public_path && !self->svc.config().tls_client_ca_pem.empty()) {
-        // Checked on every request: a TLS 1.2 renegotiation could change the certificate.
+        // Checked on every request: a verification costs little next to a
+        // job, and no per-connection state has to follow the session.
         const MHD_ConnectionInfo* ti = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
         if (auto why = detail::client_cert_refusal(ti ? ti->tls_session : nullptr, self->svc.config().tls_client_names)) {
           p->refuse = 403;
