@@ -69,8 +69,12 @@ struct ServerConfig {
   unsigned max_connections = 64;
   unsigned max_per_address = 16;
   unsigned timeout_seconds = 30;  // a connection silent this long is closed
+  std::string models_dir;     // fpga-infer models served by name (NAME.fbnn); empty: the default only
+  std::string default_model;  // a name in models_dir; empty: fpga-infer's default on this host
   std::function<void(const std::string&)> log;  // one line a request
 };
+
+class ModelStore;  // remote_infer.hpp
 
 // Runs requests: the jobs, health, devices, metrics. Thread-safe.
 class Service {
@@ -95,6 +99,7 @@ class Service {
   unsigned busy_ = 0, waiting_ = 0;
   struct Counters;
   std::unique_ptr<Counters> counters_;
+  std::unique_ptr<ModelStore> models_;  // fpga-infer's models (remote_infer.hpp)
   std::condition_variable cv_;
 };
 

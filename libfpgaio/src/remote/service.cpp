@@ -13,6 +13,7 @@
 #include "fpgaio/device.hpp"
 #include "fpgaio/gzip.hpp"
 #include "fpgaio/remote.hpp"
+#include "fpgaio/remote_infer.hpp"
 #include "fpgaio/version.hpp"
 
 namespace fpgaio::remote {
@@ -237,6 +238,7 @@ struct Service::Counters {
 Service::Service(ServerConfig cfg) : cfg_(std::move(cfg)), counters_(std::make_unique<Counters>()) {
   slots_ = cfg_.slots ? cfg_.slots : static_cast<unsigned>(std::max<std::size_t>(1, job_slots("deflate").size()));
   queue_ = cfg_.queue ? cfg_.queue : 4 * slots_;
+  models_ = std::make_unique<ModelStore>(cfg_.models_dir, cfg_.default_model);
 }
 
 Service::~Service() = default;
@@ -278,7 +280,13 @@ Response Service::handle(const Request& req, const std::string& peer) {
     r = text(200, "application/json", j);
   } else if (req.method == "GET" && p == "/metrics") {
     r = metrics();
-  } else if (p == "/v1/gzip/compress" || p == "/v1/gzip/decompress" || p == "/v1/gzip/test") {
+  } else if (req.method == "GET" && p == "/v1/models") {
+    try {
+      r = models_response(*models_, req);
+    } catch (const Error& e) {
+      r = error_response(e);
+    }
+  } else if (p == "/v1/gzip/compress" || p == "/v1/gzip/decompress" || p == "/v1/gzip/test" || p == "/v1/infer") {
     if (req.method != "POST") {
       r = error_response(405, "usage", "method not allowed: use POST");
     } else {
@@ -317,7 +325,8 @@ Response Service::handle(const Request& req, const std::string& peer) {
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   {
     std::lock_guard<std::mutex> lk(counters_->mu);
-    bool known = p == "/v1/health" || p == "/v1/devices" || p == "/metrics" || p.rfind("/v1/gzip/", 0) == 0;
+    bool known = p == "/v1/health" || p == "/v1/devices" || p == "/metrics" || p.rfind("/v1/gzip/", 0) == 0 ||
+                 p == "/v1/models" || p == "/v1/infer";
     counters_->requests[(known ? p : std::string("other")) + "," + std::to_string(r.status)]++;
     counters_->bytes_in += req.body.size();
     counters_->bytes_out += r.body.size();
@@ -342,6 +351,7 @@ Response Service::run_job(const Request& req) {
   // Tests only: makes every job hold its slot this long (queue-full tests).
   if (const char* d = std::getenv("FPGA_REMOTE_TEST_JOB_DELAY_MS"); d && *d)
     std::this_thread::sleep_for(std::chrono::milliseconds(std::strtoul(d, nullptr, 10)));
+  if (req.path == "/v1/infer") return infer_response(*models_, req);
   if (req.path == "/v1/gzip/compress") {
     gzip::CompressOptions co;
     co.level = static_cast<int>(number(q, "level", 1, 12, kDefaultLevel));
