@@ -22,6 +22,8 @@ Error answer_error(const Response& r, const std::string& host) {
   Error e = error_from_response(r);
   if (r.status == 404) e = Error(ErrorKind::usage, e.what());
   e.path = host;
+  // A damaged model on the server is named by its model name.
+  if (auto p = json_value(std::string(r.body.begin(), r.body.end()), "path"); p && !p->empty()) e.path += ": " + *p;
   return e;
 }
 

@@ -82,9 +82,12 @@ Response model_error(const Error& e, const std::string& name) {
   if (e.kind() == ErrorKind::io && e.error_number() == ENOENT)
     return error_response(404, "not-found", e.what());
   if (e.kind() == ErrorKind::usage) return error_response(400, "usage", e.what());
-  // A damaged model file on the server: its own error, naming the model.
+  // A damaged model file on the server: the loader's error, naming the
+  // model (never the server's path).
   Response r = error_response(e);
-  (void)name;
+  std::string j(r.body.begin(), r.body.end());
+  j.insert(j.rfind('}'), ",\"path\":" + json::quote(name.empty() ? "the default model" : "model " + name));
+  r.body.assign(j.begin(), j.end());
   return r;
 }
 
@@ -144,13 +147,7 @@ struct ModelStore::Impl {
     m->name = name;
     m->path = path;
     m->is_default = is_default;
-    try {
-      m->model = bnn::Model::load(path);
-    } catch (Error& e) {
-      e.path.clear();
-      e.with_path("model " + name);
-      throw;
-    }
+    m->model = bnn::Model::load(path);
     m->crc = bnn::model_crc(m->model);
     std::lock_guard<std::mutex> lk(mu);
     cache[path] = Cached{*sig, m};
