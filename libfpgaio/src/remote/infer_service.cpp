@@ -5,8 +5,10 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <map>
+#include <optional>
 
 #include "fpgaio/error.hpp"
 #include "fpgaio/finn.hpp"
@@ -36,9 +38,9 @@ struct Signature {
   dev_t dev = 0;
   ino_t ino = 0;
   off_t size = 0;
-  std::int64_t mtime_ns = 0;
+  std::int64_t mtime_ns = 0, ctime_ns = 0;
   bool operator==(const Signature& o) const {
-    return dev == o.dev && ino == o.ino && size == o.size && mtime_ns == o.mtime_ns;
+    return dev == o.dev && ino == o.ino && size == o.size && mtime_ns == o.mtime_ns && ctime_ns == o.ctime_ns;
   }
 };
 
@@ -46,7 +48,8 @@ std::optional<Signature> signature(const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
   return Signature{st.st_dev, st.st_ino, st.st_size,
-                   static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+                   static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
+                   static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec};
 }
 
 std::uint64_t number(const std::map<std::string, std::string>& q, const std::string& key, std::uint64_t lo,
