@@ -35,7 +35,7 @@ void print_help() {
       "       %s serve [SERVE-OPTION]...\n"
       "Run TOOL (fpga-gzip, fpga-gunzip, fpga-zcat, fpga-infer) on another host,\n"
       "reading and writing files here; the output is byte-identical to running\n"
-      "TOOL here. fpga-infer's --model names one of the server's models.\n\n"
+      "TOOL here. fpga-infer's model is named from the server's models.\n\n"
       "HOST: ssh://[USER@]HOST[:PORT], [USER@]HOST (SSH), http://HOST:PORT,\n"
       "      https://HOST:PORT\n\n"
       "Options:\n"
