@@ -147,10 +147,16 @@ sys.stdout.buffer.write(struct.pack(">IIII", 0x803, 30, 28, 28) + bytes((i * 7) 
   same "$H" cnv -F csv -s t.bin
   "$R" "$H" fpga-infer -q --model cnv -s "$DATA/images/deer.bin" > r.out
   [ "$(cat r.out)" = "$(printf '0\t4\tDeer\t228\t229\t251\t250\t412\t253\t230\t262\t222\t239')" ]
+  # fpga-tools(7)'s recipe, with two servers in hosts.txt.
+  command -v parallel >/dev/null || skip "no GNU parallel"
+  PA=$PORT
+  start_server s2 --models models; PB=$PORT
+  printf '2/http://127.0.0.1:%s\n2/http://127.0.0.1:%s\n' "$PA" "$PB" > hosts.txt
   "$INFER" -q --model models/cnv.fbnn t.bin > whole.tsv
-  "$FPGA_BIN/fpga-split" --record-size 3073 --ranges -n 3 t.bin > ranges
-  while read -r r; do "$R" "$H" fpga-infer -q --model cnv --save "$r"; done < ranges
-  "$FPGA_BIN/fpga-cat" --lines t.bin.*.tsv | cmp - whole.tsv
+  "$FPGA_BIN/fpga-split" --ranges --record-size 3073 -n 4 t.bin |
+    parallel -j 4 "$R" --hosts hosts.txt fpga-infer -q --model cnv --save
+  "$FPGA_BIN/fpga-cat" --lines t.bin.*.tsv > results.tsv
+  cmp results.tsv whole.tsv
 }
 
 @test "chunks and ranges of fpga-split keep global image numbers: chunk files, --ranges, --manifest, --start" {
@@ -176,6 +182,17 @@ sys.stdout.buffer.write(struct.pack(">IIII", 0x803, 30, 28, 28) + bytes((i * 7) 
   "$FPGA_BIN/fpga-cat" --lines -o joined2.tsv conv-idx3-ubyte.*.tsv
   cmp joined2.tsv whole.tsv
   rm conv-idx3-ubyte.0*
+  # Through GNU parallel and two hosts, as fpga-tools(7) has it.
+  if command -v parallel >/dev/null; then
+    PA=$PORT
+    start_server s2 --models models; PB=$PORT
+    printf '2/http://127.0.0.1:%s\n2/http://127.0.0.1:%s\n' "$PA" "$PB" > hosts.txt
+    "$FPGA_BIN/fpga-split" --idx --ranges -n 4 conv-idx3-ubyte |
+      parallel -j 4 "$R" --hosts hosts.txt fpga-infer -q --model conv --save
+    "$FPGA_BIN/fpga-cat" --lines -o joined3.tsv conv-idx3-ubyte.*.tsv
+    cmp joined3.tsv whole.tsv
+    rm conv-idx3-ubyte.*.tsv
+  fi
   # --manifest and --start.
   "$FPGA_BIN/fpga-split" --idx --manifest m -n 3 conv-idx3-ubyte > chunks
   while read -r c; do same "$H" conv --manifest m "$c"; done < chunks
