@@ -233,6 +233,20 @@ sys.stdout.buffer.write(struct.pack(">IIII", 0x803, 30, 28, 28) + bytes((i * 7) 
   [ ! -e r3.out ]
 }
 
+@test "memory stays bounded: 100 MB of images from a stream, client and server RSS far below it" {
+  need_numpy
+  random_model bin binary-fc-padded 31 6
+  start_server s1 --models models
+  n=4000000
+  { "$PY" -c 'import struct, sys; sys.stdout.buffer.write(struct.pack(">IIII", 0x803, int(sys.argv[1]), 5, 5))' $n
+    head -c $((n * 25)) /dev/zero; } |
+    /usr/bin/time -f '%M' -o rss "$R" http://127.0.0.1:$PORT fpga-infer -q --model bin | wc -l > count
+  [ "$(cat count)" -eq $n ]
+  echo "client peak $(tail -1 rss) KiB, server peak $(awk '/^VmHWM/{print $2}' /proc/$SPID/status) KiB"
+  [ "$(tail -1 rss)" -lt $((128 * 1024)) ]
+  [ "$(awk '/^VmHWM/{print $2}' /proc/$SPID/status)" -lt $((128 * 1024)) ]
+}
+
 @test "two hosts with different files under one model name: refused, naming both hosts, never mixed answers" {
   need_numpy
   random_model conv fixed-conv 17 400
