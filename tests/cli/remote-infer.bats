@@ -347,8 +347,8 @@ sys.stdout.buffer.write(struct.pack(">IIII", 0x803, 30, 28, 28) + bytes((i * 7) 
   check() { # file [args...]
     local f=$1; shift
     local ls rs lo ro
-    lo=$("$INFER" -q --model models/bin.fbnn -o l.out "$@" "$f" 2>&1) && ls=0 || ls=$?
-    ro=$("$R" "$H" fpga-infer -q --model bin -o r.out "$@" "$f" 2>&1) && rs=0 || rs=$?
+    lo=$("$INFER" -q --model "models/$CM.fbnn" -o l.out "$@" "$f" 2>&1) && ls=0 || ls=$?
+    ro=$("$R" "$H" fpga-infer -q --model "$CM" -o r.out "$@" "$f" 2>&1) && rs=0 || rs=$?
     if [ "$ls" != "$rs" ] || [ "${lo#fpga-infer: }" != "${ro#fpga-remote: $H: }" ]; then
       echo "$f $*: local $ls '$lo' remote $rs '$ro'"; mismatches=$((mismatches + 1))
     fi
@@ -356,14 +356,15 @@ sys.stdout.buffer.write(struct.pack(">IIII", 0x803, 30, 28, 28) + bytes((i * 7) 
     [ "$ls" = 0 ] || [ ! -e r.out ] || { echo "$f: r.out left"; mismatches=$((mismatches + 1)); }
     rm -f l.out r.out
     # The same bytes as a stream.
-    lo=$("$INFER" -q --model models/bin.fbnn -o l.out "$@" < "$f" 2>&1) && ls=0 || ls=$?
-    ro=$("$R" "$H" fpga-infer -q --model bin -o r.out "$@" < "$f" 2>&1) && rs=0 || rs=$?
+    lo=$("$INFER" -q --model "models/$CM.fbnn" -o l.out "$@" < "$f" 2>&1) && ls=0 || ls=$?
+    ro=$("$R" "$H" fpga-infer -q --model "$CM" -o r.out "$@" < "$f" 2>&1) && rs=0 || rs=$?
     if [ "$ls" != "$rs" ] || [ "${lo#fpga-infer: }" != "${ro#fpga-remote: $H: }" ]; then
       echo "stdin $f $*: local $ls '$lo' remote $rs '$ro'"; mismatches=$((mismatches + 1))
     fi
     if [ "$ls" = 0 ]; then cmp l.out r.out || mismatches=$((mismatches + 1)); fi
     rm -f l.out r.out
   }
+  CM=bin
   size=$(stat -c %s bin-idx3-ubyte)   # 20-byte header, 6 images of 25 bytes
   for cut in 0 1 2 3 4 8 12 16 19 20 $(seq 21 12 "$size") $(seq 45 25 "$size") $((size - 1)); do
     head -c "$cut" bin-idx3-ubyte > t-idx3-ubyte
@@ -388,6 +389,23 @@ sys.stdout.buffer.write(struct.pack(">IIII", 0x803, 30, 28, 28) + bytes((i * 7) 
   head -c 100 /dev/urandom > junk
   check junk
   check bin-idx3-ubyte --input-format cifar
+  # CIFAR-10 records for a 32x32x3 model: cut at every record boundary, one
+  # byte either side, and inside the pixels.
+  "$PY" - models/c32.fbnn <<'EOF'
+import random, struct, sys, zlib
+r = random.Random(5)
+blob = bytearray(b"FBNN" + struct.pack("<7I", 1, 32, 32, 3, 0, 4, 1))
+for c in ("plane", "car", "bird", "cat"):
+    blob += struct.pack("<H", len(c)) + c.encode()
+blob += struct.pack("<4I", 3, 3072, 4, 0) + bytes(r.getrandbits(8) for _ in range(4 * 384))
+open(sys.argv[1], "wb").write(blob + struct.pack("<I", zlib.crc32(bytes(blob)) & 0xFFFFFFFF))
+EOF
+  CM=c32
+  head -c $((3 * 3073)) /dev/urandom > c.bin
+  for cut in 0 1 1025 3072 3073 3074 6145 6146 6147 9218; do
+    head -c "$cut" c.bin > t.bin
+    check t.bin
+  done
   [ "$mismatches" -eq 0 ]
   curl -sf "$H/v1/health" > /dev/null
 }
