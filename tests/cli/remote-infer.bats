@@ -336,6 +336,12 @@ sys.stdout.buffer.write(struct.pack(">IIII", 0x803, 30, 28, 28) + bytes((i * 7) 
   run "$R" serve --listen 127.0.0.1:0 --default-model cnv
   [ "$status" -eq 1 ]
   [[ "$output" == *"--default-model names a model of --models DIR"* ]]
+  # A host without a default model: a client naming none is told so.
+  FPGA_MODEL=$PWD/nonesuch.fbnn start_server s1 --models models
+  make_text f 1
+  run "$R" http://127.0.0.1:$PORT fpga-infer f
+  [ "$status" -eq 1 ]
+  [ "$output" = "fpga-remote: http://127.0.0.1:$PORT: no default model on this host; name one with --model NAME" ]
 }
 
 @test "adversarial: truncation at every image boundary and inside records, header flips, wrong sizes: the local tool's status and message" {

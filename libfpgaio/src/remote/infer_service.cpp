@@ -133,6 +133,8 @@ struct ModelStore::Impl {
     std::string name = stem_of(path);
     // A file of that name in the directory takes its place.
     if (!dir.empty() && signature(dir + "/" + name + kSuffix)) return {name, dir + "/" + name + kSuffix};
+    if (!signature(path))
+      throw Error(ErrorKind::io, "no default model on this host; name one with --model NAME", ENOENT);
     return {name, path};
   }
 
