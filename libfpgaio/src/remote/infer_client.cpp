@@ -100,6 +100,9 @@ infer::Answer infer_batch(HostPool& hosts, const RemoteModel& m, const images::B
     // Another file under the same name: never mixed answers.
     std::string j(r.body.begin(), r.body.end());
     std::string theirs = json_value(j, "crc32").value_or("?");
+    if (host == m.host)
+      throw Error(ErrorKind::usage, "model '" + m.name + "' changed on " + host + " during the run (CRC-32 " +
+                                        hex8(m.crc) + ", now " + theirs + ")");
     throw Error(ErrorKind::usage, "model '" + m.name + "' differs between hosts: " + m.host + " has CRC-32 " +
                                       hex8(m.crc) + ", " + host + " has " + theirs +
                                       "; install the same model file on every host");
