@@ -519,7 +519,7 @@ int client_main(const std::vector<std::string>& args) {
     fpgacli::report(e);
     return 1;
   }
-  if (i >= args.size()) fpgacli::usage_error("missing TOOL (fpga-gzip, fpga-gunzip, fpga-zcat)");
+  if (i >= args.size()) fpgacli::usage_error("missing TOOL (fpga-gzip, fpga-gunzip, fpga-zcat, fpga-infer)");
   std::string tool = args[i++];
   std::string tool_base = tool.substr(tool.rfind('/') == std::string::npos ? 0 : tool.rfind('/') + 1);
   if (tool_base != "fpga-gzip" && tool_base != "fpga-gunzip" && tool_base != "fpga-zcat" && tool_base != "fpga-infer")
