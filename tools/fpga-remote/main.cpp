@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "cli.hpp"
+#include "fpgaio/device.hpp"
 #include "fpgaio/error.hpp"
 #include "fpgaio/io.hpp"
 #include "fpgaio/remote.hpp"
@@ -64,7 +65,11 @@ void print_help() {
       "                              non-loopback addresses)\n"
       "      --tls-cert FILE         serve HTTPS with this certificate (PEM)\n"
       "      --tls-key FILE          and this private key (PEM)\n"
-      "      --slots N               jobs at once (default: this host's device slots)\n"
+      "      --device LIST           devices that run jobs, as fpga-gzip's --device\n"
+      "                              (xrt:0,xrt:1,cpu; csim:0; default: the cards\n"
+      "                              that work, then the CPU)\n"
+      "      --xclbin FILE           the xclbin to load on cards\n"
+      "      --slots N               the CPU's jobs at once (default: its cores)\n"
       "      --queue N               jobs waiting for a slot before 503\n"
       "                              (default: 4 x slots)\n"
       "      --max-body SIZE         largest request body (default 65M; 413 above)\n"
@@ -122,6 +127,14 @@ bool take(const std::vector<std::string>& args, std::size_t& i, const std::strin
 
 // ---- serve ------------------------------------------------------------------
 
+// "csim:0 x1, cpu x2": the devices in service and their slots.
+std::string device_slots(rm::Service& svc) {
+  std::string s;
+  for (const auto& d : svc.devices().status())
+    if (d.in_service) s += (s.empty() ? "" : ", ") + d.device.name + " x" + std::to_string(d.slots);
+  return s.empty() ? "none" : s;
+}
+
 int serve_main(const std::vector<std::string>& args) {
   rm::ServerConfig cfg;
   bool stdio = false;
@@ -149,6 +162,11 @@ int serve_main(const std::vector<std::string>& args) {
       tls_cert = v;
     } else if (take(args, i, "--tls-key", v)) {
       tls_key = v;
+    } else if (take(args, i, "--device", v)) {
+      if (v.empty()) fpgacli::usage_error("--device needs a device list");
+      cfg.devices = v;
+    } else if (take(args, i, "--xclbin", v)) {
+      fpgaio::set_xclbin(v);
     } else if (take(args, i, "--slots", v)) {
       cfg.slots = count_arg(v, 4096, "--slots");
     } else if (take(args, i, "--queue", v)) {
@@ -208,13 +226,14 @@ int serve_main(const std::vector<std::string>& args) {
   ::signal(SIGPIPE, SIG_IGN);
   try {
     rm::Service svc(cfg);
+    for (const auto& w : svc.device_warnings()) report("", "warning: " + w);
     rm::HttpServer server(svc);
     std::string where = cfg.listen;
     auto colon = where.rfind(':');
     if (colon != std::string::npos) where = where.substr(0, colon);
     report("", "listening on " + where + ":" + std::to_string(server.port()) + " (" +
                    (cfg.tls_cert_pem.empty() ? "http" : "https") + ", " + std::to_string(svc.slots()) +
-                   " slots, queue " + std::to_string(svc.queue_limit()) + ")");
+                   " slots, queue " + std::to_string(svc.queue_limit()) + ", devices " + device_slots(svc) + ")");
     int sig = 0;
     sigwait(&set, &sig);
     report("", std::string("signal ") + strsignal(sig) + ": finishing the requests in flight");
@@ -579,7 +598,12 @@ int client_main(const std::vector<std::string>& args) {
 int main(int argc, char** argv) {
   fpgacli::set_program_name(argv[0]);
   std::vector<std::string> args(argv + 1, argv + argc);
-  if (!args.empty() && args[0] == "serve") return serve_main({args.begin() + 1, args.end()});
+  // The cards were closed with the Service; XRT's static destructors are skipped.
+  if (!args.empty() && args[0] == "serve") {
+    int code = serve_main({args.begin() + 1, args.end()});
+    std::fflush(stdout);
+    return fpgacli::leave(code);
+  }
   fpgacli::install_signal_handlers();
   return client_main(args);
 }

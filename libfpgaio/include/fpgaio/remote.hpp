@@ -19,6 +19,7 @@
 
 #include "fpgaio/error.hpp"
 #include "fpgaio/io.hpp"
+#include "fpgaio/remote_devices.hpp"
 
 namespace fpgaio::remote {
 
@@ -62,7 +63,8 @@ struct ServerConfig {
   std::string token;          // empty: no token required (loopback only)
   std::string tls_cert_pem;   // contents, not paths
   std::string tls_key_pem;
-  unsigned slots = 0;         // jobs at once; 0: this host's device slots
+  std::string devices;        // --device LIST ("xrt:0,cpu", "csim:0"); "": what fpga-gzip picks
+  unsigned slots = 0;         // the CPU's job slots; 0: its online cores
   unsigned queue = 0;         // jobs waiting for a slot; 0: 4 x slots
   std::size_t max_body = (std::size_t{64} << 20) + (std::size_t{1} << 20);
   std::size_t max_header = 8192;
@@ -89,18 +91,33 @@ class Service {
   unsigned slots() const { return slots_; }
   unsigned queue_limit() const { return queue_; }
   bool authorized(const std::string& authorization_header) const;
+  DevicePool& devices() { return *devices_; }
+  // What was passed over when the devices were opened (busy or failing cards).
+  const std::vector<std::string>& device_warnings() const { return device_warnings_; }
+
+  // Runs `job` on a leased slot of a device that runs `kernel` (a job kind:
+  // "deflate", "inflate", "bnn"): a free slot, cards first, else a wait in
+  // the queue, else 503 with Retry-After. A device error from a card or
+  // csim takes the device out of service and, when the server's list has
+  // the CPU and the CPU runs `kernel`, the job runs again on a CPU slot
+  // (logged, counted); otherwise it is the job's error answer (500
+  // "device"). Errors thrown by `job` become error answers. `device` gets
+  // the name of the device that answered ("" when none did).
+  Response run_leased(const std::string& kernel, const std::function<Response(DevicePool::Lease&)>& job,
+                      std::string* device = nullptr);
 
  private:
-  Response run_job(const Request& req);
+  Response run_job(const Request& req, DevicePool::Lease& lease);
   Response metrics() const;
+  std::string devices_json() const;
+  void log(const std::string& line) const;
   ServerConfig cfg_;
+  std::vector<std::string> device_warnings_;
+  std::unique_ptr<DevicePool> devices_;
   unsigned slots_, queue_;
-  std::mutex mu_;
-  unsigned busy_ = 0, waiting_ = 0;
   struct Counters;
   std::unique_ptr<Counters> counters_;
   std::unique_ptr<ModelStore> models_;  // fpga-infer's models (remote_infer.hpp)
-  std::condition_variable cv_;
 };
 
 // The HTTP server (libmicrohttpd, one thread a connection). Refuses a
