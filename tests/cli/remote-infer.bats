@@ -457,3 +457,21 @@ EOF
   printf 'ssh://nobody@testhost\nhttp://127.0.0.1:%s\n' "$PORT" > hosts
   "$R" --hosts hosts fpga-infer -q --model conv -s conv-idx3-ubyte | cmp - <("$INFER" -q --model models/conv.fbnn -s conv-idx3-ubyte)
 }
+
+@test "serve --device csim:0: classes through the FINN driver equal the local run's; scores need a CPU slot" {
+  need_numpy
+  random_model conv fixed-conv 37 200
+  start_server s1 --models models --device csim:0
+  H=http://127.0.0.1:$PORT
+  same "$H" conv -F jsonl conv-idx3-ubyte
+  grep -q 'POST /v1/infer 200 .* csim:0$' "$SLOG"
+  # Scores: only the CPU engine has them, and this server has no CPU slot.
+  run "$R" "$H" fpga-infer -q -s --model conv conv-idx3-ubyte
+  [ "$status" -eq 1 ]
+  [[ "$output" == "fpga-remote: $H: "*"runs 'bnn'"* ]]
+  # With the CPU in the list, scores go to it and classes may go to csim.
+  start_server s2 --models models --device csim:0,cpu
+  same "http://127.0.0.1:$PORT" conv -s conv-idx3-ubyte
+  grep -q 'POST /v1/infer 200 .* cpu$' "$SLOG"
+  same "http://127.0.0.1:$PORT" conv conv-idx3-ubyte
+}

@@ -102,9 +102,11 @@ class Service {
   // the CPU and the CPU runs `kernel`, the job runs again on a CPU slot
   // (logged, counted); otherwise it is the job's error answer (500
   // "device"). Errors thrown by `job` become error answers. `device` gets
-  // the name of the device that answered ("" when none did).
+  // the name of the device that answered ("" when none did). `cpu_only`:
+  // a CPU slot whatever else runs `kernel` (inference with scores, which a
+  // FINN device does not give).
   Response run_leased(const std::string& kernel, const std::function<Response(DevicePool::Lease&)>& job,
-                      std::string* device = nullptr);
+                      std::string* device = nullptr, bool cpu_only = false);
 
  private:
   Response run_job(const Request& req, DevicePool::Lease& lease);

@@ -15,6 +15,7 @@
 #include "fpgaio/images.hpp"
 #include "fpgaio/infer.hpp"
 #include "fpgaio/remote.hpp"
+#include "fpgaio/remote_devices.hpp"
 
 namespace fpgaio::remote {
 
@@ -66,8 +67,11 @@ class ModelStore {
 Response models_response(ModelStore& store, const Request& req);
 // POST /v1/infer?model=NAME&crc=XXXXXXXX&scores=0|1 with images of the
 // model's input shape (HWC uint8, fitted as fpga-infer fits them): u16
-// classes, then i32 scores when asked for, little-endian.
-Response infer_response(ModelStore& store, const Request& req);
+// classes, then i32 scores when asked for, little-endian. On the CPU (or
+// without a lease) the CPU engine computes; on a FINN device (csim:0, a card
+// whose xclbin runs bnn) its driver gives the classes, and scores are
+// refused (the service leases a CPU slot for them).
+Response infer_response(ModelStore& store, const Request& req, DevicePool::Lease* lease = nullptr);
 
 // ---- Client -----------------------------------------------------------------
 

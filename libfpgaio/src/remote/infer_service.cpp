@@ -269,7 +269,18 @@ Response models_response(ModelStore& store, const Request& req) {
   return json_answer(200, j + "]}\n");
 }
 
-Response infer_response(ModelStore& store, const Request& req) {
+namespace {
+
+// A model's FINN driver on a leased device, kept with the slot; it holds
+// the loaded model, whose engine csim's ports compute with.
+struct FinnState {
+  std::shared_ptr<const ModelStore::Loaded> model;
+  bnn::FinnDevice device;
+};
+
+}  // namespace
+
+Response infer_response(ModelStore& store, const Request& req, DevicePool::Lease* lease) {
   const auto& q = req.query;
   auto it = q.find("model");
   std::string name = it == q.end() ? "" : it->second;
@@ -306,6 +317,29 @@ Response infer_response(ModelStore& store, const Request& req) {
     return error_response(413, "too-large", "the answer would be over " + std::to_string(kMaxInferAnswer) +
                                                 " bytes; send fewer images a request");
   const bnn::Engine& engine = m->engine();
+  if (lease && !lease->is_cpu()) {
+    // A FINN device: classes only, from its driver (which checks each one).
+    const Device& dev = lease->device();
+    if (scores)
+      return error_response(400, "usage", "scores: " + dev.name +
+                                              " gives classes only (a FINN accelerator has no scores)");
+    auto& st = lease->state<FinnState>("bnn " + m->name + " " + hex8(m->crc), [&] {
+      auto s = std::make_unique<FinnState>();
+      s->model = m;
+      s->device = bnn::open_finn_device(dev, m->model, engine, std::nullopt, 256, 1, true);
+      if (!s->device.driver) throw Error(ErrorKind::device, dev.name + ": cannot run the model");
+      return s;
+    });
+    std::vector<std::uint16_t> c(count);
+    st.device.driver->classify(req.body.data(), count, 0, c.data());
+    Response r;
+    r.body.resize(count * 2);
+    for (std::size_t i = 0; i < count; ++i) {
+      r.body[2 * i] = static_cast<std::uint8_t>(c[i]);
+      r.body[2 * i + 1] = static_cast<std::uint8_t>(c[i] >> 8);
+    }
+    return r;
+  }
   Response r;
   r.body.resize(count * 2 + (scores ? count * classes * 4 : 0));
   std::vector<std::int32_t> s(classes);

@@ -255,7 +255,7 @@ void Service::log(const std::string& line) const {
 }
 
 Response Service::run_leased(const std::string& kernel, const std::function<Response(DevicePool::Lease&)>& job,
-                             std::string* device) {
+                             std::string* device, bool cpu_only) {
   auto guarded = [&](DevicePool::Lease& lease) -> Response {
     try {
       return job(lease);
@@ -270,7 +270,7 @@ Response Service::run_leased(const std::string& kernel, const std::function<Resp
   };
   std::optional<DevicePool::Lease> lease;
   try {
-    lease = devices_->acquire(kernel, queue_);
+    lease = devices_->acquire(kernel, queue_, cpu_only);
   } catch (const Error& e) {
     return error_response(e);  // no device of this server runs it
   }
@@ -356,7 +356,11 @@ Response Service::handle(const Request& req, const std::string& peer) {
       r = error_response(405, "usage", "method not allowed: use POST");
     } else {
       // One job a slot (a card's, a core's); a bounded queue behind them; 503 beyond.
-      r = run_leased(job_kernel(p), [&](DevicePool::Lease& lease) { return run_job(req, lease); }, &ran_on);
+      // Scores come from the CPU engine only (a FINN device gives classes).
+      auto sc = req.query.find("scores");
+      bool cpu_only = p == "/v1/infer" && sc != req.query.end() && sc->second == "1";
+      r = run_leased(job_kernel(p), [&](DevicePool::Lease& lease) { return run_job(req, lease); }, &ran_on,
+                     cpu_only);
     }
   } else {
     r = error_response(404, "usage", "no such resource: " + p);
@@ -390,7 +394,7 @@ Response Service::run_job(const Request& req, DevicePool::Lease& lease) {
   // Tests only: makes every job hold its slot this long (queue-full tests).
   if (const char* d = std::getenv("FPGA_REMOTE_TEST_JOB_DELAY_MS"); d && *d)
     std::this_thread::sleep_for(std::chrono::milliseconds(std::strtoul(d, nullptr, 10)));
-  if (req.path == "/v1/infer") return infer_response(*models_, req);
+  if (req.path == "/v1/infer") return infer_response(*models_, req, &lease);
   if (req.path == "/v1/gzip/compress") {
     gzip::CompressOptions co;
     co.level = static_cast<int>(number(q, "level", 1, 12, kDefaultLevel));
