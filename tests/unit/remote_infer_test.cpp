@@ -228,3 +228,31 @@ TEST(Infer, ABatchWithTheWrongNumberOfClassesIsAnError) {
   EXPECT_EQ(std::string(out.v.begin(), out.v.end()), "0\t1\tb\n1\t1\tb\n2\t1\tb\n3\t1\tb\n4\t1\tb\n");
   EXPECT_EQ(run2.images(), 5u);
 }
+
+TEST(RemoteInfer, OnACsimLeaseClassesComeFromTheFinnDriverAndScoresAreRefused) {
+  TempDir d;
+  bnn::Model a = small_model(4, {"a", "b", "c"});
+  d.write("m.fbnn", a.serialize());
+  rm::ModelStore store(d.path, "m");
+  rm::DevicePool pool("csim:0", 0);
+  auto lease = pool.acquire("bnn", 4);
+  ASSERT_TRUE(lease);
+  ASSERT_FALSE(lease->is_cpu());
+  rm::Request r;
+  r.path = "/v1/infer";
+  r.query["model"] = "m";
+  std::mt19937 rng(11);
+  r.body.resize(16 * 50);
+  for (auto& p : r.body) p = static_cast<std::uint8_t>(rng());
+  rm::Response ans = rm::infer_response(store, r, &*lease);
+  ASSERT_EQ(ans.status, 200);
+  ASSERT_EQ(ans.body.size(), 50u * 2);
+  bnn::Engine engine(a, bnn::Isa::portable);
+  std::vector<std::int32_t> s(3);
+  for (std::size_t i = 0; i < 50; ++i) {
+    engine.classify(r.body.data() + i * 16, s.data());
+    EXPECT_EQ(ans.body[2 * i] | ans.body[2 * i + 1] << 8, static_cast<int>(bnn::argmax(s.data(), 3)));
+  }
+  r.query["scores"] = "1";
+  EXPECT_EQ(rm::infer_response(store, r, &*lease).status, 400);
+}
