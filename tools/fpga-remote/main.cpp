@@ -17,6 +17,7 @@
 #include "fpgaio/io.hpp"
 #include "fpgaio/remote.hpp"
 #include "fpgaio/remote_gzip.hpp"
+#include "fpgaio/remote_tls.hpp"
 #include "fpgaio/version.hpp"
 #include "infer.hpp"    // fpga-infer's client
 #include "options.hpp"  // fpga-gzip's option table: the same options mean the same here
@@ -51,6 +52,10 @@ void print_help() {
       "      --token-file FILE       HTTP bearer token (default: FPGA_REMOTE_TOKEN)\n"
       "      --cacert FILE           CA certificates that verify an https server\n"
       "                              (default: the system's)\n"
+      "      --cert FILE             https client certificate (PEM; default:\n"
+      "                              FPGA_REMOTE_CERT)\n"
+      "      --key FILE              its private key (PEM; default: FPGA_REMOTE_KEY,\n"
+      "                              else the --cert file)\n"
       "      --timeout SECONDS       a transfer that stalls this long fails\n"
       "                              (default 60)\n"
       "      --jobs N                requests in flight (default 4)\n"
@@ -61,10 +66,15 @@ void print_help() {
       "\n"
       "Serve options:\n"
       "      --listen ADDR:PORT      address to listen on (default 127.0.0.1:8437)\n"
-      "      --token-file FILE       require this bearer token (needed for\n"
-      "                              non-loopback addresses)\n"
+      "      --token-file FILE       require this bearer token (a non-loopback\n"
+      "                              address needs it or --tls-client-ca)\n"
       "      --tls-cert FILE         serve HTTPS with this certificate (PEM)\n"
       "      --tls-key FILE          and this private key (PEM)\n"
+      "      --tls-client-ca FILE    require client certificates signed by these CAs\n"
+      "                              (PEM) on every request but /v1/health\n"
+      "      --tls-client-name PATTERN\n"
+      "                              and whose name (CN, DNS or e-mail) matches\n"
+      "                              PATTERN (shell wildcards; repeatable)\n"
       "      --device LIST           devices that run jobs, as fpga-gzip's --device\n"
       "                              (xrt:0,xrt:1,cpu; csim:0; default: the cards\n"
       "                              that work, then the CPU)\n"
@@ -98,12 +108,11 @@ std::string read_secret(const std::string& path) {
   return s;
 }
 
-std::string read_all(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw fpgaio::Error(fpgaio::ErrorKind::io, std::strerror(errno)).with_path(path);
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
+// A private key file others can read gets a warning. ssh refuses such a
+// key; here the run goes on and the exit status stays the tool's, which
+// scripts compare with a local run's.
+void warn_key_mode(const std::string& path) {
+  if (auto w = rm::key_file_warning(path)) report(path, *w);
 }
 
 unsigned count_arg(const std::string& v, unsigned max, const std::string& what) {
@@ -138,7 +147,7 @@ std::string device_slots(rm::Service& svc) {
 int serve_main(const std::vector<std::string>& args) {
   rm::ServerConfig cfg;
   bool stdio = false;
-  std::string tls_cert, tls_key;
+  std::string tls_cert, tls_key, tls_client_ca;
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string v;
     const std::string& a = args[i];
@@ -162,6 +171,11 @@ int serve_main(const std::vector<std::string>& args) {
       tls_cert = v;
     } else if (take(args, i, "--tls-key", v)) {
       tls_key = v;
+    } else if (take(args, i, "--tls-client-ca", v)) {
+      tls_client_ca = v;
+    } else if (take(args, i, "--tls-client-name", v)) {
+      if (v.empty()) fpgacli::usage_error("--tls-client-name needs a pattern");
+      cfg.tls_client_names.push_back(v);
     } else if (take(args, i, "--device", v)) {
       if (v.empty()) fpgacli::usage_error("--device needs a device list");
       cfg.devices = v;
@@ -191,13 +205,23 @@ int serve_main(const std::vector<std::string>& args) {
   }
   if (cfg.token.empty())
     if (const char* t = std::getenv("FPGA_REMOTE_TOKEN"); t && *t) cfg.token = t;
+  if (tls_cert.empty() != tls_key.empty()) fpgacli::usage_error("--tls-cert and --tls-key go together");
+  if (!tls_client_ca.empty() && tls_cert.empty())
+    fpgacli::usage_error("--tls-client-ca needs --tls-cert and --tls-key (client certificates need https)");
+  if (!cfg.tls_client_names.empty() && tls_client_ca.empty()) fpgacli::usage_error("--tls-client-name needs --tls-client-ca");
   // Over SSH (serve --stdio) the remote account's FPGA_REMOTE_MODELS says
   // where its models are.
   if (cfg.models_dir.empty())
     if (const char* m = std::getenv("FPGA_REMOTE_MODELS"); m && *m) cfg.models_dir = m;
   try {
-    if (!tls_cert.empty()) cfg.tls_cert_pem = read_all(tls_cert);
-    if (!tls_key.empty()) cfg.tls_key_pem = read_all(tls_key);
+    // Read and checked here, so that a bad file is one line naming it.
+    if (!tls_cert.empty()) {
+      rm::KeyPair kp = rm::load_key_pair(tls_cert, tls_key);
+      cfg.tls_cert_pem = kp.cert_pem;
+      cfg.tls_key_pem = kp.key_pem;
+      warn_key_mode(tls_key);
+    }
+    if (!tls_client_ca.empty()) cfg.tls_client_ca_pem = rm::load_ca_file(tls_client_ca);
   } catch (const fpgaio::Error& e) {
     fpgacli::report(e);
     return 1;
@@ -232,8 +256,11 @@ int serve_main(const std::vector<std::string>& args) {
     auto colon = where.rfind(':');
     if (colon != std::string::npos) where = where.substr(0, colon);
     report("", "listening on " + where + ":" + std::to_string(server.port()) + " (" +
-                   (cfg.tls_cert_pem.empty() ? "http" : "https") + ", " + std::to_string(svc.slots()) +
-                   " slots, queue " + std::to_string(svc.queue_limit()) + ", devices " + device_slots(svc) + ")");
+                   (cfg.tls_cert_pem.empty()            ? "http"
+                    : cfg.tls_client_ca_pem.empty() ? "https"
+                                                    : "https, client certificates") +
+                   ", " + std::to_string(svc.slots()) + " slots, queue " + std::to_string(svc.queue_limit()) +
+                   ", devices " + device_slots(svc) + ")");
     int sig = 0;
     sigwait(&set, &sig);
     report("", std::string("signal ") + strsignal(sig) + ": finishing the requests in flight");
@@ -506,6 +533,10 @@ int client_main(const std::vector<std::string>& args) {
       token_file = v;
     } else if (take(args, i, "--cacert", v)) {
       cfg.cacert = v;
+    } else if (take(args, i, "--cert", v)) {
+      cfg.cert = v;
+    } else if (take(args, i, "--key", v)) {
+      cfg.key = v;
     } else if (take(args, i, "--timeout", v)) {
       cfg.timeout_seconds = count_arg(v, 86400, "--timeout");
     } else if (take(args, i, "--jobs", v)) {
@@ -548,6 +579,20 @@ int client_main(const std::vector<std::string>& args) {
   try {
     if (!token_file.empty()) cfg.token = read_secret(token_file);
     else if (const char* t = std::getenv("FPGA_REMOTE_TOKEN"); t && *t) cfg.token = t;
+    // The client certificate: paths (never a key's contents), checked here
+    // so that a missing file or a key of another certificate is one line
+    // before any work.
+    if (cfg.cert.empty())
+      if (const char* e = std::getenv("FPGA_REMOTE_CERT"); e && *e) cfg.cert = e;
+    if (cfg.key.empty())
+      if (const char* e = std::getenv("FPGA_REMOTE_KEY"); e && *e) cfg.key = e;
+    if (cfg.cert.empty() && !cfg.key.empty())
+      fpgacli::usage_error("a client key (--key, FPGA_REMOTE_KEY) needs its certificate (--cert, FPGA_REMOTE_CERT)");
+    if (!cfg.cert.empty()) {
+      if (cfg.key.empty()) cfg.key = cfg.cert;
+      rm::load_key_pair(cfg.cert, cfg.key);
+      warn_key_mode(cfg.key);
+    }
   } catch (const fpgaio::Error& e) {
     fpgacli::report(e);
     return 1;

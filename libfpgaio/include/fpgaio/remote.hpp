@@ -63,6 +63,10 @@ struct ServerConfig {
   std::string token;          // empty: no token required (loopback only)
   std::string tls_cert_pem;   // contents, not paths
   std::string tls_key_pem;
+  std::string tls_client_ca_pem;  // non-empty: every request but /v1/health needs a
+                                  // client certificate signed by one of these CAs
+  std::vector<std::string> tls_client_names;  // and, if any, whose name matches one
+                                              // of these patterns (fnmatch)
   std::string devices;        // --device LIST ("xrt:0,cpu", "csim:0"); "": what fpga-gzip picks
   unsigned slots = 0;         // the CPU's job slots; 0: its online cores
   unsigned queue = 0;         // jobs waiting for a slot; 0: 4 x slots
@@ -123,7 +127,7 @@ class Service {
 };
 
 // The HTTP server (libmicrohttpd, one thread a connection). Refuses a
-// non-loopback address without a token or TLS.
+// non-loopback address without a token or client certificates.
 class HttpServer {
  public:
   HttpServer(Service& service);  // throws Error(usage / io)
@@ -159,6 +163,7 @@ std::vector<Endpoint> read_hosts_file(const std::string& path);
 struct ClientConfig {
   std::string token;
   std::string cacert;                      // https: CA bundle (default: the system's)
+  std::string cert, key;                   // https: client certificate and key files (PEM)
   std::vector<std::string> ssh_command{"ssh"};  // FPGA_REMOTE_SSH splits on blanks
   std::string remote_command = "fpga-remote";
   unsigned timeout_seconds = 60;           // a transfer that stalls this long fails

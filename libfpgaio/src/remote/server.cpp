@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "fpgaio/remote.hpp"
+#include "fpgaio/remote_tls.hpp"
 
 namespace fpgaio::remote {
 
@@ -95,12 +96,17 @@ size_t unescape(void*, MHD_Connection*, char* s) {
   return static_cast<size_t>(w - s);
 }
 
+const char* refusal_kind(int status) {
+  return status == 401 ? "unauthorized" : status == 403 ? "forbidden" : "too-large";
+}
+
 // What one connection's request gathers while its body arrives.
 struct Pending {
   Request req;
   int refuse = 0;  // status answered (413, 401)
   std::string why;
-  bool late = false;        // 413 found mid-body: answered when it ends
+  bool late = false;        // answered when the body ends (413 found mid-body,
+                            // or 401/403 with a body to drop)
   std::uint64_t dropped = 0;
 };
 
@@ -161,7 +167,16 @@ struct HttpServer::Impl {
           &p->req.query);
       const char* auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
       bool public_path = p->req.path == "/v1/health";
-      if (!public_path && !self->svc.authorized(auth ? auth : "")) {
+      if (!public_path && !self->svc.config().tls_client_ca_pem.empty()) {
+        // Checked on every request: a verification costs little next to a
+        // job, and no per-connection state has to follow the session.
+        const MHD_ConnectionInfo* ti = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+        if (auto why = detail::client_cert_refusal(ti ? ti->tls_session : nullptr, self->svc.config().tls_client_names)) {
+          p->refuse = 403;
+          p->why = *why;
+        }
+      }
+      if (!p->refuse && !public_path && !self->svc.authorized(auth ? auth : "")) {
         p->refuse = 401;
         p->why = auth ? "wrong token" : "a token is required (Authorization: Bearer)";
       }
@@ -178,9 +193,31 @@ struct HttpServer::Impl {
         }
       }
       if (p->refuse) {
-        // Answered at once: MHD drops the rest of the body and closes.
         self->svc.count_refused(p->refuse);
-        return send(c, error_response(p->refuse, p->refuse == 401 ? "unauthorized" : "too-large", p->why));
+        if ((p->refuse == 401 || p->refuse == 403) && self->svc.config().log) {
+          // Who was turned away and why (an expired certificate, a wrong token).
+          const MHD_ConnectionInfo* ai = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+          self->svc.config().log(peer_text(ai ? ai->client_addr : nullptr) + " " + p->req.method + " " +
+                                 p->req.path + " " + std::to_string(p->refuse) + " refused: " + p->why);
+        }
+        // A refused client still sending a body within the limit: the body is
+        // read and dropped first, and the answer follows it. Answered at once,
+        // MHD would close on the unread bytes, and the client, still writing,
+        // would see a reset connection instead of the reason.
+        const char* te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding");
+        bool body_within_limit = false;
+        if (len) {
+          errno = 0;
+          char* end = nullptr;
+          unsigned long long n = std::strtoull(len, &end, 10);
+          body_within_limit = !errno && !*end && n > 0 && n <= self->svc.config().max_body;
+        }
+        if (p->refuse != 413 && (body_within_limit || te)) {
+          p->late = true;
+          return MHD_YES;
+        }
+        // Answered at once: MHD drops the rest of the body and closes.
+        return send(c, error_response(p->refuse, refusal_kind(p->refuse), p->why));
       }
       return MHD_YES;
     }
@@ -204,9 +241,9 @@ struct HttpServer::Impl {
       return MHD_YES;
     }
     if (p->late) {
-      self->svc.count_refused(413);
+      if (p->refuse == 413) self->svc.count_refused(413);  // the others were counted when refused
       p->late = false;
-      return send(c, error_response(413, "too-large", p->why));
+      return send(c, error_response(p->refuse, refusal_kind(p->refuse), p->why));
     }
     if (p->refuse) return MHD_YES;  // already answered
     const MHD_ConnectionInfo* ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -237,9 +274,14 @@ HttpServer::HttpServer(Service& svc) : impl_(std::make_unique<Impl>(svc)) {
   sockaddr_storage addr = parse_listen(cfg.listen);
   bool tls = !cfg.tls_cert_pem.empty();
   if (tls != !cfg.tls_key_pem.empty()) throw Error(ErrorKind::usage, "--tls-cert and --tls-key go together");
-  if (!is_loopback(addr) && cfg.token.empty())
+  bool client_certs = !cfg.tls_client_ca_pem.empty();
+  if (client_certs && !tls) throw Error(ErrorKind::usage, "--tls-client-ca needs --tls-cert and --tls-key");
+  if (!cfg.tls_client_names.empty() && !client_certs)
+    throw Error(ErrorKind::usage, "--tls-client-name needs --tls-client-ca");
+  if (!is_loopback(addr) && cfg.token.empty() && !client_certs)
     throw Error(ErrorKind::usage, "refusing to listen on " + cfg.listen +
-                                      " without a token (--token-file): only loopback addresses may go without");
+                                      " without a token (--token-file) or client certificates (--tls-client-ca): "
+                                      "only loopback addresses may go without");
   unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
   if (addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
   if (tls) flags |= MHD_USE_TLS;
@@ -257,6 +299,13 @@ HttpServer::HttpServer(Service& svc) : impl_(std::make_unique<Impl>(svc)) {
   if (tls) {
     opts.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0, const_cast<char*>(cfg.tls_cert_pem.c_str())});
     opts.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0, const_cast<char*>(cfg.tls_key_pem.c_str())});
+    opts.push_back({MHD_OPTION_HTTPS_PRIORITIES, 0, const_cast<char*>(kTlsPriorities)});
+  }
+  if (client_certs) {
+    // MHD then asks every client for a certificate but lets one without
+    // through (GNUTLS_CERT_REQUEST): on_request checks it, so that
+    // /v1/health stays open and a refusal is an answer saying why.
+    opts.push_back({MHD_OPTION_HTTPS_MEM_TRUST, 0, const_cast<char*>(cfg.tls_client_ca_pem.c_str())});
   }
   opts.push_back({MHD_OPTION_END, 0, nullptr});
   std::uint16_t port = addr.ss_family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port)
