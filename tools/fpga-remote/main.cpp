@@ -22,6 +22,7 @@
 #include "fpgaio/remote_gzip.hpp"
 #include "fpgaio/remote_tls.hpp"
 #include "fpgaio/version.hpp"
+#include "infer.hpp"    // fpga-infer's client
 #include "options.hpp"  // fpga-gzip's option table: the same options mean the same here
 #include "progress.hpp"
 #include "rules.hpp"
@@ -38,8 +39,9 @@ void print_help() {
       "Usage: %s [OPTION]... HOST TOOL [TOOL-OPTION]... [FILE]...\n"
       "       %s [OPTION]... --hosts FILE TOOL [TOOL-OPTION]... [FILE]...\n"
       "       %s serve [SERVE-OPTION]...\n"
-      "Run TOOL (fpga-gzip, fpga-gunzip, fpga-zcat) on another host, reading and\n"
-      "writing files here; the output is byte-identical to running TOOL here.\n\n"
+      "Run TOOL (fpga-gzip, fpga-gunzip, fpga-zcat, fpga-infer) on another host,\n"
+      "reading and writing files here; the output is byte-identical to running\n"
+      "TOOL here. fpga-infer's model is named from the server's models.\n\n"
       "HOST: ssh://[USER@]HOST[:PORT], [USER@]HOST (SSH), http://HOST:PORT,\n"
       "      https://HOST:PORT\n\n"
       "Options:\n"
@@ -88,6 +90,10 @@ void print_help() {
       "      --timeout SECONDS       close a connection silent this long (default 30)\n"
       "      --max-connections N     connections in all (default 64)\n"
       "      --max-per-address N     connections from one address (default 16)\n"
+      "      --models DIR            serve the fpga-infer models DIR/NAME.fbnn by NAME\n"
+      "                              (default: FPGA_REMOTE_MODELS)\n"
+      "      --default-model NAME    the model of clients that name none (default:\n"
+      "                              fpga-infer's default model on this host)\n"
       "      --stdio                 serve one client on standard input and output\n"
       "                              (used over SSH)\n"
       "\n"
@@ -193,6 +199,10 @@ int serve_main(const std::vector<std::string>& args) {
       cfg.max_connections = count_arg(v, 100000, "--max-connections");
     } else if (take(args, i, "--max-per-address", v)) {
       cfg.max_per_address = count_arg(v, 100000, "--max-per-address");
+    } else if (take(args, i, "--models", v)) {
+      cfg.models_dir = v;
+    } else if (take(args, i, "--default-model", v)) {
+      cfg.default_model = v;
     } else {
       fpgacli::usage_error((a.size() && a[0] == '-' ? "unknown option '" : "unexpected operand '") + a + "'");
     }
@@ -203,6 +213,10 @@ int serve_main(const std::vector<std::string>& args) {
   if (!tls_client_ca.empty() && tls_cert.empty())
     fpgacli::usage_error("--tls-client-ca needs --tls-cert and --tls-key (client certificates need https)");
   if (!cfg.tls_client_names.empty() && tls_client_ca.empty()) fpgacli::usage_error("--tls-client-name needs --tls-client-ca");
+  // Over SSH (serve --stdio) the remote account's FPGA_REMOTE_MODELS says
+  // where its models are.
+  if (cfg.models_dir.empty())
+    if (const char* m = std::getenv("FPGA_REMOTE_MODELS"); m && *m) cfg.models_dir = m;
   try {
     // Read and checked here, so that a bad file is one line naming it.
     if (!tls_cert.empty()) {
@@ -597,6 +611,24 @@ struct Client {
   }
 };
 
+// The host the job slot picks (--slot, else PARALLEL_JOBSLOT, else 1); "N/"
+// lines count N times.
+std::size_t pick_host(const std::vector<rm::Endpoint>& hosts, unsigned slot) {
+  if (!slot) {
+    const char* js = std::getenv("PARALLEL_JOBSLOT");
+    slot = js && *js ? static_cast<unsigned>(std::strtoul(js, nullptr, 10)) : 1;
+    if (!slot) slot = 1;
+  }
+  std::size_t total = 0;
+  for (auto& h : hosts) total += h.jobs;
+  std::size_t pick = (slot - 1) % total;
+  for (std::size_t k = 0; k < hosts.size(); ++k) {
+    if (pick < hosts[k].jobs) return k;
+    pick -= hosts[k].jobs;
+  }
+  return 0;
+}
+
 int client_main(const std::vector<std::string>& args) {
   rm::ClientConfig cfg;
   std::string hosts_file, token_file;
@@ -657,13 +689,11 @@ int client_main(const std::vector<std::string>& args) {
     fpgacli::report(e);
     return 1;
   }
-  if (i >= args.size()) fpgacli::usage_error("missing TOOL (fpga-gzip, fpga-gunzip, fpga-zcat)");
+  if (i >= args.size()) fpgacli::usage_error("missing TOOL (fpga-gzip, fpga-gunzip, fpga-zcat, fpga-infer)");
   std::string tool = args[i++];
   std::string tool_base = tool.substr(tool.rfind('/') == std::string::npos ? 0 : tool.rfind('/') + 1);
-  if (tool_base == "fpga-infer")
-    fpgacli::usage_error("fpga-infer is not served by this release of fpga-remote (fpga-gzip only)");
-  if (tool_base != "fpga-gzip" && tool_base != "fpga-gunzip" && tool_base != "fpga-zcat")
-    fpgacli::usage_error("unknown TOOL '" + tool + "' (fpga-gzip, fpga-gunzip, fpga-zcat)");
+  if (tool_base != "fpga-gzip" && tool_base != "fpga-gunzip" && tool_base != "fpga-zcat" && tool_base != "fpga-infer")
+    fpgacli::usage_error("unknown TOOL '" + tool + "' (fpga-gzip, fpga-gunzip, fpga-zcat, fpga-infer)");
 
   // Credentials never on the command line.
   try {
@@ -698,6 +728,11 @@ int client_main(const std::vector<std::string>& args) {
 
   // The tool's own options, parsed by fpga-gzip's table under its name.
   std::vector<std::string> targs(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+  if (tool_base == "fpga-infer") {
+    // fpga-infer's own table, inputs and outputs here (infer.cpp).
+    rm::HostPool pool(hosts, cfg, pick_host(hosts, slot), retries ? retries : static_cast<unsigned>(2 * hosts.size() + 1));
+    return fpgaremote::infer_main(pool, targs, tool_base, chunk, jobs);
+  }
   std::vector<char*> argv;
   argv.push_back(const_cast<char*>(tool_base.c_str()));
   for (auto& s : targs) argv.push_back(const_cast<char*>(s.c_str()));
@@ -719,23 +754,7 @@ int client_main(const std::vector<std::string>& args) {
   if (!o.device.empty()) refuse(0, "device", "the server picks its devices itself");
   if (!o.xclbin.empty()) refuse(0, "xclbin", "the server picks its devices and images itself");
 
-  // The job slot picks the host; "N/" lines count N times.
-  if (!slot) {
-    const char* js = std::getenv("PARALLEL_JOBSLOT");
-    slot = js && *js ? static_cast<unsigned>(std::strtoul(js, nullptr, 10)) : 1;
-    if (!slot) slot = 1;
-  }
-  std::size_t total = 0;
-  for (auto& h : hosts) total += h.jobs;
-  std::size_t pick = (slot - 1) % total, first = 0;
-  for (std::size_t k = 0; k < hosts.size(); ++k) {
-    if (pick < hosts[k].jobs) {
-      first = k;
-      break;
-    }
-    pick -= hosts[k].jobs;
-  }
-  rm::HostPool pool(hosts, cfg, first, retries ? retries : static_cast<unsigned>(2 * hosts.size() + 1));
+  rm::HostPool pool(hosts, cfg, pick_host(hosts, slot), retries ? retries : static_cast<unsigned>(2 * hosts.size() + 1));
   if (o.files.empty()) o.files.push_back("-");
   Client c{&pool, o, chunk, jobs, {}, fpgagzip::Lister(o.verbosity)};
   for (const auto& f : c.o.files) c.run_operand(f);

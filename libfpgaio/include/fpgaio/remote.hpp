@@ -75,8 +75,12 @@ struct ServerConfig {
   unsigned max_connections = 64;
   unsigned max_per_address = 16;
   unsigned timeout_seconds = 30;  // a connection silent this long is closed
+  std::string models_dir;     // fpga-infer models served by name (NAME.fbnn); empty: the default only
+  std::string default_model;  // a name in models_dir; empty: fpga-infer's default on this host
   std::function<void(const std::string&)> log;  // one line a request
 };
+
+class ModelStore;  // remote_infer.hpp
 
 // Runs requests: the jobs, health, devices, metrics. Thread-safe.
 class Service {
@@ -102,9 +106,11 @@ class Service {
   // the CPU and the CPU runs `kernel`, the job runs again on a CPU slot
   // (logged, counted); otherwise it is the job's error answer (500
   // "device"). Errors thrown by `job` become error answers. `device` gets
-  // the name of the device that answered ("" when none did).
+  // the name of the device that answered ("" when none did). `cpu_only`:
+  // a CPU slot whatever else runs `kernel` (inference with scores, which a
+  // FINN device does not give).
   Response run_leased(const std::string& kernel, const std::function<Response(DevicePool::Lease&)>& job,
-                      std::string* device = nullptr);
+                      std::string* device = nullptr, bool cpu_only = false);
 
  private:
   Response run_job(const Request& req, DevicePool::Lease& lease);
@@ -117,6 +123,7 @@ class Service {
   unsigned slots_, queue_;
   struct Counters;
   std::unique_ptr<Counters> counters_;
+  std::unique_ptr<ModelStore> models_;  // fpga-infer's models (remote_infer.hpp)
 };
 
 // The HTTP server (libmicrohttpd, one thread a connection). Refuses a

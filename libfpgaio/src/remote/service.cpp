@@ -14,6 +14,7 @@
 #include "fpgaio/device.hpp"
 #include "fpgaio/gzip.hpp"
 #include "fpgaio/remote.hpp"
+#include "fpgaio/remote_infer.hpp"
 #include "fpgaio/version.hpp"
 
 namespace fpgaio::remote {
@@ -246,6 +247,7 @@ Service::Service(ServerConfig cfg) : cfg_(std::move(cfg)), counters_(std::make_u
   devices_ = std::make_unique<DevicePool>(cfg_.devices, cfg_.slots, &device_warnings_);
   slots_ = std::max(1u, devices_->slots());
   queue_ = cfg_.queue ? cfg_.queue : 4 * slots_;
+  models_ = std::make_unique<ModelStore>(cfg_.models_dir, cfg_.default_model);
 }
 
 void Service::log(const std::string& line) const {
@@ -253,7 +255,7 @@ void Service::log(const std::string& line) const {
 }
 
 Response Service::run_leased(const std::string& kernel, const std::function<Response(DevicePool::Lease&)>& job,
-                             std::string* device) {
+                             std::string* device, bool cpu_only) {
   auto guarded = [&](DevicePool::Lease& lease) -> Response {
     try {
       return job(lease);
@@ -268,7 +270,7 @@ Response Service::run_leased(const std::string& kernel, const std::function<Resp
   };
   std::optional<DevicePool::Lease> lease;
   try {
-    lease = devices_->acquire(kernel, queue_);
+    lease = devices_->acquire(kernel, queue_, cpu_only);
   } catch (const Error& e) {
     return error_response(e);  // no device of this server runs it
   }
@@ -343,12 +345,22 @@ Response Service::handle(const Request& req, const std::string& peer) {
     r = text(200, "application/json", devices_json());
   } else if (req.method == "GET" && p == "/metrics") {
     r = metrics();
-  } else if (p == "/v1/gzip/compress" || p == "/v1/gzip/decompress" || p == "/v1/gzip/test") {
+  } else if (req.method == "GET" && p == "/v1/models") {
+    try {
+      r = models_response(*models_, req);
+    } catch (const Error& e) {
+      r = error_response(e);
+    }
+  } else if (p == "/v1/gzip/compress" || p == "/v1/gzip/decompress" || p == "/v1/gzip/test" || p == "/v1/infer") {
     if (req.method != "POST") {
       r = error_response(405, "usage", "method not allowed: use POST");
     } else {
       // One job a slot (a card's, a core's); a bounded queue behind them; 503 beyond.
-      r = run_leased(job_kernel(p), [&](DevicePool::Lease& lease) { return run_job(req, lease); }, &ran_on);
+      // Scores come from the CPU engine only (a FINN device gives classes).
+      auto sc = req.query.find("scores");
+      bool cpu_only = p == "/v1/infer" && sc != req.query.end() && sc->second == "1";
+      r = run_leased(job_kernel(p), [&](DevicePool::Lease& lease) { return run_job(req, lease); }, &ran_on,
+                     cpu_only);
     }
   } else {
     r = error_response(404, "usage", "no such resource: " + p);
@@ -356,7 +368,8 @@ Response Service::handle(const Request& req, const std::string& peer) {
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   {
     std::lock_guard<std::mutex> lk(counters_->mu);
-    bool known = p == "/v1/health" || p == "/v1/devices" || p == "/metrics" || p.rfind("/v1/gzip/", 0) == 0;
+    bool known = p == "/v1/health" || p == "/v1/devices" || p == "/metrics" || p.rfind("/v1/gzip/", 0) == 0 ||
+                 p == "/v1/models" || p == "/v1/infer";
     counters_->requests[(known ? p : std::string("other")) + "," + std::to_string(r.status)]++;
     counters_->bytes_in += req.body.size();
     counters_->bytes_out += r.body.size();
@@ -381,6 +394,7 @@ Response Service::run_job(const Request& req, DevicePool::Lease& lease) {
   // Tests only: makes every job hold its slot this long (queue-full tests).
   if (const char* d = std::getenv("FPGA_REMOTE_TEST_JOB_DELAY_MS"); d && *d)
     std::this_thread::sleep_for(std::chrono::milliseconds(std::strtoul(d, nullptr, 10)));
+  if (req.path == "/v1/infer") return infer_response(*models_, req, &lease);
   if (req.path == "/v1/gzip/compress") {
     gzip::CompressOptions co;
     co.level = static_cast<int>(number(q, "level", 0, 12, kDefaultLevel));
