@@ -1,0 +1,166 @@
+#!/usr/bin/env bats
+# An adversarial review of `fpga-remote serve` (issue 10): a hostile client
+# and an operator against real servers on loopback. Each test names what it
+# attacks; the server must answer, stay within its memory formula, free every
+# slot and keep serving.
+
+load helpers
+load remote-helpers
+
+PY=/usr/bin/python3
+RANDOM_MODEL=$FPGA_SOURCE_DIR/tests/cli/random_fbnn.py
+
+setup() {
+  mkdir -p "$BATS_TEST_TMPDIR/w"
+  cd "$BATS_TEST_TMPDIR/w"
+}
+
+teardown() { remote_teardown; }
+
+U() { echo "http://127.0.0.1:$PORT$1"; }
+# The status of a request: code [curl options...] path
+code() { local p=$1; shift; curl -s -o out.body -w '%{http_code}' --path-as-is "$@" "$(U "$p")"; }
+hwm_kib() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$SPID/status"; }
+# Every slot free, nothing waiting, and the server still answers a job.
+all_free() {
+  curl -s "$(U /v1/devices)" > dev.json
+  grep -q '"busy":0,"waiting":0' dev.json || { cat dev.json >&2; return 1; }
+  curl -s "$(U /metrics)" | grep -qx 'fpga_remote_busy_slots 0'
+  curl -s "$(U /metrics)" | grep -qx 'fpga_remote_queue_depth 0'
+  printf 'still here\n' | gzip -c > ok.gz
+  [ "$(curl -s --data-binary @ok.gz "$(U /v1/gzip/decompress)")" = "still here" ]
+}
+
+@test "log: a path, query or header with newlines or escapes cannot forge or colour a log line" {
+  printf secret > tok
+  start_server s --device cpu --token-file tok
+  code '/v1/x%0Aforged%201.2.3.4%20GET%20/v1/health%20200%1B%5B31mred' > /dev/null        # 401, refusal log
+  code '/v1/x%0Aforged%1B%5B31m' -H 'Authorization: Bearer secret' -A $'ua\x1b[2J' > /dev/null  # 404, request log
+  code '/v1/infer?model=a%0Ab' -H 'Authorization: Bearer secret' -X POST --data-binary x > /dev/null
+  kill "$SPID"; wait "$SPID" || true
+  if grep -q '^forged' "$SLOG"; then false; fi
+  if grep -q $'\x1b' "$SLOG"; then false; fi
+  grep -q 'GET /v1/x\\x0aforged' "$SLOG"
+  [ "$(grep -c 'refused' "$SLOG")" -eq 1 ]
+}
+
+@test "memory: a gzip bomb's answer is bounded by --max-answer (413), with or without salvage" {
+  start_server s --device cpu --slots 1 --max-answer 16M
+  head -c 256M /dev/zero | gzip -1 > bomb.gz
+  [ "$(code /v1/gzip/decompress --data-binary @bomb.gz)" = 413 ]
+  grep -q '"too-large"' out.body
+  grep -q 'max-answer' out.body
+  [ "$(code '/v1/gzip/decompress?salvage=1' --data-binary @bomb.gz)" = 413 ]
+  [ "$(code '/v1/gzip/decompress?pass=1' --data-binary @bomb.gz)" = 413 ]
+  # test and list inflate into nothing: answered
+  [ "$(code /v1/gzip/test --data-binary @bomb.gz)" = 200 ]
+  grep -q '"bytes":268435456' out.body
+  [ "$(code '/v1/gzip/test?list=1' --data-binary @bomb.gz)" = 200 ]
+  # (slots + queue) bodies and one answer a slot, not 256 MiB.
+  [ "$(hwm_kib)" -lt $((120 * 1024)) ]
+  all_free
+}
+
+@test "memory: an LZW bomb, a pack file and a zip whose entry declares 4 GiB stay bounded" {
+  start_server s --device cpu --slots 1 --max-answer 1M
+  head -c 4M /dev/zero | "$PY" "$FPGA_SOURCE_DIR/tests/cli/lzw.py" 16 > z.Z
+  [ "$(code /v1/gzip/decompress --data-binary @z.Z)" = 413 ]
+  [ "$(code /v1/gzip/test --data-binary @z.Z)" = 200 ]
+  grep -q '"bytes":4194304' out.body
+  # A zip whose local header declares 4 GiB - 1 of data, stored (method 0), 1 KiB present.
+  "$PY" - <<'PY'
+import struct, zlib
+data = b"x" * 1024
+hdr = struct.pack("<IHHHHHIIIHH", 0x04034b50, 20, 0, 0, 0, 0, zlib.crc32(data), 0xffffffff, 0xffffffff, 1, 0)
+open("big.zip", "wb").write(hdr + b"a" + data)
+PY
+  c=$(code /v1/gzip/decompress --data-binary @big.zip)
+  [ "$c" = 422 ] || [ "$c" = 413 ]
+  [ "$(code /v1/gzip/test --data-binary @big.zip)" = 422 ]
+  [ "$(hwm_kib)" -lt $((100 * 1024)) ]
+  all_free
+}
+
+@test "memory: fpga-remote -d of a very compressible fpga-gzip file works under a small --max-answer" {
+  head -c 48M /dev/zero > zeros
+  "$FPGA_BIN/fpga-gzip" -c zeros > zeros.gz
+  start_server s --device cpu --max-answer 4M
+  "$R" "http://127.0.0.1:$PORT" fpga-gzip -dc zeros.gz | cmp - zeros
+  all_free
+}
+
+@test "models: names that could reach another file are refused; FIFOs, directories and devices are not models" {
+  mkdir -p models elsewhere
+  mkfifo models/pipe.fbnn
+  mkdir models/dir.fbnn
+  ln -s /dev/zero models/zero.fbnn
+  ln -s pipe.fbnn models/viapipe.fbnn
+  start_server s --device cpu --models models
+  for n in pipe dir zero viapipe; do
+    [ "$(code "/v1/models?name=$n" --max-time 10)" = 404 ]
+    [ "$(code "/v1/infer?model=$n" --max-time 10 --data-binary x)" = 404 ]
+  done
+  [ "$(code /v1/models --max-time 10)" = 200 ]
+  if grep -q 'pipe\|"dir"\|zero' out.body; then false; fi
+  long=$(printf 'a%.0s' $(seq 200))
+  for n in '..%2Fmodels%2Fx' '%2Fetc%2Fpasswd' 'a%2Fb' '%C3%A9t%C3%A9' "$long" '.hidden' '-x' 'a%00b' 'a..b'; do
+    [ "$(code "/v1/models?name=$n")" = 400 ]
+  done
+  all_free
+}
+
+@test "models: a symlink inside --models is followed (the operator's choice); a file replaced or deleted is seen" {
+  mkdir -p models elsewhere
+  "$PY" -c "import numpy" 2>/dev/null || skip "python3-numpy is not installed"
+  "$PY" "$RANDOM_MODEL" fixed-conv 3 elsewhere/real.fbnn img 4 || skip "python3-numpy is not installed"
+  ln -s ../elsewhere/real.fbnn models/linked.fbnn
+  start_server s --device cpu --models models
+  [ "$(code '/v1/models?name=linked')" = 200 ]
+  crc1=$(sed -n 's/.*"crc32":"\([0-9a-f]*\)".*/\1/p' out.body)
+  per=$(sed -n 's/.*"height":\([0-9]*\),"width":\([0-9]*\),"channels":\([0-9]*\).*/\1 \2 \3/p' out.body | awk '{print $1*$2*$3}')
+  head -c $((per * 3)) /dev/urandom > three
+  [ "$(code "/v1/infer?model=linked&crc=$crc1" --data-binary @three)" = 200 ]
+  [ "$(stat -c %s out.body)" -eq 6 ]
+  # not whole images
+  head -c $((per * 3 - 1)) three > short
+  [ "$(code '/v1/infer?model=linked' --data-binary @short)" = 400 ]
+  # replaced under the same name: the new file, and the old CRC is a conflict
+  "$PY" "$RANDOM_MODEL" fixed-conv 4 elsewhere/new.fbnn img2 4
+  mv elsewhere/new.fbnn elsewhere/real.fbnn
+  [ "$(code "/v1/infer?model=linked&crc=$crc1" --data-binary @three)" = 409 ]
+  rm elsewhere/real.fbnn
+  [ "$(code '/v1/infer?model=linked' --data-binary @three)" = 404 ]
+  all_free
+}
+
+@test "slots: clients that vanish mid-body, mid-job and mid-answer leave every slot free" {
+  export FPGA_REMOTE_TEST_JOB_DELAY_MS=400
+  start_server s --device cpu --slots 1 --queue 1
+  unset FPGA_REMOTE_TEST_JOB_DELAY_MS
+  head -c 4M /dev/urandom > r
+  "$FPGA_BIN/fpga-gzip" -c r > r.gz
+  # mid-body: declared 4 MiB, 1 MiB sent, then gone
+  "$PY" - "$PORT" <<'PY'
+import socket, sys, time
+port = int(sys.argv[1])
+for _ in range(20):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"POST /v1/gzip/compress HTTP/1.1\r\nHost: x\r\nContent-Length: 4194304\r\n\r\n" + b"a" * 1048576)
+    s.close()
+# mid-job and mid-answer: the whole body, then gone before (or while) the answer comes
+body = open("r.gz", "rb").read()
+for wait in (0.0, 0.5):
+    socks = []
+    for _ in range(4):
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(b"POST /v1/gzip/decompress HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        socks.append(s)
+    time.sleep(wait)
+    for s in socks:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        s.close()
+PY
+  for _ in $(seq 100); do curl -s "$(U /v1/devices)" | grep -q '"busy":0,"waiting":0' && break; sleep 0.1; done
+  all_free
+  "$R" "http://127.0.0.1:$PORT" fpga-gzip -dc r.gz | cmp - r
+}
