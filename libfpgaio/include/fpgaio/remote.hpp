@@ -48,6 +48,11 @@ std::map<std::string, std::string> decode_query(const std::string& s);
 Response error_response(int status, const std::string& kind, const std::string& message,
                         std::optional<std::uint64_t> member = {}, std::optional<std::uint64_t> offset = {});
 Response error_response(const Error& e);
+
+// A client-controlled string made safe for the one-line-a-request log:
+// every byte outside printable ASCII (newlines, terminal escapes, UTF-8) as
+// \xNN, a backslash as \\, at most `max` bytes of input (then "...").
+std::string log_text(const std::string& s, std::size_t max = 128);
 // Reads an error answer back into an Error (kind, message, member, offset).
 Error error_from_response(const Response& r);
 // A value of a flat JSON object ("key": number or "string"), or nullopt.
@@ -72,6 +77,9 @@ struct ServerConfig {
   unsigned queue = 0;         // jobs waiting for a slot; 0: 4 x slots
   std::size_t max_body = (std::size_t{64} << 20) + (std::size_t{1} << 20);
   std::size_t max_header = 8192;
+  // A decompress answer (data, or salvaged data) over this is refused with
+  // 413: a request of max_body bytes can inflate 1032 times as much.
+  std::size_t max_answer = std::size_t{256} << 20;
   unsigned max_connections = 64;
   unsigned max_per_address = 16;
   unsigned timeout_seconds = 30;  // a connection silent this long is closed

@@ -125,7 +125,7 @@ struct HttpServer::Impl {
     while (!line.empty() && (line.back() == '\n' || line.back() == '.')) line.pop_back();
     std::lock_guard<std::mutex> lk(self->mu);
     self->last_log = line;
-    if (self->daemon && self->svc.config().log) self->svc.config().log("libmicrohttpd: " + line);
+    if (self->daemon && self->svc.config().log) self->svc.config().log("libmicrohttpd: " + log_text(line, 512));
   }
   std::mutex mu;
   std::condition_variable cv;
@@ -197,8 +197,9 @@ struct HttpServer::Impl {
         if ((p->refuse == 401 || p->refuse == 403) && self->svc.config().log) {
           // Who was turned away and why (an expired certificate, a wrong token).
           const MHD_ConnectionInfo* ai = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-          self->svc.config().log(peer_text(ai ? ai->client_addr : nullptr) + " " + p->req.method + " " +
-                                 p->req.path + " " + std::to_string(p->refuse) + " refused: " + p->why);
+          self->svc.config().log(peer_text(ai ? ai->client_addr : nullptr) + " " + log_text(p->req.method, 16) +
+                                 " " + log_text(p->req.path, 64) + " " + std::to_string(p->refuse) +
+                                 " refused: " + log_text(p->why, 256));
         }
         // A refused client still sending a body within the limit: the body is
         // read and dropped first, and the answer follows it. Answered at once,
