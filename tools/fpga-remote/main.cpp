@@ -87,6 +87,7 @@ void print_help() {
       "      --queue N               jobs waiting for a slot before 503\n"
       "                              (default: 4 x slots)\n"
       "      --max-body SIZE         largest request body (default 65M; 413 above)\n"
+      "      --max-answer SIZE       largest decompressed answer (default 256M; 413 above)\n"
       "      --timeout SECONDS       close a connection silent this long (default 30)\n"
       "      --max-connections N     connections in all (default 64)\n"
       "      --max-per-address N     connections from one address (default 16)\n"
@@ -193,6 +194,10 @@ int serve_main(const std::vector<std::string>& args) {
       auto s = fpgacli::parse_size(v);
       if (!s || *s < 4096 || *s > (std::uint64_t{1} << 31)) fpgacli::usage_error("invalid --max-body '" + v + "' (4K to 2G)");
       cfg.max_body = static_cast<std::size_t>(*s);
+    } else if (take(args, i, "--max-answer", v)) {
+      auto s = fpgacli::parse_size(v);
+      if (!s || *s < 4096 || *s > (std::uint64_t{1} << 40)) fpgacli::usage_error("invalid --max-answer '" + v + "' (4K to 1T)");
+      cfg.max_answer = static_cast<std::size_t>(*s);
     } else if (take(args, i, "--timeout", v)) {
       cfg.timeout_seconds = count_arg(v, 86400, "--timeout");
     } else if (take(args, i, "--max-connections", v)) {

@@ -228,6 +228,7 @@ RemoteDecompressResult decompress(HostPool& hosts, Input& in, Sink* out, const R
     // not one (foreign members, other formats, garbage, zeros) goes in one
     // request with the members before it, as the local decoder sees it.
     std::size_t pos = 0, members = 0;
+    std::uint64_t data = 0;  // the members' data, from FT (BGZF: at most 64 KiB a member)
     bool whole_rest = false;
     while (true) {
       fill(pos + 64 * 1024);
@@ -243,13 +244,17 @@ RemoteDecompressResult decompress(HostPool& hosts, Input& in, Sink* out, const R
         whole_rest = true;
         break;
       }
-      if (pos >= opt.chunk_bytes) break;
+      // Cut by data as well as by bytes, so that an answer stays near the
+      // chunk size however well the data compressed (the server refuses
+      // answers over its --max-answer).
+      if (pos >= opt.chunk_bytes || data >= opt.chunk_bytes) break;
       fill(pos + h->member_size + 1);
       if (pos + h->member_size > buf.size()) {
         whole_rest = true;  // cut short: the server says so
         break;
       }
       pos += h->member_size;
+      data += h->index == gzip::Index::ft ? h->isize : 65536;
       ++members;
     }
     if (whole_rest) {

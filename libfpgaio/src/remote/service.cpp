@@ -26,6 +26,22 @@ struct VecSink : Sink {
   void write(const std::uint8_t* d, std::size_t k) override { v.insert(v.end(), d, d + k); }
 };
 
+// An answer over ServerConfig::max_answer (a decompression bomb).
+struct AnswerTooLarge {};
+
+// A VecSink that holds at most `limit` bytes, and grows to no more than
+// that (a vector's doubling would reach twice the limit).
+struct BoundedSink : Sink {
+  Bytes v;
+  std::size_t limit;
+  explicit BoundedSink(std::size_t l) : limit(l) {}
+  void write(const std::uint8_t* d, std::size_t k) override {
+    if (k > limit - v.size()) throw AnswerTooLarge{};
+    if (v.size() + k > v.capacity()) v.reserve(std::min(limit, std::max(v.size() + k, 2 * v.capacity())));
+    v.insert(v.end(), d, d + k);
+  }
+};
+
 // A request body as an Input (the library's readers take an Input): a memfd
 // holding a copy, never a name the client chose.
 class BodyInput {
@@ -218,6 +234,24 @@ Error error_from_response(const Response& r) {
   return e;
 }
 
+std::string log_text(const std::string& s, std::size_t max) {
+  std::string o;
+  for (std::size_t i = 0; i < s.size() && i < max; ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c == '\\') {
+      o += "\\\\";
+    } else if (c < 0x20 || c >= 0x7f) {
+      char b[8];
+      std::snprintf(b, sizeof b, "\\x%02x", c);
+      o += b;
+    } else {
+      o += static_cast<char>(c);
+    }
+  }
+  if (s.size() > max) o += "...";
+  return o;
+}
+
 bool constant_time_equal(const std::string& a, const std::string& b) {
   // Length leaks, content does not: every byte of the longer is looked at.
   std::size_t n = std::max(a.size(), b.size());
@@ -380,11 +414,12 @@ Response Service::handle(const Request& req, const std::string& peer) {
       if (secs <= counters_->bounds[i]) counters_->buckets[i]++;
   }
   if (cfg_.log) {
-    char line[512];
-    std::snprintf(line, sizeof line, "%s %s %s %d %zu %zu %.3f %s", peer.c_str(), req.method.c_str(),
-                  p.size() > 64 ? (p.substr(0, 64) + "...").c_str() : p.c_str(), r.status, req.body.size(),
-                  r.body.size(), secs, ran_on.empty() ? "-" : ran_on.c_str());
-    cfg_.log(line);
+    // The method and path are the client's: escaped, so that they cannot
+    // end the line or reach the terminal (protocol: "Logs").
+    char tail[128];
+    std::snprintf(tail, sizeof tail, " %d %zu %zu %.3f %s", r.status, req.body.size(), r.body.size(), secs,
+                  ran_on.empty() ? "-" : ran_on.c_str());
+    cfg_.log(peer + " " + log_text(req.method, 16) + " " + log_text(p, 64) + tail);
   }
   return r;
 }
@@ -455,7 +490,7 @@ Response Service::run_job(const Request& req, DevicePool::Lease& lease) {
   }
   Response r;
   gzip::DecompressResult res;
-  VecSink out;
+  BoundedSink out(cfg_.max_answer);
   try {
     if (test) {
       NullSink sink;
@@ -463,6 +498,12 @@ Response Service::run_job(const Request& req, DevicePool::Lease& lease) {
     } else {
       res = dec.run(out);
     }
+  } catch (const AnswerTooLarge&) {
+    // A bomb, or a stream the client could not cut (foreign members, other
+    // formats): refused whole, salvage or not (protocol: "Limits").
+    return error_response(413, "too-large", "the data would be over the server's limit of " +
+                                                std::to_string(cfg_.max_answer) +
+                                                " bytes an answer (--max-answer); decompress it locally");
   } catch (const Error& e) {
     if (!salvage) throw;
     // What was decoded before the damage, after the error's JSON, as a
