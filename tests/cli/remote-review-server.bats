@@ -164,3 +164,36 @@ PY
   all_free
   "$R" "http://127.0.0.1:$PORT" fpga-gzip -dc r.gz | cmp - r
 }
+
+@test "memory: uploads beyond (slots + queue) bodies get 503 as they start, not after being held in memory" {
+  export FPGA_REMOTE_TEST_JOB_DELAY_MS=3000
+  start_server s --device cpu --slots 1 --queue 1 --max-body 8M --max-per-address 64
+  unset FPGA_REMOTE_TEST_JOB_DELAY_MS
+  "$PY" - "$PORT" > answers <<'PY'
+import os, socket, sys, threading
+port = int(sys.argv[1])
+body = os.urandom(8 << 20)
+out = []
+def one():
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"POST /v1/gzip/compress HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
+    d = b""
+    while True:
+        x = s.recv(1 << 16)
+        if not x:
+            break
+        d += x
+    out.append(d.split(b"\r\n")[0].decode())
+ts = [threading.Thread(target=one) for _ in range(30)]
+for t in ts: t.start()
+for t in ts: t.join()
+print("\n".join(out))
+PY
+  [ "$(wc -l < answers)" -eq 30 ]
+  [ "$(grep -c ' 200 \| 503 ' answers)" -eq 30 ]
+  grep -q ' 503 ' answers
+  # 30 bodies of 8 MiB arrived at once: 2 held (and their answers), not 30.
+  [ "$(hwm_kib)" -lt $((90 * 1024)) ]
+  curl -s "$(U /metrics)" | grep -q '^fpga_remote_queue_full_total [1-9]'
+  all_free
+}
