@@ -97,7 +97,7 @@ size_t unescape(void*, MHD_Connection*, char* s) {
 }
 
 const char* refusal_kind(int status) {
-  return status == 401 ? "unauthorized" : status == 403 ? "forbidden" : "too-large";
+  return status == 401 ? "unauthorized" : status == 403 ? "forbidden" : status == 503 ? "busy" : "too-large";
 }
 
 // What one connection's request gathers while its body arrives.
@@ -108,6 +108,7 @@ struct Pending {
   bool late = false;        // answered when the body ends (413 found mid-body,
                             // or 401/403 with a body to drop)
   std::uint64_t dropped = 0;
+  std::uint64_t reserved = 0;  // of Impl::body_bytes, given back when the request ends
 };
 
 }  // namespace
@@ -130,8 +131,25 @@ struct HttpServer::Impl {
   std::mutex mu;
   std::condition_variable cv;
   unsigned in_flight = 0;
+  // Request bodies held in memory (declared lengths; max_body for a body of
+  // no declared length), at most (slots + queue) x max_body: a body beyond
+  // that is read and dropped and answered 503, so connections uploading at
+  // once cannot hold more memory than the jobs the server would take.
+  std::uint64_t body_bytes = 0;
+
+  std::uint64_t body_budget() const {
+    return std::uint64_t{svc.slots() + svc.queue_limit()} * svc.config().max_body;
+  }
 
   explicit Impl(Service& s) : svc(s) {}
+
+  bool reserve_body(Pending* p, std::uint64_t n) {
+    std::lock_guard<std::mutex> lk(mu);
+    if (body_bytes + n > body_budget()) return false;
+    body_bytes += n;
+    p->reserved = n;
+    return true;
+  }
 
   static MHD_Result send(MHD_Connection* c, const Response& r) {
     MHD_Response* resp = MHD_create_response_from_buffer(r.body.size(), const_cast<std::uint8_t*>(r.body.data()),
@@ -188,13 +206,20 @@ struct HttpServer::Impl {
         if (errno || *end || n > self->svc.config().max_body) {
           p->refuse = 413;
           p->why = "request body over the limit of " + std::to_string(self->svc.config().max_body) + " bytes";
+        } else if (n && !self->reserve_body(p, n)) {
+          p->refuse = 503;
+          p->why = "the bodies of the jobs running and queued fill the server's memory budget";
         } else {
           p->req.body.reserve(n);
         }
+      } else if (!p->refuse && MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding") &&
+                 !self->reserve_body(p, self->svc.config().max_body)) {
+        p->refuse = 503;
+        p->why = "the bodies of the jobs running and queued fill the server's memory budget";
       }
       if (p->refuse) {
         self->svc.count_refused(p->refuse);
-        if ((p->refuse == 401 || p->refuse == 403) && self->svc.config().log) {
+        if (p->refuse != 413 && self->svc.config().log) {
           // Who was turned away and why (an expired certificate, a wrong token).
           const MHD_ConnectionInfo* ai = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
           self->svc.config().log(peer_text(ai ? ai->client_addr : nullptr) + " " + log_text(p->req.method, 16) +
@@ -214,6 +239,7 @@ struct HttpServer::Impl {
           body_within_limit = !errno && !*end && n > 0 && n <= self->svc.config().max_body;
         }
         if (p->refuse != 413 && (body_within_limit || te)) {
+          // (503 too: the client learns it should try later, or elsewhere.)
           p->late = true;
           return MHD_YES;
         }
@@ -244,7 +270,9 @@ struct HttpServer::Impl {
     if (p->late) {
       if (p->refuse == 413) self->svc.count_refused(413);  // the others were counted when refused
       p->late = false;
-      return send(c, error_response(p->refuse, refusal_kind(p->refuse), p->why));
+      Response r = error_response(p->refuse, refusal_kind(p->refuse), p->why);
+      if (p->refuse == 503) r.retry_after = 1;
+      return send(c, r);
     }
     if (p->refuse) return MHD_YES;  // already answered
     const MHD_ConnectionInfo* ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -259,11 +287,14 @@ struct HttpServer::Impl {
   static void on_completed(void* cls, MHD_Connection*, void** con_cls, MHD_RequestTerminationCode) {
     auto* self = static_cast<Impl*>(cls);
     if (*con_cls) {
-      delete static_cast<Pending*>(*con_cls);
+      auto* p = static_cast<Pending*>(*con_cls);
+      std::uint64_t reserved = p->reserved;
+      delete p;
       *con_cls = nullptr;
       {
         std::lock_guard<std::mutex> lk(self->mu);
         --self->in_flight;
+        self->body_bytes -= reserved;
       }
       self->cv.notify_all();
     }

@@ -360,6 +360,7 @@ void Service::count_refused(int status) {
   std::lock_guard<std::mutex> lk(counters_->mu);
   counters_->requests["refused," + std::to_string(status)]++;
   counters_->errors++;
+  if (status == 503) counters_->refused_full++;
 }
 
 Response Service::handle(const Request& req, const std::string& peer) {
