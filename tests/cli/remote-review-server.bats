@@ -197,3 +197,36 @@ PY
   curl -s "$(U /metrics)" | grep -q '^fpga_remote_queue_full_total [1-9]'
   all_free
 }
+
+@test "signals: SIGTERM and SIGHUP with a job of every kind in flight: each answered whole, then exit 0" {
+  head -c 300K /dev/urandom > r
+  gzip -c r > r.gz
+  "$PY" -c "import numpy" 2>/dev/null && "$PY" "$RANDOM_MODEL" fixed-conv 5 m.fbnn img 3 && mkdir -p models && mv m.fbnn models/
+  for sig in TERM HUP; do
+    export FPGA_REMOTE_TEST_JOB_DELAY_MS=1500
+    if [ -d models ]; then start_server s$sig --device cpu --slots 4 --models models; else start_server s$sig --device cpu --slots 4; fi
+    unset FPGA_REMOTE_TEST_JOB_DELAY_MS
+    curl -s -o c.out -w '%{http_code}' --data-binary @r "$(U /v1/gzip/compress)" > c.code &
+    curl -s -o d.out -w '%{http_code}' --data-binary @r.gz "$(U /v1/gzip/decompress)" > d.code &
+    curl -s -o t.out -w '%{http_code}' --data-binary @r.gz "$(U /v1/gzip/test)" > t.code &
+    n=3
+    if [ -d models ]; then
+      per=$(curl -s "$(U '/v1/models?name=m')" | sed -n 's/.*"height":\([0-9]*\),"width":\([0-9]*\),"channels":\([0-9]*\).*/\1 \2 \3/p' | awk '{print $1*$2*$3}')
+      head -c $((per * 2)) /dev/urandom > imgs
+      curl -s -o i.out -w '%{http_code}' --data-binary @imgs "$(U '/v1/infer?model=m')" > i.code &
+      n=4
+    fi
+    for _ in $(seq 100); do curl -s "$(U /v1/devices)" | grep -q "\"busy\":$n," && break; sleep 0.05; done
+    curl -s "$(U /v1/devices)" | grep -q "\"busy\":$n,"
+    kill -$sig "$SPID"
+    wait "$SPID"  # exit 0
+    wait
+    [ "$(cat c.code d.code t.code)" = 200200200 ]
+    gzip -dc c.out | cmp - r
+    cmp d.out r
+    grep -q '"bytes":307200' t.out
+    if [ -d models ]; then [ "$(cat i.code)" = 200 ]; [ "$(stat -c %s i.out)" -eq 4 ]; fi
+    grep -q "signal .*: finishing the requests in flight" "$SLOG"
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$(U /v1/health)")" = 000 ]  # no longer listening
+  done
+}
