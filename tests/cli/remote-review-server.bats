@@ -308,3 +308,28 @@ tls_code() { # cert path
   [ "$(sed 's/"version":"[^"]*"/"version":"V"/' h.json)" = '{"live":true,"ready":true,"version":"V","protocol":1,"slots":2}' ]
   [ "$(curl -s -o /dev/null -w '%{http_code}' --cacert ca.pem --cert chain.pem --key cli.key -H 'Authorization: Bearer secret' "https://127.0.0.1:$PORT/v1/devices")" = 200 ]
 }
+
+@test "slots: a card that fails mid-job with jobs queued behind it (XRT noop) leaves every slot free, the rest on the CPU" {
+  [ -n "${MAKE_XCLBIN:-}" ] || skip "built without XRT (no make_xclbin)"
+  xrt_noop_env
+  "$MAKE_XCLBIN" gzip.xclbin --platform $U50 --cus 2 --banks 2
+  head -c 300K /dev/urandom > r
+  "$FPGA_BIN/fpga-gzip" --device cpu -c r > cpu.gz
+  start_server s --device xrt:0,cpu --slots 1 --queue 8 --xclbin gzip.xclbin
+  local pids=
+  for i in 1 2 3 4 5 6; do
+    curl -s -o "c$i.gz" -w '%{http_code}' --data-binary @r "$(U /v1/gzip/compress)" > "c$i.code" &
+    pids+=" $!"
+  done
+  wait $pids
+  for i in 1 2 3 4 5 6; do [ "$(cat "c$i.code")" = 200 ]; gzip -dc "c$i.gz" | cmp - r; done
+  curl -s "$(U /metrics)" > m
+  grep -qx 'fpga_remote_device_up{device="xrt:0"} 0' m
+  grep -qx 'fpga_remote_device_busy{device="xrt:0"} 0' m
+  grep -qx 'fpga_remote_device_busy_max{device="xrt:0"} 1' m
+  grep -qx 'fpga_remote_device_busy{device="cpu"} 0' m
+  # /v1/devices says as /metrics that a failed card has no slots (PROTOCOL.md)
+  curl -s "$(U /v1/devices)" | grep -q '"name":"xrt:0","kind":"xrt","slots":0,"busy":0,.*"state":"failed"'
+  curl -s "$(U /v1/devices)" | grep -q '\],"slots":1,"busy":0,"waiting":0'
+  all_free
+}
