@@ -539,7 +539,7 @@ std::string Service::devices_json() const {
     if (!first) j += ',';
     first = false;
     j += "{\"name\":\"" + json_escape(d.device.name) + "\",\"kind\":\"" + kind(d.device.kind) +
-         "\",\"slots\":" + std::to_string(d.slots) + ",\"busy\":" + std::to_string(d.busy) +
+         "\",\"slots\":" + std::to_string(d.in_service ? d.slots : 0u) + ",\"busy\":" + std::to_string(d.busy) +
          ",\"jobs\":" + std::to_string(d.jobs) + ",\"errors\":" + std::to_string(d.errors) +
          ",\"redone_on_cpu\":" + std::to_string(d.redone) +
          ",\"state\":\"" + (d.in_service ? "ready" : "failed") + "\"";
