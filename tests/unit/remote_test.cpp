@@ -92,6 +92,17 @@ TEST(RemoteErrors, JsonBodyRoundTrip) {
   EXPECT_EQ(rm::error_from_response(g).kind(), fpgaio::ErrorKind::io);
 }
 
+TEST(RemoteLog, ClientStringsCannotBreakTheLine) {
+  EXPECT_EQ(rm::log_text("/v1/gzip/compress"), "/v1/gzip/compress");
+  EXPECT_EQ(rm::log_text("/v1/x\nforged \x1b[31m"), "/v1/x\\x0aforged \\x1b[31m");
+  EXPECT_EQ(rm::log_text("a\\x0a\r\x7f\xc3\xa9"), "a\\\\x0a\\x0d\\x7f\\xc3\\xa9");
+  EXPECT_EQ(rm::log_text(std::string(200, 'a'), 64), std::string(64, 'a') + "...");
+  for (int c = 0; c < 256; ++c) {
+    std::string t = rm::log_text(std::string(1, static_cast<char>(c)));
+    for (unsigned char o : t) EXPECT_TRUE(o >= 0x20 && o < 0x7f) << c;
+  }
+}
+
 TEST(RemoteErrors, ConstantTimeEqual) {
   EXPECT_TRUE(rm::constant_time_equal("abc", "abc"));
   EXPECT_FALSE(rm::constant_time_equal("abc", "abd"));
