@@ -13,6 +13,7 @@
 
 #include "fpgaio/device.hpp"
 #include "fpgaio/gzip.hpp"
+#include "fpgaio/json.hpp"
 #include "fpgaio/remote.hpp"
 #include "fpgaio/remote_infer.hpp"
 #include "fpgaio/version.hpp"
@@ -50,20 +51,8 @@ class BodyInput {
 
 
 std::string json_escape(const std::string& s) {
-  std::string o;
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      o += '\\';
-      o += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      o += buf;
-    } else {
-      o += static_cast<char>(c);
-    }
-  }
-  return o;
+  std::string q = json::quote(s);
+  return q.substr(1, q.size() - 2);
 }
 
 // The kind of work a job path needs from a device (Device::kernels).
