@@ -87,7 +87,7 @@ void print_help() {
       "      --queue N               jobs waiting for a slot before 503\n"
       "                              (default: 4 x slots)\n"
       "      --max-body SIZE         largest request body (default 65M; 413 above)\n"
-      "      --max-answer SIZE       largest decompressed answer (default 256M; 413 above)\n"
+      "      --max-answer SIZE       largest decompress answer (default 256M; 413)\n"
       "      --timeout SECONDS       close a connection silent this long (default 30)\n"
       "      --max-connections N     connections in all (default 64)\n"
       "      --max-per-address N     connections from one address (default 16)\n"
