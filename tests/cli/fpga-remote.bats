@@ -514,6 +514,18 @@ EOF
   "$R" testhost fpga-gzip -c < here/big | "$OURS" -dc | cmp - here/big
 }
 
+@test "SSH: one connection a host carries every request in flight, answers in order" {
+  start_sshd
+  make_pair big 3000
+  "$OURS" -k -b 64K here/big
+  # Every ssh started is logged: four requests in flight share one.
+  printf '#!/bin/sh\necho "$*" >> %s/ssh-runs\nexec %s "$@"\n' "$BATS_TEST_TMPDIR" "$FPGA_REMOTE_SSH" > "$BATS_TEST_TMPDIR/logssh"
+  chmod +x "$BATS_TEST_TMPDIR/logssh"
+  FPGA_REMOTE_SSH=$BATS_TEST_TMPDIR/logssh "$R" --jobs 4 --chunk 128K testhost fpga-gzip -b 64K there/big
+  cmp here/big.gz there/big.gz
+  [ "$(wc -l < "$BATS_TEST_TMPDIR/ssh-runs")" -eq 1 ]
+}
+
 @test "SSH: a missing remote tool or a refused login is a clear error, with failover to HTTP" {
   start_sshd
   make_text f 100

@@ -179,48 +179,84 @@ class SshTransport : public Transport {
 
   ~SshTransport() override { finish(); }
 
+  // Several threads call at once: requests go out one after the other on
+  // the one connection, and the answers, which come back in the same order,
+  // each to the thread that asked.
+  bool concurrent() const override { return true; }
+
   Response call(const Request& req) override {
-    if (to_ < 0) throw TransportError("connection closed");
     std::string target = req.path;
     if (!req.query.empty()) target += "?" + encode_query(req.query);
     std::string head = req.method + " " + target + " " + std::to_string(req.body.size()) + "\n";
-    // The server reads a whole request before it answers, so writing the
-    // body completely first cannot deadlock.
+    std::uint64_t ticket;
     try {
+      std::lock_guard<std::mutex> wl(write_mu_);
+      if (broken()) throw TransportError("connection closed");
+      ticket = next_ticket_++;
+      // The server reads requests while it answers earlier ones, so writing
+      // a whole body while answers wait cannot deadlock.
       write_all(head.data(), head.size());
       write_all(req.body.data(), req.body.size());
+    } catch (const TransportError&) {
+      fail();
+      throw TransportError(lost());
+    }
+    std::unique_lock<std::mutex> rl(read_mu_);
+    read_cv_.wait(rl, [&] { return broken() || next_read_ == ticket; });
+    if (broken()) throw TransportError(lost());
+    Response r;
+    try {
       std::string line;
       char ch;
       while (true) {
         read_exact(&ch, 1);
         if (ch == '\n') break;
         line += ch;
-        if (line.size() > 4096) throw TransportError("bad answer from the remote fpga-remote");
+        if (line.size() > 4096) throw std::invalid_argument("line");
       }
       auto sp1 = line.find(' ');
       auto sp2 = sp1 == std::string::npos ? sp1 : line.find(' ', sp1 + 1);
-      if (sp2 == std::string::npos) throw TransportError("bad answer from the remote fpga-remote");
-      Response r;
+      if (sp2 == std::string::npos) throw std::invalid_argument("line");
       r.status = std::stoi(line.substr(0, sp1));
       std::uint64_t n = std::stoull(line.substr(sp1 + 1, sp2 - sp1 - 1));
-      if (n > (std::uint64_t{1} << 31)) throw TransportError("answer too large");
+      if (n > (std::uint64_t{1} << 31)) throw std::invalid_argument("size");
       r.content_type = line.substr(sp2 + 1);
       r.body.resize(n);
       read_exact(r.body.data(), n);
-      if (r.status != 503) return r;
     } catch (const TransportError&) {
-      finish();
-      throw TransportError("connection lost (ssh exited)" + ssh_said());
+      rl.unlock();
+      fail();
+      throw TransportError(lost());
     } catch (const std::invalid_argument&) {
-      finish();
+      rl.unlock();
+      fail();
+      throw TransportError("bad answer from the remote fpga-remote");
+    } catch (const std::out_of_range&) {
+      rl.unlock();
+      fail();
       throw TransportError("bad answer from the remote fpga-remote");
     }
+    ++next_read_;
+    rl.unlock();
+    read_cv_.notify_all();
+    if (r.status != 503) return r;
     TransportError e("busy (503)");  // the connection stays usable
     e.retry_after = 1;
     throw e;
   }
 
  private:
+  bool broken() const { return broken_.load(); }
+  // The connection is unusable: every waiting call fails, the next ones too.
+  void fail() {
+    broken_ = true;
+    {
+      std::lock_guard<std::mutex> lk(read_mu_);
+    }
+    read_cv_.notify_all();
+  }
+  std::string lost() { return "connection lost (ssh exited)" + ssh_said(); }
+
   void write_all(const void* p, std::size_t n) {
     auto* c = static_cast<const char*>(p);
     while (n) {
@@ -292,6 +328,10 @@ class SshTransport : public Transport {
   pid_t pid_ = -1;
   int to_ = -1, from_ = -1, err_fd_ = -1;
   int status_ = 0;
+  std::mutex write_mu_, read_mu_;
+  std::condition_variable read_cv_;
+  std::uint64_t next_ticket_ = 0, next_read_ = 0;
+  std::atomic<bool> broken_{false};
 };
 
 }  // namespace
@@ -393,25 +433,42 @@ std::unique_ptr<Transport> connect(const Endpoint& ep, const ClientConfig& cfg) 
 
 HostPool::HostPool(std::vector<Endpoint> hosts, ClientConfig cfg, std::size_t first, unsigned max_attempts)
     : hosts_(std::move(hosts)), cfg_(std::move(cfg)), max_attempts_(max_attempts ? max_attempts : 1),
-      current_(hosts_.empty() ? 0 : first % hosts_.size()), idle_(hosts_.size()) {}
+      current_(hosts_.empty() ? 0 : first % hosts_.size()), idle_(hosts_.size()), shared_(hosts_.size()) {
+  for (std::size_t i = 0; i < hosts_.size(); ++i) connecting_.push_back(std::make_unique<std::mutex>());
+}
 
 HostPool::~HostPool() = default;
 
 std::string HostPool::first_host() const { return hosts_.empty() ? "" : hosts_[current_].text; }
 
-std::unique_ptr<Transport> HostPool::take(std::size_t i) {
+std::shared_ptr<Transport> HostPool::take(std::size_t i) {
   {
     std::lock_guard<std::mutex> lk(mu_);
+    if (shared_[i]) return shared_[i];
     if (!idle_[i].empty()) {
       auto t = std::move(idle_[i].back());
       idle_[i].pop_back();
       return t;
     }
   }
+  if (hosts_[i].scheme == Endpoint::Scheme::ssh) {
+    // One ssh connection a host carries every request in flight: the
+    // threads that ask while it is being made wait for it.
+    std::lock_guard<std::mutex> ck(*connecting_[i]);
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (shared_[i]) return shared_[i];
+    }
+    std::shared_ptr<Transport> t = connect(hosts_[i], cfg_);
+    std::lock_guard<std::mutex> lk(mu_);
+    if (t->concurrent()) shared_[i] = t;
+    return t;
+  }
   return connect(hosts_[i], cfg_);
 }
 
-void HostPool::give_back(std::size_t i, std::unique_ptr<Transport> t) {
+void HostPool::give_back(std::size_t i, std::shared_ptr<Transport> t) {
+  if (t->concurrent()) return;  // it stays in shared_
   std::lock_guard<std::mutex> lk(mu_);
   idle_[i].push_back(std::move(t));
 }
@@ -435,6 +492,7 @@ std::pair<Response, std::string> HostPool::call(const Request& req) {
         // The next requests go to the next host too, until it fails.
         std::lock_guard<std::mutex> lk(mu_);
         idle_[i].clear();
+        shared_[i].reset();
         if (current_ == i) current_ = (i + 1) % hosts_.size();
         i = current_;
       }

@@ -11,6 +11,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <thread>
 
 #include "fpgaio/remote.hpp"
@@ -320,57 +321,148 @@ void HttpServer::wait_idle() {
 // ---- stdio ------------------------------------------------------------------
 
 void serve_stdio(Service& svc, int in_fd, int out_fd) {
-  // Lines are read a byte at a time (they are short); bodies in one go.
-  auto read_line = [&](std::string& line) {
-    line.clear();
-    char ch;
-    while (true) {
-      std::size_t n = full_read(in_fd, &ch, 1, "stdin");
-      if (n == 0) return false;
-      if (ch == '\n') return true;
-      line += ch;
-      if (line.size() > svc.config().max_header) throw Error(ErrorKind::usage, "request line too long");
+  // Requests are read ahead while earlier ones run (up to the slots, plus
+  // one arriving), and answered in order by a writer thread: one ssh
+  // connection keeps every slot busy, as several HTTP connections do.
+  const std::size_t window = std::size_t{svc.slots()} + 2;
+  struct Job {
+    Request req;
+    Response r;
+    bool done = false;
+  };
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::shared_ptr<Job>> order;  // read, not yet answered
+  std::deque<std::shared_ptr<Job>> todo;   // read, not yet started
+  std::vector<Bytes> spare;                // bodies kept for the next requests
+  bool input_ended = false, failed = false;
+  auto workers_body = [&] {
+    for (;;) {
+      std::shared_ptr<Job> j;
+      {
+        std::unique_lock<std::mutex> lk(mu);
+        cv.wait(lk, [&] { return !todo.empty() || input_ended || failed; });
+        if (todo.empty()) return;
+        j = todo.front();
+        todo.pop_front();
+      }
+      Response r = j->req.method.empty() ? j->r : svc.handle(j->req, "ssh");
+      std::lock_guard<std::mutex> lk(mu);
+      j->r = std::move(r);
+      j->done = true;
+      if (j->req.body.capacity() && spare.size() < window) spare.push_back(std::move(j->req.body));
+      cv.notify_all();
     }
   };
-  std::string line;
-  Bytes body;  // kept from request to request (no fresh pages each time)
-  while (read_line(line)) {
-    // METHOD TARGET LENGTH
-    auto sp1 = line.find(' '), sp2 = line.rfind(' ');
-    if (sp1 == std::string::npos || sp2 == sp1) throw Error(ErrorKind::usage, "bad request line");
-    Request req;
-    req.method = line.substr(0, sp1);
-    std::string target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-    std::string len = line.substr(sp2 + 1);
-    if (len.empty() || len.size() > 19 || len.find_first_not_of("0123456789") != std::string::npos)
-      throw Error(ErrorKind::usage, "bad request length");
-    std::uint64_t n = std::stoull(len);
-    auto qm = target.find('?');
-    req.path = target.substr(0, qm);
-    if (qm != std::string::npos) req.query = decode_query(target.substr(qm + 1));
-    Response r;
-    if (n > svc.config().max_body) {
-      // Read and drop it, so the stream stays in step.
-      std::uint8_t buf[65536];
-      for (std::uint64_t left = n; left;) {
-        std::size_t k = full_read(in_fd, buf, std::min<std::uint64_t>(left, sizeof buf), "stdin");
-        if (k == 0) return;
-        left -= k;
+  auto writer_body = [&] {
+    for (;;) {
+      std::shared_ptr<Job> j;
+      {
+        std::unique_lock<std::mutex> lk(mu);
+        cv.wait(lk, [&] { return failed || (!order.empty() && order.front()->done) || (input_ended && order.empty()); });
+        if (failed || order.empty()) return;
+        j = order.front();
       }
-      svc.count_refused(413);
-      r = error_response(413, "too-large", "request body over the limit of " +
-                                               std::to_string(svc.config().max_body) + " bytes");
-    } else {
-      body.resize(n);
-      req.body = std::move(body);
-      if (full_read(in_fd, req.body.data(), n, "stdin") != n) return;
-      r = svc.handle(req, "ssh");
-      body = std::move(req.body);
+      const Response& r = j->r;
+      std::string head =
+          std::to_string(r.status) + " " + std::to_string(r.body.size()) + " " + r.content_type + "\n";
+      try {
+        full_write(out_fd, head.data(), head.size(), "stdout");
+        full_write(out_fd, r.body.data(), r.body.size(), "stdout");
+      } catch (const Error&) {
+        std::lock_guard<std::mutex> lk(mu);
+        failed = true;  // the client went away
+        cv.notify_all();
+        return;
+      }
+      std::lock_guard<std::mutex> lk(mu);
+      order.pop_front();
+      cv.notify_all();
     }
-    std::string head = std::to_string(r.status) + " " + std::to_string(r.body.size()) + " " + r.content_type + "\n";
-    full_write(out_fd, head.data(), head.size(), "stdout");
-    full_write(out_fd, r.body.data(), r.body.size(), "stdout");
+  };
+  std::vector<std::thread> workers;
+  for (unsigned i = 0; i < svc.slots(); ++i) workers.emplace_back(workers_body);
+  std::thread writer(writer_body);
+  auto finish = [&] {
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      input_ended = true;
+    }
+    cv.notify_all();
+    for (auto& t : workers) t.join();
+    writer.join();
+  };
+  try {
+    // Lines are read a byte at a time (they are short); bodies in one go.
+    auto read_line = [&](std::string& line) {
+      line.clear();
+      char ch;
+      while (true) {
+        std::size_t n = full_read(in_fd, &ch, 1, "stdin");
+        if (n == 0) return false;
+        if (ch == '\n') return true;
+        line += ch;
+        if (line.size() > svc.config().max_header) throw Error(ErrorKind::usage, "request line too long");
+      }
+    };
+    std::string line;
+    while (read_line(line)) {
+      // METHOD TARGET LENGTH
+      auto sp1 = line.find(' '), sp2 = line.rfind(' ');
+      if (sp1 == std::string::npos || sp2 == sp1) throw Error(ErrorKind::usage, "bad request line");
+      auto job = std::make_shared<Job>();
+      Request& req = job->req;
+      req.method = line.substr(0, sp1);
+      std::string target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+      std::string len = line.substr(sp2 + 1);
+      if (len.empty() || len.size() > 19 || len.find_first_not_of("0123456789") != std::string::npos)
+        throw Error(ErrorKind::usage, "bad request length");
+      std::uint64_t n = std::stoull(len);
+      auto qm = target.find('?');
+      req.path = target.substr(0, qm);
+      if (qm != std::string::npos) req.query = decode_query(target.substr(qm + 1));
+      {
+        // At most `window` requests read and not answered: memory stays
+        // bounded by window x (body + answer).
+        std::unique_lock<std::mutex> lk(mu);
+        cv.wait(lk, [&] { return failed || order.size() < window; });
+        if (failed) break;
+        if (!spare.empty() && n <= svc.config().max_body) {
+          req.body = std::move(spare.back());
+          spare.pop_back();
+        }
+      }
+      bool complete = true;
+      if (n > svc.config().max_body) {
+        // Read and drop it, so the stream stays in step.
+        std::uint8_t buf[65536];
+        for (std::uint64_t left = n; left;) {
+          std::size_t k = full_read(in_fd, buf, std::min<std::uint64_t>(left, sizeof buf), "stdin");
+          if (k == 0) {
+            complete = false;
+            break;
+          }
+          left -= k;
+        }
+        svc.count_refused(413);
+        job->r = error_response(413, "too-large", "request body over the limit of " +
+                                                      std::to_string(svc.config().max_body) + " bytes");
+        req.method.clear();  // answered already: the worker passes it on
+      } else {
+        req.body.resize(n);
+        complete = full_read(in_fd, req.body.data(), n, "stdin") == n;
+      }
+      if (!complete) break;
+      std::lock_guard<std::mutex> lk(mu);
+      order.push_back(job);
+      todo.push_back(job);
+      cv.notify_all();
+    }
+  } catch (...) {
+    finish();
+    throw;
   }
+  finish();
 }
 
 }  // namespace fpgaio::remote
