@@ -71,6 +71,19 @@ TEST(RemoteEndpoint, HostsFileWithJobCountsAndComments) {
   unlink(path);
 }
 
+TEST(RemoteSsh, GcmFirstOnlyWhenTheUserDidNotChoose) {
+  const std::string d =
+      "chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr,aes128-gcm@openssh.com,aes256-gcm@openssh.com";
+  EXPECT_EQ(rm::gcm_first(d, d), std::optional<std::string>("aes128-gcm@openssh.com,aes256-gcm@openssh.com,"
+                                                             "chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,"
+                                                             "aes256-ctr"));
+  EXPECT_EQ(rm::gcm_first(d, "aes256-ctr"), std::nullopt);  // ssh_config's Ciphers
+  EXPECT_EQ(rm::gcm_first(d, ""), std::nullopt);            // ssh -G failed
+  EXPECT_EQ(rm::gcm_first("aes128-ctr,aes256-ctr", "aes128-ctr,aes256-ctr"), std::nullopt);  // no GCM
+  EXPECT_EQ(rm::gcm_first("aes256-gcm@openssh.com,aes128-ctr", "aes256-gcm@openssh.com,aes128-ctr"),
+            std::nullopt);  // already first
+}
+
 TEST(RemoteErrors, JsonBodyRoundTrip) {
   fpgaio::Error e(fpgaio::ErrorKind::corrupt, "invalid \"distance\"\n");
   e.member = 3;

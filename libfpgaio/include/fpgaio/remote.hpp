@@ -159,6 +159,14 @@ class Transport {
 };
 std::unique_ptr<Transport> connect(const Endpoint& ep, const ClientConfig& cfg);
 
+// SSH ciphers: `defaults` and `effective` are the "ciphers" lines of
+// `ssh -G -F none HOST` and `ssh [the user's options] -G HOST`. When they
+// differ the user chose (ssh_config, -c, -o Ciphers): nullopt, ssh's choice
+// stands. Otherwise the same list with AES-GCM first (nullopt when it
+// already is, or has none). The client asks for it where cpu_has_aes().
+std::optional<std::string> gcm_first(const std::string& defaults, const std::string& effective);
+bool cpu_has_aes();  // /proc/cpuinfo: AES instructions (x86 "aes", Arm "aes")
+
 // Sends each request to one host of a list; on TransportError the request
 // goes to the next host, at most `max_attempts` times in all, then
 // Error(device) naming every host tried. Thread-safe: idle HTTP connections
