@@ -70,7 +70,8 @@ class HttpTransport : public Transport {
     struct Ctx {
       Response* r;
       std::size_t limit;
-    } ctx{&r, std::size_t{1} << 31};
+      CURL* curl;
+    } ctx{&r, std::size_t{1} << 31, c};
     curl_easy_setopt(c, CURLOPT_URL, url.c_str());
     curl_easy_setopt(c, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -94,9 +95,19 @@ class HttpTransport : public Transport {
       curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
     }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    // Large pieces: a body goes out in 1 MiB sends (not 64 KiB), an answer
+    // comes in in 512 KiB reads, into a buffer sized from Content-Length.
+    curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 1L << 20);
+    curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 512L << 10);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, +[](char* p, size_t, size_t n, void* u) -> size_t {
       auto* x = static_cast<Ctx*>(u);
       if (x->r->body.size() + n > x->limit) return 0;
+      if (x->r->body.empty()) {
+        curl_off_t len = -1;
+        if (curl_easy_getinfo(x->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len) == CURLE_OK && len > 0 &&
+            static_cast<std::size_t>(len) <= x->limit)
+          x->r->body.reserve(static_cast<std::size_t>(len));
+      }
       x->r->body.insert(x->r->body.end(), p, p + n);
       return n;
     });
