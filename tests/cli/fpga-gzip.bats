@@ -323,6 +323,14 @@ assert n > len(a)*0.75, (n, len(a))'
   run "$OURS" -d --device csim:0 -c m.gz
   [ "$status" -eq 1 ]
   [[ "$output" == *"device 'csim:0' cannot run 'inflate'"* ]]
+  # FPGA_DEVICE set for a session: -d, -t and -l go to the CPU
+  FPGA_DEVICE=csim:0 "$OURS" -dc m.gz | cmp - mix
+  FPGA_DEVICE=csim:0 "$OURS" -t m.gz
+  FPGA_DEVICE=csim:0 "$OURS" -l m.gz
+  # a name that is no device stays an error
+  FPGA_DEVICE=csim:0,nonesuch run "$OURS" -dc m.gz
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"nonesuch"* ]]
 }
 
 @test "--device csim:0,cpu feeds the kernel and CPU threads from one queue; a list names devices" {

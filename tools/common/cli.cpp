@@ -98,6 +98,14 @@ int broken_pipe(const std::string& path) {
   return kError;
 }
 
+int leave(int code) {
+  if (fpgaio::xrt_runtime_loaded()) {
+    std::fflush(stderr);
+    std::_Exit(code);
+  }
+  return code;
+}
+
 bool close_stdout() {
   if (std::fflush(stdout) != 0 || (::close(STDOUT_FILENO) != 0 && errno != EBADF)) {
     if (errno == EPIPE) return broken_pipe("stdout") == kOk;

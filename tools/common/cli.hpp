@@ -60,6 +60,11 @@ int broken_pipe(const std::string& path = "stdout");
 // close_stdout): a full disk is an error, never a silent truncation.
 bool close_stdout();
 
+// The exit status to return from main. XRT 2.13 can hang in its static
+// destructors (docs/ARCHITECTURE.md): once it was loaded, and everything is
+// written and closed, leave without running them.
+int leave(int code);
+
 bool is_tty(int fd);
 
 // --list-devices: "SLOTS<TAB>NAME<TAB>DESCRIPTION<TAB>KERNELS" per device,

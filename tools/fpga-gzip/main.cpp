@@ -563,16 +563,6 @@ void Runner::decompress_one(fpgaio::Input& in, const std::string& in_path) {
   if (r.trailing_garbage) warn("", shown + ": decompression OK, trailing garbage ignored");
 }
 
-// XRT 2.13 can hang in its static destructors (docs/ARCHITECTURE.md): once
-// it was loaded, everything written and closed, leave without them.
-int leave(int code) {
-  if (fpgaio::xrt_runtime_loaded()) {
-    std::fflush(stderr);
-    std::_Exit(code);
-  }
-  return code;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -583,7 +573,7 @@ int main(int argc, char** argv) {
   if (!o.xclbin.empty()) fpgaio::set_xclbin(o.xclbin);
   if (o.list_devices) {
     fpgacli::print_devices(o.mode == Mode::compress ? "deflate" : "inflate");
-    return leave(fpgacli::close_stdout() ? 0 : 1);
+    return fpgacli::leave(fpgacli::close_stdout() ? 0 : 1);
   }
   fpgaio::Device dev;
   fpgaio::OpenedDevice opened;
@@ -617,5 +607,5 @@ int main(int argc, char** argv) {
   if (!fpgacli::close_stdout()) code = fpgacli::kError;
   pool.reset();  // the units go first (a card's buffers and runs), then leave()
   opened.units.clear();
-  return leave(code);
+  return fpgacli::leave(code);
 }

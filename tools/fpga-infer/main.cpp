@@ -618,16 +618,6 @@ int pair_command(const std::vector<std::string>& args) {
   return fpgacli::kOk;
 }
 
-// XRT 2.13 can hang in its static destructors (docs/ARCHITECTURE.md): once
-// it was loaded, everything written and closed, leave without them.
-int leave(int code) {
-  if (fpgaio::xrt_runtime_loaded()) {
-    std::fflush(stderr);
-    std::_Exit(code);
-  }
-  return code;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -642,7 +632,7 @@ int main(int argc, char** argv) {
     fpgaio::set_xclbin_kernel("bnn");
     if (!o.xclbin.empty()) fpgaio::set_xclbin(o.xclbin);
     fpgacli::print_devices("bnn");
-    return leave(fpgacli::close_stdout() ? 0 : 1);
+    return fpgacli::leave(fpgacli::close_stdout() ? 0 : 1);
   }
-  return leave(Classifier(std::move(o)).run());
+  return fpgacli::leave(Classifier(std::move(o)).run());
 }

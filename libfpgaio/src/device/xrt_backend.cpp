@@ -410,7 +410,17 @@ Device select_inflate_device(const std::string& spec_in) {
     auto names = split_list(spec);
     if (std::find(names.begin(), names.end(), "cpu") != names.end()) return cpu_device();
   }
-  return select_device(spec_in, "inflate");
+  try {
+    return select_device(spec_in, "inflate");
+  } catch (const Error&) {
+    // FPGA_DEVICE set for a session names the card that compresses; a card
+    // without an inflate kernel leaves -d, -t and -l on the CPU, which gives
+    // the same bytes. A device named with --device, or one that does not
+    // exist, stays an error.
+    if (!spec_in.empty() || spec.empty()) throw;
+    for (const auto& name : split_list(spec)) select_device(name, "");  // throws for a name that is nothing
+    return cpu_device();
+  }
 }
 
 bool xrt_runtime_loaded() { return g_xrt_loaded; }
