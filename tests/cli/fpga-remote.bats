@@ -527,6 +527,24 @@ EOF
   [ "$(grep -vcE -- '(^| )-G ' "$BATS_TEST_TMPDIR/ssh-runs")" -eq 1 ]
 }
 
+@test "SSH: a connection that dies with requests in flight fails them all over to the next host" {
+  start_sshd
+  start_server s1
+  make_pair big 4000
+  "$OURS" -k -b 64K here/big
+  # The remote side holds each job 200 ms (two slots, 16 chunks: at least
+  # 1.6 s of work) and is killed after 1 s, with requests in flight.
+  printf '#!/bin/sh\nexec 3<&0\nFPGA_REMOTE_TEST_JOB_DELAY_MS=200 "%s" "$@" <&3 &\nsleep 1\nkill -9 $!\n' "$R" > "$BATS_TEST_TMPDIR/cut"
+  chmod +x "$BATS_TEST_TMPDIR/cut"
+  printf 'testhost\nhttp://127.0.0.1:%s\n' "$PORT" > hosts
+  # A connection of its own, not a ControlMaster's: the kill ends it.
+  sed -i 's/^  ControlMaster auto/  ControlMaster no/' "$BATS_TEST_TMPDIR/ssh_config"
+  FPGA_REMOTE_COMMAND=$BATS_TEST_TMPDIR/cut "$R" --hosts hosts --jobs 4 --chunk 256K fpga-gzip -b 64K there/big
+  # What the dead connection had in flight went to the HTTP server.
+  cmp here/big.gz there/big.gz
+  grep -q 'POST /v1/gzip/compress 200' "$SLOG"
+}
+
 @test "SSH: AES-GCM first where the CPU has AES, unless ssh_config chooses the ciphers" {
   start_sshd
   grep -qw aes /proc/cpuinfo || skip "no AES instructions here"

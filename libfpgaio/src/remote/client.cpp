@@ -290,7 +290,10 @@ class SshTransport : public Transport {
     check_health(r, ep.text);
   }
 
-  ~SshTransport() override { finish(); }
+  ~SshTransport() override {
+    finish();
+    if (err_fd_ >= 0) ::close(err_fd_);
+  }
 
   // Several threads call at once: requests go out one after the other on
   // the one connection, and the answers, which come back in the same order,
