@@ -7,7 +7,9 @@
 # and appends it to bench/RESULTS.md. One more row runs CNV through the FINN
 # driver against csim:0 (the CPU engine behind a FINN accelerator's buffers)
 # as a correctness run only: it must predict what the CPU predicts; its
-# speed is the CPU's and says nothing about a card.
+# speed is the CPU's and says nothing about a card. And one row runs CNV
+# through fpga-remote over HTTP to a server on this host (CPU engine), its
+# output compared with the local one.
 #
 #   bench/infer.sh [BUILD_DIR]     environment: IMAGES (20000), TORCH_IMAGES (2000)
 set -euo pipefail
@@ -64,6 +66,7 @@ bench_net() { # name model input fmt torchfmt extra
   tout=$( { /usr/bin/time -f 'rss %M' /usr/bin/python3 "$HERE/infer_torch.py" "$model" "$input" "$tfmt" 2 "$TN" > "$OUT/torch.pred"; } 2>&1 )
   torch_rate=$(echo "$tout" | awk '/^images/ {printf "%.1f", $2 / $4}')
   torch_rss=$(echo "$tout" | awk '/^rss/ {print $2}')
+  last_torch_rate=$torch_rate
   for p in 1 2; do
     measure "$OUT/pred.tsv" "'$BIN/fpga-infer' -q -p $p --model '$model' --input-format $fmt $extra '$input'"
     awk -v n="$name" -v p="$p" -v N="$N" -v t="$T" -v r="$RSS" -v tr="$torch_rate" 'BEGIN {
@@ -81,6 +84,28 @@ bench_net "$cnv_name" "$cnv" "$cnv_in" "$cnv_fmt" "$cnv_fmt"
 cmp -s "$OUT/csim.tsv" "$OUT/pred.tsv" ||
   { echo "bench: $cnv_name: csim:0 (FINN driver) and the CPU disagree" >&2; exit 1; }
 echo "| $cnv_name | fpga-infer --device csim:0 (FINN driver, CPU stand-in; correctness only) | - | - | - |"
+# fpga-remote over HTTP to a server on this host (loopback): the same CPU
+# engine behind the protocol, client and server sharing the same cores. The
+# output must be byte-identical to the local run's.
+mkdir -p "$OUT/models"
+cp "$cnv" "$OUT/models/cnv.fbnn"
+"$BIN/fpga-remote" serve --listen 127.0.0.1:0 --models "$OUT/models" 2> "$OUT/serve.log" &
+spid=$!
+trap 'kill $spid 2>/dev/null; rm -rf "$OUT"' EXIT
+port=""
+for _ in $(seq 100); do
+  port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$OUT/serve.log")
+  [ -n "$port" ] && break
+  sleep 0.05
+done
+[ -n "$port" ] || { cat "$OUT/serve.log" >&2; echo "bench: fpga-remote serve did not start" >&2; exit 1; }
+measure "$OUT/remote.tsv" "'$BIN/fpga-remote' http://127.0.0.1:$port fpga-infer -q --model cnv --input-format $cnv_fmt '$cnv_in'"
+cmp -s "$OUT/remote.tsv" "$OUT/pred.tsv" ||
+  { echo "bench: $cnv_name: fpga-remote fpga-infer and local fpga-infer disagree" >&2; exit 1; }
+srss=$(awk '/^VmHWM/ {print $2}' "/proc/$spid/status")
+awk -v n="$cnv_name" -v N="$N" -v t="$T" -v r="$RSS" -v s="$srss" -v tr="$last_torch_rate" 'BEGIN {
+  printf "| %s | fpga-remote http://127.0.0.1 fpga-infer (server on this host, CPU engine, 2 slots; client %.1f MiB, server peak %.1f MiB) | %.0f | %.1fx | %.1f |\n", n, r / 1024, s / 1024, N / t, N / t / tr, (r + s) / 1024 }'
+kill "$spid"; wait "$spid" 2>/dev/null || true
 if [ -n "$lfc" ]; then
   bench_net "LFC-W1A1 (BNN-PYNQ MNIST weights)" "$lfc" "$OUT/digits.raw" raw raw28 "--shape 28x28x1"
 fi
@@ -88,6 +113,8 @@ echo
 echo "PyTorch and fpga-infer predicted the same class for every image both ran. The csim:0"
 echo "row is a correctness run: the FINN driver (idma0/odma0 buffers, batches in flight) against"
 echo "a stand-in computed by the CPU engine predicted the CPU's class for all $N images; no card ran."
+echo "The fpga-remote row runs client and server on this machine's cores (the server's CPU engine, no"
+echo "card); its output was cmp'd with the local fpga-infer's. Its RSS is client plus server."
 echo
 } | tee "$OUT/table.md"
 { echo; cat "$OUT/table.md"; } >> "$HERE/RESULTS.md"

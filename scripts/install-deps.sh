@@ -3,7 +3,7 @@
 # when any is missing. Uses sudo when not root.
 set -eu
 PKGS="cmake g++ make pkg-config zlib1g-dev libisal-dev libdeflate-dev libgtest-dev libxrt-dev uuid-dev
-      libcurl4-gnutls-dev libmicrohttpd-dev openssh-server openssh-client openssl curl rsync
+      libcurl4-gnutls-dev libmicrohttpd-dev libgnutls28-dev openssh-server openssh-client openssl curl rsync
       bats parallel gzip pigz ncompress zip isal libdeflate-tools tabix python3 python3-numpy python3-onnx time
       dataset-fashion-mnist man-db groff-base mandoc bsdextrautils zsh fish dpkg-dev lintian"
 # --model: what training the default model and the PyTorch baseline need.

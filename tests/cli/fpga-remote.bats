@@ -4,8 +4,7 @@
 # limits. Servers listen on loopback ports chosen by the kernel.
 
 load helpers
-
-R=$FPGA_BIN/fpga-remote
+load remote-helpers
 
 # Tests work in w/; server logs and pids stay beside it.
 setup() {
@@ -13,38 +12,7 @@ setup() {
   cd "$BATS_TEST_TMPDIR/w"
 }
 
-# Starts `fpga-remote serve` with extra options; sets PORT and SPID (and
-# SLOG, its stderr). Waits for its "listening on" line.
-start_server() { # name [options...]
-  local name=$1; shift
-  SLOG=$BATS_TEST_TMPDIR/$name.log
-  : > "$SLOG"
-  "$R" serve --listen 127.0.0.1:0 "$@" 2> "$SLOG" &
-  SPID=$!
-  echo "$SPID" >> "$BATS_TEST_TMPDIR/servers"
-  for _ in $(seq 100); do
-    PORT=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$SLOG" || true)
-    [ -n "$PORT" ] && return 0
-    kill -0 "$SPID" 2>/dev/null || break
-    sleep 0.05
-  done
-  cat "$SLOG" >&2
-  return 1
-}
-
-teardown() {
-  if [ -f "$BATS_TEST_TMPDIR/servers" ]; then
-    while read -r p; do kill -CONT "$p" 2>/dev/null; kill "$p" 2>/dev/null; done < "$BATS_TEST_TMPDIR/servers"
-    while read -r p; do wait "$p" 2>/dev/null || true; done < "$BATS_TEST_TMPDIR/servers"
-  fi
-  if [ -f "$BATS_TEST_TMPDIR/sshd.pid" ]; then kill "$(cat "$BATS_TEST_TMPDIR/sshd.pid")" 2>/dev/null || true; fi
-  if [ -f "$BATS_TEST_TMPDIR/netns" ]; then
-    while read -r ns veth; do
-      ip netns del "$ns" 2>/dev/null || true
-      ip link del "$veth" 2>/dev/null || true
-    done < "$BATS_TEST_TMPDIR/netns"
-  fi
-}
+teardown() { remote_teardown; }
 
 # Two inputs with the same name and time in two directories: one for the
 # local run, one for the remote run.
@@ -83,7 +51,7 @@ make_pair() { # name kib
   [[ "$output" == *"not a host name"* ]]
   run "$R" http://127.0.0.1:1 fpga-gzip --device cpu x
   [ "$status" -eq 1 ]
-  [[ "$output" == *"server's choice"* ]]
+  [[ "$output" == *"--device is not served remotely: the server picks its devices itself"* ]]
   run "$R" http://127.0.0.1:1 fpga-gzip -z x
   [ "$status" -eq 1 ]
   [[ "$output" == *"gzip only"* ]]
@@ -460,47 +428,6 @@ make_pair() { # name kib
 
 # ---- SSH: a real sshd on a loopback port, keys made here ------------------
 
-start_sshd() {
-  command -v /usr/sbin/sshd >/dev/null || skip "no sshd (openssh-server)"
-  [ "$(id -u)" -eq 0 ] || skip "sshd for a test needs root here (CI runs as root)"
-  local T=$BATS_TEST_TMPDIR
-  ssh-keygen -q -t ed25519 -N '' -f "$T/hostkey"
-  ssh-keygen -q -t ed25519 -N '' -f "$T/userkey"
-  cp "$T/userkey.pub" "$T/authorized_keys"
-  mkdir -p /run/sshd
-  SSHPORT=$(( 20000 + RANDOM % 20000 ))
-  cat > "$T/sshd_config" <<EOF
-ListenAddress 127.0.0.1
-Port $SSHPORT
-HostKey $T/hostkey
-AuthorizedKeysFile $T/authorized_keys
-PidFile $T/sshd.pid
-StrictModes no
-UsePAM no
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-EOF
-  /usr/sbin/sshd -f "$T/sshd_config" -E "$T/sshd.log"
-  for _ in $(seq 50); do [ -s "$T/sshd.pid" ] && break; sleep 0.05; done
-  cat > "$T/ssh_config" <<EOF
-Host testhost
-  HostName 127.0.0.1
-  Port $SSHPORT
-  User $(id -un)
-  IdentityFile $T/userkey
-  IdentitiesOnly yes
-  UserKnownHostsFile $T/known_hosts
-  StrictHostKeyChecking accept-new
-  LogLevel ERROR
-  ControlMaster auto
-  ControlPath $T/cm-%C
-  ControlPersist 5
-EOF
-  export FPGA_REMOTE_SSH="ssh -F $T/ssh_config"
-  export FPGA_REMOTE_COMMAND="$R"
-}
-
 @test "SSH: compress, -d and -t through a real sshd are byte-identical" {
   start_sshd
   make_pair big 1500
@@ -644,21 +571,6 @@ EOF
 }
 
 # ---- Separate hosts: network namespaces joined to this one by veth pairs --
-
-# make_netns N: a namespace whose address is 10.231.N.2 (ours 10.231.N.1).
-make_netns() {
-  local n=$1 ns=frt$$n$1 veth=frv$$n$1
-  ip netns add "$ns" || return 1
-  echo "$ns $veth" >> "$BATS_TEST_TMPDIR/netns"
-  ip link add "$veth" type veth peer name "${veth}p" || return 1
-  ip link set "${veth}p" netns "$ns"
-  ip addr add "10.231.$n.1/24" dev "$veth"
-  ip link set "$veth" up
-  ip netns exec "$ns" ip addr add "10.231.$n.2/24" dev "${veth}p"
-  ip netns exec "$ns" ip link set "${veth}p" up
-  ip netns exec "$ns" ip link set lo up
-  NS=$ns
-}
 
 @test "hosts in network namespaces: byte-identical through each, failover when one goes away" {
   [ "$(id -u)" -eq 0 ] || skip "network namespaces need root"

@@ -312,3 +312,134 @@ TEST(RemoteHttp, ClientAndServerOnLoopbackGiveTheLocalBytes) {
   server.stop_accepting();
   server.wait_idle();
 }
+
+// What a local decoder writes of `gz` before it fails, and its error.
+static std::pair<Bytes, std::string> local_salvage(const Bytes& gz) {
+  MemFile f(gz);
+  fpgaio::Input in(f.path());
+  fpgaio::gzip::DecompressOptions o;
+  fpgaio::gzip::Decoder d(in, o);
+  testutil::VecSink s;
+  try {
+    d.run(s);
+  } catch (const fpgaio::Error& e) {
+    return {s.v, e.describe_as_gzip()[0]};
+  }
+  return {s.v, ""};
+}
+
+TEST(RemoteService, SalvageSendsWhatDecodesBeforeTheDamageAfterTheError) {
+  rm::Service svc(rm::ServerConfig{});
+  Bytes data = testutil::text_data(60000);
+  fpgaio::gzip::CompressOptions co;
+  co.block_size = 8192;
+  Bytes gz = fpgaio::gzip::compress_buffer(data.data(), data.size(), co);
+  for (std::size_t at : {gz.size() / 2, gz.size() - 20, std::size_t{40}}) {
+    Bytes bad = gz;
+    bad[at] ^= 0x55;
+    auto [want, msg] = local_salvage(bad);
+    ASSERT_FALSE(msg.empty());
+    rm::Request r;
+    r.path = "/v1/gzip/decompress";
+    r.query["salvage"] = "1";
+    r.body = bad;
+    auto a = svc.handle(r, "t");
+    EXPECT_EQ(a.status, 422);
+    auto p = a.content_type.find("; salvage=");
+    ASSERT_NE(p, std::string::npos) << a.content_type;
+    std::size_t n = std::stoull(a.content_type.substr(p + 10));
+    ASSERT_LE(n, a.body.size());
+    EXPECT_EQ(Bytes(a.body.end() - static_cast<std::ptrdiff_t>(n), a.body.end()), want);
+    // The JSON before it reads as ever (an old client ignores the rest).
+    a.body.resize(a.body.size() - n);
+    EXPECT_EQ(rm::error_from_response(a).describe_as_gzip()[0], msg);
+    // Without the parameter: the error alone, as protocol 1 had it.
+    r.query.clear();
+    auto b = svc.handle(r, "t");
+    EXPECT_EQ(b.content_type, "application/json");
+    EXPECT_EQ(b.body, a.body);
+  }
+}
+
+TEST(RemoteHttp, DamagedStreamDecompressedRemotelyWritesWhatALocalRunWrites) {
+  rm::ServerConfig cfg;
+  cfg.listen = "127.0.0.1:0";
+  rm::Service svc(cfg);
+  rm::HttpServer server(svc);
+  rm::HostPool pool({rm::parse_endpoint("http://127.0.0.1:" + std::to_string(server.port()))}, {}, 0, 2);
+  Bytes data = testutil::text_data(200000);
+  fpgaio::gzip::CompressOptions co;
+  co.block_size = 8192;
+  Bytes gz = fpgaio::gzip::compress_buffer(data.data(), data.size(), co);
+  // Damage in a later chunk, and a stream cut inside a member.
+  Bytes flipped = gz;
+  flipped[gz.size() * 3 / 4] ^= 0x55;
+  Bytes cut(gz.begin(), gz.begin() + static_cast<std::ptrdiff_t>(gz.size() * 2 / 3));
+  for (const Bytes& bad : {flipped, cut}) {
+    auto [want, msg] = local_salvage(bad);
+    MemFile f(bad);
+    fpgaio::Input in(f.path());
+    testutil::VecSink out;
+    rm::RemoteGzipOptions o;
+    o.chunk_bytes = 20000;
+    o.salvage = true;
+    o.shown = "x.gz";
+    try {
+      rm::decompress(pool, in, &out, o);
+      ADD_FAILURE() << "no error";
+    } catch (const fpgaio::Error& e) {
+      EXPECT_EQ(e.describe_as_gzip()[0], msg);
+    }
+    EXPECT_EQ(out.v.size(), want.size());
+    EXPECT_EQ(out.v, want);
+  }
+  server.stop_accepting();
+  server.wait_idle();
+}
+
+TEST(RemoteService, OtherFormatsAndPassThroughAsTheLocalDecoder) {
+  rm::Service svc(rm::ServerConfig{});
+  Bytes text = testutil::text_data(5000);
+  rm::Request r;
+  r.path = "/v1/gzip/decompress";
+  r.body = text;
+  auto a = svc.handle(r, "t");
+  EXPECT_EQ(a.status, 422);
+  EXPECT_EQ(rm::error_from_response(a).describe_as_gzip()[0], "not in gzip format");
+  r.query["pass"] = "1";
+  a = svc.handle(r, "t");
+  EXPECT_EQ(a.status, 200);
+  EXPECT_EQ(a.body, text);
+  r.query.clear();
+  r.body = {0x1f};
+  EXPECT_EQ(rm::error_from_response(svc.handle(r, "t")).describe_as_gzip()[0], "unexpected end of file");
+  // A zlib stream (pigz -z) at the start, unless zlib=0.
+  fpgaio::gzip::CompressOptions co;
+  co.container = fpgaio::gzip::Container::zlib;
+  r.body = fpgaio::gzip::compress_buffer(text.data(), text.size(), co);
+  a = svc.handle(r, "t");
+  EXPECT_EQ(a.status, 200);
+  EXPECT_EQ(a.body, text);
+  r.query["zlib"] = "0";
+  EXPECT_EQ(svc.handle(r, "t").status, 422);
+}
+
+TEST(RemoteService, ListReadsHeadersAndSaysBytesCrcAndFormat) {
+  rm::Service svc(rm::ServerConfig{});
+  Bytes data = testutil::text_data(40000);
+  fpgaio::gzip::CompressOptions co;
+  co.block_size = 8192;
+  Bytes gz = fpgaio::gzip::compress_buffer(data.data(), data.size(), co);
+  gz[gz.size() / 2] ^= 0x55;  // in deflate data: -t sees it, -l (headers only) does not
+  rm::Request r;
+  r.path = "/v1/gzip/test";
+  r.body = gz;
+  EXPECT_EQ(svc.handle(r, "t").status, 422);
+  r.query["list"] = "1";
+  auto a = svc.handle(r, "t");
+  ASSERT_EQ(a.status, 200);
+  EXPECT_NE(a.content_type.find("; in=" + std::to_string(gz.size()) + ";"), std::string::npos) << a.content_type;
+  EXPECT_NE(a.content_type.find("; format=gzip"), std::string::npos);
+  EXPECT_NE(a.content_type.find("; crc="), std::string::npos);
+  EXPECT_EQ(rm::json_value(std::string(a.body.begin(), a.body.end()), "bytes"), std::to_string(data.size()));
+}

@@ -22,24 +22,26 @@
 #include "fpgaio/io.hpp"
 #include "options.hpp"
 #include "progress.hpp"
+#include "rules.hpp"
 
 namespace {
 
 using fpgacli::report;
 using fpgagzip::Mode;
 using fpgagzip::Options;
+using fpgagzip::base_name;
+using fpgagzip::dir_prefix;
+using fpgagzip::has_suffix_ci;
+using fpgagzip::ratio_percent;
+using fpgagzip::shortened_name;
+using fpgagzip::special_file;
 namespace gz = fpgaio::gzip;
-
-struct ListTotals {
-  std::uint64_t compressed = 0, uncompressed = 0;
-  std::uint64_t header_bytes = 0;  // the last file's: gzip's totals ratio uses it
-  int files = 0;
-};
 
 class Runner {
  public:
   Runner(Options o, unsigned threads, fpgaio::UnitPool* units, unsigned cpu_threads, bool unit_fallback)
-      : o_(std::move(o)), threads_(threads), units_(units), cpu_threads_(cpu_threads), unit_fallback_(unit_fallback) {}
+      : o_(std::move(o)), threads_(threads), units_(units), cpu_threads_(cpu_threads), unit_fallback_(unit_fallback),
+        lister_(o_.verbosity) {}
 
   void run_operand(const std::string& path);
   void finish_list();
@@ -85,7 +87,7 @@ class Runner {
   unsigned cpu_threads_;     // CPU threads that take blocks beside the units
   bool unit_fallback_;       // a unit failing sends the rest to the CPU (no device was named)
   fpgacli::Status status_;
-  ListTotals totals_;
+  fpgagzip::Lister lister_;
 };
 
 void Runner::fail(const fpgaio::Error& e, const std::string& path) {
@@ -134,33 +136,10 @@ void Runner::run_operand(const std::string& path) {
   run_file(path, st);
 }
 
-// Why gzip would not compress or decompress this file to a file, in gzip's
-// words, or nothing: setuid and setgid files never (their bits would be lost),
-// sticky and hard-linked files without -f (the links would break).
-std::optional<std::string> special_file(const std::string& path, const struct stat& st, bool force) {
-  if (st.st_mode & S_ISUID) return path + " is set-user-ID on execution - ignored";
-  if (st.st_mode & S_ISGID) return path + " is set-group-ID on execution - ignored";
-  if (force) return std::nullopt;
-  if (st.st_mode & S_ISVTX) return path + " has the sticky bit set - file ignored";
-  if (st.st_nlink > 1) {
-    auto others = static_cast<unsigned long>(st.st_nlink - 1);
-    return path + " has " + std::to_string(others) + " other link" + (others > 1 ? "s" : "") + " -- file ignored";
-  }
-  return std::nullopt;
-}
-
 void Runner::run_directory(const std::string& path) {
-  DIR* d = ::opendir(path.c_str());
-  if (!d) return fail(path, std::strerror(errno));
-  std::vector<std::string> names;
-  while (auto* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") names.push_back(n);
-  }
-  ::closedir(d);
-  std::sort(names.begin(), names.end());
-  for (const auto& n : names) {
-    std::string p = path + (path.back() == '/' ? "" : "/") + n;
+  std::vector<std::string> paths;
+  if (int err = fpgagzip::directory_entries(path, paths)) return fail(path, std::strerror(err));
+  for (const auto& p : paths) {
     struct stat st;
     if (::lstat(p.c_str(), &st) != 0) {
       fail(p, std::strerror(errno));
@@ -201,28 +180,6 @@ void Runner::run_file(const std::string& path, const struct stat& st) {
   }
 }
 
-bool ends_with(const std::string& s, const std::string& suf) {
-  return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
-}
-
-bool has_suffix_ci(const std::string& s, const std::string& suf) {
-  return s.size() >= suf.size() && ::strcasecmp(s.c_str() + s.size() - suf.size(), suf.c_str()) == 0;
-}
-
-std::string base_name(const std::string& p) {
-  auto slash = p.rfind('/');
-  return slash == std::string::npos ? p : p.substr(slash + 1);
-}
-
-std::string dir_prefix(const std::string& p) {
-  auto slash = p.rfind('/');
-  return slash == std::string::npos ? "" : p.substr(0, slash + 1);
-}
-
-double ratio_percent(std::uint64_t big, std::uint64_t small) {
-  return big ? 100.0 * (static_cast<double>(big) - static_cast<double>(small)) / static_cast<double>(big) : 0.0;
-}
-
 void Runner::after_commit(const std::string& in_path, const std::string& out_path, std::uint64_t in_bytes,
                           std::uint64_t out_bytes, bool keep, std::uint64_t header_bytes) {
   bool remove = !keep && !o_.keep && !o_.to_stdout && in_path != "-" && !fpgaio::parse_range(in_path);
@@ -238,8 +195,6 @@ void Runner::after_commit(const std::string& in_path, const std::string& out_pat
     std::fprintf(stderr, "%s:\t%5.1f%%%s\n", in_path.c_str(), ratio_percent(plain, packed), what.c_str());
   }
 }
-
-std::optional<std::string> shortened_name(const std::string& stem, const std::string& suffix, bool compress);
 
 void Runner::compress_one(fpgaio::Input& in, const std::string& in_path) {
   bool is_stdin = in_path == "-";
@@ -333,126 +288,27 @@ void Runner::compress_one(fpgaio::Input& in, const std::string& in_path) {
 // A file that grew (a logger appending) or changed while it was read is
 // kept: the output holds only what was read. gzip's warning, status 2.
 bool Runner::input_changed(const fpgaio::Input& in, std::uint64_t bytes_read) {
-  if (!in.is_regular() || in.range() || in.is_stdin()) return false;
-  struct stat now;
-  if (::fstat(in.fd(), &now) != 0) return false;
-  const struct stat& then = in.stat();
-  std::string why;
-  if (now.st_size != then.st_size || static_cast<std::uint64_t>(now.st_size) != bytes_read)
-    why = "file size changed while zipping";
-  else if (now.st_mtim.tv_sec != then.st_mtim.tv_sec || now.st_mtim.tv_nsec != then.st_mtim.tv_nsec)
-    why = "file changed while zipping";
-  else
-    return false;
-  warn(in.name(), why);
+  auto why = fpgagzip::input_changed(in, bytes_read);
+  if (!why) return false;
+  warn(in.name(), *why);
   return true;
 }
 
-// The compressed-file suffix that `path` ends with, as spelled there: -S's
-// and gzip's known ones, compared without regard to case as gzip does (X.Z,
-// Y.GZ, Z.TGZ), and only after at least one character of name.
 std::optional<std::string> Runner::known_suffix(const std::string& path) const {
-  static const char* known[] = {".gz", "-gz", ".z", "-z", "_z", ".tgz", ".taz"};
-  std::string base = base_name(path);
-  std::vector<std::string> sufs = {o_.suffix};
-  for (auto* k : known) sufs.emplace_back(k);
-  for (const auto& s : sufs)
-    if (has_suffix_ci(base, s) && base.size() > s.size()) return base.substr(base.size() - s.size());
-  return std::nullopt;
+  return fpgagzip::known_suffix(path, o_.suffix);
 }
 
 std::optional<std::string> Runner::decompressed_name(const std::string& path) {
-  auto suf = known_suffix(path);
-  if (!suf) return std::nullopt;
-  std::string stem = path.substr(0, path.size() - suf->size());
-  if (::strcasecmp(suf->c_str(), ".tgz") == 0 || ::strcasecmp(suf->c_str(), ".taz") == 0) return stem + ".tar";
-  return stem;
-}
-
-// gzip's ratio for -l: the deflate data against the uncompressed size, the
-// first header and the last trailer not counted (-20.0% for 10 bytes in 30).
-std::string list_ratio(std::uint64_t uncompressed, std::uint64_t compressed, std::uint64_t header_bytes) {
-  char buf[32];
-  double u = static_cast<double>(uncompressed);
-  double r = uncompressed ? 100.0 * (u - (static_cast<double>(compressed) - static_cast<double>(header_bytes))) / u : 0.0;
-  std::snprintf(buf, sizeof buf, "%5.1f%%", r);
-  return buf;
-}
-
-// `stem` + `suffix` shortened as gzip shortens a name too long for its
-// directory, or nothing when it fits. Compressing: ".tar" becomes ".tgz",
-// else one character goes from the last part (between dots) longer than 3
-// characters (then 2, 1) until it fits. Decompressing (`compress` false,
-// `stem` the whole name): the last characters go.
-std::optional<std::string> shortened_name(const std::string& stem, const std::string& suffix, bool compress) {
-  std::string dir = dir_prefix(stem), base = base_name(stem);
-  long max = ::pathconf(dir.empty() ? "." : dir.c_str(), _PC_NAME_MAX);
-  std::size_t limit = max > 0 ? static_cast<std::size_t>(max) : 255;
-  if (base.size() + suffix.size() <= limit) return std::nullopt;
-  if (!compress) return dir + base.substr(0, limit);
-  if (base.size() > 4 && ends_with(base, ".tar")) {
-    std::string tgz = base.substr(0, base.size() - 4) + ".tgz";
-    if (tgz.size() <= limit) return dir + tgz;
-  }
-  while (!base.empty() && base.size() + suffix.size() > limit) {
-    std::size_t cut = std::string::npos;  // index of the character to remove
-    for (std::size_t min_part = 3; min_part > 0 && cut == std::string::npos; --min_part) {
-      std::size_t start = 0;
-      while (start <= base.size()) {
-        std::size_t end = base.find('.', start);
-        if (end == std::string::npos) end = base.size();
-        if (end - start > min_part) cut = end - 1;
-        start = end + 1;
-      }
-    }
-    if (cut == std::string::npos) {
-      // Every part is one character: cut at the last dot.
-      std::size_t dot = base.rfind('.');
-      base = dot == std::string::npos ? base.substr(0, base.size() - 1) : base.substr(0, dot);
-    } else {
-      base.erase(cut, 1);
-    }
-  }
-  return dir + base + suffix;
+  return fpgagzip::decompressed_name(path, o_.suffix);
 }
 
 void Runner::list_line(const std::string& name, const gz::DecompressResult& r, std::uint64_t compressed,
                        std::time_t when) {
-  if (totals_.files++ == 0) {
-    if (o_.verbosity > 0) std::printf("method  crc     date  time  ");
-    if (o_.verbosity >= 0) std::printf("%19s %19s  ratio uncompressed_name\n", "compressed", "uncompressed");
-  }
-  if (o_.verbosity > 0) {
-    // The CRC-32 of the whole content (gzip shows the last member's), the
-    // date as gzip prints it, in English whatever the locale.
-    static const char* const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    const char* method = r.format == gz::Format::lzw ? "compr" : r.format == gz::Format::pack ? "pack " : "defla";
-    std::printf("%s %08x ", method, r.crc);
-    if (const std::tm* tm = std::localtime(&when))
-      std::printf("%s%3d %02d:%02d ", months[tm->tm_mon], tm->tm_mday, tm->tm_hour, tm->tm_min);
-    else
-      std::printf("??? ?? ??:?? ");
-  }
-  std::uint64_t header_bytes = r.first ? r.first->length + 8 : 0;
-  std::printf("%19llu %19llu %s %s\n", static_cast<unsigned long long>(compressed),
-              static_cast<unsigned long long>(r.stats.out_bytes),
-              list_ratio(r.stats.out_bytes, compressed, header_bytes).c_str(), name.c_str());
-  totals_.compressed += compressed;
-  totals_.uncompressed += r.stats.out_bytes;
-  totals_.header_bytes = header_bytes;
+  lister_.line(name, r.format, r.crc, compressed, r.stats.out_bytes, r.first ? r.first->length + 8 : 0, when);
 }
 
 void Runner::finish_list() {
-  // As gzip: for more than one operand, not under -q, not when nothing (or
-  // only empty data) was listed.
-  if (o_.mode != Mode::list || o_.files.size() < 2 || o_.verbosity < 0 || totals_.compressed == 0 ||
-      totals_.uncompressed == 0)
-    return;
-  if (o_.verbosity > 0) std::printf("                            ");
-  std::printf("%19llu %19llu %s (totals)\n", static_cast<unsigned long long>(totals_.compressed),
-              static_cast<unsigned long long>(totals_.uncompressed),
-              list_ratio(totals_.uncompressed, totals_.compressed, totals_.header_bytes).c_str());
+  if (o_.mode == Mode::list) lister_.finish(o_.files.size());
 }
 
 void Runner::decompress_one(fpgaio::Input& in, const std::string& in_path) {

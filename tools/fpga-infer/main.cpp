@@ -15,11 +15,13 @@
 #include <optional>
 
 #include "cli.hpp"
+#include "options.hpp"
 #include "fpgaio/bnn.hpp"
 #include "fpgaio/device.hpp"
 #include "fpgaio/error.hpp"
 #include "fpgaio/finn.hpp"
 #include "fpgaio/images.hpp"
+#include "fpgaio/infer.hpp"
 #include "fpgaio/io.hpp"
 #include "fpgaio/pipeline.hpp"
 #include "fpgaio/split.hpp"
@@ -33,187 +35,8 @@ namespace img = fpgaio::images;
 using fpgaio::Error;
 using fpgaio::ErrorKind;
 
-enum Id { kModel, kInputFormat, kShape, kLabels, kStart, kManifest, kScores, kFormat, kOutput, kSave, kConfusion,
-          kQuiet, kProcesses, kDevice, kListDevices, kProgress, kForce, kHelp, kVersion, kInfo, kXclbin, kBatch };
-
-const std::vector<fpgacli::OptionSpec>& specs() {
-  static const std::vector<fpgacli::OptionSpec> s = {
-      {0, "model", "FILE", "the model (.fbnn; default: the installed Fashion-MNIST CNV model, env FPGA_MODEL)", kModel},
-      {0, "input-format", "FMT", "cifar, idx, pnm or raw (default: from the name, else the first bytes)", kInputFormat},
-      {0, "shape", "HxWxC", "the shape of raw images", kShape},
-      {0, "labels", "FILE", "IDX labels of IDX images, for the accuracy", kLabels},
-      {0, "start", "N", "number of the first image (chunk files; ranges know theirs)", kStart},
-      {0, "manifest", "FILE", "number the images of chunk files as fpga-split's manifest places them", kManifest},
-      {'s', "scores", nullptr, "add every class's score to each line", kScores},
-      {'F', "format", "FMT", "tsv (default), csv or jsonl", kFormat},
-      {'o', "output", "FILE", "write the results to FILE, atomically (- or default: standard output)", kOutput},
-      {0, "save", nullptr, "write each input's results beside it, INPUT.tsv (a range: FILE.INDEX.tsv)", kSave},
-      {0, "confusion", nullptr, "print the confusion matrix on stderr (needs labels)", kConfusion},
-      {'q', "quiet", nullptr, "no summary (images/s, accuracy) on stderr", kQuiet},
-      {'p', "processes", "N", "use N threads (default: the device's cores)", kProcesses},
-      {0, "device", "NAME", "compute device: a name, or a job slot number such as parallel's {%}", kDevice},
-      {0, "list-devices", nullptr, "list compute devices and exit", kListDevices},
-      {0, "xclbin", "FILE", "FINN accelerator to load on cards (default: FPGA_XCLBIN, else the model's pairing)", kXclbin},
-      {0, "batch", "N", "images a batch (default: 64 on the CPU, 256 on FINN devices)", kBatch},
-      {0, "info", nullptr, "describe the model and the code path, and exit", kInfo},
-      {0, "progress", nullptr, "show progress on stderr", kProgress},
-      {'f', "force", nullptr, "overwrite output files", kForce},
-      {'h', "help", nullptr, "show this help and exit", kHelp},
-      {'V', "version", nullptr, "show the version and exit", kVersion},
-  };
-  return s;
-}
-
-enum class OutFormat { tsv, csv, jsonl };
-
-struct Options {
-  std::string model, labels, manifest, output;
-  std::optional<img::Format> input_format;
-  std::optional<bnn::Shape> shape;
-  std::optional<std::uint64_t> start;
-  bool scores = false, save = false, confusion = false, quiet = false, list_devices = false, progress = false,
-       force = false, info = false;
-  OutFormat format = OutFormat::tsv;
-  unsigned threads = 0;
-  std::string device, xclbin;
-  unsigned batch = 0;
-  std::vector<std::string> inputs;
-};
-
-void print_help() {
-  const char* p = fpgacli::program_name().c_str();
-  std::printf("Usage: %s [OPTION]... [INPUT]...\n"
-              "  or:  %s import-bnn-pynq DIR -o FILE [-f]\n"
-              "  or:  %s pair MODEL XCLBIN... [-f]\n"
-              "Classify images with a binarized neural network; print a line per image:\n"
-              "its number, class number and class name (tab-separated by default).\n\n",
-              p, p, p);
-  std::fputs(fpgacli::format_help(specs()).c_str(), stdout);
-  std::printf("\nINPUT: CIFAR-10 binary files (3073-byte records), IDX image files, PGM/PPM\n"
-              "pictures, raw uint8 (--shape), byte ranges FILE@INDEX:OFFSET+LENGTH; - or\n"
-              "nothing: standard input. Images smaller than the model's input are centred\n"
-              "and padded with 0 pixels.\n"
-              "import-bnn-pynq converts a BNN-PYNQ parameter folder (cnvW1A1, lfcW1A1).\n"
-              "pair writes MODEL.finn, naming the FINN builds (.xclbin) of the model: cards\n"
-              "run a model only with an xclbin its pairing names.\n"
-              "Devices: cpu (scores and classes), csim:0 (the FINN stand-in: the CPU engine\n"
-              "behind a FINN accelerator's buffers; classes only, for testing), xrt:N (a card\n"
-              "with a FINN accelerator; classes only).\n"
-              "Exit status: 0 success, 1 error.\nFull documentation: man %s\n",
-              p);
-}
-
-std::optional<bnn::Shape> parse_shape(const std::string& s) {
-  unsigned h = 0, w = 0, c = 1;
-  char x1 = 0, x2 = 0;
-  int n = std::sscanf(s.c_str(), "%u%c%u%c%u", &h, &x1, &w, &x2, &c);
-  if ((n != 3 && n != 5) || x1 != 'x' || (n == 5 && x2 != 'x') || !h || !w || !c || h > 4096 || w > 4096 || c > 64)
-    return std::nullopt;
-  return bnn::Shape{h, w, c};
-}
-
-Options parse(int argc, char** argv) {
-  Options o;
-  std::vector<std::string> args(argv + 1, argv + argc);
-  fpgacli::parse_options(args, specs(), [&](int id, const std::string& v, const std::string& spelled, bool) {
-    switch (id) {
-      case kModel: o.model = v; break;
-      case kInputFormat:
-        o.input_format = img::parse_format(v);
-        if (!o.input_format) fpgacli::usage_error("unknown input format '" + v + "' (cifar, idx, pnm, raw)");
-        break;
-      case kShape:
-        o.shape = parse_shape(v);
-        if (!o.shape) fpgacli::usage_error("invalid shape '" + v + "' (HxW or HxWxC)");
-        break;
-      case kLabels: o.labels = v; break;
-      case kStart: {
-        auto n = fpgacli::parse_size(v);
-        if (!n || v.find_first_not_of("0123456789") != std::string::npos) fpgacli::usage_error("invalid --start '" + v + "'");
-        o.start = *n;
-        break;
-      }
-      case kManifest: o.manifest = v; break;
-      case kScores: o.scores = true; break;
-      case kFormat:
-        if (v == "tsv") o.format = OutFormat::tsv;
-        else if (v == "csv") o.format = OutFormat::csv;
-        else if (v == "jsonl" || v == "json") o.format = OutFormat::jsonl;
-        else fpgacli::usage_error("unknown output format '" + v + "' (tsv, csv, jsonl)");
-        break;
-      case kOutput: o.output = v == "-" ? "" : v; break;
-      case kSave: o.save = true; break;
-      case kConfusion: o.confusion = true; break;
-      case kQuiet: o.quiet = true; break;
-      case kProcesses: o.threads = fpgacli::parse_count(v, 4096, "number of threads"); break;
-      case kDevice: o.device = v; break;
-      case kXclbin:
-        if (v.empty()) fpgacli::usage_error("--xclbin needs a file name");
-        o.xclbin = v;
-        break;
-      case kBatch: o.batch = fpgacli::parse_count(v, 16384, "images a batch"); break;
-      case kListDevices: o.list_devices = true; break;
-      case kInfo: o.info = true; break;
-      case kProgress: o.progress = true; break;
-      case kForce: o.force = true; break;
-      case kHelp: print_help(); fpgacli::exit_after_output();
-      case kVersion: fpgacli::print_version();
-      default: fpgacli::usage_error("unexpected option " + spelled);
-    }
-  }, o.inputs);
-  if (o.save && !o.output.empty()) fpgacli::usage_error("--save and --output exclude each other");
-  if (o.start && !o.manifest.empty()) fpgacli::usage_error("--start and --manifest exclude each other");
-  if (o.model == "-" && (o.inputs.empty() || std::find(o.inputs.begin(), o.inputs.end(), "-") != o.inputs.end()))
-    fpgacli::usage_error("--model - reads the model from standard input: the images must come from files");
-  return o;
-}
-
-std::string default_model() {
-  if (const char* e = std::getenv("FPGA_MODEL"); e && *e) return e;
-  // Beside the program (BIN/../share/fpga-tools, for an install moved or made
-  // with another prefix), where it was installed, or in the source tree.
-  std::vector<std::string> places;
-  char exe[4096];
-  ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n > 0) {
-    std::string dir(exe, static_cast<std::size_t>(n));
-    dir = dir.substr(0, dir.rfind('/'));
-    places.push_back(dir + "/../share/fpga-tools/fashion-cnv.fbnn");
-  }
-  places.push_back(FPGA_MODEL_INSTALLED);
-  places.push_back(FPGA_MODEL_SOURCE);
-  struct stat st;
-  for (const auto& p : places)
-    if (::stat(p.c_str(), &st) == 0) return p;
-  throw Error(ErrorKind::usage, "no model installed; give one with --model FILE");
-}
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string o = "\"";
-  for (char c : s) o += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return o + "\"";
-}
-
-std::string json_string(const std::string& s) {
-  std::string o = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') o += '\\', o += static_cast<char>(c);
-    else if (c < 0x20) {
-      char b[8];
-      std::snprintf(b, sizeof b, "\\u%04x", c);
-      o += b;
-    } else o += static_cast<char>(c);
-  }
-  return o + "\"";
-}
-
-struct BatchResult {
-  std::string text;
-  std::vector<std::uint16_t> predicted;
-  std::vector<int> labels;
-  std::uint64_t first = 0;
-};
+using fpgainfer::Options;
+using fpgainfer::parse;
 
 class Classifier {
  public:
@@ -222,9 +45,7 @@ class Classifier {
 
  private:
   void classify_input(const std::string& operand, fpgaio::Sink& out);
-  std::optional<std::uint64_t> start_for(const std::string& operand);
-  std::uint64_t start_from_offset(const std::string& operand, img::Format f, std::uint64_t offset);
-  std::string line(std::uint64_t index, const std::int32_t* scores, std::size_t cls) const;
+  fpgaio::infer::Answer compute(const img::Batch& b);
   void summary(double seconds) const;
 
   void open_device();
@@ -240,140 +61,33 @@ class Classifier {
   std::optional<Error> pairing_error_;
   bnn::FinnDevice finn_;                // a FINN device (csim, card), when one runs
   std::atomic<bool> finn_failed_{false};  // a card failed mid-run: the CPU took over
-  std::vector<std::uint8_t> labels_;
-  std::optional<fpgaio::split::Manifest> manifest_;
+  std::unique_ptr<fpgaio::infer::Run> run_;
   unsigned threads_ = 1;
-  std::uint64_t images_ = 0, labelled_ = 0, correct_ = 0;
-  std::vector<std::uint64_t> confusion_;
 };
 
-std::string Classifier::line(std::uint64_t index, const std::int32_t* s, std::size_t cls) const {
-  const auto& names = model_->classes;
-  std::size_t n = names.size();
-  std::string out;
-  if (o_.format == OutFormat::jsonl) {
-    out = "{\"index\":" + std::to_string(index) + ",\"class\":" + std::to_string(cls) + ",\"name\":" + json_string(names[cls]);
-    if (o_.scores) {
-      out += ",\"scores\":[";
-      for (std::size_t i = 0; i < n; ++i) out += (i ? "," : "") + std::to_string(s[i]);
-      out += "]";
-    }
-    return out + "}\n";
-  }
-  const char sep = o_.format == OutFormat::csv ? ',' : '\t';
-  out = std::to_string(index) + sep + std::to_string(cls) + sep + (o_.format == OutFormat::csv ? csv_field(names[cls]) : names[cls]);
-  if (o_.scores)
-    for (std::size_t i = 0; i < n; ++i) out += sep + std::to_string(s[i]);
-  return out + "\n";
-}
-
-// The number of the first image of a chunk whose data began at byte `offset`
-// of the input that fpga-split cut (an IDX chunk has a header of its own, as
-// long as the input's).
-std::uint64_t Classifier::start_from_offset(const std::string& operand, img::Format f, std::uint64_t offset) {
-  if (f == img::Format::idx) {
-    fpgaio::Input in(operand);
-    img::Reader r(in, img::Format::idx, model_->input, std::nullopt, std::nullopt);
-    std::uint8_t head[4] = {};
-    fpgaio::pread_exact(in.fd(), head, 4, 0, operand);
-    std::uint64_t header = 4 + 4u * head[3];
-    return offset >= header ? (offset - header) / r.record_bytes() : 0;
-  }
-  std::uint64_t item = f == img::Format::cifar ? 3073 : o_.shape ? o_.shape->values() : model_->input.values();
-  return offset / item;
-}
-
-std::optional<std::uint64_t> Classifier::start_for(const std::string& operand) {
-  if (o_.start) return o_.start;
-  if (!manifest_ || fpgaio::parse_range(operand)) return std::nullopt;  // a range knows its numbers
-  for (const auto& c : manifest_->chunks) {
-    if (c.name != operand) continue;
-    // The chunk's data starts at c.offset of the input. An IDX chunk has a
-    // header of its own, as long as the input's (c.bytes - c.length), before
-    // its items; the input's items start after that header.
-    std::uint64_t header = c.bytes - c.length;
-    if (header) {
-      fpgaio::Input in(operand);
-      img::Reader r(in, img::Format::idx, model_->input, std::nullopt, std::nullopt);
-      return (c.offset - header) / r.record_bytes();
-    }
-    auto f = o_.input_format ? *o_.input_format : img::format_from_name(operand).value_or(img::Format::cifar);
-    std::uint64_t item = f == img::Format::cifar ? 3073 : o_.shape ? o_.shape->values() : model_->input.values();
-    return c.offset / item;
-  }
-  throw Error(ErrorKind::usage, "not a chunk in the manifest " + o_.manifest).with_path(operand);
-}
-
 void Classifier::classify_input(const std::string& operand, fpgaio::Sink& out) {
-  auto range = fpgaio::parse_range(operand);
-  std::unique_ptr<fpgaio::Input> in = range ? std::make_unique<fpgaio::Input>(*range) : std::make_unique<fpgaio::Input>(operand);
-  std::optional<img::Format> fmt = o_.input_format;
-  if (!fmt) fmt = img::format_from_name(range ? range->path : operand);
-  std::vector<std::uint8_t> head;
-  if (!fmt && !range) {
-    // Look at the first bytes (read again by the reader).
-    head.resize(4);
-    head.resize(in->read(head.data(), head.size()));
-    fmt = img::format_from_magic(head.data(), head.size());
-  }
-  if (!fmt && o_.shape) fmt = img::Format::raw;
-  if (!fmt && model_->input.height == 32 && model_->input.width == 32 && model_->input.channels == 3) fmt = img::Format::cifar;
-  if (!fmt) throw Error(ErrorKind::usage, "cannot tell the image format; give --input-format cifar|idx|pnm|raw").with_path(in->name());
-
-  std::optional<std::uint64_t> start = start_for(operand);
-  if (!start && !o_.start && !manifest_ && !range) {
-    // A chunk file of fpga-split knows where its data began in the input:
-    // its images keep their numbers there.
-    if (auto part = in->part(); part && !in->is_stdin()) start = start_from_offset(operand, *fmt, part->offset);
-  }
-  img::Reader reader(*in, *fmt, model_->input, o_.shape, start, std::move(head));
-  fpgacli::ProgressLine bar(o_.progress, in->name(), reader.total().value_or(0));
-  const std::size_t classes = model_->classes.size(), per = model_->input.values();
+  std::unique_ptr<fpgacli::ProgressLine> bar;
+  auto hooks = fpgacli::infer_progress(o_.progress, bar);
   const std::size_t batch = o_.batch ? o_.batch : finn_.driver ? 256 : 64;
-  std::uint64_t done = 0;
-  fpgaio::OrderedPool<BatchResult> pool(threads_, 2 * threads_ + 2, [&](BatchResult& r) {
-    out.write(reinterpret_cast<const std::uint8_t*>(r.text.data()), r.text.size());
-    for (std::size_t i = 0; i < r.predicted.size(); ++i) {
-      int label = r.labels[i];
-      if (label < 0 && !labels_.empty() && r.first + i < labels_.size()) label = labels_[r.first + i];
-      if (label < 0) continue;
-      ++labelled_;
-      if (static_cast<std::size_t>(label) < classes) {
-        correct_ += r.predicted[i] == label;
-        confusion_[static_cast<std::size_t>(label) * classes + r.predicted[i]]++;
-      }
-    }
-    images_ += r.predicted.size();
-    bar.update(done += r.predicted.size());
-  });
-  for (;;) {
-    auto b = std::make_shared<img::Batch>();
-    if (reader.next(batch, *b) == 0) break;
-    pool.submit([this, b, classes, per]() {
-      BatchResult r;
-      r.first = b->first;
-      r.labels = b->labels;
-      r.labels.resize(b->count);
-      if (finn_.driver && !finn_failed_) {
-        r.predicted = classes_of(*b);
-        if (!r.predicted.empty()) {
-          for (std::size_t i = 0; i < b->count; ++i) r.text += line(b->first + i, nullptr, r.predicted[i]);
-          return r;
-        }
-      }
-      std::vector<std::int32_t> scores(classes);
-      for (std::size_t i = 0; i < b->count; ++i) {
-        engine_->classify(b->pixels.data() + i * per, scores.data());
-        std::size_t cls = bnn::argmax(scores.data(), classes);
-        r.predicted.push_back(static_cast<std::uint16_t>(cls));
-        r.text += line(b->first + i, scores.data(), cls);
-      }
-      return r;
-    });
+  run_->classify(operand, out, [this](const img::Batch& b) { return compute(b); }, batch, threads_, hooks);
+}
+
+// A batch's classes (and scores, on the CPU): from the FINN device while it
+// works, else from the CPU engine.
+fpgaio::infer::Answer Classifier::compute(const img::Batch& b) {
+  fpgaio::infer::Answer a;
+  if (finn_.driver && !finn_failed_) {
+    a.classes = classes_of(b);
+    if (!a.classes.empty()) return a;
   }
-  pool.drain();
-  out.flush();
-  bar.finish();
+  const std::size_t classes = model_->classes.size(), per = model_->input.values();
+  a.scores.resize(b.count * classes);
+  for (std::size_t i = 0; i < b.count; ++i) {
+    std::int32_t* s = a.scores.data() + i * classes;
+    engine_->classify(b.pixels.data() + i * per, s);
+    a.classes.push_back(static_cast<std::uint16_t>(bnn::argmax(s, classes)));
+  }
+  return a;
 }
 
 // The classes of a batch from the FINN device; empty when the device failed
@@ -429,9 +143,10 @@ void Classifier::open_device() {
 void Classifier::summary(double seconds) const {
   if (o_.quiet) return;
   const std::string threads = std::to_string(threads_) + (threads_ == 1 ? " thread)" : " threads)");
-  std::string s = std::to_string(images_) + (images_ == 1 ? " image in " : " images in ") +
+  const std::uint64_t images = run_ ? run_->images() : 0;
+  std::string s = std::to_string(images) + (images == 1 ? " image in " : " images in ") +
                   std::to_string(seconds).substr(0, 5) + " s (" +
-                  std::to_string(static_cast<long long>(static_cast<double>(images_) / std::max(seconds, 1e-6))) +
+                  std::to_string(static_cast<long long>(static_cast<double>(images) / std::max(seconds, 1e-6))) +
                   " images/s, " +
                   (!finn_.driver ? std::string(bnn::isa_name(engine_->isa())) + ", " + threads
                    : finn_failed_ ? std::string(bnn::isa_name(engine_->isa())) + " on the CPU after " + device_.name +
@@ -440,32 +155,16 @@ void Classifier::summary(double seconds) const {
                        ? device_.name + ": the FINN stand-in, CPU engine on " + std::to_string(finn_.driver->ports()) +
                              " threads; a correctness run, not a card)"
                        : device_.name + ", FINN, " + std::to_string(finn_.driver->ports()) + " batches in flight)");
-  if (labelled_) {
-    char acc[64];
-    std::snprintf(acc, sizeof acc, "; top-1 accuracy %.2f%% (%llu of %llu)", 100.0 * static_cast<double>(correct_) / static_cast<double>(labelled_),
-                  static_cast<unsigned long long>(correct_), static_cast<unsigned long long>(labelled_));
-    s += acc;
-  }
+  if (run_) s += run_->accuracy_text();
   fpgacli::report("", s);
-  if (o_.confusion && labelled_) {
-    std::size_t n = model_->classes.size();
-    std::fprintf(stderr, "confusion matrix (rows: label, columns: predicted class)\n%6s", "");
-    for (std::size_t j = 0; j < n; ++j) std::fprintf(stderr, " %6zu", j);
-    std::fputc('\n', stderr);
-    for (std::size_t i = 0; i < n; ++i) {
-      std::fprintf(stderr, "%6zu", i);
-      for (std::size_t j = 0; j < n; ++j)
-        std::fprintf(stderr, " %6llu", static_cast<unsigned long long>(confusion_[i * n + j]));
-      std::fprintf(stderr, "  %s\n", model_->classes[i].c_str());
-    }
-  }
+  if (o_.confusion && run_) std::fputs(run_->confusion_text().c_str(), stderr);
 }
 
 int Classifier::run() {
   auto t0 = std::chrono::steady_clock::now();
   int code = fpgacli::kOk;
   try {
-    std::string path = o_.model.empty() ? default_model() : o_.model;
+    std::string path = o_.model.empty() ? fpgaio::infer::default_model_path() : o_.model;
     model_path_ = path;
     model_ = std::make_unique<bnn::Model>(bnn::Model::load(path));
     engine_ = std::make_unique<bnn::Engine>(*model_, bnn::best_isa());
@@ -498,12 +197,19 @@ int Classifier::run() {
                   finn_.driver ? "batches in flight (FINN: classes only)" : "threads");
       return fpgacli::close_stdout() ? 0 : 1;
     }
-    confusion_.assign(model_->classes.size() * model_->classes.size(), 0);
-    if (!o_.labels.empty()) labels_ = img::read_idx_labels(o_.labels);
-    if (!o_.manifest.empty()) manifest_ = fpgaio::split::read_manifest(o_.manifest);
+    fpgaio::infer::Settings set;
+    set.input_format = o_.input_format;
+    set.shape = o_.shape;
+    set.start = o_.start;
+    set.format = o_.format;
+    set.scores = o_.scores;
+    if (!o_.labels.empty()) set.labels = img::read_idx_labels(o_.labels);
+    if (!o_.manifest.empty()) set.manifest = fpgaio::split::read_manifest(o_.manifest);
+    set.manifest_path = o_.manifest;
+    run_ = std::make_unique<fpgaio::infer::Run>(std::move(set), model_->input, model_->classes);
     if (o_.inputs.empty()) o_.inputs.push_back("-");
     if (o_.save) {
-      const char* suffix = o_.format == OutFormat::tsv ? ".tsv" : o_.format == OutFormat::csv ? ".csv" : ".jsonl";
+      const char* suffix = fpgaio::infer::save_suffix(o_.format);
       for (const auto& op : o_.inputs) {
         auto r = fpgaio::parse_range(op);
         if (op == "-") throw Error(ErrorKind::usage, "--save needs files, not standard input");

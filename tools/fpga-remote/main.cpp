@@ -1,24 +1,31 @@
 // fpga-remote: run a stage (fpga-gzip) on another host over SSH or HTTP with
 // output byte-identical to a local run; `fpga-remote serve` is the server.
+#include <dirent.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 
 #include "cli.hpp"
+#include "fpgaio/device.hpp"
 #include "fpgaio/error.hpp"
 #include "fpgaio/io.hpp"
 #include "fpgaio/remote.hpp"
 #include "fpgaio/remote_gzip.hpp"
+#include "fpgaio/remote_tls.hpp"
 #include "fpgaio/version.hpp"
+#include "infer.hpp"    // fpga-infer's client
 #include "options.hpp"  // fpga-gzip's option table: the same options mean the same here
 #include "progress.hpp"
+#include "rules.hpp"
 
 namespace {
 
@@ -32,8 +39,9 @@ void print_help() {
       "Usage: %s [OPTION]... HOST TOOL [TOOL-OPTION]... [FILE]...\n"
       "       %s [OPTION]... --hosts FILE TOOL [TOOL-OPTION]... [FILE]...\n"
       "       %s serve [SERVE-OPTION]...\n"
-      "Run TOOL (fpga-gzip, fpga-gunzip, fpga-zcat) on another host, reading and\n"
-      "writing files here; the output is byte-identical to running TOOL here.\n\n"
+      "Run TOOL (fpga-gzip, fpga-gunzip, fpga-zcat, fpga-infer) on another host,\n"
+      "reading and writing files here; the output is byte-identical to running\n"
+      "TOOL here. fpga-infer's model is named from the server's models.\n\n"
       "HOST: ssh://[USER@]HOST[:PORT], [USER@]HOST (SSH), http://HOST:PORT,\n"
       "      https://HOST:PORT\n\n"
       "Options:\n"
@@ -48,6 +56,10 @@ void print_help() {
       "      --token-file FILE       HTTP bearer token (default: FPGA_REMOTE_TOKEN)\n"
       "      --cacert FILE           CA certificates that verify an https server\n"
       "                              (default: the system's)\n"
+      "      --cert FILE             https client certificate (PEM; default:\n"
+      "                              FPGA_REMOTE_CERT)\n"
+      "      --key FILE              its private key (PEM; default: FPGA_REMOTE_KEY,\n"
+      "                              else the --cert file)\n"
       "      --timeout SECONDS       a transfer that stalls this long fails\n"
       "                              (default 60)\n"
       "      --jobs N                requests in flight (default 4)\n"
@@ -58,17 +70,30 @@ void print_help() {
       "\n"
       "Serve options:\n"
       "      --listen ADDR:PORT      address to listen on (default 127.0.0.1:8437)\n"
-      "      --token-file FILE       require this bearer token (needed for\n"
-      "                              non-loopback addresses)\n"
+      "      --token-file FILE       require this bearer token (a non-loopback\n"
+      "                              address needs it or --tls-client-ca)\n"
       "      --tls-cert FILE         serve HTTPS with this certificate (PEM)\n"
       "      --tls-key FILE          and this private key (PEM)\n"
-      "      --slots N               jobs at once (default: this host's device slots)\n"
+      "      --tls-client-ca FILE    require client certificates signed by these CAs\n"
+      "                              (PEM) on every request but /v1/health\n"
+      "      --tls-client-name PATTERN\n"
+      "                              and whose name (CN, DNS or e-mail) matches\n"
+      "                              PATTERN (shell wildcards; repeatable)\n"
+      "      --device LIST           devices that run jobs, as fpga-gzip's --device\n"
+      "                              (xrt:0,xrt:1,cpu; csim:0; default: the cards\n"
+      "                              that work, then the CPU)\n"
+      "      --xclbin FILE           the xclbin to load on cards\n"
+      "      --slots N               the CPU's jobs at once (default: its cores)\n"
       "      --queue N               jobs waiting for a slot before 503\n"
       "                              (default: 4 x slots)\n"
       "      --max-body SIZE         largest request body (default 65M; 413 above)\n"
       "      --timeout SECONDS       close a connection silent this long (default 30)\n"
       "      --max-connections N     connections in all (default 64)\n"
       "      --max-per-address N     connections from one address (default 16)\n"
+      "      --models DIR            serve the fpga-infer models DIR/NAME.fbnn by NAME\n"
+      "                              (default: FPGA_REMOTE_MODELS)\n"
+      "      --default-model NAME    the model of clients that name none (default:\n"
+      "                              fpga-infer's default model on this host)\n"
       "      --stdio                 serve one client on standard input and output\n"
       "                              (used over SSH)\n"
       "\n"
@@ -87,12 +112,11 @@ std::string read_secret(const std::string& path) {
   return s;
 }
 
-std::string read_all(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw fpgaio::Error(fpgaio::ErrorKind::io, std::strerror(errno)).with_path(path);
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
+// A private key file others can read gets a warning. ssh refuses such a
+// key; here the run goes on and the exit status stays the tool's, which
+// scripts compare with a local run's.
+void warn_key_mode(const std::string& path) {
+  if (auto w = rm::key_file_warning(path)) report(path, *w);
 }
 
 unsigned count_arg(const std::string& v, unsigned max, const std::string& what) {
@@ -116,10 +140,18 @@ bool take(const std::vector<std::string>& args, std::size_t& i, const std::strin
 
 // ---- serve ------------------------------------------------------------------
 
+// "csim:0 x1, cpu x2": the devices in service and their slots.
+std::string device_slots(rm::Service& svc) {
+  std::string s;
+  for (const auto& d : svc.devices().status())
+    if (d.in_service) s += (s.empty() ? "" : ", ") + d.device.name + " x" + std::to_string(d.slots);
+  return s.empty() ? "none" : s;
+}
+
 int serve_main(const std::vector<std::string>& args) {
   rm::ServerConfig cfg;
   bool stdio = false;
-  std::string tls_cert, tls_key;
+  std::string tls_cert, tls_key, tls_client_ca;
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string v;
     const std::string& a = args[i];
@@ -143,6 +175,16 @@ int serve_main(const std::vector<std::string>& args) {
       tls_cert = v;
     } else if (take(args, i, "--tls-key", v)) {
       tls_key = v;
+    } else if (take(args, i, "--tls-client-ca", v)) {
+      tls_client_ca = v;
+    } else if (take(args, i, "--tls-client-name", v)) {
+      if (v.empty()) fpgacli::usage_error("--tls-client-name needs a pattern");
+      cfg.tls_client_names.push_back(v);
+    } else if (take(args, i, "--device", v)) {
+      if (v.empty()) fpgacli::usage_error("--device needs a device list");
+      cfg.devices = v;
+    } else if (take(args, i, "--xclbin", v)) {
+      fpgaio::set_xclbin(v);
     } else if (take(args, i, "--slots", v)) {
       cfg.slots = count_arg(v, 4096, "--slots");
     } else if (take(args, i, "--queue", v)) {
@@ -157,15 +199,33 @@ int serve_main(const std::vector<std::string>& args) {
       cfg.max_connections = count_arg(v, 100000, "--max-connections");
     } else if (take(args, i, "--max-per-address", v)) {
       cfg.max_per_address = count_arg(v, 100000, "--max-per-address");
+    } else if (take(args, i, "--models", v)) {
+      cfg.models_dir = v;
+    } else if (take(args, i, "--default-model", v)) {
+      cfg.default_model = v;
     } else {
       fpgacli::usage_error((a.size() && a[0] == '-' ? "unknown option '" : "unexpected operand '") + a + "'");
     }
   }
   if (cfg.token.empty())
     if (const char* t = std::getenv("FPGA_REMOTE_TOKEN"); t && *t) cfg.token = t;
+  if (tls_cert.empty() != tls_key.empty()) fpgacli::usage_error("--tls-cert and --tls-key go together");
+  if (!tls_client_ca.empty() && tls_cert.empty())
+    fpgacli::usage_error("--tls-client-ca needs --tls-cert and --tls-key (client certificates need https)");
+  if (!cfg.tls_client_names.empty() && tls_client_ca.empty()) fpgacli::usage_error("--tls-client-name needs --tls-client-ca");
+  // Over SSH (serve --stdio) the remote account's FPGA_REMOTE_MODELS says
+  // where its models are.
+  if (cfg.models_dir.empty())
+    if (const char* m = std::getenv("FPGA_REMOTE_MODELS"); m && *m) cfg.models_dir = m;
   try {
-    if (!tls_cert.empty()) cfg.tls_cert_pem = read_all(tls_cert);
-    if (!tls_key.empty()) cfg.tls_key_pem = read_all(tls_key);
+    // Read and checked here, so that a bad file is one line naming it.
+    if (!tls_cert.empty()) {
+      rm::KeyPair kp = rm::load_key_pair(tls_cert, tls_key);
+      cfg.tls_cert_pem = kp.cert_pem;
+      cfg.tls_key_pem = kp.key_pem;
+      warn_key_mode(tls_key);
+    }
+    if (!tls_client_ca.empty()) cfg.tls_client_ca_pem = rm::load_ca_file(tls_client_ca);
   } catch (const fpgaio::Error& e) {
     fpgacli::report(e);
     return 1;
@@ -173,8 +233,8 @@ int serve_main(const std::vector<std::string>& args) {
   if (stdio) {
     // Over ssh: the transport authenticated the user; one client, in order.
     ::signal(SIGPIPE, SIG_IGN);
-    rm::Service svc(cfg);
     try {
+      rm::Service svc(cfg);
       rm::serve_stdio(svc, STDIN_FILENO, STDOUT_FILENO);
     } catch (const fpgaio::Error& e) {
       fpgacli::report(e);
@@ -194,13 +254,17 @@ int serve_main(const std::vector<std::string>& args) {
   ::signal(SIGPIPE, SIG_IGN);
   try {
     rm::Service svc(cfg);
+    for (const auto& w : svc.device_warnings()) report("", "warning: " + w);
     rm::HttpServer server(svc);
     std::string where = cfg.listen;
     auto colon = where.rfind(':');
     if (colon != std::string::npos) where = where.substr(0, colon);
     report("", "listening on " + where + ":" + std::to_string(server.port()) + " (" +
-                   (cfg.tls_cert_pem.empty() ? "http" : "https") + ", " + std::to_string(svc.slots()) +
-                   " slots, queue " + std::to_string(svc.queue_limit()) + ")");
+                   (cfg.tls_cert_pem.empty()            ? "http"
+                    : cfg.tls_client_ca_pem.empty() ? "https"
+                                                    : "https, client certificates") +
+                   ", " + std::to_string(svc.slots()) + " slots, queue " + std::to_string(svc.queue_limit()) +
+                   ", devices " + device_slots(svc) + ")");
     int sig = 0;
     sigwait(&set, &sig);
     report("", std::string("signal ") + strsignal(sig) + ": finishing the requests in flight");
@@ -213,6 +277,25 @@ int serve_main(const std::vector<std::string>& args) {
   return 0;
 }
 
+// The option as it was given among the tool's arguments, for a refusal:
+// "--zlib" for any prefix of it, "-z" for a cluster of short options with z.
+std::string spelled(const std::vector<std::string>& targs, char shrt, const std::string& lng) {
+  for (std::size_t k = 0; k < targs.size(); ++k) {
+    const std::string& a = targs[k];
+    if (a == "--") break;
+    if (a.rfind("--", 0) == 0) {
+      std::string name = a.substr(2, a.find('=') == std::string::npos ? std::string::npos : a.find('=') - 2);
+      if (!name.empty() && lng.compare(0, name.size(), name) == 0) return "--" + lng;
+    }
+  }
+  for (const auto& a : targs) {
+    if (a == "--") break;
+    if (shrt && a.size() > 1 && a[0] == '-' && a[1] != '-' && a.find(shrt) != std::string::npos)
+      return std::string("-") + shrt;
+  }
+  return shrt ? std::string("-") + shrt : "--" + lng;
+}
+
 // ---- the gzip client ----------------------------------------------------------
 
 struct Client {
@@ -221,6 +304,7 @@ struct Client {
   std::size_t chunk;
   unsigned jobs;
   fpgacli::Status status;
+  fpgagzip::Lister lister{o.verbosity};
 
   void warn(const std::string& path, const std::string& msg) {
     if (o.verbosity >= 0) report(path, msg);
@@ -249,76 +333,132 @@ struct Client {
     return r;
   }
 
-  static bool ends_with(const std::string& s, const std::string& suf) {
-    return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
+  // gzip says this even under -q (a warning).
+  void exists(const std::string& out_path) {
+    report("", out_path + " already exists;\tnot overwritten");
+    status.warning();
   }
-  static std::string base_name(const std::string& p) {
-    auto slash = p.rfind('/');
-    return slash == std::string::npos ? p : p.substr(slash + 1);
+  bool writes_file() const {
+    return !o.to_stdout && (o.mode == fpgagzip::Mode::compress || o.mode == fpgagzip::Mode::decompress);
   }
-  static std::string dir_prefix(const std::string& p) {
-    auto slash = p.rfind('/');
-    return slash == std::string::npos ? "" : p.substr(0, slash + 1);
+  std::optional<std::string> known_suffix(const std::string& p) const { return fpgagzip::known_suffix(p, o.suffix); }
+  std::optional<std::string> decompressed_name(const std::string& p) const {
+    return fpgagzip::decompressed_name(p, o.suffix);
   }
 
+  // The operands, as fpga-gzip walks them (its Runner::run_operand and
+  // run_file): the same files skipped with the same words.
   void run_operand(const std::string& path) {
-    try {
-      if (path == "-") {
+    if (path == "-") {
+      try {
         fpgaio::Input in("-");
-        return o.mode == fpgagzip::Mode::compress ? compress_one(in, path) : decompress_one(in, path);
+        o.mode == fpgagzip::Mode::compress ? compress_one(in, path) : decompress_one(in, path);
+      } catch (const fpgaio::Error& e) {
+        fail(e, "stdin");
       }
+      return;
+    }
+    try {
       if (auto range = fpgaio::parse_range(path)) {
         if (o.mode == fpgagzip::Mode::decompress && !o.to_stdout)
           return fail(path, "a byte range can be decompressed only to standard output (-c)");
         fpgaio::Input in(*range);
         return o.mode == fpgagzip::Mode::compress ? compress_one(in, path) : decompress_one(in, path);
       }
-      std::string p = path;
+    } catch (const fpgaio::Error& e) {
+      return fail(e, path);
+    }
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) {
+      int err = errno;
+      if (err == ENOENT && o.mode != fpgagzip::Mode::compress && !decompressed_name(path)) {
+        for (const std::string& s : {o.suffix, std::string(".gz"), std::string(".z"), std::string("-z"), std::string(".Z")}) {
+          std::string alt = path + s;
+          if (::lstat(alt.c_str(), &st) == 0) return run_file(alt, st);
+        }
+        return fail(path + o.suffix, std::strerror(ENOENT));
+      }
+      return fail(path, std::strerror(err));
+    }
+    run_file(path, st);
+  }
+
+  void run_directory(const std::string& path) {
+    std::vector<std::string> paths;
+    if (int err = fpgagzip::directory_entries(path, paths)) return fail(path, std::strerror(err));
+    for (const auto& p : paths) {
       struct stat st;
       if (::lstat(p.c_str(), &st) != 0) {
-        int err = errno;
-        if (err == ENOENT && o.mode != fpgagzip::Mode::compress && ::lstat((p + o.suffix).c_str(), &st) == 0)
-          p += o.suffix;
-        else
-          return fail(path, std::strerror(err));
+        fail(p, std::strerror(errno));
+        continue;
       }
-      if (S_ISDIR(st.st_mode)) return warn("", p + " is a directory -- ignored");
-      if (S_ISLNK(st.st_mode) && !o.force && !o.to_stdout) return fail(p, std::strerror(ELOOP));
-      bool writes_file = !o.to_stdout && o.mode != fpgagzip::Mode::test;
-      fpgaio::Input in(p);
-      if (writes_file && !in.is_regular()) return warn("", p + " is not a directory or a regular file - ignored");
-      if (writes_file && (in.stat().st_mode & (S_ISUID | S_ISGID)))
-        return warn("", p + " is set-user-ID or set-group-ID on execution - ignored");
-      if (writes_file && !o.force && in.stat().st_nlink > 1)
-        return warn("", p + " has " + std::to_string(in.stat().st_nlink - 1) + " other link" +
-                            (in.stat().st_nlink > 2 ? "s" : "") + " -- file ignored");
-      o.mode == fpgagzip::Mode::compress ? compress_one(in, p) : decompress_one(in, p);
-    } catch (const fpgaio::Error& e) {
-      fail(e, path == "-" ? "stdin" : path);
+      run_file(p, st);
     }
   }
 
-  void after(const std::string& in_path, const std::string& out_path, bool keep, std::uint64_t plain,
-             std::uint64_t packed) {
+  void run_file(const std::string& path, const struct stat& st) {
+    if (S_ISDIR(st.st_mode)) {
+      if (o.recursive) return run_directory(path);
+      return warn("", path + " is a directory -- ignored");
+    }
+    if (S_ISLNK(st.st_mode) && !o.force && !o.to_stdout) return fail(path, std::strerror(ELOOP));
+    struct stat target;
+    if (S_ISLNK(st.st_mode) && ::stat(path.c_str(), &target) == 0 && S_ISDIR(target.st_mode)) {
+      if (o.recursive) return run_directory(path);
+      return warn("", path + " is a directory -- ignored");
+    }
+    if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode) && !o.to_stdout && o.mode != fpgagzip::Mode::test)
+      return warn("", path + " is not a directory or a regular file - ignored");
+    if (S_ISREG(st.st_mode) && writes_file())
+      if (auto why = fpgagzip::special_file(path, st, o.force)) return warn("", *why);
+    try {
+      fpgaio::Input in(path);
+      if (writes_file() && !in.is_regular()) return warn("", path + " is not a directory or a regular file - ignored");
+      if (writes_file())
+        if (auto why = fpgagzip::special_file(path, in.stat(), o.force)) return warn("", *why);
+      o.mode == fpgagzip::Mode::compress ? compress_one(in, path) : decompress_one(in, path);
+    } catch (const fpgaio::Error& e) {
+      fail(e, path);
+    }
+  }
+
+  void after_commit(const std::string& in_path, const std::string& out_path, std::uint64_t in_bytes,
+                    std::uint64_t out_bytes, bool keep = false, std::uint64_t header_bytes = 0) {
     bool remove = !keep && !o.keep && !o.to_stdout && in_path != "-" && !fpgaio::parse_range(in_path);
     if (remove && ::unlink(in_path.c_str()) != 0) fail(in_path, std::string("cannot remove: ") + std::strerror(errno));
     if (o.verbosity > 0 && in_path != "-") {
-      double pct = plain ? 100.0 * (double(plain) - double(packed)) / double(plain) : 0.0;
-      std::string what = o.to_stdout ? "" : (remove ? " -- replaced with " : " -- created ") + out_path;
-      std::fprintf(stderr, "%s:\t%5.1f%%%s\n", in_path.c_str(), pct, what.c_str());
+      bool compress = o.mode == fpgagzip::Mode::compress;
+      std::uint64_t plain = compress ? in_bytes : out_bytes;
+      std::uint64_t packed = compress ? out_bytes : in_bytes - std::min(in_bytes, header_bytes);
+      std::string what = o.to_stdout ? (o.keep ? " -- created stdout" : " -- replaced with stdout")
+                                     : (remove ? " -- replaced with " : " -- created ") + out_path;
+      std::fprintf(stderr, "%s:\t%5.1f%%%s\n", in_path.c_str(), fpgagzip::ratio_percent(plain, packed), what.c_str());
     }
+  }
+
+  bool input_changed(const fpgaio::Input& in, std::uint64_t bytes_read) {
+    auto why = fpgagzip::input_changed(in, bytes_read);
+    if (!why) return false;
+    warn(in.name(), *why);
+    return true;
   }
 
   void compress_one(fpgaio::Input& in, const std::string& in_path) {
     bool is_stdin = in_path == "-";
     const auto& range = in.range();
-    if (!o.to_stdout && !is_stdin && !range && ends_with(in_path, o.suffix) && !o.force) {
-      if (o.verbosity >= 0) report("", in_path + " already has " + o.suffix + " suffix -- unchanged");
-      return;
+    if (!o.to_stdout && !is_stdin && !range && !o.force) {
+      if (auto suf = known_suffix(in_path)) {
+        if (o.verbosity > 0 || (!o.recursive && o.verbosity >= 0))
+          report("", in_path + " already has " + *suf + " suffix -- unchanged");
+        return;
+      }
     }
     bool out_stdout = o.to_stdout || is_stdin;
     if (out_stdout && fpgacli::is_tty(STDOUT_FILENO) && !o.force) {
-      report("", "compressed data not written to a terminal. Use -f to force compression.");
+      if (o.verbosity >= 0) {
+        report("", "compressed data not written to a terminal. Use -f to force compression.");
+        std::fprintf(stderr, "For help, type: %s -h\n", fpgacli::program_name().c_str());
+      }
       status.error();
       return;
     }
@@ -326,7 +466,7 @@ struct Client {
     // The name and time the local tool would put in the first member.
     bool save_name = o.save_name.value_or(true), save_time = o.save_time.value_or(true);
     bool heads_file = !range || range->offset == 0;
-    if (!is_stdin && save_name && heads_file) ro.name = base_name(range ? range->path : in_path);
+    if (!is_stdin && save_name && heads_file) ro.name = fpgagzip::base_name(range ? range->path : in_path);
     if (heads_file) ro.comment = o.comment;
     ro.part = in.part();  // a chunk of fpga-split: the FP subfield fpga-gzip would write
     ro.strategy = o.strategy;
@@ -345,57 +485,79 @@ struct Client {
       fpgaio::FdSink sink(STDOUT_FILENO, "stdout");
       auto st = rm::compress(*hosts, in, sink, ro);
       bar.finish();
-      after(in_path, "stdout", false, st.in_bytes, st.out_bytes);
+      input_changed(in, st.in_bytes);
+      after_commit(in_path, "stdout", st.in_bytes, st.out_bytes);
       return;
     }
     std::string out_path = (range ? range->stem() : in_path) + o.suffix;
+    bool shortened = false;
+    if (auto s = fpgagzip::shortened_name(range ? range->stem() : in_path, o.suffix, true)) {
+      out_path = *s;
+      shortened = true;
+      ro.name = fpgagzip::base_name(range ? range->path : in_path);
+    }
     struct stat ost;
-    if (::lstat(out_path.c_str(), &ost) == 0 && !o.force) return warn("", out_path + " already exists;\tnot overwritten");
+    if (::lstat(out_path.c_str(), &ost) == 0 && !o.force) return exists(out_path);
     fpgaio::OutputFile out(out_path, o.force, fpgaio::OutputName::chosen);
     fpgaio::FdSink sink(out.fd(), out_path);
     auto st = rm::compress(*hosts, in, sink, ro);
     bar.finish();
     out.commit(&in.stat(), o.synchronous);
-    after(in_path, out_path, !out.regular(), st.in_bytes, st.out_bytes);
-  }
-
-  std::optional<std::string> decompressed_name(const std::string& path) {
-    static const char* known[] = {".gz", "-gz", ".z", "-z", "_z"};
-    std::string base = base_name(path);
-    std::vector<std::string> sufs = {o.suffix};
-    for (auto* k : known) sufs.emplace_back(k);
-    for (const auto& s : sufs)
-      if (ends_with(base, s) && base.size() > s.size()) return path.substr(0, path.size() - s.size());
-    if ((ends_with(base, ".tgz") || ends_with(base, ".taz")) && base.size() > 4)
-      return path.substr(0, path.size() - 4) + ".tar";
-    return std::nullopt;
+    bool changed = input_changed(in, st.in_bytes);
+    if (shortened && o.verbosity == 0) report("", in_path + " compressed to " + out_path);
+    after_commit(in_path, out_path, st.in_bytes, st.out_bytes, changed || !out.regular());
   }
 
   void decompress_one(fpgaio::Input& in, const std::string& in_path) {
     bool is_stdin = in_path == "-";
     std::string shown = is_stdin ? "stdin" : in_path;
     if (is_stdin && fpgacli::is_tty(STDIN_FILENO) && !o.force) {
-      report("", "compressed data not read from a terminal. Use -f to force decompression.");
+      if (o.verbosity >= 0) {
+        report("", "compressed data not read from a terminal. Use -f to force decompression.");
+        std::fprintf(stderr, "For help, type: %s -h\n", fpgacli::program_name().c_str());
+      }
       status.error();
       return;
     }
+    bool out_stdout = o.to_stdout || is_stdin;
+    bool needs_suffix = !is_stdin && !in.range() &&
+                        ((o.mode == fpgagzip::Mode::decompress && !out_stdout) ||
+                         (o.recursive && o.mode != fpgagzip::Mode::decompress));
+    if (needs_suffix && !decompressed_name(in_path)) {
+      if (o.verbosity > 0 || (!o.recursive && o.verbosity >= 0)) warn("", in_path + ": unknown suffix -- ignored");
+      return;
+    }
     auto ro = remote_options(shown);
+    // As fpga-gzip's decoder options: -cdf and -tf pass data through.
+    ro.pass_through = o.force && ((o.mode == fpgagzip::Mode::decompress && out_stdout) || o.mode == fpgagzip::Mode::test);
+    ro.detect_zlib = !ro.pass_through || fpgagzip::has_suffix_ci(fpgagzip::base_name(in_path), ".zz");
+    ro.salvage = out_stdout;
     fpgacli::ProgressLine bar(o.mode == fpgagzip::Mode::decompress && progress_enabled(), shown,
                               in.is_regular() ? static_cast<std::uint64_t>(in.stat().st_size) : 0);
     ro.progress = [&](std::uint64_t done, std::uint64_t) { bar.update(done); };
-    bool out_stdout = o.to_stdout || is_stdin;
     rm::RemoteDecompressResult r;
-    if (o.mode == fpgagzip::Mode::test) {
+    auto header_bytes = [&] { return r.first ? r.first->length + 8 : 0; };
+    if (o.mode == fpgagzip::Mode::list) {
+      ro.list_only = true;  // sizes from the headers where they are, as fpga-gzip -l
+      r = rm::decompress(*hosts, in, nullptr, ro);
+      std::string name = is_stdin ? "stdout" : in.range() ? in_path : decompressed_name(in_path).value_or(in_path);
+      if (!is_stdin && o.save_name.value_or(false) && r.first && r.first->name && !r.first->name->empty()) {
+        std::string n = fpgagzip::base_name(*r.first->name);
+        if (n != "." && n != "..") name = fpgagzip::dir_prefix(in_path) + n;
+      }
+      std::time_t when = r.first && r.first->mtime ? r.first->mtime
+                         : in.is_regular() && !in.range() ? in.stat().st_mtime : 0;
+      lister.line(name, r.format, r.crc, r.stats.in_bytes, r.stats.out_bytes, header_bytes(), when);
+    } else if (o.mode == fpgagzip::Mode::test) {
       r = rm::decompress(*hosts, in, nullptr, ro);
       if (o.verbosity > 0) std::fprintf(stderr, "%s:\t OK\n", shown.c_str());
     } else if (out_stdout) {
       fpgaio::FdSink sink(STDOUT_FILENO, "stdout");
       r = rm::decompress(*hosts, in, &sink, ro);
       bar.finish();
-      after(in_path, "stdout", false, r.stats.out_bytes, r.stats.in_bytes);
+      after_commit(in_path, "stdout", r.stats.in_bytes, r.stats.out_bytes, false, header_bytes());
     } else {
-      auto out_path = decompressed_name(in_path);
-      if (!out_path) return warn("", in_path + ": unknown suffix -- ignored");
+      std::optional<std::string> out_path = decompressed_name(in_path);
       if (o.save_name.value_or(false)) {
         // The name comes from the first header: read it here, before any work.
         std::uint8_t head[65536];
@@ -403,33 +565,61 @@ struct Client {
         if (n > 0) {
           try {
             if (auto h = fpgaio::gzip::parse_header(head, static_cast<std::size_t>(n)); h && h->name && !h->name->empty()) {
-              std::string b = base_name(*h->name);
-              if (b != "." && b != "..") out_path = dir_prefix(in_path) + b;
+              std::string b = fpgagzip::base_name(*h->name);
+              if (b != "." && b != "..") out_path = fpgagzip::dir_prefix(in_path) + b;
             }
           } catch (const fpgaio::Error&) {
           }
         }
       }
+      if (auto s = fpgagzip::shortened_name(*out_path, "", false)) {
+        out_path = s;
+        warn(*out_path, "warning, name truncated");
+      }
       struct stat ost;
       if (::lstat(out_path->c_str(), &ost) == 0) {
-        if (!o.force) return warn("", *out_path + " already exists;\tnot overwritten");
+        if (!o.force) return exists(*out_path);
         if (fpgaio::same_file(ost, in.stat())) return fail(in_path, "input and output are the same file");
       }
       fpgaio::OutputFile out(*out_path, o.force, fpgaio::OutputName::chosen);
       fpgaio::FdSink sink(out.fd(), *out_path);
       r = rm::decompress(*hosts, in, &sink, ro);
       bar.finish();
+      if (r.zip_more_entries) {  // gzip keeps such a zip file and writes nothing
+        for (const auto& w : r.warnings) warn(shown, w);
+        return fail("", in_path + " has more than one entry -- unchanged");
+      }
       struct stat meta = in.stat();
       if (o.save_time.value_or(false) && r.first && r.first->mtime) {
         meta.st_mtim.tv_sec = r.first->mtime;
         meta.st_mtim.tv_nsec = 0;
       }
       out.commit(&meta, o.synchronous);
-      after(in_path, *out_path, !out.regular(), r.stats.out_bytes, r.stats.in_bytes);
+      after_commit(in_path, *out_path, r.stats.in_bytes, r.stats.out_bytes, !out.regular(), header_bytes());
     }
+    for (const auto& w : r.warnings) warn(shown, w);
+    if (r.zip_more_entries) warn("", in_path + " has more than one entry--rest ignored");
     if (r.trailing_garbage) warn("", shown + ": decompression OK, trailing garbage ignored");
   }
 };
+
+// The host the job slot picks (--slot, else PARALLEL_JOBSLOT, else 1); "N/"
+// lines count N times.
+std::size_t pick_host(const std::vector<rm::Endpoint>& hosts, unsigned slot) {
+  if (!slot) {
+    const char* js = std::getenv("PARALLEL_JOBSLOT");
+    slot = js && *js ? static_cast<unsigned>(std::strtoul(js, nullptr, 10)) : 1;
+    if (!slot) slot = 1;
+  }
+  std::size_t total = 0;
+  for (auto& h : hosts) total += h.jobs;
+  std::size_t pick = (slot - 1) % total;
+  for (std::size_t k = 0; k < hosts.size(); ++k) {
+    if (pick < hosts[k].jobs) return k;
+    pick -= hosts[k].jobs;
+  }
+  return 0;
+}
 
 int client_main(const std::vector<std::string>& args) {
   rm::ClientConfig cfg;
@@ -455,6 +645,10 @@ int client_main(const std::vector<std::string>& args) {
       token_file = v;
     } else if (take(args, i, "--cacert", v)) {
       cfg.cacert = v;
+    } else if (take(args, i, "--cert", v)) {
+      cfg.cert = v;
+    } else if (take(args, i, "--key", v)) {
+      cfg.key = v;
     } else if (take(args, i, "--timeout", v)) {
       cfg.timeout_seconds = count_arg(v, 86400, "--timeout");
     } else if (take(args, i, "--jobs", v)) {
@@ -487,18 +681,30 @@ int client_main(const std::vector<std::string>& args) {
     fpgacli::report(e);
     return 1;
   }
-  if (i >= args.size()) fpgacli::usage_error("missing TOOL (fpga-gzip, fpga-gunzip, fpga-zcat)");
+  if (i >= args.size()) fpgacli::usage_error("missing TOOL (fpga-gzip, fpga-gunzip, fpga-zcat, fpga-infer)");
   std::string tool = args[i++];
   std::string tool_base = tool.substr(tool.rfind('/') == std::string::npos ? 0 : tool.rfind('/') + 1);
-  if (tool_base == "fpga-infer")
-    fpgacli::usage_error("fpga-infer is not served by this release of fpga-remote (fpga-gzip only)");
-  if (tool_base != "fpga-gzip" && tool_base != "fpga-gunzip" && tool_base != "fpga-zcat")
-    fpgacli::usage_error("unknown TOOL '" + tool + "' (fpga-gzip, fpga-gunzip, fpga-zcat)");
+  if (tool_base != "fpga-gzip" && tool_base != "fpga-gunzip" && tool_base != "fpga-zcat" && tool_base != "fpga-infer")
+    fpgacli::usage_error("unknown TOOL '" + tool + "' (fpga-gzip, fpga-gunzip, fpga-zcat, fpga-infer)");
 
   // Credentials never on the command line.
   try {
     if (!token_file.empty()) cfg.token = read_secret(token_file);
     else if (const char* t = std::getenv("FPGA_REMOTE_TOKEN"); t && *t) cfg.token = t;
+    // The client certificate: paths (never a key's contents), checked here
+    // so that a missing file or a key of another certificate is one line
+    // before any work.
+    if (cfg.cert.empty())
+      if (const char* e = std::getenv("FPGA_REMOTE_CERT"); e && *e) cfg.cert = e;
+    if (cfg.key.empty())
+      if (const char* e = std::getenv("FPGA_REMOTE_KEY"); e && *e) cfg.key = e;
+    if (cfg.cert.empty() && !cfg.key.empty())
+      fpgacli::usage_error("a client key (--key, FPGA_REMOTE_KEY) needs its certificate (--cert, FPGA_REMOTE_CERT)");
+    if (!cfg.cert.empty()) {
+      if (cfg.key.empty()) cfg.key = cfg.cert;
+      rm::load_key_pair(cfg.cert, cfg.key);
+      warn_key_mode(cfg.key);
+    }
   } catch (const fpgaio::Error& e) {
     fpgacli::report(e);
     return 1;
@@ -514,6 +720,11 @@ int client_main(const std::vector<std::string>& args) {
 
   // The tool's own options, parsed by fpga-gzip's table under its name.
   std::vector<std::string> targs(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+  if (tool_base == "fpga-infer") {
+    // fpga-infer's own table, inputs and outputs here (infer.cpp).
+    rm::HostPool pool(hosts, cfg, pick_host(hosts, slot), retries ? retries : static_cast<unsigned>(2 * hosts.size() + 1));
+    return fpgaremote::infer_main(pool, targs, tool_base, chunk, jobs);
+  }
   std::vector<char*> argv;
   argv.push_back(const_cast<char*>(tool_base.c_str()));
   for (auto& s : targs) argv.push_back(const_cast<char*>(s.c_str()));
@@ -521,35 +732,25 @@ int client_main(const std::vector<std::string>& args) {
   fpgacli::set_program_name(tool_base.c_str());
   fpgagzip::Options o = fpgagzip::parse_command_line(static_cast<int>(argv.size() - 1), argv.data());
   fpgacli::set_program_name(kProg);
-  if (o.mode == fpgagzip::Mode::list) fpgacli::usage_error("-l reads only headers: run it here (fpga-gzip -l)");
-  if (o.list_devices) fpgacli::usage_error("--list-devices: ask the server (GET /v1/devices)");
-  if (o.recursive) fpgacli::usage_error("-r is not supported remotely; name the files");
-  if (o.engine) fpgacli::usage_error("--engine is not supported remotely");
-  if (o.mode == fpgagzip::Mode::compress && o.container != fpgaio::gzip::Container::gzip)
-    fpgacli::usage_error("-z and -K (zlib and zip output) are not supported remotely: gzip only");
-  if (!o.device.empty() || !o.xclbin.empty())
-    fpgacli::usage_error("--device and --xclbin are the server's choice: it picks its devices itself");
+  // What the remote path cannot do, refused before anything is touched,
+  // with the option as it was given (docs: man fpga-remote, LIMITS).
+  auto refuse = [&](char shrt, const std::string& lng, const std::string& why) {
+    fpgacli::usage_error(spelled(targs, shrt, lng) + " is not served remotely: " + why);
+  };
+  if (o.list_devices) refuse(0, "list-devices", "ask the server (GET /v1/devices)");
+  if (o.engine) refuse(0, "engine", "the server picks its engines by level");
+  if (o.mode == fpgagzip::Mode::compress && o.container == fpgaio::gzip::Container::zlib)
+    refuse('z', "zlib", "zlib output is one stream that cannot be cut into requests (gzip only)");
+  if (o.mode == fpgagzip::Mode::compress && o.container == fpgaio::gzip::Container::zip)
+    refuse('K', "zip", "zip output is one stream that cannot be cut into requests (gzip only)");
+  if (!o.device.empty()) refuse(0, "device", "the server picks its devices itself");
+  if (!o.xclbin.empty()) refuse(0, "xclbin", "the server picks its devices and images itself");
 
-  // The job slot picks the host; "N/" lines count N times.
-  if (!slot) {
-    const char* js = std::getenv("PARALLEL_JOBSLOT");
-    slot = js && *js ? static_cast<unsigned>(std::strtoul(js, nullptr, 10)) : 1;
-    if (!slot) slot = 1;
-  }
-  std::size_t total = 0;
-  for (auto& h : hosts) total += h.jobs;
-  std::size_t pick = (slot - 1) % total, first = 0;
-  for (std::size_t k = 0; k < hosts.size(); ++k) {
-    if (pick < hosts[k].jobs) {
-      first = k;
-      break;
-    }
-    pick -= hosts[k].jobs;
-  }
-  rm::HostPool pool(hosts, cfg, first, retries ? retries : static_cast<unsigned>(2 * hosts.size() + 1));
+  rm::HostPool pool(hosts, cfg, pick_host(hosts, slot), retries ? retries : static_cast<unsigned>(2 * hosts.size() + 1));
   if (o.files.empty()) o.files.push_back("-");
-  Client c{&pool, o, chunk, jobs, {}};
+  Client c{&pool, o, chunk, jobs, {}, fpgagzip::Lister(o.verbosity)};
   for (const auto& f : c.o.files) c.run_operand(f);
+  if (c.o.mode == fpgagzip::Mode::list) c.lister.finish(c.o.files.size());
   int code = c.status.code();
   if (!fpgacli::close_stdout()) code = fpgacli::kError;
   return code;
@@ -560,7 +761,12 @@ int client_main(const std::vector<std::string>& args) {
 int main(int argc, char** argv) {
   fpgacli::set_program_name(argv[0]);
   std::vector<std::string> args(argv + 1, argv + argc);
-  if (!args.empty() && args[0] == "serve") return serve_main({args.begin() + 1, args.end()});
+  // The cards were closed with the Service; XRT's static destructors are skipped.
+  if (!args.empty() && args[0] == "serve") {
+    int code = serve_main({args.begin() + 1, args.end()});
+    std::fflush(stdout);
+    return fpgacli::leave(code);
+  }
   fpgacli::install_signal_handlers();
   return client_main(args);
 }

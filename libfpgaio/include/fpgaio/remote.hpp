@@ -19,6 +19,7 @@
 
 #include "fpgaio/error.hpp"
 #include "fpgaio/io.hpp"
+#include "fpgaio/remote_devices.hpp"
 
 namespace fpgaio::remote {
 
@@ -52,6 +53,11 @@ Error error_from_response(const Response& r);
 // A value of a flat JSON object ("key": number or "string"), or nullopt.
 std::optional<std::string> json_value(const std::string& json, const std::string& key);
 
+// A decimal query parameter within [lo, hi], or dflt when absent;
+// Error(usage) naming the parameter otherwise.
+std::uint64_t query_number(const std::map<std::string, std::string>& q, const std::string& key, std::uint64_t lo,
+                           std::uint64_t hi, std::uint64_t dflt);
+
 // Compares two strings in time that depends only on their lengths.
 bool constant_time_equal(const std::string& a, const std::string& b);
 
@@ -62,15 +68,24 @@ struct ServerConfig {
   std::string token;          // empty: no token required (loopback only)
   std::string tls_cert_pem;   // contents, not paths
   std::string tls_key_pem;
-  unsigned slots = 0;         // jobs at once; 0: this host's device slots
+  std::string tls_client_ca_pem;  // non-empty: every request but /v1/health needs a
+                                  // client certificate signed by one of these CAs
+  std::vector<std::string> tls_client_names;  // and, if any, whose name matches one
+                                              // of these patterns (fnmatch)
+  std::string devices;        // --device LIST ("xrt:0,cpu", "csim:0"); "": what fpga-gzip picks
+  unsigned slots = 0;         // the CPU's job slots; 0: its online cores
   unsigned queue = 0;         // jobs waiting for a slot; 0: 4 x slots
   std::size_t max_body = (std::size_t{64} << 20) + (std::size_t{1} << 20);
   std::size_t max_header = 8192;
   unsigned max_connections = 64;
   unsigned max_per_address = 16;
   unsigned timeout_seconds = 30;  // a connection silent this long is closed
+  std::string models_dir;     // fpga-infer models served by name (NAME.fbnn); empty: the default only
+  std::string default_model;  // a name in models_dir; empty: fpga-infer's default on this host
   std::function<void(const std::string&)> log;  // one line a request
 };
+
+class ModelStore;  // remote_infer.hpp
 
 // Runs requests: the jobs, health, devices, metrics. Thread-safe.
 class Service {
@@ -85,21 +100,39 @@ class Service {
   unsigned slots() const { return slots_; }
   unsigned queue_limit() const { return queue_; }
   bool authorized(const std::string& authorization_header) const;
+  DevicePool& devices() { return *devices_; }
+  // What was passed over when the devices were opened (busy or failing cards).
+  const std::vector<std::string>& device_warnings() const { return device_warnings_; }
+
+  // Runs `job` on a leased slot of a device that runs `kernel` (a job kind:
+  // "deflate", "inflate", "bnn"): a free slot, cards first, else a wait in
+  // the queue, else 503 with Retry-After. A device error from a card or
+  // csim takes the device out of service and, when the server's list has
+  // the CPU and the CPU runs `kernel`, the job runs again on a CPU slot
+  // (logged, counted); otherwise it is the job's error answer (500
+  // "device"). Errors thrown by `job` become error answers. `device` gets
+  // the name of the device that answered ("" when none did). `cpu_only`:
+  // a CPU slot whatever else runs `kernel` (inference with scores, which a
+  // FINN device does not give).
+  Response run_leased(const std::string& kernel, const std::function<Response(DevicePool::Lease&)>& job,
+                      std::string* device = nullptr, bool cpu_only = false);
 
  private:
-  Response run_job(const Request& req);
+  Response run_job(const Request& req, DevicePool::Lease& lease);
   Response metrics() const;
+  std::string devices_json() const;
+  void log(const std::string& line) const;
   ServerConfig cfg_;
+  std::vector<std::string> device_warnings_;
+  std::unique_ptr<DevicePool> devices_;
   unsigned slots_, queue_;
-  std::mutex mu_;
-  unsigned busy_ = 0, waiting_ = 0;
   struct Counters;
   std::unique_ptr<Counters> counters_;
-  std::condition_variable cv_;
+  std::unique_ptr<ModelStore> models_;  // fpga-infer's models (remote_infer.hpp)
 };
 
 // The HTTP server (libmicrohttpd, one thread a connection). Refuses a
-// non-loopback address without a token or TLS.
+// non-loopback address without a token or client certificates.
 class HttpServer {
  public:
   HttpServer(Service& service);  // throws Error(usage / io)
@@ -135,6 +168,7 @@ std::vector<Endpoint> read_hosts_file(const std::string& path);
 struct ClientConfig {
   std::string token;
   std::string cacert;                      // https: CA bundle (default: the system's)
+  std::string cert, key;                   // https: client certificate and key files (PEM)
   std::vector<std::string> ssh_command{"ssh"};  // FPGA_REMOTE_SSH splits on blanks
   std::string remote_command = "fpga-remote";
   unsigned timeout_seconds = 60;           // a transfer that stalls this long fails

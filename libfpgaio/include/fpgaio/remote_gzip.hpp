@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "fpgaio/gzip.hpp"
 #include "fpgaio/remote.hpp"
@@ -22,6 +23,14 @@ struct RemoteGzipOptions {
   unsigned in_flight = 4;             // requests at once
   std::size_t max_body = (std::size_t{64} << 20);  // what the servers accept (see ServerConfig)
   std::string shown;                  // the input's name in messages
+  // Decompression, as fpga-gzip's DecompressOptions: data in no format read
+  // passed through (-cdf, -tf), a zlib header recognised at the start.
+  bool pass_through = false;
+  bool detect_zlib = true;
+  // On damaged data, write what decodes before the damage, then fail (a
+  // local -dc does; the servers send it with the error).
+  bool salvage = false;
+  bool list_only = false;  // -l (tests): sizes from the headers where they are, as locally
   gzip::Progress progress;
 };
 
@@ -33,11 +42,16 @@ struct RemoteDecompressResult {
   gzip::Stats stats;
   std::optional<gzip::Header> first;  // the first member's header (-N)
   bool trailing_garbage = false;
+  bool zip_more_entries = false;       // a zip file of several entries (the first was read)
+  std::vector<std::string> warnings;   // the decoder's warnings about the data (exit status 2)
+  std::uint32_t crc = 0;               // of all the data (-l -v)
+  gzip::Format format = gzip::Format::gzip;  // of the first member
 };
 
-// Decompresses (out) or tests (out == nullptr) a gzip stream on the hosts.
-// Streams of our members are cut at member boundaries; a foreign stream
-// goes whole in one request, up to max_body.
+// Decompresses (out) or tests (out == nullptr) a stream on the hosts, as
+// gzip::Decoder would here. Streams of our members are cut at member
+// boundaries; the rest from the first foreign member (GNU gzip's, .Z, pack,
+// zip, zlib, data passed through) goes whole in one request, up to max_body.
 RemoteDecompressResult decompress(HostPool& hosts, Input& in, Sink* out, const RemoteGzipOptions& opt);
 
 }  // namespace fpgaio::remote

@@ -56,7 +56,24 @@ class HttpTransport : public Transport {
     Request h;
     h.method = "GET";
     h.path = "/v1/health";
-    check_health(call(h), ep.text);
+    Response r;
+    try {
+      r = call(h);
+    } catch (const TransportError& e) {
+      // The first answer on a connection: a scheme that does not match the
+      // server's shows here, as nothing (http to https) or a record that is
+      // not TLS (https to http).
+      std::string what = e.what();
+      if (ep.scheme == Endpoint::Scheme::http && what == "Empty reply from server")
+        throw TransportError(what + " (an https server? give https://)");
+      if (ep.scheme == Endpoint::Scheme::https &&
+          (what.find("unexpected TLS packet") != std::string::npos ||
+           what.find("handshake() failed: The TLS connection was non-properly terminated") != std::string::npos ||
+           what.find("wrong version number") != std::string::npos))
+        throw TransportError(what + " (not an https server? give http://)");
+      throw;
+    }
+    check_health(r, ep.text);
   }
   ~HttpTransport() override { curl_easy_cleanup(curl_); }
 
@@ -81,6 +98,15 @@ class HttpTransport : public Transport {
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(cfg_.timeout_seconds));
     if (!cfg_.cacert.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, cfg_.cacert.c_str());
+    curl_easy_setopt(c, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
+    if (!cfg_.cert.empty()) {
+      // Paths, checked by load_key_pair before any connection; a key in the
+      // certificate's file when no other is given.
+      curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
+      curl_easy_setopt(c, CURLOPT_SSLCERT, cfg_.cert.c_str());
+      curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
+      curl_easy_setopt(c, CURLOPT_SSLKEY, (cfg_.key.empty() ? cfg_.cert : cfg_.key).c_str());
+    }
     curl_slist* headers = nullptr;
     std::string auth;
     if (!cfg_.token.empty()) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "fpgaio/codec.hpp"
 #include "fpgaio/gzip.hpp"
 #include "fpgaio/pipeline.hpp"
 #include "fpgaio/remote_gzip.hpp"
@@ -170,6 +171,21 @@ gzip::Stats compress(HostPool& hosts, Input& in, Sink& out, const RemoteGzipOpti
   return st;
 }
 
+// The value of parameter `key` in a content type ("a/b; key=v; ..."),
+// percent-decoded; every one when `all`.
+static std::vector<std::string> type_params(const std::string& type, const std::string& key) {
+  std::vector<std::string> out;
+  std::size_t p = 0;
+  while ((p = type.find(';', p)) != std::string::npos) {
+    ++p;
+    while (p < type.size() && type[p] == ' ') ++p;
+    std::size_t e = type.find(';', p);
+    std::string kv = type.substr(p, e == std::string::npos ? std::string::npos : e - p);
+    if (kv.compare(0, key.size() + 1, key + "=") == 0) out.push_back(decode_query("v=" + kv.substr(key.size() + 1))["v"]);
+  }
+  return out;
+}
+
 RemoteDecompressResult decompress(HostPool& hosts, Input& in, Sink* out, const RemoteGzipOptions& opt) {
   RemoteDecompressResult res;
   unsigned inflight = std::max(1u, opt.in_flight);
@@ -177,13 +193,27 @@ RemoteDecompressResult decompress(HostPool& hosts, Input& in, Sink* out, const R
   struct Done {
     Bytes data;
     std::uint64_t in = 0, out = 0;
-    bool trailing = false;
+    bool trailing = false, zip_more = false;
+    std::vector<std::string> warnings;
+    std::uint32_t crc = 0;
+    std::optional<gzip::Format> format;
+    std::optional<Error> error;  // after `data` (salvage)
   };
+  bool first_chunk = true;
   OrderedPool<Done> pool(inflight, 2 * inflight, [&](Done& d) {
     if (out) out->write(d.data.data(), d.data.size());
+    if (d.error) {
+      if (out) out->flush();
+      throw *d.error;
+    }
+    if (first_chunk && d.format) res.format = *d.format;
+    first_chunk = false;
+    res.crc = crc32_combine(res.crc, d.crc, d.out);
     res.stats.in_bytes += d.in;
     res.stats.out_bytes += d.out;
     res.trailing_garbage = res.trailing_garbage || d.trailing;
+    res.zip_more_entries = res.zip_more_entries || d.zip_more;
+    res.warnings.insert(res.warnings.end(), d.warnings.begin(), d.warnings.end());
     if (opt.progress) opt.progress(res.stats.in_bytes, res.stats.out_bytes);
   });
   // buf holds input read but not yet sent; `eof` once the input ended.
@@ -199,9 +229,6 @@ RemoteDecompressResult decompress(HostPool& hosts, Input& in, Sink* out, const R
     }
   };
   fill(64 * 1024);
-  // gzip's words, as fpga-gzip says them (no "corrupt data" before).
-  if (buf.size() < 2) throw Error(ErrorKind::usage, "unexpected end of file");
-  if (!gzip::has_gzip_magic(buf.data(), buf.size())) throw Error(ErrorKind::usage, "not in gzip format");
   try {
     if (auto h = gzip::parse_header(buf.data(), buf.size())) res.first = *h;
   } catch (const Error&) {
@@ -211,23 +238,27 @@ RemoteDecompressResult decompress(HostPool& hosts, Input& in, Sink* out, const R
   const std::size_t limit = opt.max_body;
   bool done = false;
   while (!done) {
-    // Whole members, from their FT (or BGZF) sizes, up to the chunk size.
+    // Whole members of ours, from their FT (or BGZF) sizes, up to the chunk
+    // size. A chunk ends only before another such member, so whatever is
+    // not one (foreign members, other formats, garbage, zeros) goes in one
+    // request with the members before it, as the local decoder sees it.
     std::size_t pos = 0, members = 0;
     bool whole_rest = false;
-    while (pos < opt.chunk_bytes) {
+    while (true) {
       fill(pos + 64 * 1024);
       if (pos >= buf.size()) break;
       std::optional<gzip::Header> h;
       try {
-        h = gzip::parse_header(buf.data() + pos, buf.size() - pos);
+        if (gzip::has_gzip_magic(buf.data() + pos, buf.size() - pos))
+          h = gzip::parse_header(buf.data() + pos, buf.size() - pos);
       } catch (const Error&) {
-        whole_rest = true;  // the server reports it, at the right member
-        break;
+        // the server reports it, at the right member
       }
       if (!h || h->index == gzip::Index::none || h->member_size > limit) {
-        whole_rest = true;  // foreign members: the rest goes in one request
+        whole_rest = true;
         break;
       }
+      if (pos >= opt.chunk_bytes) break;
       fill(pos + h->member_size + 1);
       if (pos + h->member_size > buf.size()) {
         whole_rest = true;  // cut short: the server says so
@@ -250,6 +281,10 @@ RemoteDecompressResult decompress(HostPool& hosts, Input& in, Sink* out, const R
     bool last = eof && pos >= buf.size();
     Request req;
     req.path = out ? "/v1/gzip/decompress" : "/v1/gzip/test";
+    if (opt.pass_through) req.query["pass"] = "1";
+    if (!opt.detect_zlib) req.query["zlib"] = "0";
+    if (out && opt.salvage) req.query["salvage"] = "1";
+    if (!out && opt.list_only) req.query["list"] = "1";
     req.body.assign(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(pos));
     // A chunk that does not end the stream gets an end marker of its own, so
     // the server's check for a stream cut short applies only to the last.
@@ -257,12 +292,42 @@ RemoteDecompressResult decompress(HostPool& hosts, Input& in, Sink* out, const R
     buf.erase(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(pos));
     std::uint64_t mb = member_base, ob = offset_base, sent = pos;
     bool test = out == nullptr;
-    pool.submit([&hosts, &opt, req = std::move(req), mb, ob, sent, test]() {
+    bool last_chunk = last;
+    pool.submit([&hosts, &opt, req = std::move(req), mb, ob, sent, test, last_chunk]() {
       auto [r, host] = hosts.call(req);
-      if (r.status != 200) throw with_host(error_from_response(r), host, opt.shown, mb, ob);
       Done d;
+      if (r.status != 200) {
+        auto salvage = type_params(r.content_type, "salvage");
+        std::size_t n = 0;
+        bool ok = salvage.size() == 1 && !salvage[0].empty() && salvage[0].size() < 19 &&
+                  salvage[0].find_first_not_of("0123456789") == std::string::npos;
+        if (ok) n = std::stoull(salvage[0]);
+        if (!ok || n > r.body.size()) throw with_host(error_from_response(r), host, opt.shown, mb, ob);
+        d.data.assign(r.body.end() - static_cast<std::ptrdiff_t>(n), r.body.end());
+        r.body.resize(r.body.size() - n);
+        d.error = with_host(error_from_response(r), host, opt.shown, mb, ob);
+        return d;
+      }
       d.in = sent;
-      d.trailing = r.content_type.find("trailing-garbage=1") != std::string::npos;
+      // The bytes the decoder read (trailing zeros included), less the end
+      // marker this client appended.
+      if (auto v = type_params(r.content_type, "in"); v.size() == 1 && !v[0].empty() &&
+                                                       v[0].find_first_not_of("0123456789") == std::string::npos &&
+                                                       v[0].size() < 19) {
+        std::uint64_t got = std::stoull(v[0]), extra = last_chunk ? 0 : marker.size();
+        d.in = got >= extra ? got - extra : 0;
+      }
+      if (auto v = type_params(r.content_type, "crc"); v.size() == 1 && !v[0].empty() && v[0].size() < 11 &&
+                                                        v[0].find_first_not_of("0123456789") == std::string::npos)
+        d.crc = static_cast<std::uint32_t>(std::stoull(v[0]));
+      if (auto v = type_params(r.content_type, "format"); v.size() == 1) {
+        static const char* const names[] = {"gzip", "zlib", "zip", "lzw", "pack"};
+        for (int k = 0; k < 5; ++k)
+          if (v[0] == names[k]) d.format = static_cast<gzip::Format>(k);
+      }
+      d.trailing = !type_params(r.content_type, "trailing-garbage").empty();
+      d.zip_more = !type_params(r.content_type, "zip-more-entries").empty();
+      d.warnings = type_params(r.content_type, "warning");
       if (test) {
         std::string j(r.body.begin(), r.body.end());
         auto b = json_value(j, "bytes");

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "fpgaio/remote.hpp"
+#include "fpgaio/remote_tls.hpp"
 
 namespace fpgaio::remote {
 
@@ -113,12 +114,39 @@ class BodyPool {
 
 constexpr std::size_t kConnectionMemory = std::size_t{256} << 10;
 
+// Percent-decoding of the path and the query, in place, as libmicrohttpd's
+// own, except that %00 stays as it is: MHD hands values on as C strings, so a
+// decoded NUL would cut "conv%00.x" to "conv" unseen; kept, it is a '%' that
+// no name or number accepts.
+size_t unescape(void*, MHD_Connection*, char* s) {
+  auto hex = [](char c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+  };
+  char* w = s;
+  for (char* r = s; *r;) {
+    int hi = r[0] == '%' && r[1] ? hex(r[1]) : -1, lo = hi >= 0 && r[2] ? hex(r[2]) : -1;
+    if (hi >= 0 && lo >= 0 && (hi || lo)) {
+      *w++ = static_cast<char>(hi * 16 + lo);
+      r += 3;
+    } else {
+      *w++ = *r++;
+    }
+  }
+  *w = 0;
+  return static_cast<size_t>(w - s);
+}
+
+const char* refusal_kind(int status) {
+  return status == 401 ? "unauthorized" : status == 403 ? "forbidden" : "too-large";
+}
+
 // What one connection's request gathers while its body arrives.
 struct Pending {
   Request req;
   int refuse = 0;  // status answered (413, 401)
   std::string why;
-  bool late = false;        // 413 found mid-body: answered when it ends
+  bool late = false;        // answered when the body ends (413 found mid-body,
+                            // or 401/403 with a body to drop)
   std::uint64_t dropped = 0;
 };
 
@@ -147,7 +175,7 @@ struct HttpServer::Impl {
 
   explicit Impl(Service& s) : svc(s) {}
 
-  static MHD_Result send(MHD_Connection* c, Response& r) {
+  static MHD_Result send(MHD_Connection* c, Response r) {
     // MHD sends the body from our buffer and frees it when done (no copy).
     auto* body = new Bytes(std::move(r.body));
     MHD_Response* resp = MHD_create_response_from_buffer_with_free_callback_cls(
@@ -202,7 +230,16 @@ struct HttpServer::Impl {
       }
       const char* auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
       bool public_path = p->req.path == "/v1/health";
-      if (!public_path && !self->svc.authorized(auth ? auth : "")) {
+      if (!public_path && !self->svc.config().tls_client_ca_pem.empty()) {
+        // Checked on every request: a verification costs little next to a
+        // job, and no per-connection state has to follow the session.
+        const MHD_ConnectionInfo* ti = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+        if (auto why = detail::client_cert_refusal(ti ? ti->tls_session : nullptr, self->svc.config().tls_client_names)) {
+          p->refuse = 403;
+          p->why = *why;
+        }
+      }
+      if (!p->refuse && !public_path && !self->svc.authorized(auth ? auth : "")) {
         p->refuse = 401;
         p->why = auth ? "wrong token" : "a token is required (Authorization: Bearer)";
       }
@@ -219,10 +256,31 @@ struct HttpServer::Impl {
         }
       }
       if (p->refuse) {
-        // Answered at once: MHD drops the rest of the body and closes.
         self->svc.count_refused(p->refuse);
-        Response e = error_response(p->refuse, p->refuse == 401 ? "unauthorized" : "too-large", p->why);
-        return send(c, e);
+        if ((p->refuse == 401 || p->refuse == 403) && self->svc.config().log) {
+          // Who was turned away and why (an expired certificate, a wrong token).
+          const MHD_ConnectionInfo* ai = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+          self->svc.config().log(peer_text(ai ? ai->client_addr : nullptr) + " " + p->req.method + " " +
+                                 p->req.path + " " + std::to_string(p->refuse) + " refused: " + p->why);
+        }
+        // A refused client still sending a body within the limit: the body is
+        // read and dropped first, and the answer follows it. Answered at once,
+        // MHD would close on the unread bytes, and the client, still writing,
+        // would see a reset connection instead of the reason.
+        const char* te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding");
+        bool body_within_limit = false;
+        if (len) {
+          errno = 0;
+          char* end = nullptr;
+          unsigned long long n = std::strtoull(len, &end, 10);
+          body_within_limit = !errno && !*end && n > 0 && n <= self->svc.config().max_body;
+        }
+        if (p->refuse != 413 && (body_within_limit || te)) {
+          p->late = true;
+          return MHD_YES;
+        }
+        // Answered at once: MHD drops the rest of the body and closes.
+        return send(c, error_response(p->refuse, refusal_kind(p->refuse), p->why));
       }
       return MHD_YES;
     }
@@ -247,10 +305,9 @@ struct HttpServer::Impl {
       return MHD_YES;
     }
     if (p->late) {
-      self->svc.count_refused(413);
+      if (p->refuse == 413) self->svc.count_refused(413);  // the others were counted when refused
       p->late = false;
-      Response e = error_response(413, "too-large", p->why);
-      return send(c, e);
+      return send(c, error_response(p->refuse, refusal_kind(p->refuse), p->why));
     }
     if (p->refuse) return MHD_YES;  // already answered
     const MHD_ConnectionInfo* ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -258,7 +315,7 @@ struct HttpServer::Impl {
     Response r = self->svc.handle(p->req, peer);
     self->bodies.give(std::move(p->req.body));
     p->req.body = Bytes();
-    return send(c, r);
+    return send(c, std::move(r));
   }
 
   // A request counts as in flight from its first byte until MHD has sent
@@ -284,9 +341,14 @@ HttpServer::HttpServer(Service& svc) : impl_(std::make_unique<Impl>(svc)) {
   sockaddr_storage addr = parse_listen(cfg.listen);
   bool tls = !cfg.tls_cert_pem.empty();
   if (tls != !cfg.tls_key_pem.empty()) throw Error(ErrorKind::usage, "--tls-cert and --tls-key go together");
-  if (!is_loopback(addr) && cfg.token.empty())
+  bool client_certs = !cfg.tls_client_ca_pem.empty();
+  if (client_certs && !tls) throw Error(ErrorKind::usage, "--tls-client-ca needs --tls-cert and --tls-key");
+  if (!cfg.tls_client_names.empty() && !client_certs)
+    throw Error(ErrorKind::usage, "--tls-client-name needs --tls-client-ca");
+  if (!is_loopback(addr) && cfg.token.empty() && !client_certs)
     throw Error(ErrorKind::usage, "refusing to listen on " + cfg.listen +
-                                      " without a token (--token-file): only loopback addresses may go without");
+                                      " without a token (--token-file) or client certificates (--tls-client-ca): "
+                                      "only loopback addresses may go without");
   unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
   if (addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
   if (tls) flags |= MHD_USE_TLS;
@@ -303,10 +365,18 @@ HttpServer::HttpServer(Service& svc) : impl_(std::make_unique<Impl>(svc)) {
       {MHD_OPTION_CONNECTION_MEMORY_INCREMENT, static_cast<intptr_t>(kConnectionMemory / 4), nullptr},
       {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&Impl::on_completed), impl_.get()},
       {MHD_OPTION_EXTERNAL_LOGGER, reinterpret_cast<intptr_t>(&Impl::on_log), impl_.get()},
+      {MHD_OPTION_UNESCAPE_CALLBACK, reinterpret_cast<intptr_t>(&unescape), nullptr},
   };
   if (tls) {
     opts.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0, const_cast<char*>(cfg.tls_cert_pem.c_str())});
     opts.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0, const_cast<char*>(cfg.tls_key_pem.c_str())});
+    opts.push_back({MHD_OPTION_HTTPS_PRIORITIES, 0, const_cast<char*>(kTlsPriorities)});
+  }
+  if (client_certs) {
+    // MHD then asks every client for a certificate but lets one without
+    // through (GNUTLS_CERT_REQUEST): on_request checks it, so that
+    // /v1/health stays open and a refusal is an answer saying why.
+    opts.push_back({MHD_OPTION_HTTPS_MEM_TRUST, 0, const_cast<char*>(cfg.tls_client_ca_pem.c_str())});
   }
   opts.push_back({MHD_OPTION_END, 0, nullptr});
   std::uint16_t port = addr.ss_family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port)

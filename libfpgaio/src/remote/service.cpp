@@ -7,12 +7,15 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <climits>
 #include <cstring>
 #include <thread>
 
 #include "fpgaio/device.hpp"
 #include "fpgaio/gzip.hpp"
+#include "fpgaio/json.hpp"
 #include "fpgaio/remote.hpp"
+#include "fpgaio/remote_infer.hpp"
 #include "fpgaio/version.hpp"
 
 namespace fpgaio::remote {
@@ -46,35 +49,17 @@ class BodyInput {
   std::unique_ptr<Input> in_;
 };
 
-std::uint64_t number(const std::map<std::string, std::string>& q, const std::string& key, std::uint64_t lo,
-                     std::uint64_t hi, std::uint64_t dflt) {
-  auto it = q.find(key);
-  if (it == q.end()) return dflt;
-  const std::string& s = it->second;
-  if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string::npos)
-    throw Error(ErrorKind::usage, "parameter '" + key + "' is not a number");
-  std::uint64_t v = std::stoull(s);
-  if (v < lo || v > hi)
-    throw Error(ErrorKind::usage, "parameter '" + key + "' must be between " + std::to_string(lo) + " and " +
-                                      std::to_string(hi));
-  return v;
-}
 
 std::string json_escape(const std::string& s) {
-  std::string o;
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      o += '\\';
-      o += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      o += buf;
-    } else {
-      o += static_cast<char>(c);
-    }
-  }
-  return o;
+  std::string q = json::quote(s);
+  return q.substr(1, q.size() - 2);
+}
+
+// The kind of work a job path needs from a device (Device::kernels).
+const char* job_kernel(const std::string& path) {
+  if (path == "/v1/gzip/compress") return "deflate";
+  if (path == "/v1/infer") return "bnn";
+  return "inflate";
 }
 
 Response text(int status, const std::string& type, const std::string& body) {
@@ -96,6 +81,20 @@ const char* kind_name(ErrorKind k) {
 }
 
 }  // namespace
+
+std::uint64_t query_number(const std::map<std::string, std::string>& q, const std::string& key, std::uint64_t lo,
+                           std::uint64_t hi, std::uint64_t dflt) {
+  auto it = q.find(key);
+  if (it == q.end()) return dflt;
+  const std::string& s = it->second;
+  if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string::npos)
+    throw Error(ErrorKind::usage, "parameter '" + key + "' is not a number");
+  std::uint64_t v = std::stoull(s);
+  if (v < lo || v > hi)
+    throw Error(ErrorKind::usage, "parameter '" + key + "' must be between " + std::to_string(lo) + " and " +
+                                      std::to_string(hi));
+  return v;
+}
 
 // ---- Protocol helpers -------------------------------------------------------
 
@@ -235,8 +234,73 @@ struct Service::Counters {
 };
 
 Service::Service(ServerConfig cfg) : cfg_(std::move(cfg)), counters_(std::make_unique<Counters>()) {
-  slots_ = cfg_.slots ? cfg_.slots : static_cast<unsigned>(std::max<std::size_t>(1, job_slots("deflate").size()));
+  devices_ = std::make_unique<DevicePool>(cfg_.devices, cfg_.slots, &device_warnings_);
+  slots_ = std::max(1u, devices_->slots());
   queue_ = cfg_.queue ? cfg_.queue : 4 * slots_;
+  models_ = std::make_unique<ModelStore>(cfg_.models_dir, cfg_.default_model);
+}
+
+void Service::log(const std::string& line) const {
+  if (cfg_.log) cfg_.log(line);
+}
+
+Response Service::run_leased(const std::string& kernel, const std::function<Response(DevicePool::Lease&)>& job,
+                             std::string* device, bool cpu_only) {
+  auto guarded = [&](DevicePool::Lease& lease) -> Response {
+    try {
+      return job(lease);
+    } catch (const Error& e) {
+      if (e.kind() == ErrorKind::device && !lease.is_cpu()) throw;  // the caller's fallback
+      return error_response(e);
+    } catch (const std::bad_alloc&) {
+      return error_response(500, "io", "out of memory");
+    } catch (const std::exception& e) {
+      return error_response(500, "io", e.what());
+    }
+  };
+  std::optional<DevicePool::Lease> lease;
+  try {
+    lease = devices_->acquire(kernel, queue_, cpu_only);
+  } catch (const Error& e) {
+    return error_response(e);  // no device of this server runs it
+  }
+  if (!lease) {
+    Response r = error_response(503, "busy", "all slots busy and the queue is full");
+    r.retry_after = 1;
+    std::lock_guard<std::mutex> ck(counters_->mu);
+    counters_->refused_full++;
+    return r;
+  }
+  std::string failed = lease->device().name;
+  if (device) *device = failed;
+  try {
+    return guarded(*lease);
+  } catch (const Error& e) {
+    // A card (or csim) failed the job: out of service; the job again on the
+    // CPU when the server has one, else the job's error.
+    lease->fail(e.what());
+    // The unit's name ("xrt:0/cu1.2: ...") already names the device.
+    std::string what = std::string(e.what()).rfind(failed, 0) == 0 ? e.what() : failed + ": " + e.what();
+    if (!devices_->runs(kernel, true)) {
+      log(what + "; " + failed + " is out of service");
+      return error_response(e);
+    }
+    lease->count_redone();
+    lease.reset();
+    log(what + "; " + failed + " is out of service, the job runs again on the CPU");
+    std::optional<DevicePool::Lease> cpu;
+    try {
+      cpu = devices_->acquire(kernel, UINT_MAX, true);
+    } catch (const Error& e2) {
+      return error_response(e2);
+    }
+    if (device) *device = cpu->device().name;
+    try {
+      return guarded(*cpu);
+    } catch (const Error& e2) {
+      return error_response(e2);
+    }
+  }
 }
 
 Service::~Service() = default;
@@ -257,59 +321,36 @@ void Service::count_refused(int status) {
 Response Service::handle(const Request& req, const std::string& peer) {
   auto t0 = std::chrono::steady_clock::now();
   Response r;
+  std::string ran_on;  // the device that answered a job
   const std::string& p = req.path;
   if (req.method == "GET" && p == "/v1/health") {
+    // Ready while some device is in service (a card-only server whose cards
+    // all failed is live, not ready).
+    unsigned in_service = devices_->slots();
     r = text(200, "application/json",
-             std::string("{\"live\":true,\"ready\":true,\"version\":\"") + version() +
-                 "\",\"protocol\":" + std::to_string(kProtocolVersion) + ",\"slots\":" + std::to_string(slots_) +
-                 "}\n");
+             std::string("{\"live\":true,\"ready\":") + (in_service ? "true" : "false") + ",\"version\":\"" +
+                 version() + "\",\"protocol\":" + std::to_string(kProtocolVersion) +
+                 ",\"slots\":" + std::to_string(in_service) + "}\n");
   } else if (req.method == "GET" && p == "/v1/devices") {
-    std::string j = "{\"devices\":[";
-    bool first = true;
-    for (const auto& d : list_devices()) {
-      if (!first) j += ',';
-      first = false;
-      j += "{\"name\":\"" + json_escape(d.name) + "\",\"slots\":" + std::to_string(d.slots) +
-           ",\"description\":\"" + json_escape(d.description) + "\",\"kernels\":[";
-      for (std::size_t i = 0; i < d.kernels.size(); ++i) j += (i ? ",\"" : "\"") + json_escape(d.kernels[i]) + "\"";
-      j += "]}";
-    }
-    j += "],\"slots\":" + std::to_string(slots_) + ",\"queue\":" + std::to_string(queue_) + "}\n";
-    r = text(200, "application/json", j);
+    r = text(200, "application/json", devices_json());
   } else if (req.method == "GET" && p == "/metrics") {
     r = metrics();
-  } else if (p == "/v1/gzip/compress" || p == "/v1/gzip/decompress" || p == "/v1/gzip/test") {
+  } else if (req.method == "GET" && p == "/v1/models") {
+    try {
+      r = models_response(*models_, req);
+    } catch (const Error& e) {
+      r = error_response(e);
+    }
+  } else if (p == "/v1/gzip/compress" || p == "/v1/gzip/decompress" || p == "/v1/gzip/test" || p == "/v1/infer") {
     if (req.method != "POST") {
       r = error_response(405, "usage", "method not allowed: use POST");
     } else {
-      // One job a slot; a bounded queue behind them; 503 beyond.
-      std::unique_lock<std::mutex> lk(mu_);
-      if (busy_ >= slots_ && waiting_ >= queue_) {
-        lk.unlock();
-        r = error_response(503, "busy", "all slots busy and the queue is full");
-        r.retry_after = 1;
-        std::lock_guard<std::mutex> ck(counters_->mu);
-        counters_->refused_full++;
-      } else {
-        ++waiting_;
-        cv_.wait(lk, [&] { return busy_ < slots_; });
-        --waiting_;
-        ++busy_;
-        lk.unlock();
-        try {
-          r = run_job(req);
-        } catch (const Error& e) {
-          r = error_response(e);
-        } catch (const std::bad_alloc&) {
-          r = error_response(500, "io", "out of memory");
-        } catch (const std::exception& e) {
-          r = error_response(500, "io", e.what());
-        }
-        lk.lock();
-        --busy_;
-        lk.unlock();
-        cv_.notify_one();
-      }
+      // One job a slot (a card's, a core's); a bounded queue behind them; 503 beyond.
+      // Scores come from the CPU engine only (a FINN device gives classes).
+      auto sc = req.query.find("scores");
+      bool cpu_only = p == "/v1/infer" && sc != req.query.end() && sc->second == "1";
+      r = run_leased(job_kernel(p), [&](DevicePool::Lease& lease) { return run_job(req, lease); }, &ran_on,
+                     cpu_only);
     }
   } else {
     r = error_response(404, "usage", "no such resource: " + p);
@@ -317,7 +358,8 @@ Response Service::handle(const Request& req, const std::string& peer) {
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   {
     std::lock_guard<std::mutex> lk(counters_->mu);
-    bool known = p == "/v1/health" || p == "/v1/devices" || p == "/metrics" || p.rfind("/v1/gzip/", 0) == 0;
+    bool known = p == "/v1/health" || p == "/v1/devices" || p == "/metrics" || p.rfind("/v1/gzip/", 0) == 0 ||
+                 p == "/v1/models" || p == "/v1/infer";
     counters_->requests[(known ? p : std::string("other")) + "," + std::to_string(r.status)]++;
     counters_->bytes_in += req.body.size();
     counters_->bytes_out += r.body.size();
@@ -329,31 +371,36 @@ Response Service::handle(const Request& req, const std::string& peer) {
   }
   if (cfg_.log) {
     char line[512];
-    std::snprintf(line, sizeof line, "%s %s %s %d %zu %zu %.3f", peer.c_str(), req.method.c_str(),
+    std::snprintf(line, sizeof line, "%s %s %s %d %zu %zu %.3f %s", peer.c_str(), req.method.c_str(),
                   p.size() > 64 ? (p.substr(0, 64) + "...").c_str() : p.c_str(), r.status, req.body.size(),
-                  r.body.size(), secs);
+                  r.body.size(), secs, ran_on.empty() ? "-" : ran_on.c_str());
     cfg_.log(line);
   }
   return r;
 }
 
-Response Service::run_job(const Request& req) {
+Response Service::run_job(const Request& req, DevicePool::Lease& lease) {
   const auto& q = req.query;
   // Tests only: makes every job hold its slot this long (queue-full tests).
   if (const char* d = std::getenv("FPGA_REMOTE_TEST_JOB_DELAY_MS"); d && *d)
     std::this_thread::sleep_for(std::chrono::milliseconds(std::strtoul(d, nullptr, 10)));
+  if (req.path == "/v1/infer") return infer_response(*models_, req, &lease);
   if (req.path == "/v1/gzip/compress") {
     gzip::CompressOptions co;
-    co.level = static_cast<int>(number(q, "level", 1, 12, kDefaultLevel));
-    co.block_size = number(q, "block", 1024, gzip::max_block_size(), 1 << 20);
+    co.level = static_cast<int>(query_number(q, "level", 0, 12, kDefaultLevel));
+    co.block_size = query_number(q, "block", 1024, gzip::max_block_size(), 1 << 20);
     co.threads = 1;  // one job a slot
-    co.end_marker = number(q, "end", 0, 1, 1) == 1;
-    co.rsyncable = number(q, "rsyncable", 0, 1, 0) == 1;
+    // A card's job runs on all the card's units (one job at a time per
+    // card), a core's on its one thread. Named devices never fall back
+    // inside a job: a unit's device error ends it (run_leased decides).
+    if (!lease.is_cpu()) co.units = &card_deflate_units(lease);
+    co.end_marker = query_number(q, "end", 0, 1, 1) == 1;
+    co.rsyncable = query_number(q, "rsyncable", 0, 1, 0) == 1;
     if (auto it = q.find("name"); it != q.end()) {
       if (it->second.find('\0') != std::string::npos) throw Error(ErrorKind::usage, "name holds a NUL byte");
       co.name = it->second;
     }
-    co.mtime = static_cast<std::uint32_t>(number(q, "mtime", 0, 0xffffffffu, 0));
+    co.mtime = static_cast<std::uint32_t>(query_number(q, "mtime", 0, 0xffffffffu, 0));
     if (auto it = q.find("comment"); it != q.end()) {
       if (it->second.find('\0') != std::string::npos) throw Error(ErrorKind::usage, "comment holds a NUL byte");
       co.comment = it->second;
@@ -377,38 +424,112 @@ Response Service::run_job(const Request& req) {
     return r;
   }
   // decompress, test: whole members; the client splits a stream at member
-  // boundaries and sends the end-of-stream check with the last chunk.
+  // boundaries and sends the end-of-stream check with the last chunk. The
+  // other formats fpga-gzip reads (.Z, pack, zip, zlib) and data passed
+  // through (-cdf) come whole, in one request.
   bool test = req.path == "/v1/gzip/test";
   BodyInput in(req.body);
   gzip::DecompressOptions dopt;
   dopt.threads = 1;
+  dopt.pass_through = query_number(q, "pass", 0, 1, 0) == 1;
+  dopt.detect_zlib = query_number(q, "zlib", 0, 1, 1) == 1;
+  bool salvage = !test && query_number(q, "salvage", 0, 1, 0) == 1;
+  dopt.list_only = test && query_number(q, "list", 0, 1, 0) == 1;  // -l: sizes from the headers where they are
   gzip::Decoder dec(in.input(), dopt);
-  if (!dec.is_gzip()) throw Error(ErrorKind::corrupt, "not in gzip format");
+  // fpga-gzip's words, without a member or an offset.
+  if (!dec.format() && !dopt.pass_through) {
+    bool cut = dec.shorter_than_magic();
+    Error e(ErrorKind::corrupt, cut ? "unexpected end of file" : "not in gzip format");
+    e.damage = cut ? Damage::truncated : Damage::not_gzip;
+    throw e;
+  }
   Response r;
   gzip::DecompressResult res;
+  VecSink out;
+  try {
+    if (test) {
+      NullSink sink;
+      res = dec.run(sink);
+    } else {
+      res = dec.run(out);
+    }
+  } catch (const Error& e) {
+    if (!salvage) throw;
+    // What was decoded before the damage, after the error's JSON, as a
+    // local -dc writes it (protocol: "salvage").
+    r = error_response(e);
+    r.content_type += "; salvage=" + std::to_string(out.v.size());
+    r.body.insert(r.body.end(), out.v.begin(), out.v.end());
+    return r;
+  }
   if (test) {
-    NullSink sink;
-    res = dec.run(sink);
     r.content_type = "application/json";
     std::string j = "{\"bytes\":" + std::to_string(res.stats.out_bytes) + "}\n";
     r.body.assign(j.begin(), j.end());
   } else {
-    VecSink out;
-    res = dec.run(out);
     r.body = std::move(out.v);
   }
+  // What -l and -v show: bytes read, the content's CRC-32, the format.
+  static const char* const formats[] = {"gzip", "zlib", "zip", "lzw", "pack"};
+  r.content_type += "; in=" + std::to_string(res.stats.in_bytes) + "; crc=" + std::to_string(res.crc) +
+                    "; format=" + formats[static_cast<int>(res.format)];
   if (res.trailing_garbage) r.content_type += "; trailing-garbage=1";  // a warning, as gzip
+  if (res.zip_more_entries) r.content_type += "; zip-more-entries=1";
+  for (const auto& w : res.warnings) r.content_type += "; warning=" + encode_query({{"w", w}}).substr(2);
   return r;
 }
+
+std::string Service::devices_json() const {
+  auto kind = [](DeviceKind k) { return k == DeviceKind::cpu ? "cpu" : k == DeviceKind::xrt ? "xrt" : "csim"; };
+  std::string j = "{\"devices\":[";
+  bool first = true;
+  for (const auto& d : devices_->status()) {
+    if (!first) j += ',';
+    first = false;
+    j += "{\"name\":\"" + json_escape(d.device.name) + "\",\"kind\":\"" + kind(d.device.kind) +
+         "\",\"slots\":" + std::to_string(d.slots) + ",\"busy\":" + std::to_string(d.busy) +
+         ",\"jobs\":" + std::to_string(d.jobs) + ",\"errors\":" + std::to_string(d.errors) +
+         ",\"redone_on_cpu\":" + std::to_string(d.redone) +
+         ",\"state\":\"" + (d.in_service ? "ready" : "failed") + "\"";
+    if (!d.problem.empty()) j += ",\"problem\":\"" + json_escape(d.problem) + "\"";
+    j += ",\"description\":\"" + json_escape(d.device.description) + "\",\"kernels\":[";
+    for (std::size_t i = 0; i < d.device.kernels.size(); ++i)
+      j += (i ? ",\"" : "\"") + json_escape(d.device.kernels[i]) + "\"";
+    j += "]}";
+  }
+  j += "],\"slots\":" + std::to_string(devices_->slots()) + ",\"busy\":" + std::to_string(devices_->busy()) +
+       ",\"waiting\":" + std::to_string(devices_->waiting()) + ",\"queue\":" + std::to_string(queue_) + "}\n";
+  return j;
+}
+
+namespace {
+
+// A Prometheus label value: backslash, double quote and newline escaped.
+std::string label(const std::string& v) {
+  std::string o;
+  for (char c : v) {
+    if (c == '\\' || c == '"') {
+      o += '\\';
+      o += c;
+    } else if (c == '\n') {
+      o += "\\n";
+    } else {
+      o += c;
+    }
+  }
+  return o;
+}
+
+}  // namespace
 
 Response Service::metrics() const {
   std::string m;
   auto& c = *counters_;
-  unsigned busy, waiting;
-  {
-    std::lock_guard<std::mutex> lk(const_cast<std::mutex&>(mu_));
-    busy = busy_;
-    waiting = waiting_;
+  auto devs = devices_->status();
+  unsigned busy = 0, waiting = devices_->waiting(), slots = 0;
+  for (const auto& d : devs) {
+    busy += d.busy;
+    if (d.in_service) slots += d.slots;
   }
   std::lock_guard<std::mutex> lk(c.mu);
   m += "# HELP fpga_remote_requests_total Requests by path and status.\n# TYPE fpga_remote_requests_total counter\n";
@@ -428,9 +549,30 @@ Response Service::metrics() const {
   m += "# HELP fpga_remote_busy_slots Jobs running.\n# TYPE fpga_remote_busy_slots gauge\n";
   m += "fpga_remote_busy_slots " + std::to_string(busy) + "\n";
   m += "# HELP fpga_remote_slots Jobs that can run at once.\n# TYPE fpga_remote_slots gauge\n";
-  m += "fpga_remote_slots " + std::to_string(slots_) + "\n";
+  m += "fpga_remote_slots " + std::to_string(slots) + "\n";
   m += "# HELP fpga_remote_queue_depth Jobs waiting for a slot.\n# TYPE fpga_remote_queue_depth gauge\n";
   m += "fpga_remote_queue_depth " + std::to_string(waiting) + "\n";
+  // Per device (label device="xrt:0", "csim:0", "cpu").
+  auto per_device = [&](const char* name, const char* type, const char* help, auto value) {
+    m += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+    for (const auto& d : devs)
+      m += std::string(name) + "{device=\"" + label(d.device.name) + "\"} " + std::to_string(value(d)) + "\n";
+  };
+  per_device("fpga_remote_device_slots", "gauge", "Jobs the device runs at once (0: out of service).",
+             [](const DeviceStatus& d) { return d.in_service ? d.slots : 0u; });
+  per_device("fpga_remote_device_busy", "gauge", "Jobs running on the device.",
+             [](const DeviceStatus& d) { return d.busy; });
+  per_device("fpga_remote_device_busy_max", "gauge", "Most jobs that ran on the device at once since the start.",
+             [](const DeviceStatus& d) { return d.busy_max; });
+  per_device("fpga_remote_device_jobs_total", "counter", "Jobs run on the device.",
+             [](const DeviceStatus& d) { return d.jobs; });
+  per_device("fpga_remote_device_errors_total", "counter",
+             "Jobs the device failed (device errors; corrupt input is not the device's).",
+             [](const DeviceStatus& d) { return d.errors; });
+  per_device("fpga_remote_device_redone_total", "counter", "Jobs the device failed that ran again on the CPU.",
+             [](const DeviceStatus& d) { return d.redone; });
+  per_device("fpga_remote_device_up", "gauge", "1 while the device is in service, 0 after it failed.",
+             [](const DeviceStatus& d) { return d.in_service ? 1u : 0u; });
   m += "# HELP fpga_remote_request_seconds Request latency.\n# TYPE fpga_remote_request_seconds histogram\n";
   for (std::size_t i = 0; i < c.bounds.size(); ++i) {
     char b[32];

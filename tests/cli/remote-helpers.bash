@@ -1,0 +1,123 @@
+# Shared set-up for the fpga-remote suites (fpga-remote.bats and the
+# suites of its stages): `fpga-remote serve` on loopback ports, a real sshd
+# with keys made in the test, hosts in network namespaces. Load after
+# helpers; call remote_teardown from teardown().
+
+R=$FPGA_BIN/fpga-remote
+
+# Where state (logs, pids, keys) goes: the test's directory, or the file's
+# when called from setup_file (one server for a whole suite).
+remote_state_dir() { echo "${BATS_TEST_TMPDIR:-$BATS_FILE_TMPDIR}"; }
+
+# Starts `fpga-remote serve` with extra options; sets PORT and SPID (and
+# SLOG, its stderr). Waits for its "listening on" line.
+start_server() { # name [options...]
+  local name=$1 T; shift
+  T=$(remote_state_dir)
+  SLOG=$T/$name.log
+  : > "$SLOG"
+  "$R" serve --listen 127.0.0.1:0 "$@" 2> "$SLOG" &
+  SPID=$!
+  echo "$SPID" >> "$T/servers"
+  for _ in $(seq 100); do
+    PORT=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$SLOG" || true)
+    [ -n "$PORT" ] && return 0
+    kill -0 "$SPID" 2>/dev/null || break
+    sleep 0.05
+  done
+  cat "$SLOG" >&2
+  return 1
+}
+
+# Stops what the test started: servers, sshd, network namespaces.
+# (From teardown_file, what setup_file started.)
+remote_teardown() {
+  local T
+  T=$(remote_state_dir)
+  if [ -f "$T/servers" ]; then
+    while read -r p; do kill -CONT "$p" 2>/dev/null; kill "$p" 2>/dev/null; done < "$T/servers"
+    while read -r p; do wait "$p" 2>/dev/null || true; done < "$T/servers"
+    rm -f "$T/servers"
+  fi
+  if [ -f "$T/sshd.pid" ]; then kill "$(cat "$T/sshd.pid")" 2>/dev/null || true; rm -f "$T/sshd.pid"; fi
+  if [ -f "$T/netns" ]; then
+    while read -r ns veth; do
+      ip netns del "$ns" 2>/dev/null || true
+      ip link del "$veth" 2>/dev/null || true
+    done < "$T/netns"
+    rm -f "$T/netns"
+  fi
+}
+
+# True when sshd can be started here (openssh-server, root).
+sshd_possible() {
+  command -v /usr/sbin/sshd >/dev/null && [ "$(id -u)" -eq 0 ]
+}
+
+# ---- SSH: a real sshd on a loopback port, keys made here ------------------
+
+start_sshd() {
+  command -v /usr/sbin/sshd >/dev/null || skip "no sshd (openssh-server)"
+  [ "$(id -u)" -eq 0 ] || skip "sshd for a test needs root here (CI runs as root)"
+  local T
+  T=$(remote_state_dir)
+  ssh-keygen -q -t ed25519 -N '' -f "$T/hostkey"
+  ssh-keygen -q -t ed25519 -N '' -f "$T/userkey"
+  cp "$T/userkey.pub" "$T/authorized_keys"
+  mkdir -p /run/sshd
+  # A random loopback port; others on this machine may hold it, so a
+  # daemon that does not come up is tried again on another.
+  local try
+  for try in 1 2 3 4 5; do
+    SSHPORT=$(( 20000 + RANDOM % 20000 ))
+    rm -f "$T/sshd.pid"
+    cat > "$T/sshd_config" <<EOF
+ListenAddress 127.0.0.1
+Port $SSHPORT
+HostKey $T/hostkey
+AuthorizedKeysFile $T/authorized_keys
+PidFile $T/sshd.pid
+StrictModes no
+UsePAM no
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+EOF
+    /usr/sbin/sshd -f "$T/sshd_config" -E "$T/sshd.log" || continue
+    for _ in $(seq 100); do [ -s "$T/sshd.pid" ] && break; sleep 0.05; done
+    [ -s "$T/sshd.pid" ] && kill -0 "$(cat "$T/sshd.pid")" 2>/dev/null && (exec 9<>"/dev/tcp/127.0.0.1/$SSHPORT") 2>/dev/null && break
+  done
+  cat > "$T/ssh_config" <<EOF
+Host testhost
+  HostName 127.0.0.1
+  Port $SSHPORT
+  User $(id -un)
+  IdentityFile $T/userkey
+  IdentitiesOnly yes
+  UserKnownHostsFile $T/known_hosts
+  StrictHostKeyChecking accept-new
+  LogLevel ERROR
+  ControlMaster auto
+  ControlPath $T/cm-%C
+  ControlPersist 5
+EOF
+  export FPGA_REMOTE_SSH="ssh -F $T/ssh_config"
+  export FPGA_REMOTE_COMMAND="$R"
+}
+
+# ---- Separate hosts: network namespaces joined to this one by veth pairs --
+
+# make_netns N: a namespace whose address is 10.231.N.2 (ours 10.231.N.1).
+make_netns() {
+  local n=$1 ns=frt$$n$1 veth=frv$$n$1
+  ip netns add "$ns" || return 1
+  echo "$ns $veth" >> "$BATS_TEST_TMPDIR/netns"
+  ip link add "$veth" type veth peer name "${veth}p" || return 1
+  ip link set "${veth}p" netns "$ns"
+  ip addr add "10.231.$n.1/24" dev "$veth"
+  ip link set "$veth" up
+  ip netns exec "$ns" ip addr add "10.231.$n.2/24" dev "${veth}p"
+  ip netns exec "$ns" ip link set "${veth}p" up
+  ip netns exec "$ns" ip link set lo up
+  NS=$ns
+}
