@@ -31,6 +31,9 @@ struct Request {
   std::string path;                           // "/v1/gzip/compress"
   std::map<std::string, std::string> query;   // decoded parameters
   Bytes body;
+  // The largest answer this request can have (0: 2 GiB): a server sending
+  // more is a failure of that host, and the client's memory stays bounded.
+  std::size_t max_answer = 0;
 };
 
 struct Response {

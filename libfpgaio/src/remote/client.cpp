@@ -86,7 +86,8 @@ class HttpTransport : public Transport {
     struct Ctx {
       Response* r;
       std::size_t limit;
-    } ctx{&r, std::size_t{1} << 31};
+      bool over = false;
+    } ctx{&r, req.max_answer ? req.max_answer : std::size_t{1} << 31};
     curl_easy_setopt(c, CURLOPT_URL, url.c_str());
     curl_easy_setopt(c, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -121,7 +122,10 @@ class HttpTransport : public Transport {
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, +[](char* p, size_t, size_t n, void* u) -> size_t {
       auto* x = static_cast<Ctx*>(u);
-      if (x->r->body.size() + n > x->limit) return 0;
+      if (x->r->body.size() + n > x->limit) {
+        x->over = true;
+        return 0;
+      }
       x->r->body.insert(x->r->body.end(), p, p + n);
       return n;
     });
@@ -130,6 +134,7 @@ class HttpTransport : public Transport {
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
     CURLcode rc = curl_easy_perform(c);
     curl_slist_free_all(headers);
+    if (ctx.over) throw TransportError("answer over " + std::to_string(ctx.limit) + " bytes, more than the request can have");
     if (rc != CURLE_OK)
       // A cut body is CURLE_PARTIAL_FILE: an error, never a short output.
       throw TransportError(errbuf[0] ? errbuf : curl_easy_strerror(rc));
@@ -229,7 +234,9 @@ class SshTransport : public Transport {
       Response r;
       r.status = std::stoi(line.substr(0, sp1));
       std::uint64_t n = std::stoull(line.substr(sp1 + 1, sp2 - sp1 - 1));
-      if (n > (std::uint64_t{1} << 31)) throw TransportError("answer too large");
+      if (n > (req.max_answer ? req.max_answer : std::uint64_t{1} << 31))
+        throw TransportError("answer over " + std::to_string(req.max_answer ? req.max_answer : std::uint64_t{1} << 31) +
+                             " bytes, more than the request can have");
       r.content_type = line.substr(sp2 + 1);
       r.body.resize(n);
       read_exact(r.body.data(), n);
@@ -237,7 +244,7 @@ class SshTransport : public Transport {
     } catch (const TransportError&) {
       finish();
       throw TransportError("connection lost (ssh exited)" + ssh_said());
-    } catch (const std::invalid_argument&) {
+    } catch (const std::logic_error&) {  // stoi, stoull: not a number, or out of range
       finish();
       throw TransportError("bad answer from the remote fpga-remote");
     }

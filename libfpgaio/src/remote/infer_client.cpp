@@ -95,6 +95,8 @@ infer::Answer infer_batch(HostPool& hosts, const RemoteModel& m, const images::B
   req.query["crc"] = hex8(m.crc);
   req.query["scores"] = scores ? "1" : "0";
   req.body.assign(b.pixels.begin(), b.pixels.begin() + static_cast<std::ptrdiff_t>(b.count * per));
+  // Classes (and scores) for these images, or an error's JSON; no more.
+  req.max_answer = b.count * 2 + (scores ? b.count * classes * 4 : 0) + (std::size_t{1} << 20);
   auto [r, host] = hosts.call(req);
   if (r.status == 409) {
     // Another file under the same name: never mixed answers.
