@@ -10,6 +10,7 @@
 
 #include "fpgaio/remote.hpp"
 #include "fpgaio/remote_gzip.hpp"
+#include "fpgaio/version.hpp"
 #include "helpers.hpp"
 
 namespace rm = fpgaio::remote;
@@ -381,4 +382,59 @@ TEST(RemoteService, ListReadsHeadersAndSaysBytesCrcAndFormat) {
   EXPECT_NE(a.content_type.find("; format=gzip"), std::string::npos);
   EXPECT_NE(a.content_type.find("; crc="), std::string::npos);
   EXPECT_EQ(rm::json_value(std::string(a.body.begin(), a.body.end()), "bytes"), std::to_string(data.size()));
+}
+
+// A lying server behind the SSH framing: `ssh` replaced by a script that
+// answers health properly and then each job as ANSWER says. The client
+// refuses, naming why, and never holds more than the request's bound.
+namespace {
+rm::ClientConfig lying_ssh(const std::string& answer_line, const std::string& body) {
+  rm::ClientConfig cfg;
+  cfg.timeout_seconds = 5;
+  std::string health = std::string("{\"live\":true,\"ready\":true,\"version\":\"") + fpgaio::version() +
+                       "\",\"protocol\":1,\"slots\":1}";
+  cfg.ssh_command = {"/usr/bin/python3", "-c",
+                     "import sys\n"
+                     "i, o = sys.stdin.buffer, sys.stdout.buffer\n"
+                     "def req():\n"
+                     "    l = i.readline()\n"
+                     "    if not l: sys.exit(0)\n"
+                     "    i.read(int(l.split()[2]))\n"
+                     "req()\n"
+                     "h = b'" + health + "'\n"
+                     "o.write(b'200 %d application/json\\n' % len(h) + h); o.flush()\n"
+                     "while True:\n"
+                     "    req()\n"
+                     "    o.write(b'" + answer_line + "\\n' + b'" + body + "'); o.flush()\n",
+                     "--"};
+  return cfg;
+}
+}  // namespace
+
+TEST(RemoteSsh, AnswerLargerThanTheRequestCanHaveIsCutOff) {
+  if (access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "no python3";
+  rm::Endpoint ep = rm::parse_endpoint("ssh://lying");
+  // 1 TiB declared: refused before a byte of it is read or allocated.
+  auto t = rm::connect(ep, lying_ssh("200 1099511627776 application/gzip", ""));
+  rm::Request r;
+  r.path = "/v1/gzip/compress";
+  r.body = fpgaio::Bytes(100, 'x');
+  r.max_answer = 4096;
+  try {
+    t->call(r);
+    FAIL() << "accepted";
+  } catch (const rm::TransportError& e) {
+    EXPECT_NE(std::string(e.what()).find("answer over 4096 bytes"), std::string::npos) << e.what();
+  }
+}
+
+TEST(RemoteSsh, StatusOrLengthOutOfRangeIsABadAnswer) {
+  if (access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "no python3";
+  rm::Endpoint ep = rm::parse_endpoint("ssh://lying");
+  for (const char* line : {"99999999999999999999 3 x", "200 99999999999999999999999 x", "abc 3 x"}) {
+    auto t = rm::connect(ep, lying_ssh(line, "abc"));
+    rm::Request r;
+    r.path = "/v1/gzip/compress";
+    EXPECT_THROW(t->call(r), rm::TransportError) << line;
+  }
 }

@@ -241,9 +241,12 @@ class SshTransport : public Transport {
       r.body.resize(n);
       read_exact(r.body.data(), n);
       if (r.status != 503) return r;
-    } catch (const TransportError&) {
+    } catch (const TransportError& e) {
       finish();
-      throw TransportError("connection lost (ssh exited)" + ssh_said());
+      // A stream that ended is ssh gone; an answer refused says why.
+      std::string why = e.what();
+      if (why == "end of stream") why = "connection lost (ssh exited)";
+      throw TransportError(why + ssh_said());
     } catch (const std::logic_error&) {  // stoi, stoull: not a number, or out of range
       finish();
       throw TransportError("bad answer from the remote fpga-remote");
