@@ -133,7 +133,7 @@ only_inputs() { # expected names, sorted
   "$R" "http://127.0.0.1:$HPORT" fpga-gzip -dc t1.gz | cmp - t1
 }
 
-@test "failover: half an answer, 503 forever, a silent host (--timeout), an endless answer: byte-identical from the next host" {
+@test "failover: half an answer, 503 forever, a silent host (--timeout), an endless answer, another version: byte-identical from the next host" {
   need_numpy
   conv_model
   make_text t1 700
@@ -141,7 +141,7 @@ only_inputs() { # expected names, sorted
   "$INFER" -q --model models/conv.fbnn -s conv-idx3-ubyte > l.tsv
   start_server up --device cpu --models models
   UP=$PORT
-  for mode in half busy slow endless; do
+  for mode in half busy slow endless health-version; do
     start_hostile "$mode" "$UP"
     printf 'http://127.0.0.1:%s\nhttp://127.0.0.1:%s\n' "$HPORT" "$UP" > hosts
     "$R" --timeout 2 --hosts hosts --chunk 128K fpga-gzip -c -b 64K t1 | cmp - t1.gz
@@ -225,6 +225,10 @@ conv-idx3-ubyte@002/3:99999+162 | |
 -f --save conv-idx3-ubyte | | echo old > conv-idx3-ubyte.tsv
 --save conv-idx3-ubyte | | ln -s nowhere conv-idx3-ubyte.tsv
 -o /dev/full conv-idx3-ubyte | |
+-o o.tsv conv-idx3-ubyte huge-idx3-ubyte | |
+--save conv-idx3-ubyte huge-idx3-ubyte | |
+--save conv-idx3-ubyte cut-idx3-ubyte | | echo old > cut-idx3-ubyte.tsv
+-o o.tsv --manifest m conv-idx3-ubyte.001 conv-idx3-ubyte.002 conv-idx3-ubyte.000 | |
 -o o.tsv conv-idx3-ubyte nosuch | |
 EOF
 )
@@ -308,6 +312,17 @@ EOF
   [ "$ls_" = 1 ] && [ "$rs" = 1 ]
   [ ! -e o.jsonl ]
   sed "s|^fpga-remote: $H: |fpga-infer: |; s|^fpga-remote: |fpga-infer: |" ../err.r | diff ../err.l -
+  # Decompressing to a file that does not fit.
+  rm pad
+  "$GZ" -c -9 t1 > t1.gz
+  mv t1 ../t1.keep
+  head -c $(( $(stat -f -c '%a*%S' . ) - 12288 )) /dev/zero > pad
+  ls_before=$(ls -A | tr '\n' ' ')
+  ls_=$("$GZ" -d t1.gz 2> ../err.l; echo $?)
+  rs=$("$R" "$H" fpga-gzip -d t1.gz 2> ../err.r; echo $?)
+  [ "$ls_" = 1 ] && [ "$rs" = 1 ]
+  [ "$(ls -A | tr '\n' ' ')" = "$ls_before" ]
+  grep -q 'No space left on device' ../err.r
   [ "$(ls -A | tr '\n' ' ')" = "$ls_before" ]
 }
 
