@@ -19,6 +19,7 @@ Writes its port to PORTFILE once it listens. Modes (one lie each):
   busy                503 with Retry-After: 1 to every job
   slow                hold every job for 30 s before answering
   endless             a job's answer that never ends (chunked, zeros)
+  trickle             a job's answer one byte every half second
   infer-count         one class fewer than the images
   infer-class         class numbers past the model's
   infer-scores        scores of the wrong size
@@ -73,6 +74,19 @@ class H(http.server.BaseHTTPRequestHandler):
             return self.answer(307, "text/plain", b"", {"Location": "http://127.0.0.1:%d%s" % (upstream, path)})
         if job and mode == "slow":
             time.sleep(30)
+        if job and mode == "trickle":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            try:
+                for _ in range(100000):
+                    self.wfile.write(b"\0")
+                    self.wfile.flush()
+                    time.sleep(0.5)
+            except OSError:
+                pass
+            return
         if job and mode == "endless":
             self.send_response(200)
             self.send_header("Content-Type", "application/octet-stream")

@@ -133,7 +133,7 @@ only_inputs() { # expected names, sorted
   "$R" "http://127.0.0.1:$HPORT" fpga-gzip -dc t1.gz | cmp - t1
 }
 
-@test "failover: half an answer, 503 forever, a silent host (--timeout), an endless answer, another version: byte-identical from the next host" {
+@test "failover: half an answer, 503 forever, a silent host and a trickling one (--timeout), an endless answer, another version: byte-identical from the next host" {
   need_numpy
   conv_model
   make_text t1 700
@@ -141,7 +141,7 @@ only_inputs() { # expected names, sorted
   "$INFER" -q --model models/conv.fbnn -s conv-idx3-ubyte > l.tsv
   start_server up --device cpu --models models
   UP=$PORT
-  for mode in half busy slow endless health-version; do
+  for mode in half busy slow trickle endless health-version; do
     start_hostile "$mode" "$UP"
     printf 'http://127.0.0.1:%s\nhttp://127.0.0.1:%s\n' "$HPORT" "$UP" > hosts
     "$R" --timeout 2 --hosts hosts --chunk 128K fpga-gzip -c -b 64K t1 | cmp - t1.gz

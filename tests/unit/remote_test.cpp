@@ -388,9 +388,10 @@ TEST(RemoteService, ListReadsHeadersAndSaysBytesCrcAndFormat) {
 // answers health properly and then each job as ANSWER says. The client
 // refuses, naming why, and never holds more than the request's bound.
 namespace {
-rm::ClientConfig lying_ssh(const std::string& answer_line, const std::string& body) {
+rm::ClientConfig lying_ssh(const std::string& answer_line, const std::string& body, unsigned timeout = 5,
+                           const std::string& trickle = "") {
   rm::ClientConfig cfg;
-  cfg.timeout_seconds = 5;
+  cfg.timeout_seconds = timeout;
   std::string health = std::string("{\"live\":true,\"ready\":true,\"version\":\"") + fpgaio::version() +
                        "\",\"protocol\":1,\"slots\":1}";
   cfg.ssh_command = {"/usr/bin/python3", "-c",
@@ -405,7 +406,7 @@ rm::ClientConfig lying_ssh(const std::string& answer_line, const std::string& bo
                      "o.write(b'200 %d application/json\\n' % len(h) + h); o.flush()\n"
                      "while True:\n"
                      "    req()\n"
-                     "    o.write(b'" + answer_line + "\\n' + b'" + body + "'); o.flush()\n",
+                     "    o.write(b'" + answer_line + "\\n' + b'" + body + "'); o.flush()\n" + trickle,
                      "--"};
   return cfg;
 }
@@ -436,5 +437,25 @@ TEST(RemoteSsh, StatusOrLengthOutOfRangeIsABadAnswer) {
     rm::Request r;
     r.path = "/v1/gzip/compress";
     EXPECT_THROW(t->call(r), rm::TransportError) << line;
+  }
+}
+
+TEST(RemoteSsh, AnAnswerTrickledAByteAtATimeTimesOut) {
+  if (access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "no python3";
+  rm::Endpoint ep = rm::parse_endpoint("ssh://lying");
+  // A 100000-byte answer, a byte every 0.2 s: never silent for the timeout,
+  // far under 1 KiB a second.
+  auto t = rm::connect(ep, lying_ssh("200 100000 application/gzip", "", 1,
+                                     "    import time\n"
+                                     "    for _ in range(100000):\n"
+                                     "        o.write(b'x'); o.flush(); time.sleep(0.2)\n"));
+  rm::Request r;
+  r.path = "/v1/gzip/compress";
+  // (Before the fix this call hung for hours: each byte reset the timeout.)
+  try {
+    t->call(r);
+    FAIL() << "accepted";
+  } catch (const rm::TransportError& e) {
+    EXPECT_NE(std::string(e.what()).find("timed out"), std::string::npos) << e.what();
   }
 }

@@ -20,6 +20,9 @@ namespace fpgaio::remote {
 
 namespace {
 
+// The slowest transfer that is not stalled, in bytes a second (--timeout).
+constexpr std::size_t kMinRate = 1024;
+
 bool all_digits(const std::string& s) {
   return !s.empty() && s.size() <= 5 && s.find_first_not_of("0123456789") == std::string::npos;
 }
@@ -93,8 +96,10 @@ class HttpTransport : public Transport {
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, static_cast<long>(std::min(10u, cfg_.timeout_seconds)));
-    // A transfer that moves less than one byte a second for the timeout is stalled.
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    // A transfer that moves less than kMinRate bytes a second for the
+    // timeout is stalled: a server trickling a byte at a time cannot hold
+    // the run forever.
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, static_cast<long>(kMinRate));
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(cfg_.timeout_seconds));
     if (!cfg_.cacert.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, cfg_.cacert.c_str());
     curl_easy_setopt(c, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
@@ -220,6 +225,8 @@ class SshTransport : public Transport {
     try {
       write_all(head.data(), head.size());
       write_all(req.body.data(), req.body.size());
+      start_ = std::chrono::steady_clock::now();
+      moved_ = 0;
       std::string line;
       char ch;
       while (true) {
@@ -273,18 +280,35 @@ class SshTransport : public Transport {
       n -= static_cast<std::size_t>(w);
     }
   }
+  // As libcurl's low-speed check: in every --timeout seconds of an answer
+  // (its status line included), at least kMinRate bytes a second, else the
+  // answer stalled. The window starts when the request has been sent.
+  std::chrono::steady_clock::time_point start_;
+  std::size_t moved_ = 0;
   void read_exact(void* p, std::size_t n) {
     auto* c = static_cast<char*>(p);
+    using clock = std::chrono::steady_clock;
+    const auto window = std::chrono::seconds(cfg_.timeout_seconds);
+    auto& start = start_;
+    auto& moved = moved_;
     while (n) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(start + window - clock::now()).count();
+      if (left <= 0) {
+        if (moved < kMinRate * cfg_.timeout_seconds) throw TransportError("timed out");
+        start = clock::now();
+        moved = 0;
+        continue;
+      }
       pollfd pf{from_, POLLIN, 0};
-      int k = ::poll(&pf, 1, static_cast<int>(cfg_.timeout_seconds * 1000));
-      if (k == 0) throw TransportError("timed out");
+      int k = ::poll(&pf, 1, static_cast<int>(left));
+      if (k == 0) continue;  // the window's end decides
       if (k < 0 && errno == EINTR) continue;
       ssize_t r = ::read(from_, c, n);
       if (r < 0 && errno == EINTR) continue;
       if (r <= 0) throw TransportError("end of stream");
       c += r;
       n -= static_cast<std::size_t>(r);
+      moved += static_cast<std::size_t>(r);
     }
   }
   int finish() {
