@@ -16,6 +16,7 @@ Writes its port to PORTFILE once it listens. Modes (one lie each):
   salvage-huge        a 422 with salvage=N larger than the chunk can give
   redirect            answer every job with 307 to UPSTREAM
   half                send half a job's answer, then close
+  flaky               every third job: half its answer, then close
   busy                503 with Retry-After: 1 to every job
   slow                hold every job for 30 s before answering
   endless             a job's answer that never ends (chunked, zeros)
@@ -32,9 +33,12 @@ import re
 import http.server
 import socketserver
 import sys
+import threading
 import time
 
 portfile, upstream, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+jobs = [0]
+lock = threading.Lock()
 
 
 def forward(method, path, headers, body):
@@ -131,7 +135,14 @@ class H(http.server.BaseHTTPRequestHandler):
                 data = data.replace(b'"classes":["', b'"classes":["x\\n0 y')
         if mode == "ctype-params":
             ctype += "; charset=binary; x-future=1; in-x=3"
-        if job and mode == "half" and len(data) > 1:
+        cut = job and mode == "half"
+        if job and mode == "flaky":
+            with lock:
+                jobs[0] += 1
+                cut = jobs[0] % 3 == 0
+        if cut and len(data) > 1:
+            sys.stderr.write("cut %s\n" % path.split("?")[0])
+            sys.stderr.flush()
             self.send_response(status)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(data)))

@@ -152,6 +152,29 @@ only_inputs() { # expected names, sorted
   done
 }
 
+@test "failover back and forth: two hosts that each cut every third answer; no chunk or batch lost or doubled" {
+  need_numpy
+  mkdir -p models
+  "$PY" "$RANDOM_MODEL" fixed-conv 7 models/conv.fbnn conv-idx3-ubyte 300
+  "$INFER" -q --model models/conv.fbnn -s conv-idx3-ubyte > l.tsv
+  make_text t1 1500
+  "$GZ" -k -b 16K t1
+  start_server up --device cpu --models models
+  start_hostile flaky "$PORT"; A=$HPORT
+  start_hostile flaky "$PORT"; B=$HPORT
+  printf 'http://127.0.0.1:%s\nhttp://127.0.0.1:%s\n' "$A" "$B" > hosts
+  # About 100 requests each, a third of them cut mid-answer.
+  "$R" --hosts hosts --retries 9 --chunk 16K fpga-gzip -c -b 16K t1 | cmp - t1.gz
+  "$R" --hosts hosts --retries 9 --chunk 16K fpga-gzip -dc t1.gz | cmp - t1
+  "$R" --hosts hosts --retries 9 fpga-infer -q --batch 3 --model conv -s conv-idx3-ubyte | cmp - l.tsv
+  # The cuts happened, for each kind of job.
+  L=$(remote_state_dir)/hostile.log
+  cat "$L" | sort | uniq -c
+  [ "$(grep -c '^cut /v1/gzip/compress' "$L")" -ge 10 ]
+  [ "$(grep -c '^cut /v1/gzip/decompress' "$L")" -ge 10 ]
+  [ "$(grep -c '^cut /v1/infer' "$L")" -ge 10 ]
+}
+
 @test "a lying infer server: wrong counts, classes out of range, wrong score sizes, another shape, endless: exit 1, no -o file" {
   need_numpy
   conv_model
