@@ -60,4 +60,14 @@ void ProgressLine::finish() {
   drawn_ = false;
 }
 
+fpgaio::infer::ProgressHooks infer_progress(bool enabled, std::unique_ptr<ProgressLine>& bar) {
+  fpgaio::infer::ProgressHooks hooks;
+  hooks.start = [enabled, &bar](const std::string& name, std::uint64_t total) {
+    bar = std::make_unique<ProgressLine>(enabled, name, total);
+  };
+  hooks.update = [&bar](std::uint64_t done) { bar->update(done); };
+  hooks.finish = [&bar]() { bar->finish(); };
+  return hooks;
+}
+
 }  // namespace fpgacli

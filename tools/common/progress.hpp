@@ -3,7 +3,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
+
+#include "fpgaio/infer.hpp"
 
 namespace fpgacli {
 
@@ -25,5 +28,9 @@ class ProgressLine {
 };
 
 std::string human_bytes(double bytes);
+
+// The hooks of an fpga-infer run (fpgaio::infer::Run) that draw one
+// ProgressLine, held in `bar`, for each input.
+fpgaio::infer::ProgressHooks infer_progress(bool enabled, std::unique_ptr<ProgressLine>& bar);
 
 }  // namespace fpgacli

@@ -1,10 +1,13 @@
 // gzip's file rules (rules.hpp), one copy for fpga-gzip and fpga-remote.
 #include "rules.hpp"
 
+#include <dirent.h>
 #include <strings.h>
 #include <cstdio>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <vector>
 
 namespace fpgagzip {
@@ -149,6 +152,21 @@ void Lister::finish(std::size_t operands) {
   if (verbosity_ > 0) std::printf("                            ");
   std::printf("%19llu %19llu %s (totals)\n", static_cast<unsigned long long>(compressed_),
               static_cast<unsigned long long>(uncompressed_), list_ratio(uncompressed_, compressed_, header_bytes_).c_str());
+}
+
+int directory_entries(const std::string& path, std::vector<std::string>& paths) {
+  DIR* d = ::opendir(path.c_str());
+  if (!d) return errno;
+  std::vector<std::string> names;
+  while (auto* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(n);
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  paths.clear();
+  for (const auto& n : names) paths.push_back(path + (path.back() == '/' ? "" : "/") + n);
+  return 0;
 }
 
 }  // namespace fpgagzip

@@ -9,6 +9,7 @@
 #include <ctime>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "fpgaio/formats.hpp"
 #include "fpgaio/io.hpp"
@@ -43,6 +44,10 @@ std::optional<std::string> shortened_name(const std::string& stem, const std::st
 // A file that grew (a logger appending) or changed while it was read: gzip's
 // words for it, or nothing. Only regular files, not ranges or stdin.
 std::optional<std::string> input_changed(const fpgaio::Input& in, std::uint64_t bytes_read);
+
+// -r: the paths of the entries of directory `path` (not . and ..), sorted
+// by name; 0, or opendir's errno.
+int directory_entries(const std::string& path, std::vector<std::string>& paths);
 
 // -l's table, as gzip prints it: a heading before the first line, one line
 // a file, totals for more than one operand.

@@ -67,12 +67,7 @@ class Classifier {
 
 void Classifier::classify_input(const std::string& operand, fpgaio::Sink& out) {
   std::unique_ptr<fpgacli::ProgressLine> bar;
-  fpgaio::infer::ProgressHooks hooks;
-  hooks.start = [&](const std::string& name, std::uint64_t total) {
-    bar = std::make_unique<fpgacli::ProgressLine>(o_.progress, name, total);
-  };
-  hooks.update = [&](std::uint64_t done) { bar->update(done); };
-  hooks.finish = [&]() { bar->finish(); };
+  auto hooks = fpgacli::infer_progress(o_.progress, bar);
   const std::size_t batch = o_.batch ? o_.batch : finn_.driver ? 256 : 64;
   run_->classify(operand, out, [this](const img::Batch& b) { return compute(b); }, batch, threads_, hooks);
 }

@@ -82,12 +82,7 @@ int infer_main(rm::HostPool& pool, const std::vector<std::string>& tool_args, co
       return rm::infer_batch(pool, model, b, scores);
     };
     std::unique_ptr<fpgacli::ProgressLine> bar;
-    fpgaio::infer::ProgressHooks hooks;
-    hooks.start = [&](const std::string& name, std::uint64_t total) {
-      bar = std::make_unique<fpgacli::ProgressLine>(o.progress, name, total);
-    };
-    hooks.update = [&](std::uint64_t done) { bar->update(done); };
-    hooks.finish = [&]() { bar->finish(); };
+    auto hooks = fpgacli::infer_progress(o.progress, bar);
     if (o.inputs.empty()) o.inputs.push_back("-");
     if (o.save) {
       for (const auto& op : o.inputs) {

@@ -384,17 +384,9 @@ struct Client {
   }
 
   void run_directory(const std::string& path) {
-    DIR* d = ::opendir(path.c_str());
-    if (!d) return fail(path, std::strerror(errno));
-    std::vector<std::string> names;
-    while (auto* e = ::readdir(d)) {
-      std::string n = e->d_name;
-      if (n != "." && n != "..") names.push_back(n);
-    }
-    ::closedir(d);
-    std::sort(names.begin(), names.end());
-    for (const auto& n : names) {
-      std::string p = path + (path.back() == '/' ? "" : "/") + n;
+    std::vector<std::string> paths;
+    if (int err = fpgagzip::directory_entries(path, paths)) return fail(path, std::strerror(err));
+    for (const auto& p : paths) {
       struct stat st;
       if (::lstat(p.c_str(), &st) != 0) {
         fail(p, std::strerror(errno));

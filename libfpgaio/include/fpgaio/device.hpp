@@ -30,6 +30,10 @@ class DeviceBackend {
 // All devices: accelerators first (in backend order), the CPU last.
 std::vector<Device> list_devices();
 
+// A --device list ("xrt:0,xrt:1,cpu") cut at its commas; empty names kept
+// (the caller refuses them with its own words).
+std::vector<std::string> split_device_list(const std::string& s);
+
 // The job slots for `kernel`, counted from 1 like GNU parallel's {%}: each
 // device that can run it, repeated as many times as it runs jobs at once
 // (one per card, one per CPU core), accelerators first.

@@ -56,6 +56,11 @@ Error error_from_response(const Response& r);
 // A value of a flat JSON object ("key": number or "string"), or nullopt.
 std::optional<std::string> json_value(const std::string& json, const std::string& key);
 
+// A decimal query parameter within [lo, hi], or dflt when absent;
+// Error(usage) naming the parameter otherwise.
+std::uint64_t query_number(const std::map<std::string, std::string>& q, const std::string& key, std::uint64_t lo,
+                           std::uint64_t hi, std::uint64_t dflt);
+
 // Compares two strings in time that depends only on their lengths.
 bool constant_time_equal(const std::string& a, const std::string& b);
 

@@ -309,15 +309,7 @@ std::unique_ptr<DeviceLock> DeviceLock::acquire(const Device& device, bool wait)
 
 // ---- choosing between cards and the CPU ----
 
-namespace {
-
-Device cpu_device() {
-  for (const auto& d : list_devices())
-    if (d.kind == DeviceKind::cpu) return d;
-  throw Error(ErrorKind::device, "no CPU device");
-}
-
-std::vector<std::string> split_list(const std::string& s) {
+std::vector<std::string> split_device_list(const std::string& s) {
   std::vector<std::string> out;
   std::size_t i = 0;
   for (;;) {
@@ -328,6 +320,15 @@ std::vector<std::string> split_list(const std::string& s) {
   }
   return out;
 }
+
+namespace {
+
+Device cpu_device() {
+  for (const auto& d : list_devices())
+    if (d.kind == DeviceKind::cpu) return d;
+  throw Error(ErrorKind::device, "no CPU device");
+}
+
 
 // A named device, opened: a card is waited for (its lock) and any failure
 // is an error.
@@ -350,7 +351,7 @@ OpenedDevice open_deflate_device(const std::string& spec_in, unsigned threads) {
   if (spec.find(',') != std::string::npos) {
     // A list: every device named in it, fed from one queue.
     std::vector<std::string> seen;
-    for (const auto& name : split_list(spec)) {
+    for (const auto& name : split_device_list(spec)) {
       std::string origin = spec_in.empty() ? "FPGA_DEVICE" : "--device";
       if (name.empty() || name.find_first_not_of("0123456789") == std::string::npos)
         throw Error(ErrorKind::device, origin + ": '" + spec + "': a list names devices (" +
@@ -407,7 +408,7 @@ OpenedDevice open_deflate_device(const std::string& spec_in, unsigned threads) {
 Device select_inflate_device(const std::string& spec_in) {
   std::string spec = spec_in.empty() ? env("FPGA_DEVICE") : spec_in;
   if (spec.find(',') != std::string::npos) {
-    auto names = split_list(spec);
+    auto names = split_device_list(spec);
     if (std::find(names.begin(), names.end(), "cpu") != names.end()) return cpu_device();
   }
   try {
@@ -418,7 +419,7 @@ Device select_inflate_device(const std::string& spec_in) {
     // the same bytes. A device named with --device, or one that does not
     // exist, stays an error.
     if (!spec_in.empty() || spec.empty()) throw;
-    for (const auto& name : split_list(spec)) select_device(name, "");  // throws for a name that is nothing
+    for (const auto& name : split_device_list(spec)) select_device(name, "");  // throws for a name that is nothing
     return cpu_device();
   }
 }

@@ -42,18 +42,6 @@ bool runs_kernel(const Device& d, const std::string& kernel) {
   return kernel.empty() || std::find(d.kernels.begin(), d.kernels.end(), kernel) != d.kernels.end();
 }
 
-std::vector<std::string> split_names(const std::string& s) {
-  std::vector<std::string> out;
-  std::size_t i = 0;
-  for (;;) {
-    std::size_t j = s.find(',', i);
-    out.push_back(s.substr(i, j == std::string::npos ? std::string::npos : j - i));
-    if (j == std::string::npos) break;
-    i = j + 1;
-  }
-  return out;
-}
-
 }  // namespace
 
 DevicePool::DevicePool(const std::string& spec_in, unsigned cpu_slots, std::vector<std::string>* warnings)
@@ -111,7 +99,7 @@ DevicePool::DevicePool(const std::string& spec_in, unsigned cpu_slots, std::vect
     for (const auto& d : list_devices()) add(d, false);
   } else {
     std::vector<std::string> seen;
-    for (const auto& name : split_names(spec)) {
+    for (const auto& name : split_device_list(spec)) {
       if (name.empty())
         throw Error(ErrorKind::usage, origin + ": '" + spec + "': an empty device name");
       if (name.find_first_not_of("0123456789") == std::string::npos)

@@ -52,19 +52,6 @@ std::optional<Signature> signature(const std::string& path) {
                    static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec};
 }
 
-std::uint64_t number(const std::map<std::string, std::string>& q, const std::string& key, std::uint64_t lo,
-                     std::uint64_t hi, std::uint64_t dflt) {
-  auto it = q.find(key);
-  if (it == q.end()) return dflt;
-  const std::string& s = it->second;
-  if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string::npos)
-    throw Error(ErrorKind::usage, "parameter '" + key + "' is not a number");
-  std::uint64_t v = std::stoull(s);
-  if (v < lo || v > hi)
-    throw Error(ErrorKind::usage, "parameter '" + key + "' must be between " + std::to_string(lo) + " and " +
-                                      std::to_string(hi));
-  return v;
-}
 
 std::string hex8(std::uint32_t v) {
   char b[16];
@@ -244,7 +231,7 @@ std::vector<std::string> ModelStore::names() {
 Response models_response(ModelStore& store, const Request& req) {
   const auto& q = req.query;
   auto name = q.find("name");
-  bool only_default = number(q, "default", 0, 1, 0) == 1;
+  bool only_default = query_number(q, "default", 0, 1, 0) == 1;
   if (name != q.end() || only_default) {
     std::string n = name != q.end() ? name->second : "";
     try {
@@ -305,7 +292,7 @@ Response infer_response(ModelStore& store, const Request& req, DevicePool::Lease
       return r;
     }
   }
-  bool scores = number(q, "scores", 0, 1, 0) == 1;
+  bool scores = query_number(q, "scores", 0, 1, 0) == 1;
   const std::size_t per = m->model.input.values(), classes = m->model.classes.size();
   if (req.body.empty() || req.body.size() % per)
     return error_response(400, "usage", "the body must hold whole images of " + std::to_string(per) + " bytes (" +

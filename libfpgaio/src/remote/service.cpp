@@ -13,6 +13,7 @@
 
 #include "fpgaio/device.hpp"
 #include "fpgaio/gzip.hpp"
+#include "fpgaio/json.hpp"
 #include "fpgaio/remote.hpp"
 #include "fpgaio/remote_infer.hpp"
 #include "fpgaio/version.hpp"
@@ -48,35 +49,10 @@ class BodyInput {
   std::unique_ptr<Input> in_;
 };
 
-std::uint64_t number(const std::map<std::string, std::string>& q, const std::string& key, std::uint64_t lo,
-                     std::uint64_t hi, std::uint64_t dflt) {
-  auto it = q.find(key);
-  if (it == q.end()) return dflt;
-  const std::string& s = it->second;
-  if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string::npos)
-    throw Error(ErrorKind::usage, "parameter '" + key + "' is not a number");
-  std::uint64_t v = std::stoull(s);
-  if (v < lo || v > hi)
-    throw Error(ErrorKind::usage, "parameter '" + key + "' must be between " + std::to_string(lo) + " and " +
-                                      std::to_string(hi));
-  return v;
-}
 
 std::string json_escape(const std::string& s) {
-  std::string o;
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      o += '\\';
-      o += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      o += buf;
-    } else {
-      o += static_cast<char>(c);
-    }
-  }
-  return o;
+  std::string q = json::quote(s);
+  return q.substr(1, q.size() - 2);
 }
 
 // The kind of work a job path needs from a device (Device::kernels).
@@ -105,6 +81,20 @@ const char* kind_name(ErrorKind k) {
 }
 
 }  // namespace
+
+std::uint64_t query_number(const std::map<std::string, std::string>& q, const std::string& key, std::uint64_t lo,
+                           std::uint64_t hi, std::uint64_t dflt) {
+  auto it = q.find(key);
+  if (it == q.end()) return dflt;
+  const std::string& s = it->second;
+  if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string::npos)
+    throw Error(ErrorKind::usage, "parameter '" + key + "' is not a number");
+  std::uint64_t v = std::stoull(s);
+  if (v < lo || v > hi)
+    throw Error(ErrorKind::usage, "parameter '" + key + "' must be between " + std::to_string(lo) + " and " +
+                                      std::to_string(hi));
+  return v;
+}
 
 // ---- Protocol helpers -------------------------------------------------------
 
@@ -397,20 +387,20 @@ Response Service::run_job(const Request& req, DevicePool::Lease& lease) {
   if (req.path == "/v1/infer") return infer_response(*models_, req, &lease);
   if (req.path == "/v1/gzip/compress") {
     gzip::CompressOptions co;
-    co.level = static_cast<int>(number(q, "level", 0, 12, kDefaultLevel));
-    co.block_size = number(q, "block", 1024, gzip::max_block_size(), 1 << 20);
+    co.level = static_cast<int>(query_number(q, "level", 0, 12, kDefaultLevel));
+    co.block_size = query_number(q, "block", 1024, gzip::max_block_size(), 1 << 20);
     co.threads = 1;  // one job a slot
     // A card's job runs on all the card's units (one job at a time per
     // card), a core's on its one thread. Named devices never fall back
     // inside a job: a unit's device error ends it (run_leased decides).
     if (!lease.is_cpu()) co.units = &card_deflate_units(lease);
-    co.end_marker = number(q, "end", 0, 1, 1) == 1;
-    co.rsyncable = number(q, "rsyncable", 0, 1, 0) == 1;
+    co.end_marker = query_number(q, "end", 0, 1, 1) == 1;
+    co.rsyncable = query_number(q, "rsyncable", 0, 1, 0) == 1;
     if (auto it = q.find("name"); it != q.end()) {
       if (it->second.find('\0') != std::string::npos) throw Error(ErrorKind::usage, "name holds a NUL byte");
       co.name = it->second;
     }
-    co.mtime = static_cast<std::uint32_t>(number(q, "mtime", 0, 0xffffffffu, 0));
+    co.mtime = static_cast<std::uint32_t>(query_number(q, "mtime", 0, 0xffffffffu, 0));
     if (auto it = q.find("comment"); it != q.end()) {
       if (it->second.find('\0') != std::string::npos) throw Error(ErrorKind::usage, "comment holds a NUL byte");
       co.comment = it->second;
@@ -441,10 +431,10 @@ Response Service::run_job(const Request& req, DevicePool::Lease& lease) {
   BodyInput in(req.body);
   gzip::DecompressOptions dopt;
   dopt.threads = 1;
-  dopt.pass_through = number(q, "pass", 0, 1, 0) == 1;
-  dopt.detect_zlib = number(q, "zlib", 0, 1, 1) == 1;
-  bool salvage = !test && number(q, "salvage", 0, 1, 0) == 1;
-  dopt.list_only = test && number(q, "list", 0, 1, 0) == 1;  // -l: sizes from the headers where they are
+  dopt.pass_through = query_number(q, "pass", 0, 1, 0) == 1;
+  dopt.detect_zlib = query_number(q, "zlib", 0, 1, 1) == 1;
+  bool salvage = !test && query_number(q, "salvage", 0, 1, 0) == 1;
+  dopt.list_only = test && query_number(q, "list", 0, 1, 0) == 1;  // -l: sizes from the headers where they are
   gzip::Decoder dec(in.input(), dopt);
   // fpga-gzip's words, without a member or an offset.
   if (!dec.format() && !dopt.pass_through) {
