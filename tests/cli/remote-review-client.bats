@@ -349,6 +349,39 @@ EOF
   [ "$(ls -A | tr '\n' ' ')" = "$ls_before" ]
 }
 
+@test "a read-only file system: gzip and fpga-infer outputs fail as locally, the inputs stay" {
+  [ "$(id -u)" -eq 0 ] || skip "mounting a tmpfs needs root"
+  need_numpy
+  conv_model
+  start_server up --device cpu --models models
+  H=http://127.0.0.1:$PORT
+  make_text t1 40
+  "$GZ" -c t1 > u.gz
+  mkdir ro
+  mount -t tmpfs -o size=1m tmpfs ro || skip "cannot mount a tmpfs here"
+  TMPFS=$PWD/ro
+  cp -p t1 u.gz conv-idx3-ubyte ro/
+  mount -o remount,ro "$TMPFS"
+  cd ro
+  before=$(ls -lA --time-style=+%s)
+  for args in "fpga-gzip t1" "fpga-gzip -k t1" "fpga-gzip -d u.gz" "fpga-gzip -f -d u.gz" \
+              "fpga-infer -q -o o.tsv conv-idx3-ubyte" "fpga-infer -q --save conv-idx3-ubyte"; do
+    set -- $args
+    tool=$1; shift
+    if [ "$tool" = fpga-infer ]; then
+      ls_=$("$INFER" --model ../models/conv.fbnn "$@" 2> ../err.l; echo $?)
+      rs=$("$R" "$H" fpga-infer --model conv "$@" 2> ../err.r; echo $?)
+    else
+      ls_=$("$FPGA_BIN/$tool" "$@" 2> ../err.l; echo $?)
+      rs=$("$R" "$H" "$tool" "$@" 2> ../err.r; echo $?)
+    fi
+    echo "$args: local $ls_ $(cat ../err.l) remote $rs $(cat ../err.r)"
+    [ "$ls_" = "$rs" ] && [ "$rs" = 1 ]
+    sed "s|^fpga-remote: $H: |$tool: |; s|^fpga-remote: |$tool: |" ../err.r | diff ../err.l -
+    [ "$(ls -lA --time-style=+%s)" = "$before" ] || { echo "$before"; ls -lA --time-style=+%s; false; }
+  done
+}
+
 @test "SIGINT, SIGTERM, SIGHUP mid-run and a closed pipe: no output, no temporary file, the local status" {
   need_numpy
   conv_model
