@@ -27,6 +27,9 @@ Writes its port to PORTFILE once it listens. Modes (one lie each):
   models-shape        /v1/models describes another input shape
   models-classes      /v1/models gives a class name with a newline
   ctype-params        unknown content-type parameters on every answer
+  evil-message        a 422 whose message holds terminal escapes and a newline
+  bad-escape          a 422 whose message has a broken \\u escape
+  warnings            a decompress answer with a warning and trailing garbage
 """
 import http.client
 import re
@@ -106,7 +109,14 @@ class H(http.server.BaseHTTPRequestHandler):
             body = bytes([body[0] ^ 1]) + body[1:]
         if job and mode == "compress-json200":
             return self.answer(200, "application/gzip", b'{"error":"io","message":"disk full"}')
+        if job and mode == "evil-message":
+            return self.answer(422, "application/json",
+                               b'{"error":"corrupt","message":"bad\\u001b]0;owned\\u0007\\nfpga-remote: all fine","damage":1}')
+        if job and mode == "bad-escape":
+            return self.answer(422, "application/json", b'{"error":"corrupt","message":"x\\uZZZZ","damage":1}')
         status, ctype, retry, data = forward(method, path, self.headers, body)
+        if status == 200 and mode == "warnings" and path.startswith("/v1/gzip/decompress"):
+            ctype += "; trailing-garbage=1; warning=%1B%5D0%3Bowned%07"
         if path.startswith("/v1/health") and mode == "health-version":
             data = data.replace(b'"version":"', b'"version":"9.')
         if status == 200 and path.startswith("/v1/gzip/compress") and mode == "compress-cut":

@@ -133,6 +133,31 @@ only_inputs() { # expected names, sorted
   "$R" "http://127.0.0.1:$HPORT" fpga-gzip -dc t1.gz | cmp - t1
 }
 
+@test "a server's words: no terminal escapes or forged lines reach stderr, a broken escape is no crash, warnings for our members are refused" {
+  make_text t1 300
+  "$GZ" -k t1
+  start_server up --device cpu
+  UP=$PORT
+  mkdir d && cp -p t1.gz d/ && cd d
+  start_hostile evil-message "$UP"
+  run "$R" "http://127.0.0.1:$HPORT" fpga-gzip -dc t1.gz
+  [ "$status" -eq 1 ]
+  [ "${#lines[@]}" -eq 1 ]
+  [[ "$output" != *$'\e'* ]] && [[ "$output" != *$'\a'* ]]
+  [[ "$output" == *"bad?]0;owned?nfpga-remote: all fine"* ]]
+  start_hostile bad-escape "$UP"
+  run "$R" "http://127.0.0.1:$HPORT" fpga-gzip -d t1.gz
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"invalid compressed data"* ]]
+  only_inputs t1.gz
+  start_hostile warnings "$UP"
+  run "$R" "http://127.0.0.1:$HPORT" fpga-gzip -d t1.gz
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"is not what was asked for (warnings for members that have none)"* ]]
+  [[ "$output" != *$'\e'* ]]
+  only_inputs t1.gz
+}
+
 @test "failover: half an answer, 503 forever, a silent host and a trickling one (--timeout), an endless answer, another version: byte-identical from the next host" {
   need_numpy
   conv_model

@@ -81,11 +81,23 @@ TEST(RemoteErrors, JsonBodyRoundTrip) {
   EXPECT_EQ(r.status, 422);
   auto back = rm::error_from_response(r);
   EXPECT_EQ(back.kind(), fpgaio::ErrorKind::corrupt);
-  EXPECT_EQ(std::string(back.what()), "invalid \"distance\"\n");
+  // Quotes survive; a control character arrives as '?' (a server's words
+  // never carry terminal escapes or line breaks to the client's stderr).
+  EXPECT_EQ(std::string(back.what()), "invalid \"distance\"?");
   EXPECT_EQ(back.member, 3u);
   EXPECT_EQ(back.offset, 12345u);
   EXPECT_EQ(back.damage, fpgaio::Damage::crc);
-  EXPECT_EQ(back.describe_as_gzip(), e.describe_as_gzip());
+  fpgaio::Error plain(fpgaio::ErrorKind::corrupt, "invalid \"distance\"?");
+  plain.member = 3;
+  plain.offset = 12345;
+  plain.damage = fpgaio::Damage::crc;
+  EXPECT_EQ(back.describe_as_gzip(), plain.describe_as_gzip());
+  // A broken \u escape from a lying server is read as letters, not a crash.
+  rm::Response bad;
+  bad.status = 422;
+  std::string j = "{\"error\":\"corrupt\",\"message\":\"x\\uZZZZ \\u001b[31m\"}";
+  bad.body.assign(j.begin(), j.end());
+  EXPECT_EQ(std::string(rm::error_from_response(bad).what()), "xuZZZZ ?[31m");
   // Garbage is an io error with the status, not a crash.
   rm::Response g;
   g.status = 500;

@@ -53,6 +53,10 @@ Response error_response(int status, const std::string& kind, const std::string& 
 Response error_response(const Error& e);
 // Reads an error answer back into an Error (kind, message, member, offset).
 Error error_from_response(const Response& r);
+// Text from a server (an error's message, a warning) as the client prints
+// it: control characters (terminal escapes, newlines) become '?', so a
+// server cannot write to the user's terminal or forge a line of output.
+std::string server_text(std::string s);
 // A value of a flat JSON object ("key": number or "string"), or nullopt.
 std::optional<std::string> json_value(const std::string& json, const std::string& key);
 

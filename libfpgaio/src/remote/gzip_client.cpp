@@ -342,6 +342,10 @@ RemoteDecompressResult decompress(HostPool& hosts, Input& in, Sink* out, const R
       d.trailing = !type_params(r.content_type, "trailing-garbage").empty();
       d.zip_more = !type_params(r.content_type, "zip-more-entries").empty();
       d.warnings = type_params(r.content_type, "warning");
+      for (auto& w : d.warnings) w = server_text(w);
+      // Our members alone: nothing to warn about, no other format.
+      if (want && (d.trailing || d.zip_more || !d.warnings.empty() || (d.format && *d.format != gzip::Format::gzip)))
+        throw bad("warnings for members that have none");
       if (test) {
         std::string j(r.body.begin(), r.body.end());
         auto b = json_value(j, "bytes");

@@ -23,7 +23,8 @@ Error answer_error(const Response& r, const std::string& host) {
   if (r.status == 404) e = Error(ErrorKind::usage, e.what());
   e.path = host;
   // A damaged model on the server is named by its model name.
-  if (auto p = json_value(std::string(r.body.begin(), r.body.end()), "path"); p && !p->empty()) e.path += ": " + *p;
+  if (auto p = json_value(std::string(r.body.begin(), r.body.end()), "path"); p && !p->empty())
+    e.path += ": " + server_text(*p);
   return e;
 }
 
