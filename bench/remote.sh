@@ -10,7 +10,9 @@
 #
 #   bench/remote.sh [BUILD_DIR]   environment: BENCH_DIR (corpus, default
 #                                 /var/tmp/fpga-bench), REMOTE_MB (1024),
-#                                 LEVEL (6), REPEAT (3)
+#                                 LEVEL (6), REPEAT (3 rounds),
+#                                 BENCH_RESULTS (file the table is appended
+#                                 to; default bench/RESULTS.md)
 # The SSH rows need root (an sshd on a loopback port with keys made here);
 # elsewhere they are left out.
 set -euo pipefail
@@ -67,30 +69,63 @@ fi
 export FPGA_REMOTE_SSH="ssh -F $OUT/ssh_config" FPGA_REMOTE_COMMAND="$BIN/fpga-remote"
 
 server_peak() { awk '/^VmHWM/{printf "%.1f", $2 / 1024}' "/proc/$spid/status"; }
+# CPU seconds (user + system) a process and its reaped children have used.
+cpu_of() { awk '{printf "%.2f", ($14 + $15 + $16 + $17) / 100}' "/proc/$1/stat"; }
+sshd_pid() { cat "$OUT/sshd.pid" 2>/dev/null || echo 0; }
+
+# The rows, measured in rounds (local, http, ssh, plain, local, ...) so that
+# the load of a shared machine falls on every row alike. Per row: the best
+# wall time, the peak RSS of that run, and the least CPU seconds of all
+# parties (client and its ssh, and the server: serve, or sshd with the
+# session and the remote tool under it).
+names=(local http)
+cmds=("$BIN/fpga-gzip -$LEVEL -p 2 -c '$in'" "$BIN/fpga-remote http://127.0.0.1:$port fpga-gzip -$LEVEL -c '$in'")
+servers=(0 "$spid")
+labels=("fpga-gzip -p 2 (local)" "fpga-remote http://127.0.0.1 fpga-gzip")
+if [ -n "$ssh_ok" ]; then
+  names+=(ssh plain)
+  cmds+=("$BIN/fpga-remote ssh://benchhost fpga-gzip -$LEVEL -c '$in'"
+         "ssh -F '$OUT/ssh_config' benchhost '$BIN/fpga-gzip' -$LEVEL -p 2 -c < '$in'")
+  servers+=("$(sshd_pid)" "$(sshd_pid)")
+  labels+=("fpga-remote ssh://localhost fpga-gzip" "ssh localhost fpga-gzip -c (no name/time)")
+fi
+declare -A best rss cpu
+for round in $(seq "$REPEAT"); do
+  for k in "${!names[@]}"; do
+    n=${names[$k]} srv=${servers[$k]}
+    s0=0; [ "$srv" != 0 ] && s0=$(cpu_of "$srv")
+    t0=$EPOCHREALTIME
+    /usr/bin/time -f '%M %U %S' -o "$OUT/time" bash -c "${cmds[$k]}" > "$OUT/$n.gz"
+    t1=$EPOCHREALTIME
+    if [ "$srv" != 0 ] && [ "$n" != http ]; then
+      # sshd counts a session's CPU once it has reaped it.
+      for _ in $(seq 40); do pgrep -P "$srv" > /dev/null || break; sleep 0.05; done
+    fi
+    s1=0; [ "$srv" != 0 ] && s1=$(cpu_of "$srv")
+    read -r m u sy < "$OUT/time"
+    t=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.4f", b - a}')
+    c=$(awk -v u="$u" -v s="$sy" -v a="$s0" -v b="$s1" 'BEGIN{printf "%.2f", u + s + b - a}')
+    case $n in http|ssh) cmp "$OUT/local.gz" "$OUT/$n.gz" ;; esac
+    if [ -z "${best[$n]:-}" ] || awk -v a="$t" -v b="${best[$n]}" 'BEGIN{exit !(a<b)}'; then best[$n]=$t; rss[$n]=$m; fi
+    if [ -z "${cpu[$n]:-}" ] || awk -v a="$c" -v b="${cpu[$n]}" 'BEGIN{exit !(a<b)}'; then cpu[$n]=$c; fi
+  done
+done
 
 {
 echo "## fpga-remote benchmark $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
 echo "Machine: $(machine). $((bytes >> 20)) MiB of the Linux 6.1 source tar, level $LEVEL, on tmpfs;"
-echo "client and server on this machine. MB/s is input bytes over wall time; best of $REPEAT."
+echo "client and server on this machine. MB/s is input bytes over wall time; best of $REPEAT rounds, the"
+echo "rows interleaved. CPU s: user + system seconds of client and server together (the least of the rounds)."
 echo "Every remote output was compared with the local one (cmp)."
 echo
-echo "| command | MB/s | x local | client RSS MiB | server peak RSS MiB |"
-echo "|---|---:|---:|---:|---:|"
-measure "$OUT/local.gz" "$BIN/fpga-gzip -$LEVEL -p 2 -c '$in'"
-local_t=$T
-rowr() { awk -v n="$1" -v b="$bytes" -v t="$T" -v l="$local_t" -v r="$RSS" -v s="$2" \
-  'BEGIN { if (t < 0.01) t = 0.01; printf "| %-44s | %7.1f | %5.2f | %6.1f | %6s |\n", n, b / t / 1e6, l / t, r / 1024, s }'; }
-rowr "fpga-gzip -p 2 (local)" "-"
-measure "$OUT/http.gz" "$BIN/fpga-remote http://127.0.0.1:$port fpga-gzip -$LEVEL -c '$in'"
-cmp "$OUT/local.gz" "$OUT/http.gz"
-rowr "fpga-remote http://127.0.0.1 fpga-gzip" "$(server_peak)"
-if [ -n "$ssh_ok" ]; then
-  measure "$OUT/ssh.gz" "$BIN/fpga-remote ssh://benchhost fpga-gzip -$LEVEL -c '$in'"
-  cmp "$OUT/local.gz" "$OUT/ssh.gz"
-  rowr "fpga-remote ssh://localhost fpga-gzip" "-"
-  measure "$OUT/plain.gz" "ssh -F '$OUT/ssh_config' benchhost '$BIN/fpga-gzip' -$LEVEL -p 2 -c < '$in'"
-  rowr "ssh localhost fpga-gzip -c (no name/time)" "-"
-fi
+echo "| command | MB/s | x local | CPU s | client RSS MiB | server peak RSS MiB |"
+echo "|---|---:|---:|---:|---:|---:|"
+for k in "${!names[@]}"; do
+  n=${names[$k]}
+  peak="-"; [ "$n" = http ] && peak=$(server_peak)
+  awk -v n="${labels[$k]}" -v b="$bytes" -v t="${best[$n]}" -v l="${best[local]}" -v r="${rss[$n]}" -v s="$peak" -v c="${cpu[$n]}" \
+    'BEGIN { if (t < 0.01) t = 0.01; printf "| %-44s | %7.1f | %5.2f | %5.2f | %6.1f | %6s |\n", n, b / t / 1e6, l / t, c, r / 1024, s }'
+done
 echo
-} | tee -a "$HERE/RESULTS.md"
+} | tee -a "${BENCH_RESULTS:-$HERE/RESULTS.md}"

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <optional>
 #include <thread>
 
@@ -579,4 +580,69 @@ TEST(Decompress, WritesEverythingBeforeACorruptMember) {
   Partial p = decode_partial(g);
   ASSERT_TRUE(p.error);
   EXPECT_EQ(p.out, in);
+}
+
+// compress() from memory (blocks compressed where they lie, inline on one
+// thread) writes exactly the bytes compress() from an Input writes, for
+// every way of cutting blocks and every container.
+TEST(Compress, FromMemorySameBytesAsFromAnInput) {
+  Bytes text = testutil::text_data((3u << 20) + 12345, 7);
+  Bytes rnd = testutil::random_data(200000, 8);
+  for (const Bytes* data : {&text, &rnd}) {
+    for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{65536}, std::size_t{65537}, data->size()}) {
+      for (unsigned threads : {1u, 2u}) {
+        for (int variant = 0; variant < 5; ++variant) {
+          gzip::CompressOptions o = opts(6, threads, 64 << 10);
+          if (variant == 1) o.rsyncable = true;
+          if (variant == 2) {
+            o.name = "a.txt";
+            o.mtime = 1234567;
+            o.comment = "c";
+            o.end_marker = false;
+          }
+          if (variant == 3) o.container = gzip::Container::zlib;
+          if (variant == 4) o.strategy = Strategy::rle;
+          testutil::MemFile f(Bytes(data->begin(), data->begin() + static_cast<std::ptrdiff_t>(n)));
+          Input in(f.path());
+          testutil::VecSink from_input, from_memory;
+          gzip::Stats a = gzip::compress(in, from_input, o);
+          gzip::Stats b = gzip::compress(data->data(), n, from_memory, o);
+          SCOPED_TRACE("n=" + std::to_string(n) + " threads=" + std::to_string(threads) +
+                       " variant=" + std::to_string(variant));
+          EXPECT_EQ(from_input.v, from_memory.v);
+          EXPECT_EQ(a.in_bytes, b.in_bytes);
+          EXPECT_EQ(a.out_bytes, b.out_bytes);
+          EXPECT_EQ(a.members, b.members);
+          EXPECT_EQ(b.in_bytes, n);
+        }
+      }
+    }
+  }
+}
+
+// One thread from memory compresses in the calling thread: a server's slot
+// thread keeps its engine from job to job and starts no thread of its own.
+TEST(Compress, FromMemoryOnOneThreadStartsNoThread) {
+  Bytes text = testutil::text_data(1u << 20, 9);
+  auto threads_now = [] {
+    std::size_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator("/proc/self/task")) n += e.is_directory() ? 1 : 0;
+    return n;
+  };
+  gzip::CompressOptions o = opts(6, 1, 64 << 10);
+  std::size_t before = threads_now(), most = 0;
+  o.progress = [&](std::uint64_t, std::uint64_t) { most = std::max(most, threads_now()); };
+  testutil::VecSink s;
+  gzip::compress(text.data(), text.size(), s, o);
+  EXPECT_EQ(most, before);
+  // Two threads (or from an Input) still use a pool of workers.
+  o.threads = 2;
+  most = 0;
+  testutil::VecSink s2;
+  gzip::compress(text.data(), text.size(), s2, o);
+  EXPECT_GT(most, before);
+  EXPECT_EQ(s.v, s2.v);
+  Bytes back;
+  decode(s.v, back);
+  EXPECT_EQ(back, text);
 }

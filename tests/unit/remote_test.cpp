@@ -72,6 +72,19 @@ TEST(RemoteEndpoint, HostsFileWithJobCountsAndComments) {
   unlink(path);
 }
 
+TEST(RemoteSsh, GcmFirstOnlyWhenTheUserDidNotChoose) {
+  const std::string d =
+      "chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr,aes128-gcm@openssh.com,aes256-gcm@openssh.com";
+  EXPECT_EQ(rm::gcm_first(d, d), std::optional<std::string>("aes128-gcm@openssh.com,aes256-gcm@openssh.com,"
+                                                             "chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,"
+                                                             "aes256-ctr"));
+  EXPECT_EQ(rm::gcm_first(d, "aes256-ctr"), std::nullopt);  // ssh_config's Ciphers
+  EXPECT_EQ(rm::gcm_first(d, ""), std::nullopt);            // ssh -G failed
+  EXPECT_EQ(rm::gcm_first("aes128-ctr,aes256-ctr", "aes128-ctr,aes256-ctr"), std::nullopt);  // no GCM
+  EXPECT_EQ(rm::gcm_first("aes256-gcm@openssh.com,aes128-ctr", "aes256-gcm@openssh.com,aes128-ctr"),
+            std::nullopt);  // already first
+}
+
 TEST(RemoteErrors, JsonBodyRoundTrip) {
   fpgaio::Error e(fpgaio::ErrorKind::corrupt, "invalid \"distance\"\n");
   e.member = 3;
@@ -221,6 +234,54 @@ TEST(RemoteStdio, FramedRequestsAnsweredInOrder) {
   ASSERT_NE(c, std::string::npos);
   EXPECT_LT(a, b);
   EXPECT_LT(b, c);
+}
+
+// Requests read ahead and run on two slots at once still get their answers
+// in the order asked, each the bytes of its own chunk: a large chunk first,
+// small ones after it (which finish first), answers read while requests are
+// still being written.
+TEST(RemoteStdio, PipelinedRequestsRunTogetherAnswersInOrder) {
+  rm::ServerConfig cfg;
+  cfg.slots = 2;
+  rm::Service svc(cfg);
+  int in[2], out[2];
+  ASSERT_EQ(pipe(in), 0);
+  ASSERT_EQ(pipe(out), 0);
+  std::thread server([&] {
+    rm::serve_stdio(svc, in[0], out[1]);
+    close(out[1]);
+  });
+  std::vector<Bytes> chunks;
+  for (std::size_t k = 0; k < 9; ++k)
+    chunks.push_back(testutil::text_data(k % 3 == 0 ? (3u << 20) : 1000 + 77 * k, static_cast<unsigned>(k + 1)));
+  std::thread client([&] {
+    for (const auto& c : chunks) {
+      std::string head = "POST /v1/gzip/compress?level=6&block=65536&end=0 " + std::to_string(c.size()) + "\n";
+      fpgaio::full_write(in[1], head.data(), head.size(), "pipe");
+      fpgaio::full_write(in[1], c.data(), c.size(), "pipe");
+    }
+    close(in[1]);
+  });
+  for (const auto& c : chunks) {
+    std::string line;
+    char ch;
+    while (fpgaio::full_read(out[0], &ch, 1, "pipe") == 1 && ch != '\n') line += ch;
+    ASSERT_EQ(line.rfind("200 ", 0), 0u) << line;
+    std::size_t n = std::stoull(line.substr(4));
+    Bytes got(n);
+    ASSERT_EQ(fpgaio::full_read(out[0], got.data(), n, "pipe"), n);
+    fpgaio::gzip::CompressOptions o;
+    o.level = 6;
+    o.block_size = 65536;
+    o.end_marker = false;
+    EXPECT_EQ(got, fpgaio::gzip::compress_buffer(c.data(), c.size(), o));
+  }
+  char extra;
+  EXPECT_EQ(read(out[0], &extra, 1), 0);  // nothing after the last answer
+  client.join();
+  server.join();
+  close(in[0]);
+  close(out[0]);
 }
 
 TEST(RemoteHttp, ClientAndServerOnLoopbackGiveTheLocalBytes) {

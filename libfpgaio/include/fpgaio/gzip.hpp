@@ -177,6 +177,10 @@ class RsyncCutter {
 };
 
 Stats compress(Input& in, Sink& out, const CompressOptions& opt);
+// The same from memory: the blocks are compressed where they lie (no copy),
+// and with one thread and no compute units in the calling thread, whose
+// engine is kept for its next call (fpga-remote serve: one job a slot).
+Stats compress(const std::uint8_t* data, std::size_t n, Sink& out, const CompressOptions& opt);
 
 // Compresses a whole buffer (one call, same format); for tests and tools.
 Bytes compress_buffer(const std::uint8_t* data, std::size_t n, const CompressOptions& opt);

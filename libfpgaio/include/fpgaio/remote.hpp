@@ -194,13 +194,25 @@ class Transport {
   // An answer with any status (the caller reads error bodies), or
   // TransportError. 503 is a TransportError.
   virtual Response call(const Request& req) = 0;
+  // True when several threads may call at once (SSH: requests pipelined on
+  // one connection); false: one call at a time (HTTP: a connection each).
+  virtual bool concurrent() const { return false; }
 };
 std::unique_ptr<Transport> connect(const Endpoint& ep, const ClientConfig& cfg);
 
+// SSH ciphers: `defaults` and `effective` are the "ciphers" lines of
+// `ssh -G -F none HOST` and `ssh [the user's options] -G HOST`. When they
+// differ the user chose (ssh_config, -c, -o Ciphers): nullopt, ssh's choice
+// stands. Otherwise the same list with AES-GCM first (nullopt when it
+// already is, or has none). The client asks for it where cpu_has_aes().
+std::optional<std::string> gcm_first(const std::string& defaults, const std::string& effective);
+bool cpu_has_aes();  // /proc/cpuinfo: AES instructions (x86 "aes", Arm "aes")
+
 // Sends each request to one host of a list; on TransportError the request
 // goes to the next host, at most `max_attempts` times in all, then
-// Error(device) naming every host tried. Thread-safe: idle connections are
-// kept per host and reused.
+// Error(device) naming every host tried. Thread-safe: idle HTTP connections
+// are kept per host and reused; an SSH host has one connection that carries
+// every request in flight.
 class HostPool {
  public:
   HostPool(std::vector<Endpoint> hosts, ClientConfig cfg, std::size_t first, unsigned max_attempts);
@@ -211,14 +223,16 @@ class HostPool {
   std::size_t size() const { return hosts_.size(); }
 
  private:
-  std::unique_ptr<Transport> take(std::size_t i);
-  void give_back(std::size_t i, std::unique_ptr<Transport> t);
+  std::shared_ptr<Transport> take(std::size_t i);
+  void give_back(std::size_t i, std::shared_ptr<Transport> t);
   std::vector<Endpoint> hosts_;
   ClientConfig cfg_;
   unsigned max_attempts_;
   std::mutex mu_;
   std::size_t current_;
-  std::vector<std::vector<std::unique_ptr<Transport>>> idle_;
+  std::vector<std::vector<std::shared_ptr<Transport>>> idle_;
+  std::vector<std::shared_ptr<Transport>> shared_;  // a concurrent transport a host (SSH)
+  std::vector<std::unique_ptr<std::mutex>> connecting_;
 };
 
 }  // namespace fpgaio::remote

@@ -1,5 +1,4 @@
 // Compression into independent, indexed gzip members on N threads.
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -124,9 +123,74 @@ Bytes end_marker_member(const std::optional<std::string>& name, std::uint32_t mt
 std::size_t max_block_size() { return std::size_t{64} << 20; }
 
 namespace {
+
+// One block to compress: `data` points into `owned` (read from an Input) or
+// into the caller's memory (compress from a buffer: no copy).
+struct Block {
+  Bytes owned;
+  const std::uint8_t* data = nullptr;
+  std::size_t n = 0;
+};
+
+// Cuts the input into blocks of opt.block_size (or at --rsyncable's
+// content-defined points); the same cuts whether the bytes come from an
+// Input or from memory.
+class BlockSource {
+ public:
+  BlockSource(Input* in, const std::uint8_t* mem, std::size_t mem_n, const CompressOptions& opt)
+      : in_(in), mem_(mem), left_(mem_n), block_(opt.block_size) {
+    if (opt.rsyncable) cutter_.emplace(opt.block_size);
+  }
+  // False at the end of the input.
+  bool next(Block& b) {
+    b.owned.clear();
+    b.n = 0;
+    if (!in_) {
+      // Memory: the rest is all there is, so a cut may use it all.
+      if (!left_) return false;
+      b.n = cutter_ ? cutter_->cut(mem_, left_, true) : std::min(left_, block_);
+      b.data = mem_;
+      mem_ += b.n;
+      left_ -= b.n;
+      return true;
+    }
+    if (eof_ && pending_.empty()) return false;
+    if (!cutter_) {
+      b.owned.resize(block_);
+      std::size_t n = in_->read(b.owned.data(), block_);
+      b.owned.resize(n);
+      eof_ = n < block_;
+    } else {
+      std::size_t have = pending_.size();
+      if (have < block_ && !eof_) {
+        pending_.resize(block_);
+        std::size_t n = in_->read(pending_.data() + have, block_ - have);
+        pending_.resize(have + n);
+        eof_ = have + n < block_;
+      }
+      std::size_t len = cutter_->cut(pending_.data(), pending_.size(), eof_);
+      b.owned.assign(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(len));
+      pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(len));
+    }
+    b.data = b.owned.data();
+    b.n = b.owned.size();
+    return b.n != 0;
+  }
+  bool from_memory() const { return !in_; }
+
+ private:
+  Input* in_;
+  const std::uint8_t* mem_;
+  std::size_t left_;
+  std::size_t block_;
+  std::optional<RsyncCutter> cutter_;
+  Bytes pending_;  // read but not yet cut into a block (rsyncable only)
+  bool eof_ = false;
+};
+
 // pigz -z and -K: the blocks deflated open-ended (so they concatenate into
 // one deflate stream) on the pool, in a zlib stream or a one-entry zip.
-Stats compress_container(Input& in, Sink& out, const CompressOptions& opt) {
+Stats compress_container(BlockSource& src, Sink& out, const CompressOptions& opt) {
   Stats st;
   const bool zip = opt.container == Container::zip;
   const int level = std::min(opt.level, 9);
@@ -151,17 +215,12 @@ Stats compress_container(Input& in, Sink& out, const CompressOptions& opt) {
     check = zip ? crc32_combine(check, r.check, r.n) : adler32_combine(check, r.check, r.n);
     if (opt.progress) opt.progress(st.in_bytes, st.out_bytes);
   });
-  for (;;) {
-    Bytes block(opt.block_size);
-    std::size_t n = in.read(block.data(), block.size());
-    if (n == 0) break;
-    block.resize(n);
+  for (Block block; src.next(block);) {
     pool.submit([block = std::move(block), zip, level]() {
-      std::uint32_t c = zip ? crc32(0, block.data(), block.size())
-                            : static_cast<std::uint32_t>(::adler32(1, block.data(), static_cast<uInt>(block.size())));
-      return Done{deflate_open_block(block.data(), block.size(), level), c, block.size()};
+      std::uint32_t c = zip ? crc32(0, block.data, block.n)
+                            : static_cast<std::uint32_t>(::adler32(1, block.data, static_cast<uInt>(block.n)));
+      return Done{deflate_open_block(block.data, block.n, level), c, block.n};
     });
-    if (n < opt.block_size) break;
   }
   pool.drain();
   out.write(kFinalEmptyBlock, 2);
@@ -179,12 +238,12 @@ Stats compress_container(Input& in, Sink& out, const CompressOptions& opt) {
   out.flush();
   return st;
 }
-}  // namespace
 
-Stats compress(Input& in, Sink& out, const CompressOptions& opt) {
+
+Stats compress_blocks(BlockSource& src, Sink& out, const CompressOptions& opt) {
   if (opt.block_size < 1024 || opt.block_size > max_block_size())
     throw Error(ErrorKind::usage, "block size must be between 1 KiB and 64 MiB");
-  if (opt.container != Container::gzip) return compress_container(in, out, opt);
+  if (opt.container != Container::gzip) return compress_container(src, out, opt);
   MemberParams p{opt.engine ? LevelPlan{*opt.engine, opt.level} : plan_for_level(opt.level),
                  static_cast<std::uint8_t>(opt.level >= 9 ? 2 : opt.level == 1 ? 4 : 0)};
   if (opt.strategy != Strategy::normal) {
@@ -199,51 +258,44 @@ Stats compress(Input& in, Sink& out, const CompressOptions& opt) {
   UnitPool* units = opt.strategy == Strategy::normal && opt.level != 0 ? opt.units : nullptr;
   bool mixed = units && opt.cpu_threads > 0;
   if (units) threads = static_cast<unsigned>(std::max<std::size_t>(1, units->size())) + opt.cpu_threads;
-  OrderedPool<std::pair<Bytes, std::size_t>> pool(threads, 2 * threads + 2, [&](std::pair<Bytes, std::size_t>& r) {
+  auto consume = [&](std::pair<Bytes, std::size_t>& r) {
     out.write(r.first.data(), r.first.size());
     st.out_bytes += r.first.size();
     st.in_bytes += r.second;
     ++st.members;
     if (opt.progress) opt.progress(st.in_bytes, st.out_bytes);
-  });
+  };
+  auto member = [&p, units, mixed, &opt](const Block& block, const std::optional<std::string>& name,
+                                         const std::optional<std::string>& comment, std::uint32_t mtime,
+                                         const std::optional<PartOf>& part) {
+    return std::make_pair(make_member(block.data, block.n, p, name, comment, mtime, units, mixed,
+                                      opt.on_unit_failure ? &opt.on_unit_failure : nullptr, part),
+                          block.n);
+  };
+  // From memory on one thread, there is no reading to overlap: the blocks
+  // are compressed here, in this thread (its engine is kept from call to
+  // call, which a server running one job a slot relies on).
+  const bool inline_jobs = src.from_memory() && threads == 1 && !units;
+  std::optional<OrderedPool<std::pair<Bytes, std::size_t>>> pool;
+  if (!inline_jobs) pool.emplace(threads, 2 * threads + 2, consume);
 
-  std::optional<RsyncCutter> cutter;
-  if (opt.rsyncable) cutter.emplace(opt.block_size);
-  Bytes pending;  // read but not yet cut into a block (rsyncable only)
-  bool first = true, eof = false;
-  while (!eof) {
-    Bytes block;
-    if (!cutter) {
-      block.resize(opt.block_size);
-      std::size_t n = in.read(block.data(), block.size());
-      block.resize(n);
-      eof = n < opt.block_size;
-    } else {
-      std::size_t have = pending.size();
-      if (have < opt.block_size) {
-        pending.resize(opt.block_size);
-        std::size_t n = in.read(pending.data() + have, opt.block_size - have);
-        pending.resize(have + n);
-        eof = have + n < opt.block_size;
-      }
-      std::size_t len = cutter->cut(pending.data(), pending.size(), eof);
-      block.assign(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(len));
-      pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(len));
-      eof = eof && pending.empty();
-    }
-    if (block.empty()) break;
+  bool first = true;
+  for (Block block; src.next(block);) {
     std::optional<std::string> name = first ? opt.name : std::nullopt;
     std::optional<std::string> comment = first ? opt.comment : std::nullopt;
     std::uint32_t mtime = first ? opt.mtime : 0;
     std::optional<PartOf> part = first ? opt.part : std::nullopt;
     first = false;
-    pool.submit([block = std::move(block), name, comment, mtime, part, &p, units, mixed, &opt]() {
-      return std::make_pair(make_member(block.data(), block.size(), p, name, comment, mtime, units, mixed,
-                                        opt.on_unit_failure ? &opt.on_unit_failure : nullptr, part),
-                            block.size());
+    if (inline_jobs) {
+      auto r = member(block, name, comment, mtime, part);
+      consume(r);
+      continue;
+    }
+    pool->submit([block = std::move(block), name, comment, mtime, part, &member]() {
+      return member(block, name, comment, mtime, part);
     });
   }
-  pool.drain();
+  if (pool) pool->drain();
   if (opt.end_marker) {
     Bytes end = first ? end_marker_member(opt.name, opt.mtime, p.xfl, opt.comment, opt.part)
                       : end_marker_member(std::nullopt, 0, p.xfl);
@@ -255,22 +307,24 @@ Stats compress(Input& in, Sink& out, const CompressOptions& opt) {
   return st;
 }
 
+}  // namespace
+
+Stats compress(Input& in, Sink& out, const CompressOptions& opt) {
+  BlockSource src(&in, nullptr, 0, opt);
+  return compress_blocks(src, out, opt);
+}
+
+Stats compress(const std::uint8_t* data, std::size_t n, Sink& out, const CompressOptions& opt) {
+  BlockSource src(nullptr, data, n, opt);
+  return compress_blocks(src, out, opt);
+}
+
 Bytes compress_buffer(const std::uint8_t* data, std::size_t n, const CompressOptions& opt) {
-  // A memfd gives the buffer a path, so the one compress() code path runs.
-  int fd = ::memfd_create("fpgaio", 0);
-  if (fd < 0) throw_errno("memfd_create", errno);
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  full_write(fd, data, n, "memfd");
-  ::lseek(fd, 0, SEEK_SET);
-  Input in("/proc/self/fd/" + std::to_string(fd));
   struct VecSink : Sink {
     Bytes v;
     void write(const std::uint8_t* d, std::size_t k) override { v.insert(v.end(), d, d + k); }
   } sink;
-  compress(in, sink, opt);
+  compress(data, n, sink, opt);
   return std::move(sink.v);
 }
 

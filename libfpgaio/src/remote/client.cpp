@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <thread>
@@ -89,8 +90,9 @@ class HttpTransport : public Transport {
     struct Ctx {
       Response* r;
       std::size_t limit;
+      CURL* curl;
       bool over = false;
-    } ctx{&r, req.max_answer ? req.max_answer : std::size_t{1} << 31};
+    } ctx{&r, req.max_answer ? req.max_answer : std::size_t{1} << 31, c};
     curl_easy_setopt(c, CURLOPT_URL, url.c_str());
     curl_easy_setopt(c, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -125,11 +127,21 @@ class HttpTransport : public Transport {
       curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
     }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    // Large pieces: a body goes out in 1 MiB sends (not 64 KiB), an answer
+    // comes in in 512 KiB reads, into a buffer sized from Content-Length.
+    curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 1L << 20);
+    curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 512L << 10);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, +[](char* p, size_t, size_t n, void* u) -> size_t {
       auto* x = static_cast<Ctx*>(u);
       if (x->r->body.size() + n > x->limit) {
         x->over = true;
         return 0;
+      }
+      if (x->r->body.empty()) {
+        curl_off_t len = -1;
+        if (curl_easy_getinfo(x->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len) == CURLE_OK && len > 0 &&
+            static_cast<std::size_t>(len) <= x->limit)
+          x->r->body.reserve(static_cast<std::size_t>(len));
       }
       x->r->body.insert(x->r->body.end(), p, p + n);
       return n;
@@ -169,13 +181,114 @@ class HttpTransport : public Transport {
 
 // ---- SSH --------------------------------------------------------------------
 
+// Runs argv and returns what it wrote on stdout (stderr dropped); empty when
+// it cannot run.
+std::string run_capture(const std::vector<std::string>& argv) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return "";
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(p[0]);
+    ::close(p[1]);
+    return "";
+  }
+  if (pid == 0) {
+    ::dup2(p[1], 1);
+    int null = ::open("/dev/null", O_RDWR);
+    if (null >= 0) {
+      ::dup2(null, 0);
+      ::dup2(null, 2);
+    }
+    std::vector<char*> a;
+    for (auto& x : argv) a.push_back(const_cast<char*>(x.c_str()));
+    a.push_back(nullptr);
+    ::execvp(a[0], a.data());
+    _exit(127);
+  }
+  ::close(p[1]);
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(p[0], buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(p[0]);
+  int st = 0;
+  while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? out : "";
+}
+
+std::string ssh_g_value(const std::string& g, const std::string& key) {
+  std::size_t pos = 0;
+  while (pos < g.size()) {
+    std::size_t nl = g.find('\n', pos);
+    if (nl == std::string::npos) nl = g.size();
+    if (g.compare(pos, key.size() + 1, key + " ") == 0) return g.substr(pos + key.size() + 1, nl - pos - key.size() - 1);
+    pos = nl + 1;
+  }
+  return "";
+}
+
+}  // namespace
+
+bool cpu_has_aes() {
+  std::ifstream f("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("flags", 0) == 0 || line.rfind("Features", 0) == 0)
+      return (line + " ").find(" aes ") != std::string::npos;
+  return false;
+}
+
+std::optional<std::string> gcm_first(const std::string& defaults, const std::string& effective) {
+  if (effective.empty() || effective != defaults) return std::nullopt;  // the user chose
+  std::vector<std::string> list, first, rest;
+  for (std::size_t pos = 0; pos <= effective.size();) {
+    std::size_t comma = effective.find(',', pos);
+    if (comma == std::string::npos) comma = effective.size();
+    list.push_back(effective.substr(pos, comma - pos));
+    pos = comma + 1;
+  }
+  for (const char* g : {"aes128-gcm@openssh.com", "aes256-gcm@openssh.com"})
+    if (std::find(list.begin(), list.end(), g) != list.end()) first.emplace_back(g);
+  if (first.empty()) return std::nullopt;
+  for (const auto& c : list)
+    if (std::find(first.begin(), first.end(), c) == first.end()) rest.push_back(c);
+  std::string out;
+  for (const auto& c : first) out += (out.empty() ? "" : ",") + c;
+  for (const auto& c : rest) out += "," + c;
+  if (out == effective) return std::nullopt;
+  return out;
+}
+
+namespace {
+
+// The ciphers to ask ssh for: the user's own choice (ssh_config, -c or
+// -o Ciphers in FPGA_REMOTE_SSH) is kept; ssh's defaults are reordered with
+// AES-GCM first where this CPU has AES instructions (several times less CPU
+// a byte than chacha20-poly1305 there).
+std::optional<std::string> preferred_ciphers(const std::vector<std::string>& ssh, const std::string& target) {
+  if (!cpu_has_aes()) return std::nullopt;
+  std::vector<std::string> eff = ssh;
+  eff.insert(eff.end(), {"-G", target});
+  std::string effective = ssh_g_value(run_capture(eff), "ciphers");
+  std::string defaults = ssh_g_value(run_capture({ssh.front(), "-G", "-F", "none", target}), "ciphers");
+  return gcm_first(defaults, effective);
+}
+
+
 class SshTransport : public Transport {
  public:
   SshTransport(const Endpoint& ep, const ClientConfig& cfg) : ep_(ep), cfg_(cfg) {
     std::vector<std::string> argv = cfg.ssh_command;
     argv.insert(argv.end(), {"-o", "BatchMode=yes", "-e", "none"});
     if (ep.port) argv.insert(argv.end(), {"-p", std::to_string(ep.port)});
-    argv.push_back(ep.user.empty() ? ep.host : ep.user + "@" + ep.host);
+    std::string target = ep.user.empty() ? ep.host : ep.user + "@" + ep.host;
+    if (auto c = preferred_ciphers(argv, target)) argv.insert(argv.end(), {"-o", "Ciphers=" + *c});
+    argv.push_back(target);
     argv.push_back("--");
     argv.push_back(cfg.remote_command + " serve --stdio");
     int in[2], out[2];
@@ -213,57 +326,96 @@ class SshTransport : public Transport {
     check_health(r, ep.text);
   }
 
-  ~SshTransport() override { finish(); }
+  ~SshTransport() override {
+    finish();
+    if (err_fd_ >= 0) ::close(err_fd_);
+  }
+
+  // Several threads call at once: requests go out one after the other on
+  // the one connection, and the answers, which come back in the same order,
+  // each to the thread that asked.
+  bool concurrent() const override { return true; }
 
   Response call(const Request& req) override {
-    if (to_ < 0) throw TransportError("connection closed");
     std::string target = req.path;
     if (!req.query.empty()) target += "?" + encode_query(req.query);
     std::string head = req.method + " " + target + " " + std::to_string(req.body.size()) + "\n";
-    // The server reads a whole request before it answers, so writing the
-    // body completely first cannot deadlock.
+    std::uint64_t ticket;
     try {
+      std::lock_guard<std::mutex> wl(write_mu_);
+      if (broken()) throw TransportError("connection closed");
+      ticket = next_ticket_++;
+      // The server reads requests while it answers earlier ones, so writing
+      // a whole body while answers wait cannot deadlock.
       write_all(head.data(), head.size());
       write_all(req.body.data(), req.body.size());
-      start_ = std::chrono::steady_clock::now();
-      moved_ = 0;
+    } catch (const TransportError&) {
+      fail();
+      throw TransportError(lost());
+    }
+    std::unique_lock<std::mutex> rl(read_mu_);
+    read_cv_.wait(rl, [&] { return broken() || next_read_ == ticket; });
+    if (broken()) throw TransportError(lost());
+    // This answer's turn: its --timeout window starts now.
+    start_ = std::chrono::steady_clock::now();
+    moved_ = 0;
+    Response r;
+    try {
       std::string line;
       char ch;
       while (true) {
         read_exact(&ch, 1);
         if (ch == '\n') break;
         line += ch;
-        if (line.size() > 4096) throw TransportError("bad answer from the remote fpga-remote");
+        if (line.size() > 4096) throw std::invalid_argument("line");
       }
       auto sp1 = line.find(' ');
       auto sp2 = sp1 == std::string::npos ? sp1 : line.find(' ', sp1 + 1);
-      if (sp2 == std::string::npos) throw TransportError("bad answer from the remote fpga-remote");
-      Response r;
+      if (sp2 == std::string::npos) throw std::invalid_argument("line");
       r.status = std::stoi(line.substr(0, sp1));
       std::uint64_t n = std::stoull(line.substr(sp1 + 1, sp2 - sp1 - 1));
-      if (n > (req.max_answer ? req.max_answer : std::uint64_t{1} << 31))
-        throw TransportError("answer over " + std::to_string(req.max_answer ? req.max_answer : std::uint64_t{1} << 31) +
-                             " bytes, more than the request can have");
+      const std::uint64_t limit = req.max_answer ? req.max_answer : std::uint64_t{1} << 31;
+      if (n > limit)
+        throw TransportError("answer over " + std::to_string(limit) + " bytes, more than the request can have");
       r.content_type = line.substr(sp2 + 1);
       r.body.resize(n);
       read_exact(r.body.data(), n);
-      if (r.status != 503) return r;
     } catch (const TransportError& e) {
-      finish();
-      // A stream that ended is ssh gone; an answer refused says why.
+      rl.unlock();
+      fail();
+      // A stream that ended is ssh gone; an answer refused or stalled says so.
       std::string why = e.what();
-      if (why == "end of stream") why = "connection lost (ssh exited)";
-      throw TransportError(why + ssh_said());
-    } catch (const std::logic_error&) {  // stoi, stoull: not a number, or out of range
-      finish();
+      throw TransportError(why == "end of stream" ? lost() : why + ssh_said());
+    } catch (const std::invalid_argument&) {
+      rl.unlock();
+      fail();
+      throw TransportError("bad answer from the remote fpga-remote");
+    } catch (const std::out_of_range&) {
+      rl.unlock();
+      fail();
       throw TransportError("bad answer from the remote fpga-remote");
     }
+    ++next_read_;
+    rl.unlock();
+    read_cv_.notify_all();
+    if (r.status != 503) return r;
     TransportError e("busy (503)");  // the connection stays usable
     e.retry_after = 1;
     throw e;
   }
 
  private:
+  bool broken() const { return broken_.load(); }
+  // The connection is unusable: every waiting call fails, the next ones too.
+  void fail() {
+    broken_ = true;
+    {
+      std::lock_guard<std::mutex> lk(read_mu_);
+    }
+    read_cv_.notify_all();
+  }
+  std::string lost() { return "connection lost (ssh exited)" + ssh_said(); }
+
   void write_all(const void* p, std::size_t n) {
     auto* c = static_cast<const char*>(p);
     while (n) {
@@ -352,6 +504,10 @@ class SshTransport : public Transport {
   pid_t pid_ = -1;
   int to_ = -1, from_ = -1, err_fd_ = -1;
   int status_ = 0;
+  std::mutex write_mu_, read_mu_;
+  std::condition_variable read_cv_;
+  std::uint64_t next_ticket_ = 0, next_read_ = 0;
+  std::atomic<bool> broken_{false};
 };
 
 }  // namespace
@@ -453,25 +609,42 @@ std::unique_ptr<Transport> connect(const Endpoint& ep, const ClientConfig& cfg) 
 
 HostPool::HostPool(std::vector<Endpoint> hosts, ClientConfig cfg, std::size_t first, unsigned max_attempts)
     : hosts_(std::move(hosts)), cfg_(std::move(cfg)), max_attempts_(max_attempts ? max_attempts : 1),
-      current_(hosts_.empty() ? 0 : first % hosts_.size()), idle_(hosts_.size()) {}
+      current_(hosts_.empty() ? 0 : first % hosts_.size()), idle_(hosts_.size()), shared_(hosts_.size()) {
+  for (std::size_t i = 0; i < hosts_.size(); ++i) connecting_.push_back(std::make_unique<std::mutex>());
+}
 
 HostPool::~HostPool() = default;
 
 std::string HostPool::first_host() const { return hosts_.empty() ? "" : hosts_[current_].text; }
 
-std::unique_ptr<Transport> HostPool::take(std::size_t i) {
+std::shared_ptr<Transport> HostPool::take(std::size_t i) {
   {
     std::lock_guard<std::mutex> lk(mu_);
+    if (shared_[i]) return shared_[i];
     if (!idle_[i].empty()) {
       auto t = std::move(idle_[i].back());
       idle_[i].pop_back();
       return t;
     }
   }
+  if (hosts_[i].scheme == Endpoint::Scheme::ssh) {
+    // One ssh connection a host carries every request in flight: the
+    // threads that ask while it is being made wait for it.
+    std::lock_guard<std::mutex> ck(*connecting_[i]);
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (shared_[i]) return shared_[i];
+    }
+    std::shared_ptr<Transport> t = connect(hosts_[i], cfg_);
+    std::lock_guard<std::mutex> lk(mu_);
+    if (t->concurrent()) shared_[i] = t;
+    return t;
+  }
   return connect(hosts_[i], cfg_);
 }
 
-void HostPool::give_back(std::size_t i, std::unique_ptr<Transport> t) {
+void HostPool::give_back(std::size_t i, std::shared_ptr<Transport> t) {
+  if (t->concurrent()) return;  // it stays in shared_
   std::lock_guard<std::mutex> lk(mu_);
   idle_[i].push_back(std::move(t));
 }
@@ -495,6 +668,7 @@ std::pair<Response, std::string> HostPool::call(const Request& req) {
         // The next requests go to the next host too, until it fails.
         std::lock_guard<std::mutex> lk(mu_);
         idle_[i].clear();
+        shared_[i].reset();
         if (current_ == i) current_ = (i + 1) % hosts_.size();
         i = current_;
       }

@@ -11,6 +11,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <thread>
 
 #include "fpgaio/remote.hpp"
@@ -74,6 +75,45 @@ sockaddr_storage parse_listen(const std::string& s) {
   return ss;
 }
 
+// Request bodies kept for the next requests: a fresh buffer costs a page
+// fault every 4 KiB of it (a tenth of the server's time on loopback). At most
+// `keep` buffers, none larger than `largest`; the rest are freed.
+class BodyPool {
+ public:
+  BodyPool(std::size_t keep, std::size_t largest) : keep_(keep), largest_(largest) {}
+  Bytes take(std::size_t n) {
+    Bytes b;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      // The smallest kept buffer that holds n, else any (it grows).
+      std::size_t pick = free_.size();
+      for (std::size_t i = 0; i < free_.size(); ++i)
+        if (free_[i].capacity() >= n && (pick == free_.size() || free_[i].capacity() < free_[pick].capacity()))
+          pick = i;
+      if (pick == free_.size() && !free_.empty()) pick = 0;
+      if (pick < free_.size()) {
+        b = std::move(free_[pick]);
+        free_.erase(free_.begin() + static_cast<std::ptrdiff_t>(pick));
+      }
+    }
+    b.clear();
+    b.reserve(n);
+    return b;
+  }
+  void give(Bytes&& b) {
+    if (b.capacity() == 0 || b.capacity() > largest_) return;
+    std::lock_guard<std::mutex> lk(mu_);
+    if (free_.size() < keep_) free_.push_back(std::move(b));
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<Bytes> free_;
+  std::size_t keep_, largest_;
+};
+
+constexpr std::size_t kConnectionMemory = std::size_t{256} << 10;
+
 // Percent-decoding of the path and the query, in place, as libmicrohttpd's
 // own, except that %00 stays as it is: MHD hands values on as C strings, so a
 // decoded NUL would cut "conv%00.x" to "conv" unseen; kept, it is a '%' that
@@ -115,6 +155,8 @@ struct Pending {
 struct HttpServer::Impl {
   Service& svc;
   MHD_Daemon* daemon = nullptr;
+  // As many bodies as jobs can run or wait, of the usual sizes (16 MiB).
+  BodyPool bodies{std::size_t{svc.slots()} + svc.queue_limit(), std::size_t{16} << 20};
   std::string last_log;  // libmicrohttpd's last message (why it cannot listen)
 
   static void on_log(void* cls, const char* fmt, va_list ap) {
@@ -133,10 +175,15 @@ struct HttpServer::Impl {
 
   explicit Impl(Service& s) : svc(s) {}
 
-  static MHD_Result send(MHD_Connection* c, const Response& r) {
-    MHD_Response* resp = MHD_create_response_from_buffer(r.body.size(), const_cast<std::uint8_t*>(r.body.data()),
-                                                         MHD_RESPMEM_MUST_COPY);
-    if (!resp) return MHD_NO;
+  static MHD_Result send(MHD_Connection* c, Response r) {
+    // MHD sends the body from our buffer and frees it when done (no copy).
+    auto* body = new Bytes(std::move(r.body));
+    MHD_Response* resp = MHD_create_response_from_buffer_with_free_callback_cls(
+        body->size(), body->data(), [](void* p) { delete static_cast<Bytes*>(p); }, body);
+    if (!resp) {
+      delete body;
+      return MHD_NO;
+    }
     MHD_add_response_header(resp, "Content-Type", r.content_type.c_str());
     if (r.retry_after) MHD_add_response_header(resp, "Retry-After", std::to_string(r.retry_after).c_str());
     if (r.status == 401) MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
@@ -165,6 +212,22 @@ struct HttpServer::Impl {
             return MHD_YES;
           },
           &p->req.query);
+      // The request line and headers: at most max_header bytes (431).
+      std::size_t head = std::strlen(url) + std::strlen(method);
+      MHD_get_connection_values(
+          c, MHD_HEADER_KIND,
+          [](void* n, MHD_ValueKind, const char* k, const char* v) -> MHD_Result {
+            *static_cast<std::size_t*>(n) += std::strlen(k) + (v ? std::strlen(v) : 0) + 4;
+            return MHD_YES;
+          },
+          &head);
+      if (head > self->svc.config().max_header) {
+        p->refuse = 431;
+        p->why = "request headers over the limit of " + std::to_string(self->svc.config().max_header) + " bytes";
+        self->svc.count_refused(431);
+        Response e = error_response(431, "too-large", p->why);
+        return send(c, e);
+      }
       const char* auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
       bool public_path = p->req.path == "/v1/health";
       if (!public_path && !self->svc.config().tls_client_ca_pem.empty()) {
@@ -188,8 +251,8 @@ struct HttpServer::Impl {
         if (errno || *end || n > self->svc.config().max_body) {
           p->refuse = 413;
           p->why = "request body over the limit of " + std::to_string(self->svc.config().max_body) + " bytes";
-        } else {
-          p->req.body.reserve(n);
+        } else if (n) {
+          p->req.body = self->bodies.take(n);
         }
       }
       if (p->refuse) {
@@ -229,7 +292,8 @@ struct HttpServer::Impl {
         p->refuse = 413;
         p->why = "request body over the limit of " + std::to_string(self->svc.config().max_body) + " bytes";
         p->late = true;
-        Bytes().swap(p->req.body);
+        self->bodies.give(std::move(p->req.body));
+        p->req.body = Bytes();
       }
       if (p->late) {
         p->dropped += *upload_size;
@@ -249,8 +313,9 @@ struct HttpServer::Impl {
     const MHD_ConnectionInfo* ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     std::string peer = peer_text(ci ? ci->client_addr : nullptr);
     Response r = self->svc.handle(p->req, peer);
-    Bytes().swap(p->req.body);
-    return send(c, r);
+    self->bodies.give(std::move(p->req.body));
+    p->req.body = Bytes();
+    return send(c, std::move(r));
   }
 
   // A request counts as in flight from its first byte until MHD has sent
@@ -258,7 +323,9 @@ struct HttpServer::Impl {
   static void on_completed(void* cls, MHD_Connection*, void** con_cls, MHD_RequestTerminationCode) {
     auto* self = static_cast<Impl*>(cls);
     if (*con_cls) {
-      delete static_cast<Pending*>(*con_cls);
+      auto* p = static_cast<Pending*>(*con_cls);
+      self->bodies.give(std::move(p->req.body));  // an upload cut short
+      delete p;
       *con_cls = nullptr;
       {
         std::lock_guard<std::mutex> lk(self->mu);
@@ -290,8 +357,12 @@ HttpServer::HttpServer(Service& svc) : impl_(std::make_unique<Impl>(svc)) {
       {MHD_OPTION_CONNECTION_LIMIT, cfg.max_connections, nullptr},
       {MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg.max_per_address, nullptr},
       {MHD_OPTION_CONNECTION_TIMEOUT, cfg.timeout_seconds, nullptr},
-      {MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<intptr_t>(std::max<std::size_t>(cfg.max_header * 2, 16384)),
-       nullptr},
+      // A connection's memory holds its headers, then its read buffer while
+      // a body arrives: 256 KiB reads a 2 MiB body in 8 recv(2) calls, not
+      // 260 (each with a select(2)). Headers over max_header get 431 from
+      // on_request, whatever this size.
+      {MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<intptr_t>(kConnectionMemory), nullptr},
+      {MHD_OPTION_CONNECTION_MEMORY_INCREMENT, static_cast<intptr_t>(kConnectionMemory / 4), nullptr},
       {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&Impl::on_completed), impl_.get()},
       {MHD_OPTION_EXTERNAL_LOGGER, reinterpret_cast<intptr_t>(&Impl::on_log), impl_.get()},
       {MHD_OPTION_UNESCAPE_CALLBACK, reinterpret_cast<intptr_t>(&unescape), nullptr},
@@ -342,54 +413,148 @@ void HttpServer::wait_idle() {
 // ---- stdio ------------------------------------------------------------------
 
 void serve_stdio(Service& svc, int in_fd, int out_fd) {
-  // Lines are read a byte at a time (they are short); bodies in one go.
-  auto read_line = [&](std::string& line) {
-    line.clear();
-    char ch;
-    while (true) {
-      std::size_t n = full_read(in_fd, &ch, 1, "stdin");
-      if (n == 0) return false;
-      if (ch == '\n') return true;
-      line += ch;
-      if (line.size() > svc.config().max_header) throw Error(ErrorKind::usage, "request line too long");
+  // Requests are read ahead while earlier ones run (up to the slots, plus
+  // one arriving), and answered in order by a writer thread: one ssh
+  // connection keeps every slot busy, as several HTTP connections do.
+  const std::size_t window = std::size_t{svc.slots()} + 2;
+  struct Job {
+    Request req;
+    Response r;
+    bool done = false;
+  };
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::shared_ptr<Job>> order;  // read, not yet answered
+  std::deque<std::shared_ptr<Job>> todo;   // read, not yet started
+  std::vector<Bytes> spare;                // bodies kept for the next requests
+  bool input_ended = false, failed = false;
+  auto workers_body = [&] {
+    for (;;) {
+      std::shared_ptr<Job> j;
+      {
+        std::unique_lock<std::mutex> lk(mu);
+        cv.wait(lk, [&] { return !todo.empty() || input_ended || failed; });
+        if (todo.empty()) return;
+        j = todo.front();
+        todo.pop_front();
+      }
+      Response r = j->req.method.empty() ? j->r : svc.handle(j->req, "ssh");
+      std::lock_guard<std::mutex> lk(mu);
+      j->r = std::move(r);
+      j->done = true;
+      if (j->req.body.capacity() && spare.size() < window) spare.push_back(std::move(j->req.body));
+      cv.notify_all();
     }
   };
-  std::string line;
-  while (read_line(line)) {
-    // METHOD TARGET LENGTH
-    auto sp1 = line.find(' '), sp2 = line.rfind(' ');
-    if (sp1 == std::string::npos || sp2 == sp1) throw Error(ErrorKind::usage, "bad request line");
-    Request req;
-    req.method = line.substr(0, sp1);
-    std::string target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-    std::string len = line.substr(sp2 + 1);
-    if (len.empty() || len.size() > 19 || len.find_first_not_of("0123456789") != std::string::npos)
-      throw Error(ErrorKind::usage, "bad request length");
-    std::uint64_t n = std::stoull(len);
-    auto qm = target.find('?');
-    req.path = target.substr(0, qm);
-    if (qm != std::string::npos) req.query = decode_query(target.substr(qm + 1));
-    Response r;
-    if (n > svc.config().max_body) {
-      // Read and drop it, so the stream stays in step.
-      std::uint8_t buf[65536];
-      for (std::uint64_t left = n; left;) {
-        std::size_t k = full_read(in_fd, buf, std::min<std::uint64_t>(left, sizeof buf), "stdin");
-        if (k == 0) return;
-        left -= k;
+  auto writer_body = [&] {
+    for (;;) {
+      std::shared_ptr<Job> j;
+      {
+        std::unique_lock<std::mutex> lk(mu);
+        cv.wait(lk, [&] { return failed || (!order.empty() && order.front()->done) || (input_ended && order.empty()); });
+        if (failed || order.empty()) return;
+        j = order.front();
       }
-      svc.count_refused(413);
-      r = error_response(413, "too-large", "request body over the limit of " +
-                                               std::to_string(svc.config().max_body) + " bytes");
-    } else {
-      req.body.resize(n);
-      if (full_read(in_fd, req.body.data(), n, "stdin") != n) return;
-      r = svc.handle(req, "ssh");
+      const Response& r = j->r;
+      std::string head =
+          std::to_string(r.status) + " " + std::to_string(r.body.size()) + " " + r.content_type + "\n";
+      try {
+        full_write(out_fd, head.data(), head.size(), "stdout");
+        full_write(out_fd, r.body.data(), r.body.size(), "stdout");
+      } catch (const Error&) {
+        std::lock_guard<std::mutex> lk(mu);
+        failed = true;  // the client went away
+        cv.notify_all();
+        return;
+      }
+      std::lock_guard<std::mutex> lk(mu);
+      order.pop_front();
+      cv.notify_all();
     }
-    std::string head = std::to_string(r.status) + " " + std::to_string(r.body.size()) + " " + r.content_type + "\n";
-    full_write(out_fd, head.data(), head.size(), "stdout");
-    full_write(out_fd, r.body.data(), r.body.size(), "stdout");
+  };
+  std::vector<std::thread> workers;
+  for (unsigned i = 0; i < svc.slots(); ++i) workers.emplace_back(workers_body);
+  std::thread writer(writer_body);
+  auto finish = [&] {
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      input_ended = true;
+    }
+    cv.notify_all();
+    for (auto& t : workers) t.join();
+    writer.join();
+  };
+  try {
+    // Lines are read a byte at a time (they are short); bodies in one go.
+    auto read_line = [&](std::string& line) {
+      line.clear();
+      char ch;
+      while (true) {
+        std::size_t n = full_read(in_fd, &ch, 1, "stdin");
+        if (n == 0) return false;
+        if (ch == '\n') return true;
+        line += ch;
+        if (line.size() > svc.config().max_header) throw Error(ErrorKind::usage, "request line too long");
+      }
+    };
+    std::string line;
+    while (read_line(line)) {
+      // METHOD TARGET LENGTH
+      auto sp1 = line.find(' '), sp2 = line.rfind(' ');
+      if (sp1 == std::string::npos || sp2 == sp1) throw Error(ErrorKind::usage, "bad request line");
+      auto job = std::make_shared<Job>();
+      Request& req = job->req;
+      req.method = line.substr(0, sp1);
+      std::string target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+      std::string len = line.substr(sp2 + 1);
+      if (len.empty() || len.size() > 19 || len.find_first_not_of("0123456789") != std::string::npos)
+        throw Error(ErrorKind::usage, "bad request length");
+      std::uint64_t n = std::stoull(len);
+      auto qm = target.find('?');
+      req.path = target.substr(0, qm);
+      if (qm != std::string::npos) req.query = decode_query(target.substr(qm + 1));
+      {
+        // At most `window` requests read and not answered: memory stays
+        // bounded by window x (body + answer).
+        std::unique_lock<std::mutex> lk(mu);
+        cv.wait(lk, [&] { return failed || order.size() < window; });
+        if (failed) break;
+        if (!spare.empty() && n <= svc.config().max_body) {
+          req.body = std::move(spare.back());
+          spare.pop_back();
+        }
+      }
+      bool complete = true;
+      if (n > svc.config().max_body) {
+        // Read and drop it, so the stream stays in step.
+        std::uint8_t buf[65536];
+        for (std::uint64_t left = n; left;) {
+          std::size_t k = full_read(in_fd, buf, std::min<std::uint64_t>(left, sizeof buf), "stdin");
+          if (k == 0) {
+            complete = false;
+            break;
+          }
+          left -= k;
+        }
+        svc.count_refused(413);
+        job->r = error_response(413, "too-large", "request body over the limit of " +
+                                                      std::to_string(svc.config().max_body) + " bytes");
+        req.method.clear();  // answered already: the worker passes it on
+      } else {
+        req.body.resize(n);
+        complete = full_read(in_fd, req.body.data(), n, "stdin") == n;
+      }
+      if (!complete) break;
+      std::lock_guard<std::mutex> lk(mu);
+      order.push_back(job);
+      todo.push_back(job);
+      cv.notify_all();
+    }
+  } catch (...) {
+    finish();
+    throw;
   }
+  finish();
 }
 
 }  // namespace fpgaio::remote
