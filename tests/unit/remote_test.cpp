@@ -10,6 +10,7 @@
 
 #include "fpgaio/remote.hpp"
 #include "fpgaio/remote_gzip.hpp"
+#include "fpgaio/version.hpp"
 #include "helpers.hpp"
 
 namespace rm = fpgaio::remote;
@@ -93,11 +94,23 @@ TEST(RemoteErrors, JsonBodyRoundTrip) {
   EXPECT_EQ(r.status, 422);
   auto back = rm::error_from_response(r);
   EXPECT_EQ(back.kind(), fpgaio::ErrorKind::corrupt);
-  EXPECT_EQ(std::string(back.what()), "invalid \"distance\"\n");
+  // Quotes survive; a control character arrives as '?' (a server's words
+  // never carry terminal escapes or line breaks to the client's stderr).
+  EXPECT_EQ(std::string(back.what()), "invalid \"distance\"?");
   EXPECT_EQ(back.member, 3u);
   EXPECT_EQ(back.offset, 12345u);
   EXPECT_EQ(back.damage, fpgaio::Damage::crc);
-  EXPECT_EQ(back.describe_as_gzip(), e.describe_as_gzip());
+  fpgaio::Error plain(fpgaio::ErrorKind::corrupt, "invalid \"distance\"?");
+  plain.member = 3;
+  plain.offset = 12345;
+  plain.damage = fpgaio::Damage::crc;
+  EXPECT_EQ(back.describe_as_gzip(), plain.describe_as_gzip());
+  // A broken \u escape from a lying server is read as letters, not a crash.
+  rm::Response bad;
+  bad.status = 422;
+  std::string j = "{\"error\":\"corrupt\",\"message\":\"x\\uZZZZ \\u001b[31m\"}";
+  bad.body.assign(j.begin(), j.end());
+  EXPECT_EQ(std::string(rm::error_from_response(bad).what()), "xuZZZZ ?[31m");
   // Garbage is an io error with the status, not a crash.
   rm::Response g;
   g.status = 500;
@@ -453,4 +466,80 @@ TEST(RemoteService, ListReadsHeadersAndSaysBytesCrcAndFormat) {
   EXPECT_NE(a.content_type.find("; format=gzip"), std::string::npos);
   EXPECT_NE(a.content_type.find("; crc="), std::string::npos);
   EXPECT_EQ(rm::json_value(std::string(a.body.begin(), a.body.end()), "bytes"), std::to_string(data.size()));
+}
+
+// A lying server behind the SSH framing: `ssh` replaced by a script that
+// answers health properly and then each job as ANSWER says. The client
+// refuses, naming why, and never holds more than the request's bound.
+namespace {
+rm::ClientConfig lying_ssh(const std::string& answer_line, const std::string& body, unsigned timeout = 5,
+                           const std::string& trickle = "") {
+  rm::ClientConfig cfg;
+  cfg.timeout_seconds = timeout;
+  std::string health = std::string("{\"live\":true,\"ready\":true,\"version\":\"") + fpgaio::version() +
+                       "\",\"protocol\":1,\"slots\":1}";
+  cfg.ssh_command = {"/usr/bin/python3", "-c",
+                     "import sys\n"
+                     "i, o = sys.stdin.buffer, sys.stdout.buffer\n"
+                     "def req():\n"
+                     "    l = i.readline()\n"
+                     "    if not l: sys.exit(0)\n"
+                     "    i.read(int(l.split()[2]))\n"
+                     "req()\n"
+                     "h = b'" + health + "'\n"
+                     "o.write(b'200 %d application/json\\n' % len(h) + h); o.flush()\n"
+                     "while True:\n"
+                     "    req()\n"
+                     "    o.write(b'" + answer_line + "\\n' + b'" + body + "'); o.flush()\n" + trickle,
+                     "--"};
+  return cfg;
+}
+}  // namespace
+
+TEST(RemoteSsh, AnswerLargerThanTheRequestCanHaveIsCutOff) {
+  if (access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "no python3";
+  rm::Endpoint ep = rm::parse_endpoint("ssh://lying");
+  // 1 TiB declared: refused before a byte of it is read or allocated.
+  auto t = rm::connect(ep, lying_ssh("200 1099511627776 application/gzip", ""));
+  rm::Request r;
+  r.path = "/v1/gzip/compress";
+  r.body = fpgaio::Bytes(100, 'x');
+  r.max_answer = 4096;
+  try {
+    t->call(r);
+    FAIL() << "accepted";
+  } catch (const rm::TransportError& e) {
+    EXPECT_NE(std::string(e.what()).find("answer over 4096 bytes"), std::string::npos) << e.what();
+  }
+}
+
+TEST(RemoteSsh, StatusOrLengthOutOfRangeIsABadAnswer) {
+  if (access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "no python3";
+  rm::Endpoint ep = rm::parse_endpoint("ssh://lying");
+  for (const char* line : {"99999999999999999999 3 x", "200 99999999999999999999999 x", "abc 3 x"}) {
+    auto t = rm::connect(ep, lying_ssh(line, "abc"));
+    rm::Request r;
+    r.path = "/v1/gzip/compress";
+    EXPECT_THROW(t->call(r), rm::TransportError) << line;
+  }
+}
+
+TEST(RemoteSsh, AnAnswerTrickledAByteAtATimeTimesOut) {
+  if (access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "no python3";
+  rm::Endpoint ep = rm::parse_endpoint("ssh://lying");
+  // A 100000-byte answer, a byte every 0.2 s: never silent for the timeout,
+  // far under 1 KiB a second.
+  auto t = rm::connect(ep, lying_ssh("200 100000 application/gzip", "", 1,
+                                     "    import time\n"
+                                     "    for _ in range(100000):\n"
+                                     "        o.write(b'x'); o.flush(); time.sleep(0.2)\n"));
+  rm::Request r;
+  r.path = "/v1/gzip/compress";
+  // (Before the fix this call hung for hours: each byte reset the timeout.)
+  try {
+    t->call(r);
+    FAIL() << "accepted";
+  } catch (const rm::TransportError& e) {
+    EXPECT_NE(std::string(e.what()).find("timed out"), std::string::npos) << e.what();
+  }
 }

@@ -60,7 +60,7 @@ void print_help() {
       "                              FPGA_REMOTE_CERT)\n"
       "      --key FILE              its private key (PEM; default: FPGA_REMOTE_KEY,\n"
       "                              else the --cert file)\n"
-      "      --timeout SECONDS       a transfer that stalls this long fails\n"
+      "      --timeout SECONDS       a transfer under 1 KiB/s this long fails\n"
       "                              (default 60)\n"
       "      --jobs N                requests in flight (default 4)\n"
       "      --chunk SIZE            bytes a request (default 2M; rounded to whole\n"

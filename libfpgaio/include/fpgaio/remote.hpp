@@ -31,6 +31,9 @@ struct Request {
   std::string path;                           // "/v1/gzip/compress"
   std::map<std::string, std::string> query;   // decoded parameters
   Bytes body;
+  // The largest answer this request can have (0: 2 GiB): a server sending
+  // more is a failure of that host, and the client's memory stays bounded.
+  std::size_t max_answer = 0;
 };
 
 struct Response {
@@ -55,6 +58,10 @@ Response error_response(const Error& e);
 std::string log_text(const std::string& s, std::size_t max = 128);
 // Reads an error answer back into an Error (kind, message, member, offset).
 Error error_from_response(const Response& r);
+// Text from a server (an error's message, a warning) as the client prints
+// it: control characters (terminal escapes, newlines) become '?', so a
+// server cannot write to the user's terminal or forge a line of output.
+std::string server_text(std::string s);
 // A value of a flat JSON object ("key": number or "string"), or nullopt.
 std::optional<std::string> json_value(const std::string& json, const std::string& key);
 

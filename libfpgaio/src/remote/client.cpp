@@ -21,6 +21,9 @@ namespace fpgaio::remote {
 
 namespace {
 
+// The slowest transfer that is not stalled, in bytes a second (--timeout).
+constexpr std::size_t kMinRate = 1024;
+
 bool all_digits(const std::string& s) {
   return !s.empty() && s.size() <= 5 && s.find_first_not_of("0123456789") == std::string::npos;
 }
@@ -88,14 +91,17 @@ class HttpTransport : public Transport {
       Response* r;
       std::size_t limit;
       CURL* curl;
-    } ctx{&r, std::size_t{1} << 31, c};
+      bool over = false;
+    } ctx{&r, req.max_answer ? req.max_answer : std::size_t{1} << 31, c};
     curl_easy_setopt(c, CURLOPT_URL, url.c_str());
     curl_easy_setopt(c, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, static_cast<long>(std::min(10u, cfg_.timeout_seconds)));
-    // A transfer that moves less than one byte a second for the timeout is stalled.
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    // A transfer that moves less than kMinRate bytes a second for the
+    // timeout is stalled: a server trickling a byte at a time cannot hold
+    // the run forever.
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, static_cast<long>(kMinRate));
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(cfg_.timeout_seconds));
     if (!cfg_.cacert.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, cfg_.cacert.c_str());
     curl_easy_setopt(c, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
@@ -127,7 +133,10 @@ class HttpTransport : public Transport {
     curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 512L << 10);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, +[](char* p, size_t, size_t n, void* u) -> size_t {
       auto* x = static_cast<Ctx*>(u);
-      if (x->r->body.size() + n > x->limit) return 0;
+      if (x->r->body.size() + n > x->limit) {
+        x->over = true;
+        return 0;
+      }
       if (x->r->body.empty()) {
         curl_off_t len = -1;
         if (curl_easy_getinfo(x->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len) == CURLE_OK && len > 0 &&
@@ -142,6 +151,7 @@ class HttpTransport : public Transport {
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
     CURLcode rc = curl_easy_perform(c);
     curl_slist_free_all(headers);
+    if (ctx.over) throw TransportError("answer over " + std::to_string(ctx.limit) + " bytes, more than the request can have");
     if (rc != CURLE_OK)
       // A cut body is CURLE_PARTIAL_FILE: an error, never a short output.
       throw TransportError(errbuf[0] ? errbuf : curl_easy_strerror(rc));
@@ -346,6 +356,9 @@ class SshTransport : public Transport {
     std::unique_lock<std::mutex> rl(read_mu_);
     read_cv_.wait(rl, [&] { return broken() || next_read_ == ticket; });
     if (broken()) throw TransportError(lost());
+    // This answer's turn: its --timeout window starts now.
+    start_ = std::chrono::steady_clock::now();
+    moved_ = 0;
     Response r;
     try {
       std::string line;
@@ -361,14 +374,18 @@ class SshTransport : public Transport {
       if (sp2 == std::string::npos) throw std::invalid_argument("line");
       r.status = std::stoi(line.substr(0, sp1));
       std::uint64_t n = std::stoull(line.substr(sp1 + 1, sp2 - sp1 - 1));
-      if (n > (std::uint64_t{1} << 31)) throw std::invalid_argument("size");
+      const std::uint64_t limit = req.max_answer ? req.max_answer : std::uint64_t{1} << 31;
+      if (n > limit)
+        throw TransportError("answer over " + std::to_string(limit) + " bytes, more than the request can have");
       r.content_type = line.substr(sp2 + 1);
       r.body.resize(n);
       read_exact(r.body.data(), n);
-    } catch (const TransportError&) {
+    } catch (const TransportError& e) {
       rl.unlock();
       fail();
-      throw TransportError(lost());
+      // A stream that ended is ssh gone; an answer refused or stalled says so.
+      std::string why = e.what();
+      throw TransportError(why == "end of stream" ? lost() : why + ssh_said());
     } catch (const std::invalid_argument&) {
       rl.unlock();
       fail();
@@ -415,18 +432,35 @@ class SshTransport : public Transport {
       n -= static_cast<std::size_t>(w);
     }
   }
+  // As libcurl's low-speed check: in every --timeout seconds of an answer
+  // (its status line included), at least kMinRate bytes a second, else the
+  // answer stalled. The window starts when the request has been sent.
+  std::chrono::steady_clock::time_point start_;
+  std::size_t moved_ = 0;
   void read_exact(void* p, std::size_t n) {
     auto* c = static_cast<char*>(p);
+    using clock = std::chrono::steady_clock;
+    const auto window = std::chrono::seconds(cfg_.timeout_seconds);
+    auto& start = start_;
+    auto& moved = moved_;
     while (n) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(start + window - clock::now()).count();
+      if (left <= 0) {
+        if (moved < kMinRate * cfg_.timeout_seconds) throw TransportError("timed out");
+        start = clock::now();
+        moved = 0;
+        continue;
+      }
       pollfd pf{from_, POLLIN, 0};
-      int k = ::poll(&pf, 1, static_cast<int>(cfg_.timeout_seconds * 1000));
-      if (k == 0) throw TransportError("timed out");
+      int k = ::poll(&pf, 1, static_cast<int>(left));
+      if (k == 0) continue;  // the window's end decides
       if (k < 0 && errno == EINTR) continue;
       ssize_t r = ::read(from_, c, n);
       if (r < 0 && errno == EINTR) continue;
       if (r <= 0) throw TransportError("end of stream");
       c += r;
       n -= static_cast<std::size_t>(r);
+      moved += static_cast<std::size_t>(r);
     }
   }
   int finish() {

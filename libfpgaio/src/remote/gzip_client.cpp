@@ -21,7 +21,8 @@ std::uint32_t le32(const std::uint8_t* p) {
 // Trust nothing that comes back: the answer to a compress request must be a
 // sequence of our members holding exactly the chunk's bytes, with the end
 // marker only on the last chunk.
-void check_members(const Bytes& out, std::uint64_t in_len, bool last, const std::string& host) {
+void check_members(const Bytes& out, const Bytes& in, bool last, const std::string& host) {
+  const std::uint64_t in_len = in.size();
   std::size_t pos = 0;
   std::uint64_t sum = 0;
   bool saw_end = false;
@@ -40,6 +41,11 @@ void check_members(const Bytes& out, std::uint64_t in_len, bool last, const std:
     if (saw_end) throw bad("data after the end marker");
     std::uint32_t isize = le32(out.data() + pos + h->member_size - 4);
     if (isize != h->isize) throw bad("sizes");
+    if (isize > in_len - sum) throw bad("uncompressed size");
+    // Each member's CRC-32 must be that of the chunk's bytes it stands for:
+    // members of other data, however well formed, are refused.
+    if (crc32(0, in.data() + sum, isize) != le32(out.data() + pos + h->member_size - 8))
+      throw bad("a member's CRC-32 is not the data's");
     sum += isize;
     saw_end = h->end_of_stream;
     pos += h->member_size;
@@ -151,13 +157,17 @@ gzip::Stats compress(HostPool& hosts, Input& in, Sink& out, const RemoteGzipOpti
     if (first && opt.part) req.query["part"] = format_part(*opt.part);
     if (opt.strategy == Strategy::huffman_only) req.query["strategy"] = "huffman";
     if (opt.strategy == Strategy::rle) req.query["strategy"] = "rle";
+    // No answer can be larger than the data stored, a header a block, the
+    // name and comment: a server sending more is cut off, memory bounded.
+    req.max_answer = 2 * cur.size() + (std::size_t{1} << 20) + (opt.name ? opt.name->size() : 0) +
+                     (opt.comment ? opt.comment->size() : 0);
     req.body = std::move(cur);
     first = false;
     pool.submit([&hosts, &opt, req = std::move(req), last]() mutable {
       auto [r, host] = hosts.call(req);
       if (r.status != 200) throw with_host(error_from_response(r), host, opt.shown, 0, 0);
       try {
-        check_members(r.body, req.body.size(), last, host);
+        check_members(r.body, req.body, last, host);
       } catch (const TransportError& e) {
         throw Error(ErrorKind::device, e.what()).with_path(host + ": " + opt.shown);
       }
@@ -245,6 +255,10 @@ RemoteDecompressResult decompress(HostPool& hosts, Input& in, Sink* out, const R
     std::size_t pos = 0, members = 0;
     std::uint64_t data = 0;  // the members' data, from FT (BGZF: at most 64 KiB a member)
     bool whole_rest = false;
+    // What the chunk's members say they hold (their trailers), to check the
+    // answer against when the chunk is made of our members only.
+    std::uint64_t want_out = 0;
+    std::uint32_t want_crc = 0;
     while (true) {
       fill(pos + 64 * 1024);
       if (pos >= buf.size()) break;
@@ -268,6 +282,9 @@ RemoteDecompressResult decompress(HostPool& hosts, Input& in, Sink* out, const R
         whole_rest = true;  // cut short: the server says so
         break;
       }
+      want_crc = crc32_combine(want_crc, le32(buf.data() + pos + h->member_size - 8),
+                               le32(buf.data() + pos + h->member_size - 4));
+      want_out += le32(buf.data() + pos + h->member_size - 4);
       pos += h->member_size;
       data += h->index == gzip::Index::ft ? h->isize : 65536;
       ++members;
@@ -298,9 +315,19 @@ RemoteDecompressResult decompress(HostPool& hosts, Input& in, Sink* out, const R
     std::uint64_t mb = member_base, ob = offset_base, sent = pos;
     bool test = out == nullptr;
     bool last_chunk = last;
-    pool.submit([&hosts, &opt, req = std::move(req), mb, ob, sent, test, last_chunk]() {
+    std::optional<std::pair<std::uint64_t, std::uint32_t>> want;
+    if (!whole_rest) {
+      want = {want_out, want_crc};
+      req.max_answer = static_cast<std::size_t>(want_out) + (std::size_t{1} << 20);  // and an error's JSON
+    }
+    pool.submit([&hosts, &opt, req = std::move(req), mb, ob, sent, test, last_chunk, want]() {
       auto [r, host] = hosts.call(req);
       Done d;
+      // A lying or broken server: never a silently wrong output.
+      auto bad = [&](const std::string& why) {
+        return Error(ErrorKind::device, "answer from " + host + " is not what was asked for (" + why + ")")
+            .with_path(host + ": " + opt.shown);
+      };
       if (r.status != 200) {
         auto salvage = type_params(r.content_type, "salvage");
         std::size_t n = 0;
@@ -308,6 +335,7 @@ RemoteDecompressResult decompress(HostPool& hosts, Input& in, Sink* out, const R
                   salvage[0].find_first_not_of("0123456789") == std::string::npos;
         if (ok) n = std::stoull(salvage[0]);
         if (!ok || n > r.body.size()) throw with_host(error_from_response(r), host, opt.shown, mb, ob);
+        if (want && n > want->first) throw bad("more salvaged data than the members hold");
         d.data.assign(r.body.end() - static_cast<std::ptrdiff_t>(n), r.body.end());
         r.body.resize(r.body.size() - n);
         d.error = with_host(error_from_response(r), host, opt.shown, mb, ob);
@@ -325,6 +353,7 @@ RemoteDecompressResult decompress(HostPool& hosts, Input& in, Sink* out, const R
       if (auto v = type_params(r.content_type, "crc"); v.size() == 1 && !v[0].empty() && v[0].size() < 11 &&
                                                         v[0].find_first_not_of("0123456789") == std::string::npos)
         d.crc = static_cast<std::uint32_t>(std::stoull(v[0]));
+      if (want && d.crc != want->second) throw bad("CRC-32");
       if (auto v = type_params(r.content_type, "format"); v.size() == 1) {
         static const char* const names[] = {"gzip", "zlib", "zip", "lzw", "pack"};
         for (int k = 0; k < 5; ++k)
@@ -333,11 +362,20 @@ RemoteDecompressResult decompress(HostPool& hosts, Input& in, Sink* out, const R
       d.trailing = !type_params(r.content_type, "trailing-garbage").empty();
       d.zip_more = !type_params(r.content_type, "zip-more-entries").empty();
       d.warnings = type_params(r.content_type, "warning");
+      for (auto& w : d.warnings) w = server_text(w);
+      // Our members alone: nothing to warn about, no other format.
+      if (want && (d.trailing || d.zip_more || !d.warnings.empty() || (d.format && *d.format != gzip::Format::gzip)))
+        throw bad("warnings for members that have none");
       if (test) {
         std::string j(r.body.begin(), r.body.end());
         auto b = json_value(j, "bytes");
-        d.out = b ? std::stoull(*b) : 0;
+        if (!b || b->empty() || b->size() > 19 || b->find_first_not_of("0123456789") != std::string::npos)
+          throw bad("no size");
+        d.out = std::stoull(*b);
+        if (want && d.out != want->first) throw bad("size");
       } else {
+        if (want && r.body.size() != want->first) throw bad("size");
+        if (want && crc32(0, r.body.data(), r.body.size()) != want->second) throw bad("CRC-32");
         d.out = r.body.size();
         d.data = std::move(r.body);
       }

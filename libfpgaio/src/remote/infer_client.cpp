@@ -23,7 +23,8 @@ Error answer_error(const Response& r, const std::string& host) {
   if (r.status == 404) e = Error(ErrorKind::usage, e.what());
   e.path = host;
   // A damaged model on the server is named by its model name.
-  if (auto p = json_value(std::string(r.body.begin(), r.body.end()), "path"); p && !p->empty()) e.path += ": " + *p;
+  if (auto p = json_value(std::string(r.body.begin(), r.body.end()), "path"); p && !p->empty())
+    e.path += ": " + server_text(*p);
   return e;
 }
 
@@ -95,6 +96,8 @@ infer::Answer infer_batch(HostPool& hosts, const RemoteModel& m, const images::B
   req.query["crc"] = hex8(m.crc);
   req.query["scores"] = scores ? "1" : "0";
   req.body.assign(b.pixels.begin(), b.pixels.begin() + static_cast<std::ptrdiff_t>(b.count * per));
+  // Classes (and scores) for these images, or an error's JSON; no more.
+  req.max_answer = b.count * 2 + (scores ? b.count * classes * 4 : 0) + (std::size_t{1} << 20);
   auto [r, host] = hosts.call(req);
   if (r.status == 409) {
     // Another file under the same name: never mixed answers.

@@ -190,9 +190,14 @@ std::optional<std::string> json_value(const std::string& j, const std::string& k
       if (j[p] == '\\' && p + 1 < j.size()) {
         ++p;
         if (j[p] == 'u' && p + 4 < j.size()) {
-          v += static_cast<char>(std::stoi(j.substr(p + 1, 4), nullptr, 16));
-          p += 4;
-          continue;
+          // Four hex digits, else read as plain letters (a lying
+          // server's "\uZZZZ" made std::stoi throw out of the client).
+          std::string hex = j.substr(p + 1, 4);
+          if (hex.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos) {
+            v += static_cast<char>(std::stoul(hex, nullptr, 16));
+            p += 4;
+            continue;
+          }
         }
       }
       v += j[p];
@@ -203,10 +208,16 @@ std::optional<std::string> json_value(const std::string& j, const std::string& k
   return j.substr(p, e == std::string::npos ? std::string::npos : e - p);
 }
 
+std::string server_text(std::string s) {
+  for (char& c : s)
+    if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) c = '?';
+  return s;
+}
+
 Error error_from_response(const Response& r) {
   std::string body(r.body.begin(), r.body.end());
   auto kind = json_value(body, "error").value_or("");
-  auto msg = json_value(body, "message").value_or("HTTP status " + std::to_string(r.status));
+  auto msg = server_text(json_value(body, "message").value_or("HTTP status " + std::to_string(r.status)));
   ErrorKind k = kind == "corrupt" ? ErrorKind::corrupt
                 : kind == "usage" ? ErrorKind::usage
                 : kind == "device" ? ErrorKind::device
