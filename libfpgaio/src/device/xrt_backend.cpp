@@ -291,7 +291,18 @@ std::unique_ptr<DeviceLock> DeviceLock::acquire(const Device& device, bool wait)
   std::string path = lock_dir() + "/fpga-tools-" + device.lock_key + ".lock";
   for (auto& c : path)
     if (c == ':') c = '_';
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
+  // Open an existing lock without O_CREAT first: with fs.protected_regular
+  // (systemd's default) an O_CREAT open of another user's file in the sticky
+  // lock directory fails, even when nothing is to be created, and a card is
+  // shared by the service's user and local users. Create it only when it is
+  // not there (O_EXCL; another process creating it first is retried).
+  int fd = -1;
+  for (int attempt = 0; fd < 0 && attempt < 3; ++attempt) {
+    fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (fd >= 0 || errno != ENOENT) break;
+    fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
+    if (fd < 0 && errno != EEXIST) break;
+  }
   if (fd < 0) throw Error(ErrorKind::device, device.name + ": cannot open its lock " + path + ": " + std::strerror(errno), errno);
   ::fchmod(fd, 0666);  // so that every user's jobs share it (best effort)
   while (::flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
