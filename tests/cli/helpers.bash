@@ -26,6 +26,12 @@ FASHION=/usr/share/datasets/fashion-mnist
 need_data() { [ -d "$DATA/bnn-pynq" ] || skip "../shared/data is absent"; }
 need_fashion() { [ -f "$FASHION/t10k-images-idx3-ubyte.gz" ] || skip "dataset-fashion-mnist is not installed"; }
 
+# Debian's python3 (numpy, onnx), not a python3 earlier on PATH; the random
+# FBNN model maker of the inference tests.
+PY=/usr/bin/python3
+RANDOM_MODEL=$FPGA_SOURCE_DIR/tests/cli/random_fbnn.py
+need_numpy() { "$PY" -c 'import numpy' 2>/dev/null || skip "python3-numpy is not installed"; }
+
 # XRT's noop driver in the test's directory (no card): XILINX_XRT a
 # directory whose lib links to the system's, an xrt.ini of its own, card
 # locks in ./locks, one device (FPGA_XRT_DEVICES), and no device or xclbin

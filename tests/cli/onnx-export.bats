@@ -10,8 +10,6 @@
 load helpers
 
 EXPORT=$FPGA_SOURCE_DIR/kernels/bnn/fbnn_to_onnx.py
-RANDOM_MODEL=$FPGA_SOURCE_DIR/tests/cli/random_fbnn.py
-PY=/usr/bin/python3
 
 setup() {
   cd "$BATS_TEST_TMPDIR"

@@ -7,8 +7,6 @@
 load helpers
 load remote-helpers
 
-PY=/usr/bin/python3
-RANDOM_MODEL=$FPGA_SOURCE_DIR/tests/cli/random_fbnn.py
 
 setup() {
   mkdir -p "$BATS_TEST_TMPDIR/w"
@@ -17,7 +15,6 @@ setup() {
 
 teardown() { remote_teardown; }
 
-need_numpy() { "$PY" -c 'import numpy' 2>/dev/null || skip "python3-numpy is not installed"; }
 
 # models/NAME.fbnn and NAME-idx3-ubyte (N images for it) from
 # random_fbnn.py's SPEC with SEED.

@@ -10,9 +10,7 @@
 load helpers
 load remote-helpers
 
-PY=/usr/bin/python3
 HOSTILE=$FPGA_SOURCE_DIR/tests/cli/hostile_server.py
-RANDOM_MODEL=$FPGA_SOURCE_DIR/tests/cli/random_fbnn.py
 
 setup() {
   mkdir -p "$BATS_TEST_TMPDIR/w"
@@ -25,7 +23,6 @@ teardown() {
   remote_teardown
 }
 
-need_numpy() { "$PY" -c 'import numpy' 2>/dev/null || skip "python3-numpy is not installed"; }
 
 # A hostile proxy in front of the server on UPSTREAM; sets HPORT.
 start_hostile() { # mode upstream-port

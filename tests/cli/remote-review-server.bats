@@ -7,8 +7,6 @@
 load helpers
 load remote-helpers
 
-PY=/usr/bin/python3
-RANDOM_MODEL=$FPGA_SOURCE_DIR/tests/cli/random_fbnn.py
 
 setup() {
   mkdir -p "$BATS_TEST_TMPDIR/w"
