@@ -197,16 +197,7 @@ int Classifier::run() {
                   finn_.driver ? "batches in flight (FINN: classes only)" : "threads");
       return fpgacli::close_stdout() ? 0 : 1;
     }
-    fpgaio::infer::Settings set;
-    set.input_format = o_.input_format;
-    set.shape = o_.shape;
-    set.start = o_.start;
-    set.format = o_.format;
-    set.scores = o_.scores;
-    if (!o_.labels.empty()) set.labels = img::read_idx_labels(o_.labels);
-    if (!o_.manifest.empty()) set.manifest = fpgaio::split::read_manifest(o_.manifest);
-    set.manifest_path = o_.manifest;
-    run_ = std::make_unique<fpgaio::infer::Run>(std::move(set), model_->input, model_->classes);
+    run_ = std::make_unique<fpgaio::infer::Run>(fpgainfer::run_settings(o_), model_->input, model_->classes);
     if (o_.inputs.empty()) o_.inputs.push_back("-");
     if (o_.save) {
       const char* suffix = fpgaio::infer::save_suffix(o_.format);

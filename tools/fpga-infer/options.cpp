@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "fpgaio/split.hpp"
+
 namespace fpgainfer {
 
 namespace img = fpgaio::images;
@@ -118,6 +120,19 @@ Options parse(int argc, char** argv) {
   if (o.model == "-" && (o.inputs.empty() || std::find(o.inputs.begin(), o.inputs.end(), "-") != o.inputs.end()))
     fpgacli::usage_error("--model - reads the model from standard input: the images must come from files");
   return o;
+}
+
+fpgaio::infer::Settings run_settings(const Options& o) {
+  fpgaio::infer::Settings set;
+  set.input_format = o.input_format;
+  set.shape = o.shape;
+  set.start = o.start;
+  set.format = o.format;
+  set.scores = o.scores;
+  if (!o.labels.empty()) set.labels = img::read_idx_labels(o.labels);
+  if (!o.manifest.empty()) set.manifest = fpgaio::split::read_manifest(o.manifest);
+  set.manifest_path = o.manifest;
+  return set;
 }
 
 }  // namespace fpgainfer

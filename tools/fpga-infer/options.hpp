@@ -35,4 +35,8 @@ void print_help();
 // Parses argv (argv[0] is the program); usage errors exit as the tool's.
 Options parse(int argc, char** argv);
 
+// The run's settings from the options: formats, shape, numbering, and the
+// labels and manifest files read. One piece for fpga-infer and fpga-remote.
+fpgaio::infer::Settings run_settings(const Options& o);
+
 }  // namespace fpgainfer

@@ -66,16 +66,7 @@ int infer_main(rm::HostPool& pool, const std::vector<std::string>& tool_args, co
   try {
     model = rm::fetch_model(pool, o.model);
     host = model.host;
-    fpgaio::infer::Settings set;
-    set.input_format = o.input_format;
-    set.shape = o.shape;
-    set.start = o.start;
-    set.format = o.format;
-    set.scores = o.scores;
-    if (!o.labels.empty()) set.labels = fpgaio::images::read_idx_labels(o.labels);
-    if (!o.manifest.empty()) set.manifest = fpgaio::split::read_manifest(o.manifest);
-    set.manifest_path = o.manifest;
-    run = std::make_unique<fpgaio::infer::Run>(std::move(set), model.input, model.classes);
+    run = std::make_unique<fpgaio::infer::Run>(fpgainfer::run_settings(o), model.input, model.classes);
     const std::size_t batch = o.batch ? o.batch : rm::images_per_request(model, chunk, o.scores);
     const bool scores = o.scores;
     auto fn = [&pool, &model, scores](const fpgaio::images::Batch& b) {
