@@ -154,6 +154,7 @@ list | -lq g1.gz gg.gz | |
 list | -l empty.gz empty | |
 list | -l | <g1.gz |
 list | -r -l gdir | |
+list | -l /dev/null | |
 formats | -dc lzw.Z | |
 formats | -d lzw.Z | |
 formats | -t lzw.Z | |
