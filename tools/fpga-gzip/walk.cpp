@@ -40,6 +40,16 @@ void Walk::exists(const std::string& out_path) {
   status_.warning();
 }
 
+// Compressed data to or from a terminal: gzip's two lines, silenced by -q
+// (the status is still 1).
+void Walk::refuse_terminal(const std::string& msg) {
+  if (o_.verbosity >= 0) {
+    report("", msg);
+    std::fprintf(stderr, "For help, type: %s -h\n", fpgacli::program_name().c_str());
+  }
+  status_.error();
+}
+
 // The operand goes to an output file (and is removed unless -k): not -c, -t, -l.
 bool Walk::writes_file() const {
   return !o_.to_stdout && (o_.mode == Mode::compress || o_.mode == Mode::decompress);
@@ -190,14 +200,8 @@ void Walk::compress_one(fpgaio::Input& in, const std::string& in_path) {
     }
   }
   bool out_stdout = o_.to_stdout || is_stdin;
-  if (out_stdout && fpgacli::is_tty(STDOUT_FILENO) && !o_.force) {
-    if (o_.verbosity >= 0) {  // gzip's two lines, silenced by -q (the status is still 1)
-      report("", "compressed data not written to a terminal. Use -f to force compression.");
-      std::fprintf(stderr, "For help, type: %s -h\n", fpgacli::program_name().c_str());
-    }
-    status_.error();
-    return;
-  }
+  if (out_stdout && fpgacli::is_tty(STDOUT_FILENO) && !o_.force)
+    return refuse_terminal("compressed data not written to a terminal. Use -f to force compression.");
   Head head;
   head.part = in.part();  // a chunk of fpga-split: fpga-cat learns how many parts there are
   bool save_name = o_.save_name.value_or(true), save_time = o_.save_time.value_or(true);
@@ -254,14 +258,8 @@ void Walk::compress_one(fpgaio::Input& in, const std::string& in_path) {
 void Walk::decompress_one(fpgaio::Input& in, const std::string& in_path) {
   bool is_stdin = in_path == "-";
   const std::string shown = is_stdin ? "stdin" : in_path;
-  if (is_stdin && fpgacli::is_tty(STDIN_FILENO) && !o_.force) {
-    if (o_.verbosity >= 0) {  // gzip's two lines, silenced by -q (the status is still 1)
-      report("", "compressed data not read from a terminal. Use -f to force decompression.");
-      std::fprintf(stderr, "For help, type: %s -h\n", fpgacli::program_name().c_str());
-    }
-    status_.error();
-    return;
-  }
+  if (is_stdin && fpgacli::is_tty(STDIN_FILENO) && !o_.force)
+    return refuse_terminal("compressed data not read from a terminal. Use -f to force decompression.");
   std::optional<std::string> out_path;
   bool out_stdout = o_.to_stdout || is_stdin;
   // A name without a known suffix: ignored when decompressing to a file, and

@@ -77,6 +77,7 @@ class Walk {
   void fail(const std::string& path, const std::string& msg);
   void fail(const fpgaio::Error& e, const std::string& path);
   void exists(const std::string& out_path);
+  void refuse_terminal(const std::string& msg);
   void run_file(const std::string& path, const struct stat& st);
   void run_directory(const std::string& path);
   void run_input(fpgaio::Input& in, const std::string& in_path);

@@ -19,6 +19,7 @@
 #include "fpgaio/remote_tls.hpp"
 #include "fpgaio/version.hpp"
 #include "infer.hpp"    // fpga-infer's client
+#include "tool_args.hpp"
 #include "options.hpp"  // fpga-gzip's option table: the same options mean the same here
 #include "walk.hpp"    // fpga-gzip's operand walk
 
@@ -119,6 +120,14 @@ unsigned count_arg(const std::string& v, unsigned max, const std::string& what) 
   return fpgacli::parse_count(v, max, what);
 }
 
+// -h prints the help (true: the caller exits 0); -V prints the version and exits.
+bool help_or_version(const std::string& a) {
+  if (a == "-V" || a == "--version") fpgacli::print_version();
+  if (a != "-h" && a != "--help") return false;
+  print_help();
+  return true;
+}
+
 // Takes "--opt VALUE" or "--opt=VALUE" at args[i]; advances i.
 bool take(const std::vector<std::string>& args, std::size_t& i, const std::string& name, std::string& value) {
   const std::string& a = args[i];
@@ -151,11 +160,8 @@ int serve_main(const std::vector<std::string>& args) {
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string v;
     const std::string& a = args[i];
-    if (a == "-h" || a == "--help") {
-      print_help();
+    if (help_or_version(a)) {
       return 0;
-    } else if (a == "-V" || a == "--version") {
-      fpgacli::print_version();
     } else if (a == "--stdio") {
       stdio = true;
     } else if (take(args, i, "--listen", v)) {
@@ -408,11 +414,8 @@ int client_main(const std::vector<std::string>& args) {
   for (; i < args.size(); ++i) {
     std::string v;
     const std::string& a = args[i];
-    if (a == "-h" || a == "--help") {
-      print_help();
+    if (help_or_version(a)) {
       return 0;
-    } else if (a == "-V" || a == "--version") {
-      fpgacli::print_version();
     } else if (take(args, i, "--hosts", v)) {
       hosts_file = v;
     } else if (take(args, i, "--slot", v)) {
@@ -503,13 +506,7 @@ int client_main(const std::vector<std::string>& args) {
     rm::HostPool pool(hosts, cfg, pick_host(hosts, slot), retries ? retries : static_cast<unsigned>(2 * hosts.size() + 1));
     return fpgaremote::infer_main(pool, targs, tool_base, chunk, jobs);
   }
-  std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(tool_base.c_str()));
-  for (auto& s : targs) argv.push_back(const_cast<char*>(s.c_str()));
-  argv.push_back(nullptr);
-  fpgacli::set_program_name(tool_base.c_str());
-  fpgagzip::Options o = fpgagzip::parse_command_line(static_cast<int>(argv.size() - 1), argv.data());
-  fpgacli::set_program_name(kProg);
+  fpgagzip::Options o = fpgaremote::parse_as_tool(tool_base, targs, fpgagzip::parse_command_line);
   // What the remote path cannot do, refused before anything is touched,
   // with the option as it was given (docs: man fpga-remote, LIMITS).
   auto refuse = [&](char shrt, const std::string& lng, const std::string& why) {
