@@ -275,6 +275,7 @@ void Walk::decompress_one(fpgaio::Input& in, const std::string& in_path) {
   DecodeSettings ds;
   ds.shown = shown;
   ds.to_stdout = out_stdout;
+  ds.to_file = out_path.has_value();
   ds.list_only = o_.mode == Mode::list;
   fpgacli::ProgressLine bar(o_.mode == Mode::decompress && progress_enabled(), shown,
                             in.is_regular() ? static_cast<std::uint64_t>(in.stat().st_size) : 0);

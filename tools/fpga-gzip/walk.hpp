@@ -31,6 +31,7 @@ struct Head {
 struct DecodeSettings {
   std::string shown;         // the input's name in messages ("stdin")
   bool to_stdout = false;    // the output is standard output (a local -dc writes what decodes)
+  bool to_file = false;      // the output is a file the walk makes after unreadable() (-d of a file)
   bool list_only = false;    // -l: sizes from the headers where they are
   bool pass_through = false; // -cdf, -tf: data in no format read goes through unchanged
   bool detect_zlib = true;   // a zlib header is zlib (else only in a .zz file under -f)

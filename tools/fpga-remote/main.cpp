@@ -332,14 +332,28 @@ class RemoteWork : public fpgagzip::Work {
     ro.salvage = s.to_stdout;
     ro.list_only = s.list_only;  // sizes from the headers where they are, as fpga-gzip -l
     ro.progress = s.progress;
-    return std::make_unique<Decoding>(hosts_, in, std::move(ro));
+    return std::make_unique<Decoding>(hosts_, in, std::move(ro), s.to_file);
   }
 
  private:
   class Decoding : public fpgagzip::Decoding {
    public:
-    Decoding(rm::HostPool& hosts, fpgaio::Input& in, rm::RemoteGzipOptions ro)
-        : hosts_(hosts), in_(in), ro_(std::move(ro)) {}
+    Decoding(rm::HostPool& hosts, fpgaio::Input& in, rm::RemoteGzipOptions ro, bool to_file)
+        : hosts_(hosts), in_(in), ro_(std::move(ro)), to_file_(to_file) {}
+    // Decompressing to a file, the format is checked here before the output
+    // is looked at, as gzip and fpga-gzip do (a file in no format with an
+    // existing output is "not in gzip format", not "already exists"). The
+    // input is a regular file: its magic is read in place, unconsumed.
+    std::optional<std::string> unreadable() override {
+      if (!to_file_ || ro_.pass_through) return std::nullopt;
+      std::uint8_t magic[4];
+      ssize_t n = ::pread(in_.fd(), magic, sizeof magic, 0);
+      if (n < 0) return std::nullopt;  // the hosts' request says what is wrong
+      if (n < 2) return "unexpected end of file";
+      if (!fpgaio::gzip::detect_format(magic, static_cast<std::size_t>(n), true, ro_.detect_zlib))
+        return "not in gzip format";
+      return std::nullopt;
+    }
     // The name comes from the first header: read it here, before any work.
     std::optional<std::string> stored_name() override {
       std::uint8_t head[65536];
@@ -368,6 +382,7 @@ class RemoteWork : public fpgagzip::Work {
     rm::HostPool& hosts_;
     fpgaio::Input& in_;
     rm::RemoteGzipOptions ro_;
+    bool to_file_;
   };
 
   rm::RemoteGzipOptions options(const std::string& shown) const {
