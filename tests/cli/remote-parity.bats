@@ -12,7 +12,7 @@
 load helpers
 load remote-helpers
 
-# group | fpga-gzip arguments | stdin (<FILE: the file; |FILE: a pipe) | marks
+# group | fpga-gzip arguments | stdin (<FILE: the file; pipe:FILE: a pipe) | marks
 CASES=$(cat <<'EOF'
 compress | t1 | |
 compress | -k t1 | | ssh
@@ -37,8 +37,8 @@ compress | -k empty | |
 compress | -c empty | |
 compress | -c | <t1 |
 compress | | <t2 |
-compress | | |t1 |
-compress | -c | |empty |
+compress | | pipe:t1 |
+compress | -c | pipe:empty |
 compress | ex | |
 compress | -q ex | |
 compress | -f ex | |
@@ -103,8 +103,8 @@ decompress | -d empty.gz | |
 decompress | -dc empty.gz | |
 decompress | -dc empty | |
 decompress | -d | <g1.gz |
-decompress | -d | |gg.gz |
-decompress | -dc | |t2 |
+decompress | -d | pipe:gg.gz |
+decompress | -dc | pipe:t2 |
 decompress | -dcf t2 | |
 decompress | -dcf notgz.gz | |
 decompress | -d nz.gz | |
@@ -113,7 +113,7 @@ decompress | -d ro/f.gz | |
 decompress | @fpga-gunzip -k g1.gz | |
 decompress | @fpga-zcat g1.gz gg.gz | |
 decompress | @fpga-zcat -f t2 g1.gz | |
-decompress | @fpga-zcat | |g1.gz |
+decompress | @fpga-zcat | pipe:g1.gz |
 decompress | -d G2.GZ | |
 decompress | -d FILE.Z | |
 corrupt | -d bad.gz | | ssh
@@ -138,7 +138,7 @@ corrupt | -dcq trail.gz | |
 corrupt | -dc zpad.gz | |
 corrupt | -t zpad.gz | |
 corrupt | -dc one.gz | |
-corrupt | -dc | |bad.gz |
+corrupt | -dc | pipe:bad.gz |
 corrupt | -dc g1.gz bad.gz gg.gz | |
 corrupt | -dc trunc.gz badcrc.gz g1.gz | |
 corrupt | -t notgz.gz | |
@@ -167,7 +167,7 @@ formats | -d -S .zip z.zip | |
 formats | -dc z2.zip | |
 formats | -d -S .zip z2.zip | |
 formats | -dc z.zz | |
-formats | -dc | |z.zz |
+formats | -dc | pipe:z.zz |
 formats | -d -S .zz z.zz | |
 formats | -dz z.zz | |
 formats | -dK z.zip | |
@@ -278,7 +278,7 @@ invoke() { # dir stdin cmd...
   case $in in
     '') timeout 20 "$@" < /dev/null ;;
     '<'*) timeout 20 "$@" < "${in#<}" ;;
-    '|'*) cat "${in#|}" | timeout 20 "$@" ;;
+    'pipe:'*) cat "${in#pipe:}" | timeout 20 "$@" ;;
   esac
 }
 
@@ -311,7 +311,7 @@ check_case() { # host args stdin marks
   [[ "$marks" != *refused:* ]] || snapshot "$d/R" > "$d/before"
   # "@fpga-zcat ARGS": the tool by that name (fpga-gunzip, fpga-zcat).
   local tool=fpga-gzip
-  if [[ "$args" == @* ]]; then tool=${args%% *}; tool=${tool#@}; args=${args#* }; fi
+  if [[ "$args" == @* ]]; then tool=${args%% *}; args=${args#"$tool"}; tool=${tool#@}; fi
   # shellcheck disable=SC2086
   (invoke "$d/L" "$in" "$FPGA_BIN/$tool" $args) > "$d/l.out" 2> "$d/l.err" && lrc=0 || lrc=$?
   # shellcheck disable=SC2086
