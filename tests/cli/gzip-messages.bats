@@ -93,6 +93,32 @@ poke() { # file offset byte
   [ -e d/x.gz ] && [ ! -e d/x ]
 }
 
+@test "-t and -l read through a symbolic link without -f, as -c does (gzip's -t and -l write to standard output)" {
+  make_member m.gz
+  ln -s m.gz lm.gz
+  mkdir d; ln -s d ld
+  run "$GZ" -t lm.gz
+  [ "$status" -eq 0 ]
+  [ -z "$output" ]
+  run "$GZ" -tv lm.gz
+  [ "$status" -eq 0 ]
+  [ "$output" = "lm.gz:	 OK" ]
+  run "$GZ" -l lm.gz
+  [ "$status" -eq 0 ]
+  [[ "${lines[1]}" == *" lm" ]]
+  # A link to a directory: ignored, as with -f; no link, no file, touched.
+  run "$GZ" -t ld
+  [ "$status" -eq 2 ]
+  [ "${output#*: }" = "ld is a directory -- ignored" ]
+  run "$GZ" -l ld
+  [ "$status" -eq 2 ]
+  [ "$(ls | LC_ALL=C sort | tr '\n' ' ')" = "d ld lm.gz m.gz " ]
+  # Compressing or decompressing to a file still refuses it.
+  run "$GZ" -d lm.gz
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"lm.gz: Too many levels of symbolic links" ]]
+}
+
 # --- gzip's words for damaged data ---------------------------------------
 
 @test "damaged data: gzip's words (crc, length, both, format, end of file), exit 1, input kept, no output" {
@@ -505,6 +531,27 @@ PY
   seq 1000 | gzip > t.gz
   run "$GZ" -dv t.gz
   [ "$output" = "t.gz:	 53.0% -- replaced with t" ]
+}
+
+@test "-v of standard input: gzip's ratio alone when compressing, ' OK' when testing, nothing when decompressing" {
+  seq 5 > v
+  "$GZ" -c v > v.gz
+  # (-n: no name in either header, so that the sizes are the same.)
+  run bash -c "'$GZ' -cnv v 2>&1 > /dev/null"
+  ratio=${output#v:	}
+  ratio=${ratio% -- replaced with stdout}
+  [[ "$ratio" == *% ]]
+  run bash -c "'$GZ' -nv < v 2>&1 > /dev/null"
+  [ "$status" -eq 0 ]
+  [ "$output" = "$ratio" ]
+  run bash -c "'$GZ' -cnv - < v 2>&1 > /dev/null"
+  [ "$output" = "$ratio" ]
+  run bash -c "'$GZ' -tv < v.gz"
+  [ "$status" -eq 0 ]
+  [ "$output" = " OK" ]
+  run bash -c "'$GZ' -dv < v.gz 2>&1 > /dev/null"
+  [ "$status" -eq 0 ]
+  [ -z "$output" ]
 }
 
 @test "a terminal refused: gzip's two lines, none under -q, exit 1 either way" {

@@ -36,6 +36,8 @@ compress | -k t1 nosuch t2 | | ssh
 compress | -k empty | |
 compress | -c empty | |
 compress | -c | <t1 |
+compress | -v | <t1 |
+compress | -cv - t2 | <t1 |
 compress | | <t2 |
 compress | | pipe:t1 |
 compress | -c | pipe:empty |
@@ -144,6 +146,9 @@ corrupt | -dc trunc.gz badcrc.gz g1.gz | |
 corrupt | -t notgz.gz | |
 corrupt | -tf t2 | |
 corrupt | -tv g1.gz trail.gz bad.gz gg.gz | |
+corrupt | -t link.gz | |
+corrupt | -tv | <g1.gz |
+corrupt | -t link | |
 corrupt | -dcf trail.gz | |
 list | -l g1.gz | |
 list | --list -v g1.gz gg.gz | |
@@ -157,6 +162,7 @@ list | -l empty.gz empty | |
 list | -l | <g1.gz |
 list | -r -l gdir | |
 list | -l /dev/null | |
+list | -l link.gz | |
 formats | -dc lzw.Z | |
 formats | -d lzw.Z | |
 formats | -t lzw.Z | |

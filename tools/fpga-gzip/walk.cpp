@@ -136,15 +136,17 @@ void Walk::run_file(const std::string& path, const struct stat& st) {
     if (o_.recursive) return run_directory(path);
     return warn("", path + " is a directory -- ignored");
   }
-  if (S_ISLNK(st.st_mode) && !o_.force && !o_.to_stdout) return fail(path, std::strerror(ELOOP));
+  // -t and -l write to standard output in gzip (they set its to_stdout), as
+  // -c does: a symbolic link is followed, and a FIFO or device is read.
+  const bool to_stdout = o_.to_stdout || o_.mode == Mode::list || o_.mode == Mode::test;
+  if (S_ISLNK(st.st_mode) && !o_.force && !to_stdout) return fail(path, std::strerror(ELOOP));
   struct stat target;
   if (S_ISLNK(st.st_mode) && ::stat(path.c_str(), &target) == 0 && S_ISDIR(target.st_mode)) {
     // -f follows a link to a directory as gzip does: into it with -r, else ignored.
     if (o_.recursive) return run_directory(path);
     return warn("", path + " is a directory -- ignored");
   }
-  // -t and -l write to standard output in gzip: a FIFO or device is read.
-  if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode) && !o_.to_stdout && o_.mode != Mode::list && o_.mode != Mode::test)
+  if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode) && !to_stdout)
     return warn("", path + " is not a directory or a regular file - ignored");
   if (S_ISREG(st.st_mode) && writes_file())
     if (auto why = special_file(path, st, o_.force)) return warn("", *why);
@@ -166,11 +168,17 @@ void Walk::after_commit(const std::string& in_path, const std::string& out_path,
                         std::uint64_t out_bytes, bool keep, std::uint64_t header_bytes) {
   bool remove = !keep && !o_.keep && !o_.to_stdout && in_path != "-" && !fpgaio::parse_range(in_path);
   if (remove && ::unlink(in_path.c_str()) != 0) fail(in_path, std::string("cannot remove: ") + std::strerror(errno));
-  if (o_.verbosity > 0 && in_path != "-") {
+  if (o_.verbosity > 0) {
     std::uint64_t plain = o_.mode == Mode::compress ? in_bytes : out_bytes;
     // Decompressing, gzip leaves the first header and a trailer out of the
     // ratio (`header_bytes`), as -l does.
     std::uint64_t packed = o_.mode == Mode::compress ? out_bytes : in_bytes - std::min(in_bytes, header_bytes);
+    // Standard input has no name: gzip says the ratio alone when it
+    // compresses, nothing when it decompresses.
+    if (in_path == "-") {
+      if (o_.mode == Mode::compress) std::fprintf(stderr, "%5.1f%%\n", ratio_percent(plain, packed));
+      return;
+    }
     // gzip's words, also for -c ("replaced with stdout", "created stdout" with -k).
     std::string what = o_.to_stdout ? (o_.keep ? " -- created stdout" : " -- replaced with stdout")
                                     : (remove ? " -- replaced with " : " -- created ") + out_path;
@@ -319,7 +327,7 @@ void Walk::decompress_one(fpgaio::Input& in, const std::string& in_path) {
                          : in.is_regular() && !in.range() ? in.stat().st_mtime : 0;
       lister_.line(name, r.format, r.crc, r.stats.in_bytes, r.stats.out_bytes, header_bytes(), when);
     } else if (o_.verbosity > 0) {
-      std::fprintf(stderr, "%s:\t OK\n", shown.c_str());
+      std::fprintf(stderr, is_stdin ? " OK\n" : "%s:\t OK\n", shown.c_str());  // gzip's words for each
     }
   } else if (out_stdout) {
     fpgaio::FdSink sink(STDOUT_FILENO, "stdout");
