@@ -1,0 +1,216 @@
+#!/usr/bin/env bats
+# fpga-remote as a demanding user meets it (the acceptance audit of issue
+# 10, docs/ISSUE-10-CHECKLIST.md): the commands its man page shows, run as
+# written; what a wrong CA file, a token or hosts file that is not what it
+# should be, and a host that fails the same way each time look like; the
+# hosts file's syntax; completions of the served tool options. Each case
+# here failed before its fix, or pins a behaviour the checklist relies on.
+
+load helpers
+load remote-helpers
+
+setup() {
+  mkdir -p "$BATS_TEST_TMPDIR/w"
+  cd "$BATS_TEST_TMPDIR/w"
+}
+
+teardown() { remote_teardown; }
+
+# The options fpga-remote refuses for fpga-gzip (fpga-remote(1), LIMITS),
+# and those that only print (help, version, license).
+REFUSED=" --device --engine --list-devices --xclbin --zip --zlib --help --version --license "
+
+served_gzip_options() {
+  "$OURS" --help | grep -o -- '--[a-z][a-z-]*' | sort -u | while read -r o; do
+    [[ $REFUSED == *" $o "* ]] || echo "$o"
+  done
+}
+
+@test "--cacert: a missing file, or one without certificates, is one line naming it before any work" {
+  start_server s1
+  make_text f 20
+  run "$R" --cacert nope.pem https://127.0.0.1:$PORT fpga-gzip f
+  [ "$status" -eq 1 ]
+  [ "$output" = "fpga-remote: nope.pem: No such file or directory" ]
+  [ -e f ] && [ ! -e f.gz ]
+  echo 'not a certificate' > junk.pem
+  run "$R" --cacert junk.pem https://127.0.0.1:$PORT fpga-gzip f
+  [ "$status" -eq 1 ]
+  [ "${#lines[@]}" -eq 1 ]
+  [[ "$output" == "fpga-remote: junk.pem: "* ]]
+  [[ "$output" != *"no host could do the work"* ]]
+  [ -e f ] && [ ! -e f.gz ]
+  # No request reached the server.
+  ! grep -q 'POST' "$SLOG"
+}
+
+@test "a host that fails the same way each time is named once, with the count" {
+  start_server gone; P=$PORT; kill "$SPID"; wait "$SPID" || true
+  make_text f 20
+  run "$R" http://127.0.0.1:$P fpga-gzip -c f
+  [ "$status" -eq 1 ]
+  [ "${#lines[@]}" -eq 1 ]
+  [[ "$output" == "fpga-remote: f: no host could do the work; tried http://127.0.0.1:$P ("*") 3 times" ]]
+  [ "$(grep -o "http://127.0.0.1:$P" <<< "$output" | wc -l)" -eq 1 ]
+  # Two dead hosts, tried in turn: each named once, in the order tried.
+  start_server gone2; Q=$PORT; kill "$SPID"; wait "$SPID" || true
+  printf 'http://127.0.0.1:%s\nhttp://127.0.0.1:%s\n' "$P" "$Q" > hosts
+  run "$R" --hosts hosts fpga-gzip -c f
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"tried http://127.0.0.1:$P ("*") 3 times, http://127.0.0.1:$Q ("*") 2 times" ]]
+}
+
+@test "SSH: what ssh said is quoted once" {
+  start_sshd
+  make_text f 20
+  run "$R" --retries 1 ssh://nobody@testhost fpga-gzip -c f
+  [ "$status" -eq 1 ]
+  [ "${#lines[@]}" -eq 1 ]
+  [[ "$output" == *"Permission denied"* ]]
+  [ "$(grep -o 'Permission denied' <<< "$output" | wc -l)" -eq 1 ]
+}
+
+@test "a token file or hosts file that is a directory says so" {
+  mkdir d
+  make_text f 20
+  run "$R" --token-file d http://127.0.0.1:1 fpga-gzip -c f
+  [ "$status" -eq 1 ]
+  [ "$output" = "fpga-remote: d: Is a directory" ]
+  run "$R" --hosts d fpga-gzip -c f
+  [ "$status" -eq 1 ]
+  [[ "$output" == "fpga-remote: d: "*"Is a directory" ]]
+  run "$R" serve --token-file d
+  [ "$status" -eq 1 ]
+  [ "$output" = "fpga-remote: d: Is a directory" ]
+}
+
+@test "token files: a trailing newline or CRLF is not part of the token; an empty file is an error" {
+  echo tok > t
+  start_server s1 --token-file t
+  make_text f 30
+  "$OURS" -c f > want.gz
+  printf 'tok' > t1; printf 'tok\n' > t2; printf 'tok\r\n' > t3; printf 'tok\nsecond line\n' > t4
+  for t in t1 t2 t3 t4; do
+    "$R" --token-file $t http://127.0.0.1:$PORT fpga-gzip -c f | cmp - want.gz
+  done
+  : > empty; printf '\n' > blank
+  for t in empty blank; do
+    run "$R" --token-file $t http://127.0.0.1:$PORT fpga-gzip -c f
+    [ "$status" -eq 1 ]
+    [ "$output" = "fpga-remote: $t: the token file is empty" ]
+  done
+  run "$R" serve --token-file empty
+  [ "$status" -eq 1 ]
+  [ "$output" = "fpga-remote: empty: the token file is empty" ]
+}
+
+@test "hosts files: comments, blank lines, CRLF, tabs, N/ prefixes and duplicates; bad lines name the line" {
+  start_server a; PA=$PORT; LA=$SLOG
+  start_server b; PB=$PORT; LB=$SLOG
+  make_text f 30
+  "$OURS" -c f > want.gz
+  printf '# the fleet\r\n\r\n  \t\r\n2/http://127.0.0.1:%s   # two slots\r\n\thttp://127.0.0.1:%s\r\nhttp://127.0.0.1:%s' "$PA" "$PB" "$PA" > hosts
+  # Slots 1 and 2 are a's, 3 is b's, 4 is a's (a duplicate line), 5 wraps to a.
+  for slot in 1 2 3 4 5; do
+    before_a=$(grep -c 'POST /v1/gzip/compress' "$LA" || true)
+    before_b=$(grep -c 'POST /v1/gzip/compress' "$LB" || true)
+    PARALLEL_JOBSLOT=$slot "$R" --hosts hosts fpga-gzip -c f | cmp - want.gz
+    after_a=$(grep -c 'POST /v1/gzip/compress' "$LA" || true)
+    after_b=$(grep -c 'POST /v1/gzip/compress' "$LB" || true)
+    case $slot in
+      3) [ "$after_b" -gt "$before_b" ] && [ "$after_a" -eq "$before_a" ] ;;
+      *) [ "$after_a" -gt "$before_a" ] && [ "$after_b" -eq "$before_b" ] ;;
+    esac
+  done
+  # --slot wins over PARALLEL_JOBSLOT.
+  before_b=$(grep -c 'POST /v1/gzip/compress' "$LB")
+  PARALLEL_JOBSLOT=1 "$R" --slot 3 --hosts hosts fpga-gzip -c f | cmp - want.gz
+  [ "$(grep -c 'POST /v1/gzip/compress' "$LB")" -gt "$before_b" ]
+  # Mistakes name the file and the line; nothing is written.
+  printf 'http://127.0.0.1:%s\n\nx/http://127.0.0.1:%s\n' "$PA" "$PA" > bad
+  run "$R" --hosts bad fpga-gzip f
+  [ "$status" -eq 1 ]
+  [ "${#lines[@]}" -eq 1 ]
+  [[ "$output" == "fpga-remote: bad: line 3: "* ]]
+  [ ! -e f.gz ]
+  printf '# nothing\n\n' > none
+  run "$R" --hosts none fpga-gzip f
+  [ "$status" -eq 1 ]
+  [ "$output" = "fpga-remote: none: no hosts in the file" ]
+}
+
+@test "GNU parallel: {%} and PARALLEL_JOBSLOT spread jobs over the hosts of --hosts" {
+  command -v parallel >/dev/null || skip "no GNU parallel"
+  start_server a; LA=$SLOG; PA=$PORT
+  start_server b; LB=$SLOG; PB=$PORT
+  printf 'http://127.0.0.1:%s\nhttp://127.0.0.1:%s\n' "$PA" "$PB" > hosts.txt
+  for i in 1 2 3 4; do make_text in$i 40; touch -d '2020-05-05' in$i; "$OURS" -c in$i > want$i.gz; done
+  # {%} given explicitly ...
+  parallel -j 2 "$R" --slot {%} --hosts hosts.txt fpga-gzip -k {} ::: in1 in2 in3 in4
+  for i in 1 2 3 4; do cmp want$i.gz in$i.gz; done
+  grep -q 'POST /v1/gzip/compress' "$LA"
+  grep -q 'POST /v1/gzip/compress' "$LB"
+  # ... or taken from PARALLEL_JOBSLOT, which parallel sets.
+  rm in?.gz; : > "$LA"; : > "$LB"
+  parallel -j 2 "$R" --hosts hosts.txt fpga-gzip -k ::: in1 in2 in3 in4
+  for i in 1 2 3 4; do cmp want$i.gz in$i.gz; done
+  grep -q 'POST /v1/gzip/compress' "$LA"
+  grep -q 'POST /v1/gzip/compress' "$LB"
+}
+
+# The SECURITY section's commands as the page prints them, with the
+# server's address put in a network namespace of its own (else a free port
+# on 127.0.0.1).
+@test "man fpga-remote, SECURITY: the openssl commands and the two fpga-remote commands run as written" {
+  command -v openssl >/dev/null || skip "no openssl"
+  MANWIDTH=200 man -l "$BATS_TEST_DIRNAME/../../man/fpga-remote.1" 2>/dev/null | col -bx |
+    sed -n '/Certificates for a test, by openssl:/,/Private *keys/p' | sed '1d;$d' |
+    sed -e :a -e '/\\$/N; s/\\\n//; ta' | sed 's/^ *//; /^$/d' > cmds
+  cat cmds
+  grep -q '^openssl' cmds
+  grep -q '^fpga-remote serve' cmds
+  grep -q '^fpga-remote .*https://' cmds
+  addr=$(grep -o 'https://[0-9.]*:[0-9]*' cmds | sed 's|https://||')
+  [ -n "$addr" ]
+  new=""
+  if [ "$(id -u)" -eq 0 ] && ip netns add "frprobe$$" 2>/dev/null; then
+    ip netns del "frprobe$$"
+    make_netns 47
+    new=10.231.47.2:8437
+    prefix="ip netns exec $NS"
+  else
+    new=127.0.0.1:$(( 20000 + RANDOM % 20000 ))
+    prefix=""
+  fi
+  sed -i "s/$addr/$new/g; s|fpga-remote |$R |" cmds
+  make_text big.log 300
+  touch -d '2021-01-01' big.log
+  "$OURS" -c big.log > want.gz
+  while read -r line; do
+    case $line in
+      "$R serve"*)
+        $prefix $line 2> serve.log &
+        echo $! >> "$BATS_TEST_TMPDIR/servers"
+        for _ in $(seq 100); do grep -q 'listening on' serve.log && break; sleep 0.05; done
+        cat serve.log
+        grep -q "listening on $new" serve.log ;;
+      *) $line ;;
+    esac
+  done < cmds
+  cmp want.gz big.log.gz
+  [ ! -e big.log ]
+}
+
+@test "completions: every fpga-gzip option fpga-remote serves completes after the tool, in bash, zsh and fish" {
+  C=$BATS_TEST_DIRNAME/../../completions
+  missing=""
+  for o in $(served_gzip_options); do
+    # bash: what the function offers after "fpga-remote HOST fpga-gzip".
+    got=$(bash -c 'source "$1/bash/fpga-remote"; COMP_WORDS=(fpga-remote h:1 fpga-gzip "$2"); COMP_CWORD=3; _fpga_remote; printf "%s\n" "${COMPREPLY[@]}"' _ "$C" "$o")
+    grep -qx -- "$o" <<< "$got" || missing="$missing bash:$o"
+    grep -qE -- "(^|[^a-z-])$o([^a-z-]|\$)" "$C/zsh/_fpga-remote" || missing="$missing zsh:$o"
+    grep -qE -- "-l ${o#--}([^a-z-]|\$)" "$C/fish/fpga-remote.fish" || missing="$missing fish:$o"
+  done
+  echo "missing:$missing"
+  [ -z "$missing" ]
+}
