@@ -164,8 +164,9 @@ served_gzip_options() {
 @test "man fpga-remote, SECURITY: the openssl commands and the two fpga-remote commands run as written" {
   command -v openssl >/dev/null || skip "no openssl"
   MANWIDTH=200 man -l "$BATS_TEST_DIRNAME/../../man/fpga-remote.1" 2>/dev/null | col -bx |
-    sed -n '/Certificates for a test, by openssl:/,/Private *keys/p' | sed '1d;$d' |
-    sed -e :a -e '/\\$/N; s/\\\n//; ta' | sed 's/^ *//; /^$/d' > cmds
+    sed -n '/^ *[a-z]*openssl \|^ *fpga-remote \|^ *printf \|^  *-\|^  *https:/p' |
+    sed -n '/openssl req -x509/,/https:/p' |
+    sed -e :a -e '/\\$/N; s/\\\n//; ta' | sed 's/^ *//; s/  */ /g; /^$/d' > cmds
   cat cmds
   grep -q '^openssl' cmds
   grep -q '^fpga-remote serve' cmds
@@ -182,19 +183,19 @@ served_gzip_options() {
     new=127.0.0.1:$(( 20000 + RANDOM % 20000 ))
     prefix=""
   fi
-  sed -i "s/$addr/$new/g; s|fpga-remote |$R |" cmds
+  sed -i "s/${addr%:*}/${new%:*}/g; s/:${addr#*:}/:${new#*:}/g; s|^fpga-remote |$R |" cmds
   make_text big.log 300
   touch -d '2021-01-01' big.log
   "$OURS" -c big.log > want.gz
   while read -r line; do
     case $line in
       "$R serve"*)
-        $prefix $line 2> serve.log &
+        eval "exec $prefix $line" > /dev/null 2> serve.log 3>&- &
         echo $! >> "$BATS_TEST_TMPDIR/servers"
         for _ in $(seq 100); do grep -q 'listening on' serve.log && break; sleep 0.05; done
         cat serve.log
         grep -q "listening on $new" serve.log ;;
-      *) $line ;;
+      *) eval "$line" ;;
     esac
   done < cmds
   cmp want.gz big.log.gz
