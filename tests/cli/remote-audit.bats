@@ -17,8 +17,9 @@ setup() {
 teardown() { remote_teardown; }
 
 # The options fpga-remote refuses for fpga-gzip (fpga-remote(1), LIMITS),
-# and those that only print (help, version, license).
-REFUSED=" --device --engine --list-devices --xclbin --zip --zlib --help --version --license "
+# --alias (the entry name of zip output, refused), and those that only
+# print (help, version, license).
+REFUSED=" --device --engine --list-devices --xclbin --zip --zlib --alias --help --version --license "
 
 served_gzip_options() {
   "$OURS" --help | grep -o -- '--[a-z][a-z-]*' | sort -u | while read -r o; do
@@ -204,14 +205,35 @@ served_gzip_options() {
 
 @test "completions: every fpga-gzip option fpga-remote serves completes after the tool, in bash, zsh and fish" {
   C=$BATS_TEST_DIRNAME/../../completions
+  served=$(served_gzip_options)
+  [ -n "$served" ]
   missing=""
-  for o in $(served_gzip_options); do
-    # bash: what the function offers after "fpga-remote HOST fpga-gzip".
-    got=$(bash -c 'source "$1/bash/fpga-remote"; COMP_WORDS=(fpga-remote h:1 fpga-gzip "$2"); COMP_CWORD=3; _fpga_remote; printf "%s\n" "${COMPREPLY[@]}"' _ "$C" "$o")
-    grep -qx -- "$o" <<< "$got" || missing="$missing bash:$o"
-    grep -qE -- "(^|[^a-z-])$o([^a-z-]|\$)" "$C/zsh/_fpga-remote" || missing="$missing zsh:$o"
-    grep -qE -- "-l ${o#--}([^a-z-]|\$)" "$C/fish/fpga-remote.fish" || missing="$missing fish:$o"
-  done
+  # bash: what the function offers after "fpga-remote HOST fpga-gzip --".
+  got=$(bash -c 'source "$1/bash/fpga-remote"; COMP_WORDS=(fpga-remote h:1 fpga-gzip --); COMP_CWORD=3; _fpga_remote; printf "%s\n" "${COMPREPLY[@]}"' _ "$C")
+  for o in $served; do grep -qx -- "$o" <<< "$got" || missing="$missing bash:$o"; done
+  # fish: the same, with --hosts (no HOST operand).
+  if command -v fish >/dev/null; then
+    got=$(HOME=$PWD XDG_CONFIG_HOME=$PWD/cfg XDG_DATA_HOME=$PWD/data fish -c 'source $argv[1]; complete -C"fpga-remote --hosts h fpga-zcat --"' "$C/fish/fpga-remote.fish" | cut -f1)
+    for o in $served; do grep -qx -- "$o" <<< "$got" || missing="$missing fish:$o"; done
+  fi
+  # zsh: each option in the tool's specs; one completed through a pty, with
+  # --hosts, where the tool is the first operand.
+  for o in $served; do grep -qE -- "(^|[^a-z-])$o([^a-z-]|\$)" "$C/zsh/_fpga-remote" || missing="$missing zsh:$o"; done
   echo "missing:$missing"
   [ -z "$missing" ]
+  command -v zsh >/dev/null || skip "no zsh"
+  run timeout 30 zsh -f -c '
+    zmodload zsh/zpty
+    zpty z zsh -f -i
+    zpty -w z "fpath=($1 \$fpath); autoload -Uz compinit; compinit -u -d $2; PS1=\">\""
+    zpty -w z "fpga-remote --hosts h fpga-zcat --rsyn"$'"'"'\t'"'"'
+    all=""
+    for i in {1..200}; do
+      zpty -r -t z chunk && all+=$chunk
+      [[ $all == *"fpga-zcat --rsyncable"* ]] && break
+      sleep 0.05
+    done
+    zpty -d z
+    [[ $all == *"fpga-zcat --rsyncable"* ]]' _ "$C/zsh" "$PWD/zcompdump"
+  [ "$status" -eq 0 ]
 }
