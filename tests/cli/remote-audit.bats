@@ -237,3 +237,59 @@ served_gzip_options() {
     [[ $all == *"fpga-zcat --rsyncable"* ]]' _ "$C/zsh" "$PWD/zcompdump"
   [ "$status" -eq 0 ]
 }
+
+# The unit as `make install` installs it, and run as systemd runs it: the
+# environment file the README writes, $FPGA_REMOTE_OPTS split at blanks,
+# SIGTERM to stop. (No systemd here: what systemctl would do is done by
+# hand; systemd-analyze checks the file.)
+@test "systemd unit: names the installed fpga-remote whatever the install prefix, verifies, serves as the README sets it up" {
+  BUILD_DIR=${FPGA_BUILD_DIR:-$FPGA_BIN/..}
+  cmake --install "$BUILD_DIR" --prefix "$PWD/root/usr" > install.log 2>&1 || { cat install.log; false; }
+  unit=$PWD/root/usr/lib/systemd/system/fpga-remote.service
+  [ -f "$unit" ]
+  exec_start=$(sed -n 's/^ExecStart=//p' "$unit")
+  echo "ExecStart=$exec_start"
+  [ "$exec_start" = "$PWD/root/usr/bin/fpga-remote serve \$FPGA_REMOTE_OPTS" ]
+  [ -x "${exec_start%% *}" ]
+  if command -v systemd-analyze >/dev/null; then
+    run systemd-analyze verify "$unit"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+  fi
+  grep -qx 'EnvironmentFile=-/etc/default/fpga-remote' "$unit"
+  grep -qx 'KillSignal=SIGTERM' "$unit"
+  # The README's server set-up, writing here instead of /etc/default.
+  sed -n "/^ *printf 'FPGA_REMOTE_OPTS=/,/fpga-remote >\/dev\/null/p" "$FPGA_SOURCE_DIR/README.md" |
+    sed -e :a -e '/\\$/N; s/\\\n//; ta' | sed "s|sudo tee /etc/default/fpga-remote|tee $PWD/default|" > setup.sh
+  cat setup.sh
+  [ "$(wc -l < setup.sh)" -eq 1 ]
+  bash setup.sh
+  grep -q '^FPGA_REMOTE_OPTS="--listen 0.0.0.0:8437"$' default
+  tok=$(sed -n 's/^FPGA_REMOTE_TOKEN=//p' default)
+  [ -n "$tok" ]
+  # 0.0.0.0 only in a namespace of our own.
+  [ "$(id -u)" -eq 0 ] || skip "network namespaces need root"
+  ip netns add "frprobe$$" 2>/dev/null || skip "ip netns not allowed here"
+  ip netns del "frprobe$$"
+  make_netns 48
+  ( set -a; . ./default; set +a; set -f
+    exec ip netns exec "$NS" env -i FPGA_REMOTE_OPTS="$FPGA_REMOTE_OPTS" FPGA_REMOTE_TOKEN="$FPGA_REMOTE_TOKEN" \
+      ${exec_start%% *} serve $FPGA_REMOTE_OPTS ) 2> unit.log &
+  UPID=$!
+  echo "$UPID" >> "$BATS_TEST_TMPDIR/servers"
+  for _ in $(seq 100); do grep -q 'listening on' unit.log && break; sleep 0.05; done
+  grep -q 'listening on 0.0.0.0:8437 (http' unit.log
+  make_text f 100
+  "$OURS" -c f > want.gz
+  FPGA_REMOTE_TOKEN=$tok "$R" http://10.231.48.2:8437 fpga-gzip -c f | cmp - want.gz
+  run "$R" --retries 1 http://10.231.48.2:8437 fpga-gzip -c f
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"a token is required"* ]]
+  # One log line a request; SIGTERM (the unit's KillSignal) ends it with 0.
+  grep -q 'POST /v1/gzip/compress 200' unit.log
+  grep -q 'POST /v1/gzip/compress 401' unit.log
+  kill -TERM "$UPID"
+  rc=0; wait "$UPID" || rc=$?
+  [ "$rc" -eq 0 ]
+}
