@@ -293,3 +293,26 @@ served_gzip_options() {
   rc=0; wait "$UPID" || rc=$?
   [ "$rc" -eq 0 ]
 }
+
+# The package's own words: a fleet installs it for fpga-remote, so its
+# description names the tool, and the README's list of what it depends on
+# is the package's Depends.
+@test "package: the description names fpga-remote; the README lists every package it depends on" {
+  command -v dpkg-deb >/dev/null && command -v dpkg-shlibdeps >/dev/null || skip "no dpkg-dev"
+  BUILD_DIR=${FPGA_BUILD_DIR:-$FPGA_BIN/..}
+  DESTDIR=$PWD/stage cmake --install "$BUILD_DIR" --prefix /usr > install.log 2>&1 || { cat install.log; false; }
+  LINTIAN=0 DEB_VERSION=0.0.1 DEB_MAINTAINER="t <t@example.org>" "$FPGA_SOURCE_DIR/scripts/make-deb.sh" --package stage out > pkg.log 2>&1 || { cat pkg.log; false; }
+  deb=$(ls out/*.deb)
+  dpkg-deb -f "$deb" Description | tee desc
+  grep -q 'fpga-remote' desc
+  # (The XRT plugin's libxrt1 and libuuid1 are only suggested in the package
+  # make deb builds; this build's libdir may not be the multiarch one that
+  # make-deb.sh recognises plugins by, so they are left out here.)
+  depends=$(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed 's/(.*//; s/ //g' | grep -v '^libxrt\|^libuuid')
+  echo "Depends: $depends"
+  sed -n '/^## Installing on a fleet/,/^## /p' "$FPGA_SOURCE_DIR/README.md" | tr '\n' ' ' > fleet
+  missing=""
+  for p in $depends; do grep -q -- "$p" fleet || missing="$missing $p"; done
+  echo "not in the README:$missing"
+  [ -z "$missing" ]
+}
