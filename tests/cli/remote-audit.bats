@@ -316,3 +316,58 @@ served_gzip_options() {
   echo "not in the README:$missing"
   [ -z "$missing" ]
 }
+
+# fpga-remote(1)'s RECIPES as the page prints them, each block of commands
+# in a directory of its own, hosts.txt naming this test's servers: two
+# `fpga-remote serve` on loopback ports (HTTP blocks) or the test's sshd
+# (the SSH block). Each ends in a file identical to the local tool's.
+@test "man fpga-remote, RECIPES: every block runs as written and joins to the local tool's output" {
+  command -v parallel >/dev/null || skip "no GNU parallel"
+  MANWIDTH=200 man -l "$FPGA_SOURCE_DIR/man/fpga-remote.1" 2>/dev/null | col -bx |
+    sed -n '/^RECIPES/,/^ENVIRONMENT/p' > recipes
+  # Blocks: runs of lines indented as examples; a line ending in | goes on.
+  awk '/^           [^ ]/ || /^               [^ ]/ { sub(/^ +/, ""); cmd = cmd $0; if ($0 ~ /\|$/) { cmd = cmd " "; next } print cmd > ("block" n); cmd = ""; inblock = 1; next }
+       { if (inblock) { n++; inblock = 0 } }' n=1 recipes
+  ls block*
+  [ "$(ls block* | wc -l)" -ge 4 ]
+  mkdir -p models
+  have_cnv=""
+  if [ -d "$DATA/bnn-pynq" ]; then
+    "$FPGA_BIN/fpga-infer" import-bnn-pynq "$DATA/bnn-pynq/cifar10/cnvW1A1" -o models/cnv.fbnn 2>/dev/null && have_cnv=1
+  fi
+  start_server a --models "$PWD/models"; PA=$PORT
+  start_server b --models "$PWD/models"; PB=$PORT
+  ssh_ok=""
+  if sshd_possible; then start_sshd; ssh_ok=1; fi
+  make_text big 17000
+  touch -d '2022-02-02' big
+  for i in 1 2 3 4 5; do cat "$DATA/images/deer.bin" "$DATA/images/cifar10-test-0000.bin" 2>/dev/null; done > batch
+  ran=0
+  for b in block*; do
+    cat "$b"
+    mkdir "$PWD/run-$b"
+    (
+      cd "$PWD/run-$b"
+      if grep -q 'test_batch.bin' "../$b"; then
+        [ -n "$have_cnv" ] || exit 77
+        cp -p ../batch test_batch.bin
+        "$FPGA_BIN/fpga-infer" -q --model ../models/cnv.fbnn test_batch.bin > want
+        printf '2/http://127.0.0.1:%s\n2/http://127.0.0.1:%s\n' "$PA" "$PB" > hosts.txt
+      else
+        cp -p ../big big.log
+        "$OURS" -c big.log > want
+        if grep -q 'SSH' <(grep -B3 -F "$(head -c 40 "../$b")" ../recipes); then
+          [ -n "$ssh_ok" ] || exit 77
+          printf 'testhost\nssh://%s@testhost\n' "$(id -un)" > hosts.txt
+        else
+          printf '2/http://127.0.0.1:%s\n2/http://127.0.0.1:%s\n' "$PA" "$PB" > hosts.txt
+        fi
+      fi
+      PATH=$FPGA_BIN:$PATH bash -e "../$b" 2> err || { cat err; exit 1; }
+      if [ -e results.tsv ]; then cmp want results.tsv; else cmp want big.log.gz; fi
+    ) && ran=$((ran + 1)) || { rc=$?; [ "$rc" -eq 77 ] || false; echo "(skipped: no data or sshd)"; }
+  done
+  echo "ran $ran of $(ls block* | wc -l)"
+  [ "$ran" -ge 2 ]
+  if [ -n "$have_cnv" ] && [ -n "$ssh_ok" ]; then [ "$ran" -eq "$(ls block* | wc -l)" ]; fi
+}
