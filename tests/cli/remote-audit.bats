@@ -371,3 +371,177 @@ served_gzip_options() {
   [ "$ran" -ge 2 ]
   if [ -n "$have_cnv" ] && [ -n "$ssh_ok" ]; then [ "$ran" -eq "$(ls block* | wc -l)" ]; fi
 }
+
+# ---- Requirements of issue 10 that no test checked before the audit -------
+
+@test "metrics: requests, bytes in and out, busy slots, queue depth, errors and latency, each counting what happened" {
+  start_server s1
+  make_text f 50
+  "$R" http://127.0.0.1:$PORT fpga-gzip -c f > f.gz
+  run "$R" http://127.0.0.1:$PORT fpga-gzip -t f       # not gzip: an error answer
+  [ "$status" -eq 1 ]
+  curl -sf "http://127.0.0.1:$PORT/metrics" > m
+  cat m
+  v() { awk -v k="$1" '$1 == k { print $2 }' m; }
+  [ "$(v 'fpga_remote_requests_total{path="/v1/gzip/compress",status="200"}')" = 1 ]
+  [ "$(v 'fpga_remote_requests_total{path="/v1/gzip/test",status="422"}')" = 1 ]
+  # Bytes: at least the file in, at least the answer out.
+  [ "$(v fpga_remote_received_bytes_total)" -ge $(( 2 * $(stat -c %s f) )) ]
+  [ "$(v fpga_remote_sent_bytes_total)" -ge "$(stat -c %s f.gz)" ]
+  [ "$(v fpga_remote_errors_total)" = 1 ]
+  [ "$(v fpga_remote_busy_slots)" = 0 ]
+  [ "$(v fpga_remote_queue_depth)" = 0 ]
+  [ "$(v fpga_remote_request_seconds_count)" -ge 2 ]
+  [ -n "$(v fpga_remote_request_seconds_sum)" ]
+  grep -q '^fpga_remote_request_seconds_bucket{le="+Inf"} ' m
+  # Each family has its HELP and TYPE lines (Prometheus text format).
+  for fam in requests_total received_bytes_total sent_bytes_total errors_total busy_slots queue_depth request_seconds; do
+    grep -q "^# TYPE fpga_remote_$fam " m
+    grep -q "^# HELP fpga_remote_$fam " m
+  done
+}
+
+@test "connections: over --max-per-address from one address is closed, over --max-connections in all waits until one ends" {
+  start_server s1 --max-connections 3 --max-per-address 2 --timeout 10
+  # Idle connections from three loopback addresses; a connection turned away
+  # is closed at once (recv sees the end), one let in stays open.
+  run timeout 30 "$PY" - "$PORT" <<'PY'
+import socket, sys, time
+port = int(sys.argv[1])
+def conn(src):
+    s = socket.socket()
+    s.bind((src, 0))
+    s.connect(("127.0.0.1", port))
+    s.settimeout(1.0)
+    return s
+def closed(s):
+    try:
+        return s.recv(1) == b""
+    except socket.timeout:
+        return False
+    except ConnectionResetError:
+        return True
+a1, a2 = conn("127.0.0.1"), conn("127.0.0.1")
+time.sleep(0.2)
+a3 = conn("127.0.0.1")
+print("third from one address closed:", closed(a3))
+b1 = conn("127.0.0.2")
+time.sleep(0.2)
+print("first from another address open:", not closed(b1))
+# Over the limit in all, a connection waits (the server does not take it)
+# until one of the others ends: its request gets no answer before that.
+c1 = conn("127.0.0.3")
+c1.sendall(b"GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+try:
+    early = c1.recv(100)
+except socket.timeout:
+    early = b""
+print("fourth in all waits:", early == b"")
+print("first two still open:", not closed(a1) and not closed(a2))
+a1.close()
+c1.settimeout(10)
+late = c1.recv(100)
+print("fourth answered once one ended:", late.startswith(b"HTTP/1.1 200"))
+PY
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"third from one address closed: True"* ]]
+  [[ "$output" == *"first from another address open: True"* ]]
+  [[ "$output" == *"fourth in all waits: True"* ]]
+  [[ "$output" == *"first two still open: True"* ]]
+  [[ "$output" == *"fourth answered once one ended: True"* ]]
+  make_text f 10
+  "$R" http://127.0.0.1:$PORT fpga-gzip -c f | "$OURS" -dc | cmp - f
+}
+
+@test "credentials never on a command line: no --token option; the token is in no process's arguments" {
+  echo 'tok-in-a-file' > tok
+  make_text f 30
+  run "$R" --token tok-in-a-file http://127.0.0.1:1 fpga-gzip -c f
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"unknown option '--token'"* ]]
+  run "$R" serve --token tok-in-a-file
+  [ "$status" -eq 1 ]
+  FPGA_REMOTE_TEST_JOB_DELAY_MS=800 start_server s1 --token-file tok
+  # While a request is in flight, neither process shows the token.
+  "$R" --token-file tok http://127.0.0.1:$PORT fpga-gzip -c f > r.gz &
+  cpid=$!
+  for _ in $(seq 100); do curl -s -H 'Authorization: Bearer tok-in-a-file' "http://127.0.0.1:$PORT/metrics" | grep -q '^fpga_remote_busy_slots 1' && break; sleep 0.05; done
+  ! tr '\0' ' ' < /proc/$cpid/cmdline | grep -q tok-in-a-file
+  ! tr '\0' ' ' < /proc/$SPID/cmdline | grep -q tok-in-a-file
+  wait "$cpid"
+  "$OURS" -dc r.gz | cmp - f
+}
+
+@test "SSH: ssh runs in BatchMode (never a prompt), on one connection, with the remote command" {
+  start_sshd
+  make_text f 30
+  printf '#!/bin/sh\necho "$*" >> %s/ssh-runs\nexec %s "$@"\n' "$BATS_TEST_TMPDIR" "$FPGA_REMOTE_SSH" > "$BATS_TEST_TMPDIR/logssh"
+  chmod +x "$BATS_TEST_TMPDIR/logssh"
+  FPGA_REMOTE_SSH=$BATS_TEST_TMPDIR/logssh "$R" testhost fpga-gzip -c f | "$OURS" -dc | cmp - f
+  cat "$BATS_TEST_TMPDIR/ssh-runs"
+  run grep -vE -- '(^| )-G ' "$BATS_TEST_TMPDIR/ssh-runs"
+  [ "${#lines[@]}" -eq 1 ]
+  [[ "$output" == *"-o BatchMode=yes"* ]]
+  [[ "$output" == *"testhost -- $R serve --stdio"* ]]
+}
+
+@test "client memory stays bounded: 300 MB through fpga-remote fpga-gzip -c and -dc" {
+  start_server s1
+  yes 'a line of a log that repeats, with some words in it 0123456789' | head -c 300M > big
+  /usr/bin/time -f '%M' -o rss.c "$R" http://127.0.0.1:$PORT fpga-gzip -c big > big.gz
+  /usr/bin/time -f '%M' -o rss.d "$R" http://127.0.0.1:$PORT fpga-gzip -dc big.gz | cmp - big
+  echo "client peak RSS: $(cat rss.c) KiB compressing, $(cat rss.d) KiB decompressing"
+  [ "$(tail -1 rss.c)" -lt $(( 96 * 1024 )) ]
+  [ "$(tail -1 rss.d)" -lt $(( 96 * 1024 )) ]
+}
+
+@test "docs: {%} across -S hosts, ControlMaster, the protocol's versioned paths, CLI11 and fmt decisions are written down" {
+  S=$FPGA_SOURCE_DIR
+  render() { MANWIDTH=200 man -l "$1" 2>/dev/null | col -bx | tr -s ' \n' '  '; }
+  render "$S/man/fpga-tools.7" | grep -q "{%} numbers slots across all hosts of a -S run, so it cannot pick a device on a remote host"
+  render "$S/man/fpga-remote.1" | grep -q "{%} counts slots across all hosts of a -S run"
+  render "$S/man/fpga-remote.1" | grep -q "ControlMaster auto"
+  render "$S/man/fpga-remote.1" | grep -q "ControlPath"
+  for p in /v1/gzip/compress /v1/gzip/decompress /v1/gzip/test /v1/health /v1/devices /v1/models /v1/infer /metrics; do
+    grep -q -- "$p" "$S/docs/PROTOCOL.md"
+  done
+  grep -qi 'content-type' "$S/docs/PROTOCOL.md"
+  grep -q '"error"' "$S/docs/PROTOCOL.md"
+  grep -q 'CLI11' "$S/docs/ARCHITECTURE.md"
+  grep -qw 'fmt' "$S/docs/ARCHITECTURE.md"
+}
+
+# libcurl would offer HTTP/2 in the TLS handshake (ALPN) by default; the
+# client pins HTTP/1.1, so a server that would pick h2 is offered only
+# http/1.1 and gets HTTP/1.1 requests.
+@test "libcurl: HTTP/1.1 pinned: an https server that prefers h2 is offered only http/1.1" {
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout k.pem -out c.pem -days 2 \
+    -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null
+  "$PY" - c.pem k.pem > alpn.out 2> alpn.err <<'PY' &
+import socket, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+ctx.set_alpn_protocols(["h2", "http/1.1"])
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen(1)
+print(srv.getsockname()[1], flush=True)
+c, _ = srv.accept()
+t = ctx.wrap_socket(c, server_side=True)
+print("alpn:", t.selected_alpn_protocol(), flush=True)
+line = t.recv(4096).split(b"\r\n")[0]
+print("request:", line.decode(), flush=True)
+t.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+t.close()
+PY
+  ppid=$!
+  for _ in $(seq 100); do [ -s alpn.out ] && break; sleep 0.05; done
+  port=$(head -1 alpn.out)
+  make_text f 10
+  run timeout 30 "$R" --retries 1 --cacert c.pem "https://127.0.0.1:$port" fpga-gzip -c f
+  wait "$ppid" || true
+  cat alpn.out alpn.err
+  grep -qx 'alpn: http/1.1' alpn.out
+  grep -qx 'request: GET /v1/health HTTP/1.1' alpn.out
+}
