@@ -252,7 +252,8 @@ served_gzip_options() {
   [ "$exec_start" = "$PWD/root/usr/bin/fpga-remote serve \$FPGA_REMOTE_OPTS" ]
   [ -x "${exec_start%% *}" ]
   if command -v systemd-analyze >/dev/null; then
-    run systemd-analyze verify "$unit"
+    # (verify runs man for Documentation=: the page as installed here)
+    run env MANPATH="$PWD/root/usr/share/man:" systemd-analyze verify "$unit"
     echo "$output"
     [ "$status" -eq 0 ]
     [ -z "$output" ]
