@@ -33,14 +33,16 @@ served_gzip_options() {
   run "$R" --cacert nope.pem https://127.0.0.1:$PORT fpga-gzip f
   [ "$status" -eq 1 ]
   [ "$output" = "fpga-remote: nope.pem: No such file or directory" ]
-  [ -e f ] && [ ! -e f.gz ]
+  [ -e f ]
+  [ ! -e f.gz ]
   echo 'not a certificate' > junk.pem
   run "$R" --cacert junk.pem https://127.0.0.1:$PORT fpga-gzip f
   [ "$status" -eq 1 ]
   [ "${#lines[@]}" -eq 1 ]
   [[ "$output" == "fpga-remote: junk.pem: "* ]]
   [[ "$output" != *"no host could do the work"* ]]
-  [ -e f ] && [ ! -e f.gz ]
+  [ -e f ]
+  [ ! -e f.gz ]
   # No request reached the server.
   ! grep -q 'POST' "$SLOG"
 }
@@ -119,8 +121,8 @@ served_gzip_options() {
     after_a=$(grep -c 'POST /v1/gzip/compress' "$LA" || true)
     after_b=$(grep -c 'POST /v1/gzip/compress' "$LB" || true)
     case $slot in
-      3) [ "$after_b" -gt "$before_b" ] && [ "$after_a" -eq "$before_a" ] ;;
-      *) [ "$after_a" -gt "$before_a" ] && [ "$after_b" -eq "$before_b" ] ;;
+      3) [ "$after_b" -gt "$before_b" ]; [ "$after_a" -eq "$before_a" ] ;;
+      *) [ "$after_a" -gt "$before_a" ]; [ "$after_b" -eq "$before_b" ] ;;
     esac
   done
   # --slot wins over PARALLEL_JOBSLOT.
@@ -545,4 +547,35 @@ PY
   cat alpn.out alpn.err
   grep -qx 'alpn: http/1.1' alpn.out
   grep -qx 'request: GET /v1/health HTTP/1.1' alpn.out
+}
+
+# The README's example as written: its commands and its hosts.txt (an HTTP
+# server, a bare SSH host, ssh://user@host:port), host names mapped to this
+# test's server and sshd (node2 and node3 are Host entries of the test's
+# ssh_config, me is this user, 2222 the sshd's port).
+@test "README: the multi-host example with its hosts.txt runs as written and joins to fpga-gzip's bytes" {
+  command -v parallel >/dev/null || skip "no GNU parallel"
+  start_server node1; P1=$PORT; L1=$SLOG
+  start_sshd
+  sed -n '/^## fpga-remote: one stage on another host/,/^### /p' "$FPGA_SOURCE_DIR/README.md" > section
+  sed -n '/^hosts.txt has one host a line/,/^The job slot/p' section | sed -n 's/^    //p' > hosts.txt
+  sed -n '/^    fpga-split -n 16 big.log/,/^    fpga-cat/p' section | sed 's/^    //' > commands
+  cat hosts.txt commands
+  [ "$(wc -l < hosts.txt)" -eq 3 ]
+  [ "$(wc -l < commands)" -eq 2 ]
+  grep -q 'http://node1:8437' hosts.txt
+  sed -i "s|node1:8437|127.0.0.1:$P1|; s|me@node3:2222|$(id -un)@node3:$SSHPORT|" hosts.txt
+  printf 'Host node2 node3\n  HostName 127.0.0.1\n  Port %s\n  IdentityFile %s/userkey\n  IdentitiesOnly yes\n  UserKnownHostsFile %s/known_hosts\n  StrictHostKeyChecking accept-new\n  LogLevel ERROR\n' \
+    "$SSHPORT" "$BATS_TEST_TMPDIR" "$BATS_TEST_TMPDIR" >> "$BATS_TEST_TMPDIR/ssh_config"
+  make_text big.log 17000
+  touch -d '2023-03-03' big.log
+  "$OURS" -c big.log > want.gz
+  # Every ssh started is logged: both SSH lines must be used.
+  printf '#!/bin/sh\necho "$*" >> %s/ssh-runs\nexec %s "$@"\n' "$BATS_TEST_TMPDIR" "$FPGA_REMOTE_SSH" > "$BATS_TEST_TMPDIR/logssh"
+  chmod +x "$BATS_TEST_TMPDIR/logssh"
+  FPGA_REMOTE_SSH=$BATS_TEST_TMPDIR/logssh PATH=$FPGA_BIN:$PATH bash -e commands
+  cmp want.gz big.log.gz
+  grep -q 'POST /v1/gzip/compress 200' "$L1"
+  grep -v -- '-G ' "$BATS_TEST_TMPDIR/ssh-runs" | grep -q ' node2 -- '
+  grep -v -- '-G ' "$BATS_TEST_TMPDIR/ssh-runs" | grep -q -- "-p $SSHPORT .*$(id -un)@node3 -- "
 }
