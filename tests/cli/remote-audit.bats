@@ -579,3 +579,23 @@ PY
   grep -v -- '-G ' "$BATS_TEST_TMPDIR/ssh-runs" | grep -q ' node2 -- '
   grep -v -- '-G ' "$BATS_TEST_TMPDIR/ssh-runs" | grep -q -- "-p $SSHPORT .*$(id -un)@node3 -- "
 }
+
+# A file option given an empty value (--token-file="$UNSET") was silently
+# no option at all: no token sent, the HOST operand used instead of --hosts.
+@test "an empty value for an option is a usage error naming the option, not the option left out" {
+  make_text f 10
+  for opt in --hosts --token-file --cacert --cert --key --remote-command; do
+    for form in "$opt=" "$opt ''"; do
+      eval "run \"\$R\" $form http://127.0.0.1:1 fpga-gzip -c f"
+      echo "$form: $status $output"
+      [ "$status" -eq 1 ]
+      [ "${lines[0]}" = "fpga-remote: option '$opt' needs a value" ]
+      [[ "${lines[1]}" == "Try 'fpga-remote --help'"* ]]
+    done
+  done
+  for opt in --token-file --models --tls-cert --listen; do
+    run "$R" serve "$opt="
+    [ "$status" -eq 1 ]
+    [ "${lines[0]}" = "fpga-remote: option '$opt' needs a value" ]
+  done
+}

@@ -128,19 +128,21 @@ unsigned count_arg(const std::string& v, unsigned max, const std::string& what) 
   return fpgacli::parse_count(v, max, what);
 }
 
-// Takes "--opt VALUE" or "--opt=VALUE" at args[i]; advances i.
+// Takes "--opt VALUE" or "--opt=VALUE" at args[i]; advances i. An empty
+// VALUE (--token-file="$UNSET") is refused: taken as given it would mean no
+// option at all (no token sent, the HOST operand instead of --hosts).
 bool take(const std::vector<std::string>& args, std::size_t& i, const std::string& name, std::string& value) {
   const std::string& a = args[i];
   if (a == name) {
     if (i + 1 >= args.size()) fpgacli::usage_error("option '" + name + "' requires an argument");
     value = args[++i];
-    return true;
-  }
-  if (a.compare(0, name.size() + 1, name + "=") == 0) {
+  } else if (a.compare(0, name.size() + 1, name + "=") == 0) {
     value = a.substr(name.size() + 1);
-    return true;
+  } else {
+    return false;
   }
-  return false;
+  if (value.empty()) fpgacli::usage_error("option '" + name + "' needs a value");
+  return true;
 }
 
 // ---- serve ------------------------------------------------------------------
@@ -183,7 +185,6 @@ int serve_main(const std::vector<std::string>& args) {
     } else if (take(args, i, "--tls-client-ca", v)) {
       tls_client_ca = v;
     } else if (take(args, i, "--tls-client-name", v)) {
-      if (v.empty()) fpgacli::usage_error("--tls-client-name needs a pattern");
       cfg.tls_client_names.push_back(v);
     } else if (take(args, i, "--device", v)) {
       if (v.empty()) fpgacli::usage_error("--device needs a device list");
