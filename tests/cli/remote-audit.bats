@@ -599,3 +599,12 @@ PY
     [ "${lines[0]}" = "fpga-remote: option '$opt' needs a value" ]
   done
 }
+
+@test "fpga-tools(7) introduces every tool, fpga-remote included, in its DESCRIPTION" {
+  MANWIDTH=120 man -l "$FPGA_SOURCE_DIR/man/fpga-tools.7" 2>/dev/null | col -bx |
+    sed -n '/^DESCRIPTION/,/^OPTIONS THE TOOLS SHARE/p' > desc
+  for t in fpga-split fpga-gzip fpga-cat fpga-infer fpga-remote; do
+    [ -x "$FPGA_BIN/$t" ]
+    grep -q "^ *$t(1)" desc || { echo "$t missing"; false; }
+  done
+}
