@@ -608,3 +608,25 @@ PY
     grep -q "^ *$t(1)" desc || { echo "$t missing"; false; }
   done
 }
+
+# As root every file is readable: the test runs the client and the server
+# as nobody (what the unit's DynamicUser is) against a root-only file.
+@test "a token file the user cannot read is one line naming it, client and server, nothing sent" {
+  [ "$(id -u)" -eq 0 ] || skip "needs root to switch to nobody"
+  command -v setpriv >/dev/null || skip "no setpriv"
+  d=$(mktemp -d /tmp/fr-audit.XXXXXX)
+  cp "$R" "$d/fpga-remote"
+  chmod 755 "$d" "$d/fpga-remote"
+  echo tok > "$d/tok"
+  chmod 600 "$d/tok"
+  echo data > "$d/in"
+  chmod 644 "$d/in"
+  as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+  run as_nobody "$d/fpga-remote" serve --listen 127.0.0.1:0 --token-file "$d/tok"
+  [ "$status" -eq 1 ]
+  [ "$output" = "fpga-remote: $d/tok: Permission denied" ]
+  run as_nobody "$d/fpga-remote" --token-file "$d/tok" http://127.0.0.1:1 fpga-gzip -c "$d/in"
+  [ "$status" -eq 1 ]
+  [ "$output" = "fpga-remote: $d/tok: Permission denied" ]
+  rm -rf "$d"
+}
