@@ -86,14 +86,15 @@ if [ -n "$ssh_ok" ]; then
   names+=(ssh plain)
   cmds+=("$BIN/fpga-remote ssh://benchhost fpga-gzip -$LEVEL -c '$in'"
          "ssh -F '$OUT/ssh_config' benchhost '$BIN/fpga-gzip' -$LEVEL -p 2 -c < '$in'")
-  # ssh alone (the cipher fpga-remote picks), carrying the input one way and
-  # nothing back: what the SSH transport costs on this host before any
-  # compression (its CPU s bound what any client over ssh can reach here).
+  # ssh alone (the cipher fpga-remote picks) carrying the input there and the
+  # compressed output (the local row's) back, computing nothing: what the
+  # SSH transport costs on this host for these bytes (its CPU s bound what
+  # any client over ssh can reach here).
   names+=(carry)
-  cmds+=("ssh -F '$OUT/ssh_config' -c aes128-gcm@openssh.com benchhost 'cat > /dev/null' < '$in'")
+  cmds+=("ssh -F '$OUT/ssh_config' -c aes128-gcm@openssh.com benchhost 'cat > /dev/null && cat $OUT/local.gz' < '$in'")
   servers+=("$(sshd_pid)" "$(sshd_pid)" "$(sshd_pid)")
   labels+=("fpga-remote ssh://localhost fpga-gzip" "ssh localhost fpga-gzip -c (no name/time)"
-           "ssh -c aes128-gcm localhost cat >/dev/null")
+           "ssh -c aes128-gcm: input there, .gz back")
 fi
 declare -A best rss cpu
 for round in $(seq "$REPEAT"); do
@@ -139,7 +140,7 @@ if [ -n "${cpu[carry]:-}" ]; then
   echo
   # Both cores busy throughout: throughput is bounded by CPU seconds, so
   # compression plus ssh's own cost for the same bytes bounds any SSH client.
-  awk -v l="${cpu[local]}" -v c="${cpu[carry]}" 'BEGIN { printf "SSH ceiling on this host: ssh alone took %.2f CPU s to carry the input one way, so a client over ssh can reach at most %.2f / (%.2f + %.2f) = %.2fx of local here.\n", c, l, l, c, l / (l + c) }'
+  awk -v l="${cpu[local]}" -v c="${cpu[carry]}" 'BEGIN { printf "SSH ceiling on this host: ssh alone took %.2f CPU s to carry the input there and the .gz back, so a client over ssh can reach at most %.2f / (%.2f + %.2f) = %.2fx of local here.\n", c, l, l, c, l / (l + c) }'
 fi
 echo
 } | tee -a "${BENCH_RESULTS:-$HERE/RESULTS.md}"
