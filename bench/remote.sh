@@ -86,8 +86,14 @@ if [ -n "$ssh_ok" ]; then
   names+=(ssh plain)
   cmds+=("$BIN/fpga-remote ssh://benchhost fpga-gzip -$LEVEL -c '$in'"
          "ssh -F '$OUT/ssh_config' benchhost '$BIN/fpga-gzip' -$LEVEL -p 2 -c < '$in'")
-  servers+=("$(sshd_pid)" "$(sshd_pid)")
-  labels+=("fpga-remote ssh://localhost fpga-gzip" "ssh localhost fpga-gzip -c (no name/time)")
+  # ssh alone (the cipher fpga-remote picks), carrying the input one way and
+  # nothing back: what the SSH transport costs on this host before any
+  # compression (its CPU s bound what any client over ssh can reach here).
+  names+=(carry)
+  cmds+=("ssh -F '$OUT/ssh_config' -c aes128-gcm@openssh.com benchhost 'cat > /dev/null' < '$in'")
+  servers+=("$(sshd_pid)" "$(sshd_pid)" "$(sshd_pid)")
+  labels+=("fpga-remote ssh://localhost fpga-gzip" "ssh localhost fpga-gzip -c (no name/time)"
+           "ssh -c aes128-gcm localhost cat >/dev/null")
 fi
 declare -A best rss cpu
 for round in $(seq "$REPEAT"); do
@@ -124,8 +130,16 @@ echo "|---|---:|---:|---:|---:|---:|"
 for k in "${!names[@]}"; do
   n=${names[$k]}
   peak="-"; [ "$n" = http ] && peak=$(server_peak)
-  awk -v n="${labels[$k]}" -v b="$bytes" -v t="${best[$n]}" -v l="${best[local]}" -v r="${rss[$n]}" -v s="$peak" -v c="${cpu[$n]}" \
-    'BEGIN { if (t < 0.01) t = 0.01; printf "| %-44s | %7.1f | %5.2f | %5.2f | %6.1f | %6s |\n", n, b / t / 1e6, l / t, c, r / 1024, s }'
+  # The transport-only row compresses nothing: no ratio to local.
+  awk -v n="${labels[$k]}" -v b="$bytes" -v t="${best[$n]}" -v l="${best[local]}" -v r="${rss[$n]}" -v s="$peak" -v c="${cpu[$n]}" -v x="$n" \
+    'BEGIN { if (t < 0.01) t = 0.01; ratio = x == "carry" ? "-" : sprintf("%.2f", l / t)
+             printf "| %-44s | %7.1f | %5s | %5.2f | %6.1f | %6s |\n", n, b / t / 1e6, ratio, c, r / 1024, s }'
 done
+if [ -n "${cpu[carry]:-}" ]; then
+  echo
+  # Both cores busy throughout: throughput is bounded by CPU seconds, so
+  # compression plus ssh's own cost for the same bytes bounds any SSH client.
+  awk -v l="${cpu[local]}" -v c="${cpu[carry]}" 'BEGIN { printf "SSH ceiling on this host: ssh alone took %.2f CPU s to carry the input one way, so a client over ssh can reach at most %.2f / (%.2f + %.2f) = %.2fx of local here.\n", c, l, l, c, l / (l + c) }'
+fi
 echo
 } | tee -a "${BENCH_RESULTS:-$HERE/RESULTS.md}"

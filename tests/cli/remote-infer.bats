@@ -472,3 +472,25 @@ EOF
   grep -q 'POST /v1/infer 200 .* cpu$' "$SLOG"
   same "http://127.0.0.1:$PORT" conv conv-idx3-ubyte
 }
+
+@test "a labels file shorter than the images: both tools warn, name it, and count only the labelled images" {
+  need_numpy
+  random_model conv fixed-conv 3 40
+  start_server s1 --models models
+  "$PY" -c 'import struct, sys
+sys.stdout.buffer.write(struct.pack(">II", 0x801, 30) + bytes(i % 5 for i in range(30)))' > short-idx1-ubyte
+  "$INFER" --model models/conv.fbnn --labels short-idx1-ubyte conv-idx3-ubyte > l.out 2> l.err
+  "$R" http://127.0.0.1:$PORT fpga-infer --model conv --labels short-idx1-ubyte conv-idx3-ubyte > r.out 2> r.err
+  cmp l.out r.out
+  [ "$(wc -l < l.out)" -eq 40 ]
+  for e in l.err r.err; do
+    grep -q '; top-1 accuracy .* of 30)$' "$e"
+    [ "$(sed -n 2p "$e" | cut -d' ' -f2-)" = "warning: short-idx1-ubyte: 30 labels, but 10 images are numbered past them; left out of the accuracy" ]
+  done
+  # Labels for every image (a chunk's labels are the whole file's): no warning.
+  "$INFER" --model models/conv.fbnn --labels short-idx1-ubyte "conv-idx3-ubyte@000/2:20+$((30 * 162))" > /dev/null 2> c.err
+  [ "$(wc -l < c.err)" -eq 1 ]
+  # -q: nothing.
+  "$INFER" -q --model models/conv.fbnn --labels short-idx1-ubyte conv-idx3-ubyte > /dev/null 2> q.err
+  [ ! -s q.err ]
+}

@@ -107,6 +107,8 @@ decompress | -d | |gg.gz |
 decompress | -dc | |t2 |
 decompress | -dcf t2 | |
 decompress | -dcf notgz.gz | |
+decompress | -d nz.gz | |
+decompress | -d sh.gz | |
 decompress | -d ro/f.gz | |
 decompress | @fpga-gunzip -k g1.gz | |
 decompress | @fpga-zcat g1.gz gg.gz | |
@@ -154,6 +156,7 @@ list | -lq g1.gz gg.gz | |
 list | -l empty.gz empty | |
 list | -l | <g1.gz |
 list | -r -l gdir | |
+list | -l /dev/null | |
 formats | -dc lzw.Z | |
 formats | -d lzw.Z | |
 formats | -t lzw.Z | |
@@ -181,6 +184,8 @@ make_fixtures() {
   mkdir -p "$fx" && cd "$fx" || return 1
   make_text t1 48; make_text t2 16; : > empty
   printf 'plain text, not gzip\n' > notgz.gz
+  # In no format, with an existing output: the format is the error.
+  cp notgz.gz nz.gz; cp t2 nz; printf '\037' > sh.gz; cp t2 sh
   "$OURS" -c -b 8K t1 > g1.gz
   cp g1.gz G1.GZ; cp g1.gz G2.GZ; cp g1.gz s1.xz; cp g1.gz a.tgz
   gzip -c t1 > gg.gz

@@ -16,6 +16,7 @@
 #include "fpgaio/io.hpp"
 #include "fpgaio/remote_infer.hpp"
 #include "progress.hpp"
+#include "tool_args.hpp"
 
 namespace fpgaremote {
 
@@ -45,13 +46,7 @@ int infer_main(rm::HostPool& pool, const std::vector<std::string>& tool_args, co
                std::size_t chunk, unsigned jobs) {
   if (!tool_args.empty() && (tool_args[0] == "import-bnn-pynq" || tool_args[0] == "pair"))
     fpgacli::usage_error(tool_args[0] + " works on files here: run it here (fpga-infer " + tool_args[0] + ")");
-  std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(tool_name.c_str()));
-  for (auto& s : tool_args) argv.push_back(const_cast<char*>(s.c_str()));
-  argv.push_back(nullptr);
-  fpgacli::set_program_name(tool_name.c_str());
-  fpgainfer::Options o = fpgainfer::parse(static_cast<int>(argv.size() - 1), argv.data());
-  fpgacli::set_program_name("fpga-remote");
+  fpgainfer::Options o = parse_as_tool(tool_name, tool_args, fpgainfer::parse);
   if (o.list_devices) fpgacli::usage_error("--list-devices: ask the server (GET /v1/devices)");
   if (o.info) fpgacli::usage_error("--info: ask the server (GET /v1/models)");
   if (!o.device.empty() || !o.xclbin.empty())
@@ -119,6 +114,7 @@ int infer_main(rm::HostPool& pool, const std::vector<std::string>& tool_args, co
                     " images/s, model " + model.name + " on " + host +
                     (pool.size() > 1 ? " and the other hosts of --hosts)" : ")");
     fpgacli::report("", s + run->accuracy_text());
+    if (!run->labels_warning(o.labels).empty()) fpgacli::report("", run->labels_warning(o.labels));
     if (o.confusion) std::fputs(run->confusion_text().c_str(), stderr);
   }
   return code;

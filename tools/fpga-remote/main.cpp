@@ -1,16 +1,12 @@
 // fpga-remote: run a stage (fpga-gzip) on another host over SSH or HTTP with
 // output byte-identical to a local run; `fpga-remote serve` is the server.
-#include <dirent.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -23,9 +19,9 @@
 #include "fpgaio/remote_tls.hpp"
 #include "fpgaio/version.hpp"
 #include "infer.hpp"    // fpga-infer's client
+#include "tool_args.hpp"
 #include "options.hpp"  // fpga-gzip's option table: the same options mean the same here
-#include "progress.hpp"
-#include "rules.hpp"
+#include "walk.hpp"    // fpga-gzip's operand walk
 
 namespace {
 
@@ -124,6 +120,14 @@ unsigned count_arg(const std::string& v, unsigned max, const std::string& what) 
   return fpgacli::parse_count(v, max, what);
 }
 
+// -h prints the help (true: the caller exits 0); -V prints the version and exits.
+bool help_or_version(const std::string& a) {
+  if (a == "-V" || a == "--version") fpgacli::print_version();
+  if (a != "-h" && a != "--help") return false;
+  print_help();
+  return true;
+}
+
 // Takes "--opt VALUE" or "--opt=VALUE" at args[i]; advances i.
 bool take(const std::vector<std::string>& args, std::size_t& i, const std::string& name, std::string& value) {
   const std::string& a = args[i];
@@ -156,11 +160,8 @@ int serve_main(const std::vector<std::string>& args) {
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string v;
     const std::string& a = args[i];
-    if (a == "-h" || a == "--help") {
-      print_help();
+    if (help_or_version(a)) {
       return 0;
-    } else if (a == "-V" || a == "--version") {
-      fpgacli::print_version();
     } else if (a == "--stdio") {
       stdio = true;
     } else if (take(args, i, "--listen", v)) {
@@ -303,309 +304,102 @@ std::string spelled(const std::vector<std::string>& targs, char shrt, const std:
 
 // ---- the gzip client ----------------------------------------------------------
 
-struct Client {
-  rm::HostPool* hosts;
-  fpgagzip::Options o;
-  std::size_t chunk;
-  unsigned jobs;
-  fpgacli::Status status;
-  fpgagzip::Lister lister{o.verbosity};
+// An operand's bytes, on the hosts: fpga-gzip's walk (walk.cpp) does the
+// rest, so that files are treated exactly as fpga-gzip treats them.
+class RemoteWork : public fpgagzip::Work {
+ public:
+  RemoteWork(rm::HostPool& hosts, const fpgagzip::Options& o, std::size_t chunk, unsigned jobs)
+      : hosts_(hosts), o_(o), chunk_(chunk), jobs_(jobs) {}
 
-  void warn(const std::string& path, const std::string& msg) {
-    if (o.verbosity >= 0) report(path, msg);
-    status.warning();
+  fpgaio::gzip::Stats compress(fpgaio::Input& in, fpgaio::Sink& out, const fpgagzip::Head& head,
+                               const std::string& shown, fpgaio::gzip::Progress progress) override {
+    auto ro = options(shown);
+    // The name and time the local tool would put in the first member.
+    ro.name = head.name;
+    ro.comment = head.comment;
+    ro.mtime = head.mtime;
+    ro.part = head.part;  // a chunk of fpga-split: the FP subfield fpga-gzip would write
+    ro.strategy = o_.strategy;
+    ro.progress = std::move(progress);
+    return rm::compress(hosts_, in, out, ro);
   }
-  void fail(const std::string& path, const std::string& msg) {
-    report(path, msg);
-    status.error();
+
+  std::unique_ptr<fpgagzip::Decoding> decode(fpgaio::Input& in, const fpgagzip::DecodeSettings& s) override {
+    auto ro = options(s.shown);
+    // As fpga-gzip's decoder options: -cdf and -tf pass data through.
+    ro.pass_through = s.pass_through;
+    ro.detect_zlib = s.detect_zlib;
+    ro.salvage = s.to_stdout;
+    ro.list_only = s.list_only;  // sizes from the headers where they are, as fpga-gzip -l
+    ro.progress = s.progress;
+    return std::make_unique<Decoding>(hosts_, in, std::move(ro), s.to_file);
   }
-  void fail(const fpgaio::Error& e, const std::string& path) {
-    fpgacli::report_as_gzip(e, path);  // as fpga-gzip says it
-    status.error();
-  }
-  bool progress_enabled() const {
-    if (o.progress) return *o.progress;
-    return o.verbosity > 0 && fpgacli::is_tty(STDERR_FILENO);
-  }
-  rm::RemoteGzipOptions remote_options(const std::string& shown) const {
+
+ private:
+  class Decoding : public fpgagzip::Decoding {
+   public:
+    Decoding(rm::HostPool& hosts, fpgaio::Input& in, rm::RemoteGzipOptions ro, bool to_file)
+        : hosts_(hosts), in_(in), ro_(std::move(ro)), to_file_(to_file) {}
+    // Decompressing to a file, the format is checked here before the output
+    // is looked at, as gzip and fpga-gzip do (a file in no format with an
+    // existing output is "not in gzip format", not "already exists"). The
+    // input is a regular file: its magic is read in place, unconsumed.
+    std::optional<std::string> unreadable() override {
+      if (!to_file_ || ro_.pass_through) return std::nullopt;
+      std::uint8_t magic[4];
+      ssize_t n = ::pread(in_.fd(), magic, sizeof magic, 0);
+      if (n < 0) return std::nullopt;  // the hosts' request says what is wrong
+      if (n < 2) return "unexpected end of file";
+      if (!fpgaio::gzip::detect_format(magic, static_cast<std::size_t>(n), true, ro_.detect_zlib))
+        return "not in gzip format";
+      return std::nullopt;
+    }
+    // The name comes from the first header: read it here, before any work.
+    std::optional<std::string> stored_name() override {
+      std::uint8_t head[65536];
+      ssize_t n = ::pread(in_.fd(), head, sizeof head, 0);
+      if (n <= 0) return std::nullopt;
+      try {
+        if (auto h = fpgaio::gzip::parse_header(head, static_cast<std::size_t>(n))) return h->name;
+      } catch (const fpgaio::Error&) {
+      }
+      return std::nullopt;
+    }
+    fpgaio::gzip::DecompressResult run(fpgaio::Sink* out) override {
+      rm::RemoteDecompressResult rr = rm::decompress(hosts_, in_, out, ro_);
+      fpgaio::gzip::DecompressResult r;
+      r.stats = rr.stats;
+      r.first = std::move(rr.first);
+      r.trailing_garbage = rr.trailing_garbage;
+      r.zip_more_entries = rr.zip_more_entries;
+      r.warnings = std::move(rr.warnings);
+      r.crc = rr.crc;
+      r.format = rr.format;
+      return r;
+    }
+
+   private:
+    rm::HostPool& hosts_;
+    fpgaio::Input& in_;
+    rm::RemoteGzipOptions ro_;
+    bool to_file_;
+  };
+
+  rm::RemoteGzipOptions options(const std::string& shown) const {
     rm::RemoteGzipOptions r;
-    r.level = o.level;
-    r.block_size = o.block_size;
-    r.rsyncable = o.rsyncable;
-    r.chunk_bytes = chunk;
-    r.in_flight = jobs;
+    r.level = o_.level;
+    r.block_size = o_.block_size;
+    r.rsyncable = o_.rsyncable;
+    r.chunk_bytes = chunk_;
+    r.in_flight = jobs_;
     r.shown = shown;
     return r;
   }
 
-  // gzip says this even under -q (a warning).
-  void exists(const std::string& out_path) {
-    report("", out_path + " already exists;\tnot overwritten");
-    status.warning();
-  }
-  bool writes_file() const {
-    return !o.to_stdout && (o.mode == fpgagzip::Mode::compress || o.mode == fpgagzip::Mode::decompress);
-  }
-  std::optional<std::string> known_suffix(const std::string& p) const { return fpgagzip::known_suffix(p, o.suffix); }
-  std::optional<std::string> decompressed_name(const std::string& p) const {
-    return fpgagzip::decompressed_name(p, o.suffix);
-  }
-
-  // The operands, as fpga-gzip walks them (its Runner::run_operand and
-  // run_file): the same files skipped with the same words.
-  void run_operand(const std::string& path) {
-    if (path == "-") {
-      try {
-        fpgaio::Input in("-");
-        o.mode == fpgagzip::Mode::compress ? compress_one(in, path) : decompress_one(in, path);
-      } catch (const fpgaio::Error& e) {
-        fail(e, "stdin");
-      }
-      return;
-    }
-    try {
-      if (auto range = fpgaio::parse_range(path)) {
-        if (o.mode == fpgagzip::Mode::decompress && !o.to_stdout)
-          return fail(path, "a byte range can be decompressed only to standard output (-c)");
-        fpgaio::Input in(*range);
-        return o.mode == fpgagzip::Mode::compress ? compress_one(in, path) : decompress_one(in, path);
-      }
-    } catch (const fpgaio::Error& e) {
-      return fail(e, path);
-    }
-    struct stat st;
-    if (::lstat(path.c_str(), &st) != 0) {
-      int err = errno;
-      if (err == ENOENT && o.mode != fpgagzip::Mode::compress && !decompressed_name(path)) {
-        for (const std::string& s : {o.suffix, std::string(".gz"), std::string(".z"), std::string("-z"), std::string(".Z")}) {
-          std::string alt = path + s;
-          if (::lstat(alt.c_str(), &st) == 0) return run_file(alt, st);
-        }
-        return fail(path + o.suffix, std::strerror(ENOENT));
-      }
-      return fail(path, std::strerror(err));
-    }
-    run_file(path, st);
-  }
-
-  void run_directory(const std::string& path) {
-    std::vector<std::string> paths;
-    if (int err = fpgagzip::directory_entries(path, paths)) return fail(path, std::strerror(err));
-    for (const auto& p : paths) {
-      struct stat st;
-      if (::lstat(p.c_str(), &st) != 0) {
-        fail(p, std::strerror(errno));
-        continue;
-      }
-      run_file(p, st);
-    }
-  }
-
-  void run_file(const std::string& path, const struct stat& st) {
-    if (S_ISDIR(st.st_mode)) {
-      if (o.recursive) return run_directory(path);
-      return warn("", path + " is a directory -- ignored");
-    }
-    if (S_ISLNK(st.st_mode) && !o.force && !o.to_stdout) return fail(path, std::strerror(ELOOP));
-    struct stat target;
-    if (S_ISLNK(st.st_mode) && ::stat(path.c_str(), &target) == 0 && S_ISDIR(target.st_mode)) {
-      if (o.recursive) return run_directory(path);
-      return warn("", path + " is a directory -- ignored");
-    }
-    if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode) && !o.to_stdout && o.mode != fpgagzip::Mode::test)
-      return warn("", path + " is not a directory or a regular file - ignored");
-    if (S_ISREG(st.st_mode) && writes_file())
-      if (auto why = fpgagzip::special_file(path, st, o.force)) return warn("", *why);
-    try {
-      fpgaio::Input in(path);
-      if (writes_file() && !in.is_regular()) return warn("", path + " is not a directory or a regular file - ignored");
-      if (writes_file())
-        if (auto why = fpgagzip::special_file(path, in.stat(), o.force)) return warn("", *why);
-      o.mode == fpgagzip::Mode::compress ? compress_one(in, path) : decompress_one(in, path);
-    } catch (const fpgaio::Error& e) {
-      fail(e, path);
-    }
-  }
-
-  void after_commit(const std::string& in_path, const std::string& out_path, std::uint64_t in_bytes,
-                    std::uint64_t out_bytes, bool keep = false, std::uint64_t header_bytes = 0) {
-    bool remove = !keep && !o.keep && !o.to_stdout && in_path != "-" && !fpgaio::parse_range(in_path);
-    if (remove && ::unlink(in_path.c_str()) != 0) fail(in_path, std::string("cannot remove: ") + std::strerror(errno));
-    if (o.verbosity > 0 && in_path != "-") {
-      bool compress = o.mode == fpgagzip::Mode::compress;
-      std::uint64_t plain = compress ? in_bytes : out_bytes;
-      std::uint64_t packed = compress ? out_bytes : in_bytes - std::min(in_bytes, header_bytes);
-      std::string what = o.to_stdout ? (o.keep ? " -- created stdout" : " -- replaced with stdout")
-                                     : (remove ? " -- replaced with " : " -- created ") + out_path;
-      std::fprintf(stderr, "%s:\t%5.1f%%%s\n", in_path.c_str(), fpgagzip::ratio_percent(plain, packed), what.c_str());
-    }
-  }
-
-  bool input_changed(const fpgaio::Input& in, std::uint64_t bytes_read) {
-    auto why = fpgagzip::input_changed(in, bytes_read);
-    if (!why) return false;
-    warn(in.name(), *why);
-    return true;
-  }
-
-  void compress_one(fpgaio::Input& in, const std::string& in_path) {
-    bool is_stdin = in_path == "-";
-    const auto& range = in.range();
-    if (!o.to_stdout && !is_stdin && !range && !o.force) {
-      if (auto suf = known_suffix(in_path)) {
-        if (o.verbosity > 0 || (!o.recursive && o.verbosity >= 0))
-          report("", in_path + " already has " + *suf + " suffix -- unchanged");
-        return;
-      }
-    }
-    bool out_stdout = o.to_stdout || is_stdin;
-    if (out_stdout && fpgacli::is_tty(STDOUT_FILENO) && !o.force) {
-      if (o.verbosity >= 0) {
-        report("", "compressed data not written to a terminal. Use -f to force compression.");
-        std::fprintf(stderr, "For help, type: %s -h\n", fpgacli::program_name().c_str());
-      }
-      status.error();
-      return;
-    }
-    auto ro = remote_options(is_stdin ? "stdin" : in_path);
-    // The name and time the local tool would put in the first member.
-    bool save_name = o.save_name.value_or(true), save_time = o.save_time.value_or(true);
-    bool heads_file = !range || range->offset == 0;
-    if (!is_stdin && save_name && heads_file) ro.name = fpgagzip::base_name(range ? range->path : in_path);
-    if (heads_file) ro.comment = o.comment;
-    ro.part = in.part();  // a chunk of fpga-split: the FP subfield fpga-gzip would write
-    ro.strategy = o.strategy;
-    // Standard input has a time when it is a regular file, as in gzip.
-    if (save_time && heads_file && (!is_stdin || in.is_regular())) {
-      auto t = in.stat().st_mtime;
-      if (t > 0 && static_cast<std::uint64_t>(t) <= 0xffffffffu)
-        ro.mtime = static_cast<std::uint32_t>(t);
-      else
-        warn(is_stdin ? "stdin" : in_path, "warning: file timestamp out of range for gzip format");
-    }
-    fpgacli::ProgressLine bar(progress_enabled(), ro.shown,
-                              in.is_regular() ? static_cast<std::uint64_t>(in.stat().st_size) : 0);
-    ro.progress = [&](std::uint64_t done, std::uint64_t) { bar.update(done); };
-    if (out_stdout) {
-      fpgaio::FdSink sink(STDOUT_FILENO, "stdout");
-      auto st = rm::compress(*hosts, in, sink, ro);
-      bar.finish();
-      input_changed(in, st.in_bytes);
-      after_commit(in_path, "stdout", st.in_bytes, st.out_bytes);
-      return;
-    }
-    std::string out_path = (range ? range->stem() : in_path) + o.suffix;
-    bool shortened = false;
-    if (auto s = fpgagzip::shortened_name(range ? range->stem() : in_path, o.suffix, true)) {
-      out_path = *s;
-      shortened = true;
-      ro.name = fpgagzip::base_name(range ? range->path : in_path);
-    }
-    struct stat ost;
-    if (::lstat(out_path.c_str(), &ost) == 0 && !o.force) return exists(out_path);
-    fpgaio::OutputFile out(out_path, o.force, fpgaio::OutputName::chosen);
-    fpgaio::FdSink sink(out.fd(), out_path);
-    auto st = rm::compress(*hosts, in, sink, ro);
-    bar.finish();
-    out.commit(&in.stat(), o.synchronous);
-    bool changed = input_changed(in, st.in_bytes);
-    if (shortened && o.verbosity == 0) report("", in_path + " compressed to " + out_path);
-    after_commit(in_path, out_path, st.in_bytes, st.out_bytes, changed || !out.regular());
-  }
-
-  void decompress_one(fpgaio::Input& in, const std::string& in_path) {
-    bool is_stdin = in_path == "-";
-    std::string shown = is_stdin ? "stdin" : in_path;
-    if (is_stdin && fpgacli::is_tty(STDIN_FILENO) && !o.force) {
-      if (o.verbosity >= 0) {
-        report("", "compressed data not read from a terminal. Use -f to force decompression.");
-        std::fprintf(stderr, "For help, type: %s -h\n", fpgacli::program_name().c_str());
-      }
-      status.error();
-      return;
-    }
-    bool out_stdout = o.to_stdout || is_stdin;
-    bool needs_suffix = !is_stdin && !in.range() &&
-                        ((o.mode == fpgagzip::Mode::decompress && !out_stdout) ||
-                         (o.recursive && o.mode != fpgagzip::Mode::decompress));
-    if (needs_suffix && !decompressed_name(in_path)) {
-      if (o.verbosity > 0 || (!o.recursive && o.verbosity >= 0)) warn("", in_path + ": unknown suffix -- ignored");
-      return;
-    }
-    auto ro = remote_options(shown);
-    // As fpga-gzip's decoder options: -cdf and -tf pass data through.
-    ro.pass_through = o.force && ((o.mode == fpgagzip::Mode::decompress && out_stdout) || o.mode == fpgagzip::Mode::test);
-    ro.detect_zlib = !ro.pass_through || fpgagzip::has_suffix_ci(fpgagzip::base_name(in_path), ".zz");
-    ro.salvage = out_stdout;
-    fpgacli::ProgressLine bar(o.mode == fpgagzip::Mode::decompress && progress_enabled(), shown,
-                              in.is_regular() ? static_cast<std::uint64_t>(in.stat().st_size) : 0);
-    ro.progress = [&](std::uint64_t done, std::uint64_t) { bar.update(done); };
-    rm::RemoteDecompressResult r;
-    auto header_bytes = [&] { return r.first ? r.first->length + 8 : 0; };
-    if (o.mode == fpgagzip::Mode::list) {
-      ro.list_only = true;  // sizes from the headers where they are, as fpga-gzip -l
-      r = rm::decompress(*hosts, in, nullptr, ro);
-      std::string name = is_stdin ? "stdout" : in.range() ? in_path : decompressed_name(in_path).value_or(in_path);
-      if (!is_stdin && o.save_name.value_or(false) && r.first && r.first->name && !r.first->name->empty()) {
-        std::string n = fpgagzip::base_name(*r.first->name);
-        if (n != "." && n != "..") name = fpgagzip::dir_prefix(in_path) + n;
-      }
-      std::time_t when = r.first && r.first->mtime ? r.first->mtime
-                         : in.is_regular() && !in.range() ? in.stat().st_mtime : 0;
-      lister.line(name, r.format, r.crc, r.stats.in_bytes, r.stats.out_bytes, header_bytes(), when);
-    } else if (o.mode == fpgagzip::Mode::test) {
-      r = rm::decompress(*hosts, in, nullptr, ro);
-      if (o.verbosity > 0) std::fprintf(stderr, "%s:\t OK\n", shown.c_str());
-    } else if (out_stdout) {
-      fpgaio::FdSink sink(STDOUT_FILENO, "stdout");
-      r = rm::decompress(*hosts, in, &sink, ro);
-      bar.finish();
-      after_commit(in_path, "stdout", r.stats.in_bytes, r.stats.out_bytes, false, header_bytes());
-    } else {
-      std::optional<std::string> out_path = decompressed_name(in_path);
-      if (o.save_name.value_or(false)) {
-        // The name comes from the first header: read it here, before any work.
-        std::uint8_t head[65536];
-        ssize_t n = ::pread(in.fd(), head, sizeof head, 0);
-        if (n > 0) {
-          try {
-            if (auto h = fpgaio::gzip::parse_header(head, static_cast<std::size_t>(n)); h && h->name && !h->name->empty()) {
-              std::string b = fpgagzip::base_name(*h->name);
-              if (b != "." && b != "..") out_path = fpgagzip::dir_prefix(in_path) + b;
-            }
-          } catch (const fpgaio::Error&) {
-          }
-        }
-      }
-      if (auto s = fpgagzip::shortened_name(*out_path, "", false)) {
-        out_path = s;
-        warn(*out_path, "warning, name truncated");
-      }
-      struct stat ost;
-      if (::lstat(out_path->c_str(), &ost) == 0) {
-        if (!o.force) return exists(*out_path);
-        if (fpgaio::same_file(ost, in.stat())) return fail(in_path, "input and output are the same file");
-      }
-      fpgaio::OutputFile out(*out_path, o.force, fpgaio::OutputName::chosen);
-      fpgaio::FdSink sink(out.fd(), *out_path);
-      r = rm::decompress(*hosts, in, &sink, ro);
-      bar.finish();
-      if (r.zip_more_entries) {  // gzip keeps such a zip file and writes nothing
-        for (const auto& w : r.warnings) warn(shown, w);
-        return fail("", in_path + " has more than one entry -- unchanged");
-      }
-      struct stat meta = in.stat();
-      if (o.save_time.value_or(false) && r.first && r.first->mtime) {
-        meta.st_mtim.tv_sec = r.first->mtime;
-        meta.st_mtim.tv_nsec = 0;
-      }
-      out.commit(&meta, o.synchronous);
-      after_commit(in_path, *out_path, r.stats.in_bytes, r.stats.out_bytes, !out.regular(), header_bytes());
-    }
-    for (const auto& w : r.warnings) warn(shown, w);
-    if (r.zip_more_entries) warn("", in_path + " has more than one entry--rest ignored");
-    if (r.trailing_garbage) warn("", shown + ": decompression OK, trailing garbage ignored");
-  }
+  rm::HostPool& hosts_;
+  const fpgagzip::Options& o_;
+  std::size_t chunk_;
+  unsigned jobs_;
 };
 
 // The host the job slot picks (--slot, else PARALLEL_JOBSLOT, else 1); "N/"
@@ -635,11 +429,8 @@ int client_main(const std::vector<std::string>& args) {
   for (; i < args.size(); ++i) {
     std::string v;
     const std::string& a = args[i];
-    if (a == "-h" || a == "--help") {
-      print_help();
+    if (help_or_version(a)) {
       return 0;
-    } else if (a == "-V" || a == "--version") {
-      fpgacli::print_version();
     } else if (take(args, i, "--hosts", v)) {
       hosts_file = v;
     } else if (take(args, i, "--slot", v)) {
@@ -730,13 +521,7 @@ int client_main(const std::vector<std::string>& args) {
     rm::HostPool pool(hosts, cfg, pick_host(hosts, slot), retries ? retries : static_cast<unsigned>(2 * hosts.size() + 1));
     return fpgaremote::infer_main(pool, targs, tool_base, chunk, jobs);
   }
-  std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(tool_base.c_str()));
-  for (auto& s : targs) argv.push_back(const_cast<char*>(s.c_str()));
-  argv.push_back(nullptr);
-  fpgacli::set_program_name(tool_base.c_str());
-  fpgagzip::Options o = fpgagzip::parse_command_line(static_cast<int>(argv.size() - 1), argv.data());
-  fpgacli::set_program_name(kProg);
+  fpgagzip::Options o = fpgaremote::parse_as_tool(tool_base, targs, fpgagzip::parse_command_line);
   // What the remote path cannot do, refused before anything is touched,
   // with the option as it was given (docs: man fpga-remote, LIMITS).
   auto refuse = [&](char shrt, const std::string& lng, const std::string& why) {
@@ -752,11 +537,10 @@ int client_main(const std::vector<std::string>& args) {
   if (!o.xclbin.empty()) refuse(0, "xclbin", "the server picks its devices and images itself");
 
   rm::HostPool pool(hosts, cfg, pick_host(hosts, slot), retries ? retries : static_cast<unsigned>(2 * hosts.size() + 1));
-  if (o.files.empty()) o.files.push_back("-");
-  Client c{&pool, o, chunk, jobs, {}, fpgagzip::Lister(o.verbosity)};
-  for (const auto& f : c.o.files) c.run_operand(f);
-  if (c.o.mode == fpgagzip::Mode::list) c.lister.finish(c.o.files.size());
-  int code = c.status.code();
+  RemoteWork work(pool, o, chunk, jobs);
+  fpgagzip::Walk walk(o, work);
+  walk.run();
+  int code = walk.status();
   if (!fpgacli::close_stdout()) code = fpgacli::kError;
   return code;
 }

@@ -85,6 +85,9 @@ class Run {
   std::string accuracy_text() const;
   // The confusion matrix as fpga-infer prints it on stderr ("" without labels).
   std::string confusion_text() const;
+  // "" unless --labels was given and images numbered past its end were
+  // classified: then the warning both tools print (`labels_path` names it).
+  std::string labels_warning(const std::string& labels_path) const;
   const std::vector<std::string>& class_names() const { return names_; }
 
  private:
@@ -94,6 +97,7 @@ class Run {
   bnn::Shape input_;
   std::vector<std::string> names_;
   std::uint64_t images_ = 0, labelled_ = 0, correct_ = 0;
+  std::uint64_t past_labels_ = 0;  // images numbered past the end of --labels
   std::vector<std::uint64_t> confusion_;
 };
 

@@ -71,6 +71,11 @@ class DevicePool {
     void fail(const std::string& why);
     // The job is being run again on the CPU after this device failed it.
     void count_redone();
+    // Runs `job` on this slot's own thread, one that stays with the slot for
+    // the pool's life, and waits for it; what it throws is thrown here. A
+    // slot's jobs then keep one thread (its compressor's thread-local state
+    // and the core's caches), whichever connection brought them.
+    void run(const std::function<void()>& job);
 
    private:
     friend class DevicePool;

@@ -177,7 +177,10 @@ void Run::classify(const std::string& operand, Sink& out, const BatchFn& fn, std
     out.write(reinterpret_cast<const std::uint8_t*>(r.text.data()), r.text.size());
     for (std::size_t i = 0; i < r.predicted.size(); ++i) {
       int label = r.labels[i];
-      if (label < 0 && !s_.labels.empty() && r.first + i < s_.labels.size()) label = s_.labels[r.first + i];
+      if (label < 0 && !s_.labels.empty()) {
+        if (r.first + i < s_.labels.size()) label = s_.labels[r.first + i];
+        else ++past_labels_;
+      }
       if (label < 0) continue;
       ++labelled_;
       if (static_cast<std::size_t>(label) < classes) {
@@ -220,6 +223,13 @@ std::string Run::accuracy_text() const {
                 100.0 * static_cast<double>(correct_) / static_cast<double>(labelled_),
                 static_cast<unsigned long long>(correct_), static_cast<unsigned long long>(labelled_));
   return acc;
+}
+
+std::string Run::labels_warning(const std::string& labels_path) const {
+  if (!past_labels_) return "";
+  return "warning: " + labels_path + ": " + std::to_string(s_.labels.size()) +
+         (s_.labels.size() == 1 ? " label" : " labels") + ", but " + std::to_string(past_labels_) +
+         (past_labels_ == 1 ? " image is" : " images are") + " numbered past them; left out of the accuracy";
 }
 
 std::string Run::confusion_text() const {

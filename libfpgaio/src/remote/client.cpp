@@ -41,6 +41,14 @@ void check_health(const Response& r, const std::string& host) {
                          "), this is " + version() + "; install the same release on every host");
 }
 
+// The first request on every connection.
+Request health_request() {
+  Request h;
+  h.method = "GET";
+  h.path = "/v1/health";
+  return h;
+}
+
 // ---- HTTP -------------------------------------------------------------------
 
 struct CurlGlobal {
@@ -56,12 +64,9 @@ class HttpTransport : public Transport {
     base_ = std::string(ep.scheme == Endpoint::Scheme::https ? "https://" : "http://") +
             (ep.host.find(':') != std::string::npos ? "[" + ep.host + "]" : ep.host) + ":" +
             std::to_string(ep.port);
-    Request h;
-    h.method = "GET";
-    h.path = "/v1/health";
     Response r;
     try {
-      r = call(h);
+      r = call(health_request());
     } catch (const TransportError& e) {
       // The first answer on a connection: a scheme that does not match the
       // server's shows here, as nothing (http to https) or a record that is
@@ -312,12 +317,9 @@ class SshTransport : public Transport {
     ::close(out[1]);
     to_ = in[1];
     from_ = out[0];
-    Request h;
-    h.method = "GET";
-    h.path = "/v1/health";
     Response r;
     try {
-      r = call(h);
+      r = call(health_request());
     } catch (const TransportError& e) {
       int st = finish();
       if (WIFEXITED(st) && WEXITSTATUS(st) == 127)

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <climits>
 #include <cstdlib>
+#include <exception>
+#include <thread>
 
 #include "fpgaio/error.hpp"
 #include "fpgaio/pipeline.hpp"
@@ -15,6 +17,51 @@ struct DevicePool::Slot {
   std::size_t dev = 0;  // index into devices_
   bool busy = false;
   std::map<std::string, std::shared_ptr<void>> state;
+
+  // The slot's thread, started by its first job; only the lease holder
+  // hands it work, so there is at most one job at a time.
+  std::mutex m;
+  std::condition_variable cv;
+  std::thread thread;
+  const std::function<void()>* job = nullptr;
+  std::exception_ptr error;
+  bool stop = false;
+
+  void run(const std::function<void()>& fn) {
+    std::unique_lock<std::mutex> lk(m);
+    if (!thread.joinable()) thread = std::thread([this] { loop(); });
+    job = &fn;
+    error = nullptr;
+    cv.notify_all();
+    cv.wait(lk, [this] { return job == nullptr; });
+    if (error) std::rethrow_exception(error);
+  }
+  void loop() {
+    std::unique_lock<std::mutex> lk(m);
+    for (;;) {
+      cv.wait(lk, [this] { return job != nullptr || stop; });
+      if (!job) return;
+      lk.unlock();
+      std::exception_ptr e;
+      try {
+        (*job)();
+      } catch (...) {
+        e = std::current_exception();
+      }
+      lk.lock();
+      error = e;
+      job = nullptr;
+      cv.notify_all();
+    }
+  }
+  ~Slot() {
+    {
+      std::lock_guard<std::mutex> lk(m);
+      stop = true;
+    }
+    cv.notify_all();
+    if (thread.joinable()) thread.join();
+  }
 };
 
 struct DevicePool::Held {
@@ -157,6 +204,8 @@ void DevicePool::Lease::fail(const std::string& why) {
   }
   pool_->cv_.notify_all();  // waiters for this device look elsewhere
 }
+
+void DevicePool::Lease::run(const std::function<void()>& job) { slot_->run(job); }
 
 void DevicePool::Lease::count_redone() {
   std::lock_guard<std::mutex> lk(pool_->mu_);

@@ -319,8 +319,11 @@ void Service::log(const std::string& line) const {
 Response Service::run_leased(const std::string& kernel, const std::function<Response(DevicePool::Lease&)>& job,
                              std::string* device, bool cpu_only) {
   auto guarded = [&](DevicePool::Lease& lease) -> Response {
+    Response r;
+    // On the slot's own thread (DevicePool::Lease::run): what it throws
+    // comes back here.
     try {
-      return job(lease);
+      lease.run([&] { r = job(lease); });
     } catch (const Error& e) {
       if (e.kind() == ErrorKind::device && !lease.is_cpu()) throw;  // the caller's fallback
       return error_response(e);
@@ -329,6 +332,7 @@ Response Service::run_leased(const std::string& kernel, const std::function<Resp
     } catch (const std::exception& e) {
       return error_response(500, "io", e.what());
     }
+    return r;
   };
   std::optional<DevicePool::Lease> lease;
   try {
