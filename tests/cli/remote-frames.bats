@@ -10,10 +10,10 @@
 # Sampled where every offset would take the suite past its minute (a
 # client run costs three process starts): the server side gets a bit
 # flipped and a cut at every byte of every frame header of the compress
-# stream (every 2nd byte of decompress and infer, every 4th of the
+# stream (every 3rd byte of decompress, 2nd of infer, 4th of the
 # others), bodies at 6 offsets, every length field edited; the client side
-# a bit flipped at every 10th header byte (every 15th for -t), a cut at
-# every 40th and at each frame's end, bodies at 2 offsets, the length and
+# a bit flipped at every 12th header byte (every 20th for -t), a cut at
+# every 48th and at each frame's end, bodies at 2 offsets, the length and
 # status of the first frame edited. A flip is one bit a byte, the bit going round with
 # the offset. tests/unit/remote_frames_test.cpp flips every bit of every
 # header byte, in process.
@@ -84,7 +84,7 @@ gzip_inputs() {
   gzip -c < t1 > g.gz  # foreign members: sent whole, no sizes to check
 }
 
-@test "serve --stdio: compress, -d, -t, -l requests mutated at every header byte, cut, length fields edited: error answers or a one-line exit, never a crash, a hang or a 200 for nothing" {
+@test "serve --stdio: compress, -d, -t, -l requests mutated in their headers (every byte of compress), cut, length fields edited: error answers or a one-line exit, never a crash, a hang or a 200 for nothing" {
   gzip_inputs
   capture z --chunk 2K ssh://h fpga-gzip -b 1K -c t1
   capture d --chunk 2K ssh://h fpga-gzip -dc t1.gz
@@ -94,7 +94,7 @@ gzip_inputs() {
   grep -aq '^POST /v1/gzip/compress?block=1024&end=0&level=6 2048$' z.req
   grep -aq '^POST /v1/gzip/test?list=1 ' l.req
   server_mutations z 1 "$R" serve --stdio --device cpu
-  server_mutations d 2 "$R" serve --stdio --device cpu
+  server_mutations d 3 "$R" serve --stdio --device cpu
   for s in t l g; do
     server_mutations "$s" 4 "$R" serve --stdio --device cpu
   done
@@ -146,27 +146,27 @@ gzip_inputs() {
   gzip_inputs
   capture z --chunk 2K ssh://h fpga-gzip -b 1K -c t1
   local_run cz t1 -- "$OURS" -b 1K t1
-  client_mutations z 10 cz --chunk 2K ssh://h fpga-gzip -b 1K t1
+  client_mutations z 12 cz --chunk 2K ssh://h fpga-gzip -b 1K t1
 }
 
 @test "SSH client: decompress answers mutated, our members (checked sizes) and foreign ones (sent whole): never a wrong file" {
   gzip_inputs
   capture d --chunk 2K ssh://h fpga-gzip -dc t1.gz
   local_run cd t1.gz -- "$OURS" -d t1.gz
-  client_mutations d 10 cd --chunk 2K ssh://h fpga-gzip -d t1.gz
+  client_mutations d 12 cd --chunk 2K ssh://h fpga-gzip -d t1.gz
   capture g ssh://h fpga-gzip -dc g.gz
   local_run cg g.gz -- "$OURS" -d g.gz
-  client_mutations g 10 cg ssh://h fpga-gzip -d g.gz
+  client_mutations g 12 cg ssh://h fpga-gzip -d g.gz
 }
 
 @test "SSH client: -t and -l answers mutated: the local status and listing, or exit 1 naming the host" {
   gzip_inputs
   capture t --chunk 2K ssh://h fpga-gzip -t g.gz
   local_run ct g.gz -- "$OURS" -t g.gz
-  client_mutations t 15 ct --chunk 2K ssh://h fpga-gzip -t g.gz
+  client_mutations t 20 ct --chunk 2K ssh://h fpga-gzip -t g.gz
   capture l ssh://h fpga-gzip -l g.gz
   local_run cl g.gz -- "$OURS" -l g.gz
-  client_mutations l 10 cl ssh://h fpga-gzip -l g.gz
+  client_mutations l 12 cl ssh://h fpga-gzip -l g.gz
 }
 
 @test "fpga-infer over SSH: requests and answers mutated: the local lines, or exit 1 naming the host; the server never crashes" {
@@ -179,7 +179,7 @@ gzip_inputs() {
   grep -aq '^POST /v1/infer?crc=[0-9a-f]\{8\}&model=conv&scores=1 ' i.req
   server_mutations i 2 env "FPGA_REMOTE_MODELS=$PWD/models" "$R" serve --stdio --device cpu
   local_run ci imgs -- "$INFER" -q --batch 16 --model "$PWD/models/conv.fbnn" -s imgs
-  client_mutations i 10 ci ssh://h fpga-infer -q --batch 16 --model conv -s imgs
+  client_mutations i 12 ci ssh://h fpga-infer -q --batch 16 --model conv -s imgs
 }
 
 @test "HTTP and stdio read every parameter alike: out of range, empty, repeated, overlong, non-UTF-8, %00, signs; 200 or a 4xx JSON error, never a 5xx" {
