@@ -48,7 +48,7 @@ void print_help() {
       "                              when it fails\n"
       "      --slot N                job slot (default: PARALLEL_JOBSLOT, else 1)\n"
       "      --retries N             requests tried on another host at most N times\n"
-      "                              in all (default: 2 per host)\n"
+      "                              in all (default: 2 per host, plus 1)\n"
       "      --token-file FILE       HTTP bearer token (default: FPGA_REMOTE_TOKEN)\n"
       "      --cacert FILE           CA certificates that verify an https server\n"
       "                              (default: the system's)\n"
@@ -102,6 +102,10 @@ void print_help() {
 std::string read_secret(const std::string& path) {
   std::ifstream f(path);
   if (!f) throw fpgaio::Error(fpgaio::ErrorKind::io, std::strerror(errno)).with_path(path);
+  // A directory opens, then reads as nothing: say what it is, not "empty".
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    throw fpgaio::Error(fpgaio::ErrorKind::io, std::strerror(EISDIR)).with_path(path);
   std::string s;
   std::getline(f, s);
   while (!s.empty() && (s.back() == '\r' || s.back() == ' ' || s.back() == '\t')) s.pop_back();
@@ -128,19 +132,21 @@ bool help_or_version(const std::string& a) {
   return true;
 }
 
-// Takes "--opt VALUE" or "--opt=VALUE" at args[i]; advances i.
+// Takes "--opt VALUE" or "--opt=VALUE" at args[i]; advances i. An empty
+// VALUE (--token-file="$UNSET") is refused: taken as given it would mean no
+// option at all (no token sent, the HOST operand instead of --hosts).
 bool take(const std::vector<std::string>& args, std::size_t& i, const std::string& name, std::string& value) {
   const std::string& a = args[i];
   if (a == name) {
     if (i + 1 >= args.size()) fpgacli::usage_error("option '" + name + "' requires an argument");
     value = args[++i];
-    return true;
-  }
-  if (a.compare(0, name.size() + 1, name + "=") == 0) {
+  } else if (a.compare(0, name.size() + 1, name + "=") == 0) {
     value = a.substr(name.size() + 1);
-    return true;
+  } else {
+    return false;
   }
-  return false;
+  if (value.empty()) fpgacli::usage_error("option '" + name + "' needs a value");
+  return true;
 }
 
 // ---- serve ------------------------------------------------------------------
@@ -180,7 +186,6 @@ int serve_main(const std::vector<std::string>& args) {
     } else if (take(args, i, "--tls-client-ca", v)) {
       tls_client_ca = v;
     } else if (take(args, i, "--tls-client-name", v)) {
-      if (v.empty()) fpgacli::usage_error("--tls-client-name needs a pattern");
       cfg.tls_client_names.push_back(v);
     } else if (take(args, i, "--device", v)) {
       if (v.empty()) fpgacli::usage_error("--device needs a device list");
@@ -494,6 +499,9 @@ int client_main(const std::vector<std::string>& args) {
       if (const char* e = std::getenv("FPGA_REMOTE_CERT"); e && *e) cfg.cert = e;
     if (cfg.key.empty())
       if (const char* e = std::getenv("FPGA_REMOTE_KEY"); e && *e) cfg.key = e;
+    // The CA file too: curl would only say "Problem with the SSL CA cert"
+    // at each host, and only for https.
+    if (!cfg.cacert.empty()) rm::load_ca_file(cfg.cacert);
     if (cfg.cert.empty() && !cfg.key.empty())
       fpgacli::usage_error("a client key (--key, FPGA_REMOTE_KEY) needs its certificate (--cert, FPGA_REMOTE_CERT)");
     if (!cfg.cert.empty()) {

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -324,7 +325,10 @@ class SshTransport : public Transport {
       int st = finish();
       if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
         throw TransportError(cfg.remote_command + " not found on the remote host (exit 127)" + ssh_said());
-      throw TransportError(std::string(e.what()) + ssh_said());
+      // lost() already quotes what ssh said; other errors do not.
+      std::string what = e.what(), said = ssh_said();
+      if (what.size() < said.size() || what.compare(what.size() - said.size(), said.size(), said) != 0) what += said;
+      throw TransportError(what);
     }
     check_health(r, ep.text);
   }
@@ -591,6 +595,8 @@ Endpoint parse_endpoint(const std::string& s) {
 std::vector<Endpoint> read_hosts_file(const std::string& path) {
   std::ifstream f(path);
   if (!f) throw_errno("cannot read hosts file", errno, path);
+  struct stat st;  // a directory opens, then reads as no lines
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) throw_errno("cannot read hosts file", EISDIR, path);
   std::vector<Endpoint> hosts;
   std::string line;
   unsigned lineno = 0;
@@ -696,8 +702,19 @@ std::pair<Response, std::string> HostPool::call(const Request& req) {
         std::this_thread::sleep_for(std::chrono::seconds(std::min(e.retry_after, 5u)));
     }
   }
+  // Each host and reason once, in the order first tried, with how often:
+  // "tried http://a:1 (Couldn't connect to server) 3 times".
+  std::vector<std::pair<std::string, unsigned>> seen;
+  for (const auto& t : tried) {
+    auto it = std::find_if(seen.begin(), seen.end(), [&](const auto& s) { return s.first == t; });
+    if (it == seen.end()) seen.emplace_back(t, 1);
+    else ++it->second;
+  }
   std::string msg = "no host could do the work; tried ";
-  for (std::size_t k = 0; k < tried.size(); ++k) msg += (k ? ", " : "") + tried[k];
+  for (std::size_t k = 0; k < seen.size(); ++k) {
+    msg += (k ? ", " : "") + seen[k].first;
+    if (seen[k].second > 1) msg += " " + std::to_string(seen[k].second) + " times";
+  }
   throw Error(ErrorKind::device, msg);
 }
 
