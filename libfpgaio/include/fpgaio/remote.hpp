@@ -30,6 +30,7 @@ struct Request {
   std::string method = "POST";
   std::string path;                           // "/v1/gzip/compress"
   std::map<std::string, std::string> query;   // decoded parameters
+  std::string repeated;                       // a parameter given twice (400), as read
   Bytes body;
   // The largest answer this request can have (0: 2 GiB): a server sending
   // more is a failure of that host, and the client's memory stays bounded.
@@ -44,8 +45,12 @@ struct Response {
 };
 
 // "a=1&b=x%20y" <-> map; values percent-encoded (RFC 3986 unreserved kept).
+// Decoding is the HTTP server's (libmicrohttpd with our unescape): names and
+// values percent-decoded, '+' a space, "%00" kept as it is; the first of
+// a repeated name is kept, and the name put in *repeated (when given and
+// still empty), so that both transports read a query alike.
 std::string encode_query(const std::map<std::string, std::string>& q);
-std::map<std::string, std::string> decode_query(const std::string& s);
+std::map<std::string, std::string> decode_query(const std::string& s, std::string* repeated = nullptr);
 
 // An error answer: {"error":"corrupt","message":"...","member":3,"offset":N}.
 Response error_response(int status, const std::string& kind, const std::string& message,
@@ -62,6 +67,14 @@ Error error_from_response(const Response& r);
 // it: control characters (terminal escapes, newlines) become '?', so a
 // server cannot write to the user's terminal or forge a line of output.
 std::string server_text(std::string s);
+// The integrity check of an answer on the wire (both transports): the
+// content type with "; body-crc=N" (the CRC-32 of the body, decimal)
+// appended, as the server sends every answer but /metrics; and the
+// client's check of it, TransportError when the body is not the one the
+// server sent (damaged on the way, or cut at the wrong place), so that
+// the work goes to the next host. Answers without it are not checked.
+std::string with_body_crc(const Response& r);
+void check_body_crc(const Response& r);
 // A value of a flat JSON object ("key": number or "string"), or nullopt.
 std::optional<std::string> json_value(const std::string& json, const std::string& key);
 

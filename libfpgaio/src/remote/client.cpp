@@ -175,6 +175,7 @@ class HttpTransport : public Transport {
       throw e;
     }
     if (status >= 500 && status != 500) throw TransportError("HTTP status " + std::to_string(status));
+    check_body_crc(r);
     return r;
   }
 
@@ -375,11 +376,18 @@ class SshTransport : public Transport {
         line += ch;
         if (line.size() > 4096) throw std::invalid_argument("line");
       }
+      // STATUS LENGTH TYPE: a status of three digits, a length of digits
+      // alone (std::stoull would take "-1", "+5", " 5" or "5x" too).
       auto sp1 = line.find(' ');
       auto sp2 = sp1 == std::string::npos ? sp1 : line.find(' ', sp1 + 1);
       if (sp2 == std::string::npos) throw std::invalid_argument("line");
-      r.status = std::stoi(line.substr(0, sp1));
-      std::uint64_t n = std::stoull(line.substr(sp1 + 1, sp2 - sp1 - 1));
+      std::string status = line.substr(0, sp1), len = line.substr(sp1 + 1, sp2 - sp1 - 1);
+      if (status.size() != 3 || status[0] < '1' || status[0] > '5' ||
+          status.find_first_not_of("0123456789") != std::string::npos || len.empty() || len.size() > 19 ||
+          len.find_first_not_of("0123456789") != std::string::npos)
+        throw std::invalid_argument("line");
+      r.status = std::stoi(status);
+      std::uint64_t n = std::stoull(len);
       const std::uint64_t limit = req.max_answer ? req.max_answer : std::uint64_t{1} << 31;
       if (n > limit)
         throw TransportError("answer over " + std::to_string(limit) + " bytes, more than the request can have");
@@ -400,6 +408,16 @@ class SshTransport : public Transport {
       rl.unlock();
       fail();
       throw TransportError("bad answer from the remote fpga-remote");
+    }
+    // A body that is not the one sent (its length may be wrong too, and
+    // the answers after it out of step): the connection is given up, the
+    // requests on it go to the next host.
+    try {
+      check_body_crc(r);
+    } catch (const TransportError&) {
+      rl.unlock();
+      fail();
+      throw;
     }
     ++next_read_;
     rl.unlock();

@@ -321,7 +321,8 @@ RemoteDecompressResult decompress(HostPool& hosts, Input& in, Sink* out, const R
       req.max_answer = static_cast<std::size_t>(want_out) + (std::size_t{1} << 20);  // and an error's JSON
     }
     pool.submit([&hosts, &opt, req = std::move(req), mb, ob, sent, test, last_chunk, want]() {
-      auto [r, host] = hosts.call(req);
+      auto [r, host_] = hosts.call(req);
+      const std::string& host = host_;  // (a structured binding cannot be captured in C++17: clang refuses)
       Done d;
       // A lying or broken server: never a silently wrong output.
       auto bad = [&](const std::string& why) {

@@ -4,6 +4,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -194,6 +195,8 @@ struct HttpServer::Impl {
   }
 
   static MHD_Result send(MHD_Connection* c, Response r) {
+    // The body's CRC-32 in the type (protocol: "Integrity").
+    const std::string ctype = with_body_crc(r);
     // MHD sends the body from our buffer and frees it when done (no copy).
     auto* body = new Bytes(std::move(r.body));
     MHD_Response* resp = MHD_create_response_from_buffer_with_free_callback_cls(
@@ -202,7 +205,7 @@ struct HttpServer::Impl {
       delete body;
       return MHD_NO;
     }
-    MHD_add_response_header(resp, "Content-Type", r.content_type.c_str());
+    MHD_add_response_header(resp, "Content-Type", ctype.c_str());
     if (r.retry_after) MHD_add_response_header(resp, "Retry-After", std::to_string(r.retry_after).c_str());
     if (r.status == 401) MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
     MHD_Result ok = MHD_queue_response(c, static_cast<unsigned>(r.status), resp);
@@ -226,12 +229,16 @@ struct HttpServer::Impl {
       MHD_get_connection_values(
           c, MHD_GET_ARGUMENT_KIND,
           [](void* q, MHD_ValueKind, const char* k, const char* v) -> MHD_Result {
-            static_cast<std::map<std::string, std::string>*>(q)->emplace(k, v ? v : "");
+            auto* r = static_cast<Request*>(q);
+            if (!r->query.emplace(k, v ? v : "").second && r->repeated.empty()) r->repeated = k;
             return MHD_YES;
           },
-          &p->req.query);
-      // The request line and headers: at most max_header bytes (431).
+          &p->req);
+      // The request line and headers: at most max_header bytes (431). The
+      // query counts too (it did not: a 200 KiB name went through over HTTP,
+      // while serve --stdio refused a line over 8 KiB).
       std::size_t head = std::strlen(url) + std::strlen(method);
+      for (const auto& [k, v] : p->req.query) head += k.size() + v.size() + 2;
       MHD_get_connection_values(
           c, MHD_HEADER_KIND,
           [](void* n, MHD_ValueKind, const char* k, const char* v) -> MHD_Result {
@@ -245,6 +252,29 @@ struct HttpServer::Impl {
         self->svc.count_refused(431);
         Response e = error_response(431, "too-large", p->why);
         return send(c, e);
+      }
+      // Content-Length given twice with other values: the body's end is
+      // unknowable (RFC 9112, 6.3: 400, and the connection closed);
+      // libmicrohttpd would take the first and go on.
+      struct Lengths {
+        const char* first = nullptr;
+        bool differ = false;
+      } lengths;
+      MHD_get_connection_values(
+          c, MHD_HEADER_KIND,
+          [](void* l, MHD_ValueKind, const char* k, const char* v) -> MHD_Result {
+            auto* x = static_cast<Lengths*>(l);
+            if (::strcasecmp(k, "Content-Length") != 0) return MHD_YES;
+            if (!x->first) x->first = v ? v : "";
+            else if (std::strcmp(x->first, v ? v : "") != 0) x->differ = true;
+            return MHD_YES;
+          },
+          &lengths);
+      if (lengths.differ) {
+        p->refuse = 400;
+        p->why = "Content-Length given twice with different values";
+        self->svc.count_refused(400);
+        return send(c, error_response(400, "usage", p->why));
       }
       const char* auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
       bool public_path = p->req.path == "/v1/health";
@@ -451,6 +481,7 @@ void serve_stdio(Service& svc, int in_fd, int out_fd) {
   struct Job {
     Request req;
     Response r;
+    bool answered = false;  // refused as it was read (413): r is the answer
     bool done = false;
   };
   std::mutex mu;
@@ -469,7 +500,7 @@ void serve_stdio(Service& svc, int in_fd, int out_fd) {
         j = todo.front();
         todo.pop_front();
       }
-      Response r = j->req.method.empty() ? j->r : svc.handle(j->req, "ssh");
+      Response r = j->answered ? j->r : svc.handle(j->req, "ssh");
       std::lock_guard<std::mutex> lk(mu);
       j->r = std::move(r);
       j->done = true;
@@ -488,7 +519,7 @@ void serve_stdio(Service& svc, int in_fd, int out_fd) {
       }
       const Response& r = j->r;
       std::string head =
-          std::to_string(r.status) + " " + std::to_string(r.body.size()) + " " + r.content_type + "\n";
+          std::to_string(r.status) + " " + std::to_string(r.body.size()) + " " + with_body_crc(r) + "\n";
       try {
         full_write(out_fd, head.data(), head.size(), "stdout");
         full_write(out_fd, r.body.data(), r.body.size(), "stdout");
@@ -517,33 +548,41 @@ void serve_stdio(Service& svc, int in_fd, int out_fd) {
   };
   try {
     // Lines are read a byte at a time (they are short); bodies in one go.
+    // The stream may end between requests (the client is done), never
+    // inside one: that is a client or a connection that died, said on
+    // stderr (exit 1), not taken for a clean end.
+    auto bad = [](const std::string& why) { return Error(ErrorKind::usage, why).with_path("stdin"); };
     auto read_line = [&](std::string& line) {
       line.clear();
       char ch;
       while (true) {
         std::size_t n = full_read(in_fd, &ch, 1, "stdin");
-        if (n == 0) return false;
+        if (n == 0) {
+          if (!line.empty()) throw bad("request line cut short");
+          return false;
+        }
         if (ch == '\n') return true;
         line += ch;
-        if (line.size() > svc.config().max_header) throw Error(ErrorKind::usage, "request line too long");
+        if (line.size() > svc.config().max_header) throw bad("request line too long");
       }
     };
     std::string line;
     while (read_line(line)) {
-      // METHOD TARGET LENGTH
+      // METHOD TARGET LENGTH; the method is never empty (an empty one
+      // was taken for a request answered already: 200 and no body).
       auto sp1 = line.find(' '), sp2 = line.rfind(' ');
-      if (sp1 == std::string::npos || sp2 == sp1) throw Error(ErrorKind::usage, "bad request line");
+      if (sp1 == std::string::npos || sp1 == 0 || sp2 == sp1) throw bad("bad request line");
       auto job = std::make_shared<Job>();
       Request& req = job->req;
       req.method = line.substr(0, sp1);
       std::string target = line.substr(sp1 + 1, sp2 - sp1 - 1);
       std::string len = line.substr(sp2 + 1);
       if (len.empty() || len.size() > 19 || len.find_first_not_of("0123456789") != std::string::npos)
-        throw Error(ErrorKind::usage, "bad request length");
+        throw bad("bad request length");
       std::uint64_t n = std::stoull(len);
       auto qm = target.find('?');
       req.path = target.substr(0, qm);
-      if (qm != std::string::npos) req.query = decode_query(target.substr(qm + 1));
+      if (qm != std::string::npos) req.query = decode_query(target.substr(qm + 1), &req.repeated);
       {
         // At most `window` requests read and not answered: memory stays
         // bounded by window x (body + answer).
@@ -555,27 +594,25 @@ void serve_stdio(Service& svc, int in_fd, int out_fd) {
           spare.pop_back();
         }
       }
-      bool complete = true;
+      std::uint64_t got = 0;
       if (n > svc.config().max_body) {
         // Read and drop it, so the stream stays in step.
         std::uint8_t buf[65536];
-        for (std::uint64_t left = n; left;) {
-          std::size_t k = full_read(in_fd, buf, std::min<std::uint64_t>(left, sizeof buf), "stdin");
-          if (k == 0) {
-            complete = false;
-            break;
-          }
-          left -= k;
+        while (got < n) {
+          std::size_t k = full_read(in_fd, buf, std::min<std::uint64_t>(n - got, sizeof buf), "stdin");
+          if (k == 0) break;
+          got += k;
         }
         svc.count_refused(413);
         job->r = error_response(413, "too-large", "request body over the limit of " +
                                                       std::to_string(svc.config().max_body) + " bytes");
-        req.method.clear();  // answered already: the worker passes it on
+        job->answered = true;  // the worker passes it on
       } else {
         req.body.resize(n);
-        complete = full_read(in_fd, req.body.data(), n, "stdin") == n;
+        got = full_read(in_fd, req.body.data(), n, "stdin");
       }
-      if (!complete) break;
+      if (got != n)
+        throw bad("request body cut short (" + std::to_string(got) + " of " + std::to_string(n) + " bytes)");
       std::lock_guard<std::mutex> lk(mu);
       order.push_back(job);
       todo.push_back(job);

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <thread>
 
+#include "fpgaio/codec.hpp"
 #include "fpgaio/device.hpp"
 #include "fpgaio/gzip.hpp"
 #include "fpgaio/json.hpp"
@@ -132,18 +133,15 @@ std::string encode_query(const std::map<std::string, std::string>& q) {
   return out;
 }
 
-std::map<std::string, std::string> decode_query(const std::string& s) {
-  std::map<std::string, std::string> q;
-  std::size_t i = 0;
-  while (i < s.size()) {
-    std::size_t amp = s.find('&', i);
-    if (amp == std::string::npos) amp = s.size();
-    std::string part = s.substr(i, amp - i);
-    std::size_t eq = part.find('=');
-    std::string k = part.substr(0, eq), raw = eq == std::string::npos ? "" : part.substr(eq + 1), v;
+std::map<std::string, std::string> decode_query(const std::string& s, std::string* repeated) {
+  // As the HTTP server reads a query (server.cpp's unescape): the two
+  // transports must not read one request two ways (a repeated level, a
+  // percent-encoded name, "%00" were each read differently over SSH).
+  auto unescape = [](const std::string& raw) {
+    std::string v;
     for (std::size_t j = 0; j < raw.size(); ++j) {
-      if (raw[j] == '%' && j + 2 < raw.size() + 0 && std::isxdigit(static_cast<unsigned char>(raw[j + 1])) &&
-          std::isxdigit(static_cast<unsigned char>(raw[j + 2]))) {
+      if (raw[j] == '%' && j + 2 < raw.size() && std::isxdigit(static_cast<unsigned char>(raw[j + 1])) &&
+          std::isxdigit(static_cast<unsigned char>(raw[j + 2])) && raw.compare(j + 1, 2, "00") != 0) {
         v += static_cast<char>(std::stoi(raw.substr(j + 1, 2), nullptr, 16));
         j += 2;
       } else if (raw[j] == '+') {
@@ -152,7 +150,17 @@ std::map<std::string, std::string> decode_query(const std::string& s) {
         v += raw[j];
       }
     }
-    if (!k.empty()) q[k] = v;
+    return v;
+  };
+  std::map<std::string, std::string> q;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    std::size_t amp = s.find('&', i);
+    if (amp == std::string::npos) amp = s.size();
+    std::string part = s.substr(i, amp - i);
+    std::size_t eq = part.find('=');
+    std::string k = unescape(part.substr(0, eq)), v = eq == std::string::npos ? "" : unescape(part.substr(eq + 1));
+    if (!k.empty() && !q.emplace(k, v).second && repeated && repeated->empty()) *repeated = k;
     i = amp + 1;
   }
   return q;
@@ -177,6 +185,25 @@ Response error_response(const Error& e) {
     r.body.assign(j.begin(), j.end());
   }
   return r;
+}
+
+std::string with_body_crc(const Response& r) {
+  // Prometheus' text format keeps its type as scrapers know it.
+  if (r.content_type.rfind("text/plain", 0) == 0) return r.content_type;
+  return r.content_type + "; body-crc=" + std::to_string(crc32(0, r.body.data(), r.body.size()));
+}
+
+void check_body_crc(const Response& r) {
+  const std::string key = "; body-crc=";
+  auto p = r.content_type.find(key);
+  if (p == std::string::npos) return;
+  p += key.size();
+  std::string v = r.content_type.substr(p, r.content_type.find(';', p) - p);
+  if (v.empty() || v.size() > 10 || v.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoull(v) > 0xffffffffu)
+    throw TransportError("bad answer (its body-crc is not a CRC-32)");
+  if (crc32(0, r.body.data(), r.body.size()) != std::stoull(v))
+    throw TransportError("answer damaged on the way (its body is not the one the server sent: CRC-32)");
 }
 
 std::optional<std::string> json_value(const std::string& j, const std::string& key) {
@@ -373,7 +400,10 @@ Response Service::handle(const Request& req, const std::string& peer) {
   Response r;
   std::string ran_on;  // the device that answered a job
   const std::string& p = req.path;
-  if (req.method == "GET" && p == "/v1/health") {
+  if (!req.repeated.empty()) {
+    // One value a parameter: which of two would count is not guessed.
+    r = error_response(400, "usage", "parameter '" + server_text(req.repeated.substr(0, 64)) + "' is given twice");
+  } else if (req.method == "GET" && p == "/v1/health") {
     // Ready while some device is in service (a card-only server whose cards
     // all failed is live, not ready).
     unsigned in_service = devices_->slots();
