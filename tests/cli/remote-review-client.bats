@@ -431,9 +431,9 @@ EOF
   # A reader that goes away: 141 as locally, stderr quiet.
   "$GZ" -k t1
   run bash -c "set -o pipefail; '$R' http://127.0.0.1:$UP fpga-gzip -dc t1.gz | head -c 10 > /dev/null"
-  [ "$status" -eq 141 ]
+  [ "$status" -eq 141 ] || { echo "status $status: $output"; false; }
   [ -z "$output" ]
   run bash -c "set -o pipefail; '$R' http://127.0.0.1:$UP fpga-infer -q --model conv conv-idx3-ubyte conv-idx3-ubyte | head -c 10 > /dev/null"
-  [ "$status" -eq 141 ]
+  [ "$status" -eq 141 ] || { echo "status $status: $output"; false; }
   [ -z "$output" ]
 }
