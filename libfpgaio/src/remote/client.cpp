@@ -149,7 +149,10 @@ class HttpTransport : public Transport {
             static_cast<std::size_t>(len) <= x->limit)
           x->r->body.reserve(static_cast<std::size_t>(len));
       }
-      x->r->body.insert(x->r->body.end(), p, p + n);
+      // As bytes: from char pointers, vector<uint8_t>::insert copies one
+      // element at a time instead of with memmove.
+      auto* b = reinterpret_cast<const std::uint8_t*>(p);
+      x->r->body.insert(x->r->body.end(), b, b + n);
       return n;
     });
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &ctx);
