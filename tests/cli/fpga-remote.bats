@@ -6,14 +6,6 @@
 load helpers
 load remote-helpers
 
-# Tests work in w/; server logs and pids stay beside it.
-setup() {
-  mkdir -p "$BATS_TEST_TMPDIR/w"
-  cd "$BATS_TEST_TMPDIR/w"
-}
-
-teardown() { remote_teardown; }
-
 # Two inputs with the same name and time in two directories: one for the
 # local run, one for the remote run.
 make_pair() { # name kib

@@ -9,13 +9,6 @@
 load helpers
 load remote-helpers
 
-setup() {
-  mkdir -p "$BATS_TEST_TMPDIR/w"
-  cd "$BATS_TEST_TMPDIR/w"
-}
-
-teardown() { remote_teardown; }
-
 # The options fpga-remote refuses for fpga-gzip (fpga-remote(1), LIMITS),
 # --alias (the entry name of zip output, refused), and those that only
 # print (help, version, license).

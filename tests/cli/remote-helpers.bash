@@ -1,9 +1,17 @@
 # Shared set-up for the fpga-remote suites (fpga-remote.bats and the
 # suites of its stages): `fpga-remote serve` on loopback ports, a real sshd
 # with keys made in the test, hosts in network namespaces. Load after
-# helpers; call remote_teardown from teardown().
+# helpers; a suite's own teardown() must call remote_teardown.
 
 R=$FPGA_BIN/fpga-remote
+
+# The default per-test set-up (a suite may define its own after loading
+# this): tests work in w/; server logs and pids stay beside it.
+setup() {
+  mkdir -p "$BATS_TEST_TMPDIR/w"
+  cd "$BATS_TEST_TMPDIR/w"
+}
+teardown() { remote_teardown; }
 
 # Where state (logs, pids, keys) goes: the test's directory, or the file's
 # when called from setup_file (one server for a whole suite).

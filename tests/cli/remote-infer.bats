@@ -7,15 +7,6 @@
 load helpers
 load remote-helpers
 
-
-setup() {
-  mkdir -p "$BATS_TEST_TMPDIR/w"
-  cd "$BATS_TEST_TMPDIR/w"
-}
-
-teardown() { remote_teardown; }
-
-
 # models/NAME.fbnn and NAME-idx3-ubyte (N images for it) from
 # random_fbnn.py's SPEC with SEED.
 random_model() { # name spec seed n

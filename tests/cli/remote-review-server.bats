@@ -7,14 +7,6 @@
 load helpers
 load remote-helpers
 
-
-setup() {
-  mkdir -p "$BATS_TEST_TMPDIR/w"
-  cd "$BATS_TEST_TMPDIR/w"
-}
-
-teardown() { remote_teardown; }
-
 U() { echo "http://127.0.0.1:$PORT$1"; }
 # The status of a request: code [curl options...] path
 code() { local p=$1; shift; curl -s -o out.body -w '%{http_code}' --path-as-is "$@" "$(U "$p")"; }
