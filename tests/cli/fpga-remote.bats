@@ -294,12 +294,7 @@ make_pair() { # name kib
 @test "queue full: 503 with Retry-After; the client retries and succeeds" {
   FPGA_REMOTE_TEST_JOB_DELAY_MS=1500 start_server s1 --slots 1 --queue 1
   make_text f 20
-  pids=""
-  for i in 1 2 3 4; do
-    curl -s -o /dev/null -D h$i -w '%{http_code}\n' -X POST --data-binary @f "http://127.0.0.1:$PORT/v1/gzip/compress" > c$i &
-    pids="$pids $!"
-  done
-  wait $pids
+  post_four_at_once f
   cat c1 c2 c3 c4 | sort | uniq -c
   grep -q 503 c1 c2 c3 c4
   grep -qi '^Retry-After: 1' h1 h2 h3 h4

@@ -38,6 +38,17 @@ need_numpy() { "$PY" -c 'import numpy' 2>/dev/null || skip "python3-numpy is not
 # choice inherited from the caller. Call from setup(), in the test's directory.
 U50=xilinx_u50_gen3x16_xdma_201920_3
 U250=xilinx_u250_gen3x16_xdma_4_1_202210_1
+# Waits (up to 30 s, polling /proc, never timing) until process $1 sleeps
+# in a card lock (flock), and fails if it never does.
+wait_in_lock() { # pid
+  local _
+  for _ in $(seq 1 600); do
+    grep -q "flock\|lock" "/proc/$1/wchan" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  grep -q "flock\|lock" "/proc/$1/wchan"
+}
+
 xrt_noop_env() {
   mkdir -p xrt locks
   ln -sfn "${XRT_LIBDIR:-/usr/lib/x86_64-linux-gnu}" xrt/lib

@@ -203,11 +203,7 @@ any_unit() { sed 's,/cu[0-9]*\.[0-9]*:,/cuN.N:,'; }
   # it is the server's until the server ends.
   "$OURS" --xclbin gzip.xclbin --device xrt:0 -c t > /dev/null 2>&1 &
   pid=$!
-  for _ in $(seq 1 600); do
-    grep -q "flock\|lock" /proc/$pid/wchan 2>/dev/null && break
-    sleep 0.05
-  done
-  grep -q "flock\|lock" /proc/$pid/wchan
+  wait_in_lock $pid
   stop_servers
   rc=0
   timeout 30 tail --pid=$pid -f /dev/null || rc=$?
@@ -248,12 +244,7 @@ any_unit() { sed 's,/cu[0-9]*\.[0-9]*:,/cuN.N:,'; }
 @test "503 with device slots: a card-only server with --queue 1 refuses with Retry-After; clients retry and get the card's bytes" {
   FPGA_REMOTE_TEST_JOB_DELAY_MS=800 start_server q --device csim:0 --queue 1
   make_text f 20
-  pids=""
-  for i in 1 2 3 4; do
-    curl -s -o /dev/null -D h$i -w '%{http_code}\n' -X POST --data-binary @f "http://127.0.0.1:$PORT/v1/gzip/compress" > c$i &
-    pids="$pids $!"
-  done
-  wait $pids
+  post_four_at_once f
   grep -q 503 c1 c2 c3 c4
   grep -qi '^Retry-After: 1' h1 h2 h3 h4
   grep -q 200 c1 c2 c3 c4

@@ -129,3 +129,14 @@ make_netns() {
   ip netns exec "$ns" ip link set lo up
   NS=$ns
 }
+
+# Four POSTs of FILE to the server on $PORT at once, as four clients would:
+# c1..c4 get their HTTP status codes, h1..h4 their response headers.
+post_four_at_once() { # file
+  local pids="" i
+  for i in 1 2 3 4; do
+    curl -s -o /dev/null -D h$i -w '%{http_code}\n' -X POST --data-binary "@$1" "http://127.0.0.1:$PORT/v1/gzip/compress" > c$i &
+    pids="$pids $!"
+  done
+  wait $pids
+}

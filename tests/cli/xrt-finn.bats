@@ -179,11 +179,7 @@ import zlib, struct; d[-4:] = struct.pack("<I", zlib.crc32(bytes(d[:-4]))); open
   # Named, the card is waited for (seen in /proc, not timed).
   FPGA_XRT_TRACE=1 "$INFER" --device xrt:0 ten-idx3-ubyte > /dev/null 2> trace &
   pid=$!
-  for _ in $(seq 1 600); do
-    grep -q "flock\|lock" /proc/$pid/wchan 2>/dev/null && break
-    sleep 0.05
-  done
-  grep -q "flock\|lock" /proc/$pid/wchan
+  wait_in_lock $pid
   echo > rel
   wait $pid || true
   grep -q "^fpga-xrt: xrt:0: loaded" trace

@@ -154,11 +154,7 @@ release() { echo > rel$1; }
   # holder lets go (seen in /proc, not timed), then runs on it.
   "$OURS" --xclbin gzip.xclbin --device xrt:0 -c t > /dev/null 2> trace &
   pid=$!
-  for _ in $(seq 1 600); do
-    grep -q "flock\|lock" /proc/$pid/wchan 2>/dev/null && break
-    sleep 0.05
-  done
-  grep -q "flock\|lock" /proc/$pid/wchan
+  wait_in_lock $pid
   kill -0 $pid
   release 0
   wait $pid || true
