@@ -150,6 +150,13 @@ rm::Response compress_chunk(rm::Service& s, const Bytes& data, std::size_t off, 
   return s.handle(r, "test");
 }
 
+// Our gzip of `data` in 8 KiB blocks: several members for a small input.
+Bytes gzip_8k_blocks(const Bytes& data) {
+  fpgaio::gzip::CompressOptions co;
+  co.block_size = 8192;
+  return fpgaio::gzip::compress_buffer(data.data(), data.size(), co);
+}
+
 }  // namespace
 
 TEST(RemoteService, ChunksOfWholeBlocksJoinToTheLocalBytes) {
@@ -204,9 +211,7 @@ TEST(RemoteService, RefusesBadParametersAndPaths) {
 TEST(RemoteService, DecompressErrorsNameTheMemberInTheChunk) {
   rm::Service svc(rm::ServerConfig{});
   Bytes data = testutil::text_data(50000);
-  fpgaio::gzip::CompressOptions co;
-  co.block_size = 8192;
-  Bytes gz = fpgaio::gzip::compress_buffer(data.data(), data.size(), co);
+  Bytes gz = gzip_8k_blocks(data);
   rm::Request r;
   r.path = "/v1/gzip/decompress";
   r.body = gz;
@@ -355,9 +360,7 @@ static std::pair<Bytes, std::string> local_salvage(const Bytes& gz) {
 TEST(RemoteService, SalvageSendsWhatDecodesBeforeTheDamageAfterTheError) {
   rm::Service svc(rm::ServerConfig{});
   Bytes data = testutil::text_data(60000);
-  fpgaio::gzip::CompressOptions co;
-  co.block_size = 8192;
-  Bytes gz = fpgaio::gzip::compress_buffer(data.data(), data.size(), co);
+  Bytes gz = gzip_8k_blocks(data);
   for (std::size_t at : {gz.size() / 2, gz.size() - 20, std::size_t{40}}) {
     Bytes bad = gz;
     bad[at] ^= 0x55;
@@ -392,9 +395,7 @@ TEST(RemoteHttp, DamagedStreamDecompressedRemotelyWritesWhatALocalRunWrites) {
   rm::HttpServer server(svc);
   rm::HostPool pool({rm::parse_endpoint("http://127.0.0.1:" + std::to_string(server.port()))}, {}, 0, 2);
   Bytes data = testutil::text_data(200000);
-  fpgaio::gzip::CompressOptions co;
-  co.block_size = 8192;
-  Bytes gz = fpgaio::gzip::compress_buffer(data.data(), data.size(), co);
+  Bytes gz = gzip_8k_blocks(data);
   // Damage in a later chunk, and a stream cut inside a member.
   Bytes flipped = gz;
   flipped[gz.size() * 3 / 4] ^= 0x55;
@@ -451,9 +452,7 @@ TEST(RemoteService, OtherFormatsAndPassThroughAsTheLocalDecoder) {
 TEST(RemoteService, ListReadsHeadersAndSaysBytesCrcAndFormat) {
   rm::Service svc(rm::ServerConfig{});
   Bytes data = testutil::text_data(40000);
-  fpgaio::gzip::CompressOptions co;
-  co.block_size = 8192;
-  Bytes gz = fpgaio::gzip::compress_buffer(data.data(), data.size(), co);
+  Bytes gz = gzip_8k_blocks(data);
   gz[gz.size() / 2] ^= 0x55;  // in deflate data: -t sees it, -l (headers only) does not
   rm::Request r;
   r.path = "/v1/gzip/test";
