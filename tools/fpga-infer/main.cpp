@@ -157,7 +157,7 @@ void Classifier::summary(double seconds) const {
                        : device_.name + ", FINN, " + std::to_string(finn_.driver->ports()) + " batches in flight)");
   if (run_) s += run_->accuracy_text();
   fpgacli::report("", s);
-  if (run_ && !run_->labels_warning(o_.labels).empty()) fpgacli::report("", run_->labels_warning(o_.labels));
+  if (std::string w = run_ ? run_->labels_warning(o_.labels) : ""; !w.empty()) fpgacli::report("", w);
   if (o_.confusion && run_) std::fputs(run_->confusion_text().c_str(), stderr);
 }
 

@@ -114,7 +114,7 @@ int infer_main(rm::HostPool& pool, const std::vector<std::string>& tool_args, co
                     " images/s, model " + model.name + " on " + host +
                     (pool.size() > 1 ? " and the other hosts of --hosts)" : ")");
     fpgacli::report("", s + run->accuracy_text());
-    if (!run->labels_warning(o.labels).empty()) fpgacli::report("", run->labels_warning(o.labels));
+    if (std::string w = run->labels_warning(o.labels); !w.empty()) fpgacli::report("", w);
     if (o.confusion) std::fputs(run->confusion_text().c_str(), stderr);
   }
   return code;
