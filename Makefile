@@ -42,7 +42,7 @@ bench: build
 	bench/kernel.sh $(BUILD)
 
 stress: build
-	FPGA_STRESS=1 bats tests/cli/stress.bats
+	FPGA_STRESS=1 bats tests/cli/gzip/stress.bats
 
 # FUZZ_SECONDS per target (default 60), one after the other. Each target's
 # corpus starts from its seeds and findings (tests/fuzz/seeds/TARGET/,

@@ -1,6 +1,10 @@
 # Shared set-up for the Bats suites.
-FPGA_BIN=${FPGA_BIN:-$BATS_TEST_DIRNAME/../../build/tools}
-FPGA_SOURCE_DIR=${FPGA_SOURCE_DIR:-$BATS_TEST_DIRNAME/../..}
+# Suites live one folder below tests/cli (tests/cli/AREA/NAME.bats); this
+# file is tests/cli/helpers.bash, so the source tree is two folders up.
+FPGA_SOURCE_DIR=${FPGA_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+FPGA_BIN=${FPGA_BIN:-$FPGA_SOURCE_DIR/build/tools}
+# Test programs the suites share (fake ssh, hostile server, format writers).
+FIXTURES=$FPGA_SOURCE_DIR/tests/cli/fixtures
 # The program under test: fpga-gzip, or a reference (FPGA_GZIP=gzip).
 GZ=${FPGA_GZIP:-$FPGA_BIN/fpga-gzip}
 OURS=$FPGA_BIN/fpga-gzip
@@ -29,7 +33,7 @@ need_fashion() { [ -f "$FASHION/t10k-images-idx3-ubyte.gz" ] || skip "dataset-fa
 # Debian's python3 (numpy, onnx), not a python3 earlier on PATH; the random
 # FBNN model maker of the inference tests.
 PY=/usr/bin/python3
-RANDOM_MODEL=$FPGA_SOURCE_DIR/tests/cli/random_fbnn.py
+RANDOM_MODEL=$FIXTURES/random_fbnn.py
 need_numpy() { "$PY" -c 'import numpy' 2>/dev/null || skip "python3-numpy is not installed"; }
 
 # XRT's noop driver in the test's directory (no card): XILINX_XRT a
