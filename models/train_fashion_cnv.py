@@ -12,7 +12,7 @@ sign fold into one integer threshold per channel at export.
 
 Besides the model it writes FILE.pred: one byte per test image, the class this
 script's own binarized evaluation predicts (in float64, with the folded
-thresholds). fpga-infer must predict the same (tests/cli/fpga-infer.bats).
+thresholds). fpga-infer must predict the same (tests/cli/infer/cli.bats).
 """
 import argparse
 import gzip

@@ -8,7 +8,7 @@ PKGS="cmake g++ make pkg-config zlib1g-dev libisal-dev libdeflate-dev libgtest-d
       dataset-fashion-mnist man-db groff-base mandoc bsdextrautils zsh fish dpkg-dev lintian"
 # --model: what training the default model and the PyTorch baseline need.
 [ "${1:-}" = "--model" ] && PKGS="python3-torch python3-numpy dataset-fashion-mnist"
-# --deb: what `make deb` needs besides the build (tests/cli/package.bats runs
+# --deb: what `make deb` needs besides the build (tests/cli/packaging/deb.bats runs
 # lintian too, so `make test` installs both).
 [ "${1:-}" = "--deb" ] && PKGS="dpkg-dev lintian"
 [ "${1:-}" = "--list" ] && { echo $PKGS; exit 0; }

@@ -1,13 +1,17 @@
 #!/bin/sh
 # Builds the Debian package of fpga-tools from what `make install` installs.
 #
-#   scripts/make-deb.sh BUILD_DIR            configure (prefix /usr, Debian's
-#                                            hardening flags), build, install
-#                                            into BUILD_DIR/stage, package
+#   scripts/make-deb.sh BUILD_DIR [OUT]      bring the build tree BUILD_DIR up
+#                                            to date (configuring it first if
+#                                            it is not), install it with prefix
+#                                            /usr into OUT/stage, package it
 #   scripts/make-deb.sh --package STAGE OUT  package an installed tree
 #
-# The package is written to BUILD_DIR (or OUT) as fpga-tools_VERSION_ARCH.deb
-# and its path printed on the last line. Whatever the install rules put under
+# The package is made from the build the tests ran, not a second build: the
+# project's CMake flags are Debian's hardening flags already (FPGA_HARDENING),
+# and every install rule takes its paths from the prefix of the install. It
+# is written to OUT (default BUILD_DIR) as fpga-tools_VERSION_ARCH.deb and
+# its path printed on the last line. Whatever the install rules put under
 # the prefix goes into the package: binaries, the XRT plugin, man pages
 # (compressed), completions, the default model, systemd units and sysusers.d
 # files (with the maintainer scripts Debian expects for them). Environment:
@@ -15,8 +19,10 @@
 #                    +gitN.HASH in a git checkout, N = commits on HEAD)
 #   DEB_MAINTAINER   "Name <address>" (default: DEBFULLNAME <DEBEMAIL>, else
 #                    the last committer)
-#   CMAKE_FLAGS      extra cmake arguments (e.g. a compiler launcher)
+#   CMAKE_FLAGS      extra cmake arguments when BUILD_DIR is configured here
 #   JOBS             parallel build jobs (default nproc)
+#   MAKE_DEB_BUILD=0 package BUILD_DIR as it is, without bringing it up to
+#                    date (the tests package the build they test)
 #   LINTIAN=0        do not run lintian on the package (it runs when installed;
 #                    an error from it fails the build)
 set -eu
@@ -134,7 +140,7 @@ package() {
   for f in $(cd "$work/src" && find debian/$PKG -type f | sort); do
     head -c 4 "$work/src/$f" | grep -q 'ELF' || continue
     case $f in
-      debian/$PKG/usr/lib/*/$PKG/*) plugins="$plugins $f" ;;
+      debian/$PKG/usr/lib/$PKG/*|debian/$PKG/usr/lib/*/$PKG/*) plugins="$plugins $f" ;;
       *) needed="$needed $f" ;;
     esac
   done
@@ -268,28 +274,26 @@ if [ "${1:-}" = "--package" ]; then
   exit 0
 fi
 
-[ $# -eq 1 ] || die "usage: make-deb.sh BUILD_DIR | --package STAGE OUT"
-build=$1
+[ $# -eq 1 ] || [ $# -eq 2 ] || die "usage: make-deb.sh BUILD_DIR [OUT] | --package STAGE OUT"
+build=$1 out=${2:-$1}
 case $build in /*) ;; *) build=$PWD/$build ;; esac
-# From the source tree: dpkg-buildflags maps this directory to "." in debug
-# paths, and the same flags on every run let a compiler cache hit.
+case $out in /*) ;; *) out=$PWD/$out ;; esac
 cd "$SRC"
-
-# Debian's hardening flags, all of them (cmake reads them at the first configure).
-DEB_BUILD_MAINT_OPTIONS=hardening=+all
-export DEB_BUILD_MAINT_OPTIONS
-CXXFLAGS="$(dpkg-buildflags --get CXXFLAGS) $(dpkg-buildflags --get CPPFLAGS)"
-LDFLAGS=$(dpkg-buildflags --get LDFLAGS)
-export CXXFLAGS LDFLAGS
-# shellcheck disable=SC2086
-cmake -S "$SRC" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
-  -DFPGAIO_BUILD_TESTS=OFF ${CMAKE_FLAGS:-} >/dev/null
-cmake --build "$build" -j "${JOBS:-$(nproc)}"
-rm -rf "$build/stage"
-DESTDIR=$build/stage cmake --install "$build" >/dev/null
+if [ ! -f "$build/CMakeCache.txt" ]; then
+  # shellcheck disable=SC2086
+  cmake -S "$SRC" -B "$build" -DCMAKE_BUILD_TYPE=Release ${CMAKE_FLAGS:-} >/dev/null
+fi
+grep -q '^FPGA_HARDENING:BOOL=ON' "$build/CMakeCache.txt" ||
+  die "$build: configured with FPGA_HARDENING=OFF; a package needs Debian's hardening flags"
+if [ "${MAKE_DEB_BUILD:-1}" != 0 ]; then
+  cmake --build "$build" -j "${JOBS:-$(nproc)}"
+fi
+mkdir -p "$out"
+rm -rf "$out/stage"
+DESTDIR=$out/stage cmake --install "$build" --prefix /usr >/dev/null
 version=${DEB_VERSION:-$(default_version "$(project_version "$build")")}
-rm -f "$build"/${PKG}_*.deb
-deb=$(package "$build/stage" "$build" "$version")
+rm -f "$out"/${PKG}_*.deb
+deb=$(package "$out/stage" "$out" "$version")
 if [ "${LINTIAN:-1}" != 0 ] && command -v lintian >/dev/null; then
   echo "lintian $deb"
   # Errors fail the build; warnings are shown (README: none are expected).

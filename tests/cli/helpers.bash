@@ -61,3 +61,9 @@ xrt_noop_env() {
   export FPGA_XRT_DEVICES=1
   unset FPGA_DEVICE PARALLEL_JOBSLOT FPGA_XCLBIN FPGA_XRT_TRACE FPGA_XRT_TIMEOUT_MS
 }
+
+# Long sweeps and stress are opt-in (make test-long sets FPGA_LONG=1): the
+# default run samples a sweep every STEP-th case (`long_step STEP` prints
+# the step to use) and skips what only a long run does (`long_only`).
+long_step() { if [ -n "${FPGA_LONG:-}" ]; then echo 1; else echo "$1"; fi; }
+long_only() { [ -n "${FPGA_LONG:-}" ] || skip "long: make test-long runs it (FPGA_LONG=1)"; }

@@ -1,6 +1,6 @@
 // The other formats of the gzip module: compress (.Z), pack (.z), zip, zlib,
 // their writers (pigz -z, -K), and how the Decoder treats what follows a
-// member. (The CLI suite tests/cli/formats.bats checks the same against
+// member. (The CLI suite tests/cli/gzip/formats.bats checks the same against
 // ncompress, zip, pigz and GNU gzip.)
 #include <gtest/gtest.h>
 #include <zlib.h>
@@ -157,7 +157,7 @@ TEST(Lzw, FlagsAndWidths) {
 
 // --- pack ------------------------------------------------------------------------
 
-// "hello hello hello\n", written by tests/cli/pack.py (and read by gzip).
+// "hello hello hello\n", written by tests/cli/fixtures/pack.py (and read by gzip).
 const Bytes kPackHello = {0x1f, 0x1e, 0x00, 0x00, 0x00, 0x12, 0x04, 0x00, 0x02, 0x03, 0x00, 0x6c,
                           0x6f, 0x20, 0x65, 0x68, 0x0a, 0x6a, 0xb2, 0xd5, 0x65, 0xaa, 0xc0, 0x40};
 

@@ -4,7 +4,7 @@
 // finding, as all were before there were other targets), and the seeds,
 // tests/fuzz/seeds/TARGET/. Each must be accepted or refused with a library
 // Error, and keep the harness's rules. (The findings stay in one flat
-// directory because fpga-gzip.bats also feeds every file there to
+// directory because tests/cli/gzip/cli.bats also feeds every file there to
 // fpga-gzip -t.)
 //
 // A finding named TARGET-open-NAME is a known defect that is reported but not

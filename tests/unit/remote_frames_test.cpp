@@ -1,4 +1,4 @@
-// The protocol's messages under mutation (tests/cli/remote-frames.bats has
+// The protocol's messages under mutation (tests/cli/remote/protocol-mutations.bats has
 // the same against the real binaries): the stdio server fed every bit of
 // every byte of a request stream flipped, and every cut; queries read alike
 // by both transports; the answers' body-crc.

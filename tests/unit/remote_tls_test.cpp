@@ -164,7 +164,7 @@ TEST_F(Pki, ServerRefusesBadSetups) {
     rm::Service svc(cfg);
     EXPECT_EQ(failure([&] { rm::HttpServer s(svc); }).find(": refusing to listen on 0.0.0.0:0 without a token"), 0u);
   }
-  // (Accepted with a client CA: tests/cli/remote-tls.bats, in a network
+  // (Accepted with a client CA: tests/cli/remote/tls.bats, in a network
   // namespace; nothing here listens beyond loopback.)
 }
 

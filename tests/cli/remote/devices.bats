@@ -257,3 +257,75 @@ any_unit() { sed 's,/cu[0-9]*\.[0-9]*:,/cuN.N:,'; }
   cmp l.gz a.gz && cmp l.gz b.gz && cmp l.gz c.gz
   [ "$(metric fpga_remote_queue_full_total)" -ge 1 ]
 }
+
+# ---- From the review of the server (hostile clients) ----------------------
+
+U() { echo "http://127.0.0.1:$PORT$1"; }
+# The status of a request: code [curl options...] path
+code() { local p=$1; shift; curl -s -o out.body -w '%{http_code}' --path-as-is "$@" "$(U "$p")"; }
+hwm_kib() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$SPID/status"; }
+# Every slot free, nothing waiting, and the server still answers a job.
+all_free() {
+  curl -s "$(U /v1/devices)" > dev.json
+  grep -q '"busy":0,"waiting":0' dev.json || { cat dev.json >&2; return 1; }
+  curl -s "$(U /metrics)" | grep -qx 'fpga_remote_busy_slots 0'
+  curl -s "$(U /metrics)" | grep -qx 'fpga_remote_queue_depth 0'
+  printf 'still here\n' | gzip -c > ok.gz
+  [ "$(curl -s --data-binary @ok.gz "$(U /v1/gzip/decompress)")" = "still here" ]
+}
+
+# A root CA, an intermediate, and client certificates: via the intermediate
+# (sent as a chain, and alone), with keyUsage keyEncipherment only, and
+# signed by a certificate that is not a CA.
+make_pki() {
+  local ec="-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
+  sign() { openssl x509 -req -in "$1" -CA "$2.pem" -CAkey "$2.key" -CAcreateserial -out "$3" -days 2 ${4:+-extfile "$4"} 2>/dev/null; }
+  openssl req -x509 $ec -keyout ca.key -out ca.pem -days 2 -subj /CN=root 2>/dev/null
+  openssl req $ec -keyout srv.key -out srv.csr -subj /CN=127.0.0.1 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1\n' > srv.ext
+  sign srv.csr ca srv.pem srv.ext
+  openssl req $ec -keyout int.key -out int.csr -subj /CN=intermediate 2>/dev/null
+  printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n' > int.ext
+  sign int.csr ca int.pem int.ext
+  openssl req $ec -keyout nca.key -out nca.csr -subj /CN=notaca 2>/dev/null
+  printf 'basicConstraints=critical,CA:FALSE\n' > nca.ext
+  sign nca.csr ca nca.pem nca.ext
+  openssl req $ec -keyout cli.key -out cli.csr -subj /CN=client1 2>/dev/null
+  sign cli.csr int leaf.pem
+  cat leaf.pem int.pem > chain.pem
+  printf 'keyUsage=critical,keyEncipherment\n' > ku.ext
+  sign cli.csr ca ku.pem ku.ext
+  sign cli.csr nca via-nca.pem
+  cat via-nca.pem nca.pem > nca-chain.pem
+  chmod 600 ./*.key
+}
+
+tls_code() { # cert path
+  curl -s -o out.body -w '%{http_code}' --cacert ca.pem --cert "$1" --key cli.key "https://127.0.0.1:$PORT$2" || true
+}
+
+
+@test "slots: a card that fails mid-job with jobs queued behind it (XRT noop) leaves every slot free, the rest on the CPU" {
+  [ -n "${MAKE_XCLBIN:-}" ] || skip "built without XRT (no make_xclbin)"
+  xrt_noop_env
+  "$MAKE_XCLBIN" gzip.xclbin --platform $U50 --cus 2 --banks 2
+  head -c 300K /dev/urandom > r
+  "$FPGA_BIN/fpga-gzip" --device cpu -c r > cpu.gz
+  start_server s --device xrt:0,cpu --slots 1 --queue 8 --xclbin gzip.xclbin
+  local pids=
+  for i in 1 2 3 4 5 6; do
+    curl -s -o "c$i.gz" -w '%{http_code}' --data-binary @r "$(U /v1/gzip/compress)" > "c$i.code" &
+    pids+=" $!"
+  done
+  wait $pids
+  for i in 1 2 3 4 5 6; do [ "$(cat "c$i.code")" = 200 ]; gzip -dc "c$i.gz" | cmp - r; done
+  curl -s "$(U /metrics)" > m
+  grep -qx 'fpga_remote_device_up{device="xrt:0"} 0' m
+  grep -qx 'fpga_remote_device_busy{device="xrt:0"} 0' m
+  grep -qx 'fpga_remote_device_busy_max{device="xrt:0"} 1' m
+  grep -qx 'fpga_remote_device_busy{device="cpu"} 0' m
+  # /v1/devices says as /metrics that a failed card has no slots (PROTOCOL.md)
+  curl -s "$(U /v1/devices)" | grep -q '"name":"xrt:0","kind":"xrt","slots":0,"busy":0,.*"state":"failed"'
+  curl -s "$(U /v1/devices)" | grep -q '\],"slots":1,"busy":0,"waiting":0'
+  all_free
+}

@@ -361,3 +361,98 @@ start_mtls() { # [options...]
   [ "$output" = "fpga-remote: https://$A:8437: there/f: a client certificate is required (fpga-remote --cert)" ]
   grep -q "10.231.43.1 POST /v1/gzip/compress 200" "$BATS_TEST_TMPDIR/ns.log"
 }
+
+# ---- From the review of the server (hostile clients) ----------------------
+
+U() { echo "http://127.0.0.1:$PORT$1"; }
+# The status of a request: code [curl options...] path
+code() { local p=$1; shift; curl -s -o out.body -w '%{http_code}' --path-as-is "$@" "$(U "$p")"; }
+hwm_kib() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$SPID/status"; }
+# Every slot free, nothing waiting, and the server still answers a job.
+all_free() {
+  curl -s "$(U /v1/devices)" > dev.json
+  grep -q '"busy":0,"waiting":0' dev.json || { cat dev.json >&2; return 1; }
+  curl -s "$(U /metrics)" | grep -qx 'fpga_remote_busy_slots 0'
+  curl -s "$(U /metrics)" | grep -qx 'fpga_remote_queue_depth 0'
+  printf 'still here\n' | gzip -c > ok.gz
+  [ "$(curl -s --data-binary @ok.gz "$(U /v1/gzip/decompress)")" = "still here" ]
+}
+
+# A root CA, an intermediate, and client certificates: via the intermediate
+# (sent as a chain, and alone), with keyUsage keyEncipherment only, and
+# signed by a certificate that is not a CA.
+make_pki() {
+  local ec="-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
+  sign() { openssl x509 -req -in "$1" -CA "$2.pem" -CAkey "$2.key" -CAcreateserial -out "$3" -days 2 ${4:+-extfile "$4"} 2>/dev/null; }
+  openssl req -x509 $ec -keyout ca.key -out ca.pem -days 2 -subj /CN=root 2>/dev/null
+  openssl req $ec -keyout srv.key -out srv.csr -subj /CN=127.0.0.1 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1\n' > srv.ext
+  sign srv.csr ca srv.pem srv.ext
+  openssl req $ec -keyout int.key -out int.csr -subj /CN=intermediate 2>/dev/null
+  printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n' > int.ext
+  sign int.csr ca int.pem int.ext
+  openssl req $ec -keyout nca.key -out nca.csr -subj /CN=notaca 2>/dev/null
+  printf 'basicConstraints=critical,CA:FALSE\n' > nca.ext
+  sign nca.csr ca nca.pem nca.ext
+  openssl req $ec -keyout cli.key -out cli.csr -subj /CN=client1 2>/dev/null
+  sign cli.csr int leaf.pem
+  cat leaf.pem int.pem > chain.pem
+  printf 'keyUsage=critical,keyEncipherment\n' > ku.ext
+  sign cli.csr ca ku.pem ku.ext
+  sign cli.csr nca via-nca.pem
+  cat via-nca.pem nca.pem > nca-chain.pem
+  chmod 600 ./*.key
+}
+
+tls_code() { # cert path
+  curl -s -o out.body -w '%{http_code}' --cacert ca.pem --cert "$1" --key cli.key "https://127.0.0.1:$PORT$2" || true
+}
+
+
+@test "TLS: a chain through an intermediate is admitted; a leaf without it, a non-CA signer and a wrong key usage are not" {
+  make_pki
+  start_server s --device cpu --tls-cert srv.pem --tls-key srv.key --tls-client-ca ca.pem
+  [ "$(tls_code chain.pem /v1/devices)" = 200 ]
+  [ "$(tls_code leaf.pem /v1/devices)" = 403 ]
+  grep -q 'not signed by a CA this server trusts' out.body
+  [ "$(tls_code nca-chain.pem /v1/devices)" = 403 ]
+  # keyUsage without digitalSignature: GnuTLS ends the handshake (no answer at all)
+  [ "$(tls_code ku.pem /v1/devices)" = 000 ]
+  echo data > f
+  run "$R" --cacert ca.pem --cert ku.pem --key cli.key "https://127.0.0.1:$PORT" fpga-gzip -c f
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"Key usage violation"* ]]
+  [ "$(tls_code chain.pem /v1/devices)" = 200 ]
+}
+
+@test "TLS: requests pipelined after a refusal are refused too; renegotiation ends the connection; health tells nothing secret" {
+  make_pki
+  printf secret > tok
+  start_server s --device cpu --tls-cert srv.pem --tls-key srv.key --tls-client-ca ca.pem --token-file tok
+  # No certificate: health, then two jobs on the same connection.
+  { printf 'GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n'
+    printf 'GET /v1/devices HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer secret\r\n\r\n'
+    printf 'GET /v1/devices HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer secret\r\nConnection: close\r\n\r\n'
+    sleep 1; } | timeout 10 openssl s_client -quiet -connect "127.0.0.1:$PORT" -CAfile ca.pem 2>/dev/null > pipe.out || true
+  # (a refusal closes the connection: the request after it is never read)
+  [ "$(grep '^HTTP/1.1 ' pipe.out | cut -d' ' -f2 | tr -d '\r' | tr '\n' ' ')" = "200 403 " ]
+  grep -q '^Connection: close' pipe.out
+  if grep -q '"devices"' pipe.out; then false; fi
+  # A certificate, a wrong token, then a request with no token on the same connection.
+  { printf 'GET /v1/devices HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wrong\r\n\r\n'
+    printf 'GET /v1/devices HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
+    sleep 1; } | timeout 10 openssl s_client -quiet -connect "127.0.0.1:$PORT" -CAfile ca.pem -cert leaf.pem -cert_chain int.pem -key cli.key 2>/dev/null > pipe2.out || true
+  [ "$(grep '^HTTP/1.1 ' pipe2.out | cut -d' ' -f2 | tr -d '\r' | tr '\n' ' ')" = "401 " ]
+  # TLS 1.2 renegotiation asked by the client: the connection ends, nothing answered after it.
+  { sleep 0.5; printf 'R\n'; sleep 0.5; printf 'GET /v1/devices HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer secret\r\n\r\n'; sleep 1; } |
+    timeout 10 openssl s_client -tls1_2 -connect "127.0.0.1:$PORT" -CAfile ca.pem -cert leaf.pem -cert_chain int.pem -key cli.key 2>/dev/null > reneg.out || true
+  if grep -q '^HTTP/1.1' reneg.out; then false; fi
+  # (the same without the renegotiation is answered)
+  { sleep 0.5; printf 'GET /v1/devices HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer secret\r\n\r\n'; sleep 1; } |
+    timeout 10 openssl s_client -tls1_2 -connect "127.0.0.1:$PORT" -CAfile ca.pem -cert leaf.pem -cert_chain int.pem -key cli.key 2>/dev/null > plain.out || true
+  grep -q '^HTTP/1.1 200' plain.out
+  # Health: liveness, version, protocol and slots; no devices, models, paths or peers.
+  curl -s --cacert ca.pem "https://127.0.0.1:$PORT/v1/health" > h.json
+  [ "$(sed 's/"version":"[^"]*"/"version":"V"/' h.json)" = '{"live":true,"ready":true,"version":"V","protocol":1,"slots":2}' ]
+  [ "$(curl -s -o /dev/null -w '%{http_code}' --cacert ca.pem --cert chain.pem --key cli.key -H 'Authorization: Bearer secret' "https://127.0.0.1:$PORT/v1/devices")" = 200 ]
+}

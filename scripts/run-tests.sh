@@ -1,0 +1,31 @@
+#!/bin/sh
+# Runs every test of a build tree with ctest and prints, after ctest's own
+# summary, the wall time and the ten slowest entries, so the time budget of
+# `make test` stays in sight (issue 19: 10 minutes on 2 cores, build
+# included; no entry over 120 s).
+#
+#   scripts/run-tests.sh BUILD_DIR JOBS TIMEOUT [ctest options...]
+#
+# TIMEOUT is ctest's --timeout, a safety net for a hung test on a loaded
+# machine (entries with their own TIMEOUT property keep it). The exit status
+# is ctest's.
+set -u
+build=$1 jobs=$2 timeout=$3
+shift 3
+log=$build/Testing/ctest-output.log
+mkdir -p "$build/Testing"
+start=$(date +%s)
+rc=0
+# Through a file rather than a pipe, so ctest's own status is kept (sh has
+# no pipefail); the output is shown as it comes.
+(cd "$build" && ctest --output-on-failure -j "$jobs" --timeout "$timeout" "$@") > "$log" 2>&1 &
+pid=$!
+tail -n +1 -f "$log" --pid=$pid 2>/dev/null || true
+wait $pid || rc=$?
+end=$(date +%s)
+echo
+echo "Slowest entries (seconds; the budget is 120 each):"
+sed -n 's/^ *[0-9]*\/[0-9]* Test *#[0-9]*: \([^ ]*\) .* \([0-9.]*\) sec$/\2 \1/p' "$log" |
+  sort -rn | head -n 10 | awk '{ printf "  %7.1f  %s%s\n", $1, $2, ($1 > 120 ? "   (over 120 s)" : "") }'
+echo "ctest wall time: $((end - start)) s (-j $jobs)"
+exit $rc
