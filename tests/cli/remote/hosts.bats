@@ -84,17 +84,22 @@ served_gzip_options() {
 }
 
 @test "a host that fails the same way each time is named once, with the count" {
-  start_server gone; P=$PORT; kill "$SPID"; wait "$SPID" || true
+  # Both ports taken before either is freed, so the kernel cannot hand the
+  # second server the first one's port.
+  start_server gone; P=$PORT; local gone=$SPID
+  start_server gone2; Q=$PORT
+  kill "$gone" "$SPID"; wait "$gone" "$SPID" || true
   make_text f 20
   run "$R" http://127.0.0.1:$P fpga-gzip -c f
+  echo "$output"
   [ "$status" -eq 1 ]
   [ "${#lines[@]}" -eq 1 ]
   [[ "$output" == "fpga-remote: f: no host could do the work; tried http://127.0.0.1:$P ("*") 3 times" ]]
   [ "$(grep -o "http://127.0.0.1:$P" <<< "$output" | wc -l)" -eq 1 ]
   # Two dead hosts, tried in turn: each named once, in the order tried.
-  start_server gone2; Q=$PORT; kill "$SPID"; wait "$SPID" || true
   printf 'http://127.0.0.1:%s\nhttp://127.0.0.1:%s\n' "$P" "$Q" > hosts
   run "$R" --hosts hosts fpga-gzip -c f
+  echo "$output"
   [ "$status" -eq 1 ]
   [[ "$output" == *"tried http://127.0.0.1:$P ("*") 3 times, http://127.0.0.1:$Q ("*") 2 times" ]]
 }

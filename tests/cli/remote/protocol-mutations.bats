@@ -44,9 +44,10 @@ capture() { # name client-args...
   FRAMES_CAPTURE=$PWD/$name "$R" --jobs 1 "$@" > /dev/null
 }
 
-# The server-side mutations of NAME.req, at every EVERY-th header byte.
+# The server-side mutations of NAME.req, at every EVERY-th header byte (in
+# make test-long; every 2 x EVERY-th in make test, for time).
 server_mutations() { # name every serve-command...
-  local name=$1 every=$2
+  local name=$1 every=$(( $2 * $(long_step 2) ))
   shift 2
   "$PY" "$FRAMES" specs requests "$name.req" "$every" 6 > "$name.specs"
   "$PY" "$FRAMES" server "$name.req" "$name.specs" 20 "$@"
@@ -68,10 +69,10 @@ local_run() { # check-dir inputs -- local-command...
   echo "$st" > "$d/status"
 }
 
-# The client-side mutations of NAME.ans at every EVERY-th header byte, the
-# client run in CHECK each time.
+# The client-side mutations of NAME.ans at every EVERY-th header byte (2 x
+# EVERY-th in make test), the client run in CHECK each time.
 client_mutations() { # name every check-dir client-args...
-  local name=$1 every=$2 d=$3
+  local name=$1 every=$(( $2 * $(long_step 2) )) d=$3
   shift 3
   "$PY" "$FRAMES" specs answers "$name.ans" "$every" 2 1 > "$name.aspecs"
   "$PY" "$FRAMES" client "$d" "$name.aspecs" ssh://h -- "$R" --jobs 1 --retries 1 --timeout 1 "$@"
@@ -84,7 +85,7 @@ gzip_inputs() {
   gzip -c < t1 > g.gz  # foreign members: sent whole, no sizes to check
 }
 
-@test "serve --stdio: compress, -d, -t, -l requests mutated in their headers (every byte of compress), cut, length fields edited: error answers or a one-line exit, never a crash, a hang or a 200 for nothing" {
+@test "serve --stdio: compress, -d, -t, -l requests mutated in their headers (every byte of compress in make test-long), cut, length fields edited: error answers or a one-line exit, never a crash, a hang or a 200 for nothing" {
   gzip_inputs
   capture z --chunk 2K ssh://h fpga-gzip -b 1K -c t1
   capture d --chunk 2K ssh://h fpga-gzip -dc t1.gz
