@@ -12,6 +12,27 @@ OURS=$FPGA_BIN/fpga-gzip
 setup() {
   cd "$BATS_TEST_TMPDIR"
 }
+teardown() { tmpfs_cleanup; }
+
+# Thousands of small files: made on tmpfs where there is one (creating and
+# removing a file there is some 60 times cheaper than on a loaded disk: GNU
+# split -b 3 of 23 KB, 7,758 files, 15.7 s against 0.25 s here). The
+# folder goes with the test (tmpfs_cleanup, called by the default teardown).
+cd_tmpfs() {
+  local d
+  if [ -d /dev/shm ] && [ -w /dev/shm ] && d=$(mktemp -d /dev/shm/fpga-test.XXXXXX); then
+    echo "$d" >> "$BATS_TEST_TMPDIR/.tmpfs-dirs"
+    cd "$d" || return 1
+  fi
+}
+tmpfs_cleanup() {
+  [ -f "$BATS_TEST_TMPDIR/.tmpfs-dirs" ] || return 0
+  local d
+  while read -r d; do
+    case $d in /dev/shm/fpga-test.*) rm -rf "$d" ;; esac
+  done < "$BATS_TEST_TMPDIR/.tmpfs-dirs"
+  rm -f "$BATS_TEST_TMPDIR/.tmpfs-dirs"
+}
 
 # A compressible text file of about N KiB.
 make_text() { # name kib

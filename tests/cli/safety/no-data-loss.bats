@@ -91,7 +91,9 @@ PY
 }
 
 @test "item 5: a file that grows while it is compressed is kept, with gzip's warning (exit 2)" {
-  seq 1 6000000 > log
+  # 15 MB at -9 on one thread: seconds of work, paced by the compressor, so
+  # the line lands while the file is being read.
+  seq 1 2000000 > log
   "$GZ" -9 -p 1 log 2> err & pid=$!
   # append once fpga-gzip has the file open, as a logger would
   for _ in $(seq 1 500); do
@@ -107,7 +109,7 @@ PY
   [ "$(tail -1 log)" = "a late line" ]
   # the output holds what was read: the input as it was, perhaps with the line
   gzip -dc log.gz > got
-  [ "$(stat -c %s got)" -ge "$(seq 1 6000000 | wc -c)" ]
+  [ "$(stat -c %s got)" -ge "$(seq 1 2000000 | wc -c)" ]
   cmp -n "$(stat -c %s got)" got log
 }
 

@@ -200,6 +200,7 @@ same_as_gnu() {
 }
 
 @test "GNU split's options cut exactly GNU split's chunks: -l, -C, -b, -n, -n l/N, -t" {
+  cd_tmpfs
   make_lines r.txt
   for o in "-l 1" "-l 7" "-l 1000" "-C 7" "-C 100" "-C 301" "-C 5000" "-b 3" "-b 333" "-n l/1" "-n l/7" \
            "-n l/50" "-n l/200" "-t y -l 3" "-t y -C 50" "-t y -n l/9" "-e -n l/200" "-b 1KB" "-b 1K" "-C 1KiB"; do
@@ -258,6 +259,7 @@ same_as_gnu() {
 }
 
 @test "sizes with GNU's units in every tool; bad ones are one-line errors" {
+  cd_tmpfs
   head -c 3000000 /dev/zero > z
   for s in 1K:1024 1KB:1000 1KiB:1024 1M:1048576 1MB:1000000 1b:512; do
     "$SPLIT" -b ${s%%:*} z p > /dev/null
