@@ -6,26 +6,6 @@
 load ../helpers
 load helpers
 
-# Two inputs with the same name and time in two directories: one for the
-# local run, one for the remote run.
-make_pair() { # name kib
-  mkdir -p here there
-  make_text "here/$1" "$2"
-  touch -d '2021-03-04 05:06:07' "here/$1"
-  cp -p "here/$1" "there/$1"
-}
-
-# The options fpga-remote refuses for fpga-gzip (fpga-remote(1), LIMITS),
-# --alias (the entry name of zip output, refused), and those that only
-# print (help, version, license).
-REFUSED=" --device --engine --list-devices --xclbin --zip --zlib --alias --help --version --license "
-
-served_gzip_options() {
-  "$OURS" --help | grep -o -- '--[a-z][a-z-]*' | sort -u | while read -r o; do
-    [[ $REFUSED == *" $o "* ]] || echo "$o"
-  done
-}
-
 @test "--help and --version" {
   run "$R" --help
   [ "$status" -eq 0 ]

@@ -6,17 +6,6 @@
 load ../helpers
 load helpers
 
-# The options fpga-remote refuses for fpga-gzip (fpga-remote(1), LIMITS),
-# --alias (the entry name of zip output, refused), and those that only
-# print (help, version, license).
-REFUSED=" --device --engine --list-devices --xclbin --zip --zlib --alias --help --version --license "
-
-served_gzip_options() {
-  "$OURS" --help | grep -o -- '--[a-z][a-z-]*' | sort -u | while read -r o; do
-    [[ $REFUSED == *" $o "* ]] || echo "$o"
-  done
-}
-
 # The SECURITY section's commands as the page prints them, with the
 # server's address put in a network namespace of its own (else a free port
 # on 127.0.0.1).

@@ -23,7 +23,6 @@ teardown() {
   remote_teardown
 }
 
-
 # A hostile proxy in front of the server on UPSTREAM; sets HPORT.
 start_hostile() { # mode upstream-port
   local T pf

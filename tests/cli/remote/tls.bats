@@ -74,14 +74,6 @@ stop_servers() {
   fi
 }
 
-# An input in here/ and its copy (same name and time) in there/.
-make_pair() { # name kib
-  mkdir -p here there
-  make_text "here/$1" "$2"
-  touch -d '2021-03-04 05:06:07' "here/$1"
-  cp -p "here/$1" "there/$1"
-}
-
 # A server asking for client certificates; sets PORT, SPID, SLOG and URL.
 start_mtls() { # [options...]
   start_server mtls --tls-cert "$P/srv.pem" --tls-key "$P/srv.key" --tls-client-ca "$P/ca.pem" "$@"
@@ -361,53 +353,6 @@ start_mtls() { # [options...]
   [ "$output" = "fpga-remote: https://$A:8437: there/f: a client certificate is required (fpga-remote --cert)" ]
   grep -q "10.231.43.1 POST /v1/gzip/compress 200" "$BATS_TEST_TMPDIR/ns.log"
 }
-
-# ---- From the review of the server (hostile clients) ----------------------
-
-U() { echo "http://127.0.0.1:$PORT$1"; }
-# The status of a request: code [curl options...] path
-code() { local p=$1; shift; curl -s -o out.body -w '%{http_code}' --path-as-is "$@" "$(U "$p")"; }
-hwm_kib() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$SPID/status"; }
-# Every slot free, nothing waiting, and the server still answers a job.
-all_free() {
-  curl -s "$(U /v1/devices)" > dev.json
-  grep -q '"busy":0,"waiting":0' dev.json || { cat dev.json >&2; return 1; }
-  curl -s "$(U /metrics)" | grep -qx 'fpga_remote_busy_slots 0'
-  curl -s "$(U /metrics)" | grep -qx 'fpga_remote_queue_depth 0'
-  printf 'still here\n' | gzip -c > ok.gz
-  [ "$(curl -s --data-binary @ok.gz "$(U /v1/gzip/decompress)")" = "still here" ]
-}
-
-# A root CA, an intermediate, and client certificates: via the intermediate
-# (sent as a chain, and alone), with keyUsage keyEncipherment only, and
-# signed by a certificate that is not a CA.
-make_pki() {
-  local ec="-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
-  sign() { openssl x509 -req -in "$1" -CA "$2.pem" -CAkey "$2.key" -CAcreateserial -out "$3" -days 2 ${4:+-extfile "$4"} 2>/dev/null; }
-  openssl req -x509 $ec -keyout ca.key -out ca.pem -days 2 -subj /CN=root 2>/dev/null
-  openssl req $ec -keyout srv.key -out srv.csr -subj /CN=127.0.0.1 2>/dev/null
-  printf 'subjectAltName=IP:127.0.0.1\n' > srv.ext
-  sign srv.csr ca srv.pem srv.ext
-  openssl req $ec -keyout int.key -out int.csr -subj /CN=intermediate 2>/dev/null
-  printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n' > int.ext
-  sign int.csr ca int.pem int.ext
-  openssl req $ec -keyout nca.key -out nca.csr -subj /CN=notaca 2>/dev/null
-  printf 'basicConstraints=critical,CA:FALSE\n' > nca.ext
-  sign nca.csr ca nca.pem nca.ext
-  openssl req $ec -keyout cli.key -out cli.csr -subj /CN=client1 2>/dev/null
-  sign cli.csr int leaf.pem
-  cat leaf.pem int.pem > chain.pem
-  printf 'keyUsage=critical,keyEncipherment\n' > ku.ext
-  sign cli.csr ca ku.pem ku.ext
-  sign cli.csr nca via-nca.pem
-  cat via-nca.pem nca.pem > nca-chain.pem
-  chmod 600 ./*.key
-}
-
-tls_code() { # cert path
-  curl -s -o out.body -w '%{http_code}' --cacert ca.pem --cert "$1" --key cli.key "https://127.0.0.1:$PORT$2" || true
-}
-
 
 @test "TLS: a chain through an intermediate is admitted; a leaf without it, a non-CA signer and a wrong key usage are not" {
   make_pki
