@@ -1,6 +1,7 @@
 // fpga-cat: join the results of chunks in chunk order, after checking that
 // every part is there and whole; gzip parts become one valid gzip stream.
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -106,17 +107,22 @@ Options parse(int argc, char** argv) {
 // A part file held open from the start: the file read is the file opened
 // (by /proc/self/fd/N, never the name again), and --rm removes the name in
 // the directory opened with it, and only while it still names that file.
-struct Held {
-  int dir = -1;       // the part's directory
-  int fd = -1;        // the part
-  std::string entry;  // its name in `dir`
-  Held() = default;
-  Held(const Held&) = delete;
-  Held& operator=(const Held&) = delete;
-  ~Held() {
+struct Fd {
+  int fd = -1;
+  Fd() = default;
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
     if (fd >= 0) ::close(fd);
-    if (dir >= 0) ::close(dir);
   }
+};
+
+struct Held {
+  std::shared_ptr<Fd> dir_fd;  // the part's directory, shared by the parts in it
+  Fd file;                     // the part
+  std::string entry;           // its name in the directory
+  int dir() const { return dir_fd->fd; }
+  int fd() const { return file.fd; }
 };
 
 struct Part {
@@ -160,6 +166,7 @@ Error part_error(const std::string& part, const std::string& why) {
 // name must be the file itself: removing a link would keep the data, and a
 // name that names something else by the end is kept (finish()).
 std::shared_ptr<Held> hold(const std::string& operand, bool rm, struct stat& st) {
+  static std::map<std::string, std::shared_ptr<Fd>> dirs;  // one descriptor a directory
   auto h = std::make_shared<Held>();
   std::string dir = ".";
   h->entry = operand;
@@ -169,19 +176,25 @@ std::shared_ptr<Held> hold(const std::string& operand, bool rm, struct stat& st)
     h->entry = operand.substr(slash + 1);
   }
   if (h->entry.empty()) throw Error(ErrorKind::usage, "not a regular file").with_path(operand);
-  h->dir = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (h->dir < 0) fpgaio::throw_errno("", errno, operand);
+  auto& d = dirs[dir];
+  if (!d) {
+    auto opened = std::make_shared<Fd>();
+    opened->fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (opened->fd < 0) fpgaio::throw_errno("", errno, operand);
+    d = opened;
+  }
+  h->dir_fd = d;
   // O_NONBLOCK: a FIFO under the name does not block the open.
-  h->fd = ::openat(h->dir, h->entry.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | (rm ? O_NOFOLLOW : 0));
-  if (h->fd < 0) {
+  h->file.fd = ::openat(h->dir(), h->entry.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | (rm ? O_NOFOLLOW : 0));
+  if (h->file.fd < 0) {
     if (rm && errno == ELOOP)
       throw Error(ErrorKind::usage, "a symbolic link: --rm removes only the parts themselves").with_path(operand);
     fpgaio::throw_errno("", errno, operand);
   }
-  if (::fstat(h->fd, &st) != 0) fpgaio::throw_errno("", errno, operand);
+  if (::fstat(h->fd(), &st) != 0) fpgaio::throw_errno("", errno, operand);
   if (!S_ISREG(st.st_mode)) throw Error(ErrorKind::usage, "not a regular file").with_path(operand);
-  int flags = ::fcntl(h->fd, F_GETFL);
-  if (flags >= 0) ::fcntl(h->fd, F_SETFL, flags & ~O_NONBLOCK);
+  int flags = ::fcntl(h->fd(), F_GETFL);
+  if (flags >= 0) ::fcntl(h->fd(), F_SETFL, flags & ~O_NONBLOCK);
   return h;
 }
 
@@ -203,7 +216,7 @@ Part open_part(const std::string& operand, bool rm) {
     p.size = static_cast<std::uint64_t>(p.st.st_size);
   } else {
     p.held = hold(operand, rm, p.st);
-    p.path = "/proc/self/fd/" + std::to_string(p.held->fd);
+    p.path = "/proc/self/fd/" + std::to_string(p.held->fd());
     p.size = static_cast<std::uint64_t>(p.st.st_size);
     p.name = sp::parse_part_name(operand);
   }
@@ -341,16 +354,16 @@ bool order_parts(std::vector<Part>& parts, const std::optional<sp::Manifest>& ma
 std::optional<std::string> changed(const Part& p, bool rm) {
   const struct stat& then = p.st;
   struct stat now;
-  if (::fstat(p.held->fd, &now) != 0) return std::string("cannot check the file: ") + std::strerror(errno);
+  if (::fstat(p.held->fd(), &now) != 0) return std::string("cannot check the file: ") + std::strerror(errno);
   std::uint8_t more;
-  ssize_t past = ::pread(p.held->fd, &more, 1, static_cast<off_t>(p.base + p.size));
+  ssize_t past = ::pread(p.held->fd(), &more, 1, static_cast<off_t>(p.base + p.size));
   if (now.st_size != then.st_size || past != 0) return std::string("file size changed while joining");
   if (now.st_mtim.tv_sec != then.st_mtim.tv_sec || now.st_mtim.tv_nsec != then.st_mtim.tv_nsec ||
       now.st_ctim.tv_sec != then.st_ctim.tv_sec || now.st_ctim.tv_nsec != then.st_ctim.tv_nsec)
     return std::string("file changed while joining");
   if (rm) {
     struct stat named;
-    if (::fstatat(p.held->dir, p.held->entry.c_str(), &named, AT_SYMLINK_NOFOLLOW) != 0)
+    if (::fstatat(p.held->dir(), p.held->entry.c_str(), &named, AT_SYMLINK_NOFOLLOW) != 0)
       return std::string("cannot check the name: ") + std::strerror(errno);
     if (named.st_dev != then.st_dev || named.st_ino != then.st_ino)
       return std::string("name replaced by another file while joining");
@@ -526,7 +539,7 @@ int Joiner::run() {
       if (code == fpgacli::kOk) code = fpgacli::kWarning;
       continue;
     }
-    if (o_.rm && ::unlinkat(p.held->dir, p.held->entry.c_str(), 0) != 0) {
+    if (o_.rm && ::unlinkat(p.held->dir(), p.held->entry.c_str(), 0) != 0) {
       fpgacli::report(p.shown, std::string("cannot remove: ") + std::strerror(errno));
       code = fpgacli::kError;
     }
@@ -538,6 +551,13 @@ int Joiner::run() {
 
 int main(int argc, char** argv) {
   fpgacli::set_program_name(argv[0]);
+  // Every part is held open until the end: 1,000 parts need more than the
+  // usual soft limit of 1,024 descriptors.
+  struct rlimit nofile;
+  if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &nofile);
+  }
   fpgacli::install_signal_handlers();
   return Joiner(parse(argc, argv)).run();
 }

@@ -221,3 +221,14 @@ refused() { # what is expected in the message
   [[ "$output" == *"--rm and --no-verify exclude each other"* ]]
   [ -e big.log.000.gz ] && [ ! -e out2.gz ]
 }
+
+@test "item 2: parts held open to the end: 200 parts join under a soft limit of 64 descriptors" {
+  seq 1 3000 > many
+  "$SPLIT" -n l/200 many > names
+  run bash -c 'ulimit -Sn 64 && exec "$0" "$@" | cmp - many' "$CAT" $(cat names)
+  [ "$status" -eq 0 ]
+  run bash -c 'ulimit -Sn 64 && exec "$0" "$@"' "$CAT" --rm -o joined $(cat names)
+  [ "$status" -eq 0 ]
+  cmp joined many
+  [ ! -e many.000 ] && [ ! -e many.199 ]
+}
