@@ -149,11 +149,17 @@ PY
 
 # Three gzip parts of fpga-gzip (indexed members, checked from their
 # headers and trailers alone before), the middle one damaged.
-make_parts() {
+# Made once for the file (setup_file), copied for each test.
+setup_file() {
+  cd "$BATS_FILE_TMPDIR"
   seq 1 600000 > big.log
-  [ "$(stat -c %s big.log)" -gt 3000000 ]
   "$SPLIT" -n 3 big.log > /dev/null
   "$OURS" -k big.log.000 big.log.001 big.log.002
+}
+
+make_parts() {
+  cp "$BATS_FILE_TMPDIR"/big.log* .
+  [ "$(stat -c %s big.log)" -gt 3000000 ]
   cp big.log.001.gz good.001.gz
 }
 
