@@ -31,8 +31,8 @@ namespace sp = fpgaio::split;
 using fpgaio::Error;
 using fpgaio::ErrorKind;
 
-enum Id { kOutput, kForce, kAsGiven, kManifest, kSuffix, kVerify, kNoVerify, kLines, kProcesses, kRm, kQuiet, kProgress, kHelp,
-          kVersion };
+enum Id { kOutput, kForce, kAsGiven, kManifest, kSuffix, kVerify, kNoVerify, kLines, kProcesses, kRm, kQuiet,
+          kProgress, kHelp, kVersion };
 
 const std::vector<fpgacli::OptionSpec>& specs() {
   static const std::vector<fpgacli::OptionSpec> s = {
@@ -164,7 +164,7 @@ Error part_error(const std::string& part, const std::string& why) {
 // Opens a part file by its directory and its name there. Without O_NOFOLLOW
 // for the part itself (a link to a part may be joined), but with --rm the
 // name must be the file itself: removing a link would keep the data, and a
-// name that names something else by the end is kept (finish()).
+// name that names another file by the end is not removed (changed()).
 std::shared_ptr<Held> hold(const std::string& operand, bool rm, struct stat& st) {
   static std::map<std::string, std::shared_ptr<Fd>> dirs;  // one descriptor a directory
   auto h = std::make_shared<Held>();
