@@ -46,7 +46,7 @@ const std::vector<fpgacli::OptionSpec>& specs() {
        kNoVerify},
       {0, "lines", nullptr, "plain parts are lines: each must end with a newline", kLines},
       {'p', "processes", "N", "threads for inflating (default: the online cores)", kProcesses},
-      {0, "rm", nullptr, "remove the parts once the output is complete", kRm},
+      {0, "rm", nullptr, "remove the parts once the output is complete, each only if unchanged", kRm},
       {'q', "quiet", nullptr, "no warning about parts that carry no part count", kQuiet},
       {0, "progress", nullptr, "show progress on standard error", kProgress},
       {'h', "help", nullptr, "show this help and exit", kHelp},
@@ -88,7 +88,8 @@ Options parse(int argc, char** argv) {
         std::printf("\nA PART may be a byte range FILE@INDEX/COUNT:OFFSET+LENGTH (fpga-tools(7)), or -\n"
                     "for standard input. Parts made by fpga-split and fpga-gzip say how many there\n"
                     "are, so a missing first, middle or last part is refused without --manifest.\n"
-                    "Exit status: 0 success, 1 error (nothing is written), 2 joined with a warning.\n"
+                    "Exit status: 0 success, 1 error (nothing is written), 2 joined with a warning\n"
+                    "(e.g. a part that changed while it was joined: kept by --rm).\n"
                     "Full documentation: man %s\n",
                     fpgacli::program_name().c_str());
         fpgacli::exit_after_output();
