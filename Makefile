@@ -49,6 +49,7 @@ bench: build
 	@scripts/install-deps.sh --model
 	bench/gzip.sh $(BUILD)
 	bench/pipeline.sh $(BUILD)
+	bench/join.sh $(BUILD)
 	bench/infer.sh $(BUILD)
 	bench/kernel.sh $(BUILD)
 

@@ -507,6 +507,41 @@ TEST(Join, AnEndOfStreamMemberWithDataIsCorruptAndTheJoinChecksWhatItWrites) {
   EXPECT_FALSE(gzip::empty_end_marker(h, 0, 0));
 }
 
+// fpga-cat reads a part by its descriptor (/proc/self/fd/N, the file it
+// opened, never the name again): errors name the part as the user gave it.
+TEST(Join, ErrorsNameThePartAsShownNotTheDescriptorPath) {
+  Bytes d = text_data(5000);
+  gzip::CompressOptions o;
+  o.block_size = 1024;
+  Bytes gz = gzip::compress_buffer(d.data(), d.size(), o);
+  MemFile f(gz);
+  // A flipped CRC-32 in the first trailer: only inflating finds it.
+  Bytes bad = gz;
+  auto info = gzip::scan_part(f.path(), 0, gz.size(), "big.log.001.gz", false, 2);
+  bad[info.members[0].size - 8] ^= 0xff;
+  MemFile b(bad);
+  EXPECT_NO_THROW(gzip::scan_part(b.path(), 0, bad.size(), "big.log.001.gz", false, 2));
+  try {
+    gzip::scan_part(b.path(), 0, bad.size(), "big.log.001.gz", true, 2);
+    FAIL() << "a flipped CRC-32 in a trailer passed the verifying scan";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.path, "big.log.001.gz");
+  }
+  // The part cut short between the scan and the copy: the copy's error names it.
+  gzip::JoinPart jp;
+  jp.path = f.path();
+  jp.shown = "big.log.001.gz";
+  jp.info = gzip::scan_part(f.path(), 0, gz.size(), jp.shown, true, 2);
+  ASSERT_EQ(::ftruncate(f.fd, static_cast<off_t>(gz.size() / 2)), 0);
+  VecSink out;
+  try {
+    gzip::join({jp}, out, nullptr);
+    FAIL() << "a part cut short during the join was copied";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.path, "big.log.001.gz") << e.what();
+  }
+}
+
 // Every single-bit flip and every truncation of a small part: fpga-cat's
 // checks (scan_part with verify, as --rm implies) either refuse the part, or
 // the join writes a stream whose content is exactly the parts' content.

@@ -1,6 +1,7 @@
 // fpga-cat: join the results of chunks in chunk order, after checking that
 // every part is there and whole; gzip parts become one valid gzip stream.
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <optional>
 
 #include "cli.hpp"
@@ -29,8 +31,8 @@ namespace sp = fpgaio::split;
 using fpgaio::Error;
 using fpgaio::ErrorKind;
 
-enum Id { kOutput, kForce, kAsGiven, kManifest, kSuffix, kVerify, kLines, kProcesses, kRm, kQuiet, kProgress, kHelp,
-          kVersion };
+enum Id { kOutput, kForce, kAsGiven, kManifest, kSuffix, kVerify, kNoVerify, kLines, kProcesses, kRm, kQuiet,
+          kProgress, kHelp, kVersion };
 
 const std::vector<fpgacli::OptionSpec>& specs() {
   static const std::vector<fpgacli::OptionSpec> s = {
@@ -39,10 +41,12 @@ const std::vector<fpgacli::OptionSpec>& specs() {
       {0, "as-given", nullptr, "join in the order given, not by the chunk number in the names", kAsGiven},
       {0, "manifest", "FILE", "join the chunks FILE lists (fpga-split --manifest); check gzip parts against it", kManifest},
       {'S', "suffix", "SUF", "with --manifest and no PART: the parts are the chunk names + SUF (default .gz)", kSuffix},
-      {0, "verify", nullptr, "also inflate every gzip part and check its CRC-32, in parallel", kVerify},
+      {0, "verify", nullptr, "inflate every gzip member and check its CRC-32 (the default)", kVerify},
+      {0, "no-verify", nullptr, "check gzip parts' headers and trailers only, not the data (not with --rm)",
+       kNoVerify},
       {0, "lines", nullptr, "plain parts are lines: each must end with a newline", kLines},
-      {'p', "processes", "N", "threads for --verify (default: the online cores)", kProcesses},
-      {0, "rm", nullptr, "remove the parts once the output is complete", kRm},
+      {'p', "processes", "N", "threads for inflating (default: the online cores)", kProcesses},
+      {0, "rm", nullptr, "remove the parts once the output is complete, each only if unchanged", kRm},
       {'q', "quiet", nullptr, "no warning about parts that carry no part count", kQuiet},
       {0, "progress", nullptr, "show progress on standard error", kProgress},
       {'h', "help", nullptr, "show this help and exit", kHelp},
@@ -53,7 +57,7 @@ const std::vector<fpgacli::OptionSpec>& specs() {
 
 struct Options {
   std::string output, manifest, suffix = ".gz";
-  bool force = false, as_given = false, verify = false, lines = false, rm = false, progress = false, quiet = false;
+  bool force = false, as_given = false, verify = true, lines = false, rm = false, progress = false, quiet = false;
   unsigned threads = 0;
   std::vector<std::string> parts;
 };
@@ -70,6 +74,7 @@ Options parse(int argc, char** argv) {
       case kManifest: o.manifest = v; break;
       case kSuffix: o.suffix = v; break;
       case kVerify: o.verify = true; break;
+      case kNoVerify: o.verify = false; break;
       case kLines: o.lines = true; break;
       case kProcesses: o.threads = fpgacli::parse_count(v, 4096, "number of threads"); break;
       case kRm: o.rm = true; break;
@@ -83,7 +88,8 @@ Options parse(int argc, char** argv) {
         std::printf("\nA PART may be a byte range FILE@INDEX/COUNT:OFFSET+LENGTH (fpga-tools(7)), or -\n"
                     "for standard input. Parts made by fpga-split and fpga-gzip say how many there\n"
                     "are, so a missing first, middle or last part is refused without --manifest.\n"
-                    "Exit status: 0 success, 1 error (nothing is written), 2 joined with a warning.\n"
+                    "Exit status: 0 success, 1 error (nothing is written), 2 joined with a warning\n"
+                    "(e.g. a part that changed while it was joined: kept by --rm).\n"
                     "Full documentation: man %s\n",
                     fpgacli::program_name().c_str());
         fpgacli::exit_after_output();
@@ -93,13 +99,37 @@ Options parse(int argc, char** argv) {
   }, o.parts);
   if (o.parts.empty() && o.manifest.empty()) fpgacli::usage_error("no parts to join");
   if (o.as_given && !o.manifest.empty()) fpgacli::usage_error("--as-given and --manifest exclude each other");
-  if (o.rm) o.verify = true;  // a part is removed only after its content was verified
+  // A part is removed only after its content was verified.
+  if (o.rm && !o.verify)
+    fpgacli::usage_error("--rm and --no-verify exclude each other: parts are removed only once their data is checked");
   return o;
 }
+
+// A part file held open from the start: the file read is the file opened
+// (by /proc/self/fd/N, never the name again), and --rm removes the name in
+// the directory opened with it, and only while it still names that file.
+struct Fd {
+  int fd = -1;
+  Fd() = default;
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+struct Held {
+  std::shared_ptr<Fd> dir_fd;  // the part's directory, shared by the parts in it
+  Fd file;                     // the part
+  std::string entry;           // its name in the directory
+  int dir() const { return dir_fd->fd; }
+  int fd() const { return file.fd; }
+};
 
 struct Part {
   std::string shown;  // the operand
   std::string path;   // the file read
+  std::shared_ptr<Held> held;  // a file operand (not a range or standard input)
   std::uint64_t base = 0, size = 0;
   std::optional<sp::PartName> name;
   std::uint64_t index = 0;  // name->index, kept apart for sorting
@@ -132,7 +162,44 @@ Error part_error(const std::string& part, const std::string& why) {
   return Error(ErrorKind::corrupt, why).with_path(part);
 }
 
-Part open_part(const std::string& operand) {
+// Opens a part file by its directory and its name there. Without O_NOFOLLOW
+// for the part itself (a link to a part may be joined), but with --rm the
+// name must be the file itself: removing a link would keep the data, and a
+// name that names another file by the end is not removed (changed()).
+std::shared_ptr<Held> hold(const std::string& operand, bool rm, struct stat& st) {
+  static std::map<std::string, std::shared_ptr<Fd>> dirs;  // one descriptor a directory
+  auto h = std::make_shared<Held>();
+  std::string dir = ".";
+  h->entry = operand;
+  auto slash = operand.rfind('/');
+  if (slash != std::string::npos) {
+    dir = slash == 0 ? "/" : operand.substr(0, slash);
+    h->entry = operand.substr(slash + 1);
+  }
+  if (h->entry.empty()) throw Error(ErrorKind::usage, "not a regular file").with_path(operand);
+  auto& d = dirs[dir];
+  if (!d) {
+    auto opened = std::make_shared<Fd>();
+    opened->fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (opened->fd < 0) fpgaio::throw_errno("", errno, operand);
+    d = opened;
+  }
+  h->dir_fd = d;
+  // O_NONBLOCK: a FIFO under the name does not block the open.
+  h->file.fd = ::openat(h->dir(), h->entry.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | (rm ? O_NOFOLLOW : 0));
+  if (h->file.fd < 0) {
+    if (rm && errno == ELOOP)
+      throw Error(ErrorKind::usage, "a symbolic link: --rm removes only the parts themselves").with_path(operand);
+    fpgaio::throw_errno("", errno, operand);
+  }
+  if (::fstat(h->fd(), &st) != 0) fpgaio::throw_errno("", errno, operand);
+  if (!S_ISREG(st.st_mode)) throw Error(ErrorKind::usage, "not a regular file").with_path(operand);
+  int flags = ::fcntl(h->fd(), F_GETFL);
+  if (flags >= 0) ::fcntl(h->fd(), F_SETFL, flags & ~O_NONBLOCK);
+  return h;
+}
+
+Part open_part(const std::string& operand, bool rm) {
   Part p;
   p.shown = operand;
   if (auto r = fpgaio::parse_range(operand)) {
@@ -144,12 +211,15 @@ Part open_part(const std::string& operand) {
     p.st = in.stat();
     p.name = sp::PartName{r->path, r->index, std::stoull(r->index), ""};
     if (r->count) p.part = fpgaio::PartOf{std::stoull(r->index), *r->count, r->offset};
-  } else {
-    p.path = operand == "-" ? stdin_part() : operand;
+  } else if (operand == "-") {
+    p.path = stdin_part();
     if (::stat(p.path.c_str(), &p.st) != 0) fpgaio::throw_errno("", errno, operand);
-    if (!S_ISREG(p.st.st_mode)) throw Error(ErrorKind::usage, "not a regular file").with_path(operand);
     p.size = static_cast<std::uint64_t>(p.st.st_size);
-    if (operand != "-") p.name = sp::parse_part_name(operand);
+  } else {
+    p.held = hold(operand, rm, p.st);
+    p.path = "/proc/self/fd/" + std::to_string(p.held->fd());
+    p.size = static_cast<std::uint64_t>(p.st.st_size);
+    p.name = sp::parse_part_name(operand);
   }
   std::uint8_t head[512] = {};
   std::size_t got = static_cast<std::size_t>(std::min<std::uint64_t>(sizeof head, p.size));
@@ -280,6 +350,28 @@ bool order_parts(std::vector<Part>& parts, const std::optional<sp::Manifest>& ma
   return manifest.has_value();
 }
 
+// Whether a part file is no longer what was joined: its size, times or
+// content past what was read, or (with --rm) what its name names.
+std::optional<std::string> changed(const Part& p, bool rm) {
+  const struct stat& then = p.st;
+  struct stat now;
+  if (::fstat(p.held->fd(), &now) != 0) return std::string("cannot check the file: ") + std::strerror(errno);
+  std::uint8_t more;
+  ssize_t past = ::pread(p.held->fd(), &more, 1, static_cast<off_t>(p.base + p.size));
+  if (now.st_size != then.st_size || past != 0) return std::string("file size changed while joining");
+  if (now.st_mtim.tv_sec != then.st_mtim.tv_sec || now.st_mtim.tv_nsec != then.st_mtim.tv_nsec ||
+      now.st_ctim.tv_sec != then.st_ctim.tv_sec || now.st_ctim.tv_nsec != then.st_ctim.tv_nsec)
+    return std::string("file changed while joining");
+  if (rm) {
+    struct stat named;
+    if (::fstatat(p.held->dir(), p.held->entry.c_str(), &named, AT_SYMLINK_NOFOLLOW) != 0)
+      return std::string("cannot check the name: ") + std::strerror(errno);
+    if (named.st_dev != then.st_dev || named.st_ino != then.st_ino)
+      return std::string("name replaced by another file while joining");
+  }
+  return std::nullopt;
+}
+
 class Joiner {
  public:
   explicit Joiner(Options o) : o_(std::move(o)) {}
@@ -288,7 +380,6 @@ class Joiner {
  private:
   void check_output(const std::vector<Part>& parts);
   std::uint64_t write(const std::vector<Part>& parts, fpgaio::Sink& out);
-  void check_written(const std::string& readable, std::uint64_t size);
   std::vector<gz::JoinPart> check_gzip(const std::vector<Part>& parts);
   void check_plain(const std::vector<Part>& parts);
 
@@ -305,6 +396,7 @@ std::vector<gz::JoinPart> Joiner::check_gzip(const std::vector<Part>& parts) {
     const Part& p = parts[i];
     gz::JoinPart j;
     j.path = p.path;
+    j.shown = p.shown;
     j.base = p.base;
     j.info = gz::scan_part(p.path, p.base, p.size, p.shown, o_.verify, threads);
     if (manifest_) {
@@ -368,28 +460,6 @@ void Joiner::check_output(const std::vector<Part>& parts) {
         throw Error(ErrorKind::usage, "the output is one of the parts").with_path(p.shown);
 }
 
-// --verify, output to a file: what was written is inflated and must hold
-// exactly the parts' content, before the file gets its name.
-void Joiner::check_written(const std::string& readable, std::uint64_t size) {
-  unsigned threads = o_.threads ? o_.threads : fpgaio::online_cpus();
-  gz::PartInfo got;
-  try {
-    got = gz::scan_part(readable, 0, size, o_.output, true, threads);
-  } catch (const Error& e) {
-    throw Error(ErrorKind::usage, "the joined output does not verify: " + e.describe()).with_path(o_.output);
-  }
-  std::uint32_t crc = 0;
-  std::uint64_t bytes = 0;
-  for (const auto& p : gz_parts_) {
-    crc = fpgaio::crc32_combine(crc, p.info.crc, p.info.data_bytes);
-    bytes += p.info.data_bytes;
-  }
-  if (got.crc != crc || got.data_bytes != bytes)
-    throw Error(ErrorKind::corrupt, "the joined output holds " + std::to_string(got.data_bytes) +
-                                        " bytes, the parts " + std::to_string(bytes) + " (or their CRC-32s differ)")
-        .with_path(o_.output);
-}
-
 std::uint64_t Joiner::write(const std::vector<Part>& parts, fpgaio::Sink& out) {
   std::uint64_t total = 0, written = 0;
   for (const auto& p : parts) total += p.size;
@@ -420,7 +490,7 @@ int Joiner::run() {
         o_.parts.push_back((r ? r->stem() : c.name) + o_.suffix);
       }
     }
-    for (const auto& op : o_.parts) parts.push_back(open_part(op));
+    for (const auto& op : o_.parts) parts.push_back(open_part(op, o_.rm));
     if (o_.rm)
       for (const auto& p : parts)
         if (p.range || p.shown == "-")
@@ -452,8 +522,7 @@ int Joiner::run() {
     } else {
       fpgaio::OutputFile out(o_.output, o_.force, fpgaio::OutputName::given);
       fpgaio::FdSink sink(out.fd(), o_.output);
-      std::uint64_t written = write(parts, sink);
-      if (o_.verify && gzip && out.regular()) check_written(out.readable_path(), written);
+      write(parts, sink);
       out.commit(nullptr);
     }
   } catch (const Error& e) {
@@ -462,12 +531,18 @@ int Joiner::run() {
     return fpgacli::kError;
   }
   int code = warned_ ? fpgacli::kWarning : fpgacli::kOk;
-  if (o_.rm) {
-    for (const auto& p : parts) {
-      if (::unlink(p.path.c_str()) != 0) {
-        fpgacli::report(p.path, std::string("cannot remove: ") + std::strerror(errno));
-        code = fpgacli::kError;
-      }
+  for (const auto& p : parts) {
+    if (!p.held) continue;
+    // gzip's warning for an input that changed while it was read: the output
+    // holds the part as it was opened, and the part is kept (status 2).
+    if (auto why = changed(p, o_.rm)) {
+      fpgacli::report(p.shown, *why + (o_.rm ? "; not removed" : ""));
+      if (code == fpgacli::kOk) code = fpgacli::kWarning;
+      continue;
+    }
+    if (o_.rm && ::unlinkat(p.held->dir(), p.held->entry.c_str(), 0) != 0) {
+      fpgacli::report(p.shown, std::string("cannot remove: ") + std::strerror(errno));
+      code = fpgacli::kError;
     }
   }
   return code;
@@ -477,6 +552,13 @@ int Joiner::run() {
 
 int main(int argc, char** argv) {
   fpgacli::set_program_name(argv[0]);
+  // Every part is held open until the end: 1,000 parts need more than the
+  // usual soft limit of 1,024 descriptors.
+  struct rlimit nofile;
+  if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &nofile);
+  }
   fpgacli::install_signal_handlers();
   return Joiner(parse(argc, argv)).run();
 }

@@ -276,7 +276,8 @@ PartInfo scan_part(const std::string& path, std::uint64_t base, std::uint64_t si
                    bool verify, unsigned threads);
 
 struct JoinPart {
-  std::string path;  // the file
+  std::string path;   // the file
+  std::string shown;  // its name in messages (default: path)
   std::uint64_t base = 0;
   PartInfo info;
   // For the first part: the first member's FNAME to replace (the chunk file's

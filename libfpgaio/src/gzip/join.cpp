@@ -20,7 +20,7 @@ Error corrupt_at(const std::string& why, std::uint64_t member, std::uint64_t off
 
 // Walks indexed members from headers and trailers alone. Returns false at the
 // first member that has no index (the caller inflates the part instead).
-bool walk_indexed(int fd, const std::string& path, std::uint64_t base, std::uint64_t size, const std::string& shown,
+bool walk_indexed(int fd, const std::string& /*path*/, std::uint64_t base, std::uint64_t size, const std::string& shown,
                   PartInfo& info) {
   Bytes buf;
   std::uint64_t pos = 0;
@@ -36,7 +36,7 @@ bool walk_indexed(int fd, const std::string& path, std::uint64_t base, std::uint
       std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(std::uint64_t{1} << 16, size - at));
       if (n == 0) throw corrupt_at("part ends inside a gzip header (truncated?)", member, pos, shown);
       buf.resize(n);
-      pread_exact(fd, buf.data(), n, base + at, path);
+      pread_exact(fd, buf.data(), n, base + at, shown);
       if (at == pos) magic = has_gzip_magic(buf.data(), n);
       try {
         at += hp.feed(buf.data(), n);
@@ -57,7 +57,7 @@ bool walk_indexed(int fd, const std::string& path, std::uint64_t base, std::uint
                            std::to_string(size - pos) + " left (truncated?)",
                        member, pos, shown);
     std::uint8_t trailer[8];
-    pread_exact(fd, trailer, 8, base + pos + h->member_size - 8, path);
+    pread_exact(fd, trailer, 8, base + pos + h->member_size - 8, shown);
     std::uint32_t crc = le32(trailer), isize = le32(trailer + 4);
     if (h->index == Index::ft && h->isize != isize)
       throw corrupt_at("uncompressed size in header and trailer differ", member, pos, shown);
@@ -124,7 +124,7 @@ PartInfo scan_part(const std::string& path, std::uint64_t base, std::uint64_t si
   info.size = size;
   bool walked;
   {
-    ReadFile f(path);
+    ReadFile f(path, shown);
     walked = walk_indexed(f.fd(), path, base, size, shown, info);
   }
   if (walked && !verify) return info;
@@ -182,7 +182,8 @@ Stats join(const std::vector<JoinPart>& parts, Sink& out, const Progress& progre
   std::optional<Bytes> first_marker;
   for (std::size_t i = 0; i < parts.size(); ++i) {
     const JoinPart& p = parts[i];
-    ReadFile f(p.path);
+    const std::string& shown = p.shown.empty() ? p.path : p.shown;
+    ReadFile f(p.path, shown);
     st.in_bytes += p.info.size;
     expected.add(p.info.crc, p.info.data_bytes);
     if (!p.info.indexed) {
@@ -204,7 +205,7 @@ Stats join(const std::vector<JoinPart>& parts, Sink& out, const Progress& progre
           skip = h->length;
         }
       }
-      copy_bytes(f.fd(), p.base + skip, p.info.size - skip, sink, p.path);
+      copy_bytes(f.fd(), p.base + skip, p.info.size - skip, sink, shown);
       written.add(p.info.crc, p.info.data_bytes);
       wrote_data = true;
       continue;
@@ -234,9 +235,9 @@ Stats join(const std::vector<JoinPart>& parts, Sink& out, const Progress& progre
         std::uint64_t total = m.size - h.length + header_size(name);
         write_header(hdr, mtime, h.xfl, name, total, h.isize, 0);
         sink.write(hdr.data(), hdr.size());
-        copy_bytes(f.fd(), p.base + m.offset + h.length, m.size - h.length, sink, p.path);
+        copy_bytes(f.fd(), p.base + m.offset + h.length, m.size - h.length, sink, shown);
       } else {
-        copy_bytes(f.fd(), p.base + m.offset, m.size, sink, p.path);
+        copy_bytes(f.fd(), p.base + m.offset, m.size, sink, shown);
       }
       written.add(le32(trailer), le32(trailer + 4));
       first_of_part = false;
