@@ -140,3 +140,18 @@ post_four_at_once() { # file
   done
   wait $pids
 }
+
+# A lying proxy (tests/cli/fixtures/hostile_server.py MODE) in front of the
+# server on UPSTREAM; sets HPORT. (hostile-servers.bats has its own copy.)
+start_hostile() { # mode upstream-port
+  local T pf
+  T=$(remote_state_dir)
+  pf=$T/hostile.$RANDOM
+  "$PY" "$FIXTURES/hostile_server.py" "$pf" "$2" "$1" 2>> "$T/hostile.log" &
+  echo $! >> "$T/servers"
+  for _ in $(seq 100); do
+    [ -f "$pf" ] && { HPORT=$(cat "$pf"); return 0; }
+    sleep 0.05
+  done
+  return 1
+}
