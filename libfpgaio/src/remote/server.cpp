@@ -362,8 +362,8 @@ struct HttpServer::Impl {
           p->req.body = self->bodies.take(n);
         }
       }
-      // A body of no declared length (chunked) is counted as it arrives,
-      // in on_upload: nothing reserved for it yet.
+      // A body of no declared length (chunked) is counted as its bytes
+      // come (hold(), below): nothing reserved for it yet.
       if (p->refuse) {
         self->svc.count_refused(p->refuse);
         if (p->refuse != 413 && self->svc.config().log) {
