@@ -6,13 +6,19 @@
 # to the local one. Prints a Markdown table (MB/s of input over wall time,
 # ratio to local, peak RSS of the client and of the server) and appends it to
 # bench/RESULTS.md. The server and the client share this machine's cores, so
-# the remote rows pay for both sides: a lower bound for two hosts.
+# the remote rows pay for both sides: a lower bound for two hosts. The
+# client's own CPU seconds (its check of every answer included: it inflates
+# each compress answer and compares it with the chunk) have a column.
 #
 #   bench/remote.sh [BUILD_DIR]   environment: BENCH_DIR (corpus, default
 #                                 /var/tmp/fpga-bench), REMOTE_MB (1024),
 #                                 LEVEL (6), REPEAT (3 rounds),
 #                                 BENCH_RESULTS (file the table is appended
-#                                 to; default bench/RESULTS.md)
+#                                 to; default bench/RESULTS.md),
+#                                 REMOTE_BEFORE (another build directory:
+#                                 its client gets an HTTP row of its own,
+#                                 against the same server, in the same
+#                                 rounds; a before/after of the client)
 # The SSH rows need root (an sshd on a loopback port with keys made here);
 # elsewhere they are left out.
 set -euo pipefail
@@ -82,6 +88,12 @@ names=(local http)
 cmds=("$BIN/fpga-gzip -$LEVEL -p 2 -c '$in'" "$BIN/fpga-remote http://127.0.0.1:$port fpga-gzip -$LEVEL -c '$in'")
 servers=(0 "$spid")
 labels=("fpga-gzip -p 2 (local)" "fpga-remote http://127.0.0.1 fpga-gzip")
+if [ -n "${REMOTE_BEFORE:-}" ]; then
+  names+=(before)
+  cmds+=("$(cd "$REMOTE_BEFORE/tools" && pwd)/fpga-remote http://127.0.0.1:$port fpga-gzip -$LEVEL -c '$in'")
+  servers+=("$spid")
+  labels+=("the same, client of REMOTE_BEFORE")
+fi
 if [ -n "$ssh_ok" ]; then
   names+=(ssh plain)
   cmds+=("$BIN/fpga-remote ssh://benchhost fpga-gzip -$LEVEL -c '$in'"
@@ -96,7 +108,7 @@ if [ -n "$ssh_ok" ]; then
   labels+=("fpga-remote ssh://localhost fpga-gzip" "ssh localhost fpga-gzip -c (no name/time)"
            "ssh -c aes128-gcm: input there, .gz back")
 fi
-declare -A best rss cpu
+declare -A best rss cpu ccpu
 for round in $(seq "$REPEAT"); do
   for k in "${!names[@]}"; do
     n=${names[$k]} srv=${servers[$k]}
@@ -112,9 +124,11 @@ for round in $(seq "$REPEAT"); do
     read -r m u sy < "$OUT/time"
     t=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.4f", b - a}')
     c=$(awk -v u="$u" -v s="$sy" -v a="$s0" -v b="$s1" 'BEGIN{printf "%.2f", u + s + b - a}')
-    case $n in http|ssh) cmp "$OUT/local.gz" "$OUT/$n.gz" ;; esac
+    cc=$(awk -v u="$u" -v s="$sy" 'BEGIN{printf "%.2f", u + s}')
+    case $n in http|ssh|before) cmp "$OUT/local.gz" "$OUT/$n.gz" ;; esac
     if [ -z "${best[$n]:-}" ] || awk -v a="$t" -v b="${best[$n]}" 'BEGIN{exit !(a<b)}'; then best[$n]=$t; rss[$n]=$m; fi
     if [ -z "${cpu[$n]:-}" ] || awk -v a="$c" -v b="${cpu[$n]}" 'BEGIN{exit !(a<b)}'; then cpu[$n]=$c; fi
+    if [ -z "${ccpu[$n]:-}" ] || awk -v a="$cc" -v b="${ccpu[$n]}" 'BEGIN{exit !(a<b)}'; then ccpu[$n]=$cc; fi
   done
 done
 
@@ -123,18 +137,20 @@ echo "## fpga-remote benchmark $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
 echo "Machine: $(machine). $((bytes >> 20)) MiB of the Linux 6.1 source tar, level $LEVEL, on tmpfs;"
 echo "client and server on this machine. MB/s is input bytes over wall time; best of $REPEAT rounds, the"
-echo "rows interleaved. CPU s: user + system seconds of client and server together (the least of the rounds)."
+echo "rows interleaved. CPU s: user + system seconds of client and server together; client CPU s: the"
+echo "command's own (for ssh rows, its ssh too); each the least of the rounds."
 echo "Every remote output was compared with the local one (cmp)."
+[ -n "${REMOTE_BEFORE:-}" ] && echo "REMOTE_BEFORE: $REMOTE_BEFORE."
 echo
-echo "| command | MB/s | x local | CPU s | client RSS MiB | server peak RSS MiB |"
-echo "|---|---:|---:|---:|---:|---:|"
+echo "| command | MB/s | x local | CPU s | client CPU s | client RSS MiB | server peak RSS MiB |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
 for k in "${!names[@]}"; do
   n=${names[$k]}
   peak="-"; [ "$n" = http ] && peak=$(server_peak)
   # The transport-only row compresses nothing: no ratio to local.
-  awk -v n="${labels[$k]}" -v b="$bytes" -v t="${best[$n]}" -v l="${best[local]}" -v r="${rss[$n]}" -v s="$peak" -v c="${cpu[$n]}" -v x="$n" \
+  awk -v n="${labels[$k]}" -v b="$bytes" -v t="${best[$n]}" -v l="${best[local]}" -v r="${rss[$n]}" -v s="$peak" -v c="${cpu[$n]}" -v cc="${ccpu[$n]}" -v x="$n" \
     'BEGIN { if (t < 0.01) t = 0.01; ratio = x == "carry" ? "-" : sprintf("%.2f", l / t)
-             printf "| %-44s | %7.1f | %5s | %5.2f | %6.1f | %6s |\n", n, b / t / 1e6, ratio, c, r / 1024, s }'
+             printf "| %-44s | %7.1f | %5s | %5.2f | %5.2f | %6.1f | %6s |\n", n, b / t / 1e6, ratio, c, cc, r / 1024, s }'
 done
 if [ -n "${cpu[carry]:-}" ]; then
   echo

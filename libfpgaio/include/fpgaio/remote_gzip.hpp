@@ -38,6 +38,13 @@ struct RemoteGzipOptions {
 // time. Errors name "HOST: shown".
 gzip::Stats compress(HostPool& hosts, Input& in, Sink& out, const RemoteGzipOptions& opt);
 
+// The client's check of a compress answer to `chunk` (`last`: the request
+// had end=1): our members, in order, each inflated and equal to its part of
+// the chunk, its trailer's CRC-32 and size those of that part, ending
+// exactly at the chunk's end, the end marker only when `last`. Throws
+// TransportError("answer from HOST is not what was asked for (WHY)").
+void check_compress_answer(const Bytes& answer, const Bytes& chunk, bool last, const std::string& host);
+
 struct RemoteDecompressResult {
   gzip::Stats stats;
   std::optional<gzip::Header> first;  // the first member's header (-N)

@@ -18,10 +18,15 @@ std::uint32_t le32(const std::uint8_t* p) {
          static_cast<std::uint32_t>(p[2]) << 16 | static_cast<std::uint32_t>(p[3]) << 24;
 }
 
+}  // namespace
+
 // Trust nothing that comes back: the answer to a compress request must be a
 // sequence of our members holding exactly the chunk's bytes, with the end
-// marker only on the last chunk.
-void check_members(const Bytes& out, const Bytes& in, bool last, const std::string& host) {
+// marker only on the last chunk. Well-formed members with the right sizes
+// and CRC-32s are not enough (a liar can re-deflate other data and keep the
+// trailer): every member is inflated and compared with its part of the
+// chunk, so what is written decompresses to the input.
+void check_compress_answer(const Bytes& out, const Bytes& in, bool last, const std::string& host) {
   const std::uint64_t in_len = in.size();
   std::size_t pos = 0;
   std::uint64_t sum = 0;
@@ -29,6 +34,8 @@ void check_members(const Bytes& out, const Bytes& in, bool last, const std::stri
   auto bad = [&](const std::string& why) {
     return TransportError("answer from " + host + " is not what was asked for (" + why + ")");
   };
+  // A member's data, inflated (a block: reused, no page faults a chunk).
+  thread_local Bytes plain;
   while (pos < out.size()) {
     std::optional<gzip::Header> h;
     try {
@@ -46,6 +53,20 @@ void check_members(const Bytes& out, const Bytes& in, bool last, const std::stri
     // members of other data, however well formed, are refused.
     if (crc32(0, in.data() + sum, isize) != le32(out.data() + pos + h->member_size - 8))
       throw bad("a member's CRC-32 is not the data's");
+    // And its deflate data must be those bytes, ending where the trailer
+    // starts (what gzip -d reads), not other data under the right trailer.
+    const std::uint8_t* deflated = out.data() + pos + h->length;
+    const std::size_t deflated_len = h->member_size - h->length - 8;
+    if (plain.size() < std::max<std::size_t>(isize, 1)) plain.resize(std::max<std::size_t>(isize, 1));
+    std::size_t used = 0;
+    try {
+      used = inflate_whole(deflated, deflated_len, plain.data(), isize);
+    } catch (const Error& e) {
+      throw bad(std::string("a member's deflate data: ") + e.what());
+    }
+    if (used != deflated_len) throw bad("bytes between a member's deflate data and its trailer");
+    if (isize && std::memcmp(plain.data(), in.data() + sum, isize) != 0)
+      throw bad("a member does not inflate to the data sent");
     sum += isize;
     saw_end = h->end_of_stream;
     pos += h->member_size;
@@ -53,6 +74,8 @@ void check_members(const Bytes& out, const Bytes& in, bool last, const std::stri
   if (sum != in_len) throw bad("uncompressed size");
   if (saw_end != last) throw bad("end marker");
 }
+
+namespace {
 
 Error with_host(Error e, const std::string& host, const std::string& shown, std::uint64_t member_base,
                 std::uint64_t offset_base) {
@@ -167,7 +190,7 @@ gzip::Stats compress(HostPool& hosts, Input& in, Sink& out, const RemoteGzipOpti
       auto [r, host] = hosts.call(req);
       if (r.status != 200) throw with_host(error_from_response(r), host, opt.shown, 0, 0);
       try {
-        check_members(r.body, req.body, last, host);
+        check_compress_answer(r.body, req.body, last, host);
       } catch (const TransportError& e) {
         throw Error(ErrorKind::device, e.what()).with_path(host + ": " + opt.shown);
       }

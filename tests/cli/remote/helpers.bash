@@ -205,4 +205,18 @@ make_pki() {
 
 tls_code() { # cert path
   curl -s -o out.body -w '%{http_code}' --cacert ca.pem --cert "$1" --key cli.key "https://127.0.0.1:$PORT$2" || true
+
+# A lying proxy (tests/cli/fixtures/hostile_server.py MODE) in front of the
+# server on UPSTREAM; sets HPORT.
+start_hostile() { # mode upstream-port
+  local T pf
+  T=$(remote_state_dir)
+  pf=$T/hostile.$RANDOM
+  "$PY" "$FIXTURES/hostile_server.py" "$pf" "$2" "$1" 2>> "$T/hostile.log" &
+  echo $! >> "$T/servers"
+  for _ in $(seq 100); do
+    [ -f "$pf" ] && { HPORT=$(cat "$pf"); return 0; }
+    sleep 0.05
+  done
+  return 1
 }

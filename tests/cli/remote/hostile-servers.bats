@@ -23,20 +23,6 @@ teardown() {
   remote_teardown
 }
 
-# A hostile proxy in front of the server on UPSTREAM; sets HPORT.
-start_hostile() { # mode upstream-port
-  local T pf
-  T=$(remote_state_dir)
-  pf=$T/hostile.$RANDOM
-  "$PY" "$HOSTILE" "$pf" "$2" "$1" 2>> "$T/hostile.log" &
-  echo $! >> "$T/servers"
-  for _ in $(seq 100); do
-    [ -f "$pf" ] && { HPORT=$(cat "$pf"); return 0; }
-    sleep 0.05
-  done
-  return 1
-}
-
 # models/conv.fbnn and conv-idx3-ubyte (60 images of 9x9x2) and a local
 # run's answers for it.
 conv_model() {
