@@ -10,7 +10,6 @@
 load ../helpers
 load helpers
 
-HOSTILE=$FIXTURES/hostile_server.py
 
 setup() {
   mkdir -p "$BATS_TEST_TMPDIR/w"
