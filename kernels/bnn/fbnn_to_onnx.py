@@ -164,6 +164,8 @@ def check_chain(m, path):
         at = "model: layer %d: " % i
         last = i + 1 == len(m.layers)
         if l.kind == CONV:
+            if last:
+                fail(path, at + "the last layer must be fully connected (a convolution gives a map, not class scores)")
             if l.cin != c:
                 fail(path, at + "takes %d channels, gets %d" % (l.cin, c))
             if h < 3 or w < 3:

@@ -252,21 +252,40 @@ inline void model(const std::uint8_t* data, std::size_t size) {
   }
   Pipe p(b);
   if (p.ok) load_agrees(p.path());
-  if (!m || m->input.values() > (1u << 18) || model_cost(*m) > 4e6) return;
+  if (!m) return;
 
-  // Every code path gives the same scores.
-  std::vector<std::uint8_t> px(m->input.values());
-  for (std::size_t i = 0; i < px.size(); ++i) px[i] = static_cast<std::uint8_t>(i * 151 + size);
+  // Every model the validator accepts goes to the engine (under ASan in the
+  // fuzzer): the engine refuses only one too large for its limits; one
+  // cheap enough to run here runs on every code path, which give the same
+  // scores, each a sum the last layer can make (matching bits in
+  // [0, fan-in]; for an 8-bit single layer, +-128 a synapse). A model of a
+  // fuzz input's size (max_len 300000) prepares in well under 256 MiB.
+  const bool run = m->input.values() <= (1u << 18) && model_cost(*m) <= 4e6;
+  const fpgaio::bnn::Layer& last = m->layers.back();
+  check(last.kind == fpgaio::bnn::LayerKind::fc, "the validator accepts a model whose last layer is not fully connected");
+  const bool fixed = m->layers.size() == 1 && m->mode == fpgaio::bnn::InputMode::fixed8;
+  const std::int64_t hi = fixed ? 128 * std::int64_t{last.fan_in()} : last.fan_in(), lo = fixed ? -hi : 0;
+  std::vector<std::uint8_t> px;
+  if (run) {
+    px.resize(m->input.values());
+    for (std::size_t i = 0; i < px.size(); ++i) px[i] = static_cast<std::uint8_t>(i * 151 + size);
+  }
   std::vector<std::int32_t> first;
   for (auto isa : fpgaio::bnn::supported_isas()) {
     std::optional<fpgaio::bnn::Engine> e;
     try {
       e.emplace(*m, isa);
-    } catch (const Error&) {
-      return;  // too large for the engine: refused before allocating
+    } catch (const Error& err) {
+      // Too large for the engine: refused before allocating, and only so.
+      check(err.kind() == fpgaio::ErrorKind::device &&
+                std::string(err.what()).find("more than the CPU engine's") != std::string::npos,
+            std::string("the engine refuses a model the validator accepts: ") + err.what());
+      return;
     }
+    if (!run) return;
     std::vector<std::int32_t> scores(m->classes.size());
     e->classify(px.data(), scores.data());
+    for (auto v : scores) check(v >= lo && v <= hi, "a score outside the last layer's range");
     if (first.empty()) first = scores;
     check(scores == first, std::string("code path ") + fpgaio::bnn::isa_name(isa) + " gives other scores");
   }

@@ -15,6 +15,8 @@
 #include <random>
 #include <thread>
 
+#include <zlib.h>
+
 #include "fpgaio/bnn.hpp"
 #include "fpgaio/error.hpp"
 #include "fpgaio/images.hpp"
@@ -469,16 +471,121 @@ TEST(BnnEngine, RefusesAModelWhoseMapsWouldNotFitBeforeAllocating) {
   }
 }
 
+namespace {
+// An IDX1 labels file declaring `declared` labels and holding `n`: label i is
+// i * 7 % 251.
+Bytes idx1(std::uint32_t declared, std::size_t n) {
+  Bytes b = {0, 0, 8, 1};
+  for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<std::uint8_t>(declared >> s));
+  for (std::size_t i = 0; i < n; ++i) b.push_back(static_cast<std::uint8_t>(i * 7 % 251));
+  return b;
+}
+
+// `d` as one gzip member (zlib's, level 1).
+Bytes gzip_of(const Bytes& d) {
+  z_stream z{};
+  if (deflateInit2(&z, 1, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK) std::abort();
+  Bytes out(deflateBound(&z, d.size()));
+  z.next_in = const_cast<Bytef*>(d.data());
+  z.avail_in = static_cast<uInt>(d.size());
+  z.next_out = out.data();
+  z.avail_out = static_cast<uInt>(out.size());
+  if (deflate(&z, Z_FINISH) != Z_STREAM_END) std::abort();
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+}  // namespace
+
 TEST(ImageReader, LabelsAreHeldToTheirHeaderAndNeverReadWhole) {
-  EXPECT_EQ(error_of([] { images::read_idx_labels("/dev/zero"); }),
+  EXPECT_EQ(error_of([] { images::Labels l("/dev/zero"); }),
             "/dev/zero: corrupt data: not an IDX file: unknown element type");
   Bytes l = {0, 0, 8, 1, 0, 0, 0, 3, 7, 8, 9};
   {
     MemFile f(l);
-    EXPECT_EQ(images::read_idx_labels(f.path()), (std::vector<std::uint8_t>{7, 8, 9}));
+    images::Labels lab(f.path());
+    EXPECT_EQ(lab.count(), 3u);
+    EXPECT_EQ(lab.at(0), 7);
+    EXPECT_EQ(lab.at(2), 9);
+    EXPECT_EQ(lab.at(1), 8);
   }
   l.push_back(1);
   MemFile f(l);
-  EXPECT_EQ(error_of([&] { images::read_idx_labels(f.path()); }),
+  EXPECT_EQ(error_of([&] { images::Labels lab(f.path()); }),
             f.path() + ": corrupt data: IDX header describes 11 bytes but the file has 12");
+}
+
+TEST(ImageReader, GzipLabelsAreReadOnlyAsFarAsAsked) {
+  // 2^32 - 1 labels declared, 32 MiB of them there (a bomb's start): the
+  // first ones come at once; the file is never read to its end.
+  Bytes l = idx1(0xffffffffu, 32u << 20);
+  Bytes gz = gzip_of(l);
+  MemFile f(gz);
+  images::Labels lab(f.path());
+  EXPECT_EQ(lab.count(), 0xffffffffu);
+  EXPECT_EQ(lab.at(0), 0);
+  EXPECT_EQ(lab.at(100), 100 * 7 % 251);
+  // Far on (the window moves), and back (the file is read again).
+  EXPECT_EQ(lab.at(30u << 20), (std::uint64_t{30} << 20) * 7 % 251);
+  EXPECT_EQ(lab.at(5), 5 * 7 % 251);
+  // Past what the file holds: an error naming it, the header's size
+  // against the data's.
+  EXPECT_EQ(error_of([&] { lab.at(33u << 20); }),
+            f.path() + ": corrupt data: IDX header describes 4294967303 bytes but the file has " +
+                std::to_string(8 + (32u << 20)));
+}
+
+TEST(ImageReader, LabelsOfAStreamAreReadOnceInOrder) {
+  Bytes l = idx1(20u << 20, 20u << 20);
+  Pipe p(l);
+  images::Labels lab(p.path());
+  EXPECT_EQ(lab.at(3), 3 * 7 % 251);
+  EXPECT_EQ(lab.at((20u << 20) - 1), ((20u << 20) - 1) % 251 * 7 % 251);
+  EXPECT_NE(error_of([&] { lab.at(3); }).find("labels from a stream are read once"), std::string::npos);
+}
+
+TEST(ImageReader, TheLastLabelChecksTheWholeFile) {
+  // A gzip file one byte longer than its header says: fine while the labels
+  // asked for are not the last; the last reads to the end.
+  Bytes l = idx1(3, 4);
+  Bytes gz = gzip_of(l);
+  MemFile f(gz);
+  images::Labels lab(f.path());
+  EXPECT_EQ(lab.at(1), 7);
+  EXPECT_EQ(error_of([&] { lab.at(2); }), f.path() + ": corrupt data: IDX header describes 11 bytes but the file has 12");
+}
+
+TEST(BnnModel, ValidateRefusesAConvolutionAsTheLastLayer) {
+  // 4x4x1 one-bit input, one 3x3 convolution to 2 channels, 2 classes: the
+  // engine computes the last layer as a fully connected one (it crashed on
+  // this one, reading thresholds that are not there).
+  std::mt19937 rng(9);
+  Model m;
+  m.input = Shape{4, 4, 1};
+  m.mode = InputMode::binary;
+  m.layers.push_back(random_layer(rng, LayerKind::conv3x3, 1, 2, false, false));
+  m.classes = {"a", "b"};
+  try {
+    m.validate();
+    FAIL() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "model: layer 0: the last layer must be fully connected (a convolution gives a map, not class scores)");
+  }
+  Bytes b = m.serialize();
+  EXPECT_EQ(error_of([&] { Model::parse(b.data(), b.size(), "m.fbnn"); }),
+            "m.fbnn: corrupt data: model: layer 0: the last layer must be fully connected (a convolution gives a "
+            "map, not class scores)");
+  // The same map into a fully connected layer is a model, and runs.
+  m.layers[0] = random_layer(rng, LayerKind::conv3x3, 1, 2, true, false);
+  m.layers.push_back(random_layer(rng, LayerKind::fc, 8, 2, false, false));
+  m.validate();
+  std::vector<std::uint8_t> px(16);
+  for (std::size_t i = 0; i < px.size(); ++i) px[i] = static_cast<std::uint8_t>(i * 37);
+  for (Isa isa : supported_isas()) {
+    Engine e(m, isa);
+    std::int32_t s[2];
+    e.classify(px.data(), s);
+    EXPECT_EQ(std::vector<std::int32_t>(s, s + 2), reference(m, px)) << isa_name(isa);
+  }
 }

@@ -229,6 +229,44 @@ TEST(Infer, ABatchWithTheWrongNumberOfClassesIsAnError) {
   EXPECT_EQ(run2.images(), 5u);
 }
 
+TEST(Infer, InputsAreNumberedAcrossCallsAndLabelsFollowTheNumbers) {
+  // Three images, then two: numbered 0-4, as one input of five would be, and
+  // --labels looked up by those numbers (the classes given are the five
+  // labels in order, so every one is right; with the second input numbered
+  // from 0 again, 4 of 5 were).
+  testutil::MemFile a(Bytes(16 * 3, 9)), b(Bytes(16 * 2, 9));
+  testutil::MemFile labels(Bytes{0, 0, 8, 1, 0, 0, 0, 5, 0, 1, 0, 1, 1});
+  fpgaio::infer::Settings set;
+  set.shape = bnn::Shape{4, 4, 1};
+  set.labels = std::make_shared<fpgaio::images::Labels>(labels.path());
+  fpgaio::infer::Run run(set, bnn::Shape{4, 4, 1}, {"a", "b"});
+  testutil::VecSink out;
+  const std::vector<std::uint16_t> truth = {0, 1, 0, 1, 1};
+  std::size_t next = 0;  // one thread: batches come in order
+  auto fn = [&](const fpgaio::images::Batch& bt) {
+    fpgaio::infer::Answer ans;
+    for (std::size_t i = 0; i < bt.count; ++i) ans.classes.push_back(truth.at(next++));
+    return ans;
+  };
+  run.classify(a.path(), out, fn, 2, 1);
+  run.classify(b.path(), out, fn, 2, 1);
+  EXPECT_EQ(std::string(out.v.begin(), out.v.end()), "0\t0\ta\n1\t1\tb\n2\t0\ta\n3\t1\tb\n4\t1\tb\n");
+  EXPECT_EQ(run.correct(), 5u);
+  EXPECT_EQ(run.labelled(), 5u);
+  // --start numbers the first input; the next goes on from it.
+  set.start = 1;
+  fpgaio::infer::Run from1(set, bnn::Shape{4, 4, 1}, {"a", "b"});
+  testutil::VecSink out1;
+  auto none = [](const fpgaio::images::Batch& bt) {
+    fpgaio::infer::Answer ans;
+    ans.classes.assign(bt.count, 0);
+    return ans;
+  };
+  from1.classify(b.path(), out1, none, 2, 1);
+  from1.classify(b.path(), out1, none, 2, 1);
+  EXPECT_EQ(std::string(out1.v.begin(), out1.v.end()), "1\t0\ta\n2\t0\ta\n3\t0\ta\n4\t0\ta\n");
+}
+
 TEST(RemoteInfer, OnACsimLeaseClassesComeFromTheFinnDriverAndScoresAreRefused) {
   TempDir d;
   bnn::Model a = small_model(4, {"a", "b", "c"});

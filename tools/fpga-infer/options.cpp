@@ -129,7 +129,7 @@ fpgaio::infer::Settings run_settings(const Options& o) {
   set.start = o.start;
   set.format = o.format;
   set.scores = o.scores;
-  if (!o.labels.empty()) set.labels = img::read_idx_labels(o.labels);
+  if (!o.labels.empty()) set.labels = std::make_shared<img::Labels>(o.labels);
   if (!o.manifest.empty()) set.manifest = fpgaio::split::read_manifest(o.manifest);
   set.manifest_path = o.manifest;
   return set;

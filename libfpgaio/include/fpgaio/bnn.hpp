@@ -27,7 +27,8 @@ enum class LayerKind : std::uint32_t { conv3x3 = 1, maxpool2x2 = 2, fc = 3 };
 // (-1), as BNN-PYNQ's LFC pads 784 to 832.
 // Thresholds: output bit = acc > T, acc being the number of matching bits
 // (binary input) or the sum of +-x in units of 1/128 (fixed8 input). The
-// last layer has none: its scores are the matching-bit counts.
+// last layer is fully connected and has none: its scores, one a class, are
+// the matching-bit counts (for an 8-bit single layer, the sums).
 struct Layer {
   LayerKind kind = LayerKind::fc;
   std::uint32_t in = 0, out = 0;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -67,7 +68,35 @@ class Reader {
   std::vector<std::uint8_t> pending_;  // read again before the input
 };
 
-// The labels of an IDX1 labels file (Fashion-MNIST's t10k-labels-idx1-ubyte).
-std::vector<std::uint8_t> read_idx_labels(const std::string& path);
+// The labels of an IDX1 labels file (Fashion-MNIST's t10k-labels-idx1-ubyte),
+// plain or gzip, read only as far as the images need: the header when it is
+// opened (a file that is not one fails at once, a plain file of the wrong
+// size too), then, as labels are asked for, the data up to them and a little
+// beyond, in a background thread. At most kLabelWindow labels are held: an
+// image number far into the file (a chunk, --start) skips the labels before
+// it, and asking again for one skipped reads a file again from its start (a
+// stream cannot be: that is an error). The last label asked for reads the
+// file to its end, so that a file longer than its header or damaged after
+// the labels is an error then, as when it was read whole.
+constexpr std::uint64_t kLabelWindow = std::uint64_t{1} << 24;
+
+class Labels {
+ public:
+  explicit Labels(const std::string& path);  // throws Error naming `path`
+  ~Labels();
+  Labels(const Labels&) = delete;
+  Labels& operator=(const Labels&) = delete;
+
+  const std::string& path() const;
+  std::uint64_t count() const;  // the labels its header declares
+  // The label of image `index` < count(). Throws Error(corrupt) when the
+  // file ends before it or is damaged before it (or, for the last one,
+  // anywhere), Error(usage) for a stream asked for a label it has passed.
+  std::uint8_t at(std::uint64_t index);
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
 
 }  // namespace fpgaio::images

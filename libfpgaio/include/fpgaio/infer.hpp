@@ -45,7 +45,7 @@ struct Settings {
   std::optional<std::uint64_t> start;     // --start
   std::optional<split::Manifest> manifest;
   std::string manifest_path;              // for messages
-  std::vector<std::uint8_t> labels;       // --labels
+  std::shared_ptr<images::Labels> labels; // --labels (read as far as the image numbers need)
   OutFormat format = OutFormat::tsv;
   bool scores = false;
 };
@@ -75,6 +75,10 @@ class Run {
   // Classifies every image of `operand` ("-", a file, a byte range) in
   // batches of `batch` images, `threads` batches at once, and writes the
   // lines to `out` in image order. Errors name the operand as fpga-infer does.
+  // Images are numbered across the calls: a range, a chunk file and a
+  // manifest's chunk keep the numbers they had in the whole input; any other
+  // input starts after the last image of the one before (the first at 0, or
+  // at --start, which numbers the first input and those after it go on).
   void classify(const std::string& operand, Sink& out, const BatchFn& fn, std::size_t batch, unsigned threads,
                 const ProgressHooks& progress = {});
 
@@ -97,6 +101,10 @@ class Run {
   bnn::Shape input_;
   std::vector<std::string> names_;
   std::uint64_t images_ = 0, labelled_ = 0, correct_ = 0;
+  // The number after the last image classified, where an input that does
+  // not know its numbers (not a range, chunk file or manifest chunk) starts;
+  // and the inputs begun so far.
+  std::uint64_t next_ = 0, inputs_ = 0;
   std::uint64_t past_labels_ = 0;  // images numbered past the end of --labels
   std::vector<std::uint64_t> confusion_;
 };

@@ -1,8 +1,14 @@
 // Image readers: CIFAR-10 binary, IDX, PNM, raw; files, ranges, streams.
 #include "fpgaio/images.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <condition_variable>
 #include <cstring>
+#include <exception>
+#include <mutex>
+#include <thread>
 
 #include "fpgaio/error.hpp"
 #include "fpgaio/gzip.hpp"
@@ -238,46 +244,206 @@ std::size_t Reader::next(std::size_t n, Batch& b) {
   return b.count;
 }
 
-std::vector<std::uint8_t> read_idx_labels(const std::string& path) {
-  // Inflated when it is gzip. The header is checked as soon as it has
-  // arrived, and only the labels it counts are kept: the rest of a longer
-  // input is counted, not stored (--labels /dev/zero fails at its header).
-  struct LabelSink : Sink {
-    const std::string& path;
-    std::uint8_t head[8];
-    std::optional<split::IdxHeader> idx;
-    std::vector<std::uint8_t> labels;
-    std::uint64_t total = 0;
-    explicit LabelSink(const std::string& p) : path(p) {}
-    void write(const std::uint8_t* d, std::size_t n) override {
-      for (; n && total < 8; ++d, --n) head[total++] = *d;
-      if (!idx && total == 8) {
-        idx = split::parse_idx(head, 8, path, std::nullopt);
-        if (idx->dims.size() != 1 || idx->type != 0x08)
-          throw Error(ErrorKind::corrupt, "not an IDX labels file (IDX1 of bytes)").with_path(path);
-      }
-      std::size_t keep = idx ? static_cast<std::size_t>(std::min<std::uint64_t>(n, idx->dims[0] - labels.size())) : 0;
-      labels.insert(labels.end(), d, d + keep);
-      total += n;
-    }
-  } sink(path);
-  {
-    Input in(path);
-    gzip::Decoder dec(in, {});
-    if (dec.is_gzip()) {
-      try {
-        dec.run(sink);
-      } catch (Error& e) {
-        throw e.with_path(path);
-      }
-    } else {
-      dec.copy_through(sink);
-    }
+// --- Labels ------------------------------------------------------------------
+//
+// A thread decodes the file (gzip or plain) into a Sink that keeps the labels
+// of the window [lo, lo + buf.size()) and waits whenever it has passed what
+// the reader wants (the label asked for and kReadAhead more); the reader
+// moves `want` on and waits for the label. Everything shared is under `mu`.
+
+namespace {
+constexpr std::uint64_t kReadAhead = std::uint64_t{1} << 16;
+struct StopReading {};  // thrown by the sink to end a decode early
+}  // namespace
+
+struct Labels::Impl {
+  std::string path;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool can_reread = false;  // a regular file: read again when asked for a label behind the window
+  std::uint8_t head[8] = {};
+  std::optional<split::IdxHeader> idx;  // once the header has arrived and was checked
+  std::optional<std::uint64_t> plain_size;  // a plain regular file's size, checked against the header
+  std::uint64_t lo = 0;               // buf holds the labels [lo, lo + buf.size()) (seen >= lo)
+  std::vector<std::uint8_t> buf;
+  std::uint64_t seen = 0;             // labels decoded so far, kept or skipped
+  std::uint64_t want = 0;             // the thread decodes until seen >= want
+  std::uint64_t bytes = 0;            // bytes decoded so far
+  bool done = false, stop = false;
+  std::exception_ptr error;
+  std::thread thread;
+
+  ~Impl() { finish(); }
+  std::uint64_t count() const { return idx ? idx->dims[0] : 0; }
+  void start() {
+    done = stop = false;
+    error = nullptr;
+    seen = bytes = 0;
+    buf.clear();
+    thread = std::thread([this] { produce(); });
   }
-  auto idx = split::parse_idx(sink.head, static_cast<std::size_t>(std::min<std::uint64_t>(sink.total, 8)), path, sink.total);
-  if (idx.dims.size() != 1 || idx.type != 0x08)
-    throw Error(ErrorKind::corrupt, "not an IDX labels file (IDX1 of bytes)").with_path(path);
-  return std::move(sink.labels);
+  void finish() {
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      stop = true;
+    }
+    cv.notify_all();
+    if (thread.joinable()) thread.join();
+  }
+
+  // In the thread: the file's bytes, from its start.
+  struct LabelSink : Sink {
+    Impl& s;
+    explicit LabelSink(Impl& impl) : s(impl) {}
+    void write(const std::uint8_t* d, std::size_t n) override {
+      std::unique_lock<std::mutex> lk(s.mu);
+      while (n) {
+        if (s.stop) throw StopReading{};
+        if (s.bytes < 8) {
+          std::size_t k = std::min<std::size_t>(n, static_cast<std::size_t>(8 - s.bytes));
+          std::memcpy(s.head + s.bytes, d, k);
+          s.bytes += k, d += k, n -= k;
+          if (s.bytes == 8) {
+            split::IdxHeader h = split::parse_idx(s.head, 8, s.path, s.plain_size);
+            if (h.dims.size() != 1 || h.type != 0x08)
+              throw Error(ErrorKind::corrupt, "not an IDX labels file (IDX1 of bytes)").with_path(s.path);
+            if (s.idx && s.idx->dims != h.dims)
+              throw Error(ErrorKind::corrupt, "the labels file changed while it was read").with_path(s.path);
+            s.idx = h;
+            s.cv.notify_all();
+          }
+          continue;
+        }
+        const std::uint64_t count = s.count();
+        if (s.seen >= count) {
+          // Past the labels: the rest is counted, never kept, and read only
+          // once the last label was asked for (to the end of the file).
+          if (s.want < count) throw StopReading{};
+          s.bytes += n;
+          if (s.bytes - 8 - count > kReadAhead)
+            throw Error(ErrorKind::corrupt, "IDX header describes " + std::to_string(8 + count) +
+                                                " bytes but the file has more than " + std::to_string(s.bytes))
+                .with_path(s.path);
+          return;
+        }
+        while (s.seen >= s.want && !s.stop) s.cv.wait(lk);
+        if (s.stop) throw StopReading{};
+        std::size_t k = static_cast<std::size_t>(std::min<std::uint64_t>({n, s.want - s.seen, count - s.seen}));
+        // Labels before the window are skipped; the reader keeps `want`
+        // within kLabelWindow of lo, so the window stays that small.
+        std::size_t skip = s.seen < s.lo ? static_cast<std::size_t>(std::min<std::uint64_t>(k, s.lo - s.seen)) : 0;
+        s.buf.insert(s.buf.end(), d + skip, d + k);
+        s.seen += k, s.bytes += k, d += k, n -= k;
+        s.cv.notify_all();
+      }
+    }
+  };
+
+  void produce() {
+    std::exception_ptr err;
+    try {
+      Input in(path);
+      gzip::Decoder dec(in, {});
+      LabelSink sink(*this);
+      if (dec.is_gzip()) {
+        try {
+          dec.run(sink);
+        } catch (Error& e) {
+          throw e.with_path(path);
+        }
+      } else {
+        {
+          std::lock_guard<std::mutex> lk(mu);
+          if (in.is_regular()) plain_size = static_cast<std::uint64_t>(in.stat().st_size);
+        }
+        dec.copy_through(sink);
+      }
+      std::lock_guard<std::mutex> lk(mu);
+      // The whole file was read: its size against its header.
+      if (bytes < 8) split::parse_idx(head, static_cast<std::size_t>(bytes), path, bytes);
+      split::check_idx_size(*idx, bytes, path);
+    } catch (const StopReading&) {
+    } catch (...) {
+      err = std::current_exception();
+    }
+    std::lock_guard<std::mutex> lk(mu);
+    error = err;
+    done = true;
+    cv.notify_all();
+  }
+};
+
+Labels::Labels(const std::string& path) : impl_(std::make_shared<Impl>()) {
+  Impl& s = *impl_;
+  s.path = path;
+  {
+    // Whether it can be read again: a regular file (after symlinks).
+    struct stat st;
+    s.can_reread = ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  }
+  s.start();
+  std::unique_lock<std::mutex> lk(s.mu);
+  s.cv.wait(lk, [&] { return s.idx || s.done; });
+  if (!s.idx) {
+    std::exception_ptr e = s.error;
+    lk.unlock();
+    s.finish();
+    if (e) std::rethrow_exception(e);
+    throw Error(ErrorKind::corrupt, "not an IDX labels file").with_path(path);
+  }
+}
+
+Labels::~Labels() = default;
+
+const std::string& Labels::path() const { return impl_->path; }
+
+std::uint64_t Labels::count() const {
+  std::lock_guard<std::mutex> lk(impl_->mu);
+  return impl_->count();
+}
+
+std::uint8_t Labels::at(std::uint64_t i) {
+  Impl& s = *impl_;
+  std::unique_lock<std::mutex> lk(s.mu);
+  const std::uint64_t count = s.count();
+  if (i >= count) throw Error(ErrorKind::usage, "no label for image " + std::to_string(i)).with_path(s.path);
+  if (i < s.lo) {
+    // Behind the window: a file is read again from its start; a stream
+    // cannot be.
+    if (!s.can_reread)
+      throw Error(ErrorKind::usage, "the label of image " + std::to_string(i) +
+                                        " was passed: labels from a stream are read once, in order of the "
+                                        "image numbers (give them as a file)")
+          .with_path(s.path);
+    lk.unlock();
+    s.finish();
+    lk.lock();
+    s.lo = i;
+    s.want = 0;
+    s.start();
+  }
+  const std::uint64_t want = std::min(count, i + 1 + kReadAhead);
+  if (want > s.want) {
+    s.want = want;
+    if (s.want - s.lo > kLabelWindow) {
+      // The window moves on: the labels before it are let go.
+      const std::uint64_t lo = s.want - kLabelWindow;
+      const std::uint64_t drop = std::min<std::uint64_t>(s.buf.size(), lo - s.lo);
+      s.buf.erase(s.buf.begin(), s.buf.begin() + static_cast<std::ptrdiff_t>(drop));
+      s.lo = lo;
+    }
+    s.cv.notify_all();
+  }
+  // The last label waits for the end of the file (its size, its checks).
+  const bool last = i + 1 == count;
+  s.cv.wait(lk, [&] { return s.done || (i - s.lo < s.buf.size() && !last); });
+  // An error past this label (within the read-ahead) is not this label's:
+  // it is reported when a label at or after it is asked for.
+  if (i - s.lo < s.buf.size() && !last) return s.buf[static_cast<std::size_t>(i - s.lo)];
+  if (s.error) std::rethrow_exception(s.error);
+  if (i - s.lo >= s.buf.size())
+    throw Error(ErrorKind::corrupt, "the labels end before image " + std::to_string(i) + "'s").with_path(s.path);
+  return s.buf[static_cast<std::size_t>(i - s.lo)];
 }
 
 }  // namespace fpgaio::images

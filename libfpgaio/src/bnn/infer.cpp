@@ -125,7 +125,9 @@ std::uint64_t Run::start_from_offset(const std::string& operand, images::Format 
 }
 
 std::optional<std::uint64_t> Run::start_for(const std::string& operand) {
-  if (s_.start) return s_.start;
+  // --start numbers the run's first image; the inputs after it go on from
+  // where the one before ended.
+  if (s_.start) return inputs_ ? next_ : *s_.start;
   if (!s_.manifest || parse_range(operand)) return std::nullopt;  // a range knows its numbers
   for (const auto& c : s_.manifest->chunks) {
     if (c.name != operand) continue;
@@ -167,7 +169,11 @@ void Run::classify(const std::string& operand, Sink& out, const BatchFn& fn, std
     // A chunk file of fpga-split knows where its data began in the input:
     // its images keep their numbers there.
     if (auto part = in->part(); part && !in->is_stdin()) start = start_from_offset(operand, *fmt, part->offset);
+    // Any other input goes on from where the one before ended: images are
+    // numbered across all inputs (and --labels follows the numbers).
+    else start = next_;
   }
+  ++inputs_;
   images::Reader reader(*in, *fmt, input_, s_.shape, start, std::move(head));
   if (progress.start) progress.start(in->name(), reader.total().value_or(0));
   const std::size_t classes = names_.size();
@@ -177,8 +183,8 @@ void Run::classify(const std::string& operand, Sink& out, const BatchFn& fn, std
     out.write(reinterpret_cast<const std::uint8_t*>(r.text.data()), r.text.size());
     for (std::size_t i = 0; i < r.predicted.size(); ++i) {
       int label = r.labels[i];
-      if (label < 0 && !s_.labels.empty()) {
-        if (r.first + i < s_.labels.size()) label = s_.labels[r.first + i];
+      if (label < 0 && s_.labels) {
+        if (r.first + i < s_.labels->count()) label = s_.labels->at(r.first + i);
         else ++past_labels_;
       }
       if (label < 0) continue;
@@ -189,6 +195,7 @@ void Run::classify(const std::string& operand, Sink& out, const BatchFn& fn, std
       }
     }
     images_ += r.predicted.size();
+    next_ = r.first + r.predicted.size();
     if (progress.update) progress.update(done += r.predicted.size());
   });
   for (;;) {
@@ -227,8 +234,8 @@ std::string Run::accuracy_text() const {
 
 std::string Run::labels_warning(const std::string& labels_path) const {
   if (!past_labels_) return "";
-  return "warning: " + labels_path + ": " + std::to_string(s_.labels.size()) +
-         (s_.labels.size() == 1 ? " label" : " labels") + ", but " + std::to_string(past_labels_) +
+  const std::uint64_t n = s_.labels ? s_.labels->count() : 0;
+  return "warning: " + labels_path + ": " + std::to_string(n) + (n == 1 ? " label" : " labels") + ", but " + std::to_string(past_labels_) +
          (past_labels_ == 1 ? " image is" : " images are") + " numbered past them; left out of the accuracy";
 }
 

@@ -197,6 +197,9 @@ void Model::validate() const {
     bool last = i + 1 == layers.size();
     switch (l.kind) {
       case LayerKind::conv3x3:
+        // Scores are one a class: a convolution gives a map (the engine and
+        // the ONNX export compute the last layer as a fully connected one).
+        if (last) throw bad(at + "the last layer must be fully connected (a convolution gives a map, not class scores)");
         if (l.in != s.channels) throw bad(at + "takes " + std::to_string(l.in) + " channels, gets " + std::to_string(s.channels));
         if (s.height < 3 || s.width < 3) throw bad(at + "map smaller than 3x3");
         s = Shape{s.height - 2, s.width - 2, l.out};
