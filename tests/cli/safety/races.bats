@@ -1,0 +1,61 @@
+#!/usr/bin/env bats
+# Issue 20, item 1: a directory or file swapped for a symbolic link (or a
+# FIFO) between the walk's check and its use. fixtures/race.py runs the
+# program again and again while it flips one name as fast as it can, and
+# fails an attempt when the victim directory changed, the program blocked,
+# or data was lost or leaked. The same cases pass with GNU gzip
+# (FPGA_GZIP=gzip, ctest cli.safety.races.reference-gzip). A few hundred
+# attempts by default; FPGA_LONG=1 runs ten times as many.
+
+load ../helpers
+
+RACE=$FIXTURES/race.py
+
+# Attempts of a case: the default, times ten under FPGA_LONG.
+attempts() { # default
+  if [ -n "${FPGA_LONG:-}" ]; then echo $(( $1 * 10 )); else echo "$1"; fi
+}
+
+race() { # kind default-attempts
+  # The helper bounds every attempt (RACE_TIMEOUT, 2 s); timeout(1) bounds the case.
+  run timeout $(( $(attempts "$2") + 60 )) "$PY" "$RACE" "$1" "$(attempts "$2")" "$GZ"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == "$1: 0 of "* ]]
+}
+
+@test "-r: a directory swapped for a link to another during the walk is never entered" {
+  race dir-r 40
+}
+
+@test "-d: the output goes where the input was, however the directory flips" {
+  race dir-d 150
+}
+
+@test "a file swapped for a symbolic link after it was checked is not followed (no -f)" {
+  race link 150
+}
+
+@test "a file swapped for a FIFO after it was checked never blocks the open" {
+  race fifo 150
+}
+
+@test "what was checked is what is read: the swaps one at a time, with gzip's words" {
+  mkdir victim tree
+  echo secret > victim/secret
+  seq 1 1000 > tree/f
+  # A link in place of a file is refused (O_NOFOLLOW), as gzip does.
+  mv tree/f tree/f.real
+  ln -s "$PWD/victim/secret" tree/f
+  run timeout 10 "$GZ" tree/f
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"tree/f: Too many levels of symbolic links"* ]]
+  [ "$(cat victim/secret)" = secret ]
+  [ ! -e tree/f.gz ]
+  # A FIFO is ignored, never opened for long.
+  rm tree/f
+  mkfifo tree/f
+  run timeout 10 "$GZ" tree/f
+  [ "$status" -eq 2 ]
+  [ "$output" = "$(basename "$GZ"): tree/f is not a directory or a regular file - ignored" ]
+}
