@@ -667,8 +667,18 @@ int Splitter::run() {
     streaming = !in.is_regular();
     // A regular file's size is read where its stat lies (/proc, /sys), as
     // GNU split does: -n divides it, and the other modes plan by it.
-    if (!streaming) in.learn_size();
-    if (!streaming) run_file(in);
+    if (!streaming) {
+      const auto said = in.stat().st_size;
+      in.learn_size();
+      // A range is read again from the file by other tools: its offsets
+      // must hold there, not only in the copy read here.
+      if (o_.ranges && in.stat().st_size != said)
+        throw fpgaio::Error(fpgaio::ErrorKind::usage, "--ranges needs a file whose size its stat tells (it says " +
+                                                          std::to_string(said) + " bytes and holds " +
+                                                          std::to_string(in.stat().st_size) + "); copy it to a file first")
+            .with_path(o_.input);
+      run_file(in);
+    }
     else run_stream(in);
     write_manifest();
   } catch (const fpgaio::Error& e) {

@@ -59,3 +59,24 @@ race() { # kind default-attempts
   [ "$status" -eq 2 ]
   [ "$output" = "$(basename "$GZ"): tree/f is not a directory or a regular file - ignored" ]
 }
+
+@test "a file put in the input's place while it is compressed is kept, not removed (warning)" {
+  is_reference && skip "GNU gzip removes whatever has the name by then"
+  seq 1 3000000 > f
+  cp f orig
+  echo "a new file" > new
+  "$GZ" -9 f 2> err &
+  pid=$!
+  # Once the input is open, another file takes its name.
+  for _ in $(seq 1 400); do
+    ls -l /proc/$pid/fd 2>/dev/null | grep -q "$PWD/f\$" && break
+    sleep 0.01
+  done
+  mv new f
+  wait $pid && status=0 || status=$?
+  cat err
+  [ "$status" -eq 2 ]
+  [ "$(cat err)" = "fpga-gzip: f: replaced by another file meanwhile -- not removed" ]
+  [ "$(cat f)" = "a new file" ]
+  gzip -dc f.gz | cmp - orig
+}

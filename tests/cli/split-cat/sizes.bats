@@ -55,3 +55,12 @@ same_as_gnu() { # file args...
   seq 1 100000 > in
   same_as_gnu in -n 3
 }
+
+@test "--ranges of a file whose stat lies is a one-line error: the ranges would not hold there" {
+  [ -r /proc/version ] || skip "no /proc/version"
+  [ "$(stat -c %s /proc/version)" -eq 0 ] || skip "/proc/version has a size here"
+  run "$SPLIT" -n 3 --ranges /proc/version
+  [ "$status" -eq 1 ]
+  [[ "$output" == "fpga-split: /proc/version: --ranges needs a file whose size its stat tells (it says 0 bytes and holds "*"); copy it to a file first" ]]
+  [ "${#lines[@]}" -eq 1 ]
+}
