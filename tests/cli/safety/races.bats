@@ -8,6 +8,7 @@
 # attempts by default; FPGA_LONG=1 runs ten times as many.
 
 load ../helpers
+load ../remote/helpers  # fpga-remote serve for the client's walk (setup in w/, teardown stops it)
 
 RACE=$FIXTURES/race.py
 
@@ -16,12 +17,16 @@ attempts() { # default
   if [ -n "${FPGA_LONG:-}" ]; then echo $(( $1 * 10 )); else echo "$1"; fi
 }
 
-race() { # kind default-attempts
+race() { # kind default-attempts [program...]
+  local kind=$1 n
+  n=$(attempts "$2")
+  shift 2
+  [ $# -gt 0 ] || set -- "$GZ"
   # The helper bounds every attempt (RACE_TIMEOUT, 2 s); timeout(1) bounds the case.
-  run timeout $(( $(attempts "$2") + 60 )) "$PY" "$RACE" "$1" "$(attempts "$2")" "$GZ"
+  run timeout $(( n + 60 )) "$PY" "$RACE" "$kind" "$n" "$@"
   echo "$output"
   [ "$status" -eq 0 ]
-  [[ "$output" == "$1: 0 of "* ]]
+  [[ "$output" == "$kind: 0 of "* ]]
 }
 
 @test "-r: a directory swapped for a link to another during the walk is never entered" {
@@ -38,6 +43,15 @@ race() { # kind default-attempts
 
 @test "a file swapped for a FIFO after it was checked never blocks the open" {
   race fifo 150
+}
+
+@test "fpga-remote's client walk (fpga-gzip's): the same races" {
+  is_reference && skip "fpga-remote has no GNU counterpart"
+  start_server races
+  race dir-r 10 "$R" "http://127.0.0.1:$PORT" fpga-gzip
+  race dir-d 40 "$R" "http://127.0.0.1:$PORT" fpga-gzip
+  race link 40 "$R" "http://127.0.0.1:$PORT" fpga-gzip
+  race fifo 40 "$R" "http://127.0.0.1:$PORT" fpga-gzip
 }
 
 @test "what was checked is what is read: the swaps one at a time, with gzip's words" {
