@@ -30,11 +30,11 @@ race() { # kind default-attempts [program...]
 }
 
 @test "-r: a directory swapped for a link to another during the walk is never entered" {
-  race dir-r 40
+  race dir-r 30
 }
 
 @test "-d: the output goes where the input was, however the directory flips" {
-  race dir-d 150
+  race dir-d 100
 }
 
 @test "a file swapped for a symbolic link after it was checked is not followed (no -f)" {
@@ -49,9 +49,9 @@ race() { # kind default-attempts [program...]
   is_reference && skip "fpga-remote has no GNU counterpart"
   start_server races
   race dir-r 10 "$R" "http://127.0.0.1:$PORT" fpga-gzip
-  race dir-d 40 "$R" "http://127.0.0.1:$PORT" fpga-gzip
-  race link 40 "$R" "http://127.0.0.1:$PORT" fpga-gzip
-  race fifo 40 "$R" "http://127.0.0.1:$PORT" fpga-gzip
+  race dir-d 30 "$R" "http://127.0.0.1:$PORT" fpga-gzip
+  race link 30 "$R" "http://127.0.0.1:$PORT" fpga-gzip
+  race fifo 30 "$R" "http://127.0.0.1:$PORT" fpga-gzip
 }
 
 @test "what was checked is what is read: the swaps one at a time, with gzip's words" {
@@ -76,7 +76,7 @@ race() { # kind default-attempts [program...]
 
 @test "a file put in the input's place while it is compressed is kept, not removed (warning)" {
   is_reference && skip "GNU gzip removes whatever has the name by then"
-  seq 1 3000000 > f
+  seq 1 1000000 > f
   cp f orig
   echo "a new file" > new
   "$GZ" -9 f 2> err &
