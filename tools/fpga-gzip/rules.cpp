@@ -1,7 +1,6 @@
 // gzip's file rules (rules.hpp), one copy for fpga-gzip and fpga-remote.
 #include "rules.hpp"
 
-#include <dirent.h>
 #include <strings.h>
 #include <cstdio>
 #include <unistd.h>
@@ -64,10 +63,10 @@ std::optional<std::string> decompressed_name(const std::string& path, const std:
   return stem;
 }
 
-std::optional<std::string> shortened_name(const std::string& stem, const std::string& suffix, bool compress) {
+std::optional<std::string> shortened_name(const std::string& stem, const std::string& suffix, bool compress,
+                                          long name_max) {
   std::string dir = dir_prefix(stem), base = base_name(stem);
-  long max = ::pathconf(dir.empty() ? "." : dir.c_str(), _PC_NAME_MAX);
-  std::size_t limit = max > 0 ? static_cast<std::size_t>(max) : 255;
+  std::size_t limit = name_max > 0 ? static_cast<std::size_t>(name_max) : 255;
   if (base.size() + suffix.size() <= limit) return std::nullopt;
   if (!compress) return dir + base.substr(0, limit);
   if (base.size() > 4 && ends_with(base, ".tar")) {
@@ -152,21 +151,6 @@ void Lister::finish(std::size_t operands) {
   if (verbosity_ > 0) std::printf("                            ");
   std::printf("%19llu %19llu %s (totals)\n", static_cast<unsigned long long>(compressed_),
               static_cast<unsigned long long>(uncompressed_), list_ratio(uncompressed_, compressed_, header_bytes_).c_str());
-}
-
-int directory_entries(const std::string& path, std::vector<std::string>& paths) {
-  DIR* d = ::opendir(path.c_str());
-  if (!d) return errno;
-  std::vector<std::string> names;
-  while (auto* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") names.push_back(n);
-  }
-  ::closedir(d);
-  std::sort(names.begin(), names.end());
-  paths.clear();
-  for (const auto& n : names) paths.push_back(path + (path.back() == '/' ? "" : "/") + n);
-  return 0;
 }
 
 }  // namespace fpgagzip

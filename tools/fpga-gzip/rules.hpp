@@ -35,19 +35,17 @@ std::optional<std::string> known_suffix(const std::string& path, const std::stri
 std::optional<std::string> decompressed_name(const std::string& path, const std::string& suffix);
 
 // `stem` + `suffix` shortened as gzip shortens a name too long for its
-// directory, or nothing when it fits. Compressing: ".tar" becomes ".tgz",
-// else one character goes from the last part (between dots) longer than 3
-// characters (then 2, 1) until it fits. Decompressing (`compress` false,
-// `stem` the whole name): the last characters go.
-std::optional<std::string> shortened_name(const std::string& stem, const std::string& suffix, bool compress);
+// directory (whose names may have `name_max` characters), or nothing when
+// it fits. Compressing: ".tar" becomes ".tgz", else one character goes
+// from the last part (between dots) longer than 3 characters (then 2, 1)
+// until it fits. Decompressing (`compress` false, `stem` the whole name):
+// the last characters go.
+std::optional<std::string> shortened_name(const std::string& stem, const std::string& suffix, bool compress,
+                                          long name_max);
 
 // A file that grew (a logger appending) or changed while it was read: gzip's
 // words for it, or nothing. Only regular files, not ranges or stdin.
 std::optional<std::string> input_changed(const fpgaio::Input& in, std::uint64_t bytes_read);
-
-// -r: the paths of the entries of directory `path` (not . and ..), sorted
-// by name; 0, or opendir's errno.
-int directory_entries(const std::string& path, std::vector<std::string>& paths);
 
 // -l's table, as gzip prints it: a heading before the first line, one line
 // a file, totals for more than one operand.

@@ -74,16 +74,16 @@ void Walk::finish_list() {
   if (o_.mode == Mode::list) lister_.finish(o_.files.size());
 }
 
-void Walk::run_input(fpgaio::Input& in, const std::string& in_path) {
-  if (o_.mode == Mode::compress) compress_one(in, in_path);
-  else decompress_one(in, in_path);
+void Walk::run_input(fpgaio::Input& in, const std::string& in_path, const Place& at) {
+  if (o_.mode == Mode::compress) compress_one(in, in_path, at);
+  else decompress_one(in, in_path, at);
 }
 
 void Walk::run_operand(const std::string& path) {
   if (path == "-") {
     try {
       fpgaio::Input in("-");
-      run_input(in, "-");
+      run_input(in, "-", Place{});
     } catch (const fpgaio::Error& e) {
       fail(e, "stdin");
     }
@@ -95,45 +95,79 @@ void Walk::run_operand(const std::string& path) {
       if (o_.mode == Mode::decompress && !o_.to_stdout)
         return fail(path, "a byte range can be decompressed only to standard output (-c)");
       fpgaio::Input in(*range);
-      run_input(in, path);
+      // Its output goes beside the file, in the directory as opened now.
+      auto where = fpgaio::split_path(range->path);
+      fpgaio::Dir dir = fpgaio::Dir::open(where.first);
+      run_input(in, path, Place{&dir, where.second, in.stat()});
       return;
     }
   } catch (const fpgaio::Error& e) {
     return fail(e, path);
   }
+  // The operand's directory is resolved once; the file is looked at, opened,
+  // replaced and removed relative to it from here on.
+  auto where = fpgaio::split_path(path);
+  const std::string& name = where.second;
+  std::optional<fpgaio::Dir> dir;
+  int err = 0;
+  try {
+    dir.emplace(fpgaio::Dir::open(where.first));
+  } catch (const fpgaio::Error& e) {
+    err = e.error_number();
+  }
   struct stat st;
-  if (::lstat(path.c_str(), &st) != 0) {
-    int err = errno;
+  if (!err) err = dir->stat(name, st);
+  if (!err && path.size() > 1 && path.back() == '/' && !S_ISDIR(st.st_mode)) {
+    struct stat target;  // "f/" names a directory, or a link to one
+    if (dir->stat(name, target, true) != 0 || !S_ISDIR(target.st_mode)) err = ENOTDIR;
+  }
+  if (err) {
     // gunzip foo looks for foo.gz (and gzip's other suffixes), as gzip does;
     // a name that has a suffix already is reported as given.
     if (err == ENOENT && o_.mode != Mode::compress && !decompressed_name(path)) {
-      for (const std::string& s : {o_.suffix, std::string(".gz"), std::string(".z"), std::string("-z"), std::string(".Z")}) {
-        std::string alt = path + s;
-        if (::lstat(alt.c_str(), &st) == 0) return run_file(alt, st);
-      }
+      if (dir)
+        for (const std::string& s : {o_.suffix, std::string(".gz"), std::string(".z"), std::string("-z"), std::string(".Z")})
+          if (dir->stat(name + s, st) == 0) return run_file(*dir, name + s, path + s, st);
       return fail(path + o_.suffix, std::strerror(ENOENT));
     }
     return fail(path, std::strerror(err));
   }
-  run_file(path, st);
+  run_file(*dir, name, path, st);
 }
 
-void Walk::run_directory(const std::string& path) {
-  std::vector<std::string> paths;
-  if (int err = directory_entries(path, paths)) return fail(path, std::strerror(err));
-  for (const auto& p : paths) {
+// -r: a directory's entries, relative to it as opened now (never through a
+// symbolic link unless -f), each looked at once and opened as it was seen.
+void Walk::run_directory(const fpgaio::Dir& parent, const std::string& name, const std::string& shown,
+                         const struct stat& checked, bool follow) {
+  std::optional<fpgaio::Dir> dir;
+  try {
+    dir.emplace(parent.sub(name, shown, &checked, follow));
+  } catch (const fpgaio::Error& e) {
+    return fail(e, shown);
+  }
+  struct stat self;
+  if (::fstat(dir->fd(), &self) != 0) return fail(shown, std::strerror(errno));
+  const std::pair<dev_t, ino_t> id{self.st_dev, self.st_ino};
+  for (const auto& a : ancestors_)
+    if (a == id) return warn("", shown + " is a directory it is in (a symbolic link loop) -- ignored");
+  std::vector<std::string> names;
+  if (int err = dir->entries(names)) return fail(shown, std::strerror(err));
+  ancestors_.push_back(id);
+  for (const auto& n : names) {
+    std::string entry = dir->shown(n);
     struct stat st;
-    if (::lstat(p.c_str(), &st) != 0) {
-      fail(p, std::strerror(errno));
+    if (int err = dir->stat(n, st)) {
+      fail(entry, std::strerror(err));
       continue;
     }
-    run_file(p, st);
+    run_file(*dir, n, entry, st);
   }
+  ancestors_.pop_back();
 }
 
-void Walk::run_file(const std::string& path, const struct stat& st) {
+void Walk::run_file(const fpgaio::Dir& dir, const std::string& name, const std::string& path, const struct stat& st) {
   if (S_ISDIR(st.st_mode)) {
-    if (o_.recursive) return run_directory(path);
+    if (o_.recursive) return run_directory(dir, name, path, st, false);
     return warn("", path + " is a directory -- ignored");
   }
   // -t and -l write to standard output in gzip (they set its to_stdout), as
@@ -141,9 +175,9 @@ void Walk::run_file(const std::string& path, const struct stat& st) {
   const bool to_stdout = o_.to_stdout || o_.mode == Mode::list || o_.mode == Mode::test;
   if (S_ISLNK(st.st_mode) && !o_.force && !to_stdout) return fail(path, std::strerror(ELOOP));
   struct stat target;
-  if (S_ISLNK(st.st_mode) && ::stat(path.c_str(), &target) == 0 && S_ISDIR(target.st_mode)) {
+  if (S_ISLNK(st.st_mode) && dir.stat(name, target, true) == 0 && S_ISDIR(target.st_mode)) {
     // -f follows a link to a directory as gzip does: into it with -r, else ignored.
-    if (o_.recursive) return run_directory(path);
+    if (o_.recursive) return run_directory(dir, name, path, st, true);
     return warn("", path + " is a directory -- ignored");
   }
   if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode) && !to_stdout)
@@ -151,23 +185,34 @@ void Walk::run_file(const std::string& path, const struct stat& st) {
   if (S_ISREG(st.st_mode) && writes_file())
     if (auto why = special_file(path, st, o_.force)) return warn("", *why);
   try {
-    fpgaio::Input in(path);
+    // What was looked at is what is opened: a link (unless -f or -c) or a
+    // FIFO put in its place since is refused, and a FIFO never blocks the open.
+    fpgaio::Input in(dir, name, &st, o_.force || to_stdout);
     // Again on what was opened (-f follows a symlink): a link to /dev/zero or
     // a FIFO is not compressed to a file, as gzip.
     if (writes_file() && !in.is_regular())
       return warn("", path + " is not a directory or a regular file - ignored");
     if (writes_file())
       if (auto why = special_file(path, in.stat(), o_.force)) return warn("", *why);
-    run_input(in, path);
+    run_input(in, path, Place{&dir, name, st});
   } catch (const fpgaio::Error& e) {
     fail(e, path);
   }
 }
 
-void Walk::after_commit(const std::string& in_path, const std::string& out_path, std::uint64_t in_bytes,
-                        std::uint64_t out_bytes, bool keep, std::uint64_t header_bytes) {
-  bool remove = !keep && !o_.keep && !o_.to_stdout && in_path != "-" && !fpgaio::parse_range(in_path);
-  if (remove && ::unlink(in_path.c_str()) != 0) fail(in_path, std::string("cannot remove: ") + std::strerror(errno));
+void Walk::after_commit(const Place& at, const std::string& in_path, const std::string& out_path,
+                        std::uint64_t in_bytes, std::uint64_t out_bytes, bool keep, std::uint64_t header_bytes) {
+  bool remove = !keep && !o_.keep && !o_.to_stdout && at.dir && in_path != "-" && !fpgaio::parse_range(in_path);
+  if (remove) {
+    // Only the file that was read: another one in its place since stays.
+    int err = at.dir->remove_if_same(at.name, at.checked);
+    if (err == ESTALE) {
+      warn(in_path, "replaced by another file meanwhile -- not removed");
+      remove = false;
+    } else if (err) {
+      fail(in_path, std::string("cannot remove: ") + std::strerror(err));
+    }
+  }
   if (o_.verbosity > 0) {
     std::uint64_t plain = o_.mode == Mode::compress ? in_bytes : out_bytes;
     // Decompressing, gzip leaves the first header and a trailer out of the
@@ -195,7 +240,7 @@ bool Walk::input_changed(const fpgaio::Input& in, std::uint64_t bytes_read) {
   return true;
 }
 
-void Walk::compress_one(fpgaio::Input& in, const std::string& in_path) {
+void Walk::compress_one(fpgaio::Input& in, const std::string& in_path, const Place& at) {
   bool is_stdin = in_path == "-";
   const std::string shown = is_stdin ? "stdin" : in_path;
   const auto& range = in.range();
@@ -239,31 +284,31 @@ void Walk::compress_one(fpgaio::Input& in, const std::string& in_path) {
     auto st = work_.compress(in, sink, head, shown, progress);
     bar.finish();
     input_changed(in, st.in_bytes);
-    after_commit(in_path, "stdout", st.in_bytes, st.out_bytes);
+    after_commit(at, in_path, "stdout", st.in_bytes, st.out_bytes);
     return;
   }
   std::string out_path = (range ? range->stem() : in_path) + o_.suffix;
   bool shortened = false;
-  if (auto s = shortened_name(range ? range->stem() : in_path, o_.suffix, true)) {
+  if (auto s = shortened_name(range ? range->stem() : in_path, o_.suffix, true, at.dir->name_max())) {
     // Too long for the directory: shortened as gzip does, and the name kept
     // in the header whatever -n says.
     out_path = *s;
     shortened = true;
     head.name = base_name(range ? range->path : in_path);
   }
-  struct stat ost;
-  if (::lstat(out_path.c_str(), &ost) == 0 && !o_.force) return exists(out_path);
-  fpgaio::OutputFile out(out_path, o_.force, fpgaio::OutputName::chosen);
+  const std::string out_name = base_name(out_path);
+  if (at.dir->exists(out_name) && !o_.force) return exists(out_path);
+  fpgaio::OutputFile out(*at.dir, out_name, o_.force);
   fpgaio::FdSink sink(out.fd(), out_path);
   auto st = work_.compress(in, sink, head, shown, progress);
   bar.finish();
   out.commit(&in.stat(), o_.synchronous);
   bool changed = input_changed(in, st.in_bytes);
   if (shortened && o_.verbosity == 0) report("", in_path + " compressed to " + out_path);
-  after_commit(in_path, out_path, st.in_bytes, st.out_bytes, changed || !out.regular());
+  after_commit(at, in_path, out_path, st.in_bytes, st.out_bytes, changed || !out.regular());
 }
 
-void Walk::decompress_one(fpgaio::Input& in, const std::string& in_path) {
+void Walk::decompress_one(fpgaio::Input& in, const std::string& in_path, const Place& at) {
   bool is_stdin = in_path == "-";
   const std::string shown = is_stdin ? "stdin" : in_path;
   if (is_stdin && fpgacli::is_tty(STDIN_FILENO) && !o_.force)
@@ -304,7 +349,7 @@ void Walk::decompress_one(fpgaio::Input& in, const std::string& in_path) {
     }
   }
   if (out_path) {
-    if (auto s = shortened_name(*out_path, "", false)) {
+    if (auto s = shortened_name(*out_path, "", false, at.dir->name_max())) {
       out_path = s;  // a stored name (-N) too long for the directory
       warn(*out_path, "warning, name truncated");
     }
@@ -333,14 +378,15 @@ void Walk::decompress_one(fpgaio::Input& in, const std::string& in_path) {
     fpgaio::FdSink sink(STDOUT_FILENO, "stdout");
     r = dec->run(&sink);
     bar.finish();
-    after_commit(in_path, "stdout", r.stats.in_bytes, r.stats.out_bytes, false, header_bytes());
+    after_commit(at, in_path, "stdout", r.stats.in_bytes, r.stats.out_bytes, false, header_bytes());
   } else {
+    const std::string out_name = base_name(*out_path);
     struct stat ost;
-    if (::lstat(out_path->c_str(), &ost) == 0) {
+    if (at.dir->stat(out_name, ost) == 0) {
       if (!o_.force) return exists(*out_path);
       if (fpgaio::same_file(ost, in.stat())) return fail(in_path, "input and output are the same file");
     }
-    fpgaio::OutputFile out(*out_path, o_.force, fpgaio::OutputName::chosen);
+    fpgaio::OutputFile out(*at.dir, out_name, o_.force);
     fpgaio::FdSink sink(out.fd(), *out_path);
     r = dec->run(&sink);
     bar.finish();
@@ -354,7 +400,7 @@ void Walk::decompress_one(fpgaio::Input& in, const std::string& in_path) {
       meta.st_mtim.tv_nsec = 0;
     }
     out.commit(&meta, o_.synchronous);
-    after_commit(in_path, *out_path, r.stats.in_bytes, r.stats.out_bytes, !out.regular(), header_bytes());
+    after_commit(at, in_path, *out_path, r.stats.in_bytes, r.stats.out_bytes, !out.regular(), header_bytes());
   }
   for (const auto& w : r.warnings) warn(shown, w);
   if (r.zip_more_entries) warn("", in_path + " has more than one entry--rest ignored");

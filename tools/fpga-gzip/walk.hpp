@@ -11,6 +11,12 @@
 #include <optional>
 #include <string>
 
+#include <sys/stat.h>
+
+#include <utility>
+#include <vector>
+
+#include "fpgaio/dir.hpp"
 #include "fpgaio/gzip.hpp"
 #include "fpgaio/io.hpp"
 #include "options.hpp"
@@ -62,6 +68,16 @@ class Work {
   virtual std::unique_ptr<Decoding> decode(fpgaio::Input& in, const DecodeSettings& s) = 0;
 };
 
+// Where an operand's file is: the directory the walk holds open, its name
+// there, and its lstat when it was checked. Outputs are made and the input
+// removed in that directory, by descriptor (dir.hpp), never by a path that
+// could lead elsewhere by then. No directory for standard input.
+struct Place {
+  const fpgaio::Dir* dir = nullptr;
+  std::string name;
+  struct stat checked {};
+};
+
 class Walk {
  public:
   Walk(const Options& o, Work& work) : o_(o), work_(work), lister_(o.verbosity) {}
@@ -79,15 +95,16 @@ class Walk {
   void fail(const fpgaio::Error& e, const std::string& path);
   void exists(const std::string& out_path);
   void refuse_terminal(const std::string& msg);
-  void run_file(const std::string& path, const struct stat& st);
-  void run_directory(const std::string& path);
-  void run_input(fpgaio::Input& in, const std::string& in_path);
-  void compress_one(fpgaio::Input& in, const std::string& in_path);
-  void decompress_one(fpgaio::Input& in, const std::string& in_path);
+  void run_file(const fpgaio::Dir& dir, const std::string& name, const std::string& shown, const struct stat& st);
+  void run_directory(const fpgaio::Dir& parent, const std::string& name, const std::string& shown,
+                     const struct stat& checked, bool follow);
+  void run_input(fpgaio::Input& in, const std::string& in_path, const Place& at);
+  void compress_one(fpgaio::Input& in, const std::string& in_path, const Place& at);
+  void decompress_one(fpgaio::Input& in, const std::string& in_path, const Place& at);
   std::optional<std::string> decompressed_name(const std::string& path) const;
   bool writes_file() const;
   bool progress_enabled() const;
-  void after_commit(const std::string& in_path, const std::string& out_path, std::uint64_t in_bytes,
+  void after_commit(const Place& at, const std::string& in_path, const std::string& out_path, std::uint64_t in_bytes,
                     std::uint64_t out_bytes, bool keep = false, std::uint64_t header_bytes = 0);
   bool input_changed(const fpgaio::Input& in, std::uint64_t bytes_read);
 
@@ -95,6 +112,7 @@ class Walk {
   Work& work_;
   fpgacli::Status status_;
   Lister lister_;
+  std::vector<std::pair<dev_t, ino_t>> ancestors_;  // the directories -r is in (a link loop under -rf)
 };
 
 }  // namespace fpgagzip

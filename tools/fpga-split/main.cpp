@@ -15,6 +15,7 @@
 
 #include "cli.hpp"
 #include "fpgaio/codec.hpp"
+#include "fpgaio/dir.hpp"
 #include "fpgaio/error.hpp"
 #include "fpgaio/io.hpp"
 #include "fpgaio/split.hpp"
@@ -215,13 +216,14 @@ std::string base_name(const std::string& p) {
   return s == std::string::npos ? p : p.substr(s + 1);
 }
 
-// A chunk's destination: a file (committed when complete), or the standard
-// input of a --filter command.
+// A chunk's destination: a file in `dir` (committed when complete), or the
+// standard input of a --filter command.
 class ChunkOut {
  public:
-  ChunkOut(const Options& o, const std::string& name, const std::optional<fpgaio::PartOf>& part) : name_(name) {
+  ChunkOut(const Options& o, const fpgaio::Dir* dir, const std::string& name, const std::optional<fpgaio::PartOf>& part)
+      : name_(name) {
     if (o.filter.empty()) {
-      file_.emplace(name, o.force, fpgaio::OutputName::chosen);
+      file_.emplace(*dir, base_name(name), o.force);
       if (part) fpgaio::set_part(file_->fd(), *part);
       fd_ = file_->fd();
       return;
@@ -254,10 +256,12 @@ class ChunkOut {
   int fd() const { return fd_; }
   bool is_file() const { return file_.has_value(); }
   // The chunk file opened again for reading (its own descriptor is write-only).
-  int open_readable() const {
-    int r = ::open(file_->readable_path().c_str(), O_RDONLY | O_CLOEXEC);
-    if (r < 0) fpgaio::throw_errno("cannot read back", errno, name_);
-    return r;
+  int open_readable() const { return file_->open_readable(); }
+  // The chunk file itself (device and inode), before it has its name.
+  struct stat identity() const {
+    struct stat st {};
+    if (::fstat(file_->fd(), &st) != 0) fpgaio::throw_errno("", errno, name_);
+    return st;
   }
   // Writes, except that a filter may stop reading (GNU split ignores that).
   void write(const std::uint8_t* d, std::size_t n) {
@@ -331,10 +335,19 @@ class Splitter {
   unsigned width_for(std::uint64_t count) const;
   void write_manifest();
   void remove_made();
+  // The chunks' directory, opened once: every chunk is made, replaced and
+  // (after a failure) removed in it by descriptor.
+  const fpgaio::Dir* out_dir() {
+    if (!out_dir_) out_dir_.emplace(fpgaio::Dir::open(fpgaio::split_path(prefix()).first));
+    return &*out_dir_;
+  }
+  void made(const std::string& name, const struct stat& st) { made_.push_back(name); made_ids_.push_back(st); }
 
   Options o_;
   sp::Manifest manifest_;
+  std::optional<fpgaio::Dir> out_dir_;
   std::vector<std::string> made_;
+  std::vector<struct stat> made_ids_;  // what each of made_ is: only that is removed
   std::uint64_t done_ = 0;
 };
 
@@ -361,8 +374,9 @@ unsigned Splitter::width_for(std::uint64_t count) const {
 }
 
 void Splitter::remove_made() {
-  for (const auto& p : made_) ::unlink(p.c_str());
+  for (std::size_t i = 0; i < made_.size(); ++i) out_dir_->remove_if_same(base_name(made_[i]), made_ids_[i]);
   made_.clear();
+  made_ids_.clear();
 }
 
 void Splitter::write_manifest() {
@@ -421,10 +435,11 @@ void Splitter::run_file(fpgaio::Input& in) {
     names.push_back(name_of(c.index, width));
     if (!o_.filter.empty()) continue;
     struct stat st;
-    if (::stat(names.back().c_str(), &st) == 0 && fpgaio::same_file(st, in.stat()))
+    const std::string entry = base_name(names.back());
+    if (out_dir()->stat(entry, st, true) == 0 && fpgaio::same_file(st, in.stat()))
       throw fpgaio::Error(fpgaio::ErrorKind::usage, "a chunk would replace the input (input and output are the same file)")
           .with_path(names.back());
-    if (!o_.force && ::lstat(names.back().c_str(), &st) == 0)
+    if (!o_.force && out_dir()->stat(entry, st) == 0)
       throw fpgaio::Error(fpgaio::ErrorKind::io, "already exists;\tnot overwritten", EEXIST)
           .with_path(names.back());
   }
@@ -445,7 +460,7 @@ void Splitter::run_file(fpgaio::Input& in) {
       }
     } else {
       say_creating(names[i]);
-      ChunkOut out(o_, names[i], fpgaio::PartOf{c.index, count, base + c.offset});
+      ChunkOut out(o_, o_.filter.empty() ? out_dir() : nullptr, names[i], fpgaio::PartOf{c.index, count, base + c.offset});
       out.write(header.data(), header.size());
       if (out.is_file() && !want_crc) {
         fpgaio::FdSink file(out.fd(), names[i]);  // the copy stays in the kernel
@@ -459,8 +474,9 @@ void Splitter::run_file(fpgaio::Input& in) {
         fpgaio::copy_bytes(in.fd(), base + c.offset, c.length, sink, path);
         crc = sink.crc;
       }
+      const struct stat id = out.is_file() ? out.identity() : in.stat();
       out.commit(&in.stat());  // the input's mode and time: a join keeps the original's time
-      if (out.is_file()) made_.push_back(names[i]);
+      if (out.is_file()) made(names[i], id);
     }
     bar.update(done_ += c.length);
     manifest_.chunks.push_back(
@@ -509,8 +525,10 @@ void Splitter::run_stream(fpgaio::Input& in) {
 
   auto commit = [&](Current& c, bool last) {
     if (c.out->is_file()) fpgaio::set_part(c.out->fd(), fpgaio::PartOf{c.index, last ? c.index + 1 : 0, c.start});
+    struct stat id {};
+    if (c.out->is_file()) id = c.out->identity();
     c.out->commit(nullptr);
-    if (c.out->is_file()) made_.push_back(c.name);
+    if (c.out->is_file()) made(c.name, id);
     manifest_.chunks.push_back(sp::ManifestChunk{c.index, c.start, c.bytes, c.bytes + c.header_len, c.crc, c.name});
     emit(c.name);
   };
@@ -522,7 +540,7 @@ void Splitter::run_stream(fpgaio::Input& in) {
     cur->start = chunk_start;
     cur->name = name_of(cur->index, width);
     say_creating(cur->name);
-    cur->out.emplace(o_, cur->name, std::nullopt);
+    cur->out.emplace(o_, o_.filter.empty() ? out_dir() : nullptr, cur->name, std::nullopt);
     if (idx) {
       fpgaio::Bytes h = idx->encode(0);  // the count is filled in when the chunk is complete
       cur->header_len = h.size();
@@ -647,7 +665,20 @@ int Splitter::run() {
     }
     fpgaio::Input in(o_.input);
     streaming = !in.is_regular();
-    if (!streaming) run_file(in);
+    // A regular file's size is read where its stat lies (/proc, /sys), as
+    // GNU split does: -n divides it, and the other modes plan by it.
+    if (!streaming) {
+      const auto said = in.stat().st_size;
+      in.learn_size();
+      // A range is read again from the file by other tools: its offsets
+      // must hold there, not only in the copy read here.
+      if (o_.ranges && in.stat().st_size != said)
+        throw fpgaio::Error(fpgaio::ErrorKind::usage, "--ranges needs a file whose size its stat tells (it says " +
+                                                          std::to_string(said) + " bytes and holds " +
+                                                          std::to_string(in.stat().st_size) + "); copy it to a file first")
+            .with_path(o_.input);
+      run_file(in);
+    }
     else run_stream(in);
     write_manifest();
   } catch (const fpgaio::Error& e) {

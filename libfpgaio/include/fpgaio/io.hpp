@@ -17,6 +17,8 @@
 
 namespace fpgaio {
 
+class Dir;  // dir.hpp
+
 // Allocates without zero-filling: buffers are always written before they
 // are read, and zeroing two megabytes a block cost 10% at level 1.
 template <class T>
@@ -137,6 +139,10 @@ class Input {
   // Reads [offset, offset+length) of the file; throws Error(io) when the file
   // is shorter than that. stat().st_size is the range's length.
   explicit Input(const ByteRange& range);
+  // Entry `name` of `dir` as a walk opens what it checked (open_checked in
+  // dir.hpp): never through a symbolic link unless `follow`, never blocked
+  // by a FIFO, and the file `checked` (its lstat) or an Error(io).
+  Input(const Dir& dir, const std::string& name, const struct stat* checked, bool follow);
   ~Input();
   Input(const Input&) = delete;
   Input& operator=(const Input&) = delete;
@@ -152,8 +158,19 @@ class Input {
   // The chunk this input is, when its range operand or its file says so.
   std::optional<PartOf> part() const;
 
+  // Makes stat().st_size the size of a regular file's content where its
+  // stat lies, as GNU split learns it: the first `probe` bytes are read,
+  // and a file that ends sooner is that long (/sys says 4096 and holds 2,
+  // /proc says 0). Such a file is then read from a copy in memory of what
+  // was read (it may change between reads). A file longer than `probe`
+  // that says it is shorter is read to its end into that copy, up to
+  // `limit` bytes, beyond which this is Error(io) "cannot determine file
+  // size". Regular files that tell the truth are left as they are.
+  void learn_size(std::size_t probe = 128 << 10, std::uint64_t limit = std::uint64_t{1} << 30);
+
  private:
   void open_path(const std::string& path);
+  void after_open();
   std::size_t clamp(std::size_t n) const;
   [[noreturn]] void range_ended() const;
   int fd_ = -1;
@@ -234,10 +251,17 @@ bool written_in_place(const std::string& path);
 // An output file created in the target's directory without a name
 // (O_TMPFILE), or where the file system cannot, under a temporary name
 // `.name.XXXXXX` (mode 0600) registered for removal by the signal handler.
-// commit() gives it the target's name; the destructor discards it.
+// commit() gives it the target's name; the destructor discards it. The
+// directory is opened once, when the file is made, and everything after
+// (the temporary name, the link or rename on commit, the removal) happens
+// in that directory by descriptor: a directory swapped for a symbolic link
+// meanwhile does not move the output.
 class OutputFile {
  public:
   OutputFile(std::string path, bool overwrite, OutputName kind);  // throws Error(io)
+  // Entry `name` of a directory the caller holds open (a walk's): a name
+  // the tool chose. Messages name dir.shown(name).
+  OutputFile(const Dir& dir, const std::string& name, bool overwrite);
   ~OutputFile();
   OutputFile(const OutputFile&) = delete;
   OutputFile& operator=(const OutputFile&) = delete;
@@ -250,6 +274,9 @@ class OutputFile {
   // A path that opens the file being written, before commit, so that a tool
   // can check what it wrote ("/proc/self/fd/N" while it has no name).
   std::string readable_path() const;
+  // The file being written, opened again for reading (its own descriptor
+  // is write-only), without a path that could be swapped meanwhile.
+  int open_readable() const;
   // Applies mode (less setuid/setgid/sticky), owner (best effort) and times
   // from `meta` if given, checks for write errors, and gives the file the
   // target's name. Without `overwrite`, an existing target makes this fail
@@ -263,12 +290,25 @@ class OutputFile {
   static void use_anonymous_temps(bool on);
 
  private:
+  void create_unnamed();
   void link_into_place();
+  void register_tmp();
+  void unregister_tmp();
   std::string path_, dir_, base_, tmp_;
   bool overwrite_;
   bool direct_ = false;
   int fd_ = -1;
+  int dir_fd_ = -1;  // the target's directory (O_PATH)
   int slot_ = -1;
+ public:
+  // What the signal handler removes: a temporary name in a directory.
+  struct TempEntry {
+    int dir_fd;
+    const char* name;
+  };
+
+ private:
+  TempEntry entry_{-1, nullptr};
 };
 
 // Removes every registered temporary file. Async-signal-safe: for handlers.

@@ -2,6 +2,7 @@
 #include "fpgaio/io.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "fpgaio/dir.hpp"
 #include "fpgaio/error.hpp"
 
 namespace fpgaio {
@@ -301,6 +303,16 @@ void Input::open_path(const std::string& path) {
     if (fd_ < 0) throw_errno("", errno, path);
   }
   if (::fstat(fd_, &st_) != 0) throw_errno("", errno, name_);
+  after_open();
+}
+
+Input::Input(const Dir& dir, const std::string& name, const struct stat* checked, bool follow) {
+  name_ = dir.shown(name);
+  fd_ = open_checked(dir, name, checked, follow, st_);
+  after_open();
+}
+
+void Input::after_open() {
   if (S_ISDIR(st_.st_mode)) {
     if (!is_stdin_) ::close(fd_);
     fd_ = -1;
@@ -312,7 +324,55 @@ void Input::open_path(const std::string& path) {
 }
 
 Input::~Input() {
-  if (fd_ >= 0 && !is_stdin_) ::close(fd_);
+  if (fd_ >= 0 && !(is_stdin_ && fd_ == STDIN_FILENO)) ::close(fd_);
+}
+
+void Input::learn_size(std::size_t probe, std::uint64_t limit) {
+  if (!is_regular() || range_ || fd_ < 0) return;
+  const auto said = static_cast<std::uint64_t>(st_.st_size);
+  Bytes head(probe);
+  std::size_t got = 0;
+  while (got < probe) {
+    ssize_t r = ::pread(fd_, head.data() + got, probe - got, static_cast<off_t>(got));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("read error", errno, name_);
+    }
+    if (r == 0) break;
+    got += static_cast<std::size_t>(r);
+  }
+  if (got < probe ? got == said : said >= probe) return;  // the stat tells the truth (as far as GNU split looks)
+  // A copy of what the file holds: its size is known, and the chunks hold
+  // what was read, however the file changes between reads.
+  int copy = ::memfd_create("fpga-tools-input", MFD_CLOEXEC);
+  if (copy < 0) throw_errno("cannot determine file size", errno, name_);
+  struct Closer {
+    int& fd;
+    ~Closer() { if (fd >= 0) ::close(fd); }
+  } closer{copy};
+  full_write(copy, head.data(), got, name_);
+  std::uint64_t total = got;
+  if (got == probe) {
+    for (;;) {
+      ssize_t r = ::pread(fd_, head.data(), head.size(), static_cast<off_t>(total));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        throw_errno("read error", errno, name_);
+      }
+      if (r == 0) break;
+      total += static_cast<std::uint64_t>(r);
+      if (total > limit)
+        throw Error(ErrorKind::io, "cannot determine file size: it says " + std::to_string(said) +
+                                       " bytes and holds more than " + std::to_string(limit))
+            .with_path(name_);
+      full_write(copy, head.data(), static_cast<std::size_t>(r), name_);
+    }
+  }
+  if (!(is_stdin_ && fd_ == STDIN_FILENO)) ::close(fd_);
+  fd_ = copy;
+  copy = -1;
+  st_.st_size = static_cast<off_t>(total);
+  if (::lseek(fd_, 0, SEEK_SET) < 0) throw_errno("cannot seek", errno, name_);
 }
 
 AsyncSink::AsyncSink(Sink& inner, std::size_t max_pending)

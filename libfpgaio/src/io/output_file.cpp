@@ -1,5 +1,5 @@
 // Output files written under a temporary name (or none at all) and given
-// their final name on commit.
+// their final name on commit, in a directory held by descriptor.
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/syscall.h>
@@ -12,22 +12,24 @@
 #include <cstring>
 #include <random>
 
+#include "fpgaio/dir.hpp"
 #include "fpgaio/error.hpp"
 #include "fpgaio/io.hpp"
 
 namespace fpgaio {
 
 namespace {
-// Paths the signal handler removes. Fixed-size so the handler need not lock
-// or allocate; the strings are owned by their OutputFile.
+// Temporary names the signal handler removes. Fixed-size so the handler need
+// not lock or allocate; the entries are owned by their OutputFile.
+using TempEntry = OutputFile::TempEntry;
 constexpr int kSlots = 64;
-std::atomic<const char*> g_slots[kSlots];
+std::atomic<const TempEntry*> g_slots[kSlots];
 std::atomic<bool> g_anonymous_temps{true};
 
-int register_temp(const char* p) {
+int register_temp(const TempEntry* e) {
   for (int i = 0; i < kSlots; ++i) {
-    const char* expected = nullptr;
-    if (g_slots[i].compare_exchange_strong(expected, p)) return i;
+    const TempEntry* expected = nullptr;
+    if (g_slots[i].compare_exchange_strong(expected, e)) return i;
   }
   return -1;  // more than 64 outputs at once: still removed by the destructor
 }
@@ -36,25 +38,26 @@ void unregister_temp(int slot) {
   if (slot >= 0) g_slots[slot].store(nullptr);
 }
 
-int rename_noreplace(const char* from, const char* to) {
+int rename_noreplace(int dir, const char* from, const char* to) {
 #ifdef SYS_renameat2
-  if (::syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0) return 0;
+  if (::syscall(SYS_renameat2, dir, from, dir, to, RENAME_NOREPLACE) == 0) return 0;
   if (errno != EINVAL && errno != ENOSYS) return -1;
 #endif
   // Filesystems without RENAME_NOREPLACE: link() also refuses an existing target.
-  if (::link(from, to) != 0) return -1;
-  ::unlink(from);
+  if (::linkat(dir, from, dir, to, 0) != 0) return -1;
+  ::unlinkat(dir, from, 0);
   return 0;
 }
 
-// Gives the unnamed file behind fd the name `to`; fails with EEXIST when it
-// exists. Through /proc (any user), else AT_EMPTY_PATH (needs privilege).
-int link_anonymous(int fd, const std::string& to) {
+// Gives the unnamed file behind fd the name `to` in directory `dir`; fails
+// with EEXIST when it exists. Through /proc (any user), else AT_EMPTY_PATH
+// (needs privilege).
+int link_anonymous(int fd, int dir, const std::string& to) {
   char proc[64];
   std::snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-  if (::linkat(AT_FDCWD, proc, AT_FDCWD, to.c_str(), AT_SYMLINK_FOLLOW) == 0) return 0;
+  if (::linkat(AT_FDCWD, proc, dir, to.c_str(), AT_SYMLINK_FOLLOW) == 0) return 0;
   if (errno != ENOENT && errno != EPERM && errno != EACCES) return -1;
-  return ::linkat(fd, "", AT_FDCWD, to.c_str(), AT_EMPTY_PATH);
+  return ::linkat(fd, "", dir, to.c_str(), AT_EMPTY_PATH);
 }
 
 std::string random_suffix() {
@@ -82,8 +85,8 @@ int descriptor_named(const std::string& path) {
 
 void remove_registered_temp_files() noexcept {
   for (auto& s : g_slots) {
-    const char* p = s.exchange(nullptr);
-    if (p) ::unlink(p);
+    const TempEntry* e = s.exchange(nullptr);
+    if (e) ::unlinkat(e->dir_fd, e->name, 0);
   }
 }
 
@@ -100,7 +103,6 @@ OutputFile::OutputFile(std::string path, bool overwrite, OutputName kind)
   auto slash = path_.rfind('/');
   dir_ = slash == std::string::npos ? "" : path_.substr(0, slash + 1);
   base_ = slash == std::string::npos ? path_ : path_.substr(slash + 1);
-  struct stat st;
   int named = kind == OutputName::given ? descriptor_named(path_) : -1;
   if (named >= 0) {
     // -o /dev/stdout: the descriptor the shell opened, at its offset (a
@@ -118,30 +120,68 @@ OutputFile::OutputFile(std::string path, bool overwrite, OutputName kind)
     direct_ = true;
     return;
   }
-  // A name the tool chose is never followed: an existing one (a symlink to
-  // /dev/null included) is replaced by a regular file on commit, with -f.
-  if (!overwrite_ && ::lstat(path_.c_str(), &st) == 0) throw_errno("", EEXIST, path_);
-  if (g_anonymous_temps && ::access("/proc/self/fd", X_OK) == 0) {
-    // Unnamed until commit: nothing is left behind, whatever kills us.
-    fd_ = ::open(dir_.empty() ? "." : dir_.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
-    if (fd_ >= 0) return;
-  }
-  tmp_ = dir_ + "." + base_ + ".XXXXXX";
-  fd_ = ::mkostemp(tmp_.data(), O_CLOEXEC);  // mode 0600
-  if (fd_ < 0) {
-    int err = errno;
-    tmp_.clear();
-    throw_errno("", err, path_);
-  }
-  slot_ = register_temp(tmp_.c_str());
+  dir_fd_ = ::open(dir_.empty() ? "." : dir_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd_ < 0) throw_errno("", errno, path_);
+  create_unnamed();
 }
 
-OutputFile::~OutputFile() { discard(); }
+OutputFile::OutputFile(const Dir& dir, const std::string& name, bool overwrite)
+    : path_(dir.shown(name)), dir_(dir.prefix()), base_(name), overwrite_(overwrite) {
+  dir_fd_ = ::fcntl(dir.fd(), F_DUPFD_CLOEXEC, 0);
+  if (dir_fd_ < 0) throw_errno("", errno, path_);
+  create_unnamed();
+}
+
+void OutputFile::create_unnamed() {
+  struct stat st;
+  // A name the tool chose is never followed: an existing one (a symlink to
+  // /dev/null included) is replaced by a regular file on commit, with -f.
+  if (!overwrite_ && ::fstatat(dir_fd_, base_.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) throw_errno("", EEXIST, path_);
+  if (g_anonymous_temps && ::access("/proc/self/fd", X_OK) == 0) {
+    // Unnamed until commit: nothing is left behind, whatever kills us.
+    fd_ = ::openat(dir_fd_, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd_ >= 0) return;
+  }
+  for (int tries = 0;; ++tries) {
+    tmp_ = "." + base_ + "." + random_suffix();
+    fd_ = ::openat(dir_fd_, tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd_ >= 0) break;
+    int err = errno;
+    tmp_.clear();
+    if (err != EEXIST || tries > 100) throw_errno("", err, path_);
+  }
+  register_tmp();
+}
+
+void OutputFile::register_tmp() {
+  entry_ = TempEntry{dir_fd_, tmp_.c_str()};
+  slot_ = register_temp(&entry_);
+}
+
+void OutputFile::unregister_tmp() {
+  unregister_temp(slot_);
+  slot_ = -1;
+}
+
+OutputFile::~OutputFile() {
+  discard();
+  if (dir_fd_ >= 0) ::close(dir_fd_);
+}
 
 std::string OutputFile::readable_path() const {
   if (direct_) return path_;
-  if (!tmp_.empty()) return tmp_;
-  return "/proc/self/fd/" + std::to_string(fd_);
+  if (tmp_.empty()) return "/proc/self/fd/" + std::to_string(fd_);
+  // The directory by its descriptor where /proc shows it, never re-resolved.
+  if (::access("/proc/self/fd", X_OK) == 0) return "/proc/self/fd/" + std::to_string(dir_fd_) + "/" + tmp_;
+  return dir_ + tmp_;
+}
+
+int OutputFile::open_readable() const {
+  int r = direct_ ? ::open(path_.c_str(), O_RDONLY | O_CLOEXEC)
+          : tmp_.empty() ? ::open(("/proc/self/fd/" + std::to_string(fd_)).c_str(), O_RDONLY | O_CLOEXEC)
+                         : ::openat(dir_fd_, tmp_.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (r < 0) throw_errno("cannot read back", errno, path_);
+  return r;
 }
 
 void OutputFile::discard() {
@@ -150,30 +190,30 @@ void OutputFile::discard() {
     fd_ = -1;
   }
   if (!tmp_.empty()) {
-    unregister_temp(slot_);
-    ::unlink(tmp_.c_str());
+    unregister_tmp();
+    ::unlinkat(dir_fd_, tmp_.c_str(), 0);
     tmp_.clear();
   }
 }
 
 void OutputFile::link_into_place() {
   if (!overwrite_) {
-    if (link_anonymous(fd_, path_) != 0) throw_errno("", errno, path_);
+    if (link_anonymous(fd_, dir_fd_, base_) != 0) throw_errno("", errno, path_);
     return;
   }
   // Replacing needs a rename, and a rename needs a name: link under a
   // temporary one (registered for the signal handler), then rename.
   for (int tries = 0;; ++tries) {
-    tmp_ = dir_ + "." + base_ + "." + random_suffix();
-    slot_ = register_temp(tmp_.c_str());
-    if (link_anonymous(fd_, tmp_) == 0) break;
+    tmp_ = "." + base_ + "." + random_suffix();
+    register_tmp();
+    if (link_anonymous(fd_, dir_fd_, tmp_) == 0) break;
     int err = errno;
-    unregister_temp(slot_);
+    unregister_tmp();
     tmp_.clear();
     if (err != EEXIST || tries > 100) throw_errno("", err, path_);
   }
-  if (::rename(tmp_.c_str(), path_.c_str()) != 0) throw_errno("", errno, path_);
-  unregister_temp(slot_);
+  if (::renameat(dir_fd_, tmp_.c_str(), dir_fd_, base_.c_str()) != 0) throw_errno("", errno, path_);
+  unregister_tmp();
   tmp_.clear();
 }
 
@@ -205,16 +245,17 @@ void OutputFile::commit(const struct stat* meta, bool synchronous) {
   if (tmp_.empty()) {
     link_into_place();
   } else {
-    int rc = overwrite_ ? ::rename(tmp_.c_str(), path_.c_str()) : rename_noreplace(tmp_.c_str(), path_.c_str());
+    int rc = overwrite_ ? ::renameat(dir_fd_, tmp_.c_str(), dir_fd_, base_.c_str())
+                        : rename_noreplace(dir_fd_, tmp_.c_str(), base_.c_str());
     if (rc != 0) throw_errno("", errno, path_);
-    unregister_temp(slot_);
+    unregister_tmp();
     tmp_.clear();
   }
   int fd = fd_;
   fd_ = -1;
   if (::close(fd) != 0) throw_errno("write error", errno, path_);
   if (synchronous) {
-    int dfd = ::open(dir_.empty() ? "." : dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int dfd = ::openat(dir_fd_, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0) throw_errno("write error", errno, path_);
     int rc = ::fsync(dfd), err = errno;
     ::close(dfd);
