@@ -205,6 +205,7 @@ make_pki() {
 
 tls_code() { # cert path
   curl -s -o out.body -w '%{http_code}' --cacert ca.pem --cert "$1" --key cli.key "https://127.0.0.1:$PORT$2" || true
+}
 
 # A lying proxy (tests/cli/fixtures/hostile_server.py MODE) in front of the
 # server on UPSTREAM; sets HPORT.
