@@ -17,6 +17,7 @@
 
 #include <zlib.h>
 
+#include "helpers.hpp"
 #include "fpgaio/bnn.hpp"
 #include "fpgaio/error.hpp"
 #include "fpgaio/images.hpp"
@@ -182,14 +183,16 @@ TEST(BnnEngine, EveryCodePathMatchesTheReferenceOnRandomCnvModels) {
   std::printf("code paths here:");
   for (Isa i : supported_isas()) std::printf(" %s", isa_name(i));
   std::printf("\n");
-  expect_all_paths_match(random_cnv(rng, 12, 3, 64, 128, InputMode::fixed8), rng, 300);
-  expect_all_paths_match(random_cnv(rng, 10, 1, 40, 72, InputMode::fixed8), rng, 300);
-  expect_all_paths_match(random_cnv(rng, 11, 3, 16, 130, InputMode::binary), rng, 300);
+  // The reference is naive: 100 images a model in make test, 300 in make test-long.
+  const int n = testutil::long_or(100, 300);
+  expect_all_paths_match(random_cnv(rng, 12, 3, 64, 128, InputMode::fixed8), rng, n);
+  expect_all_paths_match(random_cnv(rng, 10, 1, 40, 72, InputMode::fixed8), rng, n);
+  expect_all_paths_match(random_cnv(rng, 11, 3, 16, 130, InputMode::binary), rng, n);
 }
 
 TEST(BnnEngine, EveryCodePathMatchesTheReferenceOnRandomLfcModels) {
   std::mt19937 rng(7);
-  expect_all_paths_match(random_lfc(rng), rng, 1000);
+  expect_all_paths_match(random_lfc(rng), rng, testutil::long_or(300, 1000));
 }
 
 TEST(BnnEngine, FullSizeCnvMatchesTheReference) {
@@ -207,7 +210,7 @@ TEST(BnnEngine, FullSizeCnvMatchesTheReference) {
   m.layers.push_back(random_layer(rng, LayerKind::fc, 512, 512, true, false));
   m.layers.push_back(random_layer(rng, LayerKind::fc, 512, 10, false, false));
   for (int i = 0; i < 10; ++i) m.classes.push_back(std::to_string(i));
-  expect_all_paths_match(m, rng, 20);
+  expect_all_paths_match(m, rng, testutil::long_or(6, 20));
 }
 
 TEST(BnnModel, RoundTripsAndRejectsEveryTruncationAndDamage) {
