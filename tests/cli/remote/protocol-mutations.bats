@@ -45,9 +45,9 @@ capture() { # name client-args...
 }
 
 # The server-side mutations of NAME.req, at every EVERY-th header byte (in
-# make test-long; every 2 x EVERY-th in make test, for time).
+# make test-long; every 3 x EVERY-th in make test, for time).
 server_mutations() { # name every serve-command...
-  local name=$1 every=$(( $2 * $(long_step 2) ))
+  local name=$1 every=$(( $2 * $(long_step 3) ))
   shift 2
   "$PY" "$FRAMES" specs requests "$name.req" "$every" 6 > "$name.specs"
   "$PY" "$FRAMES" server "$name.req" "$name.specs" 20 "$@"
@@ -69,10 +69,10 @@ local_run() { # check-dir inputs -- local-command...
   echo "$st" > "$d/status"
 }
 
-# The client-side mutations of NAME.ans at every EVERY-th header byte (2 x
+# The client-side mutations of NAME.ans at every EVERY-th header byte (3 x
 # EVERY-th in make test), the client run in CHECK each time.
 client_mutations() { # name every check-dir client-args...
-  local name=$1 every=$(( $2 * $(long_step 2) )) d=$3
+  local name=$1 every=$(( $2 * $(long_step 3) )) d=$3
   shift 3
   "$PY" "$FRAMES" specs answers "$name.ans" "$every" 2 1 > "$name.aspecs"
   "$PY" "$FRAMES" client "$d" "$name.aspecs" ssh://h -- "$R" --jobs 1 --retries 1 --timeout 1 "$@"
