@@ -17,7 +17,7 @@
 
 #include <zlib.h>
 
-#include "helpers.hpp"
+#include "sweep.hpp"
 #include "fpgaio/bnn.hpp"
 #include "fpgaio/error.hpp"
 #include "fpgaio/images.hpp"

@@ -4,7 +4,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
@@ -31,13 +30,6 @@ struct VecSink : fpgaio::Sink {
   Bytes v;
   void write(const std::uint8_t* d, std::size_t n) override { v.insert(v.end(), d, d + n); }
 };
-
-// How many of a sweep to run: QUICK in make test, FULL in make test-long
-// (FPGA_LONG=1 in the environment, which ctest passes on).
-inline int long_or(int quick, int full) {
-  const char* e = std::getenv("FPGA_LONG");
-  return e && *e ? full : quick;
-}
 
 inline Bytes text_data(std::size_t n, unsigned seed = 1) {
   std::mt19937 rng(seed);
