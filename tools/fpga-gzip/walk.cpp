@@ -117,9 +117,17 @@ void Walk::run_operand(const std::string& path) {
   }
   struct stat st;
   if (!err) err = dir->stat(name, st);
+  bool through_link = false;
   if (!err && path.size() > 1 && path.back() == '/' && !S_ISDIR(st.st_mode)) {
     struct stat target;  // "f/" names a directory, or a link to one
-    if (dir->stat(name, target, true) != 0 || !S_ISDIR(target.st_mode)) err = ENOTDIR;
+    if (dir->stat(name, target, true) != 0 || !S_ISDIR(target.st_mode)) {
+      err = ENOTDIR;
+    } else {
+      // The user's "link/" asks for the directory behind the link (gzip -r
+      // link/ recurses, as open() follows a name ending in '/').
+      st = target;
+      through_link = true;
+    }
   }
   if (err) {
     // gunzip foo looks for foo.gz (and gzip's other suffixes), as gzip does;
@@ -131,6 +139,10 @@ void Walk::run_operand(const std::string& path) {
       return fail(path + o_.suffix, std::strerror(ENOENT));
     }
     return fail(path, std::strerror(err));
+  }
+  if (through_link) {
+    if (o_.recursive) return run_directory(*dir, name, path, st, true);
+    return warn("", path + " is a directory -- ignored");
   }
   run_file(*dir, name, path, st);
 }

@@ -338,7 +338,14 @@ class Splitter {
   // The chunks' directory, opened once: every chunk is made, replaced and
   // (after a failure) removed in it by descriptor.
   const fpgaio::Dir* out_dir() {
-    if (!out_dir_) out_dir_.emplace(fpgaio::Dir::open(fpgaio::split_path(prefix()).first));
+    if (!out_dir_) {
+      // The folder of the chunk names: the prefix up to its last '/' ("out/"
+      // names chunks out/.000, in out/; split_path would take "out/" itself
+      // as the last component and give the current directory).
+      const std::string p = prefix();
+      const auto slash = p.rfind('/');
+      out_dir_.emplace(fpgaio::Dir::open(slash == std::string::npos ? std::string() : p.substr(0, slash + 1)));
+    }
     return &*out_dir_;
   }
   void made(const std::string& name, const struct stat& st) { made_.push_back(name); made_ids_.push_back(st); }

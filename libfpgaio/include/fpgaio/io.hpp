@@ -291,6 +291,7 @@ class OutputFile {
 
  private:
   void create_unnamed();
+  void create_or_close();  // create_unnamed, closing dir_fd_ if it throws
   void link_into_place();
   void register_tmp();
   void unregister_tmp();

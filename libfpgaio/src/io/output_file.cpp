@@ -122,14 +122,27 @@ OutputFile::OutputFile(std::string path, bool overwrite, OutputName kind)
   }
   dir_fd_ = ::open(dir_.empty() ? "." : dir_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd_ < 0) throw_errno("", errno, path_);
-  create_unnamed();
+  create_or_close();
 }
 
 OutputFile::OutputFile(const Dir& dir, const std::string& name, bool overwrite)
     : path_(dir.shown(name)), dir_(dir.prefix()), base_(name), overwrite_(overwrite) {
   dir_fd_ = ::fcntl(dir.fd(), F_DUPFD_CLOEXEC, 0);
   if (dir_fd_ < 0) throw_errno("", errno, path_);
-  create_unnamed();
+  create_or_close();
+}
+
+// A constructor that throws runs no destructor: the directory's descriptor
+// is closed here, or a walk that meets a thousand unwritable folders runs
+// out of descriptors.
+void OutputFile::create_or_close() {
+  try {
+    create_unnamed();
+  } catch (...) {
+    ::close(dir_fd_);
+    dir_fd_ = -1;
+    throw;
+  }
 }
 
 void OutputFile::create_unnamed() {

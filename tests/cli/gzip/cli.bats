@@ -371,3 +371,30 @@ assert n > len(a)*0.75, (n, len(a))'
   run "$OURS" --device csim:0,csim:1 -dc f.gz
   [ "$status" -eq 1 ]
 }
+
+@test "review: -r LINK/ recurses into the directory behind the link, as gzip does; LINK without the slash is refused" {
+  mkdir d; seq 100 > d/f; ln -s d ld
+  "$OURS" -r ld/
+  [ -e d/f.gz ] && [ ! -e d/f ]
+  "$OURS" -d d/f.gz
+  run "$OURS" -r ld
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"ld: Too many levels of symbolic links"* ]]
+  [ -e d/f ]
+}
+
+@test "review: outputs that cannot be made do not use up descriptors (a directory's each time)" {
+  # 300 files in a folder where nothing can be created (immutable: root
+  # ignores modes), under a limit of 64 descriptors: each is refused, and a
+  # file in another folder is still compressed.
+  mkdir -p t/ro t/rw
+  for i in $(seq 300); do : > t/ro/a$i; done
+  seq 100 > t/rw/z
+  chattr +i t/ro 2>/dev/null || skip "no immutable flag here"
+  run bash -c "ulimit -n 64; '$OURS' -r t/ro t/rw 2>&1"
+  chattr -i t/ro
+  [ "$status" -eq 1 ]
+  [ -e t/rw/z.gz ]
+  [ "$(grep -c 'Operation not permitted' <<< "$output")" -eq 300 ]
+  ! grep -q 'Too many open files' <<< "$output" || false
+}

@@ -335,3 +335,14 @@ same_as_gnu() {
   [ "$(python3 -c 'import os; print(os.getxattr("s.000", "user.fpga-tools.part").decode())')" = "0/0 0" ]
   [ "$(python3 -c 'import os; print(os.getxattr("s.002", "user.fpga-tools.part").decode())')" = "2/3 10000" ]
 }
+
+@test "review: a PREFIX ending in / names chunks in that folder (out/.000), as GNU split; nothing of the current folder is touched" {
+  seq 100000 > big.txt
+  mkdir out
+  echo precious > .000
+  "$SPLIT" -f -n 2 big.txt out/ > names
+  [ "$(cat names)" = "$(printf 'out/.000\nout/.001')" ]
+  [ "$(cat .000)" = precious ]
+  [ ! -e .001 ]
+  cat out/.000 out/.001 | cmp - big.txt
+}
