@@ -14,20 +14,14 @@
 #include "fpgaio/dir.hpp"
 #include "fpgaio/error.hpp"
 #include "fpgaio/io.hpp"
+#include "tempdir.hpp"
 
 using fpgaio::Dir;
 using fpgaio::Error;
 
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/fpgaio-dir-test-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
-};
+using testutil::TempDir;
 
 void put(const std::string& p, const std::string& text) { std::ofstream(p, std::ios::binary) << text; }
 

@@ -12,20 +12,14 @@
 #include "fpgaio/error.hpp"
 #include "fpgaio/io.hpp"
 #include "helpers.hpp"
+#include "tempdir.hpp"
 
 using fpgaio::Error;
 using fpgaio::ErrorKind;
 
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/fpgaio-test-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
-};
+using testutil::TempDir;
 
 // Replaces write(2) for the duration of a test.
 struct WriteHook {
