@@ -151,6 +151,9 @@ void Run::classify(const std::string& operand, Sink& out, const BatchFn& fn, std
                    const ProgressHooks& progress) {
   auto range = parse_range(operand);
   std::unique_ptr<Input> in = range ? std::make_unique<Input>(*range) : std::make_unique<Input>(operand);
+  // A file whose stat lies about its size (/proc, /sys) is read to learn it,
+  // as fpga-split does; the reader counts images from the size.
+  if (!range) in->learn_size();
   std::optional<images::Format> fmt = s_.input_format;
   if (!fmt) fmt = images::format_from_name(range ? range->path : operand);
   std::vector<std::uint8_t> head;

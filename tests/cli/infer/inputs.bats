@@ -163,3 +163,16 @@ sys.stdout.buffer.write(struct.pack(">IIII", 0x803, n, 28, 28) + d[16 + f * 784:
   [ "$(sed -n 's/.*\(top-1 accuracy .*\)/\1/p' <<< "$output")" = "$acc" ]
   [[ "$output" == *"2 images are numbered past them"* ]]
 }
+
+@test "a file whose stat lies about its size (/proc) is read to learn it: whole images counted, the rest named up front" {
+  [ -r /proc/cpuinfo ] && [ "$(stat -c %s /proc/cpuinfo)" -eq 0 ] || skip "no /proc/cpuinfo of st_size 0"
+  n=$(wc -c < /proc/cpuinfo)
+  run "$INFER" --input-format raw --shape 28x28x1 -q /proc/cpuinfo
+  if [ $((n % 784)) -eq 0 ]; then
+    [ "$status" -eq 0 ]
+    [ "${#lines[@]}" -eq $((n / 784)) ]
+  else
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"/proc/cpuinfo: corrupt data: "*" bytes at the end are not a whole image of 784 bytes"* ]]
+  fi
+}
