@@ -15,13 +15,13 @@ shift 3
 log=$build/Testing/ctest-output.log
 mkdir -p "$build/Testing"
 start=$(date +%s)
-rc=0
-# Through a file rather than a pipe, so ctest's own status is kept (sh has
-# no pipefail); the output is shown as it comes.
-(cd "$build" && ctest --output-on-failure -j "$jobs" --timeout "$timeout" "$@") > "$log" 2>&1 &
-pid=$!
-tail -n +1 -f "$log" --pid=$pid 2>/dev/null || true
-wait $pid || rc=$?
+# ctest's status through a file (sh has no pipefail); both ends of the pipe
+# stay in the foreground, so Ctrl-C stops the tests too.
+rcfile=$build/Testing/ctest-status
+echo 1 > "$rcfile"
+{ (cd "$build" && ctest --output-on-failure -j "$jobs" --timeout "$timeout" "$@"); echo $? > "$rcfile"; } 2>&1 |
+  tee "$log"
+rc=$(cat "$rcfile")
 end=$(date +%s)
 echo
 echo "Slowest entries (seconds; the budget is 120 each):"
