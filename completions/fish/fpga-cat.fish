@@ -13,3 +13,4 @@ complete -c fpga-cat -s q -l quiet -d 'No warning about parts without a part cou
 complete -c fpga-cat -l progress -d 'Show progress on stderr'
 complete -c fpga-cat -s h -l help -d 'Show help and exit'
 complete -c fpga-cat -s V -l version -d 'Show the version and exit'
+complete -c fpga-cat -s L -l license -d 'Show the licence and exit'

@@ -30,6 +30,7 @@ complete -c fpga-remote -l default-model -x -d 'serve: model of clients that nam
 complete -c fpga-remote -l stdio -d 'serve: one client on stdin and stdout (over SSH)'
 complete -c fpga-remote -s h -l help -d 'Show help and exit'
 complete -c fpga-remote -s V -l version -d 'Show version and exit'
+complete -c fpga-remote -s L -l license -d 'Show the licence and exit'
 
 # After the tool, its options that fpga-remote serves (fpga-remote(1),
 # LIMITS): fpga-gzip's, fpga-gunzip's and fpga-zcat's, then fpga-infer's.

@@ -232,6 +232,21 @@ void print_version() {
   exit_after_output();
 }
 
+void print_license() {
+  std::printf("%s (fpga-tools) %s\n"
+              "Copyright 2026 the fpga-tools authors.\n"
+              "Licensed under the Apache License, Version 2.0 (the \"License\");\n"
+              "you may not use this software except in compliance with the License.\n"
+              "You may obtain a copy of the License at\n"
+              "    https://www.apache.org/licenses/LICENSE-2.0\n"
+              "(installed as /usr/share/doc/fpga-tools/copyright; LICENSE in the source).\n"
+              "Unless required by applicable law or agreed to in writing, software\n"
+              "distributed under the License is distributed on an \"AS IS\" BASIS,\n"
+              "WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.\n",
+              program_name().c_str(), fpgaio::version());
+  exit_after_output();
+}
+
 void exit_after_output() { std::exit(close_stdout() ? kOk : kError); }
 
 void print_devices(const std::string& kernel) {

@@ -82,6 +82,9 @@ unsigned parse_count(const std::string& value, unsigned max, const std::string& 
 
 // "prog (fpga-tools) VERSION" on stdout, and exit_after_output(): --version.
 [[noreturn]] void print_version();
+// -L/--license: the version, the copyright and the Apache-2.0 notice; exits
+// like print_version.
+[[noreturn]] void print_license();
 
 // Ends --help, --version and the like: exit 0 once standard output is
 // written and closed, 1 when that failed (a full disk, as gzip), and by

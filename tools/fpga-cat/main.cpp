@@ -32,7 +32,7 @@ using fpgaio::Error;
 using fpgaio::ErrorKind;
 
 enum Id { kOutput, kForce, kAsGiven, kManifest, kSuffix, kVerify, kNoVerify, kLines, kProcesses, kRm, kQuiet,
-          kProgress, kHelp, kVersion };
+          kProgress, kHelp, kVersion, kLicense };
 
 const std::vector<fpgacli::OptionSpec>& specs() {
   static const std::vector<fpgacli::OptionSpec> s = {
@@ -51,6 +51,7 @@ const std::vector<fpgacli::OptionSpec>& specs() {
       {0, "progress", nullptr, "show progress on standard error", kProgress},
       {'h', "help", nullptr, "show this help and exit", kHelp},
       {'V', "version", nullptr, "show the version and exit", kVersion},
+      {'L', "license", nullptr, "show the licence and exit", kLicense},
   };
   return s;
 }
@@ -94,6 +95,7 @@ Options parse(int argc, char** argv) {
                     fpgacli::program_name().c_str());
         fpgacli::exit_after_output();
       case kVersion: fpgacli::print_version();
+      case kLicense: fpgacli::print_license();
       default: fpgacli::usage_error("unexpected option " + spelled);
     }
   }, o.parts);

@@ -131,11 +131,7 @@ void apply(Options& o, int id, const std::string& v, const std::string& spelled,
     case kDecompress: o.mode = Mode::decompress; break;
     case kForce: o.force = true; break;
     case kHelp: print_help(); fpgacli::exit_after_output();
-    case kLicense:
-      // (The project has not declared a licence: say so rather than invent one.)
-      std::printf("%s (fpga-tools) %s\nThe fpga-tools project has not declared a licence yet.\n",
-                  fpgacli::program_name().c_str(), fpgaio::version());
-      fpgacli::exit_after_output();
+    case kLicense: fpgacli::print_license();
     case kKeep: o.keep = true; break;
     case kList: o.mode = Mode::list; o.listing_wins = true; break;
     case kNoName: o.save_name = false; o.save_time = false; break;

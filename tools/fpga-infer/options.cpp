@@ -13,7 +13,7 @@ namespace img = fpgaio::images;
 namespace {
 
 enum Id { kModel, kInputFormat, kShape, kLabels, kStart, kManifest, kScores, kFormat, kOutput, kSave, kConfusion,
-          kQuiet, kProcesses, kDevice, kListDevices, kProgress, kForce, kHelp, kVersion, kInfo, kXclbin, kBatch };
+          kQuiet, kProcesses, kDevice, kListDevices, kProgress, kForce, kHelp, kVersion, kLicense, kInfo, kXclbin, kBatch };
 
 }  // namespace
 
@@ -41,6 +41,7 @@ const std::vector<fpgacli::OptionSpec>& specs() {
       {'f', "force", nullptr, "overwrite output files", kForce},
       {'h', "help", nullptr, "show this help and exit", kHelp},
       {'V', "version", nullptr, "show the version and exit", kVersion},
+      {'L', "license", nullptr, "show the licence and exit", kLicense},
   };
   return s;
 }
@@ -112,6 +113,7 @@ Options parse(int argc, char** argv) {
       case kForce: o.force = true; break;
       case kHelp: print_help(); fpgacli::exit_after_output();
       case kVersion: fpgacli::print_version();
+      case kLicense: fpgacli::print_license();
       default: fpgacli::usage_error("unexpected option " + spelled);
     }
   }, o.inputs);

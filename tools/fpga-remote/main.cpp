@@ -43,6 +43,7 @@ void print_help() {
       "Options:\n"
       "  -h, --help                  show this help and exit\n"
       "  -V, --version               show the version and exit\n"
+      "  -L, --license               show the licence and exit\n"
       "      --hosts FILE            hosts, one a line (N/HOST gives N job slots);\n"
       "                              the job slot picks one, the others take over\n"
       "                              when it fails\n"
@@ -124,9 +125,11 @@ unsigned count_arg(const std::string& v, unsigned max, const std::string& what) 
   return fpgacli::parse_count(v, max, what);
 }
 
-// -h prints the help (true: the caller exits 0); -V prints the version and exits.
+// -h prints the help (true: the caller exits 0); -V prints the version and
+// -L the licence, and exit.
 bool help_or_version(const std::string& a) {
   if (a == "-V" || a == "--version") fpgacli::print_version();
+  if (a == "-L" || a == "--license") fpgacli::print_license();
   if (a != "-h" && a != "--help") return false;
   print_help();
   return true;

@@ -29,7 +29,7 @@ using fpgacli::report;
 
 enum Id { kNumber, kBytes, kLineBytes, kLines, kSeparator, kWidth, kNumeric, kNumericFrom, kHex, kHexFrom,
           kAdditional, kElide, kFilter, kVerbose, kRecord, kIdx, kAlign, kDir, kRanges, kManifest, kNull, kForce,
-          kProgress, kHelp, kVersion };
+          kProgress, kHelp, kVersion, kLicense };
 
 const std::vector<fpgacli::OptionSpec>& specs() {
   static const std::vector<fpgacli::OptionSpec> s = {
@@ -58,6 +58,7 @@ const std::vector<fpgacli::OptionSpec>& specs() {
       {0, "progress", nullptr, "show progress on standard error", kProgress},
       {'h', "help", nullptr, "show this help and exit", kHelp},
       {'V', "version", nullptr, "show the version and exit", kVersion},
+      {'L', "license", nullptr, "show the licence and exit", kLicense},
   };
   return s;
 }
@@ -187,6 +188,7 @@ Options parse(int argc, char** argv) {
       case kProgress: o.progress = true; break;
       case kHelp: print_help(); fpgacli::exit_after_output();
       case kVersion: fpgacli::print_version();
+      case kLicense: fpgacli::print_license();
       default: fpgacli::usage_error("unexpected option " + spelled);
     }
   }, operands);

@@ -492,6 +492,23 @@ PY
   [ "$status" -eq 1 ]
 }
 
+@test "every tool prints the Apache-2.0 notice with -L and --license" {
+  is_reference && skip "fpga-tools' own licence"
+  local t o
+  for t in fpga-gzip fpga-cat fpga-split fpga-infer fpga-remote; do
+    for o in -L --license; do
+      run "$FPGA_BIN/$t" $o
+      [ "$status" -eq 0 ]
+      [ "${lines[0]}" = "$t (fpga-tools) $("$FPGA_BIN/$t" --version | sed 's/.* //')" ]
+      [[ "$output" == *"Apache License, Version 2.0"* ]]
+    done
+    run bash -c "'$FPGA_BIN/$t' --license > /dev/full"
+    [ "$status" -eq 1 ]
+  done
+  grep -q "Apache License" "$FPGA_SOURCE_DIR/LICENSE"
+  grep -q "^License: Apache-2.0" "$FPGA_SOURCE_DIR/scripts/debian-copyright"
+}
+
 @test "-o - is standard output in fpga-cat and fpga-infer, not a file named -" {
   ours_only
   seq 1 1000 > a
