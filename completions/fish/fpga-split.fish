@@ -1,5 +1,5 @@
 # fish completion for fpga-split
-complete -c fpga-split -s n -l number -x -a '2 4 8 l/2 l/4 1/2' -d 'N chunks (l/N whole lines, K/N only chunk K)'
+complete -c fpga-split -s n -l number -x -a '2 4 8 l/2 l/4 r/2 r/4 1/2' -d 'N chunks (l/N whole lines, r/N lines round robin, K/N only chunk K)'
 complete -c fpga-split -s b -l bytes -x -a '1M 4M 16M 64M 256M 1G' -d 'SIZE bytes a chunk'
 complete -c fpga-split -s C -l line-bytes -x -a '1M 4M 16M 64M' -d 'At most SIZE bytes of whole lines a chunk'
 complete -c fpga-split -s l -l lines -x -d 'NUMBER lines a chunk'

@@ -280,3 +280,37 @@ TEST(LearnSize, LeavesATruthfulFileAlone) {
   EXPECT_EQ(small.fd(), fd);
   EXPECT_EQ(small.stat().st_size, 3);
 }
+
+// Issue 21, item 8: fpga-split -n of a pipe or a device, as GNU split (or
+// better: GNU 9.1 refuses a pipe).
+TEST(LearnSize, AStreamIsReadToItsEndIntoATemporaryFile) {
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);
+  const std::string data(300000, 'y');
+  std::thread writer([&] {
+    fpgaio::full_write(p[1], data.data(), data.size(), "pipe");
+    ::close(p[1]);
+  });
+  fpgaio::Input in("/dev/fd/" + std::to_string(p[0]));
+  in.learn_stream_size(16);
+  writer.join();
+  ::close(p[0]);
+  EXPECT_EQ(in.stat().st_size, 300000);
+  std::string got(data.size(), '\0');
+  ASSERT_EQ(::pread(in.fd(), got.data(), got.size(), 0), static_cast<ssize_t>(got.size()));
+  EXPECT_EQ(got, data);
+}
+
+TEST(LearnSize, ASeekableDeviceIsProbedAsGnuSplitDoes) {
+  fpgaio::Input null("/dev/null");
+  null.learn_stream_size();
+  EXPECT_EQ(null.stat().st_size, 0);
+  fpgaio::Input zero("/dev/zero");
+  try {
+    zero.learn_stream_size(4096);
+    ADD_FAILURE() << "/dev/zero has no size";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot determine file size"), std::string::npos) << e.what();
+  }
+}
+

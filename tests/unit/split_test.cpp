@@ -208,7 +208,13 @@ TEST(Sizes, GnuUnitsAndNothingElse) {
   EXPECT_EQ(fpgaio::parse_size("16E"), std::nullopt);  // 2^64: overflow
   EXPECT_EQ(fpgaio::parse_size("15E"), 15ull << 60);
   EXPECT_EQ(fpgaio::parse_size("64", 1024), 65536u);
-  for (const char* bad : {"", "K", "1.5K", "1Kb", "1B", "0x10", "-1", " 5", "+5", "1KiBB", "99999999999999999999"})
+  // A unit alone is one of it, as GNU split reads `-b K` (issue 21, item 10).
+  EXPECT_EQ(fpgaio::parse_size("K"), 1024u);
+  EXPECT_EQ(fpgaio::parse_size("b"), 512u);
+  EXPECT_EQ(fpgaio::parse_size("KB"), 1000u);
+  EXPECT_EQ(fpgaio::parse_size("MiB"), 1u << 20);
+  EXPECT_EQ(fpgaio::parse_size("K", 1024), 1024u);
+  for (const char* bad : {"", "B", "iB", "Kb", "1.5K", "1Kb", "1B", "0x10", "-1", " 5", "+5", "1KiBB", "99999999999999999999"})
     EXPECT_EQ(fpgaio::parse_size(bad), std::nullopt) << bad;
 }
 
@@ -243,6 +249,29 @@ TEST(StreamCutter, NeedsASize) {
   CutOptions o;
   o.count = 2;
   EXPECT_THROW(StreamCutter{o}, Error);
+}
+
+// Issue 21, item 9: -n r/N deals records out as GNU split does, however
+// the input is cut into buffers.
+TEST(RoundRobin, RecordJGoesToChunkJModN) {
+  const std::string text = "a\nbb\n\nccc\ndddd\ne";  // the last record has no newline
+  for (std::size_t piece : {1, 2, 3, 64}) {
+    RoundRobinCutter rr(3, '\n');
+    std::vector<std::string> chunks(3);
+    const auto* d = reinterpret_cast<const std::uint8_t*>(text.data());
+    for (std::size_t pos = 0; pos < text.size();) {
+      std::size_t n = std::min(piece, text.size() - pos);
+      for (std::size_t at = 0; at < n;) {
+        std::uint64_t c = rr.chunk();
+        std::size_t t = rr.take(d + pos + at, n - at);
+        chunks[c].append(text, pos + at, t);
+        at += t;
+      }
+      pos += n;
+    }
+    EXPECT_EQ(chunks, (std::vector<std::string>{"a\nccc\n", "bb\ndddd\n", "\ne"})) << piece;
+  }
+  EXPECT_THROW(RoundRobinCutter(0, '\n'), Error);
 }
 
 TEST(Idx, ParsesChecksAndReencodes) {

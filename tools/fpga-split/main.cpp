@@ -2,6 +2,7 @@
 // the other tools read in place) and print their names, one per line.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,7 +34,7 @@ enum Id { kNumber, kBytes, kLineBytes, kLines, kSeparator, kWidth, kNumeric, kNu
 
 const std::vector<fpgacli::OptionSpec>& specs() {
   static const std::vector<fpgacli::OptionSpec> s = {
-      {'n', "number", "CHUNKS", "N, K/N, l/N or l/K/N: N chunks (l/: of whole lines; K/: write only chunk K, to standard output)", kNumber},
+      {'n', "number", "CHUNKS", "N, K/N, l/N, l/K/N, r/N or r/K/N: N chunks (l/: of whole lines; r/: lines dealt out round robin; K/: write only chunk K, to standard output)", kNumber},
       {'b', "bytes", "SIZE", "put SIZE bytes in each chunk", kBytes},
       {'C', "line-bytes", "SIZE", "put at most SIZE bytes of whole lines in each chunk", kLineBytes},
       {'l', "lines", "NUMBER", "put NUMBER lines in each chunk", kLines},
@@ -66,7 +67,7 @@ const std::vector<fpgacli::OptionSpec>& specs() {
 struct Options {
   sp::CutOptions cut;
   bool idx = false, elide = false, ranges = false, null = false, force = false, progress = false, verbose = false,
-       hex = false;
+       hex = false, rr = false, separator_given = false;
   std::optional<std::uint64_t> align, extract;  // extract: -n K/N's K (from 0)
   std::optional<unsigned> width;
   std::uint64_t from = 0;
@@ -74,44 +75,133 @@ struct Options {
   std::optional<std::string> prefix;
 };
 
+// GNU split's own errors about a value: one line, without "Try --help"
+// (GNU dies there), a number out of range with the reason strerror gives.
+[[noreturn]] void die(const std::string& message) {
+  fpgacli::report("", message);
+  std::exit(fpgacli::kError);
+}
+[[noreturn]] void invalid(const std::string& what, const std::string& v, int err = 0) {
+  die("invalid " + what + ": '" + v + "'" + (err ? std::string(": ") + std::strerror(err) : ""));
+}
+
 std::uint64_t size_arg(const std::string& v, const std::string& what) {
   auto n = fpgaio::parse_size(v);
   if (!n) fpgacli::usage_error("invalid " + what + ": '" + v + "'");
   return *n;
 }
 
-std::uint64_t number_arg(const std::string& v, const std::string& what) {
-  if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 19)
-    fpgacli::usage_error("invalid " + what + ": '" + v + "'");
-  return std::stoull(v);
+// -b and -C as GNU reads them: a size with a unit, at least 1 and at most
+// the largest file offset (2^63-1).
+std::uint64_t bytes_arg(const std::string& v) {
+  const std::string what = "number of bytes";
+  auto n = fpgaio::parse_size(v);
+  if (!n) {
+    const auto unit = v.find_first_not_of("0123456789");
+    // Digits and a unit it knows: a number too large.
+    if (!v.empty() && unit != 0 &&
+        fpgaio::parse_size("1" + (unit == std::string::npos ? std::string() : v.substr(unit))))
+      invalid(what, v, EOVERFLOW);
+    invalid(what, v);
+  }
+  if (*n > static_cast<std::uint64_t>(INT64_MAX)) invalid(what, v, EOVERFLOW);
+  if (*n == 0) invalid(what, v, ERANGE);
+  return *n;
 }
 
-// -n CHUNKS: N, K/N, l/N, l/K/N (GNU split's r/ forms are not supported).
+// -l, -n and their K as GNU reads them: decimal digits, 1 to `max`.
+std::uint64_t number_arg(const std::string& v, const std::string& what, std::uint64_t max = UINT64_MAX) {
+  if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos) invalid(what, v);
+  std::uint64_t n = 0;
+  for (char c : v) {
+    const unsigned d = static_cast<unsigned>(c - '0');
+    if (n > (UINT64_MAX - d) / 10) invalid(what, v, EOVERFLOW);
+    n = n * 10 + d;
+  }
+  if (n > max) invalid(what, v, EOVERFLOW);
+  if (n == 0) invalid(what, v, ERANGE);
+  return n;
+}
+
+// -n CHUNKS: N, K/N, l/N, l/K/N, r/N, r/K/N.
 void parse_chunks(Options& o, const std::string& v) {
   std::string t = v;
-  if (t.rfind("r/", 0) == 0)
-    fpgacli::usage_error("-n r/N (round robin) is not supported: chunks here are contiguous; use -n l/N");
-  if (t.rfind("l/", 0) == 0) {
+  if (t.rfind("r/", 0) == 0) {
+    o.rr = true;
+    t = t.substr(2);
+  } else if (t.rfind("l/", 0) == 0) {
     o.cut.lines = true;
     t = t.substr(2);
   }
   auto slash = t.find('/');
   std::string n_text = slash == std::string::npos ? t : t.substr(slash + 1);
   std::uint64_t n = number_arg(n_text, "number of chunks");
-  if (n == 0) fpgacli::usage_error("invalid number of chunks: '" + n_text + "'");
   if (slash != std::string::npos) {
-    std::uint64_t k = number_arg(t.substr(0, slash), "chunk number");
-    if (k == 0 || k > n) fpgacli::usage_error("invalid chunk number: '" + t.substr(0, slash) + "'");
+    const std::string k_text = t.substr(0, slash);
+    std::uint64_t k = number_arg(k_text, "chunk number");
+    if (k > n) invalid("chunk number", k_text, ERANGE);
     o.extract = k - 1;
   }
   o.cut.count = n;
 }
 
 char separator_arg(const std::string& v) {
-  if (v.empty()) fpgacli::usage_error("empty record separator");
+  if (v.empty()) die("empty record separator");
   if (v == "\\0") return '\0';
-  if (v.size() > 1) fpgacli::usage_error("multi-character separator '" + v + "'");
+  if (v.size() > 1) die("multi-character separator '" + v + "'");
   return v[0];
+}
+
+// GNU split's obsolete -NUM (-1000 is -l 1000): taken out of `args` before
+// the options are parsed, the last one counting. An argument is only that
+// when it is not the value of the option before it; -0 is --null here.
+std::optional<std::string> take_obsolete_lines(std::vector<std::string>& args) {
+  std::optional<std::string> lines;
+  std::vector<std::string> kept;
+  bool value_next = false, only_operands = false;
+  for (const auto& a : args) {
+    if (value_next || only_operands || a.size() < 2 || a[0] != '-') {
+      value_next = false;
+      kept.push_back(a);
+      continue;
+    }
+    if (a == "--") {
+      only_operands = true;
+    } else if (a[1] != '-' && a != "-0" && a.find_first_not_of("0123456789", 1) == std::string::npos) {
+      lines = a.substr(1);
+      continue;
+    } else if (a[1] == '-') {
+      if (a.find('=') == std::string::npos) {
+        const std::string name = a.substr(2);
+        const fpgacli::OptionSpec* match = nullptr;
+        int matches = 0;
+        for (const auto& sp : specs()) {
+          if (!sp.long_name || std::string(sp.long_name).compare(0, name.size(), name) != 0) continue;
+          match = &sp;
+          ++matches;
+          if (name == sp.long_name) {
+            matches = 1;
+            break;
+          }
+        }
+        value_next = matches == 1 && match->arg && match->arg[0] != '[';
+      }
+    } else {
+      for (std::size_t j = 1; j < a.size(); ++j) {
+        const fpgacli::OptionSpec* match = nullptr;
+        for (const auto& sp : specs())
+          if (sp.short_name == a[j]) match = &sp;
+        if (!match) break;
+        if (match->arg) {
+          value_next = j + 1 == a.size();
+          break;
+        }
+      }
+    }
+    kept.push_back(a);
+  }
+  args = std::move(kept);
+  return lines;
 }
 
 void print_help() {
@@ -121,10 +211,11 @@ void print_help() {
               "and print their names, one per line, for parallel or xargs.\n\n",
               p);
   std::fputs(fpgacli::format_help(specs()).c_str(), stdout);
-  std::printf("\nGive one of -n, -b, -C and -l. SIZE may have a unit: K, M, G (1024-based),\n"
-              "KB, MB, GB (1000-based), KiB, MiB, GiB. PREFIX defaults to FILE (\"x\" for\n"
-              "standard input). -n needs a regular file; a stream is cut by -b, -C or -l\n"
-              "in constant memory.\n"
+  std::printf("\nGive one of -n, -b, -C and -l (-NUM is -l NUM; none: -l 1000). SIZE may\n"
+              "have a unit: K, M, G (1024-based), KB, MB, GB (1000-based), KiB, MiB, GiB.\n"
+              "PREFIX defaults to FILE (\"x\" for standard input). A stream is cut by -b,\n"
+              "-C, -l and -n r/ in constant memory; -n N and -n l/N read it to its end first\n"
+              "(into $TMPDIR). Names that start with - are printed as ./-NAME.\n"
               "Exit status: 0 success, 1 error.\nFull documentation: man %s\n",
               p);
 }
@@ -132,28 +223,40 @@ void print_help() {
 Options parse(int argc, char** argv) {
   Options o;
   std::vector<std::string> args(argv + 1, argv + argc), operands;
+  const auto obsolete_lines = take_obsolete_lines(args);
   int modes = 0;
   fpgacli::parse_options(args, specs(), [&](int id, const std::string& v, const std::string& spelled, bool) {
     switch (id) {
       case kNumber: parse_chunks(o, v); ++modes; break;
       case kBytes:
-        o.cut.size = size_arg(v, "number of bytes");
-        if (*o.cut.size == 0) fpgacli::usage_error("invalid number of bytes: '" + v + "'");
+        o.cut.size = bytes_arg(v);
         ++modes;
         break;
       case kLineBytes:
-        o.cut.size = size_arg(v, "number of lines bytes");
-        if (*o.cut.size == 0) fpgacli::usage_error("invalid number of lines bytes: '" + v + "'");
+        o.cut.size = bytes_arg(v);  // GNU's words for -C too
         o.cut.lines = true;
         ++modes;
         break;
       case kLines:
         o.cut.line_count = number_arg(v, "number of lines");
-        if (*o.cut.line_count == 0) fpgacli::usage_error("invalid number of lines: '" + v + "'");
         ++modes;
         break;
-      case kSeparator: o.cut.separator = separator_arg(v); break;
-      case kWidth: o.width = fpgacli::parse_count(v, 19, "suffix length"); break;
+      case kSeparator: {
+        const char c = separator_arg(v);
+        if (o.separator_given && c != o.cut.separator) die("multiple separator characters specified");
+        o.cut.separator = c;
+        o.separator_given = true;
+        break;
+      }
+      case kWidth: {
+        // 0 is the default, as in GNU: as many digits as the chunks need.
+        if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 3 || std::stoul(v) > 255)
+          invalid("suffix length", v);
+        const unsigned w = static_cast<unsigned>(std::stoul(v));
+        if (w) o.width = w;
+        else o.width.reset();
+        break;
+      }
       case kNumeric: o.hex = false; break;
       case kNumericFrom: o.hex = false; o.from = v.empty() ? 0 : number_arg(v, "start value for numerical suffixes"); break;
       case kHex: o.hex = true; break;
@@ -195,8 +298,21 @@ Options parse(int argc, char** argv) {
   if (operands.size() > 2) fpgacli::usage_error("extra operand '" + operands[2] + "'");
   if (!operands.empty()) o.input = operands[0];
   if (operands.size() == 2) o.prefix = operands[1];
-  if (modes == 0) fpgacli::usage_error("give -n CHUNKS, -b SIZE, -C SIZE or -l NUMBER");
+  if (obsolete_lines) {
+    if (modes) fpgacli::usage_error("cannot split in more than one way");
+    o.cut.line_count = number_arg(*obsolete_lines, "number of lines");
+    ++modes;
+  }
   if (modes > 1) fpgacli::usage_error("cannot split in more than one way");
+  if (modes == 0) {
+    // GNU split's default is -l 1000; records and IDX items are not lines.
+    if (o.idx || o.cut.record_size) fpgacli::usage_error("give -n CHUNKS, -b SIZE or -C SIZE");
+    o.cut.line_count = 1000;
+  }
+  if (o.rr && (o.cut.record_size || o.idx))
+    fpgacli::usage_error("-n r/N deals lines out; it excludes --record-size and --idx");
+  if (o.rr && (o.ranges || !o.manifest.empty()))
+    fpgacli::usage_error("-n r/N deals lines out: its chunks are no byte ranges of the input (--ranges, --manifest)");
   if ((o.cut.lines || o.cut.line_count) && o.cut.record_size)
     fpgacli::usage_error("lines (-l, -C, -n l/) and --record-size exclude each other");
   if (o.idx && (o.cut.lines || o.cut.line_count || o.cut.record_size))
@@ -208,7 +324,7 @@ Options parse(int argc, char** argv) {
   if (o.ranges && !o.filter.empty()) fpgacli::usage_error("--ranges and --filter exclude each other");
   if (o.extract && (o.ranges || !o.filter.empty() || !o.manifest.empty()))
     fpgacli::usage_error("-n K/N writes chunk K to standard output: --ranges, --filter and --manifest do not apply");
-  if (o.cut.count && !o.cut.lines && !o.cut.record_size && !o.idx) o.cut.align = o.align.value_or(1 << 20);
+  if (o.cut.count && !o.rr && !o.cut.lines && !o.cut.record_size && !o.idx) o.cut.align = o.align.value_or(1 << 20);
   else if (o.align && *o.align > 1) fpgacli::usage_error("--align applies to -n N without l/, --record-size or --idx");
   return o;
 }
@@ -265,6 +381,8 @@ class ChunkOut {
     if (::fstat(file_->fd(), &st) != 0) fpgaio::throw_errno("", errno, name_);
     return st;
   }
+  // Whether this chunk's filter has stopped reading.
+  bool gone() const { return closed_pipe_; }
   // Writes, except that a filter may stop reading (GNU split ignores that).
   void write(const std::uint8_t* d, std::size_t n) {
     if (closed_pipe_) return;
@@ -277,7 +395,9 @@ class ChunkOut {
   }
   void copy(int in_fd, std::uint64_t offset, std::uint64_t length, const std::string& path) {
     fpgaio::Bytes buf(1 << 20);
-    while (length) {
+    // Once the filter has gone the rest of its chunk is not read (GNU skips
+    // it too): a filter that takes the head of a huge chunk ends the chunk.
+    while (length && !closed_pipe_) {
       std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), length));
       fpgaio::pread_exact(in_fd, buf.data(), n, offset, path);
       write(buf.data(), n);
@@ -321,13 +441,20 @@ class Splitter {
  private:
   void run_file(fpgaio::Input& in);
   void run_stream(fpgaio::Input& in);
+  void run_round_robin(fpgaio::Input& in);
+  void check_target(const std::string& name, const fpgaio::Input& in);
+  // A name as printed: one that starts with '-' gets "./", so that the tool
+  // it is passed to (parallel fpga-gzip, xargs) does not read an option.
+  static std::string printable(const std::string& name) {
+    return !name.empty() && name[0] == '-' ? "./" + name : name;
+  }
   std::string prefix() const;
   std::string name_of(std::uint64_t k, unsigned width) const {
     return sp::chunk_name(prefix(), o_.from + k, width, o_.hex) + o_.additional;
   }
   void emit(const std::string& name) {
     if (!o_.filter.empty()) return;  // the filter's output is standard output
-    std::fputs(name.c_str(), stdout);
+    std::fputs(printable(name).c_str(), stdout);
     std::fputc(o_.null ? '\0' : '\n', stdout);
     if (std::fflush(stdout) != 0) fpgaio::throw_errno("write error", errno, "stdout");
   }
@@ -358,6 +485,7 @@ class Splitter {
   std::vector<std::string> made_;
   std::vector<struct stat> made_ids_;  // what each of made_ is: only that is removed
   std::uint64_t done_ = 0;
+  bool copied_ = false;  // a stream read into a temporary file (-n of a pipe)
 };
 
 std::string Splitter::prefix() const {
@@ -394,6 +522,18 @@ void Splitter::write_manifest() {
   std::string text = sp::format_manifest(manifest_);
   fpgaio::full_write(out.fd(), text.data(), text.size(), o_.manifest);
   out.commit(nullptr);
+}
+
+// Before anything is written: a chunk may neither replace the input nor,
+// without -f, a file that is there.
+void Splitter::check_target(const std::string& name, const fpgaio::Input& in) {
+  struct stat st;
+  const std::string entry = base_name(name);
+  if (out_dir()->stat(entry, st, true) == 0 && fpgaio::same_file(st, in.stat()))
+    throw fpgaio::Error(fpgaio::ErrorKind::usage, "a chunk would replace the input (input and output are the same file)")
+        .with_path(name);
+  if (!o_.force && out_dir()->stat(entry, st) == 0)
+    throw fpgaio::Error(fpgaio::ErrorKind::io, "already exists;\tnot overwritten", EEXIST).with_path(name);
 }
 
 // Chunks of a regular file: planned first, then copied (or only printed).
@@ -442,15 +582,7 @@ void Splitter::run_file(fpgaio::Input& in) {
       continue;
     }
     names.push_back(name_of(c.index, width));
-    if (!o_.filter.empty()) continue;
-    struct stat st;
-    const std::string entry = base_name(names.back());
-    if (out_dir()->stat(entry, st, true) == 0 && fpgaio::same_file(st, in.stat()))
-      throw fpgaio::Error(fpgaio::ErrorKind::usage, "a chunk would replace the input (input and output are the same file)")
-          .with_path(names.back());
-    if (!o_.force && out_dir()->stat(entry, st) == 0)
-      throw fpgaio::Error(fpgaio::ErrorKind::io, "already exists;\tnot overwritten", EEXIST)
-          .with_path(names.back());
+    if (o_.filter.empty()) check_target(names.back(), in);
   }
 
   fpgacli::ProgressLine bar(o_.progress, path, size);
@@ -484,12 +616,14 @@ void Splitter::run_file(fpgaio::Input& in) {
         crc = sink.crc;
       }
       const struct stat id = out.is_file() ? out.identity() : in.stat();
-      out.commit(&in.stat());  // the input's mode and time: a join keeps the original's time
+      // The input's mode and time (a join keeps the original's time); a
+      // stream's copy has neither.
+      out.commit(copied_ ? nullptr : &in.stat());
       if (out.is_file()) made(names[i], id);
     }
     bar.update(done_ += c.length);
     manifest_.chunks.push_back(
-        sp::ManifestChunk{c.index, base + c.offset, c.length, c.length + header.size(), crc, names[i]});
+        sp::ManifestChunk{c.index, base + c.offset, c.length, c.length + header.size(), crc, printable(names[i])});
     emit(names[i]);
   }
   bar.finish();
@@ -538,7 +672,8 @@ void Splitter::run_stream(fpgaio::Input& in) {
     if (c.out->is_file()) id = c.out->identity();
     c.out->commit(nullptr);
     if (c.out->is_file()) made(c.name, id);
-    manifest_.chunks.push_back(sp::ManifestChunk{c.index, c.start, c.bytes, c.bytes + c.header_len, c.crc, c.name});
+    manifest_.chunks.push_back(
+        sp::ManifestChunk{c.index, c.start, c.bytes, c.bytes + c.header_len, c.crc, printable(c.name)});
     emit(c.name);
   };
   auto open_chunk = [&]() {
@@ -663,6 +798,97 @@ void Splitter::run_stream(fpgaio::Input& in) {
   bar.finish();
 }
 
+// -n r/N: lines dealt out to N chunks as they are read, from a file or a
+// stream alike; -n r/K/N writes chunk K's lines to standard output. Every
+// chunk is open at once; they are committed and printed at the end.
+void Splitter::run_round_robin(fpgaio::Input& in) {
+  const std::uint64_t n = *o_.cut.count;
+  sp::RoundRobinCutter deal(n, o_.cut.separator);
+  fpgaio::Bytes buf(1 << 20);
+  fpgacli::ProgressLine bar(o_.progress, in.name(), in.is_regular() ? static_cast<std::uint64_t>(in.stat().st_size) : 0);
+  std::uint64_t read = 0;
+  if (o_.extract) {
+    fpgaio::FdSink out(STDOUT_FILENO, "stdout");
+    for (std::size_t got; (got = in.read_some(buf.data(), buf.size())) > 0;) {
+      for (std::size_t pos = 0; pos < got;) {
+        const std::uint64_t c = deal.chunk();
+        const std::size_t t = deal.take(buf.data() + pos, got - pos);
+        if (c == *o_.extract) out.write(buf.data() + pos, t);
+        pos += t;
+      }
+      bar.update(read += got);
+    }
+    out.flush();
+    bar.finish();
+    return;
+  }
+  const unsigned width = width_for(n);
+  std::vector<std::string> names;
+  for (std::uint64_t k = 0; k < n; ++k) {
+    names.push_back(name_of(k, width));
+    if (o_.filter.empty()) check_target(names.back(), in);
+  }
+  // One descriptor a chunk: raise the soft limit as far as the hard one.
+  struct rlimit rl {};
+  const rlim_t want = static_cast<rlim_t>(n) + 64;
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? want : std::min(rl.rlim_max, want);
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur < want)
+      throw fpgaio::Error(fpgaio::ErrorKind::usage,
+                          "-n r/" + std::to_string(n) + " keeps " + std::to_string(n) +
+                              " chunks open at once; the limit of open files is " + std::to_string(rl.rlim_cur) +
+                              " (ulimit -n)");
+  }
+  std::vector<std::optional<ChunkOut>> outs(n);
+  auto out = [&](std::uint64_t k) -> ChunkOut& {
+    if (!outs[k]) {
+      say_creating(names[k]);
+      outs[k].emplace(o_, o_.filter.empty() ? out_dir() : nullptr, names[k], std::nullopt);
+    }
+    return *outs[k];
+  };
+  // Lines are short: each chunk's are gathered and written a buffer at a
+  // time (as GNU's stdio does), within 16 MiB for all of them.
+  const std::size_t cap = static_cast<std::size_t>(std::clamp<std::uint64_t>((16u << 20) / n, 4096, 65536));
+  std::vector<fpgaio::Bytes> pending(n);
+  std::uint64_t gone = 0;  // filters that stopped reading: when all have, so does this
+  auto flush = [&](std::uint64_t k) {
+    ChunkOut& o = out(k);
+    const bool was_gone = o.gone();
+    o.write(pending[k].data(), pending[k].size());
+    pending[k].clear();
+    if (!was_gone && o.gone()) ++gone;
+  };
+  for (std::size_t got; gone < n && (got = in.read_some(buf.data(), buf.size())) > 0;) {
+    for (std::size_t pos = 0; pos < got && gone < n;) {
+      const std::uint64_t c = deal.chunk();
+      const std::size_t t = deal.take(buf.data() + pos, got - pos);
+      if (!outs[c]) out(c);  // made when its first line comes, as GNU makes it
+      if (!outs[c]->gone()) {
+        pending[c].insert(pending[c].end(), buf.data() + pos, buf.data() + pos + t);
+        if (pending[c].size() >= cap) flush(c);
+      }
+      pos += t;
+    }
+    bar.update(read += got);
+  }
+  for (std::uint64_t k = 0; k < n; ++k)
+    if (!pending[k].empty()) flush(k);
+  // The chunks no line reached: empty, or none with -e (they are the last).
+  for (std::uint64_t k = 0; k < n; ++k) {
+    if (!outs[k] && o_.elide) continue;
+    ChunkOut& o = out(k);
+    struct stat id {};
+    if (o.is_file()) id = o.identity();
+    o.commit(nullptr);
+    if (o.is_file()) made(names[k], id);
+    outs[k].reset();
+    emit(names[k]);
+  }
+  bar.finish();
+}
+
 int Splitter::run() {
   bool streaming = false;
   try {
@@ -674,10 +900,22 @@ int Splitter::run() {
     }
     fpgaio::Input in(o_.input);
     streaming = !in.is_regular();
+    const auto said = in.stat().st_size;
+    if (o_.rr) {
+      run_round_robin(in);
+      write_manifest();
+      return fpgacli::close_stdout() ? fpgacli::kOk : fpgacli::kError;
+    }
+    // -n divides a size: a pipe is read to its end first (GNU split 9.1
+    // refuses it), a device as GNU reads it (/dev/null holds 0 bytes).
+    if (streaming && o_.cut.count) {
+      in.learn_stream_size();
+      streaming = false;
+      copied_ = true;
+    }
     // A regular file's size is read where its stat lies (/proc, /sys), as
     // GNU split does: -n divides it, and the other modes plan by it.
     if (!streaming) {
-      const auto said = in.stat().st_size;
       in.learn_size();
       // A range is read again from the file by other tools: its offsets
       // must hold there, not only in the copy read here.
@@ -698,7 +936,7 @@ int Splitter::run() {
     if (!streaming) remove_made();
     auto say_kept = [&] {
       if (kept)
-        fpgacli::report(o_.input == "-" ? "stdin" : o_.input,
+        fpgacli::report(o_.input,
                         "kept the " + std::to_string(kept) + " complete chunk" + (kept > 1 ? "s" : "") + " " +
                             made_.front() + (kept > 1 ? " to " + made_.back() : "") +
                             " (a stream cannot be read again)");
@@ -710,7 +948,12 @@ int Splitter::run() {
     // GNU split's messages about the command line name no file.
     if (e.kind() == fpgaio::ErrorKind::usage && e.path.empty()) fpgacli::report("", e.describe());
     else if (std::string(e.what()).rfind("with FILE=", 0) == 0) fpgacli::report("", e.what());
-    else fpgacli::report(e, o_.input == "-" ? "stdin" : o_.input);
+    else {
+      // Standard input is "-" in messages, as GNU split names it.
+      fpgaio::Error named = e;
+      if (o_.input == "-" && (named.path.empty() || named.path == "stdin")) named.path = "-";
+      fpgacli::report(named, o_.input);
+    }
     say_kept();
     return fpgacli::kError;
   }

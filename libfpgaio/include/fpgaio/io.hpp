@@ -108,7 +108,8 @@ std::optional<ByteRange> parse_range(const std::string& operand);
 // Sizes with GNU's units (coreutils split, dd): a decimal number, then
 // nothing, b (512), K M G T P E (powers of 1024, k m g too), KiB ... EiB
 // (the same), or KB ... EB (powers of 1000). A bare number is multiplied by
-// `unit` (pigz's -b counts KiB). nullopt for anything else or an overflow.
+// `unit` (pigz's -b counts KiB). A unit without a number is one of it ("K"
+// is 1024, "b" 512), as in GNU. nullopt for anything else or an overflow.
 std::optional<std::uint64_t> parse_size(const std::string& text, std::uint64_t unit = 1);
 
 // Which chunk of a split an input is: chunk `index` of `count`, whose data
@@ -167,10 +168,20 @@ class Input {
   // `limit` bytes, beyond which this is Error(io) "cannot determine file
   // size". Regular files that tell the truth are left as they are.
   void learn_size(std::size_t probe = 128 << 10, std::uint64_t limit = std::uint64_t{1} << 30);
+  // The same for what is not a regular file, for a tool that must know the
+  // size before it starts (fpga-split -n): a stream that cannot seek (a
+  // pipe, a socket, a terminal) is read to its end into an unnamed file in
+  // $TMPDIR (/tmp by default; no limit but its space), and then read from
+  // there as a regular file of that size. A device that can seek (/dev/null)
+  // is read as GNU split 9.1 reads it: what ends within `probe` bytes is
+  // that long; one that holds more (/dev/zero) is Error(io) "cannot
+  // determine file size". A regular file or a range is left as it is.
+  void learn_stream_size(std::size_t probe = 128 << 10);
 
  private:
   void open_path(const std::string& path);
   void after_open();
+  void replace_with_copy(int copy, std::uint64_t size);
   std::size_t clamp(std::size_t n) const;
   [[noreturn]] void range_ended() const;
   int fd_ = -1;

@@ -69,6 +69,23 @@ class StreamCutter {
   char sep_;
 };
 
+// -n r/N (round robin), as GNU split deals records out: record j (from 0)
+// goes to chunk j mod N; a last record without a separator is a record.
+// Fed one buffer at a time, in constant memory, from a file or a stream.
+class RoundRobinCutter {
+ public:
+  RoundRobinCutter(std::uint64_t count, char separator);
+  // The chunk the next bytes belong to.
+  std::uint64_t chunk() const { return chunk_; }
+  // How many of data[0, n) belong to chunk(); when they end a record,
+  // chunk() moves on to the next one. Call again with the rest.
+  std::size_t take(const std::uint8_t* data, std::size_t n);
+
+ private:
+  std::uint64_t count_, chunk_ = 0;
+  char sep_;
+};
+
 // IDX files (MNIST, Fashion-MNIST): magic 0 0 TYPE NDIMS, NDIMS big-endian
 // u32 sizes, then the items. Items are what chunks hold whole.
 struct IdxHeader {

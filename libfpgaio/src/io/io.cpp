@@ -118,8 +118,12 @@ std::optional<std::uint64_t> parse_size(const std::string& s, std::uint64_t unit
     if (v > (UINT64_MAX - d) / 10) return std::nullopt;
     v = v * 10 + d;
   }
-  if (i == 0) return std::nullopt;
   std::string suf = s.substr(i);
+  // A unit alone is one of it (GNU's xstrtoumax: `split -b K` is 1K).
+  if (i == 0) {
+    if (suf.empty()) return std::nullopt;
+    v = 1;
+  }
   std::uint64_t mul = unit;
   if (suf == "b") {
     mul = 512;
@@ -368,11 +372,51 @@ void Input::learn_size(std::size_t probe, std::uint64_t limit) {
       full_write(copy, head.data(), static_cast<std::size_t>(r), name_);
     }
   }
+  replace_with_copy(copy, total);
+  copy = -1;
+}
+
+// From here on the input is `copy`, a file of `size` bytes (it owns it).
+void Input::replace_with_copy(int copy, std::uint64_t size) {
   if (!(is_stdin_ && fd_ == STDIN_FILENO)) ::close(fd_);
   fd_ = copy;
-  copy = -1;
-  st_.st_size = static_cast<off_t>(total);
+  st_.st_size = static_cast<off_t>(size);
   if (::lseek(fd_, 0, SEEK_SET) < 0) throw_errno("cannot seek", errno, name_);
+}
+
+void Input::learn_stream_size(std::size_t probe) {
+  if (is_regular() || range_ || fd_ < 0) return;
+  Bytes buf(std::max<std::size_t>(probe, 1 << 16));
+  const bool seekable = ::lseek(fd_, 0, SEEK_CUR) >= 0;
+  // A seekable device: GNU split's probe. Reading it all could take for
+  // ever (/dev/zero), so more than the probe is refused.
+  const std::size_t cap = seekable ? probe : buf.size();
+  int copy = -1;
+  if (!seekable) {
+    const char* dir = std::getenv("TMPDIR");
+    copy = ::open(dir && *dir ? dir : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  }
+  if (copy < 0) copy = ::memfd_create("fpga-tools-input", MFD_CLOEXEC);
+  if (copy < 0) throw_errno("cannot determine file size", errno, name_);
+  struct Closer {
+    int& fd;
+    ~Closer() { if (fd >= 0) ::close(fd); }
+  } closer{copy};
+  std::uint64_t total = 0;
+  for (;;) {
+    std::size_t want = seekable ? cap - static_cast<std::size_t>(total) + 1 : buf.size();
+    ssize_t r = ::read(fd_, buf.data(), std::min(want, buf.size()));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("read error", errno, name_);
+    }
+    if (r == 0) break;
+    total += static_cast<std::uint64_t>(r);
+    if (seekable && total > cap) throw_errno("cannot determine file size", EOVERFLOW, name_);
+    full_write(copy, buf.data(), static_cast<std::size_t>(r), name_);
+  }
+  replace_with_copy(copy, total);
+  copy = -1;
 }
 
 AsyncSink::AsyncSink(Sink& inner, std::size_t max_pending)

@@ -188,6 +188,17 @@ std::size_t StreamCutter::take(const std::uint8_t* data, std::size_t n, bool& en
   return t;
 }
 
+RoundRobinCutter::RoundRobinCutter(std::uint64_t count, char separator) : count_(count), sep_(separator) {
+  if (count == 0) throw Error(ErrorKind::usage, "the number of chunks must be at least 1");
+}
+
+std::size_t RoundRobinCutter::take(const std::uint8_t* data, std::size_t n) {
+  const void* hit = std::memchr(data, sep_, n);
+  if (!hit) return n;
+  if (++chunk_ == count_) chunk_ = 0;
+  return static_cast<std::size_t>(static_cast<const std::uint8_t*>(hit) - data) + 1;
+}
+
 std::uint64_t IdxHeader::element_bytes() const {
   return type == 0x0B ? 2 : (type == 0x0C || type == 0x0D) ? 4 : type == 0x0E ? 8 : 1;
 }

@@ -69,16 +69,10 @@ with open(sys.argv[1], "wb") as f:
   [ "$status" -eq 1 ]
   [ "$output" = "fpga-split: nonesuch: No such file or directory" ]
   make_text in 10
-  run "$SPLIT" in
-  [ "$status" -eq 1 ]
-  [[ "$output" == *"give -n CHUNKS, -b SIZE, -C SIZE or -l NUMBER"* ]]
   run "$SPLIT" -n 0 in
   [ "$status" -eq 1 ]
   run "$SPLIT" -n l/2 --record-size 10 in
   [ "$status" -eq 1 ]
-  run bash -c "cat in | '$SPLIT' -n 2"
-  [ "$status" -eq 1 ]
-  [[ "$output" == *"-n needs a regular file"* ]]
   mkdir d
   run "$SPLIT" -n 2 d
   [ "$status" -eq 1 ]
@@ -169,14 +163,14 @@ with open(sys.argv[1], "wb") as f:
   done
   run bash -c "(cat z-idx3-ubyte; echo abc) | '$SPLIT' --idx -b 1K - y"
   [ "$status" -eq 1 ]
-  [ "$output" = "fpga-split: stdin: $msg" ]
+  [ "$output" = "fpga-split: -: $msg" ]
   run "$SPLIT" --idx -b 1K - y < z-idx3-ubyte
   [ "$status" -eq 1 ]
   # Five dimensions of 1, 2^16, 2^16, 2^16, 2^16: items of 2^64 bytes.
   printf '\0\0\x08\x05\0\0\0\x01\0\x01\0\0\0\x01\0\0\0\x01\0\0\0\x01\0\0' > o-idx5-ubyte
   run bash -c "(cat o-idx5-ubyte; echo abc) | '$SPLIT' --idx -b 1K - y"
   [ "$status" -eq 1 ]
-  [ "$output" = "fpga-split: stdin: corrupt data: not an IDX file: items larger than 2^63 bytes" ]
+  [ "$output" = "fpga-split: -: corrupt data: not an IDX file: items larger than 2^63 bytes" ]
   [ "$(ls -A | sort | tr '\n' ' ')" = "o-idx5-ubyte z-idx3-ubyte " ]
 }
 
@@ -309,14 +303,11 @@ same_as_gnu() {
   [ "$status" -eq 0 ]
 }
 
-@test "--ranges of standard input, r/N, and old spellings are clear errors" {
+@test "--ranges of standard input and old spellings are clear errors" {
   seq 1 100 > f
   run bash -c "cat f | '$SPLIT' --ranges -n 2 -"
   [ "$status" -eq 1 ]
   [[ "${lines[0]}" == "fpga-split: --ranges names byte ranges of a file; standard input has no name"* ]]
-  run "$SPLIT" -n r/2 f
-  [ "$status" -eq 1 ]
-  [[ "${lines[0]}" == *"round robin"*"not supported"* ]]
   # -l (old: never cut a line) now takes a number; -d DIR is gone.
   run "$SPLIT" -l -n 2 f
   [ "$status" -eq 1 ]
