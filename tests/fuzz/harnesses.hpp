@@ -303,12 +303,17 @@ struct ImageRun {
   std::uint64_t record = 0;
 };
 
+// Reads through `content` when given (fpga-infer's way), else from `in`
+// with the bytes `consumed` read again first.
 inline ImageRun read_images(fpgaio::Input& in, fpgaio::images::Format f, const fpgaio::bnn::Shape& model,
                             std::optional<fpgaio::bnn::Shape> raw, std::vector<std::uint8_t> consumed,
-                            std::size_t batch) {
+                            std::size_t batch, fpgaio::images::Content* content = nullptr) {
   ImageRun r;
   try {
-    fpgaio::images::Reader rd(in, f, model, raw, std::nullopt, std::move(consumed));
+    std::unique_ptr<fpgaio::images::Reader> own;
+    if (content) own = std::make_unique<fpgaio::images::Reader>(*content, f, model, raw, std::nullopt);
+    else own = std::make_unique<fpgaio::images::Reader>(in, f, model, raw, std::nullopt, std::move(consumed));
+    fpgaio::images::Reader& rd = *own;
     r.total = rd.total();
     r.record = rd.record_bytes();
     fpgaio::images::Batch b;
@@ -346,22 +351,49 @@ inline void images(const std::uint8_t* data, std::size_t size) {
   const ImageRun whole = read_images(fin, f, model, raw, {}, batch);
   if (whole.ok && whole.total) check(*whole.total == whole.numbers.size(), "total() is what a file holds");
 
-  // The same bytes as a stream, its first bytes read first to tell the
-  // format (as fpga-infer does): the same images, or an error as well.
+  // The same bytes as a stream, its first bytes looked at to tell the
+  // format (as fpga-infer does: through Content, which reads gzip too): the
+  // same images, or an error as well.
   Pipe pipe(bytes);
   if (pipe.ok) {
     fpgaio::Input sin(pipe.path());
-    std::vector<std::uint8_t> head(std::min<std::size_t>(4, bytes.size()));
-    head.resize(sin.read(head.data(), head.size()));
-    const ImageRun s = read_images(sin, f, model, raw, head, batch);
+    ImageRun s;
+    try {
+      fpgaio::images::Content content(sin);
+      content.peek(4);
+      s = read_images(sin, f, model, raw, {}, batch, &content);
+    } catch (const Error& e) {
+      s.error = e.what();
+    }
     check(s.ok == whole.ok, "file and stream disagree: file " + (whole.ok ? "ok" : whole.error) + ", stream " +
                                 (s.ok ? "ok" : s.error));
     if (s.ok) {
       check(s.numbers == whole.numbers && s.pixels == whole.pixels && s.labels == whole.labels,
             "file and stream give different images");
     }
+    // And with the first bytes read before the reader (not gzip then): the
+    // same as a file, unless the file was gzip.
+    if (!fpgaio::gzip::has_gzip_magic(bytes.data(), bytes.size())) {
+      Pipe again(bytes);
+      if (again.ok) {
+        fpgaio::Input ain(again.path());
+        std::vector<std::uint8_t> head(std::min<std::size_t>(4, bytes.size()));
+        head.resize(ain.read(head.data(), head.size()));
+        const ImageRun a = read_images(ain, f, model, raw, head, batch);
+        check(a.ok == whole.ok && (!a.ok || (a.numbers == whole.numbers && a.pixels == whole.pixels)),
+              "a stream read with its first bytes consumed gives other images");
+      }
+    }
   }
 
+  // A byte range of a gzip file: refused (its offsets count compressed bytes).
+  if (fpgaio::gzip::has_gzip_magic(bytes.data(), bytes.size())) {
+    fpgaio::Input rin(fpgaio::ByteRange{file.path(), "001", 0, bytes.size(), std::nullopt});
+    const ImageRun part = read_images(rin, f, model, raw, {}, batch);
+    check(!part.ok && part.error.find("a byte range of a gzip file") != std::string::npos,
+          "a range of a gzip file is read: " + (part.ok ? std::string("ok") : part.error));
+    return;
+  }
   // A byte range of whole records: those images, numbered as in the file.
   if (whole.ok && f != Format::pnm && !whole.numbers.empty()) {
     const std::uint64_t count = whole.numbers.size(), rec = whole.record;

@@ -22,14 +22,14 @@ const std::vector<fpgacli::OptionSpec>& specs() {
       {0, "model", "FILE", "the model (.fbnn; default: the installed Fashion-MNIST CNV model, env FPGA_MODEL)", kModel},
       {0, "input-format", "FMT", "cifar, idx, pnm or raw (default: from the name, else the first bytes)", kInputFormat},
       {0, "shape", "HxWxC", "the shape of raw images", kShape},
-      {0, "labels", "FILE", "IDX labels of IDX images, for the accuracy", kLabels},
+      {0, "labels", "FILE", "IDX labels, plain or gzip, for the accuracy (CIFAR-10 records carry theirs)", kLabels},
       {0, "start", "N", "number of the first image (chunk files; ranges know theirs)", kStart},
       {0, "manifest", "FILE", "number the images of chunk files as fpga-split's manifest places them", kManifest},
       {'s', "scores", nullptr, "add every class's score to each line", kScores},
       {'F', "format", "FMT", "tsv (default), csv or jsonl", kFormat},
       {'o', "output", "FILE", "write the results to FILE, atomically (- or default: standard output)", kOutput},
       {0, "save", nullptr, "write each input's results beside it, INPUT.tsv (a range: FILE.INDEX.tsv)", kSave},
-      {0, "confusion", nullptr, "print the confusion matrix on stderr (needs labels)", kConfusion},
+      {0, "confusion", nullptr, "print the confusion matrix on stderr (needs labels: a warning without)", kConfusion},
       {'q', "quiet", nullptr, "no summary (images/s, accuracy) on stderr", kQuiet},
       {'p', "processes", "N", "use N threads (default: the device's cores)", kProcesses},
       {0, "device", "NAME", "compute device: a name, or a job slot number such as parallel's {%}", kDevice},
@@ -56,9 +56,9 @@ void print_help() {
               p, p, p);
   std::fputs(fpgacli::format_help(specs()).c_str(), stdout);
   std::printf("\nINPUT: CIFAR-10 binary files (3073-byte records), IDX image files, PGM/PPM\n"
-              "pictures, raw uint8 (--shape), byte ranges FILE@INDEX:OFFSET+LENGTH; - or\n"
-              "nothing: standard input. Images smaller than the model's input are centred\n"
-              "and padded with 0 pixels.\n"
+              "pictures, raw uint8 (--shape), plain or gzip; byte ranges\n"
+              "FILE@INDEX:OFFSET+LENGTH (of plain files); - or nothing: standard input.\n"
+              "Images smaller than the model's input are centred and padded with 0 pixels.\n"
               "import-bnn-pynq converts a BNN-PYNQ parameter folder (cnvW1A1, lfcW1A1).\n"
               "pair writes MODEL.finn, naming the FINN builds (.xclbin) of the model: cards\n"
               "run a model only with an xclbin its pairing names.\n"

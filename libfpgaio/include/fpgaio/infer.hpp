@@ -75,6 +75,8 @@ class Run {
   // Classifies every image of `operand` ("-", a file, a byte range) in
   // batches of `batch` images, `threads` batches at once, and writes the
   // lines to `out` in image order. Errors name the operand as fpga-infer does.
+  // A gzip file or stream is read decompressed (images::Content). CIFAR-10
+  // records with Settings::labels are Error(usage): they carry their own.
   // Images are numbered across the calls: a range, a chunk file and a
   // manifest's chunk keep the numbers they had in the whole input; any other
   // input starts after the last image of the one before (the first at 0, or
@@ -89,6 +91,9 @@ class Run {
   std::string accuracy_text() const;
   // The confusion matrix as fpga-infer prints it on stderr ("" without labels).
   std::string confusion_text() const;
+  // "" when some image had a label, else the warning both tools print for
+  // --confusion (a matrix of nothing).
+  std::string confusion_warning() const;
   // "" unless --labels was given and images numbered past its end were
   // classified: then the warning both tools print (`labels_path` names it).
   std::string labels_warning(const std::string& labels_path) const;

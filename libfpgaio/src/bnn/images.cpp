@@ -1,11 +1,15 @@
-// Image readers: CIFAR-10 binary, IDX, PNM, raw; files, ranges, streams.
+// Image readers: CIFAR-10 binary, IDX, PNM, raw; files, ranges, streams,
+// gzip; and IDX labels.
 #include "fpgaio/images.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <exception>
 #include <mutex>
 #include <thread>
@@ -38,6 +42,7 @@ std::optional<Format> format_from_name(const std::string& path) {
     std::size_t n = std::strlen(s);
     return base.size() >= n && base.compare(base.size() - n, n, s) == 0;
   };
+  if (ends(".gz")) return format_from_name(path.substr(0, path.size() - 3));
   if (base.find("idx") != std::string::npos && base.find("ubyte") != std::string::npos) return Format::idx;
   if (ends(".pgm") || ends(".ppm") || ends(".pnm")) return Format::pnm;
   if (ends(".bin")) return Format::cifar;
@@ -53,14 +58,199 @@ std::optional<Format> format_from_magic(const std::uint8_t* d, std::size_t n) {
 }
 
 namespace {
+// How far an IDX stream is read past the data its header describes, to say
+// how long it is (beyond that: "more than").
+constexpr std::uint64_t kPastTheEnd = std::uint64_t{1} << 20;
+
 std::string shape_text(const bnn::Shape& s) {
   return std::to_string(s.height) + "x" + std::to_string(s.width) + "x" + std::to_string(s.channels);
 }
 }  // namespace
 
+// --- Content ------------------------------------------------------------------
+//
+// The thread decodes into `queue` (at most kContentAhead bytes) and waits
+// while it is full; the reader takes from its front. Everything shared is
+// under `mu`.
+
+namespace {
+struct StopReading {};  // thrown by a sink to end a decode early
+}  // namespace
+
+struct Content::Pump {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::vector<std::uint8_t>> queue;
+  std::size_t front_used = 0;  // bytes of queue.front() already taken
+  std::size_t queued = 0;      // bytes in the queue, not yet taken
+  bool done = false, stop = false;
+  std::exception_ptr error;
+  std::unique_ptr<gzip::Decoder> dec;
+  std::thread thread;
+
+  struct QueueSink : Sink {
+    Pump& p;
+    explicit QueueSink(Pump& pump) : p(pump) {}
+    void write(const std::uint8_t* d, std::size_t n) override {
+      std::unique_lock<std::mutex> lk(p.mu);
+      while (n) {
+        p.cv.wait(lk, [&] { return p.stop || p.queued < kContentAhead; });
+        if (p.stop) throw StopReading{};
+        const std::size_t k = std::min<std::size_t>(n, 1 << 20);
+        p.queue.emplace_back(d, d + k);
+        p.queued += k, d += k, n -= k;
+        p.cv.notify_all();
+      }
+    }
+  };
+
+  void run(bool gzip, const std::string& name) {
+    std::exception_ptr err;
+    try {
+      QueueSink sink(*this);
+      if (!gzip) {
+        dec->copy_through(sink);
+      } else if (dec->run(sink).trailing_garbage) {
+        throw Error(ErrorKind::corrupt, "data after the gzip members (trailing garbage)");
+      }
+    } catch (const StopReading&) {
+    } catch (Error& e) {
+      e.with_path(name);
+      err = std::current_exception();
+    } catch (...) {
+      err = std::current_exception();
+    }
+    std::lock_guard<std::mutex> lk(mu);
+    error = err;
+    done = true;
+    cv.notify_all();
+  }
+
+  std::size_t take(std::uint8_t* p, std::size_t n) {
+    std::unique_lock<std::mutex> lk(mu);
+    cv.wait(lk, [&] { return queued > 0 || done; });
+    if (queued == 0) {
+      if (error) std::rethrow_exception(error);
+      return 0;
+    }
+    std::size_t got = 0;
+    while (got < n && !queue.empty()) {
+      auto& f = queue.front();
+      const std::size_t k = std::min(n - got, f.size() - front_used);
+      std::memcpy(p + got, f.data() + front_used, k);
+      got += k, front_used += k, queued -= k;
+      if (front_used == f.size()) queue.pop_front(), front_used = 0;
+    }
+    cv.notify_all();
+    return got;
+  }
+
+  ~Pump() {
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      stop = true;
+    }
+    cv.notify_all();
+    if (thread.joinable()) thread.join();
+  }
+};
+
+Content::Content(Input& in, std::vector<std::uint8_t> consumed) : in_(in), pending_(std::move(consumed)) {
+  if (!pending_.empty()) return;  // taken as it is
+  std::uint8_t magic[2];
+  if (const auto& range = in.range()) {
+    // The file's start says whether it is gzip, whatever the range's does.
+    ReadFile f(range->path, in.name());
+    ssize_t got = ::pread(f.fd(), magic, 2, 0);
+    if (got == 2 && gzip::has_gzip_magic(magic, 2))
+      throw Error(ErrorKind::usage, "a byte range of a gzip file cannot be read: its offsets count compressed "
+                                    "bytes (give the whole file, or ranges of the decompressed one)")
+          .with_path(in.name());
+    return;
+  }
+  if (in.is_regular()) {
+    // A file: two bytes, and back to where they were (standard input may
+    // be a file read from its middle).
+    const std::size_t got = in.read(magic, 2);
+    if (got && ::lseek(in.fd(), -static_cast<off_t>(got), SEEK_CUR) < 0)
+      throw Error(ErrorKind::io, "cannot seek", errno).with_path(in.name());
+    if (got < 2 || !gzip::has_gzip_magic(magic, 2)) return;
+  }
+  // Gzip, or a stream (read through the decoder, which tells).
+  pump_ = std::make_unique<Pump>();
+  pump_->dec = std::make_unique<gzip::Decoder>(in, gzip::DecompressOptions{});
+  try {
+    gzip_ = pump_->dec->is_gzip();
+    if (gzip_) part_ = pump_->dec->first_header().part;
+  } catch (Error& e) {
+    throw e.with_path(in.name());
+  }
+  Pump* p = pump_.get();
+  const bool gz = gzip_;
+  const std::string name = in.name();
+  p->thread = std::thread([p, gz, name] { p->run(gz, name); });
+}
+
+Content::~Content() = default;
+
+std::optional<std::uint64_t> Content::size() const {
+  if (pump_ || !(in_.is_regular() || in_.range())) return std::nullopt;
+  return static_cast<std::uint64_t>(in_.stat().st_size);
+}
+
+std::size_t Content::pull(std::uint8_t* p, std::size_t n) {
+  return pump_ ? pump_->take(p, n) : in_.read_some(p, n);
+}
+
+const std::vector<std::uint8_t>& Content::peek(std::size_t n) {
+  while (pending_.size() < n) {
+    std::uint8_t b[64];
+    const std::size_t got = pull(b, std::min(sizeof b, n - pending_.size()));
+    if (!got) break;
+    pending_.insert(pending_.end(), b, b + got);
+  }
+  return pending_;
+}
+
+std::size_t Content::read_some(std::uint8_t* p, std::size_t n) {
+  if (n == 0) return 0;
+  if (!pending_.empty()) {
+    const std::size_t k = std::min(n, pending_.size());
+    std::memcpy(p, pending_.data(), k);
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(k));
+    return k;
+  }
+  return pull(p, n);
+}
+
+std::size_t Content::read(std::uint8_t* p, std::size_t n) {
+  std::size_t got = 0;
+  while (got < n) {
+    const std::size_t k = read_some(p + got, n - got);
+    if (!k) break;
+    got += k;
+  }
+  return got;
+}
+
+// --- Reader ---------------------------------------------------------------------
+
+Reader::Reader(Content& src, Format format, const bnn::Shape& model, std::optional<bnn::Shape> raw_shape,
+               std::optional<std::uint64_t> start)
+    : src_(&src), in_(src.input()), format_(format), model_(model) {
+  init(model, raw_shape, start);
+}
+
 Reader::Reader(Input& in, Format format, const bnn::Shape& model, std::optional<bnn::Shape> raw_shape,
                std::optional<std::uint64_t> start, std::vector<std::uint8_t> consumed)
-    : in_(in), format_(format), model_(model), pending_(std::move(consumed)) {
+    : own_(std::make_unique<Content>(in, std::move(consumed))), src_(own_.get()), in_(in), format_(format),
+      model_(model) {
+  init(model, raw_shape, start);
+}
+
+void Reader::init(const bnn::Shape& model, std::optional<bnn::Shape> raw_shape, std::optional<std::uint64_t> start) {
+  Input& in = in_;
+  const Format format = format_;
   const auto& range = in.range();
   switch (format) {
     case Format::cifar: image_ = bnn::Shape{32, 32, 3}; record_ = 3073; break;
@@ -85,8 +275,8 @@ Reader::Reader(Input& in, Format format, const bnn::Shape& model, std::optional<
             .with_path(in.name());
       index_ = (range->offset - header_) / record_;
       total_ = range->length / record_;
-    } else if (in.is_regular()) {
-      std::uint64_t size = static_cast<std::uint64_t>(in.stat().st_size);
+    } else if (auto known = src_->size()) {
+      const std::uint64_t size = *known;
       if ((size - header_) % record_)
         throw Error(ErrorKind::corrupt, std::to_string((size - header_) % record_) + " bytes at the end are not a whole image of " +
                                             std::to_string(record_) + " bytes (truncated?)")
@@ -115,7 +305,7 @@ void Reader::read_header() {
   if (h[2] != 0x08) throw Error(ErrorKind::corrupt, "IDX elements are not unsigned bytes").with_path(in_.name());
   get(h + 4, 4u * h[3], 4);
   std::optional<std::uint64_t> size;
-  if (!range && in_.is_regular()) size = static_cast<std::uint64_t>(in_.stat().st_size);
+  if (!range) size = src_->size();
   auto idx = split::parse_idx(h, 4 + 4u * h[3], in_.name(), size);
   header_ = idx.header_bytes();
   const auto& d = idx.dims;
@@ -131,22 +321,15 @@ void Reader::read_header() {
   }
 }
 
-std::uint64_t Reader::count_rest() {
-  std::uint64_t n = pending_.size();
-  pending_.clear();
+std::uint64_t Reader::count_rest(std::uint64_t limit) {
+  std::uint64_t n = 0;
   std::uint8_t buf[1 << 16];
-  for (std::size_t got; (got = in_.read_some(buf, sizeof buf)) > 0;) n += got;
+  for (std::size_t got; (got = src_->read_some(buf, sizeof buf)) > 0;)
+    if ((n += got) > limit) return limit + 1;
   return n;
 }
 
-std::size_t Reader::read_exact(std::uint8_t* p, std::size_t n) {
-  std::size_t got = std::min(n, pending_.size());
-  if (got) {
-    std::memcpy(p, pending_.data(), got);
-    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(got));
-  }
-  return got + in_.read(p + got, n - got);
-}
+std::size_t Reader::read_exact(std::uint8_t* p, std::size_t n) { return src_->read(p, n); }
 
 bool Reader::read_pnm_header(bnn::Shape& s) {
   std::uint8_t c;
@@ -217,8 +400,17 @@ std::size_t Reader::next(std::size_t n, Batch& b) {
     const std::uint64_t left = idx_->dims[0] - read_;
     if (left == 0) {
       std::uint8_t probe;
-      if (read_exact(&probe, 1) == 1)
-        split::check_idx_size(*idx_, header_ + read_ * record_ + 1 + count_rest(), in_.name());
+      if (read_exact(&probe, 1) == 1) {
+        // More than the header says: how much more, up to a bound (a
+        // stream, a gzip bomb, may go on for ever).
+        const std::uint64_t have = header_ + read_ * record_ + 1, more = count_rest(kPastTheEnd);
+        if (more > kPastTheEnd)
+          throw Error(ErrorKind::corrupt, "IDX header describes " + std::to_string(have - 1) +
+                                              " bytes but the file has more than " +
+                                              std::to_string(have + kPastTheEnd))
+              .with_path(in_.name());
+        split::check_idx_size(*idx_, have + more, in_.name());
+      }
       return 0;
     }
     n = static_cast<std::size_t>(std::min<std::uint64_t>(n, left));
@@ -253,7 +445,6 @@ std::size_t Reader::next(std::size_t n, Batch& b) {
 
 namespace {
 constexpr std::uint64_t kReadAhead = std::uint64_t{1} << 16;
-struct StopReading {};  // thrown by the sink to end a decode early
 }  // namespace
 
 struct Labels::Impl {
@@ -303,6 +494,15 @@ struct Labels::Impl {
           std::size_t k = std::min<std::size_t>(n, static_cast<std::size_t>(8 - s.bytes));
           std::memcpy(s.head + s.bytes, d, k);
           s.bytes += k, d += k, n -= k;
+          if (s.bytes >= 4 && s.head[0] == 0 && s.head[1] == 0 && s.head[3] != 1 && s.head[3] != 0) {
+            // IDX, but not of one dimension: say so before its header
+            // (16 bytes for images) is taken for a short labels header.
+            const unsigned dims = s.head[3];
+            throw Error(ErrorKind::corrupt, "not an IDX labels file: it has " + std::to_string(dims) +
+                                                " dimensions, labels have 1" +
+                                                (dims >= 3 ? " (an IDX images file?)" : ""))
+                .with_path(s.path);
+          }
           if (s.bytes == 8) {
             split::IdxHeader h = split::parse_idx(s.head, 8, s.path, s.plain_size);
             if (h.dims.size() != 1 || h.type != 0x08)
@@ -343,11 +543,15 @@ struct Labels::Impl {
     std::exception_ptr err;
     try {
       Input in(path);
+      // A file whose stat lies about its size (/proc, /sys) is read to
+      // learn it, as the images are: a plain file's size is held to its header.
+      in.learn_size();
       gzip::Decoder dec(in, {});
       LabelSink sink(*this);
       if (dec.is_gzip()) {
         try {
-          dec.run(sink);
+          if (dec.run(sink).trailing_garbage)
+            throw Error(ErrorKind::corrupt, "data after the gzip members (trailing garbage)");
         } catch (Error& e) {
           throw e.with_path(path);
         }

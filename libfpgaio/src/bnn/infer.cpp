@@ -115,9 +115,7 @@ std::uint64_t Run::start_from_offset(const std::string& operand, images::Format 
   if (f == images::Format::idx) {
     Input in(operand);
     images::Reader r(in, images::Format::idx, input_, std::nullopt, std::nullopt);
-    std::uint8_t head[4] = {};
-    pread_exact(in.fd(), head, 4, 0, operand);
-    std::uint64_t header = 4 + 4u * head[3];
+    const std::uint64_t header = r.header_bytes();
     return offset >= header ? (offset - header) / r.record_bytes() : 0;
   }
   std::uint64_t item = f == images::Format::cifar ? 3073 : s_.shape ? s_.shape->values() : input_.values();
@@ -154,30 +152,38 @@ void Run::classify(const std::string& operand, Sink& out, const BatchFn& fn, std
   // A file whose stat lies about its size (/proc, /sys) is read to learn it,
   // as fpga-split does; the reader counts images from the size.
   if (!range) in->learn_size();
+  // Its bytes, or a gzip file's decompressed bytes.
+  images::Content content(*in);
   std::optional<images::Format> fmt = s_.input_format;
   if (!fmt) fmt = images::format_from_name(range ? range->path : operand);
-  std::vector<std::uint8_t> head;
   if (!fmt && !range) {
     // Look at the first bytes (read again by the reader).
-    head.resize(4);
-    head.resize(in->read(head.data(), head.size()));
+    const auto& head = content.peek(4);
     fmt = images::format_from_magic(head.data(), head.size());
   }
   if (!fmt && s_.shape) fmt = images::Format::raw;
   if (!fmt && input_.height == 32 && input_.width == 32 && input_.channels == 3) fmt = images::Format::cifar;
   if (!fmt) throw Error(ErrorKind::usage, "cannot tell the image format; give --input-format cifar|idx|pnm|raw").with_path(in->name());
+  // CIFAR-10 records carry their labels: a labels file would not be read.
+  if (*fmt == images::Format::cifar && s_.labels)
+    throw Error(ErrorKind::usage, "CIFAR-10 records carry their own labels: --labels " + s_.labels->path() +
+                                      " would not be used (leave it out)")
+        .with_path(in->name());
 
   std::optional<std::uint64_t> start = start_for(operand);
   if (!start && !s_.start && !s_.manifest && !range) {
-    // A chunk file of fpga-split knows where its data began in the input:
-    // its images keep their numbers there.
-    if (auto part = in->part(); part && !in->is_stdin()) start = start_from_offset(operand, *fmt, part->offset);
+    // A chunk file of fpga-split knows where its data began in the input
+    // (and so does its gzip file, fpga-gzip's FP): its images keep their
+    // numbers there.
+    std::optional<PartOf> part = in->part();
+    if (!part) part = content.part();
+    if (part && !in->is_stdin()) start = start_from_offset(operand, *fmt, part->offset);
     // Any other input goes on from where the one before ended: images are
     // numbered across all inputs (and --labels follows the numbers).
     else start = next_;
   }
   ++inputs_;
-  images::Reader reader(*in, *fmt, input_, s_.shape, start, std::move(head));
+  images::Reader reader(content, *fmt, input_, s_.shape, start);
   if (progress.start) progress.start(in->name(), reader.total().value_or(0));
   const std::size_t classes = names_.size();
   std::uint64_t done = 0;
@@ -240,6 +246,12 @@ std::string Run::labels_warning(const std::string& labels_path) const {
   const std::uint64_t n = s_.labels ? s_.labels->count() : 0;
   return "warning: " + labels_path + ": " + std::to_string(n) + (n == 1 ? " label" : " labels") + ", but " + std::to_string(past_labels_) +
          (past_labels_ == 1 ? " image is" : " images are") + " numbered past them; left out of the accuracy";
+}
+
+std::string Run::confusion_warning() const {
+  if (labelled_) return "";
+  return "warning: --confusion: no image had a label (IDX, PNM and raw images take theirs from --labels FILE); "
+         "no confusion matrix";
 }
 
 std::string Run::confusion_text() const {

@@ -221,6 +221,8 @@ Bytes IdxHeader::encode(std::uint32_t items) const {
 IdxHeader parse_idx(const std::uint8_t* d, std::size_t n, const std::string& path,
                     std::optional<std::uint64_t> file_size) {
   auto bad = [&](const std::string& why) { return Error(ErrorKind::corrupt, "not an IDX file: " + why).with_path(path); };
+  // The datasets ship gzipped (t10k-images-idx3-ubyte.gz): say so.
+  if (n >= 2 && d[0] == 0x1f && d[1] == 0x8b) throw bad("it is gzip-compressed (decompress it first: fpga-gzip -dk)");
   if (n < 4 || d[0] != 0 || d[1] != 0) throw bad("no IDX magic");
   static const std::uint8_t types[] = {0x08, 0x09, 0x0B, 0x0C, 0x0D, 0x0E};
   if (std::find(std::begin(types), std::end(types), d[2]) == std::end(types)) throw bad("unknown element type");

@@ -2,46 +2,12 @@
 # fpga-infer's inputs (issue 20): models the engine cannot compute are
 # refused when loaded, never run; images are numbered across all inputs and
 # --labels follows the numbers; a labels file is read only as far as the
-# image numbers need, in bounded memory, whatever its header declares.
+# image numbers need, in bounded memory, whatever its header declares, and
+# whatever its stat says; a file that is no labels file says what it is
+# (issue 21); options that would do nothing are an error or a warning.
 
 load ../helpers
-
-# A .fbnn model from its parts (the CRC-32 made right): MODE H W C, class
-# names, then layers as "kind in out thresholds|- weight-words...".
-write_model() { # file mode h w c classes(comma) layer...
-  "$PY" - "$@" <<'EOF'
-import struct, sys, zlib
-path, mode, h, w, c, classes = sys.argv[1], *map(int, sys.argv[2:6]), sys.argv[6].split(",")
-layers = [l.split() for l in sys.argv[7:]]
-b = bytearray(b"FBNN" + struct.pack("<IIIIIII", 1, h, w, c, mode, len(classes), len(layers)))
-for n in classes:
-    b += struct.pack("<H", len(n)) + n.encode()
-for kind, cin, cout, thr, *words in layers:
-    b += struct.pack("<IIII", int(kind), int(cin), int(cout), 0 if thr == "-" else 1)
-    b += b"".join(struct.pack("<Q", int(x, 0)) for x in words)
-    if thr != "-":
-        b += b"".join(struct.pack("<i", int(t)) for t in thr.split(","))
-b += struct.pack("<I", zlib.crc32(bytes(b)) & 0xFFFFFFFF)
-open(path, "wb").write(bytes(b))
-EOF
-}
-
-# N IDX images of HxW (pixels i*7+k), the header's count COUNT (default N).
-idx_images() { # file n h w [count]
-  "$PY" - "$@" <<'EOF'
-import struct, sys
-path, n, h, w = sys.argv[1], *map(int, sys.argv[2:5])
-count = int(sys.argv[5]) if len(sys.argv) > 5 else n
-open(path, "wb").write(struct.pack(">IIII", 0x803, count, h, w) + bytes((i * 7 + 3) % 256 for i in range(n * h * w)))
-EOF
-}
-
-# Fashion-MNIST test images FIRST..FIRST+N-1 as an IDX file.
-fashion_part() { # file first n
-  zcat "$FASHION/t10k-images-idx3-ubyte.gz" | "$PY" -c 'import sys, struct
-f, n = int(sys.argv[1]), int(sys.argv[2]); d = sys.stdin.buffer.read()
-sys.stdout.buffer.write(struct.pack(">IIII", 0x803, n, 28, 28) + d[16 + f * 784:16 + (f + n) * 784])' "$2" "$3" > "$1"
-}
+load helpers
 
 @test "a model whose last layer is a convolution: refused in one line naming the file, never run (it crashed the engine: exit 139)" {
   # 4x4x1 one-bit input, one 3x3 convolution to two channels, two classes:
@@ -175,4 +141,71 @@ sys.stdout.buffer.write(struct.pack(">IIII", 0x803, n, 28, 28) + d[16 + f * 784:
     [ "$status" -eq 1 ]
     [[ "$output" == *"/proc/cpuinfo: corrupt data: "*" bytes at the end are not a whole image of 784 bytes"* ]]
   fi
+}
+
+@test "an IDX images file given as --labels says so (was: header cut short, as if a labels header were short)" {
+  tiny_model lfc.fbnn 4 4 1
+  idx_images img-idx3-ubyte 6 4 4
+  run "$INFER" --model lfc.fbnn --labels img-idx3-ubyte img-idx3-ubyte
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [ "$output" = "fpga-infer: img-idx3-ubyte: corrupt data: not an IDX labels file: it has 3 dimensions, labels have 1 (an IDX images file?)" ]
+  gzip -c img-idx3-ubyte > img.gz
+  run "$INFER" --model lfc.fbnn --labels img.gz img-idx3-ubyte
+  [ "$status" -eq 1 ]
+  [ "$output" = "fpga-infer: img.gz: corrupt data: not an IDX labels file: it has 3 dimensions, labels have 1 (an IDX images file?)" ]
+}
+
+@test "options that did nothing: --labels with CIFAR-10 records is an error before anything is written; --confusion without labels warns; --confusion -q still prints the matrix" {
+  tiny_model rgb.fbnn 32 32 3
+  tiny_model lfc.fbnn 4 4 1
+  "$PY" -c 'import sys; sys.stdout.buffer.write(bytes((i * 13) % 256 if i % 3073 else i // 3073 % 2 for i in range(4 * 3073)))' > recs.bin
+  "$PY" -c 'import struct, sys; sys.stdout.buffer.write(struct.pack(">II", 0x801, 4) + bytes([0, 1, 0, 1]))' > four
+  idx_images img-idx3-ubyte 4 4 4
+  # --labels with CIFAR-10: their own labels are used; the file never was.
+  run "$INFER" --model rgb.fbnn --labels four -o out.tsv recs.bin
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [ "$output" = "fpga-infer: recs.bin: CIFAR-10 records carry their own labels: --labels four would not be used (leave it out)" ]
+  [ ! -e out.tsv ]
+  # --confusion without labels: the lines, then a warning; exit 0.
+  "$INFER" --model lfc.fbnn --confusion img-idx3-ubyte > out.tsv 2> err
+  cat err
+  [ "$(wc -l < out.tsv)" -eq 4 ]
+  grep -qx "fpga-infer: warning: --confusion: no image had a label (IDX, PNM and raw images take theirs from --labels FILE); no confusion matrix" err
+  ! grep -q "confusion matrix (rows" err
+  # -q silences the warning.
+  "$INFER" -q --model lfc.fbnn --confusion img-idx3-ubyte > out.tsv 2> err
+  [ ! -s err ]
+  # With labels (a file, or the records' own), the matrix, with -q too.
+  "$INFER" -q --model lfc.fbnn --confusion --labels four img-idx3-ubyte > out.tsv 2> err
+  grep -q "^confusion matrix (rows: label, columns: predicted class)" err
+  "$INFER" -q --model rgb.fbnn --confusion recs.bin > out.tsv 2> err
+  grep -q "^confusion matrix (rows: label, columns: predicted class)" err
+  ! grep -q warning err
+}
+
+@test "a --labels file whose stat lies about its size (/proc: st_size 0) is read to learn it, as the images are (issue 20: was 'the file has 0')" {
+  # /proc/PID/cmdline of a process whose arguments make an IDX1 labels file
+  # of 3 labels (each argument ends in a 0 byte): 00 00 08 01, 00 00 00 03,
+  # then 3 5 0. `yes` keeps them, blocked on a FIFO nobody reads.
+  mkfifo fifo
+  exec 4<> fifo
+  ( exec -a "" yes "" $'\x08\x01' "" "" $'\x03\x03\x05' > fifo ) &
+  pid=$!
+  L=/proc/$pid/cmdline
+  for _ in $(seq 100); do [ "$(od -An -tx1 "$L" 2> /dev/null | tr -d ' \n')" = 0000080100000003030500 ] && break; sleep 0.05; done
+  ok=0; [ "$(od -An -tx1 "$L" | tr -d ' \n')" = 0000080100000003030500 ] && [ "$(stat -c %s "$L")" -eq 0 ] && ok=1
+  tiny_model lfc.fbnn 4 4 1
+  idx_images img-idx3-ubyte 3 4 4
+  "$INFER" -q --model lfc.fbnn img-idx3-ubyte > want.tsv
+  [ "$ok" = 1 ] && run "$INFER" --model lfc.fbnn --labels "$L" img-idx3-ubyte
+  kill "$pid"
+  exec 4>&-
+  [ "$ok" = 1 ] || skip "$L does not hold the labels, or its stat does not lie"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  # Labels 3 and 5 are no class of the model's two; 0 is class a.
+  a=$(( $(sed -n 3p want.tsv | cut -f2) == 0 ? 1 : 0 ))
+  [[ "$output" == *"top-1 accuracy "*"($a of 3)"* ]]
 }

@@ -485,3 +485,20 @@ sys.stdout.buffer.write(struct.pack(">II", 0x801, 30) + bytes(i % 5 for i in ran
   "$INFER" -q --model models/conv.fbnn --labels short-idx1-ubyte conv-idx3-ubyte > /dev/null 2> q.err
   [ ! -s q.err ]
 }
+
+@test "gzipped IDX images (as the datasets ship) and a gzip stream: the local run's lines; a range of a gzip file refused with the local tool's message (issue 21)" {
+  need_numpy
+  random_model conv fixed-conv 5 40
+  start_server s1 --models models
+  H=http://127.0.0.1:$PORT
+  gzip -c conv-idx3-ubyte > conv-idx3-ubyte.gz
+  "$INFER" -q --model models/conv.fbnn -s conv-idx3-ubyte > plain.out
+  "$R" "$H" fpga-infer -q --model conv -s conv-idx3-ubyte.gz > r.out
+  cmp plain.out r.out
+  "$R" "$H" fpga-infer -q --model conv -s - < conv-idx3-ubyte.gz > r.out
+  cmp plain.out r.out
+  run "$R" "$H" fpga-infer -q --model conv "conv-idx3-ubyte.gz@001/2:0+100"
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"conv-idx3-ubyte.gz@001/2:0+100: a byte range of a gzip file cannot be read: its offsets count compressed bytes"* ]]
+}
