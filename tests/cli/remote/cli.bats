@@ -101,7 +101,7 @@ load helpers
 
 @test "an unknown option gets the words of every other tool: unrecognized option, invalid option, the Try line" {
   # fpga-split's own messages are the model, its name replaced.
-  for args in "--bogus" "--bogus=1" "-x" "--token=t"; do
+  for args in "--bogus" "--bogus=1" "-J" "--token=t"; do
     want=$("$FPGA_BIN/fpga-split" $args 2>&1 | sed 's/fpga-split/fpga-remote/g') || true
     run "$R" $args http://127.0.0.1:1 fpga-gzip f
     [ "$status" -eq 1 ]
