@@ -28,6 +28,7 @@ complete -c fpga-remote -l max-per-address -x -d 'serve: connections from one ad
 complete -c fpga-remote -l models -x -a '(__fish_complete_directories)' -d 'serve: fpga-infer models DIR/NAME.fbnn'
 complete -c fpga-remote -l default-model -x -d 'serve: model of clients that name none'
 complete -c fpga-remote -l stdio -d 'serve: one client on stdin and stdout (over SSH)'
+complete -c fpga-remote -n 'not __fish_seen_subcommand_from serve fpga-gzip fpga-gunzip fpga-zcat fpga-infer' -s q -l quiet -d 'Say nothing of the hosts passed over'
 complete -c fpga-remote -s h -l help -d 'Show help and exit'
 complete -c fpga-remote -s V -l version -d 'Show version and exit'
 complete -c fpga-remote -s L -l license -d 'Show the licence and exit'

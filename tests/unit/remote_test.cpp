@@ -332,12 +332,19 @@ TEST(RemoteHttp, ClientAndServerOnLoopbackGiveTheLocalBytes) {
   o.chunk_bytes = 20000;
   rm::decompress(pool, gin, &plain, o);
   EXPECT_EQ(plain.v, data);
-  // A wrong token is the job's error (401), not a reason to try elsewhere.
+  // A wrong token is the run's error (401), not a reason to try elsewhere;
+  // the message says where the token came from.
   cc.token = "nope";
   rm::HostPool bad({rm::parse_endpoint("http://127.0.0.1:" + std::to_string(server.port()))}, cc, 0, 2);
   rm::Request h;
   h.path = "/v1/gzip/compress";
-  EXPECT_EQ(bad.call(h).first.status, 401);
+  try {
+    bad.call(h);
+    ADD_FAILURE() << "accepted";
+  } catch (const fpgaio::Error& e) {
+    EXPECT_EQ(e.kind(), fpgaio::ErrorKind::usage);
+    EXPECT_EQ(std::string(e.what()), "wrong token: the token of --token-file or FPGA_REMOTE_TOKEN is not this server's");
+  }
   server.stop_accepting();
   server.wait_idle();
 }
@@ -541,4 +548,37 @@ TEST(RemoteSsh, AnAnswerTrickledAByteAtATimeTimesOut) {
   } catch (const rm::TransportError& e) {
     EXPECT_NE(std::string(e.what()).find("timed out"), std::string::npos) << e.what();
   }
+}
+
+// "This host cannot do this job" (protocol: Errors, scope): marked answers,
+// older servers' unmarked ones, and nothing else.
+TEST(RemoteErrors, HostScopeMarksWhatAnotherHostMayDo) {
+  auto body = [](const rm::Response& r) { return std::string(r.body.begin(), r.body.end()); };
+  rm::Response model = rm::host_scope(rm::error_response(404, "not-found", "no model 'cnv' on this host"));
+  EXPECT_EQ(body(model), "{\"error\":\"not-found\",\"message\":\"no model 'cnv' on this host\",\"scope\":\"host\"}\n");
+  EXPECT_EQ(rm::host_cannot(model), "no model 'cnv' on this host");
+  // The status and the error stay what older clients read.
+  EXPECT_EQ(rm::error_from_response(model).what(), std::string("no model 'cnv' on this host"));
+  // A card-only server asked to inflate, marked or not (an older server).
+  const std::string nodev = "no device of this server in service runs 'inflate' (its devices: csim:0)";
+  EXPECT_EQ(rm::host_cannot(rm::host_scope(rm::error_response(500, "device", nodev))), nodev);
+  EXPECT_EQ(rm::host_cannot(rm::error_response(500, "device", nodev)), nodev);
+  EXPECT_EQ(rm::host_cannot(rm::error_response(404, "not-found", "no model 'x'")), "no model 'x'");
+  // The job's own errors are not the host's.
+  EXPECT_FALSE(rm::host_cannot(rm::error_response(400, "usage", "parameter 'level' must be between 0 and 12")));
+  EXPECT_FALSE(rm::host_cannot(rm::error_response(422, "corrupt", "invalid distance")));
+  EXPECT_FALSE(rm::host_cannot(rm::error_response(500, "device", "xrt:0/cu1.1: block 1: returned CRC-32 ffffffff")));
+  EXPECT_FALSE(rm::host_cannot(rm::error_response(404, "usage", "no such resource: /v1/x")));
+  rm::Response ok;
+  ok.body = {'{', '"', 's', 'c', 'o', 'p', 'e', '"', ':', '"', 'h', 'o', 's', 't', '"', '}'};
+  EXPECT_FALSE(rm::host_cannot(ok));
+  // Salvaged data after an error's JSON is data, whatever it says; a
+  // message cannot forge the member either.
+  rm::Response salvage = rm::error_response(422, "corrupt", "invalid distance");
+  const std::string data = "{\"scope\":\"host\"}";
+  salvage.body.insert(salvage.body.end(), data.begin(), data.end());
+  EXPECT_FALSE(rm::host_cannot(salvage));
+  EXPECT_FALSE(rm::host_cannot(rm::error_response(422, "corrupt", "\"scope\":\"host\"")));
+  // Control characters from the server are not printed as they are.
+  EXPECT_EQ(rm::host_cannot(rm::host_scope(rm::error_response(500, "io", "bad\x1b[2J"))), "bad?[2J");
 }

@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <sstream>
 
 #include "cli.hpp"
@@ -44,6 +46,7 @@ void print_help() {
       "  -h, --help                  show this help and exit\n"
       "  -V, --version               show the version and exit\n"
       "  -L, --license               show the licence and exit\n"
+      "  -q, --quiet                 say nothing of the hosts passed over\n"
       "      --hosts FILE            hosts, one a line (N/HOST gives N job slots);\n"
       "                              the job slot picks one, the others take over\n"
       "                              when it fails\n"
@@ -135,6 +138,13 @@ bool help_or_version(const std::string& a) {
   return true;
 }
 
+// An option that is none of ours, in the words of every other tool
+// (getopt's): "unrecognized option '--x'", "invalid option -- 'x'".
+[[noreturn]] void unrecognized(const std::string& a) {
+  if (a.rfind("--", 0) == 0) fpgacli::usage_error("unrecognized option '" + a.substr(0, a.find('=')) + "'");
+  fpgacli::usage_error(std::string("invalid option -- '") + a[1] + "'");
+}
+
 // Takes "--opt VALUE" or "--opt=VALUE" at args[i]; advances i. An empty
 // VALUE (--token-file="$UNSET") is refused: taken as given it would mean no
 // option at all (no token sent, the HOST operand instead of --hosts).
@@ -218,7 +228,8 @@ int serve_main(const std::vector<std::string>& args) {
     } else if (take(args, i, "--default-model", v)) {
       cfg.default_model = v;
     } else {
-      fpgacli::usage_error((a.size() && a[0] == '-' ? "unknown option '" : "unexpected operand '") + a + "'");
+      if (a.size() > 1 && a[0] == '-') unrecognized(a);
+      fpgacli::usage_error("unexpected operand '" + a + "'");
     }
   }
   if (cfg.token.empty())
@@ -433,12 +444,15 @@ int client_main(const std::vector<std::string>& args) {
   std::string hosts_file, token_file;
   unsigned slot = 0, retries = 0, jobs = 4;
   std::size_t chunk = 2 << 20;
+  bool quiet = false;
   std::size_t i = 0;
   for (; i < args.size(); ++i) {
     std::string v;
     const std::string& a = args[i];
     if (help_or_version(a)) {
       return 0;
+    } else if (a == "-q" || a == "--quiet") {
+      quiet = true;
     } else if (take(args, i, "--hosts", v)) {
       hosts_file = v;
     } else if (take(args, i, "--slot", v)) {
@@ -467,7 +481,7 @@ int client_main(const std::vector<std::string>& args) {
       ++i;
       break;
     } else if (a.size() > 1 && a[0] == '-') {
-      fpgacli::usage_error("unknown option '" + a + "'");
+      unrecognized(a);
     } else {
       break;
     }
@@ -493,8 +507,13 @@ int client_main(const std::vector<std::string>& args) {
 
   // Credentials never on the command line.
   try {
-    if (!token_file.empty()) cfg.token = read_secret(token_file);
-    else if (const char* t = std::getenv("FPGA_REMOTE_TOKEN"); t && *t) cfg.token = t;
+    if (!token_file.empty()) {
+      cfg.token = read_secret(token_file);
+      cfg.token_from = "--token-file " + token_file;
+    } else if (const char* t = std::getenv("FPGA_REMOTE_TOKEN"); t && *t) {
+      cfg.token = t;
+      cfg.token_from = "FPGA_REMOTE_TOKEN";
+    }
     // The client certificate: paths (never a key's contents), checked here
     // so that a missing file or a key of another certificate is one line
     // before any work.
@@ -524,6 +543,15 @@ int client_main(const std::vector<std::string>& args) {
   }
   if (const char* c = std::getenv("FPGA_REMOTE_COMMAND"); c && *c && cfg.remote_command == "fpga-remote")
     cfg.remote_command = c;
+  // A host passed over is said once, whatever the requests that passed it
+  // over; it changes the exit status only when no host could do the work.
+  if (!quiet)
+    cfg.on_skip = [](const std::string& host, const std::string& why, const std::string& next) {
+      static std::mutex mu;
+      static std::set<std::string> said;
+      std::lock_guard<std::mutex> lk(mu);
+      if (said.insert(host).second) report(host, "skipped (" + why + "); trying " + next);
+    };
 
   // The tool's own options, parsed by fpga-gzip's table under its name.
   std::vector<std::string> targs(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());

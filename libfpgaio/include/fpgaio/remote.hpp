@@ -42,6 +42,7 @@ struct Response {
   std::string content_type = "application/octet-stream";
   Bytes body;
   unsigned retry_after = 0;  // seconds, with 503
+  std::string allow;         // with 405: the method the path takes (HTTP's Allow)
 };
 
 // "a=1&b=x%20y" <-> map; values percent-encoded (RFC 3986 unreserved kept).
@@ -56,6 +57,14 @@ std::map<std::string, std::string> decode_query(const std::string& s, std::strin
 Response error_response(int status, const std::string& kind, const std::string& message,
                         std::optional<std::uint64_t> member = {}, std::optional<std::uint64_t> offset = {});
 Response error_response(const Error& e);
+// "This host cannot do this job; another may" (protocol: Errors, scope): an
+// error answer marked with "scope":"host" (no model of that name here, no
+// device here that runs the job). The client passes such a host over for
+// the job as it does a host that is down (host_cannot gives the reason,
+// knowing the unmarked answers of older servers too); any other error
+// answer is the job's own and ends it.
+Response host_scope(Response r);
+std::optional<std::string> host_cannot(const Response& r);
 
 // A client-controlled string made safe for the one-line-a-request log:
 // every byte outside printable ASCII (newlines, terminal escapes, UTF-8) as
@@ -200,6 +209,11 @@ struct ClientConfig {
   std::vector<std::string> ssh_command{"ssh"};  // FPGA_REMOTE_SSH splits on blanks
   std::string remote_command = "fpga-remote";
   unsigned timeout_seconds = 60;           // a transfer that stalls this long fails
+  std::string token_from;                  // where the token came from, for a 401's message
+  // Called when a request passes a host over for another one (host, why,
+  // the next host); fpga-remote prints it unless -q. Called from the
+  // threads of the requests in flight.
+  std::function<void(const std::string&, const std::string&, const std::string&)> on_skip;
 };
 
 // A failure of the transport or the host (down, refused, 503, cut short,
@@ -229,9 +243,13 @@ std::unique_ptr<Transport> connect(const Endpoint& ep, const ClientConfig& cfg);
 std::optional<std::string> gcm_first(const std::string& defaults, const std::string& effective);
 bool cpu_has_aes();  // /proc/cpuinfo: AES instructions (x86 "aes", Arm "aes")
 
-// Sends each request to one host of a list; on TransportError the request
-// goes to the next host, at most `max_attempts` times in all, then
-// Error(device) naming every host tried. Thread-safe: idle HTTP connections
+// Sends each request to one host of a list; on TransportError, or an answer
+// that says the host cannot do it (host_cannot) or a certificate that does
+// not verify, the request goes to the next host, at most `max_attempts`
+// times in all (a host that cannot do it is not tried again for it), then
+// Error(device) naming every host tried (a single host's own answer or
+// certificate error when it was the only one tried). A 401 is Error(usage)
+// at once, saying how to give the token. Thread-safe: idle HTTP connections
 // are kept per host and reused; an SSH host has one connection that carries
 // every request in flight.
 class HostPool {

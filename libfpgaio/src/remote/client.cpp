@@ -42,6 +42,33 @@ void check_health(const Response& r, const std::string& host) {
                          "), this is " + version() + "; install the same release on every host");
 }
 
+// A host that cannot do this request whoever asks again (its certificate
+// does not verify): passed over, never tried again for it (HostPool::call).
+struct HostCannot : TransportError {
+  using TransportError::TransportError;
+};
+
+// A certificate that does not verify, in words that say the fix: the CA
+// (--cacert), or the name the host is given by.
+std::string certificate_refusal(const std::string& what, const ClientConfig& cfg, const std::string& host) {
+  std::string s = "the server's certificate does not verify (" + what + "): ";
+  if (what.find("does not match target host name") != std::string::npos ||
+      what.find("no alternative certificate subject name") != std::string::npos)
+    return s + "it does not name " + host + "; give the host by a name or address its certificate names";
+  if (cfg.cacert.empty()) return s + "give the CA that signed it with --cacert FILE";
+  return s + "no CA of " + cfg.cacert + " signed it, or it is not valid now, or it does not name " + host;
+}
+
+// A 401: the token is missing or wrong; say how to give the right one.
+Error unauthorized(const Response& r, const std::string& host, const ClientConfig& cfg) {
+  std::string body(r.body.begin(), r.body.end());
+  std::string msg = server_text(json_value(body.substr(0, body.find('\n')), "message").value_or("HTTP status 401"));
+  if (cfg.token.empty()) msg += ": give it with --token-file FILE or FPGA_REMOTE_TOKEN";
+  else msg += ": the token of " + (cfg.token_from.empty() ? "--token-file or FPGA_REMOTE_TOKEN" : cfg.token_from) +
+              " is not this server's";
+  return Error(ErrorKind::usage, msg).with_path(host);
+}
+
 // The first request on every connection.
 Request health_request() {
   Request h;
@@ -161,6 +188,9 @@ class HttpTransport : public Transport {
     CURLcode rc = curl_easy_perform(c);
     curl_slist_free_all(headers);
     if (ctx.over) throw TransportError("answer over " + std::to_string(ctx.limit) + " bytes, more than the request can have");
+    // Asking again cannot make a certificate verify.
+    if (rc == CURLE_PEER_FAILED_VERIFICATION)
+      throw HostCannot(certificate_refusal(errbuf[0] ? errbuf : curl_easy_strerror(rc), cfg_, ep_.host));
     if (rc != CURLE_OK)
       // A cut body is CURLE_PARTIAL_FILE: an error, never a short output.
       throw TransportError(errbuf[0] ? errbuf : curl_easy_strerror(rc));
@@ -680,30 +710,64 @@ void HostPool::give_back(std::size_t i, std::shared_ptr<Transport> t) {
 
 std::pair<Response, std::string> HostPool::call(const Request& req) {
   std::vector<std::string> tried;
+  // Hosts that cannot do this request (no model, no device that runs it, a
+  // certificate that does not verify): not tried again for it.
+  std::vector<bool> cannot(hosts_.size());
+  std::optional<Response> cannot_answer;  // the last host's, when it was one
+  std::string last_why;
   std::size_t i;
   {
     std::lock_guard<std::mutex> lk(mu_);
     i = current_;
   }
   for (unsigned attempt = 0; attempt < max_attempts_; ++attempt) {
+    unsigned retry_after = 0;
+    bool drop = true;  // the host's connections are given up
+    cannot_answer.reset();
     try {
       auto t = take(i);
       Response r = t->call(req);
       give_back(i, std::move(t));
-      return {std::move(r), hosts_[i].text};
+      if (r.status == 401) throw unauthorized(r, hosts_[i].text, cfg_);
+      auto why = host_cannot(r);
+      if (!why) return {std::move(r), hosts_[i].text};
+      // Its connection is fine; the job is for another host.
+      last_why = *why;
+      cannot[i] = true;
+      cannot_answer = std::move(r);
+      drop = false;
+    } catch (const HostCannot& e) {
+      last_why = e.what();
+      cannot[i] = true;
     } catch (const TransportError& e) {
-      tried.push_back(hosts_[i].text + " (" + e.what() + ")");
-      {
-        // The next requests go to the next host too, until it fails.
-        std::lock_guard<std::mutex> lk(mu_);
+      last_why = e.what();
+      retry_after = e.retry_after;
+    }
+    tried.push_back(hosts_[i].text + " (" + last_why + ")");
+    std::optional<std::size_t> next;
+    {
+      // The next requests go to the next host too, until it fails.
+      std::lock_guard<std::mutex> lk(mu_);
+      if (drop) {
         idle_[i].clear();
         shared_[i].reset();
-        if (current_ == i) current_ = (i + 1) % hosts_.size();
-        i = current_;
       }
-      if (e.retry_after && attempt + 1 < max_attempts_)
-        std::this_thread::sleep_for(std::chrono::seconds(std::min(e.retry_after, 5u)));
+      if (current_ == i) current_ = (i + 1) % hosts_.size();
+      for (std::size_t k = 0; k < hosts_.size() && !next; ++k)
+        if (!cannot[(current_ + k) % hosts_.size()]) next = (current_ + k) % hosts_.size();
     }
+    if (!next || attempt + 1 >= max_attempts_) break;
+    // Said once a host, by the tool (unless -q); a host tried again is not
+    // passed over.
+    if (*next != i && cfg_.on_skip) cfg_.on_skip(hosts_[i].text, server_text(last_why), hosts_[*next].text);
+    if (retry_after) std::this_thread::sleep_for(std::chrono::seconds(std::min(retry_after, 5u)));
+    i = *next;
+  }
+  // The only host tried cannot do it: its own answer (the job's error as
+  // the tool reports it) or the reason, as with no other host to try.
+  if (tried.size() == 1 && cannot[i]) {
+    if (cannot_answer) return {std::move(*cannot_answer), hosts_[i].text};
+    throw Error(ErrorKind::io, last_why).with_path(hosts_[i].text);
   }
   // Each host and reason once, in the order first tried, with how often:
   // "tried http://a:1 (Couldn't connect to server) 3 times".
@@ -719,6 +783,22 @@ std::pair<Response, std::string> HostPool::call(const Request& req) {
     if (seen[k].second > 1) msg += " " + std::to_string(seen[k].second) + " times";
   }
   throw Error(ErrorKind::device, msg);
+}
+
+std::optional<std::string> host_cannot(const Response& r) {
+  if (r.status < 400) return std::nullopt;
+  // The JSON alone (a salvage answer has data after its line).
+  std::string body(r.body.begin(), r.body.end());
+  body = body.substr(0, body.find('\n'));
+  auto kind = json_value(body, "error").value_or("");
+  auto msg = json_value(body, "message");
+  bool cannot = json_value(body, "scope") == std::optional<std::string>("host") ||
+                // Servers before the scope member: no model of that name,
+                // no device in service that runs the job.
+                (r.status == 404 && kind == "not-found") ||
+                (r.status == 500 && kind == "device" && msg && msg->find(" in service runs '") != std::string::npos);
+  if (!cannot) return std::nullopt;
+  return server_text(msg.value_or("HTTP status " + std::to_string(r.status)));
 }
 
 }  // namespace fpgaio::remote

@@ -70,7 +70,7 @@ Response json_answer(int status, const std::string& body) {
 // 400 for a name that could name a file elsewhere, 404 for one not here.
 Response model_error(const Error& e, const std::string& name) {
   if (e.kind() == ErrorKind::io && e.error_number() == ENOENT)
-    return error_response(404, "not-found", e.what());
+    return host_scope(error_response(404, "not-found", e.what()));  // another host may have it
   if (e.kind() == ErrorKind::usage) return error_response(400, "usage", e.what());
   // A damaged model file on the server: the loader's error, naming the
   // model (never the server's path).

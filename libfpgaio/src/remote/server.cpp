@@ -247,6 +247,7 @@ struct HttpServer::Impl {
     MHD_add_response_header(resp, "Content-Type", ctype.c_str());
     if (r.retry_after) MHD_add_response_header(resp, "Retry-After", std::to_string(r.retry_after).c_str());
     if (r.status == 401) MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
+    if (!r.allow.empty()) MHD_add_response_header(resp, "Allow", r.allow.c_str());
     if (close) MHD_add_response_header(resp, "Connection", "close");
     MHD_Result ok = MHD_queue_response(c, static_cast<unsigned>(r.status), resp);
     MHD_destroy_response(resp);

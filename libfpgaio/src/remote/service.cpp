@@ -187,6 +187,15 @@ Response error_response(const Error& e) {
   return r;
 }
 
+Response host_scope(Response r) {
+  std::string j(r.body.begin(), r.body.end());
+  auto close = j.rfind('}');
+  if (close == std::string::npos) return r;
+  j.insert(close, ",\"scope\":\"host\"");
+  r.body.assign(j.begin(), j.end());
+  return r;
+}
+
 std::string with_body_crc(const Response& r) {
   // Prometheus' text format keeps its type as scrapers know it.
   if (r.content_type.rfind("text/plain", 0) == 0) return r.content_type;
@@ -338,7 +347,7 @@ Response Service::run_leased(const std::string& kernel, const std::function<Resp
   try {
     lease = devices_->acquire(kernel, queue_, cpu_only);
   } catch (const Error& e) {
-    return error_response(e);  // no device of this server runs it
+    return host_scope(error_response(e));  // no device of this server runs it: another host's may
   }
   if (!lease) {
     Response r = error_response(503, "busy", "all slots busy and the queue is full");
@@ -359,7 +368,7 @@ Response Service::run_leased(const std::string& kernel, const std::function<Resp
     std::string what = std::string(e.what()).rfind(failed, 0) == 0 ? e.what() : failed + ": " + e.what();
     if (!devices_->runs(kernel, true)) {
       log(what + "; " + failed + " is out of service");
-      return error_response(e);
+      return host_scope(error_response(e));  // the card's failure, not the job's
     }
     lease->count_redone();
     lease.reset();
@@ -421,9 +430,14 @@ Response Service::handle(const Request& req, const std::string& peer) {
     } catch (const Error& e) {
       r = error_response(e);
     }
+  } else if (p == "/v1/health" || p == "/v1/devices" || p == "/metrics" || p == "/v1/models") {
+    // A path that is there, asked with another method (RFC 9110, 15.5.6).
+    r = error_response(405, "usage", "method not allowed: use GET");
+    r.allow = "GET";
   } else if (p == "/v1/gzip/compress" || p == "/v1/gzip/decompress" || p == "/v1/gzip/test" || p == "/v1/infer") {
     if (req.method != "POST") {
       r = error_response(405, "usage", "method not allowed: use POST");
+      r.allow = "POST";
     } else {
       // One job a slot (a card's, a core's); a bounded queue behind them; 503 beyond.
       // Scores come from the CPU engine only (a FINN device gives classes).

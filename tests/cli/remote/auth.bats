@@ -79,7 +79,7 @@ load helpers
   [ "$status" -eq 1 ]
   run "$R" serve --bogus
   [ "$status" -eq 1 ]
-  [[ "$output" == *"unknown option '--bogus'"* ]]
+  [[ "$output" == *"unrecognized option '--bogus'"* ]]
   # A port in use and a bad certificate: one line each.
   start_server s1
   run "$R" serve --listen 127.0.0.1:$PORT
@@ -92,4 +92,28 @@ load helpers
   run "$R" serve --listen 127.0.0.1:0 --tls-cert missing.pem --tls-key bad.pem
   [ "$status" -eq 1 ]
   [[ "$output" == "fpga-remote: missing.pem: "* ]]
+}
+
+@test "a missing or wrong token: the client says how to give one (--token-file, FPGA_REMOTE_TOKEN), for gzip and infer" {
+  echo 's3cret-token' > tok
+  echo 'wrong' > bad
+  start_server s1 --token-file tok
+  H=http://127.0.0.1:$PORT
+  make_text f 50
+  unset FPGA_REMOTE_TOKEN
+  run "$R" "$H" fpga-gzip -c f
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [ "$output" = "fpga-remote: $H: a token is required (Authorization: Bearer): give it with --token-file FILE or FPGA_REMOTE_TOKEN" ]
+  run "$R" "$H" fpga-infer -q /dev/null
+  [ "$status" -eq 1 ]
+  [ "$output" = "fpga-remote: $H: a token is required (Authorization: Bearer): give it with --token-file FILE or FPGA_REMOTE_TOKEN" ]
+  run "$R" --token-file bad "$H" fpga-gzip -c f
+  [ "$status" -eq 1 ]
+  [ "$output" = "fpga-remote: $H: wrong token: the token of --token-file bad is not this server's" ]
+  run env FPGA_REMOTE_TOKEN=wrong "$R" "$H" fpga-gzip -c f
+  [ "$status" -eq 1 ]
+  [ "$output" = "fpga-remote: $H: wrong token: the token of FPGA_REMOTE_TOKEN is not this server's" ]
+  # A 401 is not a host that is down: not tried again, not sent on.
+  [ "$(grep -c ' 401 ' "$SLOG")" -eq 4 ]
 }

@@ -65,7 +65,7 @@ load helpers
   make_text f 30
   run "$R" --token tok-in-a-file http://127.0.0.1:1 fpga-gzip -c f
   [ "$status" -eq 1 ]
-  [[ "$output" == *"unknown option '--token'"* ]]
+  [[ "$output" == *"unrecognized option '--token'"* ]]
   run "$R" serve --token tok-in-a-file
   [ "$status" -eq 1 ]
   FPGA_REMOTE_TEST_JOB_DELAY_MS=800 start_server s1 --token-file tok
@@ -97,4 +97,23 @@ load helpers
   [ ! -e f.gz ]
   # No request reached the server.
   ! grep -q 'POST' "$SLOG"
+}
+
+@test "an unknown option gets the words of every other tool: unrecognized option, invalid option, the Try line" {
+  # fpga-split's own messages are the model, its name replaced.
+  for args in "--bogus" "--bogus=1" "-J" "--token=t"; do
+    want=$("$FPGA_BIN/fpga-split" $args 2>&1 | sed 's/fpga-split/fpga-remote/g') || true
+    run "$R" $args http://127.0.0.1:1 fpga-gzip f
+    [ "$status" -eq 1 ]
+    [ "$output" = "$want" ] || { echo "$args: $output, want $want"; false; }
+    run "$R" serve $args
+    [ "$status" -eq 1 ]
+    [ "$output" = "$want" ] || { echo "serve $args: $output, want $want"; false; }
+  done
+  [[ "$want" == *"Try 'fpga-remote --help' for more information." ]]
+  # -q and --quiet are options of fpga-remote itself (failover notices).
+  run "$R" -q http://127.0.0.1:1 ls
+  [[ "$output" == *"unknown TOOL 'ls'"* ]]
+  run "$R" --quiet http://127.0.0.1:1 ls
+  [[ "$output" == *"unknown TOOL 'ls'"* ]]
 }

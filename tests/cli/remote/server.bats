@@ -173,3 +173,28 @@ load helpers
   done
   curl -sf "http://127.0.0.1:$PORT/v1/health" > /dev/null
 }
+
+@test "a wrong method is 405 with Allow naming the right one, on every path, HTTP and stdio; an unknown path is 404" {
+  start_server s1
+  for path in /v1/health /v1/devices /metrics /v1/models; do
+    for m in POST PUT DELETE; do
+      [ "$(code "$path" -X "$m" -D hdr --data-binary x)" = 405 ] || { echo "$m $path"; false; }
+      grep -qix 'Allow: GET'$'\r' hdr
+      grep -q '"error":"usage","message":"method not allowed: use GET"' out.body
+    done
+  done
+  for path in /v1/gzip/compress /v1/gzip/decompress /v1/gzip/test /v1/infer; do
+    for m in GET PUT DELETE; do
+      [ "$(code "$path" -X "$m" -D hdr)" = 405 ] || { echo "$m $path"; false; }
+      grep -qix 'Allow: POST'$'\r' hdr
+      grep -q 'method not allowed: use POST' out.body
+    done
+  done
+  [ "$(code /v1/nonesuch -D hdr)" = 404 ]
+  ! grep -qi '^Allow:' hdr
+  [ "$(code /v1/nonesuch -X POST -D hdr --data-binary x)" = 404 ]
+  # serve --stdio: the same statuses (its framing has no headers).
+  printf 'POST /v1/health 0\nGET /v1/gzip/compress 0\nGET /v1/health 0\n' | "$R" serve --stdio > answers
+  [ "$(grep -ac '^405 ' answers)" -eq 2 ]
+  [ "$(grep -ac '^200 ' answers)" -eq 1 ]
+}

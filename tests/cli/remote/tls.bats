@@ -401,3 +401,31 @@ start_mtls() { # [options...]
   [ "$(sed 's/"version":"[^"]*"/"version":"V"/' h.json)" = '{"live":true,"ready":true,"version":"V","protocol":1,"slots":2}' ]
   [ "$(curl -s -o /dev/null -w '%{http_code}' --cacert ca.pem --cert chain.pem --key cli.key -H 'Authorization: Bearer secret' "https://127.0.0.1:$PORT/v1/devices")" = 200 ]
 }
+
+@test "a certificate that does not verify: one attempt a host, one line naming the host and the fix (--cacert)" {
+  start_server tls --tls-cert "$P/srv.pem" --tls-key "$P/srv.key"
+  TP=$PORT
+  make_text f 20
+  # No --cacert: the system's CAs do not know the test CA.
+  run "$R" "https://127.0.0.1:$TP" fpga-gzip -c f
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [ "${#lines[@]}" -eq 1 ]
+  [[ "$output" == "fpga-remote: https://127.0.0.1:$TP: the server's certificate does not verify ("*"): give the CA that signed it with --cacert FILE" ]]
+  [[ "$output" != *" times"* ]]
+  # Another CA: the file given is named.
+  run "$R" --cacert "$P/other-ca.pem" "https://127.0.0.1:$TP" fpga-gzip -c f
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [ "${#lines[@]}" -eq 1 ]
+  [[ "$output" == "fpga-remote: https://127.0.0.1:$TP: the server's certificate does not verify ("*"): no CA of $P/other-ca.pem signed it, or it is not valid now, or it does not name 127.0.0.1" ]]
+  # In a hosts file, a host whose certificate does not verify is passed
+  # over (never tried again) and said; the next host does the work.
+  start_server plain; HP=$PORT
+  printf 'https://127.0.0.1:%s\nhttp://127.0.0.1:%s\n' "$TP" "$HP" > hosts
+  "$R" --hosts hosts fpga-gzip -c f > r.gz 2> err
+  cat err
+  "$OURS" -c f | cmp - r.gz
+  [ "$(wc -l < err)" -eq 1 ]
+  [[ "$(cat err)" == "fpga-remote: https://127.0.0.1:$TP: skipped (the server's certificate does not verify ("*"): give the CA that signed it with --cacert FILE); trying http://127.0.0.1:$HP" ]]
+}
