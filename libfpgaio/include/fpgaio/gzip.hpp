@@ -274,9 +274,14 @@ struct PartInfo {
 // the member and offset (relative to the part) and `shown` as the path.
 PartInfo scan_part(const std::string& path, std::uint64_t base, std::uint64_t size, const std::string& shown,
                    bool verify, unsigned threads);
+// The same through a descriptor the caller holds (read by pread only, so
+// what is checked is what join() copies, whatever the name names meanwhile).
+PartInfo scan_part(int fd, std::uint64_t base, std::uint64_t size, const std::string& shown, bool verify,
+                   unsigned threads);
 
 struct JoinPart {
-  std::string path;   // the file
+  std::string path;   // the file, opened by join() when `fd` is -1
+  int fd = -1;        // else the descriptor it is read through (the caller's)
   std::string shown;  // its name in messages (default: path)
   std::uint64_t base = 0;
   PartInfo info;

@@ -20,7 +20,7 @@ Error corrupt_at(const std::string& why, std::uint64_t member, std::uint64_t off
 
 // Walks indexed members from headers and trailers alone. Returns false at the
 // first member that has no index (the caller inflates the part instead).
-bool walk_indexed(int fd, const std::string& /*path*/, std::uint64_t base, std::uint64_t size, const std::string& shown,
+bool walk_indexed(int fd, std::uint64_t base, std::uint64_t size, const std::string& shown,
                   PartInfo& info) {
   Bytes buf;
   std::uint64_t pos = 0;
@@ -120,16 +120,18 @@ bool rewritable(const Header& h) {
 
 PartInfo scan_part(const std::string& path, std::uint64_t base, std::uint64_t size, const std::string& shown,
                    bool verify, unsigned threads) {
+  ReadFile f(path, shown);
+  return scan_part(f.fd(), base, size, shown, verify, threads);
+}
+
+PartInfo scan_part(int fd, std::uint64_t base, std::uint64_t size, const std::string& shown, bool verify,
+                   unsigned threads) {
   PartInfo info;
   info.size = size;
-  bool walked;
-  {
-    ReadFile f(path, shown);
-    walked = walk_indexed(f.fd(), path, base, size, shown, info);
-  }
+  bool walked = walk_indexed(fd, base, size, shown, info);
   if (walked && !verify) return info;
   // Inflate: members without an index, or --verify.
-  Input in(ByteRange{path, "", base, size, std::nullopt});
+  Input in(fd, base, size, shown);
   DecompressOptions opt;
   opt.threads = threads;
   Decoder dec(in, opt);
@@ -183,7 +185,9 @@ Stats join(const std::vector<JoinPart>& parts, Sink& out, const Progress& progre
   for (std::size_t i = 0; i < parts.size(); ++i) {
     const JoinPart& p = parts[i];
     const std::string& shown = p.shown.empty() ? p.path : p.shown;
-    ReadFile f(p.path, shown);
+    std::optional<ReadFile> opened;
+    if (p.fd < 0) opened.emplace(p.path, shown);
+    const int fd = p.fd >= 0 ? p.fd : opened->fd();
     st.in_bytes += p.info.size;
     expected.add(p.info.crc, p.info.data_bytes);
     if (!p.info.indexed) {
@@ -194,7 +198,7 @@ Stats join(const std::vector<JoinPart>& parts, Sink& out, const Progress& progre
         Bytes raw(std::min<std::uint64_t>(p.info.size, 64));
         std::optional<Header> h;
         while (raw.size() <= p.info.size) {
-          f.pread(raw.data(), raw.size(), p.base);
+          pread_exact(fd, raw.data(), raw.size(), p.base, shown);
           if ((h = parse_header(raw.data(), raw.size())) || raw.size() == p.info.size) break;
           raw.resize(std::min<std::uint64_t>(p.info.size, raw.size() * 4));
         }
@@ -205,7 +209,7 @@ Stats join(const std::vector<JoinPart>& parts, Sink& out, const Progress& progre
           skip = h->length;
         }
       }
-      copy_bytes(f.fd(), p.base + skip, p.info.size - skip, sink, shown);
+      copy_bytes(fd, p.base + skip, p.info.size - skip, sink, shown);
       written.add(p.info.crc, p.info.data_bytes);
       wrote_data = true;
       continue;
@@ -221,7 +225,7 @@ Stats join(const std::vector<JoinPart>& parts, Sink& out, const Progress& progre
         mtime = 0;
       }
       std::uint8_t trailer[8];
-      f.pread(trailer, 8, p.base + m.offset + m.size - 8);
+      pread_exact(fd, trailer, 8, p.base + m.offset + m.size - 8, shown);
       if (h.index == Index::ft && h.end_of_stream) {
         // Not written; one that held data makes `written` differ below.
         any_marker = true;
@@ -235,9 +239,9 @@ Stats join(const std::vector<JoinPart>& parts, Sink& out, const Progress& progre
         std::uint64_t total = m.size - h.length + header_size(name);
         write_header(hdr, mtime, h.xfl, name, total, h.isize, 0);
         sink.write(hdr.data(), hdr.size());
-        copy_bytes(f.fd(), p.base + m.offset + h.length, m.size - h.length, sink, shown);
+        copy_bytes(fd, p.base + m.offset + h.length, m.size - h.length, sink, shown);
       } else {
-        copy_bytes(f.fd(), p.base + m.offset, m.size, sink, shown);
+        copy_bytes(fd, p.base + m.offset, m.size, sink, shown);
       }
       written.add(le32(trailer), le32(trailer + 4));
       first_of_part = false;
