@@ -141,9 +141,60 @@ TEST(Compress, SizesAroundBlockBoundaries) {
     Bytes back;
     auto r = decode(gz, back);
     EXPECT_EQ(back, in) << n;
-    EXPECT_EQ(r.stats.members, (n + bs - 1) / bs + 1) << "data members plus the end marker, n=" << n;
+    // One block: one member that ends the stream itself; more: data
+    // members plus the end marker.
+    EXPECT_EQ(r.stats.members, n <= bs ? 1 : (n + bs - 1) / bs + 1) << n;
   }
 }
+
+// Issue 21 item 7: an input that fits in one block is one member carrying
+// the end flag (FT version 2), read by zlib and our decoder; a cut anywhere
+// in it is found, as a cut at any member boundary of a longer stream is.
+TEST(Compress, OneBlockIsOneMemberThatEndsTheStream) {
+  const std::size_t bs = 4096;
+  for (std::size_t n : {std::size_t{1}, std::size_t{2}, std::size_t{100}, bs - 1, bs}) {
+    Bytes in = testutil::text_data(n);
+    for (unsigned threads : {1u, 3u}) {
+      auto o = opts(6, threads, bs);
+      o.name = "tiny";
+      Bytes gz = gzip::compress_buffer(in.data(), in.size(), o);
+      auto h = gzip::parse_header(gz.data(), gz.size());
+      ASSERT_TRUE(h);
+      EXPECT_EQ(h->member_size, gz.size()) << n;
+      EXPECT_TRUE(h->end_of_stream);
+      EXPECT_EQ(h->ft_version, gzip::kSubfieldVersionEnds);
+      EXPECT_EQ(h->isize, n);
+      EXPECT_EQ(zlib_gunzip(gz), in);
+      Bytes back;
+      decode(gz, back);
+      EXPECT_EQ(back, in);
+      // 36 bytes (and the name) smaller than before: no end marker.
+      o.one_member = false;
+      Bytes old = gzip::compress_buffer(in.data(), in.size(), o);
+      EXPECT_EQ(old.size(), gz.size() + 36) << n;
+      // fpga-remote's client makes the old layout the new one.
+      EXPECT_TRUE(gzip::fold_end_marker(old));
+      EXPECT_EQ(old, gz);
+      EXPECT_FALSE(gzip::fold_end_marker(old));
+    }
+  }
+  // Nothing: the end marker alone, as before.
+  Bytes empty = gzip::compress_buffer(nullptr, 0, opts(6, 1, bs));
+  auto e = gzip::parse_header(empty.data(), empty.size());
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->ft_version, gzip::kSubfieldVersion);
+  EXPECT_EQ(e->member_size, empty.size());
+  // Without an end (end_marker false, fpga-remote's chunks): a plain data member.
+  auto o = opts(6, 1, bs);
+  o.end_marker = false;
+  Bytes in = testutil::text_data(100);
+  Bytes open = gzip::compress_buffer(in.data(), in.size(), o);
+  auto h = gzip::parse_header(open.data(), open.size());
+  ASSERT_TRUE(h);
+  EXPECT_FALSE(h->end_of_stream);
+  EXPECT_EQ(h->ft_version, gzip::kSubfieldVersion);
+}
+
 
 TEST(Compress, RsyncableResynchronisesAfterAnEdit) {
   Bytes in = testutil::random_data(1 << 20, 5);
@@ -364,6 +415,14 @@ Bytes ft_member(const Bytes& deflate, std::uint32_t isize, std::uint8_t ft_flags
 TEST(Header, EndOfStreamMarkerMustBeEmpty) {
   Bytes h;
   gzip::write_header(h, 0, 0, std::nullopt, 100, 5, gzip::kFlagEndOfStream);
+  // A flagged member with data is FT version 2, which may hold data...
+  ASSERT_EQ(h[16], gzip::kSubfieldVersionEnds);
+  auto v2 = gzip::parse_header(h.data(), h.size());
+  ASSERT_TRUE(v2);
+  EXPECT_TRUE(v2->end_of_stream);
+  EXPECT_EQ(v2->isize, 5u);
+  // ... but in version 1 the flag marks the empty end marker.
+  h[16] = gzip::kSubfieldVersion;
   try {
     gzip::parse_header(h.data(), h.size());
     ADD_FAILURE() << "an end marker that declares data was accepted";
@@ -478,7 +537,9 @@ TEST(Decompress, EndMarkerWithDataIsCorrupt) {
   Bytes deflate = stored_deflate(abc);
   std::uint32_t crc = fpgaio::crc32(0, abc.data(), abc.size());
   Bytes data = testutil::text_data(1000);
-  Bytes good = gzip::compress_buffer(data.data(), data.size(), opts(6, 1));
+  auto two_members = opts(6, 1);
+  two_members.one_member = false;  // a data member and an end marker (the layout before FT version 2)
+  Bytes good = gzip::compress_buffer(data.data(), data.size(), two_members);
   Bytes big(66 << 20, 0);  // above the size held whole: streamed
   std::uint32_t big_crc = fpgaio::crc32(0, big.data(), big.size());
   for (const Bytes& marker :
@@ -645,4 +706,37 @@ TEST(Compress, FromMemoryOnOneThreadStartsNoThread) {
   Bytes back;
   decode(s.v, back);
   EXPECT_EQ(back, text);
+}
+
+TEST(Decompress, ACutAnywhereInAOneMemberStreamIsFound) {
+  Bytes in = testutil::text_data(3000);
+  Bytes gz = gzip::compress_buffer(in.data(), in.size(), opts(6, 1));
+  for (std::size_t n = 1; n < gz.size(); ++n) {
+    Bytes cut(gz.begin(), gz.begin() + static_cast<std::ptrdiff_t>(n));
+    for (unsigned threads : {1u, 2u}) {
+      Partial p = decode_partial(cut, threads);
+      ASSERT_TRUE(p.error) << "a cut at " << n << " was not found";
+      EXPECT_EQ(p.error->kind(), ErrorKind::corrupt);
+    }
+  }
+  // The old layout cut before its end marker: still cut short.
+  auto o = opts(6, 1);
+  o.one_member = false;
+  Bytes old = gzip::compress_buffer(in.data(), in.size(), o);
+  Bytes before_end(old.begin(), old.begin() + static_cast<std::ptrdiff_t>(gz.size()));
+  Partial p = decode_partial(before_end);
+  ASSERT_TRUE(p.error);
+  EXPECT_EQ(p.error->damage, Damage::truncated);
+  EXPECT_EQ(p.out, in);
+  // Old and new streams concatenated (cat a.gz b.gz) read as one.
+  Bytes both = old;
+  both.insert(both.end(), gz.begin(), gz.end());
+  both.insert(both.end(), old.begin(), old.end());
+  Bytes back;
+  decode(both, back);
+  Bytes want = in;
+  want.insert(want.end(), in.begin(), in.end());
+  want.insert(want.end(), in.begin(), in.end());
+  EXPECT_EQ(back, want);
+  EXPECT_EQ(zlib_gunzip(both), want);
 }

@@ -1,6 +1,9 @@
 // Unit tests of splitting: chunk plans, the stream cutter (checked against
 // the file planner), IDX headers, names, the manifest, byte ranges, and the
 // gzip join (byte-identical to one-process compression when cuts align).
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <gtest/gtest.h>
 
@@ -393,6 +396,35 @@ TEST(Ranges, InputReadsExactlyTheRangeAndRejectsOneBeyondTheEnd) {
   EXPECT_THROW(Input(ByteRange{f.path(), "1", 99999, 2, std::nullopt}), Error);
 }
 
+// fpga-cat reads a range through the descriptor it holds (issue 20): by
+// pread, the descriptor's offset untouched and the descriptor left open.
+TEST(Ranges, InputOverAHeldDescriptorReadsByPread) {
+  Bytes d = text_data(100000);
+  MemFile f(d);
+  int fd = ::open(f.path().c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  {
+    Input in(fd, 1000, 5000, "shown");
+    EXPECT_EQ(in.stat().st_size, 5000);
+    Bytes got(9000);
+    EXPECT_EQ(in.read_some(got.data(), 10), 10u);
+    EXPECT_EQ(in.read(got.data() + 10, got.size() - 10), 4990u);
+    EXPECT_TRUE(std::equal(got.begin(), got.begin() + 5000, d.begin() + 1000));
+    EXPECT_EQ(::lseek(fd, 0, SEEK_CUR), 0);
+  }
+  EXPECT_NE(::fcntl(fd, F_GETFD), -1) << "the descriptor is the caller's";
+  // A file that ends inside the range is an error naming `shown`.
+  try {
+    Input in(fd, 99000, 5000, "shown");
+    Bytes got(5000);
+    in.read(got.data(), got.size());
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.path, "shown");
+  }
+  ::close(fd);
+}
+
 namespace {
 Bytes concat_join(const std::vector<Bytes>& parts, bool verify) {
   std::vector<std::unique_ptr<MemFile>> files;
@@ -422,6 +454,58 @@ TEST(Join, AlignedPartsJoinByteIdenticalToOneProcess) {
   // An empty last part (an empty chunk) adds nothing.
   Bytes e = gzip::compress_buffer(d.data(), 0, o);
   EXPECT_EQ(concat_join({a, b, e}, false), whole);
+}
+
+// Issue 21 item 7: parts that are one member each (FT version 2, carrying
+// the end flag) join into one stream whose inner members lost the flag and
+// which ends with one end marker: byte for byte what one process writes,
+// and every cut at a member boundary is still found.
+TEST(Join, OneMemberPartsJoinIntoOneStreamWithOneEnd) {
+  Bytes d = text_data((2u << 20) + 100);
+  gzip::CompressOptions o;
+  o.threads = 2;
+  Bytes whole = gzip::compress_buffer(d.data(), d.size(), o);
+  std::vector<Bytes> parts;
+  for (std::size_t at = 0; at < d.size(); at += 1u << 20)
+    parts.push_back(gzip::compress_buffer(d.data() + at, std::min<std::size_t>(1u << 20, d.size() - at), o));
+  for (const auto& p : parts) {
+    auto h = gzip::parse_header(p.data(), p.size());
+    ASSERT_TRUE(h);
+    EXPECT_TRUE(h->end_of_stream);
+    EXPECT_EQ(h->ft_version, gzip::kSubfieldVersionEnds);
+    EXPECT_EQ(h->member_size, p.size());
+  }
+  for (bool verify : {false, true}) {
+    Bytes j = concat_join(parts, verify);
+    EXPECT_EQ(j, whole);
+    // One end: only the last member is flagged, and it is the empty marker.
+    std::size_t pos = 0, ends = 0;
+    while (pos < j.size()) {
+      auto h = gzip::parse_header(j.data() + pos, j.size() - pos);
+      ASSERT_TRUE(h);
+      EXPECT_EQ(h->ft_version, gzip::kSubfieldVersion);
+      ends += h->end_of_stream;
+      pos += h->member_size;
+      if (pos < j.size()) {
+        Bytes cut(j.begin(), j.begin() + static_cast<std::ptrdiff_t>(pos));
+        Bytes back;
+        EXPECT_THROW(testutil::decode(cut, back), Error) << "a cut at " << pos << " was not found";
+        MemFile f(cut);
+        EXPECT_THROW(gzip::scan_part(f.path(), 0, cut.size(), "cut", false, 1), Error);
+      }
+    }
+    EXPECT_EQ(ends, 1u);
+  }
+  // One part of one member joins to itself, flag and all; with an empty
+  // chunk after it, still one member.
+  EXPECT_EQ(concat_join({parts[2]}, true), parts[2]);
+  Bytes empty = gzip::compress_buffer(d.data(), 0, o);
+  EXPECT_EQ(concat_join({parts[2], empty}, true), parts[2]);
+  // Old parts (a data member and an end marker) with new ones: one stream.
+  gzip::CompressOptions old = o;
+  old.one_member = false;
+  Bytes a_old = gzip::compress_buffer(d.data(), 1u << 20, old);
+  EXPECT_EQ(concat_join({a_old, parts[1], parts[2]}, true), whole);
 }
 
 TEST(Join, ScanFindsCrcAndSizeWithoutInflating) {

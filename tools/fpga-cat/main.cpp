@@ -1,6 +1,7 @@
 // fpga-cat: join the results of chunks in chunk order, after checking that
 // every part is there and whole; gzip parts become one valid gzip stream.
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -108,11 +109,13 @@ Options parse(int argc, char** argv) {
 }
 
 // A part file held open from the start: the file read is the file opened
-// (by /proc/self/fd/N, never the name again), and --rm removes the name in
-// the directory opened with it, and only while it still names that file.
+// (through this descriptor, never the name again, and never /proc), and
+// --rm removes the name in the directory opened with it, and only while it
+// still names that file.
 struct Fd {
   int fd = -1;
   Fd() = default;
+  explicit Fd(int f) : fd(f) {}
   Fd(const Fd&) = delete;
   Fd& operator=(const Fd&) = delete;
   ~Fd() {
@@ -121,38 +124,70 @@ struct Fd {
 };
 
 struct Held {
-  std::shared_ptr<Fd> dir_fd;  // the part's directory, shared by the parts in it
-  Fd file;                     // the part
+  std::shared_ptr<Fd> dir_fd;  // the part's directory, shared by the parts in it (file operands)
+  std::shared_ptr<Fd> file;    // the file as opened
   std::string entry;           // its name in the directory
+  struct stat st {};           // as opened: changed() compares with it
+  bool reported = false;       // a change is reported once (byte ranges of one file share it)
   int dir() const { return dir_fd->fd; }
-  int fd() const { return file.fd; }
+  int fd() const { return file->fd; }
 };
 
 struct Part {
   std::string shown;  // the operand
-  std::string path;   // the file read
-  std::shared_ptr<Held> held;  // a file operand (not a range or standard input)
+  std::shared_ptr<Fd> data;    // what is read: the file itself, or a copy of what it held
+  std::shared_ptr<Held> held;  // a file, or a byte range's file: checked again at the end
   std::uint64_t base = 0, size = 0;
   std::optional<sp::PartName> name;
   std::uint64_t index = 0;  // name->index, kept apart for sorting
   bool range = false, gzip = false;
+  bool copied = false;  // standard input, a pipe or a device, read into a temporary file
   std::optional<fpgaio::PartOf> part;  // which chunk of how many, when the part says
   struct stat st {};
+  int fd() const { return data->fd; }
 };
 
-// Standard input as a part: copied to an unnamed temporary file, since the
-// checks read parts twice.
-std::string stdin_part() {
+// What a part whose size no stat tells (standard input, a pipe, a device,
+// /proc) holds, read to its end into an unnamed temporary file: the checks
+// read parts twice (scan, then join), and it is what is joined.
+std::shared_ptr<Fd> temp_copy(int from, const std::string& shown) {
   const char* dir = std::getenv("TMPDIR");
   std::string d = dir && *dir ? dir : "/tmp";
-  int fd = ::open(d.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-  if (fd < 0) fpgaio::throw_errno("cannot make a temporary file", errno, d);
+  auto copy = std::make_shared<Fd>(::open(d.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  if (copy->fd < 0) fpgaio::throw_errno("cannot make a temporary file", errno, d);
   fpgaio::Bytes buf(1 << 20);
-  for (std::size_t n; (n = fpgaio::read_some(STDIN_FILENO, buf.data(), buf.size(), "stdin")) > 0;)
-    fpgaio::full_write(fd, buf.data(), n, "stdin");
-  // A FIFO made for this descriptor's content would need reopening; the
-  // /proc path reads it from the start.
-  return "/proc/self/fd/" + std::to_string(fd);
+  for (std::size_t n; (n = fpgaio::read_some(from, buf.data(), buf.size(), shown)) > 0;)
+    fpgaio::full_write(copy->fd, buf.data(), n, d);
+  return copy;
+}
+
+std::uint64_t size_of(int fd, const std::string& shown) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) fpgaio::throw_errno("", errno, shown);
+  return static_cast<std::uint64_t>(st.st_size);
+}
+
+// Whether a regular file's stat tells its size: nothing past st_size, and
+// its last byte there (/proc says 0 and holds text, /sys says 4096 and
+// holds 2). A file that grew since its stat reads as one that does not.
+bool stat_tells_size(int fd, const struct stat& st, const std::string& shown) {
+  auto probe = [&](off_t at) {
+    std::uint8_t b;
+    for (;;) {
+      ssize_t r = ::pread(fd, &b, 1, at);
+      if (r >= 0) return r;
+      if (errno != EINTR) fpgaio::throw_errno("read error", errno, shown);
+    }
+  };
+  return probe(st.st_size) == 0 && (st.st_size == 0 || probe(st.st_size - 1) == 1);
+}
+
+// Waits until a FIFO opened without blocking has a writer that wrote or
+// went away (a read before would find no writer and end at once).
+void wait_for_writer(int fd, const std::string& shown) {
+  struct pollfd pfd = {fd, POLLIN, 0};
+  while (::poll(&pfd, 1, -1) < 0)
+    if (errno != EINTR) fpgaio::throw_errno("read error", errno, shown);
 }
 
 std::string base_name(const std::string& p) {
@@ -168,7 +203,7 @@ Error part_error(const std::string& part, const std::string& why) {
 // for the part itself (a link to a part may be joined), but with --rm the
 // name must be the file itself: removing a link would keep the data, and a
 // name that names another file by the end is not removed (changed()).
-std::shared_ptr<Held> hold(const std::string& operand, bool rm, struct stat& st) {
+std::shared_ptr<Held> hold(const std::string& operand, bool rm) {
   static std::map<std::string, std::shared_ptr<Fd>> dirs;  // one descriptor a directory
   auto h = std::make_shared<Held>();
   std::string dir = ".";
@@ -181,23 +216,46 @@ std::shared_ptr<Held> hold(const std::string& operand, bool rm, struct stat& st)
   if (h->entry.empty()) throw Error(ErrorKind::usage, "not a regular file").with_path(operand);
   auto& d = dirs[dir];
   if (!d) {
-    auto opened = std::make_shared<Fd>();
-    opened->fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    auto opened = std::make_shared<Fd>(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (opened->fd < 0) fpgaio::throw_errno("", errno, operand);
     d = opened;
   }
   h->dir_fd = d;
   // O_NONBLOCK: a FIFO under the name does not block the open.
-  h->file.fd = ::openat(h->dir(), h->entry.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | (rm ? O_NOFOLLOW : 0));
-  if (h->file.fd < 0) {
+  h->file = std::make_shared<Fd>(
+      ::openat(h->dir(), h->entry.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | (rm ? O_NOFOLLOW : 0)));
+  if (h->fd() < 0) {
     if (rm && errno == ELOOP)
       throw Error(ErrorKind::usage, "a symbolic link: --rm removes only the parts themselves").with_path(operand);
     fpgaio::throw_errno("", errno, operand);
   }
-  if (::fstat(h->fd(), &st) != 0) fpgaio::throw_errno("", errno, operand);
-  if (!S_ISREG(st.st_mode)) throw Error(ErrorKind::usage, "not a regular file").with_path(operand);
+  if (::fstat(h->fd(), &h->st) != 0) fpgaio::throw_errno("", errno, operand);
   int flags = ::fcntl(h->fd(), F_GETFL);
   if (flags >= 0) ::fcntl(h->fd(), F_SETFL, flags & ~O_NONBLOCK);
+  return h;
+}
+
+// The file of a byte range, opened once for every range of it: the ranges
+// are read through that descriptor from their check to their copy, so a file
+// put in its place meanwhile is never read, and all of them read one file.
+std::shared_ptr<Held> hold_range_file(const fpgaio::ByteRange& r, const std::string& operand) {
+  static std::map<std::string, std::shared_ptr<Held>> files;
+  auto& h = files[r.path];
+  if (!h) {
+    auto opened = std::make_shared<Held>();
+    opened->file = std::make_shared<Fd>(::open(r.path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+    if (opened->fd() < 0) fpgaio::throw_errno("", errno, r.path);
+    if (::fstat(opened->fd(), &opened->st) != 0) fpgaio::throw_errno("", errno, r.path);
+    if (!S_ISREG(opened->st.st_mode))
+      throw Error(ErrorKind::usage, "a byte range needs a regular file").with_path(operand);
+    int flags = ::fcntl(opened->fd(), F_GETFL);
+    if (flags >= 0) ::fcntl(opened->fd(), F_SETFL, flags & ~O_NONBLOCK);
+    h = opened;
+  }
+  auto size = static_cast<std::uint64_t>(h->st.st_size);
+  if (r.offset > size || r.length > size - r.offset)
+    throw Error(ErrorKind::usage, "range ends beyond the end of the file (" + std::to_string(size) + " bytes)")
+        .with_path(operand);
   return h;
 }
 
@@ -205,28 +263,47 @@ Part open_part(const std::string& operand, bool rm) {
   Part p;
   p.shown = operand;
   if (auto r = fpgaio::parse_range(operand)) {
-    fpgaio::Input in(*r);  // checks the file and the range
-    p.path = r->path;
+    p.held = hold_range_file(*r, operand);
+    p.data = p.held->file;
+    p.st = p.held->st;
     p.base = r->offset;
     p.size = r->length;
     p.range = true;
-    p.st = in.stat();
     p.name = sp::PartName{r->path, r->index, std::stoull(r->index), ""};
     if (r->count) p.part = fpgaio::PartOf{std::stoull(r->index), *r->count, r->offset};
   } else if (operand == "-") {
-    p.path = stdin_part();
-    if (::stat(p.path.c_str(), &p.st) != 0) fpgaio::throw_errno("", errno, operand);
+    p.data = temp_copy(STDIN_FILENO, "stdin");
+    if (::fstat(p.fd(), &p.st) != 0) fpgaio::throw_errno("", errno, operand);
     p.size = static_cast<std::uint64_t>(p.st.st_size);
+    p.copied = true;
   } else {
-    p.held = hold(operand, rm, p.st);
-    p.path = "/proc/self/fd/" + std::to_string(p.held->fd());
-    p.size = static_cast<std::uint64_t>(p.st.st_size);
+    auto h = hold(operand, rm);
+    p.st = h->st;
     p.name = sp::parse_part_name(operand);
+    if (S_ISREG(h->st.st_mode)) {
+      p.held = h;
+      p.part = fpgaio::get_part(h->fd());  // a chunk file, or a tool's output for one
+      if (stat_tells_size(h->fd(), h->st, operand)) {
+        p.data = h->file;
+        p.size = static_cast<std::uint64_t>(h->st.st_size);
+      } else {
+        // Read to learn its size, as GNU split does; joined as read, and
+        // checked again at the end like any file.
+        p.data = temp_copy(h->fd(), operand);
+        p.size = size_of(p.fd(), operand);
+      }
+    } else if (S_ISFIFO(h->st.st_mode) || S_ISCHR(h->st.st_mode)) {
+      if (S_ISFIFO(h->st.st_mode)) wait_for_writer(h->fd(), operand);
+      p.data = temp_copy(h->fd(), operand);
+      p.size = size_of(p.fd(), operand);
+      p.copied = true;
+    } else {
+      throw Error(ErrorKind::usage, "not a regular file").with_path(operand);
+    }
   }
   std::uint8_t head[512] = {};
   std::size_t got = static_cast<std::size_t>(std::min<std::uint64_t>(sizeof head, p.size));
-  fpgaio::ReadFile f(p.path, operand);
-  f.pread(head, got, p.base);
+  fpgaio::pread_exact(p.fd(), head, got, p.base, operand);
   p.gzip = gz::has_gzip_magic(head, got);
   if (p.gzip) {
     // Our parts say which chunk they are in the first header (FP).
@@ -235,8 +312,6 @@ Part open_part(const std::string& operand, bool rm) {
     } catch (const Error&) {
       // damage is reported by the checks that follow
     }
-  } else if (!p.range) {
-    p.part = fpgaio::get_part(f.fd());  // a chunk file, or a tool's output for one
   }
   if (p.name) p.index = p.name->index;
   else if (p.part) p.index = p.part->index;
@@ -353,13 +428,15 @@ bool order_parts(std::vector<Part>& parts, const std::optional<sp::Manifest>& ma
 }
 
 // Whether a part file is no longer what was joined: its size, times or
-// content past what was read, or (with --rm) what its name names.
+// content past what was read (for a whole file), or (with --rm) what its
+// name names. A byte range's file is checked the same way, but for the
+// bytes after the range, which are the next range's.
 std::optional<std::string> changed(const Part& p, bool rm) {
-  const struct stat& then = p.st;
+  const struct stat& then = p.held->st;
   struct stat now;
   if (::fstat(p.held->fd(), &now) != 0) return std::string("cannot check the file: ") + std::strerror(errno);
   std::uint8_t more;
-  ssize_t past = ::pread(p.held->fd(), &more, 1, static_cast<off_t>(p.base + p.size));
+  ssize_t past = p.range ? 0 : ::pread(p.held->fd(), &more, 1, static_cast<off_t>(p.base + p.size));
   if (now.st_size != then.st_size || past != 0) return std::string("file size changed while joining");
   if (now.st_mtim.tv_sec != then.st_mtim.tv_sec || now.st_mtim.tv_nsec != then.st_mtim.tv_nsec ||
       now.st_ctim.tv_sec != then.st_ctim.tv_sec || now.st_ctim.tv_nsec != then.st_ctim.tv_nsec)
@@ -397,10 +474,10 @@ std::vector<gz::JoinPart> Joiner::check_gzip(const std::vector<Part>& parts) {
   for (std::size_t i = 0; i < parts.size(); ++i) {
     const Part& p = parts[i];
     gz::JoinPart j;
-    j.path = p.path;
+    j.fd = p.fd();
     j.shown = p.shown;
     j.base = p.base;
-    j.info = gz::scan_part(p.path, p.base, p.size, p.shown, o_.verify, threads);
+    j.info = gz::scan_part(p.fd(), p.base, p.size, p.shown, o_.verify, threads);
     if (manifest_) {
       const auto& c = manifest_->chunks[p.name->index];
       if (j.info.data_bytes != c.bytes || j.info.crc != c.crc) {
@@ -427,7 +504,7 @@ void Joiner::check_plain(const std::vector<Part>& parts) {
   for (const auto& p : parts) {
     if (p.size == 0) continue;
     std::uint8_t last = 0;
-    fpgaio::ReadFile(p.path, p.shown).pread(&last, 1, p.base + p.size - 1);
+    fpgaio::pread_exact(p.fd(), &last, 1, p.base + p.size - 1, p.shown);
     if (last != '\n') throw part_error(p.shown, "last line has no newline (truncated?)");
   }
 }
@@ -471,8 +548,7 @@ std::uint64_t Joiner::write(const std::vector<Part>& parts, fpgaio::Sink& out) {
   } else {
     std::uint64_t done = 0;
     for (const auto& p : parts) {
-      fpgaio::ReadFile f(p.path, p.shown);
-      fpgaio::copy_bytes(f.fd(), p.base, p.size, out, p.shown);
+      fpgaio::copy_bytes(p.fd(), p.base, p.size, out, p.shown);
       bar.update(done += p.size);
     }
     out.flush();
@@ -495,8 +571,9 @@ int Joiner::run() {
     for (const auto& op : o_.parts) parts.push_back(open_part(op, o_.rm));
     if (o_.rm)
       for (const auto& p : parts)
-        if (p.range || p.shown == "-")
-          throw Error(ErrorKind::usage, "--rm removes files, not byte ranges or standard input").with_path(p.shown);
+        if (p.range || p.copied)
+          throw Error(ErrorKind::usage, "--rm removes files, not byte ranges, standard input, pipes or devices")
+              .with_path(p.shown);
     bool complete = order_parts(parts, manifest_, o_.as_given);
     if (!complete && !o_.quiet) {
       const Part* p = nullptr;
@@ -534,10 +611,11 @@ int Joiner::run() {
   }
   int code = warned_ ? fpgacli::kWarning : fpgacli::kOk;
   for (const auto& p : parts) {
-    if (!p.held) continue;
+    if (!p.held || p.held->reported) continue;
     // gzip's warning for an input that changed while it was read: the output
     // holds the part as it was opened, and the part is kept (status 2).
     if (auto why = changed(p, o_.rm)) {
+      p.held->reported = true;
       fpgacli::report(p.shown, *why + (o_.rm ? "; not removed" : ""));
       if (code == fpgacli::kOk) code = fpgacli::kWarning;
       continue;

@@ -212,6 +212,13 @@ void Walk::run_file(const fpgaio::Dir& dir, const std::string& name, const std::
   }
 }
 
+// What gzip leaves out of -v's ratio when it compresses: the first
+// member's header and a trailer (gzip containers; zlib and zip keep theirs).
+std::uint64_t Walk::gzip_overhead(const Head& head) const {
+  if (o_.container != fpgaio::gzip::Container::gzip) return 0;
+  return fpgaio::gzip::header_size(head.name, head.comment, head.part) + 8;
+}
+
 void Walk::after_commit(const Place& at, const std::string& in_path, const std::string& out_path,
                         std::uint64_t in_bytes, std::uint64_t out_bytes, bool keep, std::uint64_t header_bytes) {
   bool remove = !keep && !o_.keep && !o_.to_stdout && at.dir && in_path != "-" && !fpgaio::parse_range(in_path);
@@ -227,9 +234,11 @@ void Walk::after_commit(const Place& at, const std::string& in_path, const std::
   }
   if (o_.verbosity > 0) {
     std::uint64_t plain = o_.mode == Mode::compress ? in_bytes : out_bytes;
-    // Decompressing, gzip leaves the first header and a trailer out of the
-    // ratio (`header_bytes`), as -l does.
-    std::uint64_t packed = o_.mode == Mode::compress ? out_bytes : in_bytes - std::min(in_bytes, header_bytes);
+    // gzip leaves the first header and a trailer out of the ratio
+    // (`header_bytes`), compressing as decompressing (and -l): a tiny file
+    // says -100%, not -4400%.
+    std::uint64_t packed = o_.mode == Mode::compress ? out_bytes - std::min(out_bytes, header_bytes)
+                                                     : in_bytes - std::min(in_bytes, header_bytes);
     // Standard input has no name: gzip says the ratio alone when it
     // compresses, nothing when it decompresses.
     if (in_path == "-") {
@@ -296,7 +305,7 @@ void Walk::compress_one(fpgaio::Input& in, const std::string& in_path, const Pla
     auto st = work_.compress(in, sink, head, shown, progress);
     bar.finish();
     input_changed(in, st.in_bytes);
-    after_commit(at, in_path, "stdout", st.in_bytes, st.out_bytes);
+    after_commit(at, in_path, "stdout", st.in_bytes, st.out_bytes, false, gzip_overhead(head));
     return;
   }
   std::string out_path = (range ? range->stem() : in_path) + o_.suffix;
@@ -317,7 +326,7 @@ void Walk::compress_one(fpgaio::Input& in, const std::string& in_path, const Pla
   out.commit(&in.stat(), o_.synchronous);
   bool changed = input_changed(in, st.in_bytes);
   if (shortened && o_.verbosity == 0) report("", in_path + " compressed to " + out_path);
-  after_commit(at, in_path, out_path, st.in_bytes, st.out_bytes, changed || !out.regular());
+  after_commit(at, in_path, out_path, st.in_bytes, st.out_bytes, changed || !out.regular(), gzip_overhead(head));
 }
 
 void Walk::decompress_one(fpgaio::Input& in, const std::string& in_path, const Place& at) {

@@ -104,6 +104,7 @@ class Walk {
   std::optional<std::string> decompressed_name(const std::string& path) const;
   bool writes_file() const;
   bool progress_enabled() const;
+  std::uint64_t gzip_overhead(const Head& head) const;
   void after_commit(const Place& at, const std::string& in_path, const std::string& out_path, std::uint64_t in_bytes,
                     std::uint64_t out_bytes, bool keep = false, std::uint64_t header_bytes = 0);
   bool input_changed(const fpgaio::Input& in, std::uint64_t bytes_read);

@@ -19,13 +19,20 @@ class UnitPool;
 namespace fpgaio::gzip {
 
 // FEXTRA subfield "FT" (fpga-tools) carried by every member we write:
-//   byte 0     format version (1)
-//   byte 1     flags: bit 0 = end-of-stream marker (an empty last member)
+//   byte 0     format version: 1, or 2 for a member that holds data and
+//              ends its stream (a stream of one member: below)
+//   byte 1     flags: bit 0 = end of stream: in version 1 an empty last
+//              member (the end marker), in version 2 the member itself
 //   bytes 2-5  total member size in bytes, header and trailer included (LE)
 //   bytes 6-9  uncompressed size of the member (LE)
+// A stream is data members (version 1, no flag) and an end marker; or,
+// when the input fits in one block, that one member alone, flagged
+// (version 2: readers of version 1 alone, which refuse a flagged member with
+// data, read it as a plain gzip member instead).
 constexpr std::uint8_t kSubfieldId1 = 'F';
 constexpr std::uint8_t kSubfieldId2 = 'T';
 constexpr std::uint8_t kSubfieldVersion = 1;
+constexpr std::uint8_t kSubfieldVersionEnds = 2;
 constexpr std::uint8_t kFlagEndOfStream = 1;
 constexpr std::size_t kSubfieldLen = 10;
 
@@ -57,7 +64,8 @@ struct Header {
   Index index = Index::none;
   std::uint64_t member_size = 0;  // from FT or BGZF: total member bytes
   std::uint32_t isize = 0;        // from FT
-  bool end_of_stream = false;     // FT end marker
+  bool end_of_stream = false;     // FT flag: the member ends its stream
+  std::uint8_t ft_version = 0;    // FT's version (kSubfieldVersion or kSubfieldVersionEnds)
   bool strings_cut = false;       // name or comment held cut to kMaxHeaderString
   std::optional<PartOf> part;     // from FP: which chunk of a split this part is
 };
@@ -102,7 +110,8 @@ bool empty_end_marker(const Header& h, std::uint32_t crc, std::uint32_t isize);
 // rules).
 std::optional<Header> parse_header(const std::uint8_t* data, std::size_t n);
 
-// Serialises a header with an FT subfield. `member_size` and `isize` fill it.
+// Serialises a header with an FT subfield. `member_size` and `isize` fill it;
+// a member flagged end-of-stream with data (isize > 0) gets FT version 2.
 // A name or comment must hold no NUL byte.
 void write_header(Bytes& out, std::uint32_t mtime, std::uint8_t xfl,
                   const std::optional<std::string>& name, std::uint64_t member_size, std::uint32_t isize,
@@ -128,6 +137,11 @@ struct CompressOptions {
   // False leaves out the end-of-stream member: the output then continues in
   // another call (fpga-remote sends a file as several chunks of whole blocks).
   bool end_marker = true;
+  // With end_marker: an input that fits in one block is one member carrying
+  // the end-of-stream flag itself (FT version 2), not a member and an end
+  // marker. False always writes the end marker (fpga-remote serve: a
+  // chunk's answer is not the whole stream, and older clients want it).
+  bool one_member = true;
   Progress progress;
   // Compute units of an accelerator (accel.hpp): when set, every block goes
   // to one of them, as many at once as there are units, and level and
@@ -242,7 +256,13 @@ class Decoder {
 
 bool has_gzip_magic(const std::uint8_t* data, std::size_t n);
 
-// The empty member that ends every stream we write (FT flag end-of-stream).
+// A stream of exactly one FT data member and an empty end marker (as
+// fpga-remote serve answers) made the one member that carries the flag, as
+// compress() writes it; true when `stream` was changed.
+bool fold_end_marker(Bytes& stream);
+
+// The empty member that ends every stream of more than one member we write
+// (FT flag end-of-stream).
 Bytes end_marker_member(const std::optional<std::string>& name, std::uint32_t mtime, std::uint8_t xfl,
                         const std::optional<std::string>& comment = std::nullopt,
                         const std::optional<PartOf>& part = std::nullopt);
@@ -274,9 +294,14 @@ struct PartInfo {
 // the member and offset (relative to the part) and `shown` as the path.
 PartInfo scan_part(const std::string& path, std::uint64_t base, std::uint64_t size, const std::string& shown,
                    bool verify, unsigned threads);
+// The same through a descriptor the caller holds (read by pread only, so
+// what is checked is what join() copies, whatever the name names meanwhile).
+PartInfo scan_part(int fd, std::uint64_t base, std::uint64_t size, const std::string& shown, bool verify,
+                   unsigned threads);
 
 struct JoinPart {
-  std::string path;   // the file
+  std::string path;   // the file, opened by join() when `fd` is -1
+  int fd = -1;        // else the descriptor it is read through (the caller's)
   std::string shown;  // its name in messages (default: path)
   std::uint64_t base = 0;
   PartInfo info;
@@ -286,8 +311,10 @@ struct JoinPart {
   std::optional<std::pair<std::string, std::string>> rename;
 };
 
-// Writes the parts as one stream: inner end-of-stream members are dropped and
-// one is written at the end; the first member of every later part loses its
+// Writes the parts as one stream: inner end-of-stream members are dropped,
+// inner members that carry the end flag lose it (FT version 1 again), and
+// one end marker is written at the end (unless the stream is one such
+// member, which keeps its flag); the first member of every later part loses its
 // name and time (as the later members of a one-process compression have
 // none). Parts that are not fully indexed are copied as they are.
 Stats join(const std::vector<JoinPart>& parts, Sink& out, const Progress& progress);

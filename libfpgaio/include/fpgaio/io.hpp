@@ -140,6 +140,10 @@ class Input {
   // Reads [offset, offset+length) of the file; throws Error(io) when the file
   // is shorter than that. stat().st_size is the range's length.
   explicit Input(const ByteRange& range);
+  // Reads [offset, offset+length) of the open file `fd` by pread, which
+  // leaves its file offset alone (others may read the same descriptor); `fd`
+  // stays the caller's. Errors name `shown`. stat().st_size is `length`.
+  Input(int fd, std::uint64_t offset, std::uint64_t length, std::string shown);
   // Entry `name` of `dir` as a walk opens what it checked (open_checked in
   // dir.hpp): never through a symbolic link unless `follow`, never blocked
   // by a FIFO, and the file `checked` (its lstat) or an Error(io).
@@ -184,8 +188,11 @@ class Input {
   void replace_with_copy(int copy, std::uint64_t size);
   std::size_t clamp(std::size_t n) const;
   [[noreturn]] void range_ended() const;
+  std::size_t read_at(void* buf, std::size_t n, bool full);
   int fd_ = -1;
   bool is_stdin_ = false;
+  bool owned_ = true;
+  std::optional<std::uint64_t> at_;  // read by pread from here (a held descriptor)
   std::string name_;
   struct stat st_ {};
   std::optional<ByteRange> range_;

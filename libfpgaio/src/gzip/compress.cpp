@@ -40,7 +40,8 @@ struct MemberParams {
 Bytes make_member(const std::uint8_t* data, std::size_t n, const MemberParams& p,
                   const std::optional<std::string>& name, const std::optional<std::string>& comment,
                   std::uint32_t mtime, UnitPool* units, bool mixed,
-                  const std::function<void(const std::string&)>* on_failure, const std::optional<PartOf>& part) {
+                  const std::function<void(const std::string&)>* on_failure, const std::optional<PartOf>& part,
+                  std::uint8_t ft_flags) {
   std::size_t hl = header_size(name, comment, part);
   std::size_t c = 0;
   std::uint32_t crc = 0;
@@ -75,7 +76,7 @@ Bytes make_member(const std::uint8_t* data, std::size_t n, const MemberParams& p
   std::size_t total = hl + c + 8;
   Bytes hdr;
   hdr.reserve(hl);
-  write_header(hdr, mtime, p.xfl, name, total, static_cast<std::uint32_t>(n), 0, comment, part);
+  write_header(hdr, mtime, p.xfl, name, total, static_cast<std::uint32_t>(n), ft_flags, comment, part);
   std::memcpy(out.data(), hdr.data(), hl);
   store_le32(out.data() + hl + c, crc);
   store_le32(out.data() + hl + c + 4, static_cast<std::uint32_t>(n));
@@ -106,8 +107,8 @@ std::size_t RsyncCutter::cut(const std::uint8_t* d, std::size_t n, bool at_eof) 
   return (limit == max_ || at_eof) ? limit : 0;
 }
 
-// The empty member that ends every stream we write, so that a file cut at a
-// member boundary is told from a complete one.
+// The empty member that ends every stream of several members we write, so
+// that a file cut at a member boundary is told from a complete one.
 Bytes end_marker_member(const std::optional<std::string>& name, std::uint32_t mtime, std::uint8_t xfl,
                         const std::optional<std::string>& comment, const std::optional<PartOf>& part) {
   static const std::uint8_t empty_deflate[2] = {0x03, 0x00};  // final fixed block, end-of-block only
@@ -121,6 +122,30 @@ Bytes end_marker_member(const std::optional<std::string>& name, std::uint32_t mt
 }
 
 std::size_t max_block_size() { return std::size_t{64} << 20; }
+
+bool fold_end_marker(Bytes& stream) {
+  std::optional<Header> data, end;
+  try {
+    data = parse_header(stream.data(), stream.size());
+    if (!data || data->index != Index::ft || data->end_of_stream || data->isize == 0 ||
+        data->member_size >= stream.size() || (data->flags & FHCRC))
+      return false;
+    const std::uint8_t* e = stream.data() + data->member_size;
+    std::size_t left = stream.size() - data->member_size;
+    end = parse_header(e, left);
+    if (!end || end->index != Index::ft || !end->end_of_stream || end->member_size != left ||
+        !empty_end_marker(*end, detail::le32(e + left - 8), detail::le32(e + left - 4)))
+      return false;
+  } catch (const Error&) {
+    return false;
+  }
+  // FT sits at offset 12 in our members: version and flags follow its ID and length.
+  if (stream[12] != kSubfieldId1 || stream[13] != kSubfieldId2 || stream[16] != kSubfieldVersion) return false;
+  stream[16] = kSubfieldVersionEnds;
+  stream[17] = kFlagEndOfStream;
+  stream.resize(data->member_size);
+  return true;
+}
 
 namespace {
 
@@ -267,9 +292,9 @@ Stats compress_blocks(BlockSource& src, Sink& out, const CompressOptions& opt) {
   };
   auto member = [&p, units, mixed, &opt](const Block& block, const std::optional<std::string>& name,
                                          const std::optional<std::string>& comment, std::uint32_t mtime,
-                                         const std::optional<PartOf>& part) {
+                                         const std::optional<PartOf>& part, std::uint8_t ft_flags) {
     return std::make_pair(make_member(block.data, block.n, p, name, comment, mtime, units, mixed,
-                                      opt.on_unit_failure ? &opt.on_unit_failure : nullptr, part),
+                                      opt.on_unit_failure ? &opt.on_unit_failure : nullptr, part, ft_flags),
                           block.n);
   };
   // From memory on one thread, there is no reading to overlap: the blocks
@@ -280,23 +305,37 @@ Stats compress_blocks(BlockSource& src, Sink& out, const CompressOptions& opt) {
   if (!inline_jobs) pool.emplace(threads, 2 * threads + 2, consume);
 
   bool first = true;
-  for (Block block; src.next(block);) {
+  auto submit = [&](Block&& block, std::uint8_t ft_flags) {
     std::optional<std::string> name = first ? opt.name : std::nullopt;
     std::optional<std::string> comment = first ? opt.comment : std::nullopt;
     std::uint32_t mtime = first ? opt.mtime : 0;
     std::optional<PartOf> part = first ? opt.part : std::nullopt;
     first = false;
     if (inline_jobs) {
-      auto r = member(block, name, comment, mtime, part);
+      auto r = member(block, name, comment, mtime, part, ft_flags);
       consume(r);
-      continue;
+      return;
     }
-    pool->submit([block = std::move(block), name, comment, mtime, part, &member]() {
-      return member(block, name, comment, mtime, part);
+    pool->submit([block = std::move(block), name, comment, mtime, part, ft_flags, &member]() {
+      return member(block, name, comment, mtime, part, ft_flags);
     });
+  };
+  // The first two blocks are read before the first is compressed: an input
+  // of one block is one member that ends the stream itself (FT version 2),
+  // which a tiny file is far smaller for (no end marker of 36 bytes and more).
+  Block head, second;
+  bool one = false;
+  if (src.next(head)) {
+    bool more = src.next(second);
+    one = !more && opt.end_marker && opt.one_member;
+    submit(std::move(head), one ? kFlagEndOfStream : 0);
+    if (more) {
+      submit(std::move(second), 0);
+      for (Block block; src.next(block);) submit(std::move(block), 0);
+    }
   }
   if (pool) pool->drain();
-  if (opt.end_marker) {
+  if (opt.end_marker && !one) {
     Bytes end = first ? end_marker_member(opt.name, opt.mtime, p.xfl, opt.comment, opt.part)
                       : end_marker_member(std::nullopt, 0, p.xfl);
     out.write(end.data(), end.size());

@@ -33,8 +33,10 @@ void parse_extra(Header& h, const std::uint8_t* p, std::size_t xlen) {
     std::size_t len = le16(p + i + 2);
     if (i + 4 + len > xlen) return;
     const std::uint8_t* d = p + i + 4;
-    if (si1 == kSubfieldId1 && si2 == kSubfieldId2 && len == kSubfieldLen && d[0] == kSubfieldVersion) {
+    if (si1 == kSubfieldId1 && si2 == kSubfieldId2 && len == kSubfieldLen &&
+        (d[0] == kSubfieldVersion || d[0] == kSubfieldVersionEnds)) {
       h.index = Index::ft;
+      h.ft_version = d[0];
       h.end_of_stream = (d[1] & kFlagEndOfStream) != 0;
       h.member_size = le32(d + 2);
       h.isize = le32(d + 6);
@@ -103,7 +105,8 @@ void HeaderParser::complete_field() {
       return;
     case Stage::extra:
       parse_extra(h_, d, xlen_);
-      if (h_.index == Index::ft && h_.end_of_stream && h_.isize != 0)
+      // (Version 2 is a data member that ends its stream.)
+      if (h_.index == Index::ft && h_.ft_version == kSubfieldVersion && h_.end_of_stream && h_.isize != 0)
         throw_corrupt("end-of-stream member declares " + std::to_string(h_.isize) +
                       " bytes of data (an end marker is empty)", Damage::format);
       break;
@@ -181,7 +184,7 @@ void write_header(Bytes& out, std::uint32_t mtime, std::uint8_t xfl,
   out.push_back(kSubfieldId1);
   out.push_back(kSubfieldId2);
   put16(out, kSubfieldLen);
-  out.push_back(kSubfieldVersion);
+  out.push_back((ft_flags & kFlagEndOfStream) && isize ? kSubfieldVersionEnds : kSubfieldVersion);
   out.push_back(ft_flags);
   put32(out, static_cast<std::uint32_t>(member_size));
   put32(out, isize);

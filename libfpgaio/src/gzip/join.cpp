@@ -20,7 +20,7 @@ Error corrupt_at(const std::string& why, std::uint64_t member, std::uint64_t off
 
 // Walks indexed members from headers and trailers alone. Returns false at the
 // first member that has no index (the caller inflates the part instead).
-bool walk_indexed(int fd, const std::string& /*path*/, std::uint64_t base, std::uint64_t size, const std::string& shown,
+bool walk_indexed(int fd, std::uint64_t base, std::uint64_t size, const std::string& shown,
                   PartInfo& info) {
   Bytes buf;
   std::uint64_t pos = 0;
@@ -64,8 +64,9 @@ bool walk_indexed(int fd, const std::string& /*path*/, std::uint64_t base, std::
     if (h->index == Index::ft) {
       any_ft = true;
       info.has_end_marker = h->end_of_stream;
-      // The join drops end markers: one that holds data would lose it.
-      if (h->end_of_stream && !empty_end_marker(*h, crc, isize))
+      // The join drops end markers: one that holds data would lose it. (A
+      // member of version 2 is data that ends its stream: kept.)
+      if (h->end_of_stream && h->ft_version == kSubfieldVersion && !empty_end_marker(*h, crc, isize))
         throw corrupt_at("end-of-stream member is not empty", member, pos, shown);
     }
     info.crc = crc32_combine(info.crc, crc, isize);
@@ -112,24 +113,77 @@ Bytes renamed_header(const Bytes& raw, const Header& h, const std::string& name)
   return out;
 }
 
-bool rewritable(const Header& h) {
-  return h.index == Index::ft && !h.end_of_stream && (h.flags & ~(FEXTRA | FNAME)) == 0;
+// An end marker (FT version 1, flagged): dropped by the join.
+bool end_marker(const Header& h) {
+  return h.index == Index::ft && h.end_of_stream && h.ft_version == kSubfieldVersion;
+}
+
+// A member that holds data and ends its stream (FT version 2, flagged).
+bool ends_with_data(const Header& h) {
+  return h.index == Index::ft && h.end_of_stream && h.ft_version == kSubfieldVersionEnds;
+}
+
+bool rewritable(const Header& h) { return h.index == Index::ft && !end_marker(h) && (h.flags & ~(FEXTRA | FNAME)) == 0; }
+
+// Writes the member at `offset` of fd with its end-of-stream flag cleared
+// (FT version 1 again), everything else as it is: the header's FT field is
+// patched and FHCRC, if any, computed again.
+void write_unflagged(int fd, std::uint64_t offset, const MemberSpan& m, Sink& sink, const std::string& shown) {
+  const Header& h = m.header;
+  std::uint8_t fixed[12];
+  pread_exact(fd, fixed, sizeof fixed, offset, shown);
+  std::size_t xlen = detail::le16(fixed + 10);
+  Bytes extra(xlen);
+  pread_exact(fd, extra.data(), xlen, offset + 12, shown);
+  for (std::size_t i = 0; i + 4 <= xlen;) {
+    std::size_t len = detail::le16(extra.data() + i + 2);
+    if (i + 4 + len > xlen) break;
+    if (extra[i] == kSubfieldId1 && extra[i + 1] == kSubfieldId2 && len == kSubfieldLen) {
+      extra[i + 4] = kSubfieldVersion;
+      extra[i + 5] = static_cast<std::uint8_t>(extra[i + 5] & ~kFlagEndOfStream);
+      break;
+    }
+    i += 4 + len;
+  }
+  sink.write(fixed, sizeof fixed);
+  sink.write(extra.data(), extra.size());
+  std::uint64_t at = offset + 12 + xlen;
+  if (!(h.flags & FHCRC)) {
+    copy_bytes(fd, at, m.size - 12 - xlen, sink, shown);
+    return;
+  }
+  std::uint32_t crc = crc32(crc32(0, fixed, sizeof fixed), extra.data(), extra.size());
+  std::uint64_t strings = h.length - 12 - xlen - 2;  // name and comment
+  Bytes buf(static_cast<std::size_t>(std::min<std::uint64_t>(strings, 1 << 20)));
+  for (std::uint64_t left = strings; left > 0;) {
+    auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left, buf.size()));
+    pread_exact(fd, buf.data(), n, at, shown);
+    crc = crc32(crc, buf.data(), n);
+    sink.write(buf.data(), n);
+    at += n;
+    left -= n;
+  }
+  std::uint8_t hcrc[2] = {static_cast<std::uint8_t>(crc), static_cast<std::uint8_t>(crc >> 8)};
+  sink.write(hcrc, 2);
+  copy_bytes(fd, offset + h.length, m.size - h.length, sink, shown);
 }
 
 }  // namespace
 
 PartInfo scan_part(const std::string& path, std::uint64_t base, std::uint64_t size, const std::string& shown,
                    bool verify, unsigned threads) {
+  ReadFile f(path, shown);
+  return scan_part(f.fd(), base, size, shown, verify, threads);
+}
+
+PartInfo scan_part(int fd, std::uint64_t base, std::uint64_t size, const std::string& shown, bool verify,
+                   unsigned threads) {
   PartInfo info;
   info.size = size;
-  bool walked;
-  {
-    ReadFile f(path, shown);
-    walked = walk_indexed(f.fd(), path, base, size, shown, info);
-  }
+  bool walked = walk_indexed(fd, base, size, shown, info);
   if (walked && !verify) return info;
   // Inflate: members without an index, or --verify.
-  Input in(ByteRange{path, "", base, size, std::nullopt});
+  Input in(fd, base, size, shown);
   DecompressOptions opt;
   opt.threads = threads;
   Decoder dec(in, opt);
@@ -176,6 +230,20 @@ Stats join(const std::vector<JoinPart>& parts, Sink& out, const Progress& progre
   // What is written is checked against what the parts hold: the CRC-32 and
   // ISIZE of every member as it is copied (read from the source then, not
   // from the scan), combined, must equal the parts' content.
+  // A join that is one member in all, one that ends its stream, keeps its
+  // flag (as compress writes a one-member stream); otherwise inner members
+  // lose theirs and one end marker ends the stream.
+  std::size_t data_members = 0;
+  bool all_indexed = true, single_ends = false;
+  for (const JoinPart& p : parts) {
+    all_indexed = all_indexed && p.info.indexed;
+    for (const MemberSpan& m : p.info.members)
+      if (!end_marker(m.header)) {
+        ++data_members;
+        single_ends = ends_with_data(m.header);
+      }
+  }
+  const bool keep_single = all_indexed && data_members == 1 && single_ends;
   Content expected, written;
   bool wrote_data = false, any_marker = false;
   std::uint8_t marker_xfl = 0;
@@ -183,7 +251,9 @@ Stats join(const std::vector<JoinPart>& parts, Sink& out, const Progress& progre
   for (std::size_t i = 0; i < parts.size(); ++i) {
     const JoinPart& p = parts[i];
     const std::string& shown = p.shown.empty() ? p.path : p.shown;
-    ReadFile f(p.path, shown);
+    std::optional<ReadFile> opened;
+    if (p.fd < 0) opened.emplace(p.path, shown);
+    const int fd = p.fd >= 0 ? p.fd : opened->fd();
     st.in_bytes += p.info.size;
     expected.add(p.info.crc, p.info.data_bytes);
     if (!p.info.indexed) {
@@ -194,7 +264,7 @@ Stats join(const std::vector<JoinPart>& parts, Sink& out, const Progress& progre
         Bytes raw(std::min<std::uint64_t>(p.info.size, 64));
         std::optional<Header> h;
         while (raw.size() <= p.info.size) {
-          f.pread(raw.data(), raw.size(), p.base);
+          pread_exact(fd, raw.data(), raw.size(), p.base, shown);
           if ((h = parse_header(raw.data(), raw.size())) || raw.size() == p.info.size) break;
           raw.resize(std::min<std::uint64_t>(p.info.size, raw.size() * 4));
         }
@@ -205,7 +275,7 @@ Stats join(const std::vector<JoinPart>& parts, Sink& out, const Progress& progre
           skip = h->length;
         }
       }
-      copy_bytes(f.fd(), p.base + skip, p.info.size - skip, sink, shown);
+      copy_bytes(fd, p.base + skip, p.info.size - skip, sink, shown);
       written.add(p.info.crc, p.info.data_bytes);
       wrote_data = true;
       continue;
@@ -221,8 +291,8 @@ Stats join(const std::vector<JoinPart>& parts, Sink& out, const Progress& progre
         mtime = 0;
       }
       std::uint8_t trailer[8];
-      f.pread(trailer, 8, p.base + m.offset + m.size - 8);
-      if (h.index == Index::ft && h.end_of_stream) {
+      pread_exact(fd, trailer, 8, p.base + m.offset + m.size - 8, shown);
+      if (end_marker(h)) {
         // Not written; one that held data makes `written` differ below.
         any_marker = true;
         marker_xfl = h.xfl;
@@ -230,14 +300,22 @@ Stats join(const std::vector<JoinPart>& parts, Sink& out, const Progress& progre
         continue;
       }
       ++st.members;
-      if (first_of_part && rewritable(h) && (name != h.name || mtime != h.mtime || h.part)) {
+      const bool ends = ends_with_data(h);
+      if (ends) {
+        any_marker = true;
+        marker_xfl = h.xfl;  // (one process writes its end marker with the members' XFL)
+      }
+      const bool clear_end = ends && !keep_single;
+      if (first_of_part && rewritable(h) && (name != h.name || mtime != h.mtime || h.part || clear_end)) {
         Bytes hdr;
         std::uint64_t total = m.size - h.length + header_size(name);
-        write_header(hdr, mtime, h.xfl, name, total, h.isize, 0);
+        write_header(hdr, mtime, h.xfl, name, total, h.isize, ends && !clear_end ? kFlagEndOfStream : 0);
         sink.write(hdr.data(), hdr.size());
-        copy_bytes(f.fd(), p.base + m.offset + h.length, m.size - h.length, sink, shown);
+        copy_bytes(fd, p.base + m.offset + h.length, m.size - h.length, sink, shown);
+      } else if (clear_end) {
+        write_unflagged(fd, p.base + m.offset, m, sink, shown);
       } else {
-        copy_bytes(f.fd(), p.base + m.offset, m.size, sink, shown);
+        copy_bytes(fd, p.base + m.offset, m.size, sink, shown);
       }
       written.add(le32(trailer), le32(trailer + 4));
       first_of_part = false;
@@ -248,7 +326,7 @@ Stats join(const std::vector<JoinPart>& parts, Sink& out, const Progress& progre
     throw Error(ErrorKind::corrupt, "the joined stream would hold " + std::to_string(written.bytes) +
                                         " bytes, the parts " + std::to_string(expected.bytes) +
                                         " (or their CRC-32s differ): nothing may be dropped");
-  if (any_marker) {
+  if (any_marker && !keep_single) {
     Bytes end = wrote_data ? end_marker_member(std::nullopt, 0, marker_xfl) : *first_marker;
     sink.write(end.data(), end.size());
     ++st.members;

@@ -273,9 +273,36 @@ void Input::range_ended() const {
   throw Error(ErrorKind::io, "file ended inside the range (changed since it was split?)").with_path(name_);
 }
 
+Input::Input(int fd, std::uint64_t offset, std::uint64_t length, std::string shown)
+    : owned_(false), at_(offset), name_(std::move(shown)), remaining_(length) {
+  fd_ = fd;
+  range_ = ByteRange{name_, "", offset, length, std::nullopt};
+  if (::fstat(fd_, &st_) != 0) throw_errno("", errno, name_);
+  st_.st_size = static_cast<off_t>(length);
+}
+
+// From the file offset (read), or by pread from at_ on a held descriptor.
+std::size_t Input::read_at(void* buf, std::size_t n, bool full) {
+  if (!at_) return full ? full_read(fd_, buf, n, name_) : fpgaio::read_some(fd_, buf, n, name_);
+  auto* p = static_cast<char*>(buf);
+  std::size_t got = 0;
+  while (got < n) {
+    ssize_t r = ::pread(fd_, p + got, n - got, static_cast<off_t>(*at_));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("read error", errno, name_);
+    }
+    if (r == 0) break;
+    got += static_cast<std::size_t>(r);
+    *at_ += static_cast<std::uint64_t>(r);
+    if (!full) break;
+  }
+  return got;
+}
+
 std::size_t Input::read(void* buf, std::size_t n) {
   std::size_t want = clamp(n);
-  std::size_t got = full_read(fd_, buf, want, name_);
+  std::size_t got = read_at(buf, want, true);
   if (range_) {
     if (got < want) range_ended();
     remaining_ -= got;
@@ -286,7 +313,7 @@ std::size_t Input::read(void* buf, std::size_t n) {
 std::size_t Input::read_some(void* buf, std::size_t n) {
   std::size_t want = clamp(n);
   if (want == 0) return 0;
-  std::size_t got = fpgaio::read_some(fd_, buf, want, name_);
+  std::size_t got = read_at(buf, want, false);
   if (range_) {
     if (got == 0) range_ended();
     remaining_ -= got;
@@ -328,11 +355,11 @@ void Input::after_open() {
 }
 
 Input::~Input() {
-  if (fd_ >= 0 && !(is_stdin_ && fd_ == STDIN_FILENO)) ::close(fd_);
+  if (fd_ >= 0 && owned_ && !(is_stdin_ && fd_ == STDIN_FILENO)) ::close(fd_);
 }
 
 void Input::learn_size(std::size_t probe, std::uint64_t limit) {
-  if (!is_regular() || range_ || fd_ < 0) return;
+  if (!is_regular() || range_ || fd_ < 0 || !owned_) return;
   const auto said = static_cast<std::uint64_t>(st_.st_size);
   Bytes head(probe);
   std::size_t got = 0;

@@ -185,8 +185,9 @@ gzip::Stats compress(HostPool& hosts, Input& in, Sink& out, const RemoteGzipOpti
     req.max_answer = 2 * cur.size() + (std::size_t{1} << 20) + (opt.name ? opt.name->size() : 0) +
                      (opt.comment ? opt.comment->size() : 0);
     req.body = std::move(cur);
+    const bool whole = first && last;
     first = false;
-    pool.submit([&hosts, &opt, req = std::move(req), last]() mutable {
+    pool.submit([&hosts, &opt, req = std::move(req), last, whole]() mutable {
       auto [r, host] = hosts.call(req);
       if (r.status != 200) throw with_host(error_from_response(r), host, opt.shown, 0, 0);
       try {
@@ -194,6 +195,8 @@ gzip::Stats compress(HostPool& hosts, Input& in, Sink& out, const RemoteGzipOpti
       } catch (const TransportError& e) {
         throw Error(ErrorKind::device, e.what()).with_path(host + ": " + opt.shown);
       }
+      // The whole stream in one answer: one member alone, as a local run writes it.
+      if (whole) gzip::fold_end_marker(r.body);
       std::size_t n = req.body.size();
       return Done{std::move(r.body), n, std::move(req.body)};
     });

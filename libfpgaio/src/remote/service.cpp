@@ -490,6 +490,10 @@ Response Service::run_job(const Request& req, DevicePool::Lease& lease) {
     // inside a job: a unit's device error ends it (run_leased decides).
     if (!lease.is_cpu()) co.units = &card_deflate_units(lease);
     co.end_marker = query_number(q, "end", 0, 1, 1) == 1;
+    // A chunk's answer need not be the whole stream: always the end marker
+    // (clients before FT version 2 check for it; ours fold a whole stream
+    // of one member themselves, gzip::fold_end_marker).
+    co.one_member = false;
     co.rsyncable = query_number(q, "rsyncable", 0, 1, 0) == 1;
     if (auto it = q.find("name"); it != q.end()) {
       if (it->second.find('\0') != std::string::npos) throw Error(ErrorKind::usage, "name holds a NUL byte");
