@@ -151,9 +151,11 @@ char separator_arg(const std::string& v) {
   return v[0];
 }
 
-// GNU split's obsolete -NUM (-1000 is -l 1000): taken out of `args` before
-// the options are parsed, the last one counting. An argument is only that
-// when it is not the value of the option before it; -0 is --null here.
+// GNU split's obsolete -NUM (-1000 is -l 1000, -e5 is -e -l 5): its digits
+// are taken out of `args` before the options are parsed, those of the last
+// argument that has any counting. An argument is only that when it is not
+// the value of the option before it. A 0 that starts no number is --null
+// here (-0; to GNU it is -l 0).
 std::optional<std::string> take_obsolete_lines(std::vector<std::string>& args) {
   std::optional<std::string> lines;
   std::vector<std::string> kept;
@@ -166,8 +168,26 @@ std::optional<std::string> take_obsolete_lines(std::vector<std::string>& args) {
     }
     if (a == "--") {
       only_operands = true;
-    } else if (a[1] != '-' && a != "-0" && a.find_first_not_of("0123456789", 1) == std::string::npos) {
-      lines = a.substr(1);
+    } else if (a[1] != '-') {
+      std::string rest = "-", digits;
+      for (std::size_t j = 1; j < a.size(); ++j) {
+        const char c = a[j];
+        if ((c >= '1' && c <= '9') || (c == '0' && !digits.empty())) {
+          digits += c;
+          continue;
+        }
+        rest += c;
+        const fpgacli::OptionSpec* match = nullptr;
+        for (const auto& sp : specs())
+          if (sp.short_name == c) match = &sp;
+        if (match && match->arg) {  // the rest of the word is its value
+          rest += a.substr(j + 1);
+          value_next = j + 1 == a.size();
+          break;
+        }
+      }
+      if (!digits.empty()) lines = digits;
+      if (rest.size() > 1) kept.push_back(rest);
       continue;
     } else if (a[1] == '-') {
       if (a.find('=') == std::string::npos) {
@@ -184,17 +204,6 @@ std::optional<std::string> take_obsolete_lines(std::vector<std::string>& args) {
           }
         }
         value_next = matches == 1 && match->arg && match->arg[0] != '[';
-      }
-    } else {
-      for (std::size_t j = 1; j < a.size(); ++j) {
-        const fpgacli::OptionSpec* match = nullptr;
-        for (const auto& sp : specs())
-          if (sp.short_name == a[j]) match = &sp;
-        if (!match) break;
-        if (match->arg) {
-          value_next = j + 1 == a.size();
-          break;
-        }
       }
     }
     kept.push_back(a);

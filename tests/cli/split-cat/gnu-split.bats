@@ -172,6 +172,11 @@ same_message() { # args...
   same_as_gnu -37
   same_as_gnu -5 -3
   same_as_gnu -e -7
+  same_as_gnu -e7
+  same_as_gnu -7e
+  same_as_gnu -1e0
+  same_as_gnu -20 -e
+  same_as_gnu -ety -3
   same_message -1 -l 2 r.txt
   same_message -b 10 -3 r.txt
   # An option's value that looks like -NUM stays its value.
