@@ -76,6 +76,11 @@ same_message() { # args...
   # Chunks of a stream have the default mode, not the pipe's.
   touch m
   [ "$(stat -c %a b.000)" = "$(stat -c %a m)" ]
+  # The copy goes to $TMPDIR; where it cannot, a one-line error and no chunk.
+  run bash -c "cat big | TMPDIR=$PWD/none '$SPLIT' -n 4 - t"
+  [ "$status" -eq 1 ]
+  [ "$output" = "fpga-split: -: cannot make a temporary copy of the stream in $PWD/none: No such file or directory" ]
+  [ -z "$(ls t.* 2>/dev/null)" ]
 }
 
 @test "item 8: a device that never ends is GNU split's error, and nothing is written" {
