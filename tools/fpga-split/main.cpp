@@ -29,7 +29,7 @@ namespace sp = fpgaio::split;
 using fpgacli::report;
 
 enum Id { kNumber, kBytes, kLineBytes, kLines, kSeparator, kWidth, kNumeric, kNumericFrom, kHex, kHexFrom,
-          kAdditional, kElide, kFilter, kVerbose, kRecord, kIdx, kAlign, kDir, kRanges, kManifest, kNull, kForce,
+          kAdditional, kElide, kFilter, kUnbuffered, kVerbose, kRecord, kIdx, kAlign, kDir, kRanges, kManifest, kNull, kForce,
           kProgress, kHelp, kVersion };
 
 const std::vector<fpgacli::OptionSpec>& specs() {
@@ -47,6 +47,7 @@ const std::vector<fpgacli::OptionSpec>& specs() {
       {0, "additional-suffix", "SUF", "append SUF to each chunk's name", kAdditional},
       {'e', "elide-empty-files", nullptr, "do not make empty chunks (-n larger than the input)", kElide},
       {0, "filter", "COMMAND", "pipe each chunk to COMMAND (run by sh, $FILE set to the chunk's name) instead of writing it", kFilter},
+      {'u', "unbuffered", nullptr, "with -n r/N, write each line as it comes (not a buffer a chunk)", kUnbuffered},
       {'v', "verbose", nullptr, "say on standard error which chunk is being made", kVerbose},
       {0, "record-size", "SIZE", "keep SIZE-byte records whole (3073 for CIFAR-10 binary files)", kRecord},
       {0, "idx", nullptr, "the input is an IDX file: chunks are IDX files with their own headers", kIdx},
@@ -66,7 +67,7 @@ const std::vector<fpgacli::OptionSpec>& specs() {
 struct Options {
   sp::CutOptions cut;
   bool idx = false, elide = false, ranges = false, null = false, force = false, progress = false, verbose = false,
-       hex = false, rr = false, separator_given = false;
+       hex = false, rr = false, separator_given = false, unbuffered = false;
   std::optional<std::uint64_t> align, extract;  // extract: -n K/N's K (from 0)
   std::optional<unsigned> width;
   std::uint64_t from = 0;
@@ -284,6 +285,7 @@ Options parse(int argc, char** argv) {
         break;
       case kElide: o.elide = true; break;
       case kFilter: o.filter = v; break;
+      case kUnbuffered: o.unbuffered = true; break;
       case kVerbose: o.verbose = true; break;
       case kRecord:
         o.cut.record_size = size_arg(v, "record size");
@@ -856,8 +858,10 @@ void Splitter::run_round_robin(fpgaio::Input& in) {
     return *outs[k];
   };
   // Lines are short: each chunk's are gathered and written a buffer at a
-  // time (as GNU's stdio does), within 16 MiB for all of them.
-  const std::size_t cap = static_cast<std::size_t>(std::clamp<std::uint64_t>((16u << 20) / n, 4096, 65536));
+  // time (as GNU's stdio does), within 16 MiB for all of them; with -u each
+  // piece as it comes.
+  const std::size_t cap =
+      o_.unbuffered ? 1 : static_cast<std::size_t>(std::clamp<std::uint64_t>((16u << 20) / n, 4096, 65536));
   std::vector<fpgaio::Bytes> pending(n);
   std::uint64_t gone = 0;  // filters that stopped reading: when all have, so does this
   auto flush = [&](std::uint64_t k) {

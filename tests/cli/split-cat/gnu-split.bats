@@ -136,6 +136,25 @@ same_message() { # args...
   [ "${lines[0]}" = "fpga-split: with FILE=r.txt.000, exit 3 from command: exit 3" ]
 }
 
+@test "item 9: -u (--unbuffered): with -n r/N each line reaches its chunk as it comes, as GNU" {
+  cd_tmpfs
+  make_lines r.txt
+  same_as_gnu -u -n r/3
+  same_as_gnu pipe -u -n r/3
+  same_as_gnu -u -l 50  # no effect elsewhere
+  # A line reaches its filter while the input is still open.
+  mkfifo in
+  "$SPLIT" -u -n r/1 --filter='cat > $FILE.out' in &
+  exec 7<> in  # read-write: never blocks, even if fpga-split did not start
+  echo first >&7
+  for _ in $(seq 1 600); do [ -s in.000.out ] && break; sleep 0.05; done
+  [ "$(cat in.000.out)" = first ]
+  echo second >&7
+  exec 7>&-
+  wait
+  [ "$(cat in.000.out)" = "$(printf 'first\nsecond')" ]
+}
+
 @test "item 9: -n r/N names no byte ranges: --ranges, --manifest, --record-size are refused before anything is written" {
   seq 1 100 > f
   for o in --ranges "--manifest m" "--record-size 10" --idx; do
