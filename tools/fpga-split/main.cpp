@@ -837,17 +837,18 @@ void Splitter::run_round_robin(fpgaio::Input& in) {
     names.push_back(name_of(k, width));
     if (o_.filter.empty()) check_target(names.back(), in);
   }
-  // One descriptor a chunk: raise the soft limit as far as the hard one.
+  // Two descriptors a chunk file (the file and its folder's, held by
+  // OutputFile), one a filter: raise the soft limit as far as the hard one.
   struct rlimit rl {};
-  const rlim_t want = static_cast<rlim_t>(n) + 64;
+  const rlim_t want = static_cast<rlim_t>(n) * 2 + 64;
   if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
     rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? want : std::min(rl.rlim_max, want);
     ::setrlimit(RLIMIT_NOFILE, &rl);
     if (rl.rlim_cur < want)
       throw fpgaio::Error(fpgaio::ErrorKind::usage,
                           "-n r/" + std::to_string(n) + " keeps " + std::to_string(n) +
-                              " chunks open at once; the limit of open files is " + std::to_string(rl.rlim_cur) +
-                              " (ulimit -n)");
+                              " chunks open at once, " + std::to_string(want) +
+                              " files; the limit of open files is " + std::to_string(rl.rlim_cur) + " (ulimit -n)");
   }
   std::vector<std::optional<ChunkOut>> outs(n);
   auto out = [&](std::uint64_t k) -> ChunkOut& {

@@ -155,6 +155,18 @@ same_message() { # args...
   [ "$(cat in.000.out)" = "$(printf 'first\nsecond')" ]
 }
 
+@test "item 9: -n r/N with more chunks than the soft open-file limit: raised to the hard one, or refused before writing" {
+  cd_tmpfs
+  make_lines r.txt
+  [ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge 1000 ] || skip "hard open-file limit $(ulimit -Hn)"
+  (ulimit -Sn 128 && same_as_gnu -n r/300)
+  rm -rf o g
+  run bash -c "ulimit -n 128; '$SPLIT' -n r/300 r.txt"
+  [ "$status" -eq 1 ]
+  [ "$output" = "fpga-split: -n r/300 keeps 300 chunks open at once, 664 files; the limit of open files is 128 (ulimit -n)" ]
+  [ "$(ls)" = "$(printf 'names\nr.txt')" ]
+}
+
 @test "item 9: -n r/N names no byte ranges: --ranges, --manifest, --record-size are refused before anything is written" {
   seq 1 100 > f
   for o in --ranges "--manifest m" "--record-size 10" --idx; do
