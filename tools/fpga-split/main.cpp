@@ -29,7 +29,7 @@ namespace sp = fpgaio::split;
 using fpgacli::report;
 
 enum Id { kNumber, kBytes, kLineBytes, kLines, kSeparator, kWidth, kNumeric, kNumericFrom, kHex, kHexFrom,
-          kAdditional, kElide, kFilter, kVerbose, kRecord, kIdx, kAlign, kDir, kRanges, kManifest, kNull, kForce,
+          kAdditional, kElide, kFilter, kUnbuffered, kVerbose, kRecord, kIdx, kAlign, kDir, kRanges, kManifest, kNull, kForce,
           kProgress, kHelp, kVersion, kLicense };
 
 const std::vector<fpgacli::OptionSpec>& specs() {
@@ -47,6 +47,7 @@ const std::vector<fpgacli::OptionSpec>& specs() {
       {0, "additional-suffix", "SUF", "append SUF to each chunk's name", kAdditional},
       {'e', "elide-empty-files", nullptr, "do not make empty chunks (-n larger than the input)", kElide},
       {0, "filter", "COMMAND", "pipe each chunk to COMMAND (run by sh, $FILE set to the chunk's name) instead of writing it", kFilter},
+      {'u', "unbuffered", nullptr, "with -n r/N, write each line as it comes (not a buffer a chunk)", kUnbuffered},
       {'v', "verbose", nullptr, "say on standard error which chunk is being made", kVerbose},
       {0, "record-size", "SIZE", "keep SIZE-byte records whole (3073 for CIFAR-10 binary files)", kRecord},
       {0, "idx", nullptr, "the input is an IDX file: chunks are IDX files with their own headers", kIdx},
@@ -67,7 +68,7 @@ const std::vector<fpgacli::OptionSpec>& specs() {
 struct Options {
   sp::CutOptions cut;
   bool idx = false, elide = false, ranges = false, null = false, force = false, progress = false, verbose = false,
-       hex = false, rr = false, separator_given = false;
+       hex = false, rr = false, separator_given = false, unbuffered = false;
   std::optional<std::uint64_t> align, extract;  // extract: -n K/N's K (from 0)
   std::optional<unsigned> width;
   std::uint64_t from = 0;
@@ -152,9 +153,11 @@ char separator_arg(const std::string& v) {
   return v[0];
 }
 
-// GNU split's obsolete -NUM (-1000 is -l 1000): taken out of `args` before
-// the options are parsed, the last one counting. An argument is only that
-// when it is not the value of the option before it; -0 is --null here.
+// GNU split's obsolete -NUM (-1000 is -l 1000, -e5 is -e -l 5): its digits
+// are taken out of `args` before the options are parsed, those of the last
+// argument that has any counting. An argument is only that when it is not
+// the value of the option before it. A 0 that starts no number is --null
+// here (-0; to GNU it is -l 0).
 std::optional<std::string> take_obsolete_lines(std::vector<std::string>& args) {
   std::optional<std::string> lines;
   std::vector<std::string> kept;
@@ -167,8 +170,26 @@ std::optional<std::string> take_obsolete_lines(std::vector<std::string>& args) {
     }
     if (a == "--") {
       only_operands = true;
-    } else if (a[1] != '-' && a != "-0" && a.find_first_not_of("0123456789", 1) == std::string::npos) {
-      lines = a.substr(1);
+    } else if (a[1] != '-') {
+      std::string rest = "-", digits;
+      for (std::size_t j = 1; j < a.size(); ++j) {
+        const char c = a[j];
+        if ((c >= '1' && c <= '9') || (c == '0' && !digits.empty())) {
+          digits += c;
+          continue;
+        }
+        rest += c;
+        const fpgacli::OptionSpec* match = nullptr;
+        for (const auto& sp : specs())
+          if (sp.short_name == c) match = &sp;
+        if (match && match->arg) {  // the rest of the word is its value
+          rest += a.substr(j + 1);
+          value_next = j + 1 == a.size();
+          break;
+        }
+      }
+      if (!digits.empty()) lines = digits;
+      if (rest.size() > 1) kept.push_back(rest);
       continue;
     } else if (a[1] == '-') {
       if (a.find('=') == std::string::npos) {
@@ -185,17 +206,6 @@ std::optional<std::string> take_obsolete_lines(std::vector<std::string>& args) {
           }
         }
         value_next = matches == 1 && match->arg && match->arg[0] != '[';
-      }
-    } else {
-      for (std::size_t j = 1; j < a.size(); ++j) {
-        const fpgacli::OptionSpec* match = nullptr;
-        for (const auto& sp : specs())
-          if (sp.short_name == a[j]) match = &sp;
-        if (!match) break;
-        if (match->arg) {
-          value_next = j + 1 == a.size();
-          break;
-        }
       }
     }
     kept.push_back(a);
@@ -276,6 +286,7 @@ Options parse(int argc, char** argv) {
         break;
       case kElide: o.elide = true; break;
       case kFilter: o.filter = v; break;
+      case kUnbuffered: o.unbuffered = true; break;
       case kVerbose: o.verbose = true; break;
       case kRecord:
         o.cut.record_size = size_arg(v, "record size");
@@ -828,17 +839,18 @@ void Splitter::run_round_robin(fpgaio::Input& in) {
     names.push_back(name_of(k, width));
     if (o_.filter.empty()) check_target(names.back(), in);
   }
-  // One descriptor a chunk: raise the soft limit as far as the hard one.
+  // Two descriptors a chunk file (the file and its folder's, held by
+  // OutputFile), one a filter: raise the soft limit as far as the hard one.
   struct rlimit rl {};
-  const rlim_t want = static_cast<rlim_t>(n) + 64;
+  const rlim_t want = static_cast<rlim_t>(n) * 2 + 64;
   if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
     rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? want : std::min(rl.rlim_max, want);
     ::setrlimit(RLIMIT_NOFILE, &rl);
     if (rl.rlim_cur < want)
       throw fpgaio::Error(fpgaio::ErrorKind::usage,
                           "-n r/" + std::to_string(n) + " keeps " + std::to_string(n) +
-                              " chunks open at once; the limit of open files is " + std::to_string(rl.rlim_cur) +
-                              " (ulimit -n)");
+                              " chunks open at once, " + std::to_string(want) +
+                              " files; the limit of open files is " + std::to_string(rl.rlim_cur) + " (ulimit -n)");
   }
   std::vector<std::optional<ChunkOut>> outs(n);
   auto out = [&](std::uint64_t k) -> ChunkOut& {
@@ -849,8 +861,10 @@ void Splitter::run_round_robin(fpgaio::Input& in) {
     return *outs[k];
   };
   // Lines are short: each chunk's are gathered and written a buffer at a
-  // time (as GNU's stdio does), within 16 MiB for all of them.
-  const std::size_t cap = static_cast<std::size_t>(std::clamp<std::uint64_t>((16u << 20) / n, 4096, 65536));
+  // time (as GNU's stdio does), within 16 MiB for all of them; with -u each
+  // piece as it comes.
+  const std::size_t cap =
+      o_.unbuffered ? 1 : static_cast<std::size_t>(std::clamp<std::uint64_t>((16u << 20) / n, 4096, 65536));
   std::vector<fpgaio::Bytes> pending(n);
   std::uint64_t gone = 0;  // filters that stopped reading: when all have, so does this
   auto flush = [&](std::uint64_t k) {

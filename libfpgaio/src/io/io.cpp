@@ -419,12 +419,22 @@ void Input::learn_stream_size(std::size_t probe) {
   // ever (/dev/zero), so more than the probe is refused.
   const std::size_t cap = seekable ? probe : buf.size();
   int copy = -1;
-  if (!seekable) {
-    const char* dir = std::getenv("TMPDIR");
-    copy = ::open(dir && *dir ? dir : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (seekable) {
+    copy = ::memfd_create("fpga-tools-input", MFD_CLOEXEC);  // the probe's bytes at most
+    if (copy < 0) throw_errno("cannot determine file size", errno, name_);
+  } else {
+    // A stream may be large: on disk, not in memory, and nameless (a file
+    // system without O_TMPFILE gets a name removed at once).
+    const char* env = std::getenv("TMPDIR");
+    const std::string dir = env && *env ? env : "/tmp";
+    copy = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (copy < 0 && (errno == EOPNOTSUPP || errno == EISDIR)) {
+      std::string tmpl = dir + "/fpga-tools-input.XXXXXX";
+      copy = ::mkostemp(tmpl.data(), O_CLOEXEC);
+      if (copy >= 0) ::unlink(tmpl.c_str());
+    }
+    if (copy < 0) throw_errno("cannot make a temporary copy of the stream in " + dir, errno, name_);
   }
-  if (copy < 0) copy = ::memfd_create("fpga-tools-input", MFD_CLOEXEC);
-  if (copy < 0) throw_errno("cannot determine file size", errno, name_);
   struct Closer {
     int& fd;
     ~Closer() { if (fd >= 0) ::close(fd); }

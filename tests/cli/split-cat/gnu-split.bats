@@ -76,6 +76,11 @@ same_message() { # args...
   # Chunks of a stream have the default mode, not the pipe's.
   touch m
   [ "$(stat -c %a b.000)" = "$(stat -c %a m)" ]
+  # The copy goes to $TMPDIR; where it cannot, a one-line error and no chunk.
+  run bash -c "cat big | TMPDIR=$PWD/none '$SPLIT' -n 4 - t"
+  [ "$status" -eq 1 ]
+  [ "$output" = "fpga-split: -: cannot make a temporary copy of the stream in $PWD/none: No such file or directory" ]
+  [ -z "$(ls t.* 2>/dev/null)" ]
 }
 
 @test "item 8: a device that never ends is GNU split's error, and nothing is written" {
@@ -131,6 +136,37 @@ same_message() { # args...
   [ "${lines[0]}" = "fpga-split: with FILE=r.txt.000, exit 3 from command: exit 3" ]
 }
 
+@test "item 9: -u (--unbuffered): with -n r/N each line reaches its chunk as it comes, as GNU" {
+  cd_tmpfs
+  make_lines r.txt
+  same_as_gnu -u -n r/3
+  same_as_gnu pipe -u -n r/3
+  same_as_gnu -u -l 50  # no effect elsewhere
+  # A line reaches its filter while the input is still open.
+  mkfifo in
+  "$SPLIT" -u -n r/1 --filter='cat > $FILE.out' in &
+  exec 7<> in  # read-write: never blocks, even if fpga-split did not start
+  echo first >&7
+  for _ in $(seq 1 600); do [ -s in.000.out ] && break; sleep 0.05; done
+  [ "$(cat in.000.out)" = first ]
+  echo second >&7
+  exec 7>&-
+  wait
+  [ "$(cat in.000.out)" = "$(printf 'first\nsecond')" ]
+}
+
+@test "item 9: -n r/N with more chunks than the soft open-file limit: raised to the hard one, or refused before writing" {
+  cd_tmpfs
+  make_lines r.txt
+  [ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge 1000 ] || skip "hard open-file limit $(ulimit -Hn)"
+  (ulimit -Sn 128 && same_as_gnu -n r/300)
+  rm -rf o g
+  run bash -c "ulimit -n 128; '$SPLIT' -n r/300 r.txt"
+  [ "$status" -eq 1 ]
+  [ "$output" = "fpga-split: -n r/300 keeps 300 chunks open at once, 664 files; the limit of open files is 128 (ulimit -n)" ]
+  [ "$(ls)" = "$(printf 'names\nr.txt')" ]
+}
+
 @test "item 9: -n r/N names no byte ranges: --ranges, --manifest, --record-size are refused before anything is written" {
   seq 1 100 > f
   for o in --ranges "--manifest m" "--record-size 10" --idx; do
@@ -172,6 +208,11 @@ same_message() { # args...
   same_as_gnu -37
   same_as_gnu -5 -3
   same_as_gnu -e -7
+  same_as_gnu -e7
+  same_as_gnu -7e
+  same_as_gnu -1e0
+  same_as_gnu -20 -e
+  same_as_gnu -ety -3
   same_message -1 -l 2 r.txt
   same_message -b 10 -3 r.txt
   # An option's value that looks like -NUM stays its value.
