@@ -141,17 +141,7 @@ void Classifier::open_device() {
 }
 
 void Classifier::summary(double seconds) const {
-  // --confusion was asked for: the matrix even with -q (it is no summary),
-  // and where there is none, a warning saying why.
-  auto confusion = [this] {
-    if (!o_.confusion || !run_) return;
-    if (std::string w = run_->confusion_warning(); !w.empty()) {
-      if (!o_.quiet) fpgacli::report("", w);
-    } else {
-      std::fputs(run_->confusion_text().c_str(), stderr);
-    }
-  };
-  if (o_.quiet) return confusion();
+  if (o_.quiet) return;
   const std::string threads = std::to_string(threads_) + (threads_ == 1 ? " thread)" : " threads)");
   const std::uint64_t images = run_ ? run_->images() : 0;
   std::string s = std::to_string(images) + (images == 1 ? " image in " : " images in ") +
@@ -168,7 +158,11 @@ void Classifier::summary(double seconds) const {
   if (run_) s += run_->accuracy_text();
   fpgacli::report("", s);
   if (std::string w = run_ ? run_->labels_warning(o_.labels) : ""; !w.empty()) fpgacli::report("", w);
-  confusion();
+  // --confusion: the matrix, or where no image had a label, a warning.
+  if (o_.confusion && run_) {
+    if (std::string w = run_->confusion_warning(); !w.empty()) fpgacli::report("", w);
+    else std::fputs(run_->confusion_text().c_str(), stderr);
+  }
 }
 
 int Classifier::run() {

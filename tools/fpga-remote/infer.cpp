@@ -115,10 +115,11 @@ int infer_main(rm::HostPool& pool, const std::vector<std::string>& tool_args, co
                     (pool.size() > 1 ? " and the other hosts of --hosts)" : ")");
     fpgacli::report("", s + run->accuracy_text());
     if (std::string w = run->labels_warning(o.labels); !w.empty()) fpgacli::report("", w);
-    if (std::string w = o.confusion ? run->confusion_warning() : ""; !w.empty()) fpgacli::report("", w);
+    if (o.confusion) {
+      if (std::string w = run->confusion_warning(); !w.empty()) fpgacli::report("", w);
+      else std::fputs(run->confusion_text().c_str(), stderr);
+    }
   }
-  // The matrix was asked for: printed with -q too, as fpga-infer does.
-  if (o.confusion && run->labelled()) std::fputs(run->confusion_text().c_str(), stderr);
   return code;
 }
 
