@@ -211,11 +211,8 @@ int Classifier::run() {
         if (op == "-") throw Error(ErrorKind::usage, "--save needs files, not standard input");
         std::string out_path = (r ? r->stem() : op) + suffix;
         fpgaio::OutputFile out(out_path, o_.force, fpgaio::OutputName::chosen);
-        {
-          // The results of a chunk are that chunk's part: fpga-cat checks their count.
-          std::unique_ptr<fpgaio::Input> src = r ? std::make_unique<fpgaio::Input>(*r) : std::make_unique<fpgaio::Input>(op);
-          if (auto part = src->part()) fpgaio::set_part(out.fd(), *part);
-        }
+        // The results of a chunk are that chunk's part: fpga-cat checks their count.
+        if (auto part = fpgaio::infer::part_of(op)) fpgaio::set_part(out.fd(), *part);
         fpgaio::FdSink sink(out.fd(), out_path);
         classify_input(op, sink);
         out.commit(nullptr);

@@ -76,12 +76,8 @@ int infer_main(rm::HostPool& pool, const std::vector<std::string>& tool_args, co
         if (op == "-") throw Error(ErrorKind::usage, "--save needs files, not standard input");
         std::string out_path = (r ? r->stem() : op) + fpgaio::infer::save_suffix(o.format);
         fpgaio::OutputFile out(out_path, o.force, fpgaio::OutputName::chosen);
-        {
-          // The results of a chunk are that chunk's part: fpga-cat checks their count.
-          std::unique_ptr<fpgaio::Input> src =
-              r ? std::make_unique<fpgaio::Input>(*r) : std::make_unique<fpgaio::Input>(op);
-          if (auto part = src->part()) fpgaio::set_part(out.fd(), *part);
-        }
+        // The results of a chunk are that chunk's part: fpga-cat checks their count.
+        if (auto part = fpgaio::infer::part_of(op)) fpgaio::set_part(out.fd(), *part);
         fpgaio::FdSink sink(out.fd(), out_path);
         run->classify(op, sink, fn, batch, jobs, hooks);
         out.commit(nullptr);
