@@ -141,17 +141,7 @@ void Classifier::open_device() {
 }
 
 void Classifier::summary(double seconds) const {
-  // --confusion was asked for: the matrix even with -q (it is no summary),
-  // and where there is none, a warning saying why.
-  auto confusion = [this] {
-    if (!o_.confusion || !run_) return;
-    if (std::string w = run_->confusion_warning(); !w.empty()) {
-      if (!o_.quiet) fpgacli::report("", w);
-    } else {
-      std::fputs(run_->confusion_text().c_str(), stderr);
-    }
-  };
-  if (o_.quiet) return confusion();
+  if (o_.quiet) return;
   const std::string threads = std::to_string(threads_) + (threads_ == 1 ? " thread)" : " threads)");
   const std::uint64_t images = run_ ? run_->images() : 0;
   std::string s = std::to_string(images) + (images == 1 ? " image in " : " images in ") +
@@ -168,7 +158,11 @@ void Classifier::summary(double seconds) const {
   if (run_) s += run_->accuracy_text();
   fpgacli::report("", s);
   if (std::string w = run_ ? run_->labels_warning(o_.labels) : ""; !w.empty()) fpgacli::report("", w);
-  confusion();
+  // --confusion: the matrix, or where no image had a label, a warning.
+  if (o_.confusion && run_) {
+    if (std::string w = run_->confusion_warning(); !w.empty()) fpgacli::report("", w);
+    else std::fputs(run_->confusion_text().c_str(), stderr);
+  }
 }
 
 int Classifier::run() {
@@ -217,11 +211,8 @@ int Classifier::run() {
         if (op == "-") throw Error(ErrorKind::usage, "--save needs files, not standard input");
         std::string out_path = (r ? r->stem() : op) + suffix;
         fpgaio::OutputFile out(out_path, o_.force, fpgaio::OutputName::chosen);
-        {
-          // The results of a chunk are that chunk's part: fpga-cat checks their count.
-          std::unique_ptr<fpgaio::Input> src = r ? std::make_unique<fpgaio::Input>(*r) : std::make_unique<fpgaio::Input>(op);
-          if (auto part = src->part()) fpgaio::set_part(out.fd(), *part);
-        }
+        // The results of a chunk are that chunk's part: fpga-cat checks their count.
+        if (auto part = fpgaio::infer::part_of(op)) fpgaio::set_part(out.fd(), *part);
         fpgaio::FdSink sink(out.fd(), out_path);
         classify_input(op, sink);
         out.commit(nullptr);

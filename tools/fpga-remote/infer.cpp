@@ -76,12 +76,8 @@ int infer_main(rm::HostPool& pool, const std::vector<std::string>& tool_args, co
         if (op == "-") throw Error(ErrorKind::usage, "--save needs files, not standard input");
         std::string out_path = (r ? r->stem() : op) + fpgaio::infer::save_suffix(o.format);
         fpgaio::OutputFile out(out_path, o.force, fpgaio::OutputName::chosen);
-        {
-          // The results of a chunk are that chunk's part: fpga-cat checks their count.
-          std::unique_ptr<fpgaio::Input> src =
-              r ? std::make_unique<fpgaio::Input>(*r) : std::make_unique<fpgaio::Input>(op);
-          if (auto part = src->part()) fpgaio::set_part(out.fd(), *part);
-        }
+        // The results of a chunk are that chunk's part: fpga-cat checks their count.
+        if (auto part = fpgaio::infer::part_of(op)) fpgaio::set_part(out.fd(), *part);
         fpgaio::FdSink sink(out.fd(), out_path);
         run->classify(op, sink, fn, batch, jobs, hooks);
         out.commit(nullptr);
@@ -115,10 +111,11 @@ int infer_main(rm::HostPool& pool, const std::vector<std::string>& tool_args, co
                     (pool.size() > 1 ? " and the other hosts of --hosts)" : ")");
     fpgacli::report("", s + run->accuracy_text());
     if (std::string w = run->labels_warning(o.labels); !w.empty()) fpgacli::report("", w);
-    if (std::string w = o.confusion ? run->confusion_warning() : ""; !w.empty()) fpgacli::report("", w);
+    if (o.confusion) {
+      if (std::string w = run->confusion_warning(); !w.empty()) fpgacli::report("", w);
+      else std::fputs(run->confusion_text().c_str(), stderr);
+    }
   }
-  // The matrix was asked for: printed with -q too, as fpga-infer does.
-  if (o.confusion && run->labelled()) std::fputs(run->confusion_text().c_str(), stderr);
   return code;
 }
 

@@ -37,6 +37,11 @@ std::string default_model_path();
 std::string format_line(const std::vector<std::string>& class_names, OutFormat f, bool with_scores,
                         std::uint64_t index, const std::int32_t* scores, std::size_t cls);
 
+// The chunk of a split that `operand` is, for --save to carry on to
+// fpga-cat: its range's, its file's (fpga-split's xattr) or, for a gzip
+// file, its first member's FP (fpga-gzip of a chunk); nullopt otherwise.
+std::optional<PartOf> part_of(const std::string& operand);
+
 // The options that decide how inputs are read and numbered and what is
 // written (fpga-infer's; fpga-remote passes them on unchanged).
 struct Settings {

@@ -104,6 +104,15 @@ std::string format_line(const std::vector<std::string>& names, OutFormat f, bool
   return out + "\n";
 }
 
+std::optional<PartOf> part_of(const std::string& operand) {
+  auto range = parse_range(operand);
+  std::unique_ptr<Input> in = range ? std::make_unique<Input>(*range) : std::make_unique<Input>(operand);
+  if (auto p = in->part()) return p;
+  if (range || in->is_stdin() || !in->is_regular()) return std::nullopt;
+  images::Content content(*in);
+  return content.part();
+}
+
 Run::Run(Settings settings, bnn::Shape model_input, std::vector<std::string> class_names)
     : s_(std::move(settings)), input_(model_input), names_(std::move(class_names)),
       confusion_(names_.size() * names_.size(), 0) {}

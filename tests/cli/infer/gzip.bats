@@ -150,7 +150,7 @@ load helpers
   [[ "$output" == *"not an IDX file: it is gzip-compressed"* ]]
 }
 
-@test "gzipped chunks of fpga-split --idx keep their image numbers: fpga-gzip carries the chunk on (FP), fpga-infer reads it" {
+@test "gzipped chunks of fpga-split --idx keep their image numbers and --save carries them to fpga-cat: fpga-gzip carries the chunk on (FP), fpga-infer reads it" {
   tiny_model lfc.fbnn 4 4 1
   idx_images img-idx3-ubyte 10 4 4
   "$INFER" -q -s --model lfc.fbnn img-idx3-ubyte > all.tsv
@@ -162,4 +162,13 @@ load helpers
   # Both, in either order: the numbers are the chunks' own.
   "$INFER" -q -s --model lfc.fbnn img-idx3-ubyte.001.gz img-idx3-ubyte.000.gz > both.tsv
   { tail -n 5 all.tsv; head -n 5 all.tsv; } | cmp - both.tsv
+  # --save carries the chunk on: fpga-cat joins the results, checking their
+  # count, without a warning (it warned: "carries no part count").
+  "$INFER" -q -s --model lfc.fbnn --save img-idx3-ubyte.001.gz img-idx3-ubyte.000.gz
+  run "$FPGA_BIN/fpga-cat" --lines img-idx3-ubyte.*.gz.tsv
+  [ "$status" -eq 0 ]
+  cmp <(printf '%s\n' "${lines[@]}") all.tsv
+  rm img-idx3-ubyte.000.gz.tsv
+  run "$FPGA_BIN/fpga-cat" --lines img-idx3-ubyte.*.gz.tsv
+  [ "$status" -eq 1 ]
 }

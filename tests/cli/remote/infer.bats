@@ -501,4 +501,7 @@ sys.stdout.buffer.write(struct.pack(">II", 0x801, 30) + bytes(i % 5 for i in ran
   echo "$output"
   [ "$status" -eq 1 ]
   [[ "$output" == *"conv-idx3-ubyte.gz@001/2:0+100: a byte range of a gzip file cannot be read: its offsets count compressed bytes"* ]]
+  # --confusion without labels: the local tool's warning, exit 0.
+  "$R" "$H" fpga-infer --model conv --confusion conv-idx3-ubyte.gz > r.out 2> r.err
+  grep -qx "fpga-remote: warning: --confusion: no image had a label (IDX, PNM and raw images take theirs from --labels FILE); no confusion matrix" r.err
 }
