@@ -248,8 +248,8 @@ bool cpu_has_aes();  // /proc/cpuinfo: AES instructions (x86 "aes", Arm "aes")
 // not verify, the request goes to the next host, at most `max_attempts`
 // times in all (a host that cannot do it is not tried again for it), then
 // Error(device) naming every host tried (a single host's own answer or
-// certificate error when it was the only one tried). A 401 is Error(usage)
-// at once, saying how to give the token. Thread-safe: idle HTTP connections
+// certificate error when it was the only one tried). A 401 is answered at
+// once, its message saying how to give the token. Thread-safe: idle HTTP connections
 // are kept per host and reused; an SSH host has one connection that carries
 // every request in flight.
 class HostPool {

@@ -59,14 +59,15 @@ std::string certificate_refusal(const std::string& what, const ClientConfig& cfg
   return s + "no CA of " + cfg.cacert + " signed it, or it is not valid now, or it does not name " + host;
 }
 
-// A 401: the token is missing or wrong; say how to give the right one.
-Error unauthorized(const Response& r, const std::string& host, const ClientConfig& cfg) {
+// A 401 (the token is missing or wrong) as the answer the caller reports,
+// its message saying how to give the right one.
+Response unauthorized(const Response& r, const ClientConfig& cfg) {
   std::string body(r.body.begin(), r.body.end());
   std::string msg = server_text(json_value(body.substr(0, body.find('\n')), "message").value_or("HTTP status 401"));
   if (cfg.token.empty()) msg += ": give it with --token-file FILE or FPGA_REMOTE_TOKEN";
   else msg += ": the token of " + (cfg.token_from.empty() ? "--token-file or FPGA_REMOTE_TOKEN" : cfg.token_from) +
               " is not this server's";
-  return Error(ErrorKind::usage, msg).with_path(host);
+  return error_response(401, "unauthorized", msg);
 }
 
 // The first request on every connection.
@@ -728,7 +729,7 @@ std::pair<Response, std::string> HostPool::call(const Request& req) {
       auto t = take(i);
       Response r = t->call(req);
       give_back(i, std::move(t));
-      if (r.status == 401) throw unauthorized(r, hosts_[i].text, cfg_);
+      if (r.status == 401) return {unauthorized(r, cfg_), hosts_[i].text};  // the run's error, not the host's
       auto why = host_cannot(r);
       if (!why) return {std::move(r), hosts_[i].text};
       // Its connection is fine; the job is for another host.

@@ -104,16 +104,16 @@ load helpers
   run "$R" "$H" fpga-gzip -c f
   echo "$output"
   [ "$status" -eq 1 ]
-  [ "$output" = "fpga-remote: $H: a token is required (Authorization: Bearer): give it with --token-file FILE or FPGA_REMOTE_TOKEN" ]
+  [ "$output" = "fpga-remote: $H: f: a token is required (Authorization: Bearer): give it with --token-file FILE or FPGA_REMOTE_TOKEN" ]
   run "$R" "$H" fpga-infer -q /dev/null
   [ "$status" -eq 1 ]
   [ "$output" = "fpga-remote: $H: a token is required (Authorization: Bearer): give it with --token-file FILE or FPGA_REMOTE_TOKEN" ]
   run "$R" --token-file bad "$H" fpga-gzip -c f
   [ "$status" -eq 1 ]
-  [ "$output" = "fpga-remote: $H: wrong token: the token of --token-file bad is not this server's" ]
+  [ "$output" = "fpga-remote: $H: f: wrong token: the token of --token-file bad is not this server's" ]
   run env FPGA_REMOTE_TOKEN=wrong "$R" "$H" fpga-gzip -c f
   [ "$status" -eq 1 ]
-  [ "$output" = "fpga-remote: $H: wrong token: the token of FPGA_REMOTE_TOKEN is not this server's" ]
+  [ "$output" = "fpga-remote: $H: f: wrong token: the token of FPGA_REMOTE_TOKEN is not this server's" ]
   # A 401 is not a host that is down: not tried again, not sent on.
   [ "$(grep -c ' 401 ' "$SLOG")" -eq 4 ]
 }
