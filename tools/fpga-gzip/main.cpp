@@ -7,7 +7,7 @@
 #include <cstdlib>
 
 #include "cli.hpp"
-#include "fpgaio/accel.hpp"
+#include "fpgaio/deflate_units.hpp"
 #include "fpgaio/device.hpp"
 #include "fpgaio/error.hpp"
 #include "fpgaio/gzip.hpp"

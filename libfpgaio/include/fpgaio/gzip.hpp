@@ -129,7 +129,7 @@ struct CompressOptions {
   // another call (fpga-remote sends a file as several chunks of whole blocks).
   bool end_marker = true;
   Progress progress;
-  // Compute units of an accelerator (accel.hpp): when set, every block goes
+  // Compute units of an accelerator (deflate_units.hpp): when set, every block goes
   // to one of them, as many at once as there are units, and level and
   // engine are the units' own.
   UnitPool* units = nullptr;
