@@ -68,8 +68,9 @@ std::vector<Device> job_slots(const std::string& kernel);
 // each device one job at a time). When `spec` is empty it comes from
 // FPGA_DEVICE, else from PARALLEL_JOBSLOT (set by GNU parallel), else the
 // first device that can run `kernel`. Throws Error(device) for a device that
-// does not exist or cannot run `kernel`; the error names every device that
-// can (listed ones, and the by-name-only ones that run `kernel`).
+// does not exist or cannot run `kernel`. A name that is no device gets an
+// error listing the names accepted: every listed device, and those by name
+// only (named_only_devices) that can run `kernel`.
 Device select_device(const std::string& spec, const std::string& kernel);
 
 // The device that decompresses: select_device(spec, "inflate"), except that

@@ -142,8 +142,13 @@ Device select_device(const std::string& spec_in, const std::string& kernel) {
       std::string r = spec.rfind(std::string(b->name()) + ":", 0) == 0 ? b->why_none() : "";
       if (!r.empty()) why = "; " + r;
     }
-    throw Error(ErrorKind::device,
-                origin + ": no device '" + spec + "' (available: " + names_of(devices) + why + ")");
+    // Every name accepted here: the devices listed, then those chosen by
+    // name only that can run `kernel` (csim:0 compresses, but does not
+    // decompress).
+    std::string names = names_of(devices);
+    for (const auto& d : named_only_devices())
+      if (can_run(d)) names += ", " + d.name;
+    throw Error(ErrorKind::device, origin + ": no device '" + spec + "' (available: " + names + why + ")");
   }
   if (!can_run(*found))
     throw Error(ErrorKind::device, origin + ": device '" + found->name + "' cannot run '" + kernel + "'");
