@@ -27,7 +27,7 @@
 #include <xrt/xrt_device.h>
 #include <xrt/xrt_kernel.h>
 
-#include "../src/device/xrt_plugin.hpp"
+#include "xrt_plugin.hpp"
 #include "gzip_kernel.hpp"
 
 namespace fpgaio::xrt_plugin {

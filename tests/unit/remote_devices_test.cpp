@@ -8,7 +8,7 @@
 #include <future>
 #include <thread>
 
-#include "fpgaio/accel.hpp"
+#include "fpgaio/deflate_units.hpp"
 #include "fpgaio/remote.hpp"
 #include "helpers.hpp"
 

@@ -1,13 +1,17 @@
 // fpga-gzip: parse options, open the devices, and walk the operands
 // (walk.cpp, shared with fpga-remote) with libfpgaio doing the work here.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "cli.hpp"
-#include "fpgaio/accel.hpp"
+#include "fpgaio/deflate_units.hpp"
 #include "fpgaio/device.hpp"
 #include "fpgaio/error.hpp"
 #include "fpgaio/gzip.hpp"
@@ -95,6 +99,19 @@ class LocalWork : public fpgagzip::Work {
   bool unit_fallback_;       // a unit failing sends the rest to the CPU (no device was named)
 };
 
+// Why --xclbin's file cannot be used, or nullopt. It is checked whichever
+// device runs: a typo must not pass unseen on a host (or in a run) that uses
+// no card. Opened without blocking, so a FIFO is not waited on.
+std::optional<std::string> unreadable(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return std::string(std::strerror(errno));
+  struct stat st {};
+  bool dir = ::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
+  ::close(fd);
+  if (dir) return std::string(std::strerror(EISDIR));
+  return std::nullopt;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -102,7 +119,13 @@ int main(int argc, char** argv) {
   fpgacli::install_signal_handlers();
   Options o = fpgagzip::parse_command_line(argc, argv);
 
-  if (!o.xclbin.empty()) fpgaio::set_xclbin(o.xclbin);
+  if (!o.xclbin.empty()) {
+    if (auto why = unreadable(o.xclbin)) {
+      report(o.xclbin, *why);
+      return fpgacli::kError;
+    }
+    fpgaio::set_xclbin(o.xclbin);
+  }
   if (o.list_devices) {
     fpgacli::print_devices(o.mode == Mode::compress ? "deflate" : "inflate");
     return fpgacli::leave(fpgacli::close_stdout() ? 0 : 1);

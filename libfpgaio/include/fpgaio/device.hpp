@@ -1,10 +1,16 @@
-// Compute devices: what they are, which exist, and choosing one.
+// Compute devices: what they are, the backends that find them, which exist,
+// and choosing one (src/device/selection.cpp).
 #pragma once
 
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace fpgaio {
+
+class DeflateUnit;     // deflate_units.hpp
+class DeviceBackend;
 
 enum class DeviceKind { cpu, xrt, csim };
 
@@ -16,15 +22,33 @@ struct Device {
   std::string description;           // for --list-devices
   std::vector<std::string> kernels;  // what it can run: "deflate", "inflate", "bnn"
   std::string lock_key;              // cards: the name of its lock (one job per card), else ""
+  const DeviceBackend* backend = nullptr;  // what found it (set by the selection); opens its units
 };
 
-// A source of devices. The CPU backend is always present; an XRT backend
-// registers itself when XRT is available.
+// A source of devices: one file under src/device/ (cpu_backend.cpp,
+// csim_backend.cpp, xrt_backend.cpp), entered in the backend table
+// (src/device/backends.cpp). The selection policy asks every backend of the
+// table in order, and the CPU's last; only what differs between backends is
+// here, each with a default for backends that do not have it.
 class DeviceBackend {
  public:
   virtual ~DeviceBackend() = default;
+  // The prefix of its device names: "xrt" for "xrt:0".
   virtual const char* name() const = 0;
+  // The devices it lists (and gives job slots), in its order.
   virtual std::vector<Device> discover() const = 0;
+  // A device chosen by name only, never listed nor picked by a job slot
+  // ("csim:3"), else nullopt.
+  virtual std::optional<Device> find_unlisted(const std::string& name) const;
+  // Those devices' entries for --list-devices.
+  virtual std::vector<Device> unlisted() const;
+  // Why a name with its prefix finds no device, for that error ("XRT:
+  // XILINX_XRT is not set"), or "".
+  virtual std::string why_none() const;
+  // The compute units that compress on `device` (one of its own), empty when
+  // the CPU engines compress for it; `threads` host threads where units are
+  // threads (0: the online cores). Throws Error(device).
+  virtual std::vector<std::unique_ptr<DeflateUnit>> open_deflate_units(const Device& device, unsigned threads) const;
 };
 
 // All devices: accelerators first (in backend order), the CPU last.
@@ -44,20 +68,24 @@ std::vector<Device> job_slots(const std::string& kernel);
 // each device one job at a time). When `spec` is empty it comes from
 // FPGA_DEVICE, else from PARALLEL_JOBSLOT (set by GNU parallel), else the
 // first device that can run `kernel`. Throws Error(device) for a device that
-// does not exist or cannot run `kernel`.
+// does not exist or cannot run `kernel`. A name that is no device gets an
+// error listing the names accepted: every listed device, and those by name
+// only (named_only_devices) that can run `kernel`.
 Device select_device(const std::string& spec, const std::string& kernel);
+
+// The device that decompresses: select_device(spec, "inflate"), except that
+// a list (compression's shared queue, given or in FPGA_DEVICE) that names
+// cpu means the CPU, so that one setting serves both directions.
+Device select_inflate_device(const std::string& spec);
 
 // Devices that exist only when asked for by name, never listed nor picked by
 // a job slot: "csim:N", the kernel of kernels/gzip C-simulated on host threads
 // (like XRT's sw_emu, without Vitis). Their entries for --list-devices.
 std::vector<Device> named_only_devices();
 
-// For backends: adds one to the registry (the XRT backend calls it).
+// Adds a backend at run time, after the table's accelerators and before the
+// CPU (tests add a fake card this way).
 void register_device_backend(const DeviceBackend* backend);
-
-// Registers the backends that live in plugins (XRT: libfpgaio_xrt.so, loaded
-// with dlopen when XILINX_XRT is set). list_devices() calls it; idempotent.
-void load_device_plugins();
 
 // Why no XRT card is listed, or "" when XRT answered with cards: "XILINX_XRT
 // is not set", the plugin's load error, XRT's own error, "XRT sees no card".

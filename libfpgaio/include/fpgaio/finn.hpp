@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "fpgaio/accel.hpp"
+#include "fpgaio/device_lock.hpp"
 #include "fpgaio/bnn.hpp"
 #include "fpgaio/device.hpp"
 

@@ -143,7 +143,7 @@ struct CompressOptions {
   // chunk's answer is not the whole stream, and older clients want it).
   bool one_member = true;
   Progress progress;
-  // Compute units of an accelerator (accel.hpp): when set, every block goes
+  // Compute units of an accelerator (deflate_units.hpp): when set, every block goes
   // to one of them, as many at once as there are units, and level and
   // engine are the units' own.
   UnitPool* units = nullptr;

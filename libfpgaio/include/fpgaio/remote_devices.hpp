@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "fpgaio/accel.hpp"
+#include "fpgaio/deflate_units.hpp"
 #include "fpgaio/device.hpp"
 
 namespace fpgaio::remote {

@@ -1,14 +1,17 @@
-// Deflate compute units: the CPU engines, and the host driver of the
-// xilGzipCompBlock kernel interface shared by cards and the C simulation.
+// Deflate units: the host driver of the xilGzipCompBlock kernel interface
+// shared by cards and the C simulation, stored blocks, and the UnitPool.
+#include "fpgaio/deflate_units.hpp"
+
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
 
-#include "fpgaio/accel.hpp"
+#include "fpgaio/codec.hpp"
 #include "fpgaio/error.hpp"
-#include "fpgaio/pipeline.hpp"
+#include "fpgaio/io.hpp"
 
 namespace fpgaio {
 
@@ -23,20 +26,6 @@ std::string hex32(std::uint32_t v) {
   std::snprintf(b, sizeof b, "%08x", v);
   return b;
 }
-
-class CpuUnit final : public DeflateUnit {
- public:
-  explicit CpuUnit(const LevelPlan& plan) : deflater_(make_deflater(plan)) {}
-  const std::string& name() const override { return name_; }
-  std::size_t bound(std::size_t n) const override { return Deflater::bound(n); }
-  DeflateBlock deflate(const std::uint8_t* data, std::size_t n, std::uint8_t* out, std::size_t cap) override {
-    return {deflater_->compress(data, n, out, cap), crc32(0, data, n)};
-  }
-
- private:
-  std::string name_ = "cpu";
-  std::unique_ptr<Deflater> deflater_;
-};
 
 class GzipKernelUnit final : public DeflateUnit {
  public:
@@ -107,26 +96,6 @@ std::size_t write_stored_deflate(const std::uint8_t* data, std::size_t n, std::u
 
 std::unique_ptr<DeflateUnit> make_gzip_kernel_unit(std::unique_ptr<GzipKernelPort> port) {
   return std::make_unique<GzipKernelUnit>(std::move(port));
-}
-
-std::unique_ptr<DeflateUnit> make_cpu_deflate_unit(const LevelPlan& plan) { return std::make_unique<CpuUnit>(plan); }
-
-std::vector<std::unique_ptr<DeflateUnit>> open_deflate_units(const Device& device, unsigned threads) {
-  std::vector<std::unique_ptr<DeflateUnit>> units;
-  switch (device.kind) {
-    case DeviceKind::cpu:
-      break;
-    case DeviceKind::csim: {
-      unsigned n = threads ? threads : online_cpus();
-      for (unsigned i = 0; i < n; ++i)
-        units.push_back(make_gzip_kernel_unit(make_csim_gzip_port(device.name + "/cu" + std::to_string(i))));
-      break;
-    }
-    case DeviceKind::xrt:
-      units = open_xrt_deflate_units(device);
-      break;
-  }
-  return units;
 }
 
 struct UnitPool::State {

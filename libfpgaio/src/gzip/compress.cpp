@@ -10,7 +10,7 @@
 
 #include <zlib.h>
 
-#include "fpgaio/accel.hpp"
+#include "fpgaio/deflate_units.hpp"
 #include "fpgaio/error.hpp"
 #include "fpgaio/gzip.hpp"
 #include "fpgaio/pipeline.hpp"

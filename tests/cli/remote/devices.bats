@@ -101,14 +101,14 @@ any_unit() { sed 's,/cu[0-9]*\.[0-9]*:,/cuN.N:,'; }
   for c in "1|--device: '1': '1' is a job slot; a server's devices are named (job slots do not pick devices on a server)" \
            "cpu,cpu|--device: 'cpu,cpu' names 'cpu' twice" \
            "csim:0,|--device: 'csim:0,': an empty device name" \
-           "nosuch|--device: no device 'nosuch' (available: cpu)"; do
+           "nosuch|--device: no device 'nosuch' (available: cpu, csim:0)"; do
     run env -u XILINX_XRT "$R" serve --listen 127.0.0.1:0 --device "${c%%|*}"
     [ "$status" -eq 1 ]
     [ "$output" = "fpga-remote: ${c#*|}" ]
   done
   run env -u XILINX_XRT "$R" serve --listen 127.0.0.1:0 --device xrt:0
   [ "$status" -eq 1 ]
-  [ "$output" = "fpga-remote: --device: no device 'xrt:0' (available: cpu; XRT: XILINX_XRT is not set (source XRT's setup.sh))" ]
+  [ "$output" = "fpga-remote: --device: no device 'xrt:0' (available: cpu, csim:0; XRT: XILINX_XRT is not set (source XRT's setup.sh))" ]
   run "$R" serve --listen 127.0.0.1:0 --device csim:0 --slots 2
   [ "$status" -eq 1 ]
   [ "$output" = "fpga-remote: --slots sets the CPU's job slots, and the device list has no cpu" ]

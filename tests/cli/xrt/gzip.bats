@@ -25,7 +25,7 @@ T() { timeout 30 "$@"; }
   run env -u XILINX_XRT timeout 30 "$OURS" --device xrt:0 -c t
   [ "$status" -eq 1 ]
   [ "${#lines[@]}" -eq 1 ]
-  [[ "$output" == "fpga-gzip: --device: no device 'xrt:0' (available: cpu; XRT: XILINX_XRT is not set"* ]]
+  [[ "$output" == "fpga-gzip: --device: no device 'xrt:0' (available: cpu, csim:0; XRT: XILINX_XRT is not set"* ]]
 
   unset FPGA_XRT_DEVICES
   run env XILINX_XRT=/nonexistent timeout 30 "$OURS" --device xrt:0 -c t
@@ -68,20 +68,30 @@ T() { timeout 30 "$@"; }
   echo garbage > garbage.xclbin
   export FPGA_XRT_DEVICES=$U250
   "$MAKE_XCLBIN" u250.xclbin --platform $U250 --kernel krnl_vadd
-  for c in "missing.xclbin:missing.xclbin: No such file or directory" \
-           "garbage.xclbin:garbage.xclbin: not an xclbin file" \
-           "gzip.xclbin:gzip.xclbin: built for platform $U50, the card is $U250" \
-           "u250.xclbin:u250.xclbin: no xilGzipCompBlock kernel in it (kernels: krnl_vadd)"; do
+  # A missing file comes from FPGA_XCLBIN here: --xclbin naming a file that
+  # cannot be read is refused before any card is opened (last case).
+  for c in "FPGA_XCLBIN|missing.xclbin:missing.xclbin: No such file or directory" \
+           "--xclbin|garbage.xclbin:garbage.xclbin: not an xclbin file" \
+           "--xclbin|gzip.xclbin:gzip.xclbin: built for platform $U50, the card is $U250" \
+           "--xclbin|u250.xclbin:u250.xclbin: no xilGzipCompBlock kernel in it (kernels: krnl_vadd)"; do
+    how=${c%%|*} c=${c#*|}
     file=${c%%:*} msg=${c#*:}
-    run T "$OURS" --xclbin "$file" --device xrt:0 -c t
+    if [ "$how" = FPGA_XCLBIN ]; then xclbin=(); export FPGA_XCLBIN=$file; else xclbin=(--xclbin "$file"); unset FPGA_XCLBIN; fi
+    run T "$OURS" "${xclbin[@]}" --device xrt:0 -c t
     [ "$status" -eq 1 ]
     [ "${#lines[@]}" -eq 1 ]
     [ "$output" = "fpga-gzip: xrt:0: $msg" ]
-    T "$OURS" --xclbin "$file" -c t > t.gz 2> err
+    T "$OURS" "${xclbin[@]}" -c t > t.gz 2> err
     [ "$(cat err)" = "fpga-gzip: warning: xrt:0: $msg; compressing on cpu" ]
     gzip -dc t.gz | cmp - t
-    T "$OURS" -q --xclbin "$file" -c t 2> err > /dev/null
+    T "$OURS" -q "${xclbin[@]}" -c t 2> err > /dev/null
     [ ! -s err ]
+  done
+  unset FPGA_XCLBIN
+  for dev in "--device xrt:0" "" "--device cpu"; do
+    run T "$OURS" --xclbin missing.xclbin $dev -c t
+    [ "$status" -eq 1 ]
+    [ "$output" = "fpga-gzip: missing.xclbin: No such file or directory" ]
   done
 }
 

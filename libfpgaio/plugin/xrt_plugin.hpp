@@ -1,7 +1,9 @@
 // The interface between libfpgaio and its XRT plugin (libfpgaio_xrt.so, built
 // from libfpgaio/xrt/), which libfpgaio loads with dlopen() at run time so that
-// the same binaries run on hosts without XRT. Private to the two; both are
-// built from one tree with one compiler, so C++ types cross the boundary.
+// the same binaries run on hosts without XRT (src/device/xrt_backend.cpp).
+// Private to the two: libfpgaio/plugin/ is an include directory of both
+// targets and of no tool. Both are built from one tree with one compiler, so
+// C++ types cross the boundary.
 // The plugin throws std::runtime_error with a one-line message and never
 // fpgaio::Error: libfpgaio turns what it throws into Error(device).
 #pragma once
@@ -10,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "fpgaio/accel.hpp"
+#include "fpgaio/deflate_units.hpp"
 #include "fpgaio/finn.hpp"
 
 namespace fpgaio::xrt_plugin {

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <thread>
 
-#include "fpgaio/accel.hpp"
+#include "fpgaio/deflate_units.hpp"
 #include "fpgaio/error.hpp"
 #include "fpgaio/gzip.hpp"
 #include "helpers.hpp"

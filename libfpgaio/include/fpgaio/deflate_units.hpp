@@ -1,7 +1,9 @@
-// Compute units that compress gzip blocks, and the host driver of the
-// xilGzipCompBlock kernel interface, which cards (XRT) and the C-simulated
-// kernel (csim) share: the gzip code calls a DeflateUnit without knowing
-// where it runs.
+// Deflate units: the compute units that compress gzip blocks (the gzip code
+// calls a DeflateUnit without knowing where it runs), the host driver of the
+// xilGzipCompBlock kernel interface that cards (XRT) and the C-simulated
+// kernel (csim) share, the pool that hands units to threads, and a device
+// opened for compression. src/device/deflate_units.cpp, but for the opening
+// (open_deflate_units, open_deflate_device: src/device/selection.cpp).
 #pragma once
 
 #include <cstddef>
@@ -10,9 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "fpgaio/codec.hpp"
 #include "fpgaio/device.hpp"
-#include "fpgaio/io.hpp"
+#include "fpgaio/device_lock.hpp"
 
 namespace fpgaio {
 
@@ -61,43 +62,16 @@ class GzipKernelPort {
 // made bigger than stored blocks would be.
 std::unique_ptr<DeflateUnit> make_gzip_kernel_unit(std::unique_ptr<GzipKernelPort> port);
 
-// A CPU unit: the engine and level of `plan` (the level table of codec.hpp).
-std::unique_ptr<DeflateUnit> make_cpu_deflate_unit(const LevelPlan& plan);
-
 // Raw deflate of n bytes as stored blocks (the last one final): its size, and
 // the writer. out needs stored_deflate_size(n) bytes.
 std::size_t stored_deflate_size(std::size_t n);
 std::size_t write_stored_deflate(const std::uint8_t* data, std::size_t n, std::uint8_t* out);
 
-// The units of an accelerator device, one per compute unit; empty for the
-// CPU device (whose engines the gzip code runs itself, per level). For csim,
-// `threads` host threads (0: the online cores). Throws Error(device) when the
-// device cannot be opened.
+// The units of an accelerator device, one per compute unit (its backend's
+// DeviceBackend::open_deflate_units); empty for the CPU device (whose engines
+// the gzip code runs itself, per level). For csim, `threads` host threads (0:
+// the online cores). Throws Error(device) when the device cannot be opened.
 std::vector<std::unique_ptr<DeflateUnit>> open_deflate_units(const Device& device, unsigned threads);
-
-// The units of XRT card `device` (xrt_backend.cpp): the plugin loads the
-// xclbin and gives two units (buffer sets, runs in flight) per compute unit.
-std::vector<std::unique_ptr<DeflateUnit>> open_xrt_deflate_units(const Device& device);
-
-// One job per card across processes: an flock() on
-// LOCKDIR/fpga-tools-KEY.lock, LOCKDIR being FPGA_LOCK_DIR, else /run/lock,
-// else $XDG_RUNTIME_DIR, else /tmp. Released when destroyed or when the
-// process ends, however it ends.
-class DeviceLock {
- public:
-  DeviceLock() = default;
-  ~DeviceLock();
-  DeviceLock(const DeviceLock&) = delete;
-  DeviceLock& operator=(const DeviceLock&) = delete;
-  // A device without a lock key (CPU, csim) gets an empty lock. Null when
-  // the card is busy and !wait.
-  static std::unique_ptr<DeviceLock> acquire(const Device& device, bool wait);
-  const std::string& path() const { return path_; }
-
- private:
-  int fd_ = -1;
-  std::string path_;
-};
 
 // The device a compressing tool runs on, opened.
 struct OpenedDevice {
@@ -122,14 +96,6 @@ struct OpenedDevice {
 // named) and fed from one queue. Throws Error(device) only for a named
 // device.
 OpenedDevice open_deflate_device(const std::string& spec, unsigned threads);
-
-// The device that decompresses: select_device(spec, "inflate"), except that
-// a list (compression's shared queue, given or in FPGA_DEVICE) that names
-// cpu means the CPU, so that one setting serves both directions.
-Device select_inflate_device(const std::string& spec);
-
-// The C-simulated kernel of kernels/gzip behind the driver (csim.cpp).
-std::unique_ptr<GzipKernelPort> make_csim_gzip_port(const std::string& name);
 
 // Hands units to threads: acquire() blocks until one is free.
 class UnitPool {
