@@ -176,6 +176,23 @@ class RsyncCutter {
   std::uint32_t pow_;
 };
 
+// An input cut into --rsyncable blocks as they are needed: the one reader
+// of such blocks, for a local run and for fpga-remote's chunks of whole
+// blocks, so that both cut at the same offsets.
+class RsyncBlocks {
+ public:
+  RsyncBlocks(Input& in, std::size_t block);
+  // Appends the next block to `out` and returns its length; 0 at the end.
+  std::size_t next(Bytes& out);
+
+ private:
+  Input& in_;
+  RsyncCutter cutter_;
+  std::size_t block_;
+  Bytes pending_;  // read, not yet cut
+  bool eof_ = false;
+};
+
 Stats compress(Input& in, Sink& out, const CompressOptions& opt);
 // The same from memory: the blocks are compressed where they lie (no copy),
 // and with one thread and no compute units in the calling thread, whose
