@@ -321,7 +321,7 @@ class RemoteWork : public fpgagzip::Work {
     auto ro = options(shown);
     // The job of the options a local fpga-gzip compresses with (the header
     // it would write, a chunk of fpga-split's FP subfield included).
-    static_cast<rm::GzipCompressJob&>(ro) = rm::compress_job(fpgagzip::compress_options(o_, head));
+    static_cast<rm::GzipCompressJob&>(ro) = fpgagzip::compress_options(o_, head);
     ro.progress = std::move(progress);
     return rm::compress(hosts_, in, out, ro);
   }

@@ -114,11 +114,12 @@ std::size_t header_size(const std::optional<std::string>& name,
 
 using Progress = std::function<void(std::uint64_t in_bytes, std::uint64_t out_bytes)>;
 
-struct CompressOptions {
+// What the members' bytes depend on beside the data and the engine: one
+// type for a local run and for fpga-remote's compress job, which sends
+// these as its parameters (remote_protocol.hpp, GzipCompressJob).
+struct MemberSettings {
   int level = kDefaultLevel;
-  std::optional<Engine> engine;  // override the level table (engine level = level)
   std::size_t block_size = 1 << 20;
-  unsigned threads = 1;
   std::optional<std::string> name;  // FNAME of the first member
   std::optional<std::string> comment;  // FCOMMENT of the first member (pigz -C)
   Strategy strategy = Strategy::normal;  // not normal: zlib at min(level, 9) with it, never units
@@ -128,6 +129,11 @@ struct CompressOptions {
   // False leaves out the end-of-stream member: the output then continues in
   // another call (fpga-remote sends a file as several chunks of whole blocks).
   bool end_marker = true;
+};
+
+struct CompressOptions : MemberSettings {
+  std::optional<Engine> engine;  // override the level table (engine level = level)
+  unsigned threads = 1;
   Progress progress;
   // Compute units of an accelerator (accel.hpp): when set, every block goes
   // to one of them, as many at once as there are units, and level and

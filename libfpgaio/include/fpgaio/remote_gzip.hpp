@@ -12,8 +12,8 @@
 namespace fpgaio::remote {
 
 // The client's settings: the jobs' own (remote_protocol.hpp; the name,
-// time, comment and part go with the first chunk, `end` and `test` are set
-// a request), and how the stream travels.
+// time, comment and part go with the first chunk, end_marker and test are
+// set a request), and how the stream travels.
 struct RemoteGzipOptions : GzipCompressJob, GzipDecodeJob {
   std::size_t chunk_bytes = 2 << 20;  // bytes a request (whole blocks or members)
   unsigned in_flight = 4;             // requests at once

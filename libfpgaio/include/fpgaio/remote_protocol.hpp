@@ -98,29 +98,16 @@ std::vector<std::string> type_params(const std::string& type, const std::string&
 
 // ---- gzip jobs --------------------------------------------------------------
 
-// POST /v1/gzip/compress: what a chunk is compressed with. The name, time,
-// comment and part go with the first chunk only; `end` with the last.
-struct GzipCompressJob {
-  int level = kDefaultLevel;
-  std::size_t block_size = 1 << 20;
-  std::optional<std::string> name;  // FNAME of the first member
-  std::uint32_t mtime = 0;
-  std::optional<std::string> comment;  // FCOMMENT of the first member (-C)
-  std::optional<PartOf> part;          // FP of the first member (the input is a chunk of a split)
-  Strategy strategy = Strategy::normal;  // -H, -U
-  bool rsyncable = false;  // blocks cut where the content says (the chunks too)
-  bool end = true;         // the end-of-stream member after the data
-};
+// POST /v1/gzip/compress: what a chunk is compressed with, the library's
+// own settings (a local run compresses with the same type). The name,
+// time, comment and part go with the first chunk only; end_marker with the
+// last. The server compresses with a CompressOptions of these.
+using GzipCompressJob = gzip::MemberSettings;
 // The request without its body. Only what differs from the server's
 // defaults is sent (as every release has sent it).
 Request encode(const GzipCompressJob& job);
 // Error(usage) naming the first bad parameter.
 GzipCompressJob decode_gzip_compress(const Request& req);
-// The job and the library's options, both ways: the server compresses
-// with compress_options(job), what a local run with the same settings
-// uses; compress_job keeps what travels (not engines, threads, units).
-gzip::CompressOptions compress_options(const GzipCompressJob& job);
-GzipCompressJob compress_job(const gzip::CompressOptions& co);
 
 // POST /v1/gzip/decompress and /v1/gzip/test: how a chunk of members (or
 // the rest of a stream) is read.

@@ -150,7 +150,7 @@ gzip::Stats compress(HostPool& hosts, Input& in, Sink& out, const RemoteGzipOpti
       }
     }
     GzipCompressJob job = opt;
-    job.end = last;
+    job.end_marker = last;
     if (!first) {
       // The first member's header fields go with the first chunk alone.
       job.name.reset();

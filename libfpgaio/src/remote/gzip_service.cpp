@@ -57,8 +57,8 @@ class BodyInput {
 };
 
 Response compress_response(const Request& req, DevicePool::Lease& lease) {
-  GzipCompressJob job = decode_gzip_compress(req);
-  gzip::CompressOptions co = compress_options(job);
+  gzip::CompressOptions co;
+  static_cast<gzip::MemberSettings&>(co) = decode_gzip_compress(req);
   co.threads = 1;  // one job a slot
   // A card's job runs on all the card's units (one job at a time per
   // card), a core's on its one thread. Named devices never fall back

@@ -228,7 +228,7 @@ Request encode(const GzipCompressJob& job) {
   auto& q = req.query;
   q["level"] = std::to_string(job.level);
   q["block"] = std::to_string(job.block_size);
-  q["end"] = job.end ? "1" : "0";
+  q["end"] = job.end_marker ? "1" : "0";
   if (job.rsyncable) q["rsyncable"] = "1";
   if (job.name) q["name"] = *job.name;
   if (job.mtime) q["mtime"] = std::to_string(job.mtime);
@@ -245,7 +245,7 @@ GzipCompressJob decode_gzip_compress(const Request& req) {
   // In this order: a request bad in two ways names the same parameter as ever.
   job.level = static_cast<int>(query_number(q, "level", 0, 12, kDefaultLevel));
   job.block_size = query_number(q, "block", 1024, gzip::max_block_size(), 1 << 20);
-  job.end = query_number(q, "end", 0, 1, 1) == 1;
+  job.end_marker = query_number(q, "end", 0, 1, 1) == 1;
   job.rsyncable = query_number(q, "rsyncable", 0, 1, 0) == 1;
   if (auto it = q.find("name"); it != q.end()) {
     if (it->second.find('\0') != std::string::npos) throw Error(ErrorKind::usage, "name holds a NUL byte");
@@ -265,34 +265,6 @@ GzipCompressJob decode_gzip_compress(const Request& req) {
     else if (it->second == "rle") job.strategy = Strategy::rle;
     else if (it->second != "normal") throw Error(ErrorKind::usage, "parameter 'strategy' must be normal, huffman or rle");
   }
-  return job;
-}
-
-gzip::CompressOptions compress_options(const GzipCompressJob& job) {
-  gzip::CompressOptions co;
-  co.level = job.level;
-  co.block_size = job.block_size;
-  co.end_marker = job.end;
-  co.rsyncable = job.rsyncable;
-  co.name = job.name;
-  co.mtime = job.mtime;
-  co.comment = job.comment;
-  co.part = job.part;
-  co.strategy = job.strategy;
-  return co;
-}
-
-GzipCompressJob compress_job(const gzip::CompressOptions& co) {
-  GzipCompressJob job;
-  job.level = co.level;
-  job.block_size = co.block_size;
-  job.end = co.end_marker;
-  job.rsyncable = co.rsyncable;
-  job.name = co.name;
-  job.mtime = co.mtime;
-  job.comment = co.comment;
-  job.part = co.part;
-  job.strategy = co.strategy;
   return job;
 }
 
