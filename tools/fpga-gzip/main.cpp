@@ -16,8 +16,8 @@
 #include "fpgaio/error.hpp"
 #include "fpgaio/gzip.hpp"
 #include "fpgaio/io.hpp"
-#include "options.hpp"
-#include "walk.hpp"
+#include "gzip-cli/options.hpp"
+#include "gzip-cli/walk.hpp"
 
 namespace {
 
@@ -34,10 +34,7 @@ class LocalWork : public fpgagzip::Work {
 
   gz::Stats compress(fpgaio::Input& in, fpgaio::Sink& out, const fpgagzip::Head& head, const std::string&,
                      gz::Progress progress) override {
-    gz::CompressOptions co;
-    co.level = o_.level;
-    co.engine = o_.engine;
-    co.block_size = o_.block_size;
+    gz::CompressOptions co = fpgagzip::compress_options(o_, head);
     co.threads = threads_;
     co.units = units_;
     co.cpu_threads = cpu_threads_;
@@ -45,13 +42,6 @@ class LocalWork : public fpgagzip::Work {
       co.on_unit_failure = [this](const std::string& what) {
         if (o_.verbosity >= 0) report("", "warning: " + what + "; compressing the rest on the CPU");
       };
-    co.rsyncable = o_.rsyncable;
-    co.container = o_.container;
-    co.strategy = o_.strategy;
-    co.part = head.part;
-    co.name = head.name;
-    co.comment = head.comment;
-    co.mtime = head.mtime;
     co.progress = std::move(progress);
     return gz::compress(in, out, co);
   }

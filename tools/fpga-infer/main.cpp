@@ -15,7 +15,7 @@
 #include <optional>
 
 #include "cli.hpp"
-#include "options.hpp"
+#include "infer-cli/options.hpp"
 #include "fpgaio/bnn.hpp"
 #include "fpgaio/device.hpp"
 #include "fpgaio/error.hpp"

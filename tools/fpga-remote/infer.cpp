@@ -10,11 +10,11 @@
 #include <cstdio>
 #include <memory>
 
-#include "../fpga-infer/options.hpp"
 #include "fpgaio/error.hpp"
 #include "fpgaio/infer.hpp"
 #include "fpgaio/io.hpp"
 #include "fpgaio/remote_infer.hpp"
+#include "infer-cli/options.hpp"  // fpga-infer's option table
 #include "progress.hpp"
 #include "tool_args.hpp"
 

@@ -22,8 +22,8 @@
 #include "fpgaio/version.hpp"
 #include "infer.hpp"    // fpga-infer's client
 #include "tool_args.hpp"
-#include "options.hpp"  // fpga-gzip's option table: the same options mean the same here
-#include "walk.hpp"    // fpga-gzip's operand walk
+#include "gzip-cli/options.hpp"  // fpga-gzip's option table: the same options mean the same here
+#include "gzip-cli/walk.hpp"     // fpga-gzip's operand walk
 
 namespace {
 
@@ -333,12 +333,9 @@ class RemoteWork : public fpgagzip::Work {
   fpgaio::gzip::Stats compress(fpgaio::Input& in, fpgaio::Sink& out, const fpgagzip::Head& head,
                                const std::string& shown, fpgaio::gzip::Progress progress) override {
     auto ro = options(shown);
-    // The name and time the local tool would put in the first member.
-    ro.name = head.name;
-    ro.comment = head.comment;
-    ro.mtime = head.mtime;
-    ro.part = head.part;  // a chunk of fpga-split: the FP subfield fpga-gzip would write
-    ro.strategy = o_.strategy;
+    // The job of the options a local fpga-gzip compresses with (the header
+    // it would write, a chunk of fpga-split's FP subfield included).
+    static_cast<rm::GzipCompressJob&>(ro) = fpgagzip::compress_options(o_, head);
     ro.progress = std::move(progress);
     return rm::compress(hosts_, in, out, ro);
   }
@@ -384,18 +381,7 @@ class RemoteWork : public fpgagzip::Work {
       }
       return std::nullopt;
     }
-    fpgaio::gzip::DecompressResult run(fpgaio::Sink* out) override {
-      rm::RemoteDecompressResult rr = rm::decompress(hosts_, in_, out, ro_);
-      fpgaio::gzip::DecompressResult r;
-      r.stats = rr.stats;
-      r.first = std::move(rr.first);
-      r.trailing_garbage = rr.trailing_garbage;
-      r.zip_more_entries = rr.zip_more_entries;
-      r.warnings = std::move(rr.warnings);
-      r.crc = rr.crc;
-      r.format = rr.format;
-      return r;
-    }
+    fpgaio::gzip::DecompressResult run(fpgaio::Sink* out) override { return rm::decompress(hosts_, in_, out, ro_); }
 
    private:
     rm::HostPool& hosts_;
@@ -407,7 +393,7 @@ class RemoteWork : public fpgagzip::Work {
   rm::RemoteGzipOptions options(const std::string& shown) const {
     rm::RemoteGzipOptions r;
     r.level = o_.level;
-    r.block_size = o_.block_size;
+    r.block_size = o_.block_size;  // the chunks are whole blocks
     r.rsyncable = o_.rsyncable;
     r.chunk_bytes = chunk_;
     r.in_flight = jobs_;

@@ -123,11 +123,12 @@ std::size_t header_size(const std::optional<std::string>& name,
 
 using Progress = std::function<void(std::uint64_t in_bytes, std::uint64_t out_bytes)>;
 
-struct CompressOptions {
+// What the members' bytes depend on beside the data and the engine: one
+// type for a local run and for fpga-remote's compress job, which sends
+// these as its parameters (remote_protocol.hpp, GzipCompressJob).
+struct MemberSettings {
   int level = kDefaultLevel;
-  std::optional<Engine> engine;  // override the level table (engine level = level)
   std::size_t block_size = 1 << 20;
-  unsigned threads = 1;
   std::optional<std::string> name;  // FNAME of the first member
   std::optional<std::string> comment;  // FCOMMENT of the first member (pigz -C)
   Strategy strategy = Strategy::normal;  // not normal: zlib at min(level, 9) with it, never units
@@ -142,6 +143,11 @@ struct CompressOptions {
   // marker. False always writes the end marker (fpga-remote serve: a
   // chunk's answer is not the whole stream, and older clients want it).
   bool one_member = true;
+};
+
+struct CompressOptions : MemberSettings {
+  std::optional<Engine> engine;  // override the level table (engine level = level)
+  unsigned threads = 1;
   Progress progress;
   // Compute units of an accelerator (deflate_units.hpp): when set, every block goes
   // to one of them, as many at once as there are units, and level and
@@ -188,6 +194,23 @@ class RsyncCutter {
   std::size_t min_, max_;
   int shift_;
   std::uint32_t pow_;
+};
+
+// An input cut into --rsyncable blocks as they are needed: the one reader
+// of such blocks, for a local run and for fpga-remote's chunks of whole
+// blocks, so that both cut at the same offsets.
+class RsyncBlocks {
+ public:
+  RsyncBlocks(Input& in, std::size_t block);
+  // Appends the next block to `out` and returns its length; 0 at the end.
+  std::size_t next(Bytes& out);
+
+ private:
+  Input& in_;
+  RsyncCutter cutter_;
+  std::size_t block_;
+  Bytes pending_;  // read, not yet cut
+  bool eof_ = false;
 };
 
 Stats compress(Input& in, Sink& out, const CompressOptions& opt);

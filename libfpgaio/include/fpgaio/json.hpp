@@ -27,6 +27,14 @@ struct Value {
 // Throws std::runtime_error naming what is wrong and where.
 Value parse(const std::string& text);
 
+// What a client reads from a server (remote_protocol.hpp, read_json): the
+// first value, whatever follows it (a salvage answer's data), and strings
+// as clients have always read a server's: \" \\ and \uXXXX decoded, raw
+// control characters kept, and after any other backslash the next letter
+// as it is (so "\n" is 'n', and a malformed "\uZZZZ" is "uZZZZ"), never an
+// exception for a lying server's escapes. Throws as parse() otherwise.
+Value parse_lenient(const std::string& text);
+
 // "text" with ", \ and control characters escaped (bytes >= 0x20 kept as
 // they are, so UTF-8 passes through unchanged).
 std::string quote(const std::string& s);

@@ -20,77 +20,17 @@
 #include "fpgaio/error.hpp"
 #include "fpgaio/io.hpp"
 #include "fpgaio/remote_devices.hpp"
+#include "fpgaio/remote_protocol.hpp"
 
 namespace fpgaio::remote {
 
-constexpr int kProtocolVersion = 1;
-
-// One request and its answer, the same over HTTP and over an SSH pipe.
-struct Request {
-  std::string method = "POST";
-  std::string path;                           // "/v1/gzip/compress"
-  std::map<std::string, std::string> query;   // decoded parameters
-  std::string repeated;                       // a parameter given twice (400), as read
-  Bytes body;
-  // The largest answer this request can have (0: 2 GiB): a server sending
-  // more is a failure of that host, and the client's memory stays bounded.
-  std::size_t max_answer = 0;
-};
-
-struct Response {
-  int status = 200;
-  std::string content_type = "application/octet-stream";
-  Bytes body;
-  unsigned retry_after = 0;  // seconds, with 503
-  std::string allow;         // with 405: the method the path takes (HTTP's Allow)
-};
-
-// "a=1&b=x%20y" <-> map; values percent-encoded (RFC 3986 unreserved kept).
-// Decoding is the HTTP server's (libmicrohttpd with our unescape): names and
-// values percent-decoded, '+' a space, "%00" kept as it is; the first of
-// a repeated name is kept, and the name put in *repeated (when given and
-// still empty), so that both transports read a query alike.
-std::string encode_query(const std::map<std::string, std::string>& q);
-std::map<std::string, std::string> decode_query(const std::string& s, std::string* repeated = nullptr);
-
-// An error answer: {"error":"corrupt","message":"...","member":3,"offset":N}.
-Response error_response(int status, const std::string& kind, const std::string& message,
-                        std::optional<std::uint64_t> member = {}, std::optional<std::uint64_t> offset = {});
-Response error_response(const Error& e);
-// "This host cannot do this job; another may" (protocol: Errors, scope): an
-// error answer marked with "scope":"host" (no model of that name here, no
-// device here that runs the job). The client passes such a host over for
-// the job as it does a host that is down (host_cannot gives the reason,
-// knowing the unmarked answers of older servers too); any other error
-// answer is the job's own and ends it.
-Response host_scope(Response r);
-std::optional<std::string> host_cannot(const Response& r);
+// The messages (Request, Response, the jobs and their coding) are in
+// remote_protocol.hpp, shared by the client and the server.
 
 // A client-controlled string made safe for the one-line-a-request log:
 // every byte outside printable ASCII (newlines, terminal escapes, UTF-8) as
 // \xNN, a backslash as \\, at most `max` bytes of input (then "...").
 std::string log_text(const std::string& s, std::size_t max = 128);
-// Reads an error answer back into an Error (kind, message, member, offset).
-Error error_from_response(const Response& r);
-// Text from a server (an error's message, a warning) as the client prints
-// it: control characters (terminal escapes, newlines) become '?', so a
-// server cannot write to the user's terminal or forge a line of output.
-std::string server_text(std::string s);
-// The integrity check of an answer on the wire (both transports): the
-// content type with "; body-crc=N" (the CRC-32 of the body, decimal)
-// appended, as the server sends every answer but /metrics; and the
-// client's check of it, TransportError when the body is not the one the
-// server sent (damaged on the way, or cut at the wrong place), so that
-// the work goes to the next host. Answers without it are not checked.
-std::string with_body_crc(const Response& r);
-void check_body_crc(const Response& r);
-// A value of a flat JSON object ("key": number or "string"), or nullopt.
-std::optional<std::string> json_value(const std::string& json, const std::string& key);
-
-// A decimal query parameter within [lo, hi], or dflt when absent;
-// Error(usage) naming the parameter otherwise.
-std::uint64_t query_number(const std::map<std::string, std::string>& q, const std::string& key, std::uint64_t lo,
-                           std::uint64_t hi, std::uint64_t dflt);
 
 // Compares two strings in time that depends only on their lengths.
 bool constant_time_equal(const std::string& a, const std::string& b);

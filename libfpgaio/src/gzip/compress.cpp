@@ -107,6 +107,23 @@ std::size_t RsyncCutter::cut(const std::uint8_t* d, std::size_t n, bool at_eof) 
   return (limit == max_ || at_eof) ? limit : 0;
 }
 
+RsyncBlocks::RsyncBlocks(Input& in, std::size_t block) : in_(in), cutter_(block), block_(block) {}
+
+std::size_t RsyncBlocks::next(Bytes& out) {
+  std::size_t have = pending_.size();
+  if (have < block_ && !eof_) {
+    pending_.resize(block_);
+    std::size_t n = in_.read(pending_.data() + have, block_ - have);
+    pending_.resize(have + n);
+    eof_ = have + n < block_;
+  }
+  if (pending_.empty()) return 0;
+  std::size_t len = cutter_.cut(pending_.data(), pending_.size(), eof_);
+  out.insert(out.end(), pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(len));
+  pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(len));
+  return len;
+}
+
 // The empty member that ends every stream of several members we write, so
 // that a file cut at a member boundary is told from a complete one.
 Bytes end_marker_member(const std::optional<std::string>& name, std::uint32_t mtime, std::uint8_t xfl,
@@ -164,7 +181,8 @@ class BlockSource {
  public:
   BlockSource(Input* in, const std::uint8_t* mem, std::size_t mem_n, const CompressOptions& opt)
       : in_(in), mem_(mem), left_(mem_n), block_(opt.block_size) {
-    if (opt.rsyncable) cutter_.emplace(opt.block_size);
+    if (opt.rsyncable && in) rsync_.emplace(*in, opt.block_size);
+    if (opt.rsyncable && !in) cutter_.emplace(opt.block_size);
   }
   // False at the end of the input.
   bool next(Block& b) {
@@ -179,23 +197,14 @@ class BlockSource {
       left_ -= b.n;
       return true;
     }
-    if (eof_ && pending_.empty()) return false;
-    if (!cutter_) {
+    if (rsync_) {
+      rsync_->next(b.owned);
+    } else {
+      if (eof_) return false;
       b.owned.resize(block_);
       std::size_t n = in_->read(b.owned.data(), block_);
       b.owned.resize(n);
       eof_ = n < block_;
-    } else {
-      std::size_t have = pending_.size();
-      if (have < block_ && !eof_) {
-        pending_.resize(block_);
-        std::size_t n = in_->read(pending_.data() + have, block_ - have);
-        pending_.resize(have + n);
-        eof_ = have + n < block_;
-      }
-      std::size_t len = cutter_->cut(pending_.data(), pending_.size(), eof_);
-      b.owned.assign(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(len));
-      pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(len));
     }
     b.data = b.owned.data();
     b.n = b.owned.size();
@@ -208,8 +217,8 @@ class BlockSource {
   const std::uint8_t* mem_;
   std::size_t left_;
   std::size_t block_;
-  std::optional<RsyncCutter> cutter_;
-  Bytes pending_;  // read but not yet cut into a block (rsyncable only)
+  std::optional<RsyncCutter> cutter_;  // rsyncable, from memory
+  std::optional<RsyncBlocks> rsync_;   // rsyncable, from an Input
   bool eof_ = false;
 };
 

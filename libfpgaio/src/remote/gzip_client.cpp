@@ -8,17 +8,11 @@
 #include "fpgaio/gzip.hpp"
 #include "fpgaio/pipeline.hpp"
 #include "fpgaio/remote_gzip.hpp"
+#include "../gzip/le.hpp"
 
 namespace fpgaio::remote {
 
-namespace {
-
-std::uint32_t le32(const std::uint8_t* p) {
-  return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 |
-         static_cast<std::uint32_t>(p[2]) << 16 | static_cast<std::uint32_t>(p[3]) << 24;
-}
-
-}  // namespace
+using gzip::detail::le32;
 
 // Trust nothing that comes back: the answer to a compress request must be a
 // sequence of our members holding exactly the chunk's bytes, with the end
@@ -118,26 +112,13 @@ gzip::Stats compress(HostPool& hosts, Input& in, Sink& out, const RemoteGzipOpti
     st.out_bytes += d.out.size();
     if (opt.progress) opt.progress(st.in_bytes, st.out_bytes);
   });
-  // --rsyncable: chunks end at the cutter's points, so a server starting at
-  // one finds the same blocks.
-  std::optional<gzip::RsyncCutter> cutter;
-  if (opt.rsyncable) cutter.emplace(opt.block_size);
-  Bytes pending;  // read, not yet in a chunk (rsyncable)
-  bool eof = false;
+  // --rsyncable: chunks of whole blocks as a local run cuts them, so a
+  // server starting at one finds the same blocks.
+  std::optional<gzip::RsyncBlocks> cutter;
+  if (opt.rsyncable) cutter.emplace(in, opt.block_size);
   auto next_rsync_chunk = [&]() {
     Bytes c;
-    while (c.size() < chunk) {
-      std::size_t have = pending.size();
-      if (!eof && have < opt.block_size) {
-        pending.resize(opt.block_size);
-        std::size_t n = in.read(pending.data() + have, opt.block_size - have);
-        pending.resize(have + n);
-        eof = have + n < opt.block_size;
-      }
-      if (pending.empty()) break;
-      std::size_t len = cutter->cut(pending.data(), pending.size(), eof);
-      c.insert(c.end(), pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(len));
-      pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(len));
+    while (c.size() < chunk && cutter->next(c)) {
     }
     return c;
   };
@@ -168,18 +149,16 @@ gzip::Stats compress(HostPool& hosts, Input& in, Sink& out, const RemoteGzipOpti
         last = n == 0;
       }
     }
-    Request req;
-    req.path = "/v1/gzip/compress";
-    req.query["level"] = std::to_string(opt.level);
-    req.query["block"] = std::to_string(opt.block_size);
-    req.query["end"] = last ? "1" : "0";
-    if (opt.rsyncable) req.query["rsyncable"] = "1";
-    if (first && opt.name) req.query["name"] = *opt.name;
-    if (first && opt.mtime) req.query["mtime"] = std::to_string(opt.mtime);
-    if (first && opt.comment) req.query["comment"] = *opt.comment;
-    if (first && opt.part) req.query["part"] = format_part(*opt.part);
-    if (opt.strategy == Strategy::huffman_only) req.query["strategy"] = "huffman";
-    if (opt.strategy == Strategy::rle) req.query["strategy"] = "rle";
+    GzipCompressJob job = opt;
+    job.end_marker = last;
+    if (!first) {
+      // The first member's header fields go with the first chunk alone.
+      job.name.reset();
+      job.mtime = 0;
+      job.comment.reset();
+      job.part.reset();
+    }
+    Request req = encode(job);
     // No answer can be larger than the data stored, a header a block, the
     // name and comment: a server sending more is cut off, memory bounded.
     req.max_answer = 2 * cur.size() + (std::size_t{1} << 20) + (opt.name ? opt.name->size() : 0) +
@@ -207,23 +186,8 @@ gzip::Stats compress(HostPool& hosts, Input& in, Sink& out, const RemoteGzipOpti
   return st;
 }
 
-// The value of parameter `key` in a content type ("a/b; key=v; ..."),
-// percent-decoded; every one when `all`.
-static std::vector<std::string> type_params(const std::string& type, const std::string& key) {
-  std::vector<std::string> out;
-  std::size_t p = 0;
-  while ((p = type.find(';', p)) != std::string::npos) {
-    ++p;
-    while (p < type.size() && type[p] == ' ') ++p;
-    std::size_t e = type.find(';', p);
-    std::string kv = type.substr(p, e == std::string::npos ? std::string::npos : e - p);
-    if (kv.compare(0, key.size() + 1, key + "=") == 0) out.push_back(decode_query("v=" + kv.substr(key.size() + 1))["v"]);
-  }
-  return out;
-}
-
-RemoteDecompressResult decompress(HostPool& hosts, Input& in, Sink* out, const RemoteGzipOptions& opt) {
-  RemoteDecompressResult res;
+gzip::DecompressResult decompress(HostPool& hosts, Input& in, Sink* out, const RemoteGzipOptions& opt) {
+  gzip::DecompressResult res;
   unsigned inflight = std::max(1u, opt.in_flight);
   static const Bytes marker = gzip::end_marker_member(std::nullopt, 0, 0);
   struct Done {
@@ -327,12 +291,9 @@ RemoteDecompressResult decompress(HostPool& hosts, Input& in, Sink* out, const R
     }
     fill(pos + 1);
     bool last = eof && pos >= buf.size();
-    Request req;
-    req.path = out ? "/v1/gzip/decompress" : "/v1/gzip/test";
-    if (opt.pass_through) req.query["pass"] = "1";
-    if (!opt.detect_zlib) req.query["zlib"] = "0";
-    if (out && opt.salvage) req.query["salvage"] = "1";
-    if (!out && opt.list_only) req.query["list"] = "1";
+    GzipDecodeJob job = opt;
+    job.test = out == nullptr;
+    Request req = encode(job);
     req.body.assign(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(pos));
     // A chunk that does not end the stream gets an end marker of its own, so
     // the server's check for a stream cut short applies only to the last.
@@ -356,49 +317,36 @@ RemoteDecompressResult decompress(HostPool& hosts, Input& in, Sink* out, const R
             .with_path(host + ": " + opt.shown);
       };
       if (r.status != 200) {
-        auto salvage = type_params(r.content_type, "salvage");
-        std::size_t n = 0;
-        bool ok = salvage.size() == 1 && !salvage[0].empty() && salvage[0].size() < 19 &&
-                  salvage[0].find_first_not_of("0123456789") == std::string::npos;
-        if (ok) n = std::stoull(salvage[0]);
-        if (!ok || n > r.body.size()) throw with_host(error_from_response(r), host, opt.shown, mb, ob);
-        if (want && n > want->first) throw bad("more salvaged data than the members hold");
-        d.data.assign(r.body.end() - static_cast<std::ptrdiff_t>(n), r.body.end());
-        r.body.resize(r.body.size() - n);
+        auto n = salvage_size(r.content_type);
+        if (!n || *n > r.body.size()) throw with_host(error_from_response(r), host, opt.shown, mb, ob);
+        if (want && *n > want->first) throw bad("more salvaged data than the members hold");
+        d.data.assign(r.body.end() - static_cast<std::ptrdiff_t>(*n), r.body.end());
+        r.body.resize(r.body.size() - *n);
         d.error = with_host(error_from_response(r), host, opt.shown, mb, ob);
         return d;
       }
+      GzipDecodeAnswer a = decode_gzip_answer(r.content_type);
       d.in = sent;
       // The bytes the decoder read (trailing zeros included), less the end
       // marker this client appended.
-      if (auto v = type_params(r.content_type, "in"); v.size() == 1 && !v[0].empty() &&
-                                                       v[0].find_first_not_of("0123456789") == std::string::npos &&
-                                                       v[0].size() < 19) {
-        std::uint64_t got = std::stoull(v[0]), extra = last_chunk ? 0 : marker.size();
-        d.in = got >= extra ? got - extra : 0;
+      if (a.in) {
+        std::uint64_t extra = last_chunk ? 0 : marker.size();
+        d.in = *a.in >= extra ? *a.in - extra : 0;
       }
-      if (auto v = type_params(r.content_type, "crc"); v.size() == 1 && !v[0].empty() && v[0].size() < 11 &&
-                                                        v[0].find_first_not_of("0123456789") == std::string::npos)
-        d.crc = static_cast<std::uint32_t>(std::stoull(v[0]));
+      d.crc = a.crc.value_or(0);
       if (want && d.crc != want->second) throw bad("CRC-32");
-      if (auto v = type_params(r.content_type, "format"); v.size() == 1) {
-        static const char* const names[] = {"gzip", "zlib", "zip", "lzw", "pack"};
-        for (int k = 0; k < 5; ++k)
-          if (v[0] == names[k]) d.format = static_cast<gzip::Format>(k);
-      }
-      d.trailing = !type_params(r.content_type, "trailing-garbage").empty();
-      d.zip_more = !type_params(r.content_type, "zip-more-entries").empty();
-      d.warnings = type_params(r.content_type, "warning");
+      d.format = a.format;
+      d.trailing = a.trailing_garbage;
+      d.zip_more = a.zip_more_entries;
+      d.warnings = std::move(a.warnings);
       for (auto& w : d.warnings) w = server_text(w);
       // Our members alone: nothing to warn about, no other format.
       if (want && (d.trailing || d.zip_more || !d.warnings.empty() || (d.format && *d.format != gzip::Format::gzip)))
         throw bad("warnings for members that have none");
       if (test) {
-        std::string j(r.body.begin(), r.body.end());
-        auto b = json_value(j, "bytes");
-        if (!b || b->empty() || b->size() > 19 || b->find_first_not_of("0123456789") != std::string::npos)
-          throw bad("no size");
-        d.out = std::stoull(*b);
+        auto b = read_test_answer(r.body);
+        if (!b) throw bad("no size");
+        d.out = *b;
         if (want && d.out != want->first) throw bad("size");
       } else {
         if (want && r.body.size() != want->first) throw bad("size");

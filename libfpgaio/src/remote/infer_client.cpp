@@ -11,12 +11,6 @@ namespace fpgaio::remote {
 
 namespace {
 
-std::string hex8(std::uint32_t v) {
-  char b[16];
-  std::snprintf(b, sizeof b, "%08x", v);
-  return b;
-}
-
 // An error answer as the local tool's error, naming the host.
 Error answer_error(const Response& r, const std::string& host) {
   Error e = error_from_response(r);
@@ -90,11 +84,11 @@ std::size_t images_per_request(const RemoteModel& m, std::size_t chunk_bytes, bo
 
 infer::Answer infer_batch(HostPool& hosts, const RemoteModel& m, const images::Batch& b, bool scores) {
   const std::size_t per = m.input.values(), classes = m.classes.size();
-  Request req;
-  req.path = "/v1/infer";
-  req.query["model"] = m.name;
-  req.query["crc"] = hex8(m.crc);
-  req.query["scores"] = scores ? "1" : "0";
+  InferJob job;
+  job.model = m.name;
+  job.crc = m.crc;
+  job.scores = scores;
+  Request req = encode(job);
   req.body.assign(b.pixels.begin(), b.pixels.begin() + static_cast<std::ptrdiff_t>(b.count * per));
   // Classes (and scores) for these images, or an error's JSON; no more.
   req.max_answer = b.count * 2 + (scores ? b.count * classes * 4 : 0) + (std::size_t{1} << 20);

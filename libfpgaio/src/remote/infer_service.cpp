@@ -53,12 +53,6 @@ std::optional<Signature> signature(const std::string& path) {
 }
 
 
-std::string hex8(std::uint32_t v) {
-  char b[16];
-  std::snprintf(b, sizeof b, "%08x", v);
-  return b;
-}
-
 Response json_answer(int status, const std::string& body) {
   Response r;
   r.status = status;
@@ -268,31 +262,29 @@ struct FinnState {
 }  // namespace
 
 Response infer_response(ModelStore& store, const Request& req, DevicePool::Lease* lease) {
-  const auto& q = req.query;
-  auto it = q.find("model");
-  std::string name = it == q.end() ? "" : it->second;
-  if (it != q.end() && name.empty()) return error_response(400, "usage", "an empty model name");
+  InferJob job;
+  try {
+    job = decode_infer(req);
+  } catch (const Error& e) {
+    return error_response(e);
+  }
+  std::string name = job.model.value_or("");
   std::shared_ptr<const ModelStore::Loaded> m;
   try {
     m = store.find(name);
   } catch (const Error& e) {
     return model_error(e, name);
   }
-  if (auto c = q.find("crc"); c != q.end()) {
-    const std::string& v = c->second;
-    if (v.size() != 8 || v.find_first_not_of("0123456789abcdef") != std::string::npos)
-      return error_response(400, "usage", "parameter 'crc' must be 8 lowercase hex digits");
-    if (v != hex8(m->crc)) {
-      // Another file of the same name: refused, never mixed answers.
-      Response r = error_response(409, "conflict", "model '" + m->name + "' here has CRC-32 " + hex8(m->crc) +
-                                                       ", not " + v);
-      std::string j(r.body.begin(), r.body.end());
-      j.insert(j.rfind('}'), ",\"crc32\":\"" + hex8(m->crc) + "\"");
-      r.body.assign(j.begin(), j.end());
-      return r;
-    }
+  if (job.crc && *job.crc != m->crc) {
+    // Another file of the same name: refused, never mixed answers.
+    Response r = error_response(409, "conflict", "model '" + m->name + "' here has CRC-32 " + hex8(m->crc) +
+                                                     ", not " + hex8(*job.crc));
+    std::string j(r.body.begin(), r.body.end());
+    j.insert(j.rfind('}'), ",\"crc32\":\"" + hex8(m->crc) + "\"");
+    r.body.assign(j.begin(), j.end());
+    return r;
   }
-  bool scores = query_number(q, "scores", 0, 1, 0) == 1;
+  const bool scores = job.scores;
   const std::size_t per = m->model.input.values(), classes = m->model.classes.size();
   if (req.body.empty() || req.body.size() % per)
     return error_response(400, "usage", "the body must hold whole images of " + std::to_string(per) + " bytes (" +

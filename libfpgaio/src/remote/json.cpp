@@ -33,6 +33,7 @@ namespace {
 
 struct Parser {
   const std::string& t;
+  bool lenient = false;  // parse_lenient's strings
   std::size_t i = 0;
 
   [[noreturn]] void fail(const std::string& why) const {
@@ -91,13 +92,17 @@ struct Parser {
       if (i >= t.size()) fail("string cut short");
       unsigned char c = static_cast<unsigned char>(t[i++]);
       if (c == '"') return out;
-      if (c < 0x20) fail("control character in a string");
+      if (c < 0x20 && !lenient) fail("control character in a string");
       if (c != '\\') {
         out += static_cast<char>(c);
         continue;
       }
       if (i >= t.size()) fail("string cut short");
       char e = t[i++];
+      if (lenient) {
+        lenient_escape(out, e);
+        continue;
+      }
       switch (e) {
         case '"': out += '"'; break;
         case '\\': out += '\\'; break;
@@ -124,6 +129,16 @@ struct Parser {
         default: fail("bad escape");
       }
     }
+  }
+  // After a backslash, in parse_lenient: \uXXXX decoded, anything else
+  // (a malformed \u too) read as the letter after the backslash.
+  void lenient_escape(std::string& out, char e) {
+    if (e == 'u' && i + 4 <= t.size() &&
+        t.substr(i, 4).find_first_not_of("0123456789abcdefABCDEF") == std::string::npos) {
+      utf8(out, hex4());
+      return;
+    }
+    out += e;
   }
   Value value(int depth) {
     if (depth > 64) fail("nested too deeply");
@@ -188,6 +203,11 @@ Value parse(const std::string& text) {
   p.ws();
   if (p.i != text.size()) p.fail("data after the value");
   return v;
+}
+
+Value parse_lenient(const std::string& text) {
+  Parser p{text, true};
+  return p.value(0);
 }
 
 }  // namespace fpgaio::json

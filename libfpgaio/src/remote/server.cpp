@@ -116,26 +116,14 @@ class BodyPool {
 
 constexpr std::size_t kConnectionMemory = std::size_t{256} << 10;
 
-// Percent-decoding of the path and the query, in place, as libmicrohttpd's
-// own, except that %00 stays as it is: MHD hands values on as C strings, so a
-// decoded NUL would cut "conv%00.x" to "conv" unseen; kept, it is a '%' that
-// no name or number accepts.
+// Percent-decoding of the path and the query, in place: the protocol's
+// (percent_decode: as libmicrohttpd's own, except that %00 stays as it is:
+// MHD hands values on as C strings, so a decoded NUL would cut "conv%00.x"
+// to "conv" unseen; kept, it is a '%' that no name or number accepts).
 size_t unescape(void*, MHD_Connection*, char* s) {
-  auto hex = [](char c) {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-  };
-  char* w = s;
-  for (char* r = s; *r;) {
-    int hi = r[0] == '%' && r[1] ? hex(r[1]) : -1, lo = hi >= 0 && r[2] ? hex(r[2]) : -1;
-    if (hi >= 0 && lo >= 0 && (hi || lo)) {
-      *w++ = static_cast<char>(hi * 16 + lo);
-      r += 3;
-    } else {
-      *w++ = *r++;
-    }
-  }
-  *w = 0;
-  return static_cast<size_t>(w - s);
+  std::size_t n = percent_decode(s, std::strlen(s));
+  s[n] = 0;
+  return n;
 }
 
 const char* refusal_kind(int status) {

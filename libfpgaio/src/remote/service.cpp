@@ -1,9 +1,6 @@
-// The server side of the job protocol: parameters checked, one job a slot,
-// a bounded queue, health, devices and Prometheus metrics.
-#include <sys/mman.h>
-#include <unistd.h>
-
-#include <cerrno>
+// The generic server: requests routed to their jobs (gzip_service.cpp,
+// infer_service.cpp), one job a slot, a bounded queue, health, devices and
+// Prometheus metrics.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -11,61 +8,16 @@
 #include <cstring>
 #include <thread>
 
-#include "fpgaio/codec.hpp"
 #include "fpgaio/device.hpp"
-#include "fpgaio/gzip.hpp"
 #include "fpgaio/json.hpp"
 #include "fpgaio/remote.hpp"
+#include "fpgaio/remote_gzip.hpp"
 #include "fpgaio/remote_infer.hpp"
 #include "fpgaio/version.hpp"
 
 namespace fpgaio::remote {
 
 namespace {
-
-struct VecSink : Sink {
-  Bytes v;
-  void write(const std::uint8_t* d, std::size_t k) override { v.insert(v.end(), d, d + k); }
-};
-
-// An answer over ServerConfig::max_answer (a decompression bomb).
-struct AnswerTooLarge {};
-
-// A VecSink that holds at most `limit` bytes, and grows to no more than
-// that (a vector's doubling would reach twice the limit).
-struct BoundedSink : Sink {
-  Bytes v;
-  std::size_t limit;
-  explicit BoundedSink(std::size_t l) : limit(l) {}
-  void write(const std::uint8_t* d, std::size_t k) override {
-    if (k > limit - v.size()) throw AnswerTooLarge{};
-    if (v.size() + k > v.capacity()) v.reserve(std::min(limit, std::max(v.size() + k, 2 * v.capacity())));
-    v.insert(v.end(), d, d + k);
-  }
-};
-
-// A request body as an Input (the library's readers take an Input): a memfd
-// holding a copy, never a name the client chose.
-class BodyInput {
- public:
-  explicit BodyInput(const Bytes& body) {
-    fd_ = ::memfd_create("fpga-remote-body", MFD_CLOEXEC);
-    if (fd_ < 0) throw_errno("memfd_create", errno);
-    full_write(fd_, body.data(), body.size(), "request body");
-    ::lseek(fd_, 0, SEEK_SET);
-    in_ = std::make_unique<Input>("/proc/self/fd/" + std::to_string(fd_));
-  }
-  ~BodyInput() {
-    in_.reset();
-    ::close(fd_);
-  }
-  Input& input() { return *in_; }
-
- private:
-  int fd_ = -1;
-  std::unique_ptr<Input> in_;
-};
-
 
 std::string json_escape(const std::string& s) {
   std::string q = json::quote(s);
@@ -87,189 +39,7 @@ Response text(int status, const std::string& type, const std::string& body) {
   return r;
 }
 
-const char* kind_name(ErrorKind k) {
-  switch (k) {
-    case ErrorKind::usage: return "usage";
-    case ErrorKind::io: return "io";
-    case ErrorKind::corrupt: return "corrupt";
-    case ErrorKind::device: return "device";
-  }
-  return "io";
-}
-
 }  // namespace
-
-std::uint64_t query_number(const std::map<std::string, std::string>& q, const std::string& key, std::uint64_t lo,
-                           std::uint64_t hi, std::uint64_t dflt) {
-  auto it = q.find(key);
-  if (it == q.end()) return dflt;
-  const std::string& s = it->second;
-  if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string::npos)
-    throw Error(ErrorKind::usage, "parameter '" + key + "' is not a number");
-  std::uint64_t v = std::stoull(s);
-  if (v < lo || v > hi)
-    throw Error(ErrorKind::usage, "parameter '" + key + "' must be between " + std::to_string(lo) + " and " +
-                                      std::to_string(hi));
-  return v;
-}
-
-// ---- Protocol helpers -------------------------------------------------------
-
-std::string encode_query(const std::map<std::string, std::string>& q) {
-  std::string out;
-  for (const auto& [k, v] : q) {
-    if (!out.empty()) out += '&';
-    out += k + '=';
-    for (unsigned char c : v) {
-      if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-        out += static_cast<char>(c);
-      } else {
-        char buf[4];
-        std::snprintf(buf, sizeof buf, "%%%02X", c);
-        out += buf;
-      }
-    }
-  }
-  return out;
-}
-
-std::map<std::string, std::string> decode_query(const std::string& s, std::string* repeated) {
-  // As the HTTP server reads a query (server.cpp's unescape): the two
-  // transports must not read one request two ways (a repeated level, a
-  // percent-encoded name, "%00" were each read differently over SSH).
-  auto unescape = [](const std::string& raw) {
-    std::string v;
-    for (std::size_t j = 0; j < raw.size(); ++j) {
-      if (raw[j] == '%' && j + 2 < raw.size() && std::isxdigit(static_cast<unsigned char>(raw[j + 1])) &&
-          std::isxdigit(static_cast<unsigned char>(raw[j + 2])) && raw.compare(j + 1, 2, "00") != 0) {
-        v += static_cast<char>(std::stoi(raw.substr(j + 1, 2), nullptr, 16));
-        j += 2;
-      } else if (raw[j] == '+') {
-        v += ' ';
-      } else {
-        v += raw[j];
-      }
-    }
-    return v;
-  };
-  std::map<std::string, std::string> q;
-  std::size_t i = 0;
-  while (i < s.size()) {
-    std::size_t amp = s.find('&', i);
-    if (amp == std::string::npos) amp = s.size();
-    std::string part = s.substr(i, amp - i);
-    std::size_t eq = part.find('=');
-    std::string k = unescape(part.substr(0, eq)), v = eq == std::string::npos ? "" : unescape(part.substr(eq + 1));
-    if (!k.empty() && !q.emplace(k, v).second && repeated && repeated->empty()) *repeated = k;
-    i = amp + 1;
-  }
-  return q;
-}
-
-Response error_response(int status, const std::string& kind, const std::string& message,
-                        std::optional<std::uint64_t> member, std::optional<std::uint64_t> offset) {
-  std::string j = "{\"error\":\"" + json_escape(kind) + "\",\"message\":\"" + json_escape(message) + "\"";
-  if (member) j += ",\"member\":" + std::to_string(*member);
-  if (offset) j += ",\"offset\":" + std::to_string(*offset);
-  j += "}\n";
-  return text(status, "application/json", j);
-}
-
-Response error_response(const Error& e) {
-  int status = e.kind() == ErrorKind::usage ? 400 : e.kind() == ErrorKind::corrupt ? 422 : 500;
-  Response r = error_response(status, kind_name(e.kind()), e.what(), e.member, e.offset);
-  if (e.damage != Damage::unspecified) {
-    // What gzip would call it, so the client says it in gzip's words too.
-    std::string j(r.body.begin(), r.body.end());
-    j.insert(j.rfind('}'), ",\"damage\":" + std::to_string(static_cast<int>(e.damage)));
-    r.body.assign(j.begin(), j.end());
-  }
-  return r;
-}
-
-Response host_scope(Response r) {
-  std::string j(r.body.begin(), r.body.end());
-  auto close = j.rfind('}');
-  if (close == std::string::npos) return r;
-  j.insert(close, ",\"scope\":\"host\"");
-  r.body.assign(j.begin(), j.end());
-  return r;
-}
-
-std::string with_body_crc(const Response& r) {
-  // Prometheus' text format keeps its type as scrapers know it.
-  if (r.content_type.rfind("text/plain", 0) == 0) return r.content_type;
-  return r.content_type + "; body-crc=" + std::to_string(crc32(0, r.body.data(), r.body.size()));
-}
-
-void check_body_crc(const Response& r) {
-  const std::string key = "; body-crc=";
-  auto p = r.content_type.find(key);
-  if (p == std::string::npos) return;
-  p += key.size();
-  std::string v = r.content_type.substr(p, r.content_type.find(';', p) - p);
-  if (v.empty() || v.size() > 10 || v.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoull(v) > 0xffffffffu)
-    throw TransportError("bad answer (its body-crc is not a CRC-32)");
-  if (crc32(0, r.body.data(), r.body.size()) != std::stoull(v))
-    throw TransportError("answer damaged on the way (its body is not the one the server sent: CRC-32)");
-}
-
-std::optional<std::string> json_value(const std::string& j, const std::string& key) {
-  std::string pat = "\"" + key + "\":";
-  auto p = j.find(pat);
-  if (p == std::string::npos) return std::nullopt;
-  p += pat.size();
-  if (p < j.size() && j[p] == '"') {
-    std::string v;
-    for (++p; p < j.size() && j[p] != '"'; ++p) {
-      if (j[p] == '\\' && p + 1 < j.size()) {
-        ++p;
-        if (j[p] == 'u' && p + 4 < j.size()) {
-          // Four hex digits, else read as plain letters (a lying
-          // server's "\uZZZZ" made std::stoi throw out of the client).
-          std::string hex = j.substr(p + 1, 4);
-          if (hex.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos) {
-            v += static_cast<char>(std::stoul(hex, nullptr, 16));
-            p += 4;
-            continue;
-          }
-        }
-      }
-      v += j[p];
-    }
-    return v;
-  }
-  std::size_t e = j.find_first_of(",}", p);
-  return j.substr(p, e == std::string::npos ? std::string::npos : e - p);
-}
-
-std::string server_text(std::string s) {
-  for (char& c : s)
-    if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) c = '?';
-  return s;
-}
-
-Error error_from_response(const Response& r) {
-  std::string body(r.body.begin(), r.body.end());
-  auto kind = json_value(body, "error").value_or("");
-  auto msg = server_text(json_value(body, "message").value_or("HTTP status " + std::to_string(r.status)));
-  ErrorKind k = kind == "corrupt" ? ErrorKind::corrupt
-                : kind == "usage" ? ErrorKind::usage
-                : kind == "device" ? ErrorKind::device
-                                   : ErrorKind::io;
-  Error e(k, msg);
-  try {
-    if (auto m = json_value(body, "member")) e.member = std::stoull(*m);
-    if (auto o = json_value(body, "offset")) e.offset = std::stoull(*o);
-    if (auto d = json_value(body, "damage")) {
-      int v = std::stoi(*d);
-      if (v > 0 && v <= static_cast<int>(Damage::method)) e.damage = static_cast<Damage>(v);
-    }
-  } catch (const std::exception&) {
-  }
-  return e;
-}
 
 std::string log_text(const std::string& s, std::size_t max) {
   std::string o;
@@ -475,113 +245,11 @@ Response Service::handle(const Request& req, const std::string& peer) {
 }
 
 Response Service::run_job(const Request& req, DevicePool::Lease& lease) {
-  const auto& q = req.query;
   // Tests only: makes every job hold its slot this long (queue-full tests).
   if (const char* d = std::getenv("FPGA_REMOTE_TEST_JOB_DELAY_MS"); d && *d)
     std::this_thread::sleep_for(std::chrono::milliseconds(std::strtoul(d, nullptr, 10)));
   if (req.path == "/v1/infer") return infer_response(*models_, req, &lease);
-  if (req.path == "/v1/gzip/compress") {
-    gzip::CompressOptions co;
-    co.level = static_cast<int>(query_number(q, "level", 0, 12, kDefaultLevel));
-    co.block_size = query_number(q, "block", 1024, gzip::max_block_size(), 1 << 20);
-    co.threads = 1;  // one job a slot
-    // A card's job runs on all the card's units (one job at a time per
-    // card), a core's on its one thread. Named devices never fall back
-    // inside a job: a unit's device error ends it (run_leased decides).
-    if (!lease.is_cpu()) co.units = &card_deflate_units(lease);
-    co.end_marker = query_number(q, "end", 0, 1, 1) == 1;
-    // A chunk's answer need not be the whole stream: always the end marker
-    // (clients before FT version 2 check for it; ours fold a whole stream
-    // of one member themselves, gzip::fold_end_marker).
-    co.one_member = false;
-    co.rsyncable = query_number(q, "rsyncable", 0, 1, 0) == 1;
-    if (auto it = q.find("name"); it != q.end()) {
-      if (it->second.find('\0') != std::string::npos) throw Error(ErrorKind::usage, "name holds a NUL byte");
-      co.name = it->second;
-    }
-    co.mtime = static_cast<std::uint32_t>(query_number(q, "mtime", 0, 0xffffffffu, 0));
-    if (auto it = q.find("comment"); it != q.end()) {
-      if (it->second.find('\0') != std::string::npos) throw Error(ErrorKind::usage, "comment holds a NUL byte");
-      co.comment = it->second;
-    }
-    if (auto it = q.find("part"); it != q.end()) {
-      co.part = parse_part(it->second);
-      if (!co.part) throw Error(ErrorKind::usage, "parameter 'part' must be INDEX/COUNT OFFSET");
-    }
-    if (auto it = q.find("strategy"); it != q.end()) {
-      if (it->second == "huffman") co.strategy = Strategy::huffman_only;
-      else if (it->second == "rle") co.strategy = Strategy::rle;
-      else if (it->second != "normal") throw Error(ErrorKind::usage, "parameter 'strategy' must be normal, huffman or rle");
-    }
-    // From the body where it lies, in this thread (one job a slot).
-    VecSink out;
-    out.v.reserve(req.body.size() / 2 + 4096);
-    gzip::compress(req.body.data(), req.body.size(), out, co);
-    Response r;
-    r.content_type = "application/gzip";
-    r.body = std::move(out.v);
-    return r;
-  }
-  // decompress, test: whole members; the client splits a stream at member
-  // boundaries and sends the end-of-stream check with the last chunk. The
-  // other formats fpga-gzip reads (.Z, pack, zip, zlib) and data passed
-  // through (-cdf) come whole, in one request.
-  bool test = req.path == "/v1/gzip/test";
-  BodyInput in(req.body);
-  gzip::DecompressOptions dopt;
-  dopt.threads = 1;
-  dopt.pass_through = query_number(q, "pass", 0, 1, 0) == 1;
-  dopt.detect_zlib = query_number(q, "zlib", 0, 1, 1) == 1;
-  bool salvage = !test && query_number(q, "salvage", 0, 1, 0) == 1;
-  dopt.list_only = test && query_number(q, "list", 0, 1, 0) == 1;  // -l: sizes from the headers where they are
-  gzip::Decoder dec(in.input(), dopt);
-  // fpga-gzip's words, without a member or an offset.
-  if (!dec.format() && !dopt.pass_through) {
-    bool cut = dec.shorter_than_magic();
-    Error e(ErrorKind::corrupt, cut ? "unexpected end of file" : "not in gzip format");
-    e.damage = cut ? Damage::truncated : Damage::not_gzip;
-    throw e;
-  }
-  Response r;
-  gzip::DecompressResult res;
-  BoundedSink out(cfg_.max_answer);
-  try {
-    if (test) {
-      NullSink sink;
-      res = dec.run(sink);
-    } else {
-      res = dec.run(out);
-    }
-  } catch (const AnswerTooLarge&) {
-    // A bomb, or a stream the client could not cut (foreign members, other
-    // formats): refused whole, salvage or not (protocol: "Limits").
-    return error_response(413, "too-large", "the data would be over the server's limit of " +
-                                                std::to_string(cfg_.max_answer) +
-                                                " bytes an answer (--max-answer); decompress it locally");
-  } catch (const Error& e) {
-    if (!salvage) throw;
-    // What was decoded before the damage, after the error's JSON, as a
-    // local -dc writes it (protocol: "salvage").
-    r = error_response(e);
-    r.content_type += "; salvage=" + std::to_string(out.v.size());
-    r.body.insert(r.body.end(), out.v.begin(), out.v.end());
-    return r;
-  }
-  if (test) {
-    r.content_type = "application/json";
-    std::string j = "{\"bytes\":" + std::to_string(res.stats.out_bytes) + "}\n";
-    r.body.assign(j.begin(), j.end());
-  } else {
-    r.body = std::move(out.v);
-  }
-  // What -l and -v show: bytes read, the content's CRC-32, the format.
-  static const char* const formats[] = {"gzip", "zlib", "zip", "lzw", "pack"};
-  r.content_type += "; in=" + std::to_string(res.stats.in_bytes) + "; crc=" + std::to_string(res.crc) +
-                    "; format=" + formats[static_cast<int>(res.format)];
-  if (res.trailing_garbage) r.content_type += "; trailing-garbage=1";  // a warning, as gzip
-  if (res.zip_more_entries) r.content_type += "; zip-more-entries=1";
-  for (const auto& w : res.warnings) r.content_type += "; warning=" + encode_query({{"w", w}}).substr(2);
-  return r;
+  return gzip_response(req, lease, cfg_.max_answer);  // gzip_service.cpp
 }
 
 std::string Service::devices_json() const {

@@ -33,6 +33,12 @@ struct Head {
   std::optional<fpgaio::PartOf> part;
 };
 
+// The library's options for one operand: what the tool's options and the
+// walk's header say (level, engine, block size, --rsyncable, container,
+// strategy, the header). fpga-gzip adds its threads and units; fpga-remote
+// sends the job of them (remote_protocol.hpp, compress_job).
+fpgaio::gzip::CompressOptions compress_options(const Options& o, const Head& head);
+
 // How one operand is decoded (the walk's choice from the options).
 struct DecodeSettings {
   std::string shown;         // the input's name in messages ("stdin")

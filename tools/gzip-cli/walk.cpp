@@ -16,6 +16,21 @@
 
 namespace fpgagzip {
 
+fpgaio::gzip::CompressOptions compress_options(const Options& o, const Head& head) {
+  fpgaio::gzip::CompressOptions co;
+  co.level = o.level;
+  co.engine = o.engine;
+  co.block_size = o.block_size;
+  co.rsyncable = o.rsyncable;
+  co.container = o.container;
+  co.strategy = o.strategy;
+  co.part = head.part;
+  co.name = head.name;
+  co.comment = head.comment;
+  co.mtime = head.mtime;
+  return co;
+}
+
 using fpgacli::report;
 namespace gz = fpgaio::gzip;
 
