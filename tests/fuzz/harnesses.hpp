@@ -35,8 +35,11 @@
 #include "fpgaio/images.hpp"
 #include "fpgaio/io.hpp"
 #include "fpgaio/split.hpp"
+#include "../unit/files.hpp"  // zlib_gzip
 
 namespace fuzzh {
+
+using testutil::zlib_gzip;
 
 using fpgaio::Bytes;
 using fpgaio::Error;
@@ -453,21 +456,6 @@ inline void manifest(const std::uint8_t* data, std::size_t size) {
 }
 
 // --- fuzz_join: parts that scan_part accepts join into exactly their data ----
-
-// A gzip stream made by zlib (members without an index, as gzip and pigz write).
-inline Bytes zlib_gzip(const Bytes& data, int level) {
-  z_stream z{};
-  if (deflateInit2(&z, level, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK) std::abort();
-  Bytes out(deflateBound(&z, data.size()) + 64);
-  z.next_in = const_cast<Bytef*>(data.data());
-  z.avail_in = static_cast<uInt>(data.size());
-  z.next_out = out.data();
-  z.avail_out = static_cast<uInt>(out.size());
-  if (deflate(&z, Z_FINISH) != Z_STREAM_END) std::abort();
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
 
 // A part as the fuzz input describes it: its bytes as given, or made from
 // data by fpga-gzip's compressor or by zlib, then perhaps damaged or extended.

@@ -18,6 +18,7 @@
 #include <zlib.h>
 
 #include "sweep.hpp"
+#include "files.hpp"
 #include "fpgaio/bnn.hpp"
 #include "fpgaio/error.hpp"
 #include "fpgaio/images.hpp"
@@ -295,49 +296,10 @@ TEST(BnnPynq, LfcImportsAndRuns) {
 
 namespace {
 
-// A file holding `data` (memfd), readable by path.
-struct MemFile {
-  int fd;
-  explicit MemFile(const Bytes& data) : fd(::memfd_create("test", 0)) {
-    full_write(fd, data.data(), data.size(), "memfd");
-    ::lseek(fd, 0, SEEK_SET);
-  }
-  ~MemFile() { ::close(fd); }
-  std::string path() const { return "/proc/self/fd/" + std::to_string(fd); }
-};
-
-// A pipe holding `data`, written by a thread (so it may exceed the pipe's
-// buffer), readable as a stream by path.
-struct Pipe {
-  int fds[2];
-  std::thread writer;
-  explicit Pipe(Bytes data) {
-    ::signal(SIGPIPE, SIG_IGN);  // the reader may stop early: EPIPE, not death
-    if (::pipe(fds) != 0) std::abort();
-    writer = std::thread([this, d = std::move(data)] {
-      std::size_t off = 0;
-      while (off < d.size()) {
-        ssize_t n = ::write(fds[1], d.data() + off, d.size() - off);
-        if (n <= 0) break;  // the reader closed early
-        off += static_cast<std::size_t>(n);
-      }
-      ::close(fds[1]);
-    });
-  }
-  ~Pipe() {
-    ::close(fds[0]);
-    writer.join();
-  }
-  std::string path() const { return "/proc/self/fd/" + std::to_string(fds[0]); }
-};
-
-Bytes idx3(std::uint32_t count, std::uint32_t h, std::uint32_t w, std::size_t images) {
-  Bytes b = {0, 0, 8, 3};
-  for (std::uint32_t d : {count, h, w})
-    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<std::uint8_t>(d >> s));
-  for (std::size_t i = 0; i < images * h * w; ++i) b.push_back(static_cast<std::uint8_t>(i * 7));
-  return b;
-}
+using testutil::error_of;
+using testutil::idx3;
+using testutil::MemFile;
+using testutil::Pipe;
 
 // Reads every image; returns how many, or the error's text.
 std::string read_all_images(const std::string& path) {
@@ -349,14 +311,6 @@ std::string read_all_images(const std::string& path) {
   return std::to_string(n) + " images";
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.path + ": " + e.describe();
-  }
-  return "no error";
-}
 
 }  // namespace
 
@@ -485,19 +439,6 @@ Bytes idx1(std::uint32_t declared, std::size_t n) {
 }
 
 // `d` as one gzip member (zlib's, level 1).
-Bytes gzip_of(const Bytes& d) {
-  z_stream z{};
-  if (deflateInit2(&z, 1, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK) std::abort();
-  Bytes out(deflateBound(&z, d.size()));
-  z.next_in = const_cast<Bytef*>(d.data());
-  z.avail_in = static_cast<uInt>(d.size());
-  z.next_out = out.data();
-  z.avail_out = static_cast<uInt>(out.size());
-  if (deflate(&z, Z_FINISH) != Z_STREAM_END) std::abort();
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
 }  // namespace
 
 TEST(ImageReader, LabelsAreHeldToTheirHeaderAndNeverReadWhole) {
@@ -522,7 +463,7 @@ TEST(ImageReader, GzipLabelsAreReadOnlyAsFarAsAsked) {
   // 2^32 - 1 labels declared, 32 MiB of them there (a bomb's start): the
   // first ones come at once; the file is never read to its end.
   Bytes l = idx1(0xffffffffu, 32u << 20);
-  Bytes gz = gzip_of(l);
+  Bytes gz = testutil::zlib_gzip(l, 1);
   MemFile f(gz);
   images::Labels lab(f.path());
   EXPECT_EQ(lab.count(), 0xffffffffu);
@@ -551,7 +492,7 @@ TEST(ImageReader, TheLastLabelChecksTheWholeFile) {
   // A gzip file one byte longer than its header says: fine while the labels
   // asked for are not the last; the last reads to the end.
   Bytes l = idx1(3, 4);
-  Bytes gz = gzip_of(l);
+  Bytes gz = testutil::zlib_gzip(l, 1);
   MemFile f(gz);
   images::Labels lab(f.path());
   EXPECT_EQ(lab.at(1), 7);

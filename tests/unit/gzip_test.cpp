@@ -14,6 +14,7 @@
 
 using namespace fpgaio;
 using testutil::decode;
+using testutil::zlib_gzip;
 
 namespace {
 
@@ -49,20 +50,6 @@ Bytes zlib_gunzip(const Bytes& gz) {
     }
   }
   inflateEnd(&z);
-  return out;
-}
-
-Bytes zlib_gzip(const Bytes& in, int level) {
-  Bytes out(compressBound(static_cast<uLong>(in.size())) + 64);
-  z_stream z{};
-  deflateInit2(&z, level, Z_DEFLATED, 16 + 15, 8, Z_DEFAULT_STRATEGY);
-  z.next_in = const_cast<Bytef*>(in.data());
-  z.avail_in = static_cast<uInt>(in.size());
-  z.next_out = out.data();
-  z.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
-  out.resize(z.total_out);
-  deflateEnd(&z);
   return out;
 }
 
@@ -194,7 +181,6 @@ TEST(Compress, OneBlockIsOneMemberThatEndsTheStream) {
   EXPECT_FALSE(h->end_of_stream);
   EXPECT_EQ(h->ft_version, gzip::kSubfieldVersion);
 }
-
 
 TEST(Compress, RsyncableResynchronisesAfterAnEdit) {
   Bytes in = testutil::random_data(1 << 20, 5);

@@ -1,8 +1,6 @@
-// Test helpers: in-memory inputs through memfd, sinks into vectors, data.
+// Test helpers: sinks into vectors, data; and files.hpp (memfd inputs,
+// pipes, zlib's gzip, IDX files).
 #pragma once
-
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include <random>
 #include <string>
@@ -10,21 +8,11 @@
 
 #include "fpgaio/gzip.hpp"
 #include "fpgaio/io.hpp"
+#include "files.hpp"
 
 namespace testutil {
 
 using fpgaio::Bytes;
-
-// A file descriptor holding `data`, readable by path (/proc/self/fd/N).
-struct MemFile {
-  int fd;
-  explicit MemFile(const Bytes& data) : fd(::memfd_create("test", 0)) {
-    fpgaio::full_write(fd, data.data(), data.size(), "memfd");
-    ::lseek(fd, 0, SEEK_SET);
-  }
-  ~MemFile() { ::close(fd); }
-  std::string path() const { return "/proc/self/fd/" + std::to_string(fd); }
-};
 
 struct VecSink : fpgaio::Sink {
   Bytes v;

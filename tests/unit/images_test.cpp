@@ -23,72 +23,15 @@
 
 using namespace fpgaio;
 using bnn::Shape;
+using testutil::idx3;
 using testutil::MemFile;
+using testutil::Pipe;
+
+using testutil::error_of;
 
 namespace {
 
-// A pipe holding `data`, written by a thread (so it may exceed the pipe's
-// buffer), readable as a stream by path.
-struct Pipe {
-  int fds[2];
-  std::thread writer;
-  explicit Pipe(Bytes data) {
-    ::signal(SIGPIPE, SIG_IGN);  // the reader may stop early: EPIPE, not death
-    if (::pipe(fds) != 0) std::abort();
-    writer = std::thread([this, d = std::move(data)] {
-      std::size_t off = 0;
-      while (off < d.size()) {
-        ssize_t n = ::write(fds[1], d.data() + off, d.size() - off);
-        if (n <= 0) break;  // the reader closed early
-        off += static_cast<std::size_t>(n);
-      }
-      ::close(fds[1]);
-    });
-  }
-  ~Pipe() {
-    ::close(fds[0]);
-    writer.join();
-  }
-  std::string path() const { return "/proc/self/fd/" + std::to_string(fds[0]); }
-};
-
-// An IDX file of `images` HxW images (pixel i is i * 7) whose header says `count`.
-Bytes idx3(std::uint32_t count, std::uint32_t h, std::uint32_t w, std::size_t images) {
-  Bytes b = {0, 0, 8, 3};
-  for (std::uint32_t d : {count, h, w})
-    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<std::uint8_t>(d >> s));
-  for (std::size_t i = 0; i < images * h * w; ++i) b.push_back(static_cast<std::uint8_t>(i * 7));
-  return b;
-}
-
-// `d` as one gzip member (zlib's, level 1): what gzip writes.
-Bytes gzip_of(const Bytes& d) {
-  z_stream z{};
-  if (deflateInit2(&z, 1, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK) std::abort();
-  Bytes out(deflateBound(&z, d.size()));
-  z.next_in = const_cast<Bytef*>(d.data());
-  z.avail_in = static_cast<uInt>(d.size());
-  z.next_out = out.data();
-  z.avail_out = static_cast<uInt>(out.size());
-  if (deflate(&z, Z_FINISH) != Z_STREAM_END) std::abort();
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.path + ": " + e.describe();
-  }
-  return "no error";
-}
-
-}  // namespace
-
-
-namespace {
+Bytes gzip_of(const Bytes& d) { return testutil::zlib_gzip(d, 1); }
 
 // Every image of `path` as a Reader gives them (batches of 4), or the error
 // after the images read before it.
