@@ -520,7 +520,14 @@ DecompressResult Decoder::run(Sink& sink) {
       if (ft) open_ft_stream = !h.end_of_stream;
       std::optional<std::uint32_t> limit;
       if (ft) limit = h.isize;
-      bool whole = h.index != Index::none && h.member_size <= kMaxParallelMember && (!ft || h.isize <= kMaxParallelIsize);
+      // A version-2 member (a file of one block) is streamed, its FT member
+      // size not trusted: a joiner that predates version 2 (fpga-cat before
+      // issue 21) copies it as a foreign member, renaming FNAME, and leaves
+      // that size stale; gzip reads such a file, so we do. One member needs
+      // no parallel decoding; its data size, CRC-32 and trailer are checked.
+      const bool v2 = ft && h.ft_version == kSubfieldVersionEnds;
+      bool whole = h.index != Index::none && !v2 && h.member_size <= kMaxParallelMember &&
+                   (!ft || h.isize <= kMaxParallelIsize);
       if (whole) {
         auto body_size = static_cast<std::size_t>(h.member_size - h.length);
         // FT members are counted before they are read (their header gives
@@ -584,7 +591,7 @@ DecompressResult Decoder::run(Sink& sink) {
         Streamed st;
         st.limit = limit;
         std::uint64_t used = d.stream_member(inf, out, res, st);
-        if (h.index != Index::none && h.length + used != h.member_size)
+        if (h.index != Index::none && !v2 && h.length + used != h.member_size)
           throw_corrupt("member size in header does not match its deflate data", Damage::format);
         if (ft && st.produced != h.isize) throw_corrupt("uncompressed size in header and trailer differ", Damage::length);
         res.crc = crc32_combine(res.crc, res.last_crc, st.produced);
