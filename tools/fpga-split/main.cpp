@@ -28,6 +28,10 @@ namespace {
 namespace sp = fpgaio::split;
 using fpgacli::report;
 
+// The status of a --filter command that failed (exit N, or 128 + signal), which
+// is fpga-split's own, as in GNU split.
+int filter_exit = 0;
+
 enum Id { kNumber, kBytes, kLineBytes, kLines, kSeparator, kWidth, kNumeric, kNumericFrom, kHex, kHexFrom,
           kAdditional, kElide, kFilter, kUnbuffered, kVerbose, kRecord, kIdx, kAlign, kDir, kRanges, kManifest, kNull, kForce,
           kProgress, kHelp, kVersion, kLicense };
@@ -426,13 +430,17 @@ class ChunkOut {
     int status = 0;
     while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {}
     pid_ = -1;
+    // GNU split exits with the command's status (128 + the signal's number
+    // for a signal), after its message.
+    if (WIFEXITED(status) && WEXITSTATUS(status) != 0) filter_exit = WEXITSTATUS(status);
+    if (WIFSIGNALED(status) && WTERMSIG(status) != SIGPIPE) filter_exit = 128 + WTERMSIG(status);
     if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
       throw fpgaio::Error(fpgaio::ErrorKind::io, "with FILE=" + name_ + ", exit " +
                                                      std::to_string(WEXITSTATUS(status)) + " from command: " + filter_);
     if (WIFSIGNALED(status) && WTERMSIG(status) != SIGPIPE)
       throw fpgaio::Error(fpgaio::ErrorKind::io, "with FILE=" + name_ + ", signal " +
-                                                     std::string(sigabbrev_np(WTERMSIG(status)) ? "SIG" : "") +
-                                                     (sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "") +
+                                                     (sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status))
+                                                                                     : std::to_string(WTERMSIG(status))) +
                                                      " from command: " + filter_);
   }
 
@@ -961,8 +969,13 @@ int Splitter::run() {
     }
     // GNU split's messages about the command line name no file.
     if (e.kind() == fpgaio::ErrorKind::usage && e.path.empty()) fpgacli::report("", e.describe());
-    else if (std::string(e.what()).rfind("with FILE=", 0) == 0) fpgacli::report("", e.what());
-    else {
+    else if (std::string(e.what()).rfind("with FILE=", 0) == 0) {
+      fpgacli::report("", e.what());
+      if (filter_exit) {
+        say_kept();
+        return filter_exit;
+      }
+    } else {
       // Standard input is "-" in messages, as GNU split names it.
       fpgaio::Error named = e;
       if (o_.input == "-" && (named.path.empty() || named.path == "stdin")) named.path = "-";

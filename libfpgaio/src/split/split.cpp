@@ -65,10 +65,12 @@ bool all_digits(const std::string& s) {
 // -n l/N as GNU split 9.1 cuts: chunk k (from 1) nominally ends at byte
 // k*(size/N)-1 (the last at the end) and really ends with the record that
 // holds that byte; a record over several nominal ends leaves empty chunks.
+// With more chunks than bytes the step is 1 byte, not 0 (chunk k ends at
+// byte k-1), as GNU's chunks show.
 std::vector<std::uint64_t> record_count_starts(int fd, const std::string& path, std::uint64_t base,
                                                std::uint64_t size, std::uint64_t n, char sep) {
   using i64 = std::int64_t;
-  const auto cs = static_cast<i64>(size / n);
+  const auto cs = static_cast<i64>(std::max<std::uint64_t>(size / n, 1));
   std::vector<std::uint64_t> starts{0};
   std::uint64_t written = 0, chunk_no = 1;
   i64 chunk_end = cs - 1;

@@ -132,7 +132,7 @@ same_message() { # args...
   diff -r g o
   # A failing command is GNU's error.
   run "$SPLIT" -n r/2 --filter='exit 3' r.txt
-  [ "$status" -eq 1 ]
+  [ "$status" -eq 3 ]  # the command's status, as GNU split
   [ "${lines[0]}" = "fpga-split: with FILE=r.txt.000, exit 3 from command: exit 3" ]
 }
 
@@ -326,4 +326,24 @@ same_message() { # args...
   [ "$(cat ./-d.log | "$SPLIT" -l 40000 - -- -p | head -1)" = ./-p.000 ]
   # Without a '-' nothing changes.
   [ "$("$SPLIT" -f -n 1 -- -d.log plain)" = plain.000 ]
+}
+
+@test "-n l/N with more chunks than bytes: GNU 9.1's chunks (chunk k nominally ends at byte k-1)" {
+  printf 'x\nx\nx\n' > r.txt
+  for n in 7 12; do same_as_gnu -n l/$n; done
+  printf 'a\nbb\nccc\n\ndddd\ne' > r.txt
+  for n in 17 20 40; do same_as_gnu -n l/$n; done
+  printf 'a\nb\nc\nd\ne\n' > r.txt
+  for n in 3 6 10 11 12; do same_as_gnu -n l/$n; done
+}
+
+@test "--filter: a command that fails gives its own status (128 + signal for a signal) and GNU's message" {
+  seq 1000 > big
+  for f in 'exit 3' 'kill -9 $$'; do
+    gnu=$(split -n 2 --filter="$f" big 2>&1; echo "status $?")
+    ours=$("$SPLIT" -n 2 --filter="$f" big 2>&1 >/dev/null; echo "status $?")
+    # The same words and status; only the chunk names differ (xaa: big.000).
+    [ "${ours//fpga-split/split}" = "${gnu//xaa/big.000}" ] || { echo "GNU: $gnu"; echo "ours: $ours"; false; }
+  done
+  [ ! -e big.000 ]
 }
