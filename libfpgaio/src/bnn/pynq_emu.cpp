@@ -182,6 +182,7 @@ Emulator::Emulator(const std::string& path, const EmuOptions& o) : path_(path), 
   }
   if (fd < 0) {
     if (errno == ELOOP) throw Error(ErrorKind::usage, "a symbolic link; the emulator serves a file it creates").with_path(path);
+    if (errno == EISDIR) throw Error(ErrorKind::usage, "not a regular file; the emulator serves a file of its own").with_path(path);
     throw_errno("cannot open", errno, path);
   }
   m.fd = fd;
