@@ -36,6 +36,9 @@ namespace bnn = fpgaio::bnn;
 using testutil::TempDir;
 
 long futex(std::uint32_t* w, int op, std::uint32_t v, const timespec* t) {
+#if defined(SYS_futex_time64) && defined(__SIZEOF_LONG__) && __SIZEOF_LONG__ == 4
+  if (sizeof(time_t) == 8) return ::syscall(SYS_futex_time64, w, op, v, t, nullptr, 0);  // 32-bit, 64-bit time_t
+#endif
   return ::syscall(SYS_futex, w, op, v, t, nullptr, 0);
 }
 
