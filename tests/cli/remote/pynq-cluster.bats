@@ -1,0 +1,181 @@
+#!/usr/bin/env bats
+# Issue 23's cluster of Pynq-Z1 boards, tested as a cluster: each board a
+# network namespace running `fpga-remote serve` (the armhf build under
+# qemu-user with the BNN-PYNQ overlay emulated where those are built, else
+# this host's binaries on the CPU: board_programs), and this host (the root
+# namespace) running the issue's pipeline with GNU parallel. The results are
+# byte-identical to one local fpga-infer on the CPU; a board killed after
+# its first answer is named and its work done by the others; with no board
+# left the run fails and no results file is written.
+
+load ../helpers
+load helpers
+
+# A batch of CIFAR-10 records made from the two real ones, and the host's
+# import of CNV-W1A1. Smaller when the boards compute on an emulated CPU.
+setup_file() {
+  [ -d "$DATA/bnn-pynq" ] || return 0
+  board_programs
+  local n=400
+  if [ -n "$BOARD_RUN" ] && [ -z "$BOARD_OVERLAY" ]; then n=96; fi
+  export RECORDS=${FPGA_CLUSTER_RECORDS:-$n}
+  "$PY" "$FIXTURES/cifar_batch.py" "$DATA/images/deer.bin" "$DATA/images/cifar10-test-0000.bin" \
+    "$RECORDS" 23 > "$BATS_FILE_TMPDIR/test_batch.bin"
+  "$INFER" import-bnn-pynq "$DATA/bnn-pynq/cifar10/cnvW1A1" -o "$BATS_FILE_TMPDIR/cnv.fbnn" 2>/dev/null
+  # What one fpga-infer here prints for the whole batch, on the CPU.
+  (cd "$BATS_FILE_TMPDIR" && "$INFER" -q --device cpu --model cnv.fbnn test_batch.bin > local.tsv)
+}
+
+setup() {
+  need_data
+  need_netns
+  command -v parallel >/dev/null || skip "no GNU parallel"
+  board_programs
+  echo "# boards: $BOARD_WHAT; $RECORDS records" >&3
+  mkdir -p "$BATS_TEST_TMPDIR/w" "$BATS_TEST_TMPDIR/models"
+  cd "$BATS_TEST_TMPDIR/w"
+  cp "$BATS_FILE_TMPDIR/test_batch.bin" .
+  cp "$BATS_FILE_TMPDIR/cnv.fbnn" "$BATS_TEST_TMPDIR/models/"
+  # Beyond loopback a server needs a token; the host's fpga-remote sends it.
+  head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$BATS_TEST_TMPDIR/token"
+  export FPGA_REMOTE_TOKEN=$(cat "$BATS_TEST_TMPDIR/token")
+  export PATH=$FPGA_BIN:$PATH
+  cp "$BATS_FILE_TMPDIR/local.tsv" .
+}
+
+# start_boards N: boards b1..bN serving $BATS_TEST_TMPDIR/models, named in
+# boards.txt in that order; BPID, BLOG, BURL, BNS are arrays by board (1..N).
+start_boards() { # n
+  local i
+  BPID=() BLOG=() BURL=() BNS=()
+  : > boards.txt
+  for i in $(seq "$1"); do
+    start_board "b$i" "$BATS_TEST_TMPDIR/models" "$BATS_TEST_TMPDIR/token"
+    BPID[i]=$BOARD_PID BLOG[i]=$BOARD_LOG BURL[i]=$BOARD_URL BNS[i]=$BOARD_NS
+    echo "$BOARD_URL" >> boards.txt
+  done
+  for i in $(seq "$1"); do board_up "${BLOG[i]}" "${BPID[i]}"; done
+}
+
+# The device a board's answers name in its log.
+board_device() { if [ -n "$BOARD_OVERLAY" ]; then echo pynq:0; else echo cpu; fi; }
+
+# Lines of standard input to standard output: the first at once, the rest
+# once the file $1 exists (up to 60 s), so that the test acts between the
+# pipeline's first job and the others.
+gate() { # file
+  local line
+  IFS= read -r line && printf '%s\n' "$line"
+  for _ in $(seq 1200); do [ -e "$1" ] && break; sleep 0.05; done
+  cat
+}
+
+# Waits (up to 60 s) until the board's log shows its first answer to an
+# inference request.
+wait_first_answer() { # log
+  for _ in $(seq 1200); do grep -q 'POST /v1/infer 200' "$1" && return 0; sleep 0.05; done
+  cat "$1" >&2
+  return 1
+}
+
+# Waits (up to 60 s) until a request has reached the board in namespace $1
+# and waits unread: a connection on port 8437 with bytes in its receive
+# queue (the server is stopped, so nothing reads them).
+wait_unread_request() { # ns
+  for _ in $(seq 1200); do
+    ip netns exec "$1" ss -tnH state established '( sport = :8437 )' | awk '$1 > 0 { f = 1 } END { exit !f }' && return 0
+    sleep 0.05
+  done
+  ip netns exec "$1" ss -tn >&2
+  return 1
+}
+
+@test "the issue's pipeline on three boards: results.tsv is byte-identical to fpga-infer on the CPU here" {
+  # The model as a board makes it: the board's own import, byte for byte
+  # the host's.
+  board_exec fpga-infer import-bnn-pynq "$DATA/bnn-pynq/cifar10/cnvW1A1" -o board-cnv.fbnn 2>/dev/null
+  cmp board-cnv.fbnn "$BATS_TEST_TMPDIR/models/cnv.fbnn"
+  start_boards 3
+  if [ -n "$BOARD_OVERLAY" ]; then
+    # What a board shows when its overlay is loaded.
+    FPGAIO_PYNQ_EMU=$BOARD_EMU board_exec fpga-infer --list-devices > devices
+    cat devices
+    grep -q '^pynq:0' devices
+  fi
+  fpga-split --ranges --record-size 3073 -n 8 test_batch.bin | parallel -j 8 fpga-remote --hosts boards.txt fpga-infer --model cnv --save
+  fpga-cat --lines test_batch.bin.*.tsv > results.tsv
+  cmp local.tsv results.tsv
+  [ "$(wc -l < results.tsv)" -eq "$RECORDS" ]
+  # The batch is not one class over and over.
+  [ "$(cut -f3 results.tsv | sort -u | wc -l)" -ge 4 ]
+  # Every board answered, on its overlay (or CPU).
+  for i in 1 2 3; do
+    grep -q "POST /v1/infer 200 .* $(board_device)\$" "${BLOG[i]}" || { cat "${BLOG[i]}"; false; }
+  done
+}
+
+@test "a board killed after its first answer: its work fails over, the board is named, the results are byte-identical" {
+  start_boards 2
+  # The first job's slot is board 1's. When it has answered, it is stopped,
+  # the other jobs start, and when one of them has sent board 1 a request,
+  # the board dies with requests in flight.
+  fpga-split --ranges --record-size 3073 -n 8 test_batch.bin | gate go |
+    parallel -j 8 fpga-remote --hosts boards.txt fpga-infer --model cnv --save 2> err &
+  pipeline=$!
+  wait_first_answer "${BLOG[1]}"
+  kill -STOP "${BPID[1]}"
+  touch go
+  wait_unread_request "${BNS[1]}"
+  kill -9 "${BPID[1]}"
+  rc=0; wait "$pipeline" || rc=$?
+  cat err
+  [ "$rc" -eq 0 ]
+  fpga-cat --lines test_batch.bin.*.tsv > results.tsv
+  cmp local.tsv results.tsv
+  # The dead board is named, with where its work went.
+  grep -q "^fpga-remote: ${BURL[1]}: skipped (.*); trying ${BURL[2]}\$" err
+  ! grep -v "^fpga-remote: ${BURL[1]}: skipped \|^fpga-remote: [0-9]* images in " err
+  # It answered once; the other board did the rest.
+  [ "$(grep -c 'POST /v1/infer 200' "${BLOG[1]}")" -eq 1 ]
+  grep -q "POST /v1/infer 200 .* $(board_device)\$" "${BLOG[2]}"
+}
+
+@test "every board dead: each job fails naming every board, exit non-zero, no results file" {
+  start_boards 2
+  # Both die after board 1's first answer: the first part is written, the
+  # others cannot be.
+  fpga-split --ranges --record-size 3073 -n 8 test_batch.bin | gate go |
+    parallel -j 8 fpga-remote --hosts boards.txt fpga-infer --model cnv --save 2> err &
+  pipeline=$!
+  wait_first_answer "${BLOG[1]}"
+  kill -9 "${BPID[1]}" "${BPID[2]}"
+  touch go
+  rc=0; wait "$pipeline" || rc=$?
+  cat err
+  # GNU parallel's status: the number of jobs that failed (the seven after).
+  [ "$rc" -eq 7 ]
+  grep '^fpga-remote: test_batch.bin@00[1-7]/8:[0-9]*+[0-9]*: no host could do the work; tried ' err > failed
+  [ "$(wc -l < failed)" -eq 7 ]
+  [ "$(grep -cF "${BURL[1]} (" failed)" -eq 7 ]
+  [ "$(grep -cF "${BURL[2]} (" failed)" -eq 7 ]
+  # One part, from the job that ran before; no partial ones.
+  [ "$(ls test_batch.bin.*)" = test_batch.bin.000.tsv ]
+  # The join refuses, naming the first missing part, and writes nothing:
+  # with -o no file at all (with '> results.tsv' the shell has made an
+  # empty one).
+  run fpga-cat --lines -o results.tsv test_batch.bin.*.tsv
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [[ "$output" == "fpga-cat: "*"test_batch.bin.001"* ]]
+  [ ! -e results.tsv ]
+  rc=0; fpga-cat --lines test_batch.bin.*.tsv > results.tsv || rc=$?
+  [ "$rc" -eq 1 ]
+  [ ! -s results.tsv ]
+  # All dead from the start: every job fails, nothing is written.
+  rm test_batch.bin.000.tsv
+  rc=0; fpga-split --ranges --record-size 3073 -n 8 test_batch.bin | parallel -j 8 fpga-remote --hosts boards.txt fpga-infer --model cnv --save 2> err || rc=$?
+  [ "$rc" -eq 8 ]
+  [ "$(grep -c 'no host could do the work' err)" -eq 8 ]
+  run ls test_batch.bin.*
+  [ "$status" -ne 0 ]
+}
