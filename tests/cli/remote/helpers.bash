@@ -292,20 +292,33 @@ board_exec() { # program [args...]
 # serves it: header word `state` (offset 20) is 1.
 emu_serving() { [ "$(od -An -tu4 -j20 -N4 "$1" 2>/dev/null | tr -d ' ')" = 1 ]; }
 
-# start_board NAME MODELS TOKEN-FILE: a board in a namespace of its own:
-# the overlay's emulator (NAME.emu) when there is one, then fpga-remote
-# serve on the namespace's address, port 8437, serving MODELS, with the
-# token (any address but loopback needs one); with the overlay it runs on
-# pynq:0 only, so a board that cannot open it fails here, never falls
-# back. Its card lock is its own (the boards share this host's /run/lock).
-# Sets BOARD_NS, BOARD_URL, BOARD_PID, BOARD_LOG, BOARD_EMU; board_up waits
-# for it to listen.
-start_board() { # name models token-file
-  local name=$1 T dev=() env=()
+# start_board NAME SERVE-OPTIONS...: a board in a namespace of its own:
+# the overlay's emulator (NAME.emu) when there is one, then `fpga-remote
+# serve` with the options given (their --listen ADDR:PORT is taken in the
+# namespace; the board is reached at its address, 10.231.N.2:PORT). With
+# the overlay, the options should name pynq:0 as the only device, so that a
+# board that cannot open it fails here and never falls back; without it,
+# `--device pynq:0` becomes `--device cpu --slots 1`, the board's CPU
+# standing in for its one overlay. Its card lock is its own (the boards
+# share this host's /run/lock). Sets BOARD_NS, BOARD_URL, BOARD_PID,
+# BOARD_LOG, BOARD_EMU; board_up waits for it to listen.
+start_board() { # name serve-options...
+  local name=$1 T env=() opts=() listen="" prev="" o
+  shift
   T=$(remote_state_dir)
+  for o in "$@"; do
+    [ "$prev" = --listen ] && listen=$o
+    if [ -z "$BOARD_OVERLAY" ] && [ "$prev" = --device ] && [ "$o" = pynq:0 ]; then
+      opts+=(cpu --slots 1)
+    else
+      opts+=("$o")
+    fi
+    prev=$o
+  done
+  [ -n "$listen" ] || { echo "start_board: no --listen" >&2; return 1; }
   make_free_netns || return 1
   BOARD_NS=$NS
-  BOARD_URL=http://10.231.$NET.2:8437
+  BOARD_URL=http://10.231.$NET.2:${listen##*:}
   BOARD_LOG=$T/$name.log
   BOARD_EMU=""
   mkdir -p "$T/$name.locks"
@@ -322,11 +335,10 @@ start_board() { # name models token-file
     done
     emu_serving "$BOARD_EMU" || { cat "$T/$name.emu.log" >&2; return 1; }
     env+=(FPGAIO_PYNQ_EMU="$BOARD_EMU")
-    dev=(--device pynq:0)
   fi
   : > "$BOARD_LOG"
   ip netns exec "$NS" env "${env[@]}" "${BOARD_ENV[@]}" $BOARD_RUN "$BOARD_BIN/fpga-remote" serve \
-    --listen "${BOARD_URL#http://}" --models "$2" --token-file "$3" "${dev[@]}" 2> "$BOARD_LOG" &
+    "${opts[@]}" 2> "$BOARD_LOG" &
   BOARD_PID=$!
   echo "$BOARD_PID" >> "$T/servers"
 }

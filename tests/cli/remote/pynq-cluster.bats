@@ -1,12 +1,14 @@
 #!/usr/bin/env bats
 # Issue 23's cluster of Pynq-Z1 boards, tested as a cluster: each board a
-# network namespace running `fpga-remote serve` (the armhf build under
-# qemu-user with the BNN-PYNQ overlay emulated where those are built, else
-# this host's binaries on the CPU: board_programs), and this host (the root
-# namespace) running the issue's pipeline with GNU parallel. The results are
-# byte-identical to one local fpga-infer on the CPU; a board killed after
-# its first answer is named and its work done by the others; with no board
-# left the run fails and no results file is written.
+# network namespace running `fpga-remote serve` as fpga-tools(7), PYNQ-Z1
+# CLUSTER, starts it (the armhf build under qemu-user with the BNN-PYNQ
+# overlay emulated where those are built, else this host's binaries on the
+# CPU: board_programs), and this host (the root namespace) running the
+# issue's pipeline and the page's own commands with GNU parallel. The
+# results are byte-identical to one local fpga-infer on the CPU; a board
+# killed after its first answer is named and its work done by the others;
+# with no board left every job fails naming its range, and the join writes
+# nothing.
 
 load ../helpers
 load helpers
@@ -26,31 +28,47 @@ setup_file() {
   (cd "$BATS_FILE_TMPDIR" && "$INFER" -q --device cpu --model cnv.fbnn test_batch.bin > local.tsv)
 }
 
+# fpga-tools(7)'s PYNQ-Z1 CLUSTER as man prints it: one command a line
+# (lines continued with \ joined), blanks squeezed.
+cluster_section() {
+  MANWIDTH=200 man -l "$FPGA_SOURCE_DIR/man/fpga-tools.7" 2>/dev/null | col -bx |
+    sed -n '/^PYNQ-Z1 CLUSTER/,/^ENVIRONMENT/p' | sed -e :a -e '/\\$/N; s/\\\n//; ta' |
+    sed 's/^ *//; s/  */ /g'
+}
+
 setup() {
   need_data
   need_netns
   command -v parallel >/dev/null || skip "no GNU parallel"
+  command -v man >/dev/null || skip "no man"
   board_programs
   echo "# boards: $BOARD_WHAT; $RECORDS records" >&3
   mkdir -p "$BATS_TEST_TMPDIR/w" "$BATS_TEST_TMPDIR/models"
   cd "$BATS_TEST_TMPDIR/w"
-  cp "$BATS_FILE_TMPDIR/test_batch.bin" .
+  cp "$BATS_FILE_TMPDIR/test_batch.bin" "$BATS_FILE_TMPDIR/local.tsv" .
   cp "$BATS_FILE_TMPDIR/cnv.fbnn" "$BATS_TEST_TMPDIR/models/"
-  # Beyond loopback a server needs a token; the host's fpga-remote sends it.
-  head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$BATS_TEST_TMPDIR/token"
+  # The token the page makes; the host's fpga-remote sends it.
+  head -c 32 /dev/urandom | base64 > "$BATS_TEST_TMPDIR/token"
   export FPGA_REMOTE_TOKEN=$(cat "$BATS_TEST_TMPDIR/token")
   export PATH=$FPGA_BIN:$PATH
-  cp "$BATS_FILE_TMPDIR/local.tsv" .
+  # The boards' server as the page starts it, its files here.
+  cluster_section > "$BATS_TEST_TMPDIR/section"
+  local serve
+  serve=$(sed -n 's/^sudo fpga-remote serve //p' "$BATS_TEST_TMPDIR/section")
+  [ -n "$serve" ]
+  serve=${serve//\/etc\/fpga-remote.token/$BATS_TEST_TMPDIR/token}
+  serve=${serve//\/srv\/models/$BATS_TEST_TMPDIR/models}
+  read -ra SERVE_OPTS <<< "$serve"
 }
 
-# start_boards N: boards b1..bN serving $BATS_TEST_TMPDIR/models, named in
+# start_boards N: boards b1..bN as the page starts them, named in
 # boards.txt in that order; BPID, BLOG, BURL, BNS are arrays by board (1..N).
 start_boards() { # n
   local i
   BPID=() BLOG=() BURL=() BNS=()
   : > boards.txt
   for i in $(seq "$1"); do
-    start_board "b$i" "$BATS_TEST_TMPDIR/models" "$BATS_TEST_TMPDIR/token"
+    start_board "b$i" "${SERVE_OPTS[@]}"
     BPID[i]=$BOARD_PID BLOG[i]=$BOARD_LOG BURL[i]=$BOARD_URL BNS[i]=$BOARD_NS
     echo "$BOARD_URL" >> boards.txt
   done
@@ -90,18 +108,26 @@ wait_unread_request() { # ns
   return 1
 }
 
-@test "the issue's pipeline on three boards: results.tsv is byte-identical to fpga-infer on the CPU here" {
-  # The model as a board makes it: the board's own import, byte for byte
-  # the host's.
-  board_exec fpga-infer import-bnn-pynq "$DATA/bnn-pynq/cifar10/cnvW1A1" -o board-cnv.fbnn 2>/dev/null
-  cmp board-cnv.fbnn "$BATS_TEST_TMPDIR/models/cnv.fbnn"
+@test "three boards as fpga-tools(7) sets them up: the issue's pipeline and the page's give results byte-identical to fpga-infer on the CPU here" {
+  S=$BATS_TEST_TMPDIR/section
+  # The model as the page has a board make it (its import, with the board's
+  # binary), byte for byte the host's.
+  cmd=$(sed -n 's/^sudo \(fpga-infer import-bnn-pynq .*\)/\1/p' "$S")
+  [ -n "$cmd" ]
+  cmd=${cmd//BNN-PYNQ\/bnn\/params/$DATA/bnn-pynq}
+  cmd=${cmd//\/srv\/models/$PWD}
+  read -ra words <<< "$cmd"
+  board_exec "${words[@]}" 2>/dev/null
+  cmp cnv.fbnn "$BATS_TEST_TMPDIR/models/cnv.fbnn"
   start_boards 3
   if [ -n "$BOARD_OVERLAY" ]; then
-    # What a board shows when its overlay is loaded.
+    # The page's check on a board: the list names pynq:0.
+    grep -qx 'sudo fpga-infer --list-devices' "$S"
     FPGAIO_PYNQ_EMU=$BOARD_EMU board_exec fpga-infer --list-devices > devices
     cat devices
-    grep -q '^pynq:0' devices
+    awk -F '\t' '$2 == "pynq:0" { f = 1 } END { exit !f }' devices
   fi
+  # The issue's pipeline, as the issue writes it.
   fpga-split --ranges --record-size 3073 -n 8 test_batch.bin | parallel -j 8 fpga-remote --hosts boards.txt fpga-infer --model cnv --save
   fpga-cat --lines test_batch.bin.*.tsv > results.tsv
   cmp local.tsv results.tsv
@@ -112,6 +138,20 @@ wait_unread_request() { # ns
   for i in 1 2 3; do
     grep -q "POST /v1/infer 200 .* $(board_device)\$" "${BLOG[i]}" || { cat "${BLOG[i]}"; false; }
   done
+  # The page's hosts file (board1, board2 ...: these boards) and its run.
+  grep '^http://board[0-9]*:8437$' "$S" > page-boards
+  [ "$(wc -l < page-boards)" -ge 2 ]
+  : > boards.txt
+  while read -r line; do
+    i=$(sed 's|^http://board\([0-9]*\):8437$|\1|' <<< "$line")
+    echo "${BURL[i]}" >> boards.txt
+  done < page-boards
+  awk '/^fpga-split --ranges/ { on = 1 } on { printf "%s%s", $0, (/\|$/ ? " " : "\n") } /^fpga-cat / { exit }' "$S" > run.sh
+  cat run.sh
+  [ "$(wc -l < run.sh)" -eq 2 ]
+  rm test_batch.bin.*.tsv results.tsv
+  bash -e run.sh
+  cmp local.tsv results.tsv
 }
 
 @test "a board killed after its first answer: its work fails over, the board is named, the results are byte-identical" {
