@@ -8,7 +8,9 @@
 # results are byte-identical to one local fpga-infer on the CPU; a board
 # killed after its first answer is named and its work done by the others;
 # with no board left every job fails naming its range, and the join writes
-# nothing.
+# nothing. FPGA_ARMHF_BIN names the armhf build (default build-armhf/tools);
+# FPGA_CLUSTER_RECORDS the batch's size (400; 96 when the boards compute on
+# qemu's emulated CPU).
 
 load ../helpers
 load helpers
@@ -138,6 +140,16 @@ wait_unread_request() { # ns
   for i in 1 2 3; do
     grep -q "POST /v1/infer 200 .* $(board_device)\$" "${BLOG[i]}" || { cat "${BLOG[i]}"; false; }
   done
+  if [ -n "$BOARD_OVERLAY" ]; then
+    # Each emulated overlay ran: its 136,512 parameter words once (once per
+    # server start, not per batch), then the batches (header word `runs`,
+    # docs/PYNQ-EMULATION.md).
+    for i in 1 2 3; do
+      runs=$(od -An -tu4 -j108 -N4 "$BATS_TEST_TMPDIR/b$i.emu" | tr -d ' ')
+      echo "b$i: $runs runs"
+      [ "$runs" -gt 136512 ] && [ "$runs" -lt $((2 * 136512)) ]
+    done
+  fi
   # The page's hosts file (board1, board2 ...: these boards) and its run.
   grep '^http://board[0-9]*:8437$' "$S" > page-boards
   [ "$(wc -l < page-boards)" -ge 2 ]
