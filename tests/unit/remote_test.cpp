@@ -579,3 +579,19 @@ TEST(RemoteErrors, HostScopeMarksWhatAnotherHostMayDo) {
   // Control characters from the server are not printed as they are.
   EXPECT_EQ(rm::host_cannot(rm::host_scope(rm::error_response(500, "io", "bad\x1b[2J"))), "bad?[2J");
 }
+
+// The reason a host failed reads the same each time it fails the same way
+// (the count in "tried HOST (WHY) 3 times" depends on it): curl's times go.
+TEST(RemoteErrors, CurlReasonsWithoutTheirTimes) {
+  EXPECT_EQ(rm::curl_reason("Failed to connect to 127.0.0.1 port 42425 after 11 ms: Couldn't connect to server"),
+            "Failed to connect to 127.0.0.1 port 42425: Couldn't connect to server");
+  EXPECT_EQ(rm::curl_reason("Failed to connect to 127.0.0.1 port 42425 after 0 ms: Couldn't connect to server"),
+            "Failed to connect to 127.0.0.1 port 42425: Couldn't connect to server");
+  EXPECT_EQ(rm::curl_reason("Connection timed out after 2001 milliseconds"), "Connection timed out");
+  EXPECT_EQ(rm::curl_reason("Operation timed out after 2000 milliseconds with 0 bytes received"),
+            "Operation timed out with 0 bytes received");
+  // Anything else as it is.
+  EXPECT_EQ(rm::curl_reason("Recv failure: Connection reset by peer"), "Recv failure: Connection reset by peer");
+  EXPECT_EQ(rm::curl_reason("after 5 ms"), "after 5 ms");
+  EXPECT_EQ(rm::curl_reason("the host after 12 msgs"), "the host after 12 msgs");
+}

@@ -28,11 +28,13 @@ namespace {
 
 // Errors as fpga-infer words them, after the host: "HOST: FILE: message".
 // A host's own answer already names it; "no host could do the work" names
-// every host tried.
-void report_with_host(Error e, const std::string& host) {
+// every host tried, after the input whose images were not classified (in a
+// pipeline of many jobs, the one whose results are missing), as fpga-gzip's
+// path names its file.
+void report_with_host(Error e, const std::string& host, const std::string& input) {
   std::string what = e.what();
   if (e.kind() == ErrorKind::device && what.rfind("no host could do the work", 0) == 0) {
-    fpgacli::report(e.path, e.describe());
+    fpgacli::report(e.path.empty() ? (input == "-" ? "stdin" : input) : e.path, e.describe());
     return;
   }
   if (e.path.empty()) e.path = host;
@@ -58,6 +60,8 @@ int infer_main(rm::HostPool& pool, const std::vector<std::string>& tool_args, co
   std::string host = pool.first_host();
   std::unique_ptr<fpgaio::infer::Run> run;
   rm::RemoteModel model;
+  // The input being classified (the first while the model is fetched).
+  std::string input = o.inputs.empty() ? "-" : o.inputs.front();
   try {
     model = rm::fetch_model(pool, o.model);
     host = model.host;
@@ -79,6 +83,7 @@ int infer_main(rm::HostPool& pool, const std::vector<std::string>& tool_args, co
         // The results of a chunk are that chunk's part: fpga-cat checks their count.
         if (auto part = fpgaio::infer::part_of(op)) fpgaio::set_part(out.fd(), *part);
         fpgaio::FdSink sink(out.fd(), out_path);
+        input = op;
         run->classify(op, sink, fn, batch, jobs, hooks);
         out.commit(nullptr);
       }
@@ -86,18 +91,20 @@ int infer_main(rm::HostPool& pool, const std::vector<std::string>& tool_args, co
       fpgaio::OutputFile out(o.output, o.force, fpgaio::OutputName::given);
       fpgaio::FdSink sink(out.fd(), o.output);
       for (const auto& op : o.inputs) {
+        input = op;
         run->classify(op, sink, fn, batch, jobs, hooks);
       }
       out.commit(nullptr);
     } else {
       fpgaio::FdSink sink(STDOUT_FILENO, "stdout");
       for (const auto& op : o.inputs) {
+        input = op;
         run->classify(op, sink, fn, batch, jobs, hooks);
       }
     }
   } catch (const Error& e) {
     if (fpgacli::is_broken_pipe(e)) return fpgacli::broken_pipe(e.path);
-    report_with_host(e, host);
+    report_with_host(e, host, input);
     return fpgacli::kError;
   }
   int code = fpgacli::close_stdout() ? fpgacli::kOk : fpgacli::kError;

@@ -162,6 +162,12 @@ struct TransportError : std::runtime_error {
   using std::runtime_error::runtime_error;
   unsigned retry_after = 0;
 };
+// libcurl's reason for a failed transfer without the times it puts in it
+// ("Failed to connect to h port 1 after 11 ms: Couldn't connect to
+// server" is "Failed to connect to h port 1: Couldn't connect to server"):
+// a host that fails the same way each time reads the same, and HostPool
+// names each host and reason once, with the count, by their text.
+std::string curl_reason(std::string what);
 
 class Transport {
  public:

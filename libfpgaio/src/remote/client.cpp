@@ -194,7 +194,7 @@ class HttpTransport : public Transport {
       throw HostCannot(certificate_refusal(errbuf[0] ? errbuf : curl_easy_strerror(rc), cfg_, ep_.host));
     if (rc != CURLE_OK)
       // A cut body is CURLE_PARTIAL_FILE: an error, never a short output.
-      throw TransportError(errbuf[0] ? errbuf : curl_easy_strerror(rc));
+      throw TransportError(curl_reason(errbuf[0] ? errbuf : curl_easy_strerror(rc)));
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     r.status = static_cast<int>(status);
@@ -784,6 +784,22 @@ std::pair<Response, std::string> HostPool::call(const Request& req) {
     if (seen[k].second > 1) msg += " " + std::to_string(seen[k].second) + " times";
   }
   throw Error(ErrorKind::device, msg);
+}
+
+std::string curl_reason(std::string what) {
+  // " after N ms" (connect) and " after N milliseconds" (timeouts).
+  for (const std::string unit : {" ms", " milliseconds"}) {
+    for (std::size_t at = what.find(" after "); at != std::string::npos; at = what.find(" after ", at + 1)) {
+      std::size_t digits = at + 7, end = digits;
+      while (end < what.size() && what[end] >= '0' && what[end] <= '9') ++end;
+      if (end > digits && what.compare(end, unit.size(), unit) == 0 &&
+          (end + unit.size() == what.size() || what[end + unit.size()] == ':' || what[end + unit.size()] == ' ')) {
+        what.erase(at, end + unit.size() - at);
+        break;
+      }
+    }
+  }
+  return what;
 }
 
 std::optional<std::string> host_cannot(const Response& r) {

@@ -40,13 +40,17 @@ cifar_setup() {
   "$R" -q --slot 1 --hosts hosts.txt fpga-infer -q --model cnv "test_batch.bin" > r.tsv 2> err
   [ ! -s err ]
   cmp r.tsv whole.tsv
-  # No host has it: every host is named with its answer, exit 1, no output.
+  # No host has it: every host is named with its answer, after the input
+  # left unclassified (as fpga-gzip names its file), exit 1, no output.
   printf 'http://127.0.0.1:%s\nhttp://127.0.0.1:%s\n' "$PA" "$PA" > bare.txt
   run "$R" --hosts bare.txt fpga-infer -q --model nonesuch -o out.tsv test_batch.bin
   echo "$output"
   [ "$status" -eq 1 ]
-  [[ "${lines[-1]}" == "fpga-remote: no host could do the work; tried http://127.0.0.1:$PA (no model 'nonesuch' on this host"* ]]
+  [[ "${lines[-1]}" == "fpga-remote: test_batch.bin: no host could do the work; tried http://127.0.0.1:$PA (no model 'nonesuch' on this host"* ]]
   [ ! -e out.tsv ]
+  run "$R" --hosts bare.txt fpga-infer -q --model nonesuch < test_batch.bin
+  [ "$status" -eq 1 ]
+  [[ "${lines[-1]}" == "fpga-remote: stdin: no host could do the work; tried "* ]]
   # One host: its own answer, as before.
   run "$R" "http://127.0.0.1:$PA" fpga-infer -q --model nonesuch test_batch.bin
   [ "$status" -eq 1 ]

@@ -221,3 +221,136 @@ start_hostile() { # mode upstream-port
   done
   return 1
 }
+
+# ---- Boards: fpga-remote serve in namespaces, as a cluster of Pynq-Z1s ----
+
+# Skips unless network namespaces can be made here (root, ip netns allowed).
+need_netns() {
+  [ "$(id -u)" -eq 0 ] || skip "network namespaces need root"
+  ip netns add "frprobe$$" 2>/dev/null || skip "ip netns not allowed here"
+  ip netns del "frprobe$$"
+}
+
+# make_netns on a 10.231.N subnet (N from 100) that no interface of this
+# host holds yet: other suites, and other checkouts' tests on the same
+# machine, make namespaces too, and two links on one subnet break routing.
+# Chosen and made under a lock; sets NS and NET (N).
+make_free_netns() {
+  local n fd rc=1
+  exec {fd}> /run/lock/fpga-tools-netns.lock
+  flock "$fd"
+  for n in $(seq 100 250); do
+    ip -o -4 addr show | grep -q " 10\.231\.$n\.[0-9]*/" && continue
+    make_netns "$n" && rc=0
+    NET=$n
+    break
+  done
+  exec {fd}>&-
+  return $rc
+}
+
+# What the boards run (sets BOARD_BIN, BOARD_RUN, BOARD_ENV, BOARD_OVERLAY
+# and BOARD_WHAT): the armhf build under qemu-user where `make armhf` made
+# one (FPGA_ARMHF_BIN, default build-armhf/tools), else this host's
+# binaries; BNN-PYNQ's cnvW1A1 overlay emulated (this host's fpga-infer
+# pynq-emu: it stands for the FPGA fabric, not the board's CPU) where
+# fpga-infer has the emulator, else the board's CPU engine.
+board_programs() {
+  local armhf=${FPGA_ARMHF_BIN:-$FPGA_SOURCE_DIR/build-armhf/tools}
+  BOARD_ENV=()
+  if [ -x "$armhf/fpga-remote" ] && command -v qemu-arm-static >/dev/null; then
+    BOARD_BIN=$armhf
+    BOARD_RUN=qemu-arm-static
+    # A dynamic build finds its libraries where Debian's cross packages are.
+    if LC_ALL=C readelf -l "$armhf/fpga-remote" 2>/dev/null | grep -q 'program interpreter'; then
+      BOARD_ENV=(QEMU_LD_PREFIX=/usr/arm-linux-gnueabihf)
+    fi
+    BOARD_WHAT="armhf under qemu-arm-static"
+  else
+    BOARD_BIN=$FPGA_BIN
+    BOARD_RUN=""
+    BOARD_WHAT="this host's binaries"
+  fi
+  # (fpga-infer without the emulator reads "pynq-emu" as an input and
+  # prints its own help, which does not name it.)
+  if "$INFER" pynq-emu --help 2>/dev/null | grep -q 'pynq-emu'; then
+    BOARD_OVERLAY=cnvW1A1
+    BOARD_WHAT="$BOARD_WHAT, the $BOARD_OVERLAY overlay emulated (pynq:0)"
+  else
+    BOARD_OVERLAY=""
+    BOARD_WHAT="$BOARD_WHAT, no overlay (the CPU engine)"
+  fi
+}
+
+# Runs a board's program (fpga-infer, fpga-remote) as a board would.
+board_exec() { # program [args...]
+  local p=$1; shift
+  env "${BOARD_ENV[@]}" $BOARD_RUN "$BOARD_BIN/$p" "$@"
+}
+
+# The emulated overlay's file (docs/PYNQ-EMULATION.md) once its emulator
+# serves it: header word `state` (offset 20) is 1.
+emu_serving() { [ "$(od -An -tu4 -j20 -N4 "$1" 2>/dev/null | tr -d ' ')" = 1 ]; }
+
+# start_board NAME SERVE-OPTIONS...: a board in a namespace of its own:
+# the overlay's emulator (NAME.emu) when there is one, then `fpga-remote
+# serve` with the options given (their --listen ADDR:PORT is taken in the
+# namespace; the board is reached at its address, 10.231.N.2:PORT). With
+# the overlay, the options should name pynq:0 as the only device, so that a
+# board that cannot open it fails here and never falls back; without it,
+# `--device pynq:0` becomes `--device cpu --slots 1`, the board's CPU
+# standing in for its one overlay. Its card lock is its own (the boards
+# share this host's /run/lock). Sets BOARD_NS, BOARD_URL, BOARD_PID,
+# BOARD_LOG, BOARD_EMU; board_up waits for it to listen.
+start_board() { # name serve-options...
+  local name=$1 T env=() opts=() listen="" prev="" o
+  shift
+  T=$(remote_state_dir)
+  for o in "$@"; do
+    [ "$prev" = --listen ] && listen=$o
+    if [ -z "$BOARD_OVERLAY" ] && [ "$prev" = --device ] && [ "$o" = pynq:0 ]; then
+      opts+=(cpu --slots 1)
+    else
+      opts+=("$o")
+    fi
+    prev=$o
+  done
+  [ -n "$listen" ] || { echo "start_board: no --listen" >&2; return 1; }
+  make_free_netns || return 1
+  BOARD_NS=$NS
+  BOARD_URL=http://10.231.$NET.2:${listen##*:}
+  BOARD_LOG=$T/$name.log
+  BOARD_EMU=""
+  mkdir -p "$T/$name.locks"
+  env=(FPGA_LOCK_DIR="$T/$name.locks")
+  if [ -n "$BOARD_OVERLAY" ]; then
+    BOARD_EMU=$T/$name.emu
+    ip netns exec "$NS" "$INFER" pynq-emu --overlay "$BOARD_OVERLAY" "$BOARD_EMU" 2> "$T/$name.emu.log" &
+    local epid=$!
+    echo "$epid" >> "$T/servers"
+    for _ in $(seq 200); do
+      emu_serving "$BOARD_EMU" && break
+      kill -0 "$epid" 2>/dev/null || break
+      sleep 0.05
+    done
+    emu_serving "$BOARD_EMU" || { cat "$T/$name.emu.log" >&2; return 1; }
+    env+=(FPGAIO_PYNQ_EMU="$BOARD_EMU")
+  fi
+  : > "$BOARD_LOG"
+  ip netns exec "$NS" env "${env[@]}" "${BOARD_ENV[@]}" $BOARD_RUN "$BOARD_BIN/fpga-remote" serve \
+    "${opts[@]}" 2> "$BOARD_LOG" &
+  BOARD_PID=$!
+  echo "$BOARD_PID" >> "$T/servers"
+}
+
+# Waits until a board started by start_board listens (qemu-user starts
+# slowly: up to 30 s), so that several boards start at once.
+board_up() { # log pid
+  for _ in $(seq 600); do
+    grep -q 'listening on' "$1" && return 0
+    kill -0 "$2" 2>/dev/null || break
+    sleep 0.05
+  done
+  cat "$1" >&2
+  return 1
+}
