@@ -159,10 +159,23 @@ bounded() { timeout 120 "$@"; }
   cmp big.log.gz "$BATS_FILE_TMPDIR/want.gz"
 }
 
+@test "recipe: GNU parallel inside the allocation, one-task steps, more chunks than tasks" {
+  recipe slurm-parallel > parallel.sbatch
+  grep -q 'parallel -j \$SLURM_NTASKS srun --exclusive' parallel.sbatch
+  id=$(sbatch --parsable -o job.out parallel.sbatch)
+  run wait_job "$id"
+  [ "$status" -eq 0 ] || { cat job.out; false; }
+  cmp big.log.gz "$BATS_FILE_TMPDIR/want.gz"
+  [ -z "$(ls big.log.*.gz 2>/dev/null)" ]
+  # Six steps ran (scontrol lists a finished job's steps no more; the
+  # parts were six: the join checked "K of 6").
+  ! grep -q . job.out
+}
+
 @test "the recipes of fpga-tools(7) are the README's, line for line" {
   local name
   sed 's/^    //' "$FPGA_SOURCE_DIR/README.md" > readme   # its code blocks unindented
-  for name in slurm-job slurm-array slurm-array-submit slurm-array-rerun; do
+  for name in slurm-job slurm-array slurm-array-submit slurm-array-rerun slurm-parallel; do
     recipe $name > r
     [ -s r ]
     run grep -vxF -f readme r   # the recipe's lines the README lacks
