@@ -172,6 +172,30 @@ bounded() { timeout 120 "$@"; }
   ! grep -q . job.out
 }
 
+@test "a job cancelled (SIGTERM, then SIGKILL after KillWait, as at the time limit): chunks whole or absent, the join refuses" {
+  mkfifo in.fifo
+  # Holds the stream open, so the job's fpga-split waits for more data.
+  sleep 120 > in.fifo 3>&- &
+  holder=$!
+  id=$(sbatch --parsable -o job.out --wrap 'fpga-split -b 1M - part < in.fifo')
+  head -c 1572864 /dev/urandom > data
+  cat data > in.fifo
+  # part.000 is committed once the stream is known to go on past it.
+  wait_for 60 test -e part.000
+  scancel "$id"
+  run wait_job "$id"
+  kill "$holder" 2>/dev/null || true
+  wait "$holder" 2>/dev/null || true
+  [ "$output" = "CANCELLED 0:15" ]   # ended by SIGTERM, before any SIGKILL
+  # The chunk done is whole; the one in progress was never linked in.
+  cmp part.000 <(head -c 1048576 data)
+  [ "$(ls | sort | tr '\n' ' ')" = "big.log data in.fifo job.out part.000 " ]
+  run fpga-cat -o joined part.000
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"missing the last part"* ]]
+  [ ! -e joined ]
+}
+
 @test "the recipes of fpga-tools(7) are the README's, line for line" {
   local name
   sed 's/^    //' "$FPGA_SOURCE_DIR/README.md" > readme   # its code blocks unindented
