@@ -79,6 +79,10 @@ bounded() { timeout 120 "$@"; }
   ! grep -q '^fpga-xrt: xrt:1: loaded' trace.0
   grep -q '^fpga-xrt: xrt:1: loaded' trace.1
   ! grep -q '^fpga-xrt: xrt:0: loaded' trace.1
+  # Rank 1 alone: xrt:1 still, though xrt:0 is free (not the lock's doing).
+  bounded srun -N1 -n2 -w n2 sh -c '[ $SLURM_LOCALID = 1 ] || exit 0; fpga-gzip --xclbin gzip.xclbin -c t 2> trace.r1 | gzip -dc | cmp - t'
+  grep -q '^fpga-xrt: xrt:1: loaded' trace.r1
+  ! grep -q '^fpga-xrt: xrt:0: loaded' trace.r1
   # GNU parallel's slot before the rank (every step of `parallel srun -n1`
   # is rank 0); FPGA_DEVICE before both.
   bounded srun -N1 -n1 --export=ALL,PARALLEL_JOBSLOT=2 sh -c 'fpga-gzip --xclbin gzip.xclbin -c t > /dev/null 2> trace.p'
