@@ -176,6 +176,23 @@ bounded() { timeout 120 "$@"; }
   ! grep -q . job.out
 }
 
+@test "recipe: fpga-infer, one task's IDX items each, joined into what one local run prints" {
+  need_fashion
+  # 2,000 Fashion-MNIST test images, in a file of their own (header fixed).
+  gzip -dc "$FASHION/t10k-images-idx3-ubyte.gz" | head -c $((16 + 784 * 2000)) > images-idx3-ubyte || true
+  printf '\x00\x00\x08\x03\x00\x00\x07\xd0\x00\x00\x00\x1c\x00\x00\x00\x1c' |
+    dd of=images-idx3-ubyte bs=1 count=16 conv=notrunc 2>/dev/null
+  cp "$MODEL" fashion-cnv.fbnn
+  "$INFER" --model fashion-cnv.fbnn images-idx3-ubyte > want.tsv
+  [ "$(wc -l < want.tsv)" -eq 2000 ]
+  recipe slurm-infer > infer.sbatch
+  id=$(sbatch --parsable -o job.out infer.sbatch)
+  run wait_job "$id"
+  [ "$status" -eq 0 ] || { cat job.out; false; }
+  cmp results.tsv want.tsv
+  [ "$(ls images-idx3-ubyte.*.tsv | wc -l)" -eq 4 ]
+}
+
 @test "a job cancelled (SIGTERM, then SIGKILL after KillWait, as at the time limit): chunks whole or absent, the join refuses" {
   mkfifo in.fifo
   # Holds the stream open, so the job's fpga-split waits for more data.
@@ -203,7 +220,7 @@ bounded() { timeout 120 "$@"; }
 @test "the recipes of fpga-tools(7) are the README's, line for line" {
   local name
   sed 's/^    //' "$FPGA_SOURCE_DIR/README.md" > readme   # its code blocks unindented
-  for name in slurm-job slurm-array slurm-array-submit slurm-array-rerun slurm-parallel; do
+  for name in slurm-job slurm-array slurm-array-submit slurm-array-rerun slurm-parallel slurm-infer; do
     recipe $name > r
     [ -s r ]
     run grep -vxF -f readme r   # the recipe's lines the README lacks
