@@ -91,7 +91,7 @@ bounded() { timeout 120 "$@"; }
   ! grep -q 'loaded' trace.d0 trace.d1
 }
 
-@test "threads default to SLURM_CPUS_PER_TASK in a step, to the host's cores outside" {
+@test "threads default to SLURM_CPUS_PER_TASK in a step, to the host's cores outside; no progress line in a job's log" {
   local here
   here=$("$INFER" --info --model "$MODEL" | sed -n 's/^device: //p')
   [ "$here" = "cpu, $(nproc --all) threads" ] || [ "$here" = "cpu, $(getconf _NPROCESSORS_ONLN) threads" ]
@@ -102,6 +102,10 @@ bounded() { timeout 120 "$@"; }
   [[ "$output" == *"device: cpu, 1 threads"* ]]   # -p first
   run bounded srun -n1 -c2 "$INFER" --info --model "$MODEL"
   [[ "$output" == *"device: cpu, 2 threads"* ]]
+  # A step's standard error is no terminal: -v gives the ratio, no progress.
+  bounded srun -n1 -c2 "$OURS" -v -c big.log 2> err | gzip -dc | cmp - big.log
+  grep -q '%' err
+  ! grep -q $'\r' err
 }
 
 @test "recipe: one allocation, one srun, one task per card on ranges, joined in the batch script" {
