@@ -43,8 +43,14 @@ nodes_idle() { [ "$(sinfo -h -N -o '%N %T' | sort | tr '\n' ' ')" = "n1 idle n2 
 
 # Brings the cluster up; sets SLURM_CONF (exported, so that srun, sbatch and
 # the jobs find it) and SLURM_DIR. Fails with the daemons' logs on stderr
-# when it does not come up within 30 s.
+# when it does not come up within 30 s, having stopped what it started.
 slurm_up() {
+  start_cluster && return 0
+  slurm_logs
+  slurm_down
+  return 1
+}
+start_cluster() {
   export PATH=$PATH:/usr/sbin
   # munged wants every directory on its socket's path searchable by all.
   SLURM_DIR=$(mktemp -d /tmp/fpga-slurm.XXXXXX)
@@ -101,16 +107,16 @@ PartitionName=fpga Nodes=n1,n2 Default=YES MaxTime=10 State=UP
 EOF
   printf 'NodeName=n1 Name=fpga Count=2\nNodeName=n2 Name=fpga Count=2\n' > "$D/gres.conf"
   make_bridge "$B" || return 1
-  slurmctld -f "$SLURM_CONF" -i </dev/null >/dev/null 2>&1 3>&- || { slurm_logs; return 1; }
+  slurmctld -f "$SLURM_CONF" -i </dev/null >/dev/null 2>&1 3>&- || return 1
   local n
   for n in 1 2; do
     make_bridged_netns "$B" $(( n + 1 )) || return 1
     # nsenter, not `ip netns exec`: that one remounts /sys, where slurmd
     # 22.05 then finds no cgroup file system and stops.
     nsenter --net="/run/netns/$NS" unshare --uts sh -c 'hostname "$1" && exec slurmd -f "$2" -N "$1"' \
-      - "n$n" "$SLURM_CONF" </dev/null >/dev/null 2>&1 3>&- || { slurm_logs; return 1; }
+      - "n$n" "$SLURM_CONF" </dev/null >/dev/null 2>&1 3>&- || return 1
   done
-  wait_for 30 nodes_idle || { slurm_logs; return 1; }
+  wait_for 30 nodes_idle || return 1
 }
 
 slurm_logs() {
