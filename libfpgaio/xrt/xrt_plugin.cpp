@@ -56,11 +56,12 @@ void trace(const std::string& line) {
 // FPGA_XRT_DEVICES (for tests, documented as such): a number of devices to
 // open by index without asking XRT to enumerate (its noop driver lists none),
 // or a comma-separated list of platform names, one per device, used when the
-// driver cannot tell a card's platform.
+// driver cannot tell a card's platform; a name may end in @BDF, the card's
+// PCIe address when the driver cannot tell it (noop cannot).
 struct DeviceOverride {
   bool set = false;
   unsigned count = 0;
-  std::vector<std::string> platforms;
+  std::vector<std::string> platforms, bdfs;
 };
 
 DeviceOverride device_override() {
@@ -77,7 +78,10 @@ DeviceOverride device_override() {
   while (start <= s.size()) {
     std::size_t comma = s.find(',', start);
     if (comma == std::string::npos) comma = s.size();
-    o.platforms.push_back(s.substr(start, comma - start));
+    std::string entry = s.substr(start, comma - start);
+    std::size_t at = entry.find('@');
+    o.platforms.push_back(entry.substr(0, at));
+    o.bdfs.push_back(at == std::string::npos ? "" : entry.substr(at + 1));
     start = comma + 1;
   }
   o.count = static_cast<unsigned>(o.platforms.size());
@@ -102,6 +106,7 @@ CardIdentity identify(const xrt::device& d, unsigned index, const DeviceOverride
   id.bdf = query([&] { return d.get_info<xrt::info::device::bdf>(); });
   id.platform = query([&] { return d.get_info<xrt::info::device::name>(); });
   if (id.platform.empty() && index < o.platforms.size()) id.platform = o.platforms[index];
+  if (id.bdf.empty() && index < o.bdfs.size()) id.bdf = o.bdfs[index];
   return id;
 }
 

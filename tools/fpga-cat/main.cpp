@@ -469,7 +469,7 @@ class Joiner {
 };
 
 std::vector<gz::JoinPart> Joiner::check_gzip(const std::vector<Part>& parts) {
-  unsigned threads = o_.threads ? o_.threads : fpgaio::online_cpus();
+  unsigned threads = o_.threads ? o_.threads : fpgaio::default_threads();
   std::vector<gz::JoinPart> out;
   for (std::size_t i = 0; i < parts.size(); ++i) {
     const Part& p = parts[i];

@@ -13,6 +13,7 @@
 #include "cli.hpp"
 #include "fpgaio/deflate_units.hpp"
 #include "fpgaio/device.hpp"
+#include "fpgaio/pipeline.hpp"
 #include "fpgaio/error.hpp"
 #include "fpgaio/gzip.hpp"
 #include "fpgaio/io.hpp"
@@ -143,7 +144,7 @@ int main(int argc, char** argv) {
     for (auto& u : opened.units) unit_ptrs.push_back(u.get());
     pool.emplace(unit_ptrs);
   }
-  LocalWork work(o, o.threads ? o.threads : dev.slots, pool ? &*pool : nullptr, opened.cpu_threads,
+  LocalWork work(o, o.threads ? o.threads : dev.kind == fpgaio::DeviceKind::cpu ? fpgaio::default_threads() : dev.slots, pool ? &*pool : nullptr, opened.cpu_threads,
                  !opened.explicit_choice);
   fpgagzip::Walk walk(o, work);
   walk.run();

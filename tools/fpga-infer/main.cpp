@@ -195,7 +195,7 @@ int Classifier::run() {
         }
     open_device();
     const fpgaio::Device& dev = device_;
-    threads_ = finn_.driver ? static_cast<unsigned>(finn_.driver->ports()) : o_.threads ? o_.threads : dev.slots;
+    threads_ = finn_.driver ? static_cast<unsigned>(finn_.driver->ports()) : o_.threads ? o_.threads : dev.kind == fpgaio::DeviceKind::cpu ? fpgaio::default_threads() : dev.slots;
     if (o_.info) {
       std::printf("%s: %s\ncode path: %s (available:", path.c_str(), model_->describe().c_str(), bnn::isa_name(engine_->isa()));
       for (auto i : bnn::supported_isas()) std::printf(" %s", bnn::isa_name(i));

@@ -337,8 +337,10 @@ Options parse(int argc, char** argv) {
   if (o.ranges && o.input == "-")
     fpgacli::usage_error("--ranges names byte ranges of a file; standard input has no name for them (write it to a file, or use -b)");
   if (o.ranges && !o.filter.empty()) fpgacli::usage_error("--ranges and --filter exclude each other");
-  if (o.extract && (o.ranges || !o.filter.empty() || !o.manifest.empty()))
-    fpgacli::usage_error("-n K/N writes chunk K to standard output: --ranges, --filter and --manifest do not apply");
+  if (o.extract && (!o.filter.empty() || !o.manifest.empty()))
+    fpgacli::usage_error("-n K/N writes chunk K to standard output: --filter and --manifest do not apply");
+  if (o.extract && o.ranges && o.elide)
+    fpgacli::usage_error("--ranges -n K/N prints chunk K of N as cut: -e does not apply");
   if (o.cut.count && !o.rr && !o.cut.lines && !o.cut.record_size && !o.idx) o.cut.align = o.align.value_or(1 << 20);
   else if (o.align && *o.align > 1) fpgacli::usage_error("--align applies to -n N without l/, --record-size or --idx");
   return o;
@@ -570,6 +572,15 @@ void Splitter::run_file(fpgaio::Input& in) {
     o_.cut.record_size = idx->item_bytes();
   }
   auto chunks = sp::plan(in.fd(), path, base, size, o_.cut);
+  if (o_.extract && o_.ranges) {
+    // --ranges -n K/N: chunk K's range alone ("K of N" in it), so that a
+    // job takes its own chunk without copying it (a Slurm task: K from
+    // SLURM_PROCID + 1, N from SLURM_NTASKS).
+    const auto& c = chunks[*o_.extract];
+    std::string index = sp::chunk_name("", c.index, sp::index_width(chunks.size())).substr(1);
+    emit(fpgaio::ByteRange{path, index, base + c.offset, c.length, chunks.size()}.operand());
+    return;
+  }
   if (o_.extract) {
     // -n K/N: chunk K to standard output, nothing else.
     const auto& c = chunks[*o_.extract];

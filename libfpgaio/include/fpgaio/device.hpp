@@ -63,11 +63,18 @@ std::vector<std::string> split_device_list(const std::string& s);
 // (one per card, one per CPU core), accelerators first.
 std::vector<Device> job_slots(const std::string& kernel);
 
+// Inside a Slurm job step (SLURM_JOB_ID and SLURM_LOCALID set), the job slot
+// of the task's rank on its node: SLURM_LOCALID + 1; else 0.
+unsigned slurm_job_slot();
+
 // Picks a device by name ("cpu", "xrt:0") or by job slot number ("1", "2":
 // slot N is job_slots()[(N-1) mod count], so `parallel --device {%}` gives
 // each device one job at a time). When `spec` is empty it comes from
-// FPGA_DEVICE, else from PARALLEL_JOBSLOT (set by GNU parallel), else the
-// first device that can run `kernel`. Throws Error(device) for a device that
+// FPGA_DEVICE, else from PARALLEL_JOBSLOT (set by GNU parallel), else from
+// slurm_job_slot() (a Slurm task's rank on its node), else the first device
+// that can run `kernel`. PARALLEL_JOBSLOT before Slurm's rank: GNU parallel
+// inside an allocation runs each job as its own one-task step, where every
+// SLURM_LOCALID is 0 and only parallel's slot tells the jobs apart. Throws Error(device) for a device that
 // does not exist or cannot run `kernel`. A name that is no device gets an
 // error listing the names accepted: every listed device, and those by name
 // only (named_only_devices) that can run `kernel`.

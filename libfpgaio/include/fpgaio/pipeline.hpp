@@ -18,6 +18,11 @@ namespace fpgaio {
 // The number of online CPUs (at least 1).
 unsigned online_cpus();
 
+// The threads a tool uses when not told how many (-p): inside a Slurm job
+// step (SLURM_JOB_ID set) that asked for --cpus-per-task, its
+// SLURM_CPUS_PER_TASK, the cores Slurm gave the task; else online_cpus().
+unsigned default_threads();
+
 template <class Result>
 class OrderedPool {
  public:

@@ -300,7 +300,7 @@ FinnDevice open_finn_device(const Device& device, const Model& model, const Engi
   std::size_t image = static_cast<std::size_t>(model.input.values());
   batch = std::max<std::size_t>(1, std::min(batch, (std::size_t{64} << 20) / std::max<std::size_t>(image, 1)));
   if (device.kind == DeviceKind::csim) {
-    unsigned n = threads ? threads : online_cpus();
+    unsigned n = threads ? threads : default_threads();
     for (unsigned i = 0; i < n; ++i)
       ports.push_back(make_csim_finn_port(engine, model.input, device.name + "/b" + std::to_string(i + 1), batch));
   } else if (device.kind == DeviceKind::xrt) {

@@ -73,7 +73,7 @@ class CsimBackend final : public DeviceBackend {
   // One unit a host thread.
   std::vector<std::unique_ptr<DeflateUnit>> open_deflate_units(const Device& device, unsigned threads) const override {
     std::vector<std::unique_ptr<DeflateUnit>> units;
-    unsigned n = threads ? threads : online_cpus();
+    unsigned n = threads ? threads : default_threads();
     for (unsigned i = 0; i < n; ++i)
       units.push_back(make_gzip_kernel_unit(std::make_unique<CsimPort>(device.name + "/cu" + std::to_string(i))));
     return units;

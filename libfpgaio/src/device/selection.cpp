@@ -14,6 +14,7 @@
 #include "fpgaio/deflate_units.hpp"
 #include "fpgaio/device_lock.hpp"
 #include "fpgaio/error.hpp"
+#include "fpgaio/pipeline.hpp"
 
 namespace fpgaio {
 
@@ -47,6 +48,10 @@ std::string env(const char* name) {
 bool all_digits(const std::string& s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
+
+// A device chosen by a scheduler's slot, not by name: the card then runs
+// alone (the other jobs or tasks have the cores).
+bool slot_from_scheduler() { return !env("PARALLEL_JOBSLOT").empty() || slurm_job_slot() != 0; }
 
 std::string names_of(const std::vector<Device>& ds) {
   std::string s;
@@ -87,6 +92,12 @@ std::vector<Device> list_devices() {
 
 // ---- choosing one ----
 
+unsigned slurm_job_slot() {
+  std::string local = env("SLURM_LOCALID");
+  if (env("SLURM_JOB_ID").empty() || !all_digits(local) || local.size() > 6) return 0;
+  return static_cast<unsigned>(std::strtoul(local.c_str(), nullptr, 10)) + 1;
+}
+
 std::vector<Device> job_slots(const std::string& kernel) {
   std::vector<Device> out;
   for (const auto& d : list_devices()) {
@@ -106,6 +117,10 @@ Device select_device(const std::string& spec_in, const std::string& kernel) {
       spec = v;
       origin = var;
     }
+  }
+  if (spec.empty() && slurm_job_slot() != 0) {
+    spec = std::to_string(slurm_job_slot());
+    origin = "SLURM_LOCALID";
   }
   auto devices = list_devices();
   auto can_run = [&](const Device& d) {
@@ -186,7 +201,7 @@ Device cpu_device() {
 // is an error.
 void open_named(const Device& d, unsigned threads, OpenedDevice& r) {
   if (d.kind == DeviceKind::cpu) {
-    r.cpu_threads = threads ? threads : std::max(1u, d.slots);
+    r.cpu_threads = threads ? threads : default_threads();
     return;
   }
   if (!d.lock_key.empty()) r.locks.push_back(DeviceLock::acquire(d, true));
@@ -231,9 +246,9 @@ OpenedDevice open_deflate_device(const std::string& spec_in, unsigned threads) {
   }
   // Not named: the chosen card, else another free card, else the CPU; a card
   // that fails is passed over with a warning. The card shares the blocks with
-  // the CPU's threads, unless a GNU parallel job slot chose it (the other
-  // jobs have the cores then).
-  bool from_slot = !env("PARALLEL_JOBSLOT").empty();
+  // the CPU's threads, unless a GNU parallel job slot or a Slurm task's rank
+  // chose it (the other jobs have the cores then).
+  bool from_slot = slot_from_scheduler();
   std::vector<Device> order{chosen};
   for (const auto& d : list_devices())
     if (d.kind == chosen.kind && d.name != chosen.name) order.push_back(d);
@@ -250,7 +265,7 @@ OpenedDevice open_deflate_device(const std::string& spec_in, unsigned threads) {
     }
     r.locks.push_back(std::move(lock));
     r.device = d;
-    if (!from_slot) r.cpu_threads = threads ? threads : std::max(1u, cpu_device().slots);
+    if (!from_slot) r.cpu_threads = threads ? threads : default_threads();
     return r;
   }
   r.device = cpu_device();

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cstdlib>
 #include <mutex>
 
@@ -159,9 +160,41 @@ xrt_plugin::Plugin& request_for(const Device& device, Request& r) {
   return *st.plugin;
 }
 
+// A PCIe address as XRT prints it (0000:a1:00.1: domain, bus, device,
+// function, lower case), from one with or without the domain, in any case;
+// "" for what is no address.
+std::string normal_bdf(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (s.size() == 7) s = "0000:" + s;
+  static const char shape[] = "xxxx:xx:xx.x";
+  if (s.size() != sizeof shape - 1) return "";
+  for (std::size_t i = 0; i < s.size(); ++i)
+    if (shape[i] == 'x' ? !std::isxdigit(static_cast<unsigned char>(s[i])) : s[i] != shape[i]) return "";
+  return s;
+}
+
+// The lock's key: the address as XRT prints it, in one spelling.
+std::string normal_bdf_or(const std::string& bdf) {
+  std::string n = normal_bdf(bdf);
+  return n.empty() ? bdf : n;
+}
+
 class XrtBackend final : public DeviceBackend {
  public:
   const char* name() const override { return "xrt"; }
+  // xrt:BDF (xrt:0000:a1:00.1, xrt:a1:00.1): the listed card at that PCIe
+  // address, whatever its index is today (indices shift after a card
+  // reset). Its lock is keyed by the address either way.
+  std::optional<Device> find_unlisted(const std::string& spec) const override {
+    if (spec.rfind("xrt:", 0) != 0) return std::nullopt;
+    std::string want = normal_bdf(spec.substr(4));
+    if (want.empty()) return std::nullopt;
+    discover();
+    std::lock_guard<std::mutex> lk(mu_);
+    for (std::size_t i = 0; i < devices_.size(); ++i)
+      if (normal_bdf(bdfs_[i]) == want) return devices_[i];
+    return std::nullopt;
+  }
   std::vector<Device> discover() const override {
     std::lock_guard<std::mutex> lk(mu_);
     if (!done_) {
@@ -179,8 +212,9 @@ class XrtBackend final : public DeviceBackend {
             d.slots = 1;  // one job per card (and a lock across processes)
             d.description = describe(c);
             d.kernels = {choice.kernel};
-            d.lock_key = c.bdf.empty() ? "xrt-index-" + std::to_string(c.index) : "xrt-" + c.bdf;
+            d.lock_key = c.bdf.empty() ? "xrt-index-" + std::to_string(c.index) : "xrt-" + normal_bdf_or(c.bdf);
             devices_.push_back(std::move(d));
+            bdfs_.push_back(c.bdf);
           }
           if (devices_.empty()) note_ = "XRT sees no card";
         } catch (const std::exception& e) {
@@ -219,6 +253,7 @@ class XrtBackend final : public DeviceBackend {
   mutable std::mutex mu_;
   mutable bool done_ = false;
   mutable std::vector<Device> devices_;
+  mutable std::vector<std::string> bdfs_;  // each card's PCIe address, "" when unknown
   mutable std::string note_;
 };
 

@@ -50,7 +50,7 @@ remote_teardown() {
   if [ -f "$T/sshd.pid" ]; then kill "$(cat "$T/sshd.pid")" 2>/dev/null || true; rm -f "$T/sshd.pid"; fi
   if [ -f "$T/netns" ]; then
     while read -r ns veth; do
-      ip netns del "$ns" 2>/dev/null || true
+      [ "$ns" = - ] || ip netns del "$ns" 2>/dev/null || true
       ip link del "$veth" 2>/dev/null || true
     done < "$T/netns"
     rm -f "$T/netns"
@@ -119,12 +119,36 @@ EOF
 make_netns() {
   local n=$1 ns=frt$$n$1 veth=frv$$n$1
   ip netns add "$ns" || return 1
-  echo "$ns $veth" >> "$BATS_TEST_TMPDIR/netns"
+  echo "$ns $veth" >> "$(remote_state_dir)/netns"
   ip link add "$veth" type veth peer name "${veth}p" || return 1
   ip link set "${veth}p" netns "$ns"
   ip addr add "10.231.$n.1/24" dev "$veth"
   ip link set "$veth" up
   ip netns exec "$ns" ip addr add "10.231.$n.2/24" dev "${veth}p"
+  ip netns exec "$ns" ip link set "${veth}p" up
+  ip netns exec "$ns" ip link set lo up
+  NS=$ns
+}
+
+# Hosts that reach each other, not only this one (a Slurm cluster's nodes):
+# make_bridge B puts a bridge here at 10.231.B.1/24; make_bridged_netns B N
+# a namespace at 10.231.B.N on it (N from 2). Removed by remote_teardown.
+make_bridge() {
+  local br=fbr$$-$1
+  ip link add "$br" type bridge || return 1
+  echo "- $br" >> "$(remote_state_dir)/netns"
+  ip addr add "10.231.$1.1/24" dev "$br"
+  ip link set "$br" up
+}
+make_bridged_netns() { # B N
+  local ns=frt$$b$1n$2 veth=fb$$-$1-$2
+  ip netns add "$ns" || return 1
+  echo "$ns $veth" >> "$(remote_state_dir)/netns"
+  ip link add "$veth" type veth peer name "${veth}p" || return 1
+  ip link set "${veth}p" netns "$ns"
+  ip link set "$veth" master "fbr$$-$1"
+  ip link set "$veth" up
+  ip netns exec "$ns" ip addr add "10.231.$1.$2/24" dev "${veth}p"
   ip netns exec "$ns" ip link set "${veth}p" up
   ip netns exec "$ns" ip link set lo up
   NS=$ns

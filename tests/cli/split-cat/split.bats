@@ -227,6 +227,33 @@ same_as_gnu() {
   [[ "$output" == "fpga-split: invalid chunk number: '5'"* ]]
 }
 
+@test "--ranges -n K/N prints chunk K's range alone, its count kept (a Slurm task's own chunk)" {
+  make_lines r.txt
+  head -c 3145728 /dev/urandom > big   # three 1 MiB blocks: aligned cuts
+  for f in r.txt big; do
+    for mode in "" l/; do
+      for n in 1 3 7; do
+        "$SPLIT" --ranges -n $mode$n $f > all
+        for k in $(seq $n); do
+          [ "$("$SPLIT" --ranges -n $mode$k/$n $f)" = "$(sed -n ${k}p all)" ]
+        done
+      done
+    done
+  done
+  [ "$("$SPLIT" --ranges -n 2/3 big)" = "big@001/3:1048576+1048576" ]
+  [ "$("$SPLIT" --ranges -0 -n 3/3 big | tr '\0' '\n')" = "big@002/3:2097152+1048576" ]
+  [ -z "$(ls | grep -v '^r.txt$\|^big$\|^all$')" ]
+  run "$SPLIT" --ranges -n 4/3 big
+  [ "$status" -eq 1 ]
+  [[ "$output" == "fpga-split: invalid chunk number: '4'"* ]]
+  run "$SPLIT" --ranges -e -n 1/3 big
+  [ "$status" -eq 1 ]
+  [[ "$output" == "fpga-split: --ranges -n K/N prints chunk K of N as cut: -e does not apply"* ]]
+  run "$SPLIT" --ranges --manifest m -n 1/3 big
+  [ "$status" -eq 1 ]
+  [[ "$output" == "fpga-split: -n K/N writes chunk K to standard output: --filter and --manifest do not apply"* ]]
+}
+
 @test "-a too small: GNU split's errors, and no chunk of a file is written" {
   seq 1 100 > f
   run split -a 1 -d -n 11 f g
