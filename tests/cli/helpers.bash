@@ -41,6 +41,16 @@ make_text() { # name kib
 
 is_reference() { [ -n "${FPGA_GZIP:-}" ]; }
 
+# Removes the spaces around a field of a case table, in place, without the
+# subshell of $(echo $x) (tables of a hundred rows read field by field).
+trim() { # variable-name...
+  local -n _trim_v
+  for _trim_v; do
+    _trim_v=${_trim_v#"${_trim_v%%[![:space:]]*}"}
+    _trim_v=${_trim_v%"${_trim_v##*[![:space:]]}"}
+  done
+}
+
 # fpga-infer and its data: the default model, ../shared/data (BNN-PYNQ
 # weights, sample images), Debian's Fashion-MNIST; suites skip cleanly
 # where the data is absent.
@@ -56,6 +66,10 @@ need_fashion() { [ -f "$FASHION/t10k-images-idx3-ubyte.gz" ] || skip "dataset-fa
 PY=/usr/bin/python3
 RANDOM_MODEL=$FIXTURES/random_fbnn.py
 need_numpy() { "$PY" -c 'import numpy' 2>/dev/null || skip "python3-numpy is not installed"; }
+# A bare `python3` in a suite is Debian's too: one earlier on PATH may be a
+# version manager's shim (pyenv's costs some 0.5 s of CPU a start here,
+# /usr/bin/python3 30 ms; formats.bats alone starts python3 about 30 times).
+python3() { "$PY" "$@"; }
 
 # XRT's noop driver in the test's directory (no card): XILINX_XRT a
 # directory whose lib links to the system's, an xrt.ini of its own, card

@@ -13,7 +13,7 @@ check_docs() { # tool
   opts=$(long_options "$tool")
   [ -n "$opts" ]
   for o in $opts; do
-    man_o=$(printf '%s' "$o" | sed 's/-/\\\\-/g')
+    man_o=${o//-/\\\\-}  # as the man page writes it: \-\-name
     grep -q -- "$man_o" "$FPGA_SOURCE_DIR/man/$tool.1" || missing="$missing man:$o"
     grep -q -- "$o\\b" "$FPGA_SOURCE_DIR/completions/bash/$tool" || missing="$missing bash:$o"
     grep -q -- "$o\\b" "$FPGA_SOURCE_DIR/completions/zsh/_$tool" || missing="$missing zsh:$o"
@@ -53,14 +53,14 @@ vocabulary_rows() {
 }
 
 @test "the shared options table of fpga-tools(7) matches every tool's --help" {
-  local tools=(fpga-gzip fpga-split fpga-cat fpga-infer fpga-remote) bad="" rows=0
+  local tools=(fpga-gzip fpga-split fpga-cat fpga-infer fpga-remote) helps=() bad="" rows=0 i
+  for i in 0 1 2 3 4; do helps[i]=$("$FPGA_BIN/${tools[$i]}" --help); done
   while IFS=, read -r letter long meaning a b c d e; do
     rows=$((rows + 1))
     [ "$letter" = none ] && letter=
     local marks=("$a" "$b" "$c" "$d" "$e")
     for i in 0 1 2 3 4; do
-      local t=${tools[$i]} help
-      help=$("$FPGA_BIN/$t" --help)
+      local t=${tools[$i]} help=${helps[$i]}
       if [ "${marks[$i]}" = yes ]; then
         if [ -n "$letter" ]; then
           grep -qE -- "^  $letter, $long([= []|\$)" <<< "$help" || bad="$bad $t:$letter,$long"

@@ -287,7 +287,7 @@ EOF
   grep -v '\.001' m > m.none || true
   mismatches=0
   while IFS='|' read -r args input setup; do
-    args=$(echo "$args" | xargs); input=$(echo "$input" | xargs)
+    trim args input setup
     rm -rf L Rm; mkdir L Rm
     for d in L Rm; do
       cp conv-idx3-ubyte* lab-* huge-idx3-ubyte wide-idx3-ubyte cut-idx3-ubyte m m.bad m.none "$d"/
@@ -406,14 +406,21 @@ EOF
   run bash -c "set -o pipefail; '$R' http://127.0.0.1:$UP fpga-infer -q --model conv conv-idx3-ubyte conv-idx3-ubyte | head -c 10 > /dev/null"
   [ "$status" -eq 141 ] || { echo "status $status: $output"; false; }
   [ -z "$output" ]
+  L=$(remote_state_dir)/hostile.log
   for sig in INT TERM HUP; do
     mkdir "s$sig" && cp t1 conv-idx3-ubyte "s$sig"/ && cd "s$sig"
+    g0=$(grep -c '^hold /v1/gzip/' "$L" || true) i0=$(grep -c '^hold /v1/infer' "$L" || true)
     # Started with the signal's default action (a shell's & ignores SIGINT).
     env --default-signal "$R" "$S" fpga-infer -q --model conv -o o.tsv conv-idx3-ubyte & p1=$!
     env --default-signal "$R" "$S" fpga-infer -q --model conv --save conv-idx3-ubyte & p2=$!
     env --default-signal "$R" "$S" fpga-gzip t1 & p3=$!
-    # The proxy holds every request for 30 s: the signal comes mid-run.
-    sleep 1
+    # The proxy holds every job for 30 s: once it holds a job of each
+    # client, the signal comes mid-run.
+    holding() {
+      [ "$(grep -c '^hold /v1/gzip/' "$L")" -gt "$g0" ] && [ "$(grep -c '^hold /v1/infer' "$L")" -ge $((i0 + 2)) ]
+    }
+    for _ in $(seq 600); do holding && break; sleep 0.05; done
+    holding
     kill "-$sig" $p1 $p2 $p3
     for p in $p1 $p2 $p3; do
       st=0; wait "$p" || st=$?
