@@ -253,7 +253,9 @@ Response Service::run_job(const Request& req, DevicePool::Lease& lease) {
 }
 
 std::string Service::devices_json() const {
-  auto kind = [](DeviceKind k) { return k == DeviceKind::cpu ? "cpu" : k == DeviceKind::xrt ? "xrt" : "csim"; };
+  auto kind = [](DeviceKind k) {
+    return k == DeviceKind::cpu ? "cpu" : k == DeviceKind::xrt ? "xrt" : k == DeviceKind::pynq ? "pynq" : "csim";
+  };
   std::string j = "{\"devices\":[";
   bool first = true;
   for (const auto& d : devices_->status()) {
