@@ -27,6 +27,7 @@
 #include "fpgaio/split.hpp"
 #include "fpgaio/version.hpp"
 #include "progress.hpp"
+#include "pynq_emu.hpp"
 
 namespace {
 
@@ -351,6 +352,8 @@ int main(int argc, char** argv) {
     return import_command(std::vector<std::string>(argv + 2, argv + argc));
   if (argc > 1 && std::strcmp(argv[1], "pair") == 0)
     return pair_command(std::vector<std::string>(argv + 2, argv + argc));
+  if (argc > 1 && std::strcmp(argv[1], "pynq-emu") == 0)
+    return fpgainfer::pynq_emu_command(std::vector<std::string>(argv + 2, argv + argc));
   Options o = parse(argc, argv);
   if (o.list_devices) {
     fpgaio::set_xclbin_kernel("bnn");

@@ -52,9 +52,10 @@ void print_help() {
   std::printf("Usage: %s [OPTION]... [INPUT]...\n"
               "  or:  %s import-bnn-pynq DIR -o FILE [-f]\n"
               "  or:  %s pair MODEL XCLBIN... [-f]\n"
+              "  or:  %s pynq-emu [--overlay NAME] [--pool-mib N] [--fault F]... FILE\n"
               "Classify images with a binarized neural network; print a line per image:\n"
               "its number, class number and class name (tab-separated by default).\n\n",
-              p, p, p);
+              p, p, p, p);
   std::fputs(fpgacli::format_help(specs()).c_str(), stdout);
   std::printf("\nINPUT: CIFAR-10 binary files (3073-byte records), IDX image files, PGM/PPM\n"
               "pictures, raw uint8 (--shape), plain or gzip; byte ranges\n"
@@ -63,6 +64,7 @@ void print_help() {
               "import-bnn-pynq converts a BNN-PYNQ parameter folder (cnvW1A1, lfcW1A1).\n"
               "pair writes MODEL.finn, naming the FINN builds (.xclbin) of the model: cards\n"
               "run a model only with an xclbin its pairing names.\n"
+              "pynq-emu serves FILE as a Pynq-Z1 with the BNN-PYNQ overlay (FPGAIO_PYNQ_EMU).\n"
               "Devices: cpu (scores and classes), csim:0 (the FINN stand-in: the CPU engine\n"
               "behind a FINN accelerator's buffers; classes only, for testing), xrt:N (a card\n"
               "with a FINN accelerator; classes only), pynq:0 (the BNN-PYNQ cnvW1A1 overlay\n"

@@ -98,6 +98,12 @@ class Engine {
 
   // pixels: the input image, HWC uint8 (model.input). scores: one per class.
   void classify(const std::uint8_t* pixels, std::int32_t* scores) const;
+  // The same from the first layer's input itself, for a fixed8 model: one
+  // Q1.7 value a pixel and channel (units of 1/128, HWC), any of the 256,
+  // as the BNN-PYNQ overlay reads its input buffer (the overlay emulator);
+  // classify() is this on the values of its pixels. Throws Error(usage) for
+  // a binary-input model.
+  void classify_fixed(const std::int8_t* values, std::int32_t* scores) const;
   std::size_t classes() const;
   Isa isa() const;
 

@@ -110,7 +110,9 @@ struct Engine::Impl {
   std::int16_t q8[256];  // pixel -> Q1.7 of -1 + 2p/255
 
   void prepare();
-  void run(const std::uint8_t* pixels, std::int32_t* scores) const;
+  // values: the first layer's Q1.7 input itself (classify_fixed), else null
+  // and the pixels are converted.
+  void run(const std::uint8_t* pixels, const std::int8_t* values, std::int32_t* scores) const;
 };
 
 namespace {
@@ -233,7 +235,7 @@ void Engine::Impl::prepare() {
   }
 }
 
-void Engine::Impl::run(const std::uint8_t* px, std::int32_t* scores) const {
+void Engine::Impl::run(const std::uint8_t* px, const std::int8_t* values_in, std::int32_t* scores) const {
   thread_local Scratch sc;
   ensure(sc.a, max_map_words);
   ensure(sc.b, max_map_words);
@@ -247,7 +249,10 @@ void Engine::Impl::run(const std::uint8_t* px, std::int32_t* scores) const {
   // The input: fixed-point values, or bits (per pixel for conv, dense for fc).
   if (model.mode == InputMode::fixed8) {
     ensure(sc.q, values);
-    for (std::size_t i = 0; i < values; ++i) sc.q[i] = q8[px[i]];
+    if (values_in)
+      for (std::size_t i = 0; i < values; ++i) sc.q[i] = values_in[i];
+    else
+      for (std::size_t i = 0; i < values; ++i) sc.q[i] = q8[px[i]];
   } else {
     const Step& s0 = steps.front();
     if (s0.kind == LayerKind::conv3x3) {
@@ -366,7 +371,12 @@ Engine::Engine(const Model& model, Isa isa) : impl_(std::make_unique<Impl>()) {
 
 Engine::~Engine() = default;
 
-void Engine::classify(const std::uint8_t* pixels, std::int32_t* scores) const { impl_->run(pixels, scores); }
+void Engine::classify(const std::uint8_t* pixels, std::int32_t* scores) const { impl_->run(pixels, nullptr, scores); }
+void Engine::classify_fixed(const std::int8_t* values, std::int32_t* scores) const {
+  if (impl_->model.mode != InputMode::fixed8)
+    throw Error(ErrorKind::usage, "classify_fixed: the model takes 1-bit input, not Q1.7 values");
+  impl_->run(nullptr, values, scores);
+}
 std::size_t Engine::classes() const { return impl_->model.classes.size(); }
 Isa Engine::isa() const { return impl_->isa; }
 
