@@ -68,7 +68,8 @@ void print_help() {
               "Devices: cpu (scores and classes), csim:0 (the FINN stand-in: the CPU engine\n"
               "behind a FINN accelerator's buffers; classes only, for testing), xrt:N (a card\n"
               "with a FINN accelerator; classes only), pynq:0 (the BNN-PYNQ cnvW1A1 overlay\n"
-              "of a Pynq-Z1/Z2, or its emulation with FPGAIO_PYNQ_EMU=FILE; scores and classes).\n"
+              "of a Pynq-Z1/Z2, or its emulation with FPGAIO_PYNQ_EMU=FILE; scores and\n"
+              "classes).\n"
               "Exit status: 0 success, 1 error.\nFull documentation: man %s\n",
               p);
 }

@@ -246,7 +246,8 @@ struct Accelerator {
     }
   }
   void check_usable() const {
-    if (!failed.empty()) throw Error(ErrorKind::device, failed + " (earlier; the accelerator is not used again)");
+    if (!failed.empty())
+      throw Error(ErrorKind::device, "not run: the accelerator failed before (" + failed + "), so it is not used again");
   }
 
   // The register window answers: a register written reads back.

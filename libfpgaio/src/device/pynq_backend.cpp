@@ -98,7 +98,12 @@ std::string path_key(const std::string& path) {
   return b;
 }
 
+// Shared (not private): the emulator is another process. A 32-bit build
+// with a 64-bit time_t needs the time64 call for its timespec.
 long futex(std::uint32_t* addr, int op, std::uint32_t val, const timespec* ts) {
+#if defined(SYS_futex_time64) && defined(__SIZEOF_LONG__) && __SIZEOF_LONG__ == 4
+  if (sizeof(time_t) == 8) return ::syscall(SYS_futex_time64, addr, op, val, ts, nullptr, 0);
+#endif
   return ::syscall(SYS_futex, addr, op, val, ts, nullptr, 0);
 }
 
@@ -156,18 +161,26 @@ class EmuBoard final : public Board {
   void start() override {
     runs_ = field(&EmuHeader::runs);
     fault_ = field(&EmuHeader::fault);
+    taken_fault_ = false;
     __atomic_store_n(regs_ + reg::control / 4, kApStart, __ATOMIC_RELEASE);
     futex(regs_ + reg::control / 4, FUTEX_WAKE, INT_MAX, nullptr);
   }
   bool wait_done(std::int64_t deadline) override {
     std::uint32_t* c = regs_ + reg::control / 4;
+    const std::int64_t spin_until = now_ns() + kSpinNs;
     for (unsigned i = 0;; ++i) {
       std::uint32_t v = __atomic_load_n(c, __ATOMIC_ACQUIRE);
       if (v & kApDone) return true;
+      // Taken (ap_start cleared): the emulator cleared `fault` before, so a
+      // fault now is this run's.
+      if (!(v & kApStart) && field(&EmuHeader::fault) != 0) taken_fault_ = true;
       if (stopped() || refused()) return false;
-      std::int64_t left = deadline - now_ns();
+      const std::int64_t now = now_ns();
+      std::int64_t left = deadline - now;
       if (left <= 0) return false;
-      if (i < 200) continue;  // spin briefly: a parameter word takes microseconds
+      // Spin briefly: a parameter word takes the emulator microseconds, and
+      // a sleep and wake-up cost more than that on a busy machine.
+      if (now < spin_until) continue;
       std::int64_t ns = std::min<std::int64_t>(left, 1000000);
       timespec ts{0, static_cast<long>(ns)};
       futex(c, FUTEX_WAIT, v, &ts);
@@ -191,6 +204,7 @@ class EmuBoard final : public Board {
     return "";
   }
   std::string describe() const override { return "emulated by " + path_ + pid_text(pid_); }
+  static constexpr std::int64_t kSpinNs = 2000;
 
  private:
   static std::string pid_text(std::uint32_t pid) { return pid ? " (pid " + std::to_string(pid) + ")" : ""; }
@@ -198,9 +212,10 @@ class EmuBoard final : public Board {
     return __atomic_load_n(&(header_->*f), __ATOMIC_ACQUIRE);
   }
   bool stopped() const { return field(&EmuHeader::state) == static_cast<std::uint32_t>(EmuState::stopped); }
-  // A fault that appeared during this run (a stale one from an earlier run
-  // is left to the bound: the contract does not say who clears it).
-  bool refused() const { return fault_ == 0 && field(&EmuHeader::fault) != 0; }
+  // A fault of this run: one seen after the run was taken (the emulator
+  // clears `fault` when it takes a run), or one that appeared since the
+  // start (for an emulator that does not clear it).
+  bool refused() const { return taken_fault_ || (fault_ == 0 && field(&EmuHeader::fault) != 0); }
   std::string fault_text() const {
     char t[sizeof header_->fault_text];
     std::memcpy(t, header_->fault_text, sizeof t);
@@ -220,6 +235,7 @@ class EmuBoard final : public Board {
   std::uint8_t* pool_ = nullptr;
   std::uint64_t pool_size_ = 0, pool_phys_ = 0;
   std::uint32_t pid_ = 0, runs_ = 0, fault_ = 0;
+  bool taken_fault_ = false;
 };
 
 // ---- a Zynq-7000 board ----
