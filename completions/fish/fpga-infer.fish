@@ -1,6 +1,10 @@
 # fish completion for fpga-infer
 complete -c fpga-infer -n __fish_is_first_arg -a import-bnn-pynq -d 'Convert a BNN-PYNQ parameter folder'
 complete -c fpga-infer -n __fish_is_first_arg -a pair -d 'Pair a model with its FINN builds (.xclbin)'
+complete -c fpga-infer -n __fish_is_first_arg -a pynq-emu -d 'Serve an emulated Pynq-Z1 with the BNN-PYNQ overlay'
+complete -c fpga-infer -n '__fish_seen_subcommand_from pynq-emu' -l overlay -x -a 'cnvW1A1 lfcW1A1' -d 'The loaded bitstream'
+complete -c fpga-infer -n '__fish_seen_subcommand_from pynq-emu' -l pool-mib -x -a '16 64 256' -d 'MiB of DMA pool'
+complete -c fpga-infer -n '__fish_seen_subcommand_from pynq-emu' -l fault -x -a 'lost-done= wrong-score= short-output= flip-bit= refuse=' -d 'Answer wrongly on purpose'
 complete -c fpga-infer -l model -r -d 'The model (.fbnn)'
 complete -c fpga-infer -l input-format -x -a 'cifar idx pnm raw' -d 'Input format'
 complete -c fpga-infer -l shape -x -a '28x28x1 32x32x3 32x32x1' -d 'Shape of raw images'

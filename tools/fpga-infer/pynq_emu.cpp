@@ -91,13 +91,15 @@ int pynq_emu_command(const std::vector<std::string>& args) {
 
   // SIGTERM, SIGINT and SIGHUP stop serving: state stopped, exit 0 (not
   // the tools' die-by-the-signal: the file is the emulator's product).
+  // SIGINT even where it was ignored (a shell starts background jobs so);
+  // SIGHUP not where nohup ignored it.
   struct sigaction sa {};
   sa.sa_handler = on_stop_signal;
   sigemptyset(&sa.sa_mask);
   for (int s : {SIGINT, SIGTERM, SIGHUP}) {
     struct sigaction old {};
     sigaction(s, nullptr, &old);
-    if (old.sa_handler != SIG_IGN) sigaction(s, &sa, nullptr);  // keep nohup's SIG_IGN
+    if (s != SIGHUP || old.sa_handler != SIG_IGN) sigaction(s, &sa, nullptr);
   }
   try {
     pynq::Emulator emu(path, o);
@@ -120,7 +122,8 @@ int pynq_emu_command(const std::vector<std::string>& args) {
     g_emu.store(nullptr);
     if (!quiet) {
       pynq::EmuStats s = emu.stats();
-      fpgacli::report(path, "stopped after " + std::to_string(s.words) + " parameter words and " +
+      fpgacli::report(path, "stopped after " + std::to_string(s.words) +
+                                (s.words == 1 ? " parameter word and " : " parameter words and ") +
                                 std::to_string(s.batches) + (s.batches == 1 ? " batch (" : " batches (") +
                                 std::to_string(s.images) + (s.images == 1 ? " image), " : " images), ") +
                                 std::to_string(s.refused) + " refused");

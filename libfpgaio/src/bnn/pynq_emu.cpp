@@ -182,6 +182,7 @@ Emulator::Emulator(const std::string& path, const EmuOptions& o) : path_(path), 
   }
   if (fd < 0) {
     if (errno == ELOOP) throw Error(ErrorKind::usage, "a symbolic link; the emulator serves a file it creates").with_path(path);
+    if (errno == EISDIR) throw Error(ErrorKind::usage, "not a regular file; the emulator serves a file of its own").with_path(path);
     throw_errno("cannot open", errno, path);
   }
   m.fd = fd;
@@ -319,11 +320,15 @@ void Emulator::Impl::run_one() {
 
 namespace {
 // Done: count the run, then ap_done | ap_idle with a release store (the
-// outputs written before it are visible), then wake the driver.
+// outputs written before it are visible), then wake the driver. Not over
+// a new ap_start: a driver that gave up on this run (its time limit) and
+// started another must not take this run's done for that one's; the new
+// run is served next.
 void set_done(EmuHeader* h, std::uint32_t* ctl) {
   __atomic_fetch_add(&h->runs, 1u, __ATOMIC_RELAXED);
-  __atomic_store_n(ctl, kApDone | kApIdle, __ATOMIC_RELEASE);
-  futex(ctl, FUTEX_WAKE, INT_MAX, nullptr);
+  std::uint32_t started = 0;
+  if (__atomic_compare_exchange_n(ctl, &started, kApDone | kApIdle, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+    futex(ctl, FUTEX_WAKE, INT_MAX, nullptr);
 }
 }  // namespace
 
