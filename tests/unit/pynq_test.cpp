@@ -460,7 +460,7 @@ TEST(PynqDriver, ABoardThatDoesNotFinishIsAnErrorWithinTheBoundNeverAHang) {
   check_faults({
       {Fault::lost_done, "a batch of 16 images not done within 0.3 s: the emulator of "},
       {Fault::stop, "has stopped"},
-      {Fault::refuse, "not done within 0.3 s: the emulator refused the run: injected refusal"},
+      {Fault::refuse, "a batch of 16 images: the emulator refused the run: injected refusal"},
   });
 }
 

@@ -232,10 +232,14 @@ struct Accelerator {
     board->start();
     const std::int64_t bound = run_bound_ns(num_reps);
     std::string error;
-    if (!board->wait_done(now_ns() + bound)) {
+    const std::int64_t deadline = now_ns() + bound;
+    if (!board->wait_done(deadline)) {
       std::string why = board->why_not_done();
-      error = what + " not done within " + seconds_text(bound) +
-              (why.empty() ? " (is the overlay loaded and running?)" : ": " + why);
+      // Ended before the bound: the board said why (stopped, refused).
+      if (now_ns() < deadline && !why.empty()) error = what + ": " + why;
+      else
+        error = what + " not done within " + seconds_text(bound) +
+                (why.empty() ? " (is the overlay loaded and running?)" : ": " + why);
     } else if (std::string why = board->check_done(); !why.empty()) {
       error = what + ": " + why;
     }
