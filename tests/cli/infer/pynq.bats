@@ -194,3 +194,15 @@ fault_case() { # fault regex
   # 136,512 words once, then 3 x 3 requests of at most 20 images.
   [ "$(header_u32 board 108)" -eq $((136512 + 9)) ]
 }
+
+@test "fault lost-done, not named: the overlay failing mid-input leaves the rest to the CPU with one warning, and the output is the CPU's" {
+  need_fashion
+  fashion_idx f.idx 40
+  "$INFER" -q --device cpu -s f.idx > cpu.tsv
+  start_emu board --fault lost-done=2
+  FPGAIO_PYNQ_TIMEOUT_MS=1500 "$INFER" -s --batch 16 f.idx > auto.tsv 2> err
+  cmp auto.tsv cpu.tsv
+  [ "$(grep -c warning err)" -eq 1 ]
+  grep -q "^fpga-infer: warning: pynq:0/b[12]: batch [123] (images [0-9]*-[0-9]*): .*not done within 1.5 s.*; classifying the rest on the CPU$" err
+  grep -q "on the CPU after pynq:0 failed" err
+}
