@@ -206,3 +206,24 @@ fault_case() { # fault regex
   grep -q "^fpga-infer: warning: pynq:0/b[12]: batch [123] (images [0-9]*-[0-9]*): .*not done within 1.5 s.*; classifying the rest on the CPU$" err
   grep -q "on the CPU after pynq:0 failed" err
 }
+
+@test "fpga-remote serve: a model that does not fit pynq:0 is answered by the CPU engine, and the overlay is never written" {
+  need_fashion
+  fashion_idx f.idx 5
+  mkdir models
+  tiny_model models/tiny.fbnn 28 28 1
+  start_emu board
+  "$FPGA_BIN/fpga-remote" serve --listen 127.0.0.1:0 --device pynq:0 --models models 2> serve.log &
+  SERVE_PID=$!
+  local port=""
+  for _ in $(seq 100); do
+    port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' serve.log)
+    [ -n "$port" ] && break
+    sleep 0.05
+  done
+  [ -n "$port" ]
+  "$INFER" -q --device cpu --model models/tiny.fbnn -s f.idx > cpu.tsv
+  "$FPGA_BIN/fpga-remote" "http://127.0.0.1:$port" fpga-infer -q -s --model tiny f.idx > remote.tsv
+  cmp remote.tsv cpu.tsv
+  [ "$(header_u32 board 108)" -eq 0 ]
+}
