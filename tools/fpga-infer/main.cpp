@@ -33,7 +33,7 @@ namespace {
 
 namespace bnn = fpgaio::bnn;
 
-std::string seconds(double s) {
+std::string seconds_text(double s) {
   char b[32];
   std::snprintf(b, sizeof b, "%.3f s", s);
   return b;
@@ -142,7 +142,7 @@ void Classifier::open_device() {
       fpgacli::report("", device_.name + ": " +
                               (finn_.parameter_words
                                    ? std::to_string(finn_.parameter_words) + " parameter words loaded in " +
-                                         seconds(finn_.parameter_seconds) + " (" +
+                                         seconds_text(finn_.parameter_seconds) + " (" +
                                          std::to_string(static_cast<long long>(
                                              finn_.parameter_seconds * 1e6 / static_cast<double>(finn_.parameter_words))) +
                                          " us a word, one accelerator run each)"
@@ -177,7 +177,12 @@ void Classifier::summary(double seconds) const {
                        ? device_.name + ", the BNN-PYNQ overlay" +
                              (std::getenv("FPGAIO_PYNQ_EMU") ? std::string(" emulated (FPGAIO_PYNQ_EMU), not a board")
                                                              : std::string()) +
-                             ", " + std::to_string(finn_.driver->ports()) + " buffer pairs)"
+                             ", " + std::to_string(finn_.driver->ports()) + " buffer pairs" +
+                             (finn_.parameter_words ? "; the time includes writing its " +
+                                                          std::to_string(finn_.parameter_words) + " parameter words, " +
+                                                          seconds_text(finn_.parameter_seconds)
+                                                    : std::string()) +
+                             ")"
                        : device_.name + ", FINN, " + std::to_string(finn_.driver->ports()) + " batches in flight)");
   if (run_) s += run_->accuracy_text();
   fpgacli::report("", s);
