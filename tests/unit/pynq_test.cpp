@@ -20,6 +20,7 @@
 #include <optional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "fpgaio/bnn.hpp"
@@ -122,6 +123,7 @@ class FakeBoard {
   }
   std::vector<ParamWord> words;  // in the order received
   std::vector<std::uint32_t> batches;  // numReps of each compute run
+  std::set<std::uint64_t> inputs;       // the input buffers' physical addresses used
   std::uint32_t runs() const { return __atomic_load_n(&h_->runs, __ATOMIC_ACQUIRE); }
   std::uint32_t reg(std::uint32_t r) const { return __atomic_load_n(regs_ + r / 4, __ATOMIC_ACQUIRE); }
 
@@ -155,6 +157,7 @@ class FakeBoard {
       const std::uint32_t n = r(reg::num_reps);
       batches.push_back(n);
       const std::uint64_t in = r(reg::in_lo) | std::uint64_t{r(reg::in_hi)} << 32;
+      inputs.insert(in);
       const std::uint64_t out = r(reg::out_lo) | std::uint64_t{r(reg::out_hi)} << 32;
       const std::uint64_t pool = h_->pool_size, phys = h_->pool_phys;
       if (in < phys || out < phys || in - phys + std::uint64_t{n} * 3072 > pool || out - phys + std::uint64_t{n} * 128 > pool) {
@@ -472,9 +475,79 @@ TEST(PynqDriver, OutputsAreNotTrustedUnwrittenImpossibleOrUncounted) {
   });
 }
 
-TEST(PynqDriver, AStoppedEmulatorOrAMissingFileIsAnErrorAtOpen) {
+TEST(PynqDriver, AMissingEmulationFileIsNoDeviceAndTheErrorSaysWhy) {
   testutil::TempDir dir;
   Env emu("FPGAIO_PYNQ_EMU", dir.path + "/none");
   std::string e = error_of([] { select_device("pynq:0", "bnn"); });
   EXPECT_NE(e.find("FPGAIO_PYNQ_EMU: " + dir.path + "/none: No such file or directory"), std::string::npos) << e;
+}
+
+TEST(PynqDriver, TwoBufferPairsServeBatchesFromTwoThreadsInOrderEach) {
+  Rig rig(Fault::none);
+  bnn::Model m = fashion();
+  bnn::Engine engine(m, bnn::Isa::portable);
+  auto dev = bnn::open_finn_device(rig.device, m, engine, std::nullopt, 8, 0, true);
+  ASSERT_TRUE(dev.driver);
+  const std::size_t n = 64;
+  std::vector<Bytes> px;
+  for (unsigned t = 0; t < 2; ++t) px.push_back(testutil::random_data(n * m.input.values(), 20 + t));
+  std::vector<std::vector<std::uint16_t>> cls(2, std::vector<std::uint16_t>(n));
+  std::vector<std::vector<std::int32_t>> sc(2, std::vector<std::int32_t>(n * 10));
+  std::vector<std::thread> ts;
+  for (unsigned t = 0; t < 2; ++t)
+    ts.emplace_back([&, t] {
+      for (std::size_t i = 0; i < n; i += 8) dev.driver->classify(px[t].data() + i * m.input.values(), 8, i, cls[t].data() + i, sc[t].data() + i * 10);
+    });
+  for (auto& t : ts) t.join();
+  for (unsigned t = 0; t < 2; ++t) {
+    std::vector<std::uint16_t> want_cls;
+    std::vector<std::int32_t> want_scores;
+    expected(m, px[t], n, want_cls, want_scores);
+    EXPECT_EQ(cls[t], want_cls) << "thread " << t;
+    EXPECT_EQ(sc[t], want_scores) << "thread " << t;
+  }
+  EXPECT_EQ(rig.board->batches.size(), 16u);
+}
+
+TEST(PynqDriver, TheTwoPortsAreTwoBufferPairsInTheHalvesOfThePool) {
+  Rig rig(Fault::none);
+  bnn::Model m = fashion();
+  auto opened = open_pynq_ports(rig.device, m, 8);
+  ASSERT_EQ(opened.ports.size(), 2u);
+  auto px = testutil::random_data(3 * m.input.values(), 31);
+  std::vector<std::uint16_t> want_cls;
+  std::vector<std::int32_t> want_scores;
+  expected(m, px, 3, want_cls, want_scores);
+  for (auto& port : opened.ports) {
+    EXPECT_EQ(port->max_images(), 8u);
+    EXPECT_EQ(port->scores_per_image(), 64u);
+    EXPECT_EQ(port->max_score(), 512u);
+    std::vector<std::uint16_t> out(3 * 64, 0);
+    port->run_scores(px.data(), 3, out.data());
+    for (std::size_t i = 0; i < 3; ++i)
+      for (std::size_t j = 0; j < 10; ++j) EXPECT_EQ(out[i * 64 + j], want_scores[i * 10 + j]);
+  }
+  // 1 MiB pool: port 1's input at its start, port 2's at the second half.
+  EXPECT_EQ(rig.board->inputs, (std::set<std::uint64_t>{kEmuPoolPhys, kEmuPoolPhys + (1 << 19)}));
+}
+
+TEST(PynqDriver, AnEmulationHeaderThatPointsOutsideItsFileIsRefused) {
+  testutil::TempDir dir;
+  Env emu("FPGAIO_PYNQ_EMU", dir.path + "/board");
+  Env lock("FPGA_LOCK_DIR", dir.path);
+  {
+    FakeBoard b(dir.path + "/board", Fault::none);
+    Device d = select_device("pynq:0", "bnn");
+    // The pool said to be 1 GiB: beyond the file.
+    int fd = ::open((dir.path + "/board").c_str(), O_RDWR);
+    ASSERT_GE(fd, 0);
+    std::uint64_t big = std::uint64_t{1} << 30;
+    ASSERT_EQ(::pwrite(fd, &big, 8, offsetof(EmuHeader, pool_size)), 8);
+    ::close(fd);
+    bnn::Model m = fashion();
+    bnn::Engine engine(m, bnn::Isa::portable);
+    std::string e = error_of([&] { bnn::open_finn_device(d, m, engine, std::nullopt, 8, 0, true); });
+    EXPECT_NE(e.find("pynq:0: " + dir.path + "/board: its header places the registers or the pool outside the "), std::string::npos) << e;
+    EXPECT_EQ(b.runs(), 0u);
+  }
 }
