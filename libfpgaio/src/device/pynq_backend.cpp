@@ -353,8 +353,9 @@ class ZynqBoard final : public Board {
                                                                              : env("FPGAIO_PYNQ_UDMABUF")) +
                                          " with a phys_addr in /sys/class/u-dma-buf (load the u-dma-buf module: "
                                          "fpga-infer(1), DEVICES)");
-    phys_ = std::strtoull(read_small(u->sys + "/phys_addr").c_str(), nullptr, 0);
-    dma_size_ = std::strtoull(read_small(u->sys + "/size").c_str(), nullptr, 0);
+    // phys_addr is hexadecimal (with or without 0x), size decimal.
+    phys_ = std::strtoull(read_small(u->sys + "/phys_addr").c_str(), nullptr, 16);
+    dma_size_ = std::strtoull(read_small(u->sys + "/size").c_str(), nullptr, 10);
     if (!phys_ || !dma_size_)
       throw Error(ErrorKind::device, name_ + ": " + u->sys + ": no phys_addr or size");
     // O_SYNC: an uncached mapping, so that neither side needs cache
