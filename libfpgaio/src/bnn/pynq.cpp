@@ -407,7 +407,8 @@ PynqOpened open_on(const std::shared_ptr<Accelerator>& acc, const Model& model, 
 
 PynqOpened open_pynq_ports(const Device& device, const Model& model, std::size_t batch) {
   check_fit(model, device);
-  auto acc = accelerator(device.name, [&] { return std::shared_ptr<Board>(open_board(device)); });
+  // One a board: the name and the lock key (an emulation file's path).
+  auto acc = accelerator(device.name + " " + device.lock_key, [&] { return std::shared_ptr<Board>(open_board(device)); });
   return open_on(acc, model, batch);
 }
 
