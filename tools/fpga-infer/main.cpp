@@ -32,6 +32,12 @@
 namespace {
 
 namespace bnn = fpgaio::bnn;
+
+std::string seconds_text(double s) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.3f s", s);
+  return b;
+}
 namespace img = fpgaio::images;
 using fpgaio::Error;
 using fpgaio::ErrorKind;
@@ -50,7 +56,7 @@ class Classifier {
   void summary(double seconds) const;
 
   void open_device();
-  std::vector<std::uint16_t> classes_of(const img::Batch& b);
+  std::vector<std::uint16_t> classes_of(const img::Batch& b, std::vector<std::int32_t>* scores);
 
   Options o_;
   std::string model_path_;
@@ -73,13 +79,14 @@ void Classifier::classify_input(const std::string& operand, fpgaio::Sink& out) {
   run_->classify(operand, out, [this](const img::Batch& b) { return compute(b); }, batch, threads_, hooks);
 }
 
-// A batch's classes (and scores, on the CPU): from the FINN device while it
-// works, else from the CPU engine.
+// A batch's classes (and scores, on the CPU and the Pynq-Z1 overlay): from
+// the FINN device while it works, else from the CPU engine.
 fpgaio::infer::Answer Classifier::compute(const img::Batch& b) {
   fpgaio::infer::Answer a;
   if (finn_.driver && !finn_failed_) {
-    a.classes = classes_of(b);
+    a.classes = classes_of(b, o_.scores ? &a.scores : nullptr);
     if (!a.classes.empty()) return a;
+    a.scores.clear();
   }
   const std::size_t classes = model_->classes.size(), per = model_->input.values();
   a.scores.resize(b.count * classes);
@@ -91,12 +98,14 @@ fpgaio::infer::Answer Classifier::compute(const img::Batch& b) {
   return a;
 }
 
-// The classes of a batch from the FINN device; empty when the device failed
-// and was not named (then the CPU takes the batch, with one warning).
-std::vector<std::uint16_t> Classifier::classes_of(const img::Batch& b) {
+// The classes of a batch from the FINN device (and its scores, where it
+// gives them and `scores` asks); empty when the device failed and was not
+// named (then the CPU takes the batch, with one warning).
+std::vector<std::uint16_t> Classifier::classes_of(const img::Batch& b, std::vector<std::int32_t>* scores) {
   std::vector<std::uint16_t> c(b.count);
+  if (scores) scores->assign(b.count * model_->classes.size(), 0);
   try {
-    finn_.driver->classify(b.pixels.data(), b.count, b.first, c.data());
+    finn_.driver->classify(b.pixels.data(), b.count, b.first, c.data(), scores ? scores->data() : nullptr);
   } catch (const Error& e) {
     if (explicit_device_ || e.kind() != ErrorKind::device) throw;
     if (!finn_failed_.exchange(true) && !o_.quiet)
@@ -114,7 +123,7 @@ void Classifier::open_device() {
   explicit_device_ = !o_.device.empty() || (env_dev && *env_dev);
   device_ = fpgaio::select_device(o_.device, "bnn");
   if (device_.kind == fpgaio::DeviceKind::cpu) return;
-  if (o_.scores)
+  if (o_.scores && device_.kind != fpgaio::DeviceKind::pynq)
     throw Error(ErrorKind::usage, "--scores: " + device_.name +
                                       " gives classes only (a FINN accelerator has no scores); use --device cpu");
   std::size_t batch = o_.batch ? o_.batch : 256;
@@ -129,6 +138,15 @@ void Classifier::open_device() {
     }
     finn_ = bnn::open_finn_device(device_, *model_, *engine_, pairing_, batch, o_.threads, explicit_device_);
     if (!finn_.driver) device_ = fpgaio::select_device("cpu", "bnn");  // busy card, not named
+    if (finn_.driver && o_.verbose && device_.kind == fpgaio::DeviceKind::pynq)
+      fpgacli::report("", device_.name + ": " +
+                              (finn_.parameter_words
+                                   ? std::to_string(finn_.parameter_words) + " parameter words loaded in " +
+                                         seconds_text(finn_.parameter_seconds) + " (" +
+                                         std::to_string(static_cast<long long>(
+                                             finn_.parameter_seconds * 1e6 / static_cast<double>(finn_.parameter_words))) +
+                                         " us a word, one accelerator run each)"
+                                   : std::string("parameters already loaded by this process")));
   } catch (const Error& e) {
     // Not named: whatever keeps the card from running (its pairing too)
     // leaves the work to the CPU, with a warning.
@@ -155,6 +173,16 @@ void Classifier::summary(double seconds) const {
                    : device_.kind == fpgaio::DeviceKind::csim
                        ? device_.name + ": the FINN stand-in, CPU engine on " + std::to_string(finn_.driver->ports()) +
                              " threads; a correctness run, not a card)"
+                   : device_.kind == fpgaio::DeviceKind::pynq
+                       ? device_.name + ", the BNN-PYNQ overlay" +
+                             (std::getenv("FPGAIO_PYNQ_EMU") ? std::string(" emulated (FPGAIO_PYNQ_EMU), not a board")
+                                                             : std::string()) +
+                             ", " + std::to_string(finn_.driver->ports()) + " buffer pairs" +
+                             (finn_.parameter_words ? "; the time includes writing its " +
+                                                          std::to_string(finn_.parameter_words) + " parameter words, " +
+                                                          seconds_text(finn_.parameter_seconds)
+                                                    : std::string()) +
+                             ")"
                        : device_.name + ", FINN, " + std::to_string(finn_.driver->ports()) + " batches in flight)");
   if (run_) s += run_->accuracy_text();
   fpgacli::report("", s);
@@ -200,7 +228,9 @@ int Classifier::run() {
       std::printf("%s: %s\ncode path: %s (available:", path.c_str(), model_->describe().c_str(), bnn::isa_name(engine_->isa()));
       for (auto i : bnn::supported_isas()) std::printf(" %s", bnn::isa_name(i));
       std::printf(")\ndevice: %s, %u %s\n", dev.name.c_str(), threads_,
-                  finn_.driver ? "batches in flight (FINN: classes only)" : "threads");
+                  !finn_.driver                                ? "threads"
+                  : dev.kind == fpgaio::DeviceKind::pynq       ? "buffer pairs (the BNN-PYNQ overlay: scores and classes)"
+                                                               : "batches in flight (FINN: classes only)");
       return fpgacli::close_stdout() ? 0 : 1;
     }
     run_ = std::make_unique<fpgaio::infer::Run>(fpgainfer::run_settings(o_), model_->input, model_->classes);

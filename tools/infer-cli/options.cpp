@@ -13,7 +13,7 @@ namespace img = fpgaio::images;
 namespace {
 
 enum Id { kModel, kInputFormat, kShape, kLabels, kStart, kManifest, kScores, kFormat, kOutput, kSave, kConfusion,
-          kQuiet, kProcesses, kDevice, kListDevices, kProgress, kForce, kHelp, kVersion, kLicense, kInfo, kXclbin, kBatch };
+          kQuiet, kVerbose, kProcesses, kDevice, kListDevices, kProgress, kForce, kHelp, kVersion, kLicense, kInfo, kXclbin, kBatch };
 
 }  // namespace
 
@@ -31,6 +31,7 @@ const std::vector<fpgacli::OptionSpec>& specs() {
       {0, "save", nullptr, "write each input's results beside it, INPUT.tsv (a range: FILE.INDEX.tsv)", kSave},
       {0, "confusion", nullptr, "print the confusion matrix on stderr (needs labels: a warning without)", kConfusion},
       {'q', "quiet", nullptr, "no summary (images/s, accuracy) on stderr", kQuiet},
+      {'v', "verbose", nullptr, "say more on stderr (pynq:0: the parameter load and its time)", kVerbose},
       {'p', "processes", "N", "use N threads (default: the device's cores)", kProcesses},
       {0, "device", "NAME", "compute device: a name, or a job slot number such as parallel's {%}", kDevice},
       {0, "list-devices", nullptr, "list compute devices and exit", kListDevices},
@@ -66,7 +67,9 @@ void print_help() {
               "pynq-emu serves FILE as a Pynq-Z1 with the BNN-PYNQ overlay (FPGAIO_PYNQ_EMU).\n"
               "Devices: cpu (scores and classes), csim:0 (the FINN stand-in: the CPU engine\n"
               "behind a FINN accelerator's buffers; classes only, for testing), xrt:N (a card\n"
-              "with a FINN accelerator; classes only).\n"
+              "with a FINN accelerator; classes only), pynq:0 (the BNN-PYNQ cnvW1A1 overlay\n"
+              "of a Pynq-Z1/Z2, or its emulation with FPGAIO_PYNQ_EMU=FILE; scores and\n"
+              "classes).\n"
               "Exit status: 0 success, 1 error.\nFull documentation: man %s\n",
               p);
 }
@@ -102,6 +105,7 @@ Options parse(int argc, char** argv) {
       case kSave: o.save = true; break;
       case kConfusion: o.confusion = true; break;
       case kQuiet: o.quiet = true; break;
+      case kVerbose: o.verbose = true; break;
       case kProcesses: o.threads = fpgacli::parse_count(v, 4096, "number of threads"); break;
       case kDevice: o.device = v; break;
       case kXclbin:

@@ -22,7 +22,7 @@ struct Options {
   std::optional<fpgaio::bnn::Shape> shape;
   std::optional<std::uint64_t> start;
   bool scores = false, save = false, confusion = false, quiet = false, list_devices = false, progress = false,
-       force = false, info = false;
+       force = false, info = false, verbose = false;
   OutFormat format = OutFormat::tsv;
   unsigned threads = 0;
   std::string device, xclbin;

@@ -12,7 +12,7 @@ namespace fpgaio {
 class DeflateUnit;     // deflate_units.hpp
 class DeviceBackend;
 
-enum class DeviceKind { cpu, xrt, csim };
+enum class DeviceKind { cpu, xrt, csim, pynq };
 
 struct Device {
   std::string name;                  // "cpu", "xrt:0", ...

@@ -4,7 +4,9 @@
 // stand-in that takes the same buffers and computes with the CPU engine; and
 // the pairing of a model with the .xclbin files that implement it.
 //
-// A FINN accelerator gives one class index a picture and no scores.
+// A FINN accelerator gives one class index a picture and no scores. The
+// BNN-PYNQ overlay of a Pynq-Z1 (pynq:0, fpgaio/pynq_driver.hpp) is driven
+// through the same driver with ports that give scores.
 #pragma once
 
 #include <cstddef>
@@ -17,6 +19,7 @@
 #include "fpgaio/device_lock.hpp"
 #include "fpgaio/bnn.hpp"
 #include "fpgaio/device.hpp"
+#include "fpgaio/error.hpp"
 
 namespace fpgaio::bnn {
 
@@ -35,6 +38,18 @@ class FinnPort {
   // odma0 (out, n), waits for odma0 and copies the n class bytes back.
   // Throws (Error or std::exception) with a one-line reason.
   virtual void run(const std::uint8_t* in, std::uint32_t n, std::uint8_t* out) = 0;
+  // Scores the port gives an image (BNN-PYNQ: 64, the padded last layer's
+  // rows), or 0: it gives one class byte an image (run()).
+  virtual std::size_t scores_per_image() const { return 0; }
+  // The largest score an image can have (the last layer's fan-in).
+  virtual std::uint32_t max_score() const { return 0; }
+  // A port with scores: one batch as run(), but `out` holds n x
+  // scores_per_image() 16-bit scores, filled with kFinnNoScore before the
+  // run. Throws (Error or std::exception) with a one-line reason.
+  // (Inline: the XRT plugin, which does not link libfpgaio, derives ports.)
+  virtual void run_scores(const std::uint8_t*, std::uint32_t, std::uint16_t*) {
+    throw Error(ErrorKind::device, name() + ": gives classes only");
+  }
 };
 
 // The byte the output buffer holds before a run: a card that leaves it there
@@ -42,12 +57,18 @@ class FinnPort {
 constexpr std::uint8_t kFinnNoClass = 0xFF;
 // So models with more classes than 255 cannot run on a FINN device.
 constexpr std::size_t kFinnMaxClasses = 255;
+// The score the output buffer holds before a run, on ports with scores:
+// above any fan-in they have, so an entry left so was not written.
+constexpr std::uint16_t kFinnNoScore = 0xFFFF;
 
 // The driver: splits batches to the ports' capacity, hands each batch to a
 // free port (so as many batches are in flight as there are ports), and
 // trusts nothing a port returns: a class byte that is not one of the model's
 // classes (kFinnNoClass included: nothing was written) is an Error(device)
-// naming the port, the batch and the global image number. Thread-safe.
+// naming the port, the batch and the global image number. On ports with
+// scores, every score of every image is checked (kFinnNoScore: not written;
+// above max_score(): impossible) and the class is the first highest score
+// of the model's classes. Thread-safe.
 class FinnDriver {
  public:
   FinnDriver(std::vector<std::unique_ptr<FinnPort>> ports, const Shape& input, std::size_t classes);
@@ -55,10 +76,14 @@ class FinnDriver {
   FinnDriver(const FinnDriver&) = delete;
   FinnDriver& operator=(const FinnDriver&) = delete;
   std::size_t ports() const;
+  // True when the ports give scores (then classify() fills `scores`).
+  bool gives_scores() const;
   // pixels: n images of `input`, NHWC (what images::Reader gives: a CIFAR-10
   // record's planar RGB is already interleaved). first: the global number of
-  // the first image, for messages. classes: n class indices.
-  void classify(const std::uint8_t* pixels, std::size_t n, std::uint64_t first, std::uint16_t* classes);
+  // the first image, for messages. classes: n class indices. scores: null,
+  // or (gives_scores() only) n x classes scores.
+  void classify(const std::uint8_t* pixels, std::size_t n, std::uint64_t first, std::uint16_t* classes,
+                std::int32_t* scores = nullptr);
 
  private:
   struct Impl;
@@ -118,18 +143,27 @@ struct FinnDevice {
   std::unique_ptr<FinnDriver> driver;
   std::unique_ptr<DeviceLock> lock;  // a card's, held while it runs
   std::string xclbin_uuid;           // what runs on the card ("" for csim)
+  // pynq: the parameter words this process wrote into the overlay when it
+  // opened it, and how long that took (0 words: they were there already,
+  // written by this process for the same model).
+  std::uint64_t parameter_words = 0;
+  double parameter_seconds = 0;
 };
 
-// Opens `device` (csim or an XRT card) for `model`, with buffers of
-// `batch` images: csim gets `threads` ports (0: the online cores) that
-// compute with `engine`; a card needs a pairing (else Error(device) saying
-// how to make one), loads the xclbin (set_xclbin, FPGA_XCLBIN) which must be
-// one of the pairing's builds, and gets kFinnCardPorts ports. `wait`: wait
-// for a busy card, else return no driver when it is busy.
+// Opens `device` (csim, an XRT card or the Pynq-Z1 overlay) for `model`,
+// with buffers of `batch` images: csim gets `threads` ports (0: the online
+// cores) that compute with `engine`; a card needs a pairing (else
+// Error(device) saying how to make one), loads the xclbin (set_xclbin,
+// FPGA_XCLBIN) which must be one of the pairing's builds, and gets
+// kFinnCardPorts ports; pynq checks that the model fits the overlay (else
+// Error(usage), before anything is written), loads its parameters and gets
+// two ports (double buffering, pynq_driver.hpp). `wait`: wait for a busy
+// card, else return no driver when it is busy. `lock`: take the device's
+// lock (false where the caller holds it: fpga-remote serve's DevicePool).
 constexpr unsigned kFinnCardPorts = 3;
 FinnDevice open_finn_device(const Device& device, const Model& model, const Engine& engine,
                             const std::optional<FinnPairing>& pairing, std::size_t batch, unsigned threads,
-                            bool wait);
+                            bool wait, bool lock = true);
 
 // The ports of XRT card `device` (xrt_backend.cpp, through the plugin):
 // loads the xclbin of set_xclbin/FPGA_XCLBIN, which must be one of the

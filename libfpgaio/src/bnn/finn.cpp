@@ -16,14 +16,18 @@
 #include "fpgaio/error.hpp"
 #include "fpgaio/io.hpp"
 #include "fpgaio/pipeline.hpp"
+#include "fpgaio/pynq_driver.hpp"
 
 namespace fpgaio::bnn {
+
 
 // ---- the driver ----
 
 struct FinnDriver::Impl {
   std::vector<std::unique_ptr<FinnPort>> ports;
   std::size_t image_bytes = 0, classes = 0;
+  std::size_t per_image = 0;  // scores an image from ports with scores, else 0
+  std::uint32_t max_score = 0;
   std::mutex mu;
   std::condition_variable cv;
   std::vector<FinnPort*> free;
@@ -54,10 +58,17 @@ FinnDriver::FinnDriver(std::vector<std::unique_ptr<FinnPort>> ports, const Shape
                                       std::to_string(kFinnMaxClasses) + " classes, not " + std::to_string(classes));
   impl_->image_bytes = static_cast<std::size_t>(input.values());
   impl_->classes = classes;
+  impl_->per_image = ports.front()->scores_per_image();
+  impl_->max_score = ports.front()->max_score();
   for (auto& p : ports) {
     if (p->max_images() == 0) throw Error(ErrorKind::device, p->name() + ": buffers hold no image");
+    if (p->scores_per_image() != impl_->per_image || p->max_score() != impl_->max_score)
+      throw Error(ErrorKind::device, p->name() + ": ports of one device give different outputs");
     impl_->free.push_back(p.get());
   }
+  if (impl_->per_image && impl_->per_image < classes)
+    throw Error(ErrorKind::usage, ports.front()->name() + ": gives " + std::to_string(impl_->per_image) +
+                                      " scores an image, the model has " + std::to_string(classes) + " classes");
   std::reverse(impl_->free.begin(), impl_->free.end());  // port 1 first
   impl_->ports = std::move(ports);
 }
@@ -66,8 +77,15 @@ FinnDriver::~FinnDriver() = default;
 
 std::size_t FinnDriver::ports() const { return impl_->ports.size(); }
 
-void FinnDriver::classify(const std::uint8_t* pixels, std::size_t n, std::uint64_t first, std::uint16_t* classes) {
+bool FinnDriver::gives_scores() const { return impl_->per_image != 0; }
+
+void FinnDriver::classify(const std::uint8_t* pixels, std::size_t n, std::uint64_t first, std::uint16_t* classes,
+                          std::int32_t* scores) {
+  if (scores && !impl_->per_image)
+    throw Error(ErrorKind::usage, impl_->ports.front()->name() + ": gives classes only, no scores");
+  const std::size_t per = impl_->per_image;
   std::vector<std::uint8_t> out;
+  std::vector<std::uint16_t> sc;
   std::size_t done = 0;
   while (done < n) {
     std::uint64_t batch = 0;
@@ -79,18 +97,43 @@ void FinnDriver::classify(const std::uint8_t* pixels, std::size_t n, std::uint64
     } release{impl_.get(), port};
     std::size_t k = std::min(n - done, port.max_images());
     k = std::min<std::size_t>(k, 0xFFFFFFFFu);
-    out.assign(k, kFinnNoClass);
+    if (per) sc.assign(k * per, kFinnNoScore);
+    else out.assign(k, kFinnNoClass);
     auto where = [&] {
       return port.name() + ": batch " + std::to_string(batch) + " (images " + std::to_string(first + done) + "-" +
              std::to_string(first + done + k - 1) + ")";
     };
     try {
-      port.run(pixels + done * impl_->image_bytes, static_cast<std::uint32_t>(k), out.data());
+      if (per) port.run_scores(pixels + done * impl_->image_bytes, static_cast<std::uint32_t>(k), sc.data());
+      else port.run(pixels + done * impl_->image_bytes, static_cast<std::uint32_t>(k), out.data());
     } catch (const Error& e) {
       if (e.kind() != ErrorKind::device) throw;
       throw Error(ErrorKind::device, where() + ": " + e.what());
     } catch (const std::exception& e) {
       throw Error(ErrorKind::device, where() + ": " + e.what());
+    }
+    if (per) {
+      for (std::size_t i = 0; i < k; ++i) {
+        const std::uint16_t* s = sc.data() + i * per;
+        const std::uint64_t image = first + done + i;
+        for (std::size_t j = 0; j < per; ++j) {
+          if (s[j] == kFinnNoScore)
+            throw Error(ErrorKind::device, where() + ": no output for image " + std::to_string(image) + " (score " +
+                                               std::to_string(j) + " of " + std::to_string(per) + " not written)");
+          if (s[j] > impl_->max_score)
+            throw Error(ErrorKind::device, where() + ": score " + std::to_string(j) + " of image " +
+                                               std::to_string(image) + " is " + std::to_string(s[j]) +
+                                               ", beyond the last layer's fan-in " + std::to_string(impl_->max_score));
+        }
+        std::size_t best = 0;
+        for (std::size_t j = 1; j < impl_->classes; ++j)
+          if (s[j] > s[best]) best = j;
+        classes[done + i] = static_cast<std::uint16_t>(best);
+        if (scores)
+          for (std::size_t j = 0; j < impl_->classes; ++j) scores[(done + i) * impl_->classes + j] = s[j];
+      }
+      done += k;
+      continue;
     }
     for (std::size_t i = 0; i < k; ++i) {
       if (out[i] == kFinnNoClass)
@@ -292,9 +335,23 @@ XclbinId read_xclbin_id(const std::string& path) {
 
 FinnDevice open_finn_device(const Device& device, const Model& model, const Engine& engine,
                             const std::optional<FinnPairing>& pairing, std::size_t batch, unsigned threads,
-                            bool wait) {
+                            bool wait, bool lock) {
   FinnDevice r;
   r.device = device;
+  if (device.kind == DeviceKind::pynq) {
+    // The overlay's fit is checked before the lock is taken or anything is
+    // written; the parameters are loaded once (pynq.cpp).
+    pynq::check_fit(model, device);
+    if (lock) {
+      r.lock = DeviceLock::acquire(device, wait);
+      if (!r.lock) return r;
+    }
+    pynq::PynqOpened o = pynq::open_pynq_ports(device, model, batch);
+    r.parameter_words = o.parameter_words;
+    r.parameter_seconds = o.parameter_seconds;
+    r.driver = std::make_unique<FinnDriver>(std::move(o.ports), model.input, model.classes.size());
+    return r;
+  }
   std::vector<std::unique_ptr<FinnPort>> ports;
   // Buffers of at most 64 MiB a set (the driver splits larger batches).
   std::size_t image = static_cast<std::size_t>(model.input.values());

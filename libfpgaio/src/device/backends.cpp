@@ -11,6 +11,7 @@ const BackendTable& backend_table() {
       {
           &xrt_backend(),   // Alveo cards through XRT (a plugin loaded when XILINX_XRT is set): xrt:N
           &csim_backend(),  // kernels/gzip C-simulated on host threads, by name only: csim:N
+          &pynq_backend(),  // the BNN-PYNQ overlay of a Pynq-Z1/Z2, or its emulation (FPGAIO_PYNQ_EMU): pynq:0
       },
       &cpu_backend(),  // the host's cores, always present and listed last: cpu
   };

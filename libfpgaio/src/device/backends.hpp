@@ -20,5 +20,6 @@ const BackendTable& backend_table();
 const DeviceBackend& cpu_backend();
 const DeviceBackend& csim_backend();
 const DeviceBackend& xrt_backend();
+const DeviceBackend& pynq_backend();
 
 }  // namespace fpgaio::detail

@@ -13,6 +13,7 @@
 #include "fpgaio/error.hpp"
 #include "fpgaio/finn.hpp"
 #include "fpgaio/json.hpp"
+#include "fpgaio/pynq_driver.hpp"
 #include "fpgaio/remote_infer.hpp"
 
 namespace fpgaio::remote {
@@ -296,42 +297,46 @@ Response infer_response(ModelStore& store, const Request& req, DevicePool::Lease
     return error_response(413, "too-large", "the answer would be over " + std::to_string(kMaxInferAnswer) +
                                                 " bytes; send fewer images a request");
   const bnn::Engine& engine = m->engine();
-  if (lease && !lease->is_cpu()) {
-    // A FINN device: classes only, from its driver (which checks each one).
+  Response r;
+  r.body.resize(count * 2 + (scores ? count * classes * 4 : 0));
+  std::vector<std::int32_t> s(scores ? count * classes : classes);
+  std::vector<std::uint16_t> c(count);
+  // The Pynq-Z1 overlay runs only models of its topology: the others run
+  // on the CPU in this slot.
+  const bool fits = !(lease && lease->device().kind == DeviceKind::pynq) ||
+                    pynq::why_not_fit(m->model, pynq::loaded_overlay(lease->device())).empty();
+  if (lease && !lease->is_cpu() && fits) {
+    // A FINN device: classes (and on pynq:0 scores) from its driver, which
+    // checks each one. The driver stays with the slot: a model's
+    // parameters are written to the overlay once, not a request.
     const Device& dev = lease->device();
-    if (scores)
+    if (scores && dev.kind != DeviceKind::pynq)
       return error_response(400, "usage", "scores: " + dev.name +
                                               " gives classes only (a FINN accelerator has no scores)");
     auto& st = lease->state<FinnState>("bnn " + m->name + " " + hex8(m->crc), [&] {
-      auto s = std::make_unique<FinnState>();
-      s->model = m;
-      s->device = bnn::open_finn_device(dev, m->model, engine, std::nullopt, 256, 1, true);
-      if (!s->device.driver) throw Error(ErrorKind::device, dev.name + ": cannot run the model");
-      return s;
+      auto fs = std::make_unique<FinnState>();
+      fs->model = m;
+      // The DevicePool holds the device's lock.
+      fs->device = bnn::open_finn_device(dev, m->model, engine, std::nullopt, 256, 1, true, false);
+      if (!fs->device.driver) throw Error(ErrorKind::device, dev.name + ": cannot run the model");
+      return fs;
     });
-    std::vector<std::uint16_t> c(count);
-    st.device.driver->classify(req.body.data(), count, 0, c.data());
-    Response r;
-    r.body.resize(count * 2);
+    st.device.driver->classify(req.body.data(), count, 0, c.data(), scores ? s.data() : nullptr);
+  } else {
     for (std::size_t i = 0; i < count; ++i) {
-      r.body[2 * i] = static_cast<std::uint8_t>(c[i]);
-      r.body[2 * i + 1] = static_cast<std::uint8_t>(c[i] >> 8);
+      std::int32_t* si = s.data() + (scores ? i * classes : 0);
+      engine.classify(req.body.data() + i * per, si);
+      c[i] = static_cast<std::uint16_t>(bnn::argmax(si, classes));
     }
-    return r;
   }
-  Response r;
-  r.body.resize(count * 2 + (scores ? count * classes * 4 : 0));
-  std::vector<std::int32_t> s(classes);
   std::uint8_t* cls = r.body.data();
   std::uint8_t* sc = r.body.data() + count * 2;
   for (std::size_t i = 0; i < count; ++i) {
-    engine.classify(req.body.data() + i * per, s.data());
-    auto c = static_cast<std::uint16_t>(bnn::argmax(s.data(), classes));
-    cls[2 * i] = static_cast<std::uint8_t>(c);
-    cls[2 * i + 1] = static_cast<std::uint8_t>(c >> 8);
+    cls[2 * i] = static_cast<std::uint8_t>(c[i]);
+    cls[2 * i + 1] = static_cast<std::uint8_t>(c[i] >> 8);
     if (scores)
       for (std::size_t k = 0; k < classes; ++k) {
-        auto v = static_cast<std::uint32_t>(s[k]);
+        auto v = static_cast<std::uint32_t>(s[i * classes + k]);
         std::uint8_t* p = sc + (i * classes + k) * 4;
         p[0] = static_cast<std::uint8_t>(v);
         p[1] = static_cast<std::uint8_t>(v >> 8);

@@ -210,9 +210,13 @@ Response Service::handle(const Request& req, const std::string& peer) {
       r.allow = "POST";
     } else {
       // One job a slot (a card's, a core's); a bounded queue behind them; 503 beyond.
-      // Scores come from the CPU engine only (a FINN device gives classes).
+      // Scores come from the CPU engine only (a FINN device gives classes),
+      // or from the Pynq-Z1 overlay (pynq:0), whose scores are the CPU's.
       auto sc = req.query.find("scores");
       bool cpu_only = p == "/v1/infer" && sc != req.query.end() && sc->second == "1";
+      if (cpu_only)
+        for (const auto& d : devices_->status())
+          if (d.device.kind == DeviceKind::pynq && d.in_service) cpu_only = false;
       r = run_leased(job_kernel(p), [&](DevicePool::Lease& lease) { return run_job(req, lease); }, &ran_on,
                      cpu_only);
     }
@@ -253,7 +257,9 @@ Response Service::run_job(const Request& req, DevicePool::Lease& lease) {
 }
 
 std::string Service::devices_json() const {
-  auto kind = [](DeviceKind k) { return k == DeviceKind::cpu ? "cpu" : k == DeviceKind::xrt ? "xrt" : "csim"; };
+  auto kind = [](DeviceKind k) {
+    return k == DeviceKind::cpu ? "cpu" : k == DeviceKind::xrt ? "xrt" : k == DeviceKind::pynq ? "pynq" : "csim";
+  };
   std::string j = "{\"devices\":[";
   bool first = true;
   for (const auto& d : devices_->status()) {
