@@ -134,9 +134,12 @@ start_slurmd() { # n1|n2
 # A host goes down: SIGKILL to everything in node NAME's namespace (its
 # slurmd, the slurmstepd of its job steps, their tasks).
 kill_node() { # n1|n2
-  local D
+  local D ns
   D=$(cat "$BATS_FILE_TMPDIR/slurm-dir")
-  ip netns pids "$(cat "$D/netns.$1")" | xargs -r kill -KILL
+  ns=$(cat "$D/netns.$1")
+  # Again while anything is left (a process may end, or start, meanwhile).
+  node_empty() { ip netns pids "$ns" | xargs -r kill -KILL 2>/dev/null; [ -z "$(ip netns pids "$ns")" ]; }
+  wait_for 10 node_empty
   rm -f "$D/slurmd.$1.pid"
 }
 

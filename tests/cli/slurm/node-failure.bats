@@ -8,7 +8,9 @@
 # refuses. The node's slurmd started again, the node returns to service by
 # itself (ReturnToService=2), the lost chunks are run again on it, and the
 # join gives what one local fpga-gzip gives (cmp). About 20 s here, most of
-# it Slurm noticing the dead node.
+# it Slurm noticing the dead node. With FPGA_LONG=1, the same job left to
+# Slurm's default requeue (about 2.5 minutes more: a requeued job waits
+# AuthInfo's cred_expire, 120 s, before it starts again).
 
 SLURM_NET=82
 # Down after 4 s without an answer (the default is 300 s), and messages
@@ -26,11 +28,12 @@ setup_file() {
   touch -d '2021-03-04 05:06:07' big.log
   "$OURS" -c big.log > want.gz
   # A fpga-gzip that, on n2, is stopped (SIGSTOP) as it starts, so that
-  # its node dies in the middle of the job; on n1 the real one.
+  # its node dies in the middle of the job; on n1, and on n2 once that
+  # task's rank has been stopped in this directory, the real one.
   mkdir -p hang
   cat > hang/fpga-gzip <<EOF
 #!/bin/sh
-[ "\$SLURMD_NODENAME" = n2 ] || exec "$OURS" "\$@"
+[ "\$SLURMD_NODENAME" = n2 ] && [ ! -e started.\$SLURM_PROCID ] || exec "$OURS" "\$@"
 "$OURS" "\$@" & pid=\$!
 kill -STOP \$pid
 touch started.\$SLURM_PROCID
@@ -86,5 +89,33 @@ n2_state() { sinfo -h -n n2 -o %T; }
   timeout 120 srun -w n2 -N1 -n2 sh -c 'fpga-gzip "$(fpga-split --ranges -n $((SLURM_PROCID + 3))/4 big.log)"'
   sh -c "$(recipe slurm-job | tail -n 1)"
     cmp big.log.gz "$BATS_FILE_TMPDIR/want.gz"
+  [ -z "$(ls big.log.*.gz 2>/dev/null)" ]
+}
+
+# True when job $1 is back in the queue after a failure (requeued).
+requeued() { local j; j=$(scontrol show job "$1"); [[ $j == *JobState=PENDING* && $j == *Restarts=1* ]]; }
+
+@test "a node killed mid-job, the job requeued (Slurm's default): it runs again once the node is back, keeps the chunks done, and completes" {
+  long_only
+  recipe slurm-job > compress.sbatch
+  id=$(PATH="$BATS_FILE_TMPDIR/hang:$PATH" sbatch --parsable --open-mode=append -o job.out compress.sbatch)
+  wait_for 60 test -e started.2 -a -e started.3 -a -e big.log.000.gz -a -e big.log.001.gz
+  kill_node n2
+  wait_for 60 requeued "$id"
+  [ ! -e big.log.gz ]
+  [ "$(ls big.log.*.gz | tr '\n' ' ')" = "big.log.000.gz big.log.001.gz " ]
+  start_slurmd n2
+  wait_for 30 nodes_idle
+  # From the top again (after cred_expire): n1's chunks are there and
+  # are not overwritten (no -f), n2's are made, and the join completes.
+  local _
+  for _ in $(seq 300); do
+    [ -z "$(squeue -h -j "$id" -o %i 2>/dev/null)" ] && break
+    sleep 1
+  done
+  [ "$(job_state "$id")" = "COMPLETED 0:0" ] || { job_state "$id"; cat job.out; false; }
+  grep -q '^srun: error: Node failure on n2' job.out
+  grep -q 'fpga-gzip: big.log.000.gz already exists' job.out
+  cmp big.log.gz "$BATS_FILE_TMPDIR/want.gz"
   [ -z "$(ls big.log.*.gz 2>/dev/null)" ]
 }
