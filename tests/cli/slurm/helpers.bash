@@ -19,6 +19,9 @@ load ../remote/helpers
 # One suite a bridge number, so that suites run side by side (ctest -j)
 # never share addresses; set SLURM_NET before loading this file.
 SLURM_NET=${SLURM_NET:-81}
+# Lines a suite adds to slurm.conf (settings the common file leaves at
+# Slurm's defaults, such as SlurmdTimeout); set before slurm_up.
+SLURM_CONF_EXTRA=${SLURM_CONF_EXTRA:-}
 
 slurm_possible() {
   [ "$(id -u)" -eq 0 ] || return 1
@@ -104,6 +107,7 @@ GresTypes=fpga
 NodeName=n1 NodeAddr=10.231.$B.2 CPUs=2 RealMemory=1000 Gres=fpga:2 State=UNKNOWN
 NodeName=n2 NodeAddr=10.231.$B.3 CPUs=2 RealMemory=1000 Gres=fpga:2 State=UNKNOWN
 PartitionName=fpga Nodes=n1,n2 Default=YES MaxTime=10 State=UP
+$SLURM_CONF_EXTRA
 EOF
   printf 'NodeName=n1 Name=fpga Count=2\nNodeName=n2 Name=fpga Count=2\n' > "$D/gres.conf"
   make_bridge "$B" || return 1
@@ -111,12 +115,32 @@ EOF
   local n
   for n in 1 2; do
     make_bridged_netns "$B" $(( n + 1 )) || return 1
-    # nsenter, not `ip netns exec`: that one remounts /sys, where slurmd
-    # 22.05 then finds no cgroup file system and stops.
-    nsenter --net="/run/netns/$NS" unshare --uts sh -c 'hostname "$1" && exec slurmd -f "$2" -N "$1"' \
-      - "n$n" "$SLURM_CONF" </dev/null >/dev/null 2>&1 3>&- || return 1
+    echo "$NS" > "$D/netns.n$n"
+    start_slurmd "n$n" || return 1
   done
   wait_for 30 nodes_idle || return 1
+}
+
+# Starts node NAME's slurmd in its namespace (again, after kill_node).
+start_slurmd() { # n1|n2
+  local D
+  D=$(cat "$BATS_FILE_TMPDIR/slurm-dir")
+  # nsenter, not `ip netns exec`: that one remounts /sys, where slurmd
+  # 22.05 then finds no cgroup file system and stops.
+  nsenter --net="/run/netns/$(cat "$D/netns.$1")" unshare --uts sh -c 'hostname "$1" && exec slurmd -f "$2" -N "$1"' \
+    - "$1" "$D/slurm.conf" </dev/null >/dev/null 2>&1 3>&-
+}
+
+# A host goes down: SIGKILL to everything in node NAME's namespace (its
+# slurmd, the slurmstepd of its job steps, their tasks).
+kill_node() { # n1|n2
+  local D ns
+  D=$(cat "$BATS_FILE_TMPDIR/slurm-dir")
+  ns=$(cat "$D/netns.$1")
+  # Again while anything is left (a process may end, or start, meanwhile).
+  node_empty() { ip netns pids "$ns" | xargs -r kill -KILL 2>/dev/null; [ -z "$(ip netns pids "$ns")" ]; }
+  wait_for 10 node_empty
+  rm -f "$D/slurmd.$1.pid"
 }
 
 slurm_logs() {
