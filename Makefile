@@ -6,7 +6,7 @@ BUILD  ?= build
 JOBS   ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build demo test test-long install deb bench stress fuzz model onnx clean
+.PHONY: all deps build demo test test-long install deb bench stress fuzz model onnx clean armhf test-armhf-long
 
 all: build
 
@@ -22,12 +22,31 @@ build: deps $(BUILD)/CMakeCache.txt
 demo: build
 	@scripts/demo.sh $(BUILD)
 
+# The armhf build for PYNQ boards (Pynq-Z1's Cortex-A9): static programs,
+# cross-compiled with crossbuild-essential-armhf against a sysroot of armhf
+# static libraries that install-deps.sh --armhf unpacks outside the tree
+# (/var/cache/fpga-tools/armhf-sysroot). The five tools and the board's
+# unit-test binary; the tests run them under qemu-user (ctest -R armhf).
+ARMHF_BUILD ?= $(BUILD)-armhf
+ARMHF_TARGETS = fpga-gzip fpga-split fpga-cat fpga-infer fpga-remote unit_tests_board
+armhf:
+	@scripts/install-deps.sh --armhf
+	@[ -f $(ARMHF_BUILD)/CMakeCache.txt ] || cmake -S . -B $(ARMHF_BUILD) -DCMAKE_BUILD_TYPE=Release \
+	  -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/armhf-toolchain.cmake -DCMAKE_INSTALL_PREFIX=$(PREFIX)
+	cmake --build $(ARMHF_BUILD) -j $(JOBS) --target $(ARMHF_TARGETS)
+
 # Every test (GoogleTest, Bats), then the ten slowest entries and the wall
 # time. TEST_TIMEOUT is a safety net for a hung entry, not the budget (each
 # takes well under 120 s on 2 cores).
 TEST_TIMEOUT ?= 300
-test: build
+test: build armhf
 	@scripts/run-tests.sh $(BUILD) $(JOBS) $(TEST_TIMEOUT)
+
+# The armhf entries alone, with what `make test` samples or leaves out under
+# qemu-user: the whole unit-test binary and the longer CLI suites.
+test-armhf-long: build armhf
+	cmake --build $(ARMHF_BUILD) -j $(JOBS) --target unit_tests
+	@FPGA_LONG=1 FPGA_ARMHF_LONG=1 scripts/run-tests.sh $(BUILD) $(JOBS) 3600 -R '^armhf\.|^cli\.armhf\.'
 
 # The same with the long sweeps and stress runs the default run samples or
 # skips (FPGA_LONG=1: every truncation and bit flip, every race attempt, the
@@ -41,9 +60,17 @@ install: build
 # The Debian package of what `install` installs: the build in $(BUILD)
 # installed with prefix /usr, packaged in $(BUILD)-deb (scripts/make-deb.sh;
 # lintian runs on it when installed).
+# ARCH=armhf: the static armhf build's package (make armhf), in $(ARMHF_BUILD)-deb.
+ARCH ?=
+ifeq ($(ARCH),armhf)
+deb: armhf
+	@scripts/install-deps.sh --deb
+	MAKE_DEB_BUILD=0 scripts/make-deb.sh $(ARMHF_BUILD) $(ARMHF_BUILD)-deb
+else
 deb: build
 	@scripts/install-deps.sh --deb
 	JOBS=$(JOBS) scripts/make-deb.sh $(BUILD) $(BUILD)-deb
+endif
 
 bench: build
 	@scripts/install-deps.sh --model
@@ -118,4 +145,4 @@ onnx: deps
 	  --check-images /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-fuzz
+	rm -rf $(BUILD) $(BUILD)-fuzz $(ARMHF_BUILD) $(ARMHF_BUILD)-deb

@@ -13,14 +13,23 @@ PKGS="cmake g++ make pkg-config zlib1g-dev libisal-dev libdeflate-dev libgtest-d
 # lintian too, so `make test` installs both).
 [ "${1:-}" = "--deb" ] && PKGS="dpkg-dev lintian"
 [ "${1:-}" = "--list" ] && { echo $PKGS; exit 0; }
+# --armhf: the cross toolchain and qemu-user (amd64 packages), then an armhf
+# sysroot of the static libraries the armhf build links (scripts/armhf-sysroot.sh).
+if [ "${1:-}" = "--armhf" ]; then
+  PKGS="crossbuild-essential-armhf qemu-user-static binutils dpkg-dev"
+fi
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
-echo "Installing:$missing"
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends $missing
+if [ -n "$missing" ]; then
+  echo "Installing:$missing"
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends $missing
+fi
+if [ "${1:-}" = "--armhf" ]; then
+  exec "$(dirname "$0")/armhf-sysroot.sh"
+fi

@@ -69,11 +69,35 @@ build_epoch() {
   else date +%s; fi
 }
 
+# The Debian architecture of the programs in an installed tree, from their
+# ELF headers (an armhf cross build is packaged on an amd64 machine), and
+# the strip that reads them.
+package_arch() { # stage
+  f=$(find "$1/usr/bin" -type f | sort | head -n 1)
+  [ -n "$f" ] || die "$1: no programs in usr/bin"
+  h=$(LC_ALL=C readelf -h "$f" 2>/dev/null) || die "$f: not an ELF file"
+  case $h in
+    *"Machine:"*"X86-64"*) echo amd64 ;;
+    *"Machine:"*"AArch64"*) echo arm64 ;;
+    *"Machine:"*"ARM"*"hard-float"*) echo armhf ;;
+    *"Machine:"*"ARM"*) echo armel ;;
+    *) dpkg-architecture -qDEB_HOST_ARCH ;;
+  esac
+}
+strip_for() { # arch
+  gnu=$(dpkg-architecture -a"$1" -qDEB_HOST_GNU_TYPE 2>/dev/null)
+  if [ "$1" != "$(dpkg-architecture -qDEB_BUILD_ARCH)" ] && command -v "$gnu-strip" >/dev/null; then
+    echo "$gnu-strip"
+  else
+    echo strip
+  fi
+}
+
 # package STAGE OUT VERSION: turns an installed tree (DESTDIR) into a .deb.
 package() {
   stage=$1 out=$2 version=$3
   [ -d "$stage/usr" ] || die "$stage: no usr/ (not an installed tree with prefix /usr)"
-  arch=$(dpkg-architecture -qDEB_HOST_ARCH)
+  arch=$(package_arch "$stage")
   maint=$(maintainer)
   epoch=$(build_epoch)
   work=$(mktemp -d)
@@ -119,11 +143,12 @@ package() {
   done
 
   # Stripped as dh_strip does (debug sections, and .comment and .note too).
+  strip=$(strip_for "$arch")
   find "$root" -type f | while read -r f; do
     head -c 4 "$f" | grep -q 'ELF' || continue
     case $f in
-      *.so|*.so.*) strip --remove-section=.comment --remove-section=.note --strip-unneeded "$f" ;;
-      *) strip --remove-section=.comment --remove-section=.note "$f" ;;
+      *.so|*.so.*) $strip --remove-section=.comment --remove-section=.note --strip-unneeded "$f" ;;
+      *) $strip --remove-section=.comment --remove-section=.note "$f" ;;
     esac
   done
 
@@ -145,15 +170,24 @@ package() {
     esac
   done
   [ -n "$needed" ] || die "$stage: no programs installed"
-  # (Its warning that binaries "should already be installed in their
-  # package's directory" is spurious here: they are, under debian/PKG.)
-  # shellcheck disable=SC2086
-  (cd "$work/src" && dpkg-shlibdeps -O -e $needed ${plugins:+-dSuggests -e $plugins}) \
-    > "$work/substvars" 2> "$work/shlibdeps.err" || { cat "$work/shlibdeps.err" >&2; exit 1; }
-  grep -v "should already be installed in their package's directory" "$work/shlibdeps.err" >&2 || true
-  depends=$(sed -n 's/^shlibs:Depends=//p' "$work/substvars")
-  suggests=$(sed -n 's/^shlibs:Suggests=//p' "$work/substvars")
-  [ -n "$depends" ] || die "dpkg-shlibdeps found no dependencies"
+  # A static build (the armhf one) needs no shared library, and dpkg-shlibdeps
+  # has nothing to say about it: no Depends. A dynamic one must have some.
+  dynamic=""
+  for f in $needed $plugins; do
+    LC_ALL=C readelf -d "$work/src/$f" 2>/dev/null | grep -q NEEDED && dynamic="$dynamic $f"
+  done
+  depends="" suggests=""
+  if [ -n "$dynamic" ]; then
+    # (Its warning that binaries "should already be installed in their
+    # package's directory" is spurious here: they are, under debian/PKG.)
+    # shellcheck disable=SC2086
+    (cd "$work/src" && dpkg-shlibdeps -O -e $needed ${plugins:+-dSuggests -e $plugins}) \
+      > "$work/substvars" 2> "$work/shlibdeps.err" || { cat "$work/shlibdeps.err" >&2; exit 1; }
+    grep -v "should already be installed in their package's directory" "$work/shlibdeps.err" >&2 || true
+    depends=$(sed -n 's/^shlibs:Depends=//p' "$work/substvars")
+    suggests=$(sed -n 's/^shlibs:Suggests=//p' "$work/substvars")
+    [ -n "$depends" ] || die "dpkg-shlibdeps found no dependencies"
+  fi
   size=$(du -sk --apparent-size "$root" | cut -f1)
 
   {
@@ -162,7 +196,7 @@ package() {
     echo "Architecture: $arch"
     echo "Maintainer: $maint"
     echo "Installed-Size: $size"
-    echo "Depends: $depends"
+    [ -z "$depends" ] || echo "Depends: $depends"
     [ -z "$suggests" ] || echo "Suggests: $suggests"
     echo "Section: utils"
     echo "Priority: optional"
@@ -177,9 +211,32 @@ package() {
     echo " output identical to a local run; its server, fpga-remote serve, with"
     echo " a systemd unit that is installed but not enabled)."
     echo " ."
-    echo " Cards are used through an XRT plugin loaded at run time, so the tools"
-    echo " run on hosts without XRT; install XRT where there is a card."
+    if [ -z "$dynamic" ]; then
+      echo " This build is static (glibc included) and has no XRT plugin: it is"
+      echo " the build for PYNQ boards' images (Ubuntu 18.04 to 22.04), where the"
+      echo " BNN engine runs with NEON."
+    else
+      echo " Cards are used through an XRT plugin loaded at run time, so the tools"
+      echo " run on hosts without XRT; install XRT where there is a card."
+    fi
   } > "$root/DEBIAN/control"
+
+  # A static build (armhf, for PYNQ images from Ubuntu 18.04 to 22.04) is
+  # static on purpose, and so embeds the libraries it links: lintian's
+  # overrides, each with its reason (lintian shows the comment).
+  if [ -z "$dynamic" ]; then
+    mkdir -p "$root/usr/share/lintian/overrides"
+    {
+      echo "# Static on purpose: one build runs on every PYNQ image (glibc 2.27 to 2.35"
+      echo "# and later) with nothing to match (README, Pynq-Z1 / armhf)."
+      echo "$PKG: statically-linked-binary [usr/bin/*]"
+      echo "# Static linking embeds the libraries linked, from Debian's own static"
+      echo "# archives (a rebuild of the package takes their security updates)."
+      for lib in zlib curl gmp libidn2-0 libssh2; do
+        echo "$PKG: embedded-library $lib [usr/bin/*]"
+      done
+    } > "$root/usr/share/lintian/overrides/$PKG"
+  fi
 
   # Files under /etc are configuration.
   if [ -d "$root/etc" ]; then

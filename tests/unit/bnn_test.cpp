@@ -9,7 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <random>
@@ -189,6 +191,28 @@ TEST(BnnEngine, EveryCodePathMatchesTheReferenceOnRandomCnvModels) {
   expect_all_paths_match(random_cnv(rng, 12, 3, 64, 128, InputMode::fixed8), rng, n);
   expect_all_paths_match(random_cnv(rng, 10, 1, 40, 72, InputMode::fixed8), rng, n);
   expect_all_paths_match(random_cnv(rng, 11, 3, 16, 130, InputMode::binary), rng, n);
+}
+
+// An ARM build has the NEON path, and the CPU the tests run on (a
+// Cortex-A9, or qemu-arm) reports NEON: the tests above then compare it with
+// the reference. FPGA_BNN_ISA picks it, and refuses a path the build lacks.
+TEST(BnnEngine, ArmBuildsRunTheNeonPath) {
+#if defined(__arm__)
+  auto v = supported_isas();
+  EXPECT_NE(std::find(v.begin(), v.end(), Isa::neon), v.end());
+  EXPECT_EQ(v.back(), Isa::neon);
+  ::setenv("FPGA_BNN_ISA", "neon", 1);
+  EXPECT_EQ(best_isa(), Isa::neon);
+  ::setenv("FPGA_BNN_ISA", "avx2", 1);
+  EXPECT_THROW(best_isa(), Error);
+  ::unsetenv("FPGA_BNN_ISA");
+#else
+  auto v = supported_isas();
+  EXPECT_EQ(std::find(v.begin(), v.end(), Isa::neon), v.end());
+  ::setenv("FPGA_BNN_ISA", "neon", 1);
+  EXPECT_THROW(best_isa(), Error);
+  ::unsetenv("FPGA_BNN_ISA");
+#endif
 }
 
 TEST(BnnEngine, EveryCodePathMatchesTheReferenceOnRandomLfcModels) {

@@ -81,11 +81,12 @@ struct Model {
 // L-P-thres.bin, classes.txt) into a model. Throws Error naming the file.
 Model import_bnn_pynq(const std::string& dir);
 
-// Instruction sets with a code path of their own, chosen at run time.
-enum class Isa { portable, avx2, avx512 };
+// Instruction sets with a code path of their own, chosen at run time:
+// portable everywhere; avx2 and avx512 in x86-64 builds, neon in ARM builds.
+enum class Isa { portable, avx2, avx512, neon };
 const char* isa_name(Isa isa);
 std::vector<Isa> supported_isas();  // those this CPU runs, portable first
-Isa best_isa();                     // FPGA_BNN_ISA=portable|avx2|avx512 overrides
+Isa best_isa();                     // FPGA_BNN_ISA=portable|avx2|avx512|neon overrides
 
 // Runs a model on the CPU. classify() is thread-safe (scratch memory is per
 // thread); one Engine serves all threads.

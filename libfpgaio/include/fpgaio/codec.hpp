@@ -8,6 +8,15 @@
 
 #include "fpgaio/io.hpp"
 
+// On 32-bit targets with 64-bit file offsets (armhf) zlib.h renames
+// crc32_combine to crc32_combine64 with a macro, which would rename ours in
+// every file that includes zlib.h: zlib.h is included here, once, and the
+// macro dropped.
+#if defined(_FILE_OFFSET_BITS) && _FILE_OFFSET_BITS == 64 && __SIZEOF_POINTER__ == 4
+#include <zlib.h>
+#undef crc32_combine
+#endif
+
 namespace fpgaio {
 
 enum class Engine { isal, libdeflate, zlib };

@@ -6,6 +6,10 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#if defined(__arm__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
+#endif
 
 #include "fpgaio/bnn.hpp"
 #include "fpgaio/error.hpp"
@@ -21,18 +25,24 @@ const char* isa_name(Isa isa) {
     case Isa::portable: return "portable";
     case Isa::avx2: return "avx2";
     case Isa::avx512: return "avx512";
+    case Isa::neon: return "neon";
   }
   return "?";
 }
 
 std::vector<Isa> supported_isas() {
   std::vector<Isa> v{Isa::portable};
-#if defined(__x86_64__)
+#if defined(__x86_64__) && defined(FPGAIO_BNN_ISA_AVX2)
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt")) v.push_back(Isa::avx2);
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vpopcntdq"))
     v.push_back(Isa::avx512);
+#endif
+#if defined(__arm__) && defined(FPGAIO_BNN_ISA_NEON)
+  // The kernel's NEON unit, as the kernel reports it (a Cortex-A9 of a
+  // Zynq-7000 has it; qemu-arm reports it too).
+  if (::getauxval(AT_HWCAP) & HWCAP_NEON) v.push_back(Isa::neon);
 #endif
   return v;
 }
@@ -81,8 +91,13 @@ struct Step {
 
 const Kernels& kernels_for(Isa isa) {
   switch (isa) {
+#ifdef FPGAIO_BNN_ISA_AVX2
     case Isa::avx2: return detail::kernels_avx2();
     case Isa::avx512: return detail::kernels_avx512();
+#endif
+#ifdef FPGAIO_BNN_ISA_NEON
+    case Isa::neon: return detail::kernels_neon();
+#endif
     default: return detail::kernels_portable();
   }
 }

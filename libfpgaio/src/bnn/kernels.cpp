@@ -1,13 +1,17 @@
-// BNN inner loops. Built three times with different -m flags; KERNEL_NAME
-// names the entry point (kernels_portable, kernels_avx2, kernels_avx512).
-// The generic loops are written so that compilers vectorize them across
-// outputs; with AVX-512 (VPOPCNTDQ, BW) the fused loops use intrinsics, so
-// that sums stay in registers and thresholds become bit masks directly.
+// BNN inner loops. Built once per instruction set of the target with
+// different -m flags; KERNEL_NAME names the entry point (kernels_portable,
+// kernels_avx2, kernels_avx512 on x86-64; kernels_portable, kernels_neon on
+// ARM). The generic loops are written so that compilers vectorize them
+// across outputs; with AVX-512 (VPOPCNTDQ, BW) and with NEON the fused loops
+// use intrinsics, so that sums stay in registers.
 #include "kernels.hpp"
 
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VPOPCNTDQ__)
 #include <immintrin.h>
 #define FPGAIO_AVX512 1
+#elif defined(__ARM_NEON) && defined(__arm__)
+#include <arm_neon.h>
+#define FPGAIO_NEON 1
 #endif
 
 #ifndef KERNEL_NAME
@@ -19,8 +23,8 @@ namespace fpgaio::bnn::detail {
 namespace {
 
 // kBlock outputs starting at w (row stride `stride`).
-void block_mismatch(const std::uint64_t* p, std::size_t n, const std::uint64_t* w, std::size_t stride,
-                    std::uint64_t* acc) {
+[[maybe_unused]] void block_mismatch(const std::uint64_t* p, std::size_t n, const std::uint64_t* w, std::size_t stride,
+                                     std::uint64_t* acc) {
   for (std::size_t k = 0; k < kBlock; ++k) acc[k] = 0;
   for (std::size_t j = 0; j < n; ++j, w += stride) {
     const std::uint64_t pj = p[j];
@@ -28,6 +32,49 @@ void block_mismatch(const std::uint64_t* p, std::size_t n, const std::uint64_t* 
   }
 }
 
+#ifdef FPGAIO_NEON
+// d[k] = mismatches of kBlock outputs starting at w over `rows` runs of `len`
+// words (row stride `stride`): per byte, vcnt counts the bits of the XOR;
+// pairwise widening adds (vpadal) sum the byte counts into 16-bit lanes,
+// which go into 32-bit lanes before they could overflow (a 16-bit lane
+// gains at most 16 a word). Eight outputs (four q registers) at a time: the
+// A9 has sixteen.
+void neon_block(const std::uint64_t* const* rows, std::size_t nrows, std::size_t len, const std::uint64_t* w0,
+                std::size_t stride, std::uint32_t* d) {
+  constexpr unsigned kFlush = 65535 / 16;
+  for (std::size_t s = 0; s < kBlock; s += 8) {
+    uint32x4_t t0 = vdupq_n_u32(0), t1 = t0, t2 = t0, t3 = t0;
+    uint16x8_t a0 = vdupq_n_u16(0), a1 = a0, a2 = a0, a3 = a0;
+    unsigned pending = 0;
+    const std::uint64_t* w = w0 + s;
+    for (std::size_t r = 0; r < nrows; ++r) {
+      const std::uint64_t* p = rows[r];
+      for (std::size_t j = 0; j < len; ++j, w += stride) {
+        const uint8x16_t pj = vreinterpretq_u8_u64(vdupq_n_u64(p[j]));
+        const std::uint8_t* wb = reinterpret_cast<const std::uint8_t*>(w);
+        a0 = vpadalq_u8(a0, vcntq_u8(veorq_u8(vld1q_u8(wb), pj)));
+        a1 = vpadalq_u8(a1, vcntq_u8(veorq_u8(vld1q_u8(wb + 16), pj)));
+        a2 = vpadalq_u8(a2, vcntq_u8(veorq_u8(vld1q_u8(wb + 32), pj)));
+        a3 = vpadalq_u8(a3, vcntq_u8(veorq_u8(vld1q_u8(wb + 48), pj)));
+        if (++pending == kFlush) {
+          t0 = vpadalq_u16(t0, a0), t1 = vpadalq_u16(t1, a1), t2 = vpadalq_u16(t2, a2), t3 = vpadalq_u16(t3, a3);
+          a0 = a1 = a2 = a3 = vdupq_n_u16(0);
+          pending = 0;
+        }
+      }
+    }
+    t0 = vpadalq_u16(t0, a0), t1 = vpadalq_u16(t1, a1), t2 = vpadalq_u16(t2, a2), t3 = vpadalq_u16(t3, a3);
+    // Lanes 2k and 2k+1 hold the two halves of word k's count.
+    std::uint32_t h[16];
+    vst1q_u32(h, t0), vst1q_u32(h + 4, t1), vst1q_u32(h + 8, t2), vst1q_u32(h + 12, t3);
+    for (std::size_t k = 0; k < 8; ++k) d[s + k] = h[2 * k] + h[2 * k + 1];
+  }
+}
+
+void mismatch(const std::uint64_t* p, std::size_t n, const std::uint64_t* wt, std::size_t opad, std::uint32_t* d) {
+  for (std::size_t o0 = 0; o0 < opad; o0 += kBlock) neon_block(&p, 1, n, wt + o0, opad, d + o0);
+}
+#else
 void mismatch(const std::uint64_t* p, std::size_t n, const std::uint64_t* wt, std::size_t opad, std::uint32_t* d) {
   std::uint64_t acc[kBlock];
   for (std::size_t o0 = 0; o0 < opad; o0 += kBlock) {
@@ -35,6 +82,7 @@ void mismatch(const std::uint64_t* p, std::size_t n, const std::uint64_t* wt, st
     for (std::size_t k = 0; k < kBlock; ++k) d[o0 + k] = static_cast<std::uint32_t>(acc[k]);
   }
 }
+#endif
 
 void fixed(const std::int16_t* q, std::size_t n, const std::int16_t* w, std::size_t opad, std::int32_t* out) {
   for (std::size_t o0 = 0; o0 < opad; o0 += kBlock) {
@@ -99,6 +147,47 @@ void fixed_pack(const std::int16_t* const* rows, std::size_t nrows, std::size_t 
       bits |= std::uint64_t{_mm512_cmpgt_epi16_mask(_mm512_sub_epi16(_mm512_slli_epi16(s1, 1), t),
                                                     _mm512_loadu_si512(thr + 32 * b0 + 32))} << 32;
     out[b0 / 2] = bits;
+  }
+}
+#elif defined(FPGAIO_NEON)
+void binary_pack(const std::uint64_t* const* rows, std::size_t nrows, std::size_t len, const std::uint64_t* wt,
+                 std::size_t opad, const std::int64_t* limit, std::uint64_t* out) {
+  std::uint32_t d[kBlock];
+  for (std::size_t o0 = 0; o0 < opad; o0 += kBlock) {
+    neon_block(rows, nrows, len, wt + o0, opad, d);
+    std::uint64_t bits = 0;
+    for (std::size_t k = 0; k < kBlock; ++k)
+      bits |= static_cast<std::uint64_t>(static_cast<std::int64_t>(d[k]) < limit[o0 + k]) << k;
+    if (o0 % 64 == 0) out[o0 / 64] = bits;
+    else out[o0 / 64] |= bits << 32;
+  }
+}
+
+void fixed_pack(const std::int16_t* const* rows, std::size_t nrows, std::size_t len, const std::int16_t* w,
+                const std::uint32_t*, std::size_t opad, const std::int16_t* thr, std::uint64_t* out) {
+  // 16-bit multiply-accumulate of 32 outputs in four q registers (|acc| <
+  // 2^15, as in the generic loop), compared with the thresholds there.
+  for (std::size_t o0 = 0; o0 < opad; o0 += kBlock) {
+    int16x8_t a0 = vdupq_n_s16(0), a1 = a0, a2 = a0, a3 = a0;
+    const std::int16_t* wj = w + o0;
+    for (std::size_t r = 0; r < nrows; ++r)
+      for (std::size_t j = 0; j < len; ++j, wj += opad) {
+        const std::int16_t qj = rows[r][j];
+        a0 = vmlaq_n_s16(a0, vld1q_s16(wj), qj);
+        a1 = vmlaq_n_s16(a1, vld1q_s16(wj + 8), qj);
+        a2 = vmlaq_n_s16(a2, vld1q_s16(wj + 16), qj);
+        a3 = vmlaq_n_s16(a3, vld1q_s16(wj + 24), qj);
+      }
+    const std::int16_t* t = thr + o0;
+    std::uint16_t gt[kBlock];
+    vst1q_u16(gt, vcgtq_s16(a0, vld1q_s16(t)));
+    vst1q_u16(gt + 8, vcgtq_s16(a1, vld1q_s16(t + 8)));
+    vst1q_u16(gt + 16, vcgtq_s16(a2, vld1q_s16(t + 16)));
+    vst1q_u16(gt + 24, vcgtq_s16(a3, vld1q_s16(t + 24)));
+    std::uint64_t bits = 0;
+    for (std::size_t k = 0; k < kBlock; ++k) bits |= static_cast<std::uint64_t>(gt[k] & 1) << k;
+    if (o0 % 64 == 0) out[o0 / 64] = bits;
+    else out[o0 / 64] |= bits << 32;
   }
 }
 #else

@@ -1,5 +1,6 @@
 // The inner loops of the BNN engine, compiled once per instruction set
-// (kernels.cpp with -mavx2 or -mavx512vpopcntdq, or none) and picked at run time.
+// (kernels.cpp with -mavx2 or -mavx512vpopcntdq, or -mfpu=neon on ARM, or
+// none) and picked at run time.
 #pragma once
 
 #include <cstddef>
@@ -28,8 +29,10 @@ struct Kernels {
                      const std::uint32_t* plus, std::size_t opad, const std::int16_t* thr, std::uint64_t* out);
 };
 
+// Those the build has (libfpgaio/CMakeLists.txt: FPGAIO_BNN_ISA_<NAME>).
 const Kernels& kernels_portable();
-const Kernels& kernels_avx2();
-const Kernels& kernels_avx512();
+const Kernels& kernels_avx2();    // x86-64
+const Kernels& kernels_avx512();  // x86-64
+const Kernels& kernels_neon();    // ARM
 
 }  // namespace fpgaio::bnn::detail

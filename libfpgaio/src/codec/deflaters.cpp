@@ -1,5 +1,7 @@
-// The three compression engines.
+// The three compression engines (ISA-L where the build has it).
+#ifdef FPGAIO_WITH_ISAL
 #include <isa-l/igzip_lib.h>
+#endif
 #include <libdeflate.h>
 #include <zlib.h>
 
@@ -11,6 +13,7 @@
 namespace fpgaio {
 namespace {
 
+#ifdef FPGAIO_WITH_ISAL
 class IsalDeflater final : public Deflater {
  public:
   explicit IsalDeflater(int level) : level_(level) {
@@ -42,6 +45,7 @@ class IsalDeflater final : public Deflater {
   int level_;
   std::vector<std::uint8_t> buf_;
 };
+#endif
 
 class LibdeflateDeflater final : public Deflater {
  public:
@@ -89,7 +93,12 @@ std::unique_ptr<Deflater> make_deflater(Engine engine, int level, Strategy strat
     throw Error(ErrorKind::usage, std::string("Huffman-only and RLE compression need the zlib engine, not ") +
                                       engine_name(engine));
   switch (engine) {
-    case Engine::isal: return std::make_unique<IsalDeflater>(level);
+    case Engine::isal:
+#ifdef FPGAIO_WITH_ISAL
+      return std::make_unique<IsalDeflater>(level);
+#else
+      throw Error(ErrorKind::usage, "the isal engine is not in this build (built without ISA-L); use libdeflate or zlib");
+#endif
     case Engine::libdeflate: return std::make_unique<LibdeflateDeflater>(level);
     case Engine::zlib: return std::make_unique<ZlibDeflater>(level, strategy);
   }

@@ -17,11 +17,33 @@ namespace fpgaio::split {
 
 namespace {
 
-using u128 = unsigned __int128;
-
+// floor(a * b / c) without overflow, for a result that fits 64 bits.
+#ifdef __SIZEOF_INT128__
 std::uint64_t muldiv(std::uint64_t a, std::uint64_t b, std::uint64_t c) {
-  return static_cast<std::uint64_t>(static_cast<u128>(a) * b / c);
+  return static_cast<std::uint64_t>(static_cast<unsigned __int128>(a) * b / c);
 }
+#else
+// 32-bit targets (armhf) have no 128-bit integer: the product in two
+// 64-bit halves, then long division a bit at a time.
+std::uint64_t muldiv(std::uint64_t a, std::uint64_t b, std::uint64_t c) {
+  const std::uint64_t al = a & 0xffffffffu, ah = a >> 32, bl = b & 0xffffffffu, bh = b >> 32;
+  const std::uint64_t ll = al * bl, lh = al * bh, hl = ah * bl, hh = ah * bh;
+  const std::uint64_t mid = (ll >> 32) + (lh & 0xffffffffu) + (hl & 0xffffffffu);
+  std::uint64_t hi = hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
+  std::uint64_t lo = (mid << 32) | (ll & 0xffffffffu);
+  std::uint64_t q = 0, r = 0;
+  for (int i = 127; i >= 0; --i) {
+    const bool top = r >> 63;
+    r = r << 1 | ((i >= 64 ? hi >> (i - 64) : lo >> i) & 1);
+    q <<= 1;
+    if (top || r >= c) {
+      r -= c;
+      q |= 1;
+    }
+  }
+  return q;
+}
+#endif
 
 // Position of the first separator at or after `pos` (relative to `base`).
 std::optional<std::uint64_t> find_sep(int fd, const std::string& path, std::uint64_t base, std::uint64_t size,
@@ -239,16 +261,18 @@ IdxHeader parse_idx(const std::uint8_t* d, std::size_t n, const std::string& pat
   // Items of no bytes would make every item count a division by zero (and
   // mean nothing); sizes are kept below 2^63 so that no product overflows.
   // The first dimension, the item count, may be 0: an empty set.
-  u128 item = h.element_bytes();
+  std::uint64_t item = h.element_bytes(), all = 0;
   for (std::size_t i = 1; i < h.dims.size(); ++i) {
     if (h.dims[i] == 0)
       throw Error(ErrorKind::corrupt, "IDX dimension " + std::to_string(i + 1) + " of " +
                                           std::to_string(h.dims.size()) + " is 0 (items of no bytes)")
           .with_path(path);
-    item *= h.dims[i];
-    if (item >> 63) throw bad("items larger than 2^63 bytes");
+    if (__builtin_mul_overflow(item, std::uint64_t{h.dims[i]}, &item) || item >> 63)
+      throw bad("items larger than 2^63 bytes");
   }
-  if ((item * h.dims[0] + h.header_bytes()) >> 63) throw bad("data larger than 2^63 bytes");
+  if (__builtin_mul_overflow(item, std::uint64_t{h.dims[0]}, &all) ||
+      __builtin_add_overflow(all, std::uint64_t{h.header_bytes()}, &all) || all >> 63)
+    throw bad("data larger than 2^63 bytes");
   if (file_size) check_idx_size(h, *file_size, path);
   return h;
 }

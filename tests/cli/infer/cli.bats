@@ -26,7 +26,7 @@ sys.stdout.buffer.write(struct.pack(">IIII", 0x803, n, 28, 28) + d[16:16 + n * 7
 @test "import-bnn-pynq: deer.bin is class 4 with exactly the published scores, on every code path" {
   need_data
   "$INFER" import-bnn-pynq "$DATA/bnn-pynq/cifar10/cnvW1A1" -o cnv.fbnn
-  for isa in portable avx2 avx512; do
+  for isa in portable avx2 avx512 neon; do
     FPGA_BNN_ISA=$isa run "$INFER" -q -s --model cnv.fbnn "$DATA/images/deer.bin"
     if [[ "$output" == *"not a code path this CPU runs"* ]]; then continue; fi
     [ "$status" -eq 0 ]
