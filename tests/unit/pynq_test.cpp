@@ -126,6 +126,9 @@ class FakeBoard {
   std::set<std::uint64_t> inputs;       // the input buffers' physical addresses used
   std::uint32_t runs() const { return __atomic_load_n(&h_->runs, __ATOMIC_ACQUIRE); }
   std::uint32_t reg(std::uint32_t r) const { return __atomic_load_n(regs_ + r / 4, __ATOMIC_ACQUIRE); }
+  // What a new emulator on the same file looks like to a driver that has
+  // it mapped: another pid (its memories would be empty).
+  void set_pid(std::uint32_t pid) { __atomic_store_n(&h_->emulator_pid, pid, __ATOMIC_RELEASE); }
 
  private:
   std::uint32_t r(std::uint32_t off) const { return __atomic_load_n(regs_ + off / 4, __ATOMIC_RELAXED); }
@@ -473,6 +476,22 @@ TEST(PynqDriver, OutputsAreNotTrustedUnwrittenImpossibleOrUncounted) {
       {Fault::out_of_range, "score 3 of image 115 is 600, beyond the last layer's fan-in 512"},
       {Fault::done_twice, "ap_done, but the emulator's count of runs went from"},
   });
+}
+
+TEST(PynqDriver, AnEmulatorRestartedUnderTheDriverIsAnErrorNotScoresOfEmptyMemories) {
+  Rig rig(Fault::none);
+  bnn::Model m = fashion();
+  bnn::Engine engine(m, bnn::Isa::portable);
+  auto dev = bnn::open_finn_device(rig.device, m, engine, std::nullopt, 16, 0, true);
+  ASSERT_TRUE(dev.driver);
+  auto px = testutil::random_data(4 * m.input.values(), 3);
+  std::vector<std::uint16_t> cls(4);
+  dev.driver->classify(px.data(), 4, 0, cls.data());
+  rig.board->set_pid(static_cast<std::uint32_t>(::getpid()) + 1);
+  std::string e = error_of([&] { dev.driver->classify(px.data(), 4, 0, cls.data()); });
+  EXPECT_NE(e.find("was restarted"), std::string::npos) << e;
+  EXPECT_NE(e.find("the parameters written into it are lost"), std::string::npos) << e;
+  EXPECT_EQ(e.find('\n'), std::string::npos) << e;
 }
 
 TEST(PynqDriver, AMissingEmulationFileIsNoDeviceAndTheErrorSaysWhy) {

@@ -41,6 +41,9 @@ struct Response {
   Bytes body;
   unsigned retry_after = 0;  // seconds, with 503
   std::string allow;         // with 405: the method the path takes (HTTP's Allow)
+  // The device that computed, for the log, when it is not the slot's: a
+  // model that does not fit pynq:0's overlay runs on the CPU in its slot.
+  std::string ran_on;
 };
 
 // ---- Queries ----------------------------------------------------------------

@@ -261,8 +261,8 @@ struct Accelerator {
       board->write(reg::num_reps, v);
       std::uint32_t got = board->read(reg::num_reps);
       if (got != v)
-        throw Error(ErrorKind::device, board->name() + ": no BNN-PYNQ accelerator answers at " +
-                                           hex(kDefaultBase) + " (numReps reads " + hex(got) + " after " + hex(v) +
+        throw Error(ErrorKind::device, board->name() + ": no BNN-PYNQ accelerator answers (" + board->describe() +
+                                           "; numReps reads " + hex(got) + " after " + hex(v) +
                                            " was written): is the " + board->overlay().name + " overlay loaded?");
     }
     board->write(reg::num_reps, 0);

@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <thread>
 
@@ -132,6 +133,9 @@ class EmuBoard final : public Board {
     struct stat st;
     if (::fstat(fd_, &st) != 0) throw Error(ErrorKind::device, name_ + ": " + path_ + ": " + std::strerror(errno), errno);
     const std::uint64_t size = static_cast<std::uint64_t>(st.st_size);
+    if (size > std::numeric_limits<std::size_t>::max())  // a 32-bit board maps at most 4 GiB
+      throw Error(ErrorKind::device, name_ + ": " + path_ + ": " + std::to_string(size) +
+                                         " bytes, more than this process can map");
     // Trust nothing in the header: every region inside the file, aligned.
     auto inside = [&](std::uint64_t off, std::uint64_t len) { return off <= size && len <= size - off; };
     if (!inside(0, kEmuHeaderSize) || !inside(h->regs_offset, h->regs_size) || h->regs_size < 0x60 ||
@@ -139,7 +143,7 @@ class EmuBoard final : public Board {
         h->pool_phys % 8)
       throw Error(ErrorKind::device, name_ + ": " + path_ + ": its header places the registers or the pool outside the " +
                                          std::to_string(size) + "-byte file");
-    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
+    void* p = ::mmap(nullptr, static_cast<std::size_t>(size), PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
     if (p == MAP_FAILED) throw Error(ErrorKind::device, name_ + ": cannot map " + path_ + ": " + std::strerror(errno), errno);
     map_ = static_cast<std::uint8_t*>(p);
     size_ = size;
@@ -159,6 +163,13 @@ class EmuBoard final : public Board {
   std::uint32_t read(std::uint32_t reg) const override { return __atomic_load_n(regs_ + reg / 4, __ATOMIC_ACQUIRE); }
   void write(std::uint32_t reg, std::uint32_t v) override { __atomic_store_n(regs_ + reg / 4, v, __ATOMIC_RELAXED); }
   void start() override {
+    // A new emulator on the same file starts with empty memories: the
+    // parameters this process wrote are gone, and its answers would be
+    // plausible scores of nothing (every image class 0).
+    if (std::uint32_t pid = field(&EmuHeader::emulator_pid); pid != pid_)
+      throw Error(ErrorKind::device, name_ + ": the emulator of " + path_ + " was restarted" + pid_text(pid_) +
+                                         ", now" + pid_text(pid) +
+                                         "): the parameters written into it are lost; start this process again");
     runs_ = field(&EmuHeader::runs);
     fault_ = field(&EmuHeader::fault);
     taken_fault_ = false;
@@ -197,6 +208,9 @@ class EmuBoard final : public Board {
            hex(read(reg::control)) + ")";
   }
   std::string check_done() override {
+    if (std::uint32_t pid = field(&EmuHeader::emulator_pid); pid != pid_)
+      return "ap_done, but from another emulator" + pid_text(pid) + " than the one the parameters went to" +
+             pid_text(pid_) + ": it was restarted";
     std::uint32_t runs = field(&EmuHeader::runs);
     if (runs != runs_ + 1)
       return "ap_done, but the emulator's count of runs went from " + std::to_string(runs_) + " to " +
@@ -278,8 +292,13 @@ std::uint64_t board_base(bool& evidence) {
   if (!e.empty()) {
     char* end = nullptr;
     std::uint64_t v = std::strtoull(e.c_str(), &end, 0);
-    if (!end || *end || v == 0 || v % 4096)
-      throw Error(ErrorKind::usage, "FPGAIO_PYNQ_BASE: '" + e + "' is not a page-aligned address (such as 0x43C00000)");
+    // Only the Zynq-7000's general-purpose AXI ports (M_AXI_GP0/GP1, where
+    // the programmable logic's registers are): a typo must not make a root
+    // process write into DRAM or another peripheral through /dev/mem.
+    if (!end || *end || v % 4096 || v < 0x40000000 || v + kRegisterWindow > 0xC0000000)
+      throw Error(ErrorKind::usage, "FPGAIO_PYNQ_BASE: '" + e +
+                                        "' is not a page-aligned address of the programmable logic's AXI ports "
+                                        "(0x40000000 to 0xBFFFFFFF, such as 0x43C00000)");
     return v;
   }
   if (std::uint64_t v = dt_base("/proc/device-tree", 0)) return v;
@@ -380,8 +399,26 @@ class ZynqBoard final : public Board {
   std::uint32_t read(std::uint32_t reg) const override { return regs_[reg / 4]; }
   void write(std::uint32_t reg, std::uint32_t v) override { regs_[reg / 4] = v; }
   void start() override {
+    if (!settled_) settle();
     __sync_synchronize();  // the buffers and arguments before ap_start
     regs_[reg::control / 4] = kApStart;
+  }
+  // Before this process's first run: a run of a process killed before it
+  // read ap_done may still be going, or have left ap_done set, which would
+  // end our first run at once while the accelerator still works. Reading
+  // control clears a stale done; then wait, bounded, until it is idle.
+  void settle() {
+    const std::int64_t deadline = now_ns() + std::int64_t{10} * 1000 * 1000 * 1000;
+    for (;;) {
+      std::uint32_t c = regs_[reg::control / 4];
+      if (!(c & kApStart) && (c & kApIdle)) break;
+      if (now_ns() > deadline)
+        throw Error(ErrorKind::device, name_ + ": the accelerator at " + hex(base_) + " is not idle (control reads " +
+                                           hex(c) + " for 10 s): another process is running it, or it is hung");
+      timespec ts{0, 1000000};
+      ::nanosleep(&ts, nullptr);
+    }
+    settled_ = true;
   }
   bool wait_done(std::int64_t deadline) override {
     for (unsigned i = 0;; ++i) {
@@ -416,6 +453,7 @@ class ZynqBoard final : public Board {
   std::string name_;
   const Overlay* overlay_ = nullptr;
   std::uint64_t base_ = 0, phys_ = 0, dma_size_ = 0;
+  bool settled_ = false;
   volatile std::uint32_t* regs_ = nullptr;
   std::uint8_t* dma_ = nullptr;
   std::string regs_how_, dma_how_;

@@ -323,6 +323,7 @@ Response infer_response(ModelStore& store, const Request& req, DevicePool::Lease
     });
     st.device.driver->classify(req.body.data(), count, 0, c.data(), scores ? s.data() : nullptr);
   } else {
+    if (lease && !lease->is_cpu()) r.ran_on = "cpu (in " + lease->device().name + "'s slot: the model does not fit its overlay)";
     for (std::size_t i = 0; i < count; ++i) {
       std::int32_t* si = s.data() + (scores ? i * classes : 0);
       engine.classify(req.body.data() + i * per, si);

@@ -103,6 +103,7 @@ Response Service::run_leased(const std::string& kernel, const std::function<Resp
     // comes back here.
     try {
       lease.run([&] { r = job(lease); });
+      if (device && !r.ran_on.empty()) *device = r.ran_on;
     } catch (const Error& e) {
       if (e.kind() == ErrorKind::device && !lease.is_cpu()) throw;  // the caller's fallback
       return error_response(e);

@@ -24,9 +24,7 @@ setup_file() {
   slurm_possible || return 0
   cd "$BATS_FILE_TMPDIR"
   slurm_up
-  seq 1 1500000 | head -c 6291456 > big.log
-  touch -d '2021-03-04 05:06:07' big.log
-  "$OURS" -c big.log > want.gz
+  slurm_input
   # A fpga-gzip that, on n2, is stopped (SIGSTOP) as it starts, so that
   # its node dies in the middle of the job; on n1, and on n2 once that
   # task's rank has been stopped in this directory, the real one.

@@ -15,10 +15,7 @@ setup_file() {
   slurm_possible || return 0
   cd "$BATS_FILE_TMPDIR"
   slurm_up
-  # The input and the answer, once: 6 MiB, four chunks on 1 MiB blocks.
-  seq 1 1500000 | head -c 6291456 > big.log
-  touch -d '2021-03-04 05:06:07' big.log
-  "$OURS" -c big.log > want.gz
+  slurm_input
   # A fpga-gzip that is killed (SIGKILL, as it starts) in the task named by
   # KILL_TASK: an array task's number, or p and a step's rank (p1).
   mkdir -p killer
