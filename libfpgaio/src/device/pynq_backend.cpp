@@ -167,8 +167,8 @@ class EmuBoard final : public Board {
     // parameters this process wrote are gone, and its answers would be
     // plausible scores of nothing (every image class 0).
     if (std::uint32_t pid = field(&EmuHeader::emulator_pid); pid != pid_)
-      throw Error(ErrorKind::device, name_ + ": the emulator of " + path_ + " was restarted" + pid_text(pid_) +
-                                         ", now" + pid_text(pid) +
+      throw Error(ErrorKind::device, name_ + ": the emulator of " + path_ + " was restarted (its pid was " +
+                                         std::to_string(pid_) + ", is now " + std::to_string(pid) +
                                          "): the parameters written into it are lost; start this process again");
     runs_ = field(&EmuHeader::runs);
     fault_ = field(&EmuHeader::fault);
