@@ -117,17 +117,28 @@ EOF
 
 # make_netns N: a namespace whose address is 10.231.N.2 (ours 10.231.N.1).
 make_netns() {
-  local n=$1 ns=frt$$n$1 veth=frv$$n$1
-  ip netns add "$ns" || return 1
-  echo "$ns $veth" >> "$(remote_state_dir)/netns"
-  ip link add "$veth" type veth peer name "${veth}p" || return 1
-  ip link set "${veth}p" netns "$ns"
-  ip addr add "10.231.$n.1/24" dev "$veth"
-  ip link set "$veth" up
-  ip netns exec "$ns" ip addr add "10.231.$n.2/24" dev "${veth}p"
-  ip netns exec "$ns" ip link set "${veth}p" up
-  ip netns exec "$ns" ip link set lo up
-  NS=$ns
+  local n=$1
+  netns_with_veth "frt$$n$1" "frv$$n$1" || return 1
+  ip addr add "10.231.$n.1/24" dev "frv$$n$1"
+  ip link set "frv$$n$1" up
+  netns_address "10.231.$n.2/24"
+}
+
+# netns_with_veth NS VETH: namespace NS (recorded for remote_teardown) and a
+# veth pair, VETH here and VETHp in NS; NS and VETH set for netns_address.
+netns_with_veth() {
+  NS=$1 VETH=$2
+  ip netns add "$NS" || return 1
+  echo "$NS $VETH" >> "$(remote_state_dir)/netns"
+  ip link add "$VETH" type veth peer name "${VETH}p" || return 1
+  ip link set "${VETH}p" netns "$NS"
+}
+# netns_address ADDR/LEN: the namespace's end of the pair gets ADDR, and it
+# and the namespace's loopback go up.
+netns_address() {
+  ip netns exec "$NS" ip addr add "$1" dev "${VETH}p"
+  ip netns exec "$NS" ip link set "${VETH}p" up
+  ip netns exec "$NS" ip link set lo up
 }
 
 # Hosts that reach each other, not only this one (a Slurm cluster's nodes):
@@ -141,17 +152,10 @@ make_bridge() {
   ip link set "$br" up
 }
 make_bridged_netns() { # B N
-  local ns=frt$$b$1n$2 veth=fb$$-$1-$2
-  ip netns add "$ns" || return 1
-  echo "$ns $veth" >> "$(remote_state_dir)/netns"
-  ip link add "$veth" type veth peer name "${veth}p" || return 1
-  ip link set "${veth}p" netns "$ns"
-  ip link set "$veth" master "fbr$$-$1"
-  ip link set "$veth" up
-  ip netns exec "$ns" ip addr add "10.231.$1.$2/24" dev "${veth}p"
-  ip netns exec "$ns" ip link set "${veth}p" up
-  ip netns exec "$ns" ip link set lo up
-  NS=$ns
+  netns_with_veth "frt$$b$1n$2" "fb$$-$1-$2" || return 1
+  ip link set "$VETH" master "fbr$$-$1"
+  ip link set "$VETH" up
+  netns_address "10.231.$1.$2/24"
 }
 
 # Four POSTs of FILE to the server on $PORT at once, as four clients would:

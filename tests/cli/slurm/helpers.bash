@@ -49,6 +49,17 @@ nodes_idle() { [ "$(sinfo -h -N -o '%N %T' | sort | tr '\n' ' ')" = "n1 idle n2 
 # when it does not come up within 30 s, having stopped what it started.
 # The suites' input and its answer, in the current folder: big.log (6 MiB,
 # four chunks on 1 MiB blocks, a fixed mtime) and want.gz, one local run.
+# Each case's set-up in a suite of the cluster: skipped without Slurm; the
+# cluster's configuration, our tools first on PATH, none of the device
+# choices of the caller's environment; the case's own folder.
+slurm_case() {
+  slurm_possible || skip "a Slurm cluster needs root, slurm-wlm and munge (scripts/install-deps.sh)"
+  [ -n "${SLURM_CONF:-}" ] || SLURM_CONF=$(cat "$BATS_FILE_TMPDIR/slurm-dir")/slurm.conf
+  export SLURM_CONF PATH=$FPGA_BIN:$PATH:/usr/sbin
+  unset FPGA_DEVICE PARALLEL_JOBSLOT XILINX_XRT FPGA_XCLBIN SBATCH_WAIT
+  cd "$BATS_TEST_TMPDIR"
+}
+
 slurm_input() {
   seq 1 1500000 | head -c 6291456 > big.log
   touch -d '2021-03-04 05:06:07' big.log

@@ -35,11 +35,8 @@ EOF
 teardown_file() { slurm_down; }
 
 setup() {
-  slurm_possible || skip "a Slurm cluster needs root, slurm-wlm and munge (scripts/install-deps.sh)"
-  [ -n "${SLURM_CONF:-}" ] || SLURM_CONF=$(cat "$BATS_FILE_TMPDIR/slurm-dir")/slurm.conf
-  export SLURM_CONF PATH=$FPGA_BIN:$PATH:/usr/sbin
-  unset FPGA_DEVICE PARALLEL_JOBSLOT XILINX_XRT FPGA_XCLBIN KILL_TASK SBATCH_WAIT
-  cd "$BATS_TEST_TMPDIR"
+  slurm_case
+  unset KILL_TASK
   cp -p "$BATS_FILE_TMPDIR/big.log" .
 }
 teardown() { :; }
