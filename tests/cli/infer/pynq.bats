@@ -9,6 +9,7 @@
 
 load ../helpers
 load helpers
+load ../remote/helpers  # start_server, remote_teardown (setup and teardown are this file's)
 
 setup() {
   cd "$BATS_TEST_TMPDIR"
@@ -21,7 +22,7 @@ teardown() {
   local p
   for p in "${EMU_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${EMU_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  [ -z "${SERVE_PID:-}" ] || { kill "$SERVE_PID" 2>/dev/null || true; wait "$SERVE_PID" 2>/dev/null || true; }
+  remote_teardown
 }
 
 # Starts an emulator serving FILE (extra options: faults, overlay) and waits
@@ -177,18 +178,10 @@ fault_case() { # fault regex
   need_fashion
   fashion_idx f.idx 50
   start_emu board
-  "$FPGA_BIN/fpga-remote" serve --listen 127.0.0.1:0 --device pynq:0 2> serve.log &
-  SERVE_PID=$!
-  local port=""
-  for _ in $(seq 100); do
-    port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' serve.log)
-    [ -n "$port" ] && break
-    sleep 0.05
-  done
-  [ -n "$port" ]
+  start_server serve --device pynq:0
   "$INFER" -q --device cpu -s f.idx > cpu.tsv
   for i in 1 2 3; do
-    "$FPGA_BIN/fpga-remote" "http://127.0.0.1:$port" fpga-infer -q -s --batch 20 f.idx > remote$i.tsv
+    "$FPGA_BIN/fpga-remote" "http://127.0.0.1:$PORT" fpga-infer -q -s --batch 20 f.idx > remote$i.tsv
     cmp remote$i.tsv cpu.tsv
   done
   # 136,512 words once, then 3 x 3 requests of at most 20 images.
@@ -213,17 +206,9 @@ fault_case() { # fault regex
   mkdir models
   tiny_model models/tiny.fbnn 28 28 1
   start_emu board
-  "$FPGA_BIN/fpga-remote" serve --listen 127.0.0.1:0 --device pynq:0 --models models 2> serve.log &
-  SERVE_PID=$!
-  local port=""
-  for _ in $(seq 100); do
-    port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' serve.log)
-    [ -n "$port" ] && break
-    sleep 0.05
-  done
-  [ -n "$port" ]
+  start_server serve --device pynq:0 --models models
   "$INFER" -q --device cpu --model models/tiny.fbnn -s f.idx > cpu.tsv
-  "$FPGA_BIN/fpga-remote" "http://127.0.0.1:$port" fpga-infer -q -s --model tiny f.idx > remote.tsv
+  "$FPGA_BIN/fpga-remote" "http://127.0.0.1:$PORT" fpga-infer -q -s --model tiny f.idx > remote.tsv
   cmp remote.tsv cpu.tsv
   [ "$(header_u32 board 108)" -eq 0 ]
 }
