@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The cost of fpga-cat's verification: the join of gzip parts with the
-# default check (every member inflated, its CRC-32 checked) against the copy
+# The cost of fpga-cat's checks: the join of gzip parts with the default
+# check (every member's bytes read against the CRC-32 in its FC subfield),
+# with --verify (every member inflated, its CRC-32 checked) and the copy
 # alone (--no-verify), side by side on the same parts in one run, with the
 # compression of the same parts and a parallel test of the joined file as
 # yardsticks. The parts: an access log of JOIN_MB MiB cut by fpga-split -n 2
@@ -46,11 +47,13 @@ step "fpga-gzip -$LEVEL -p 2 of the 2 parts (compression)" \
 packed=$(( $(stat -c %s "$OUT/big.log.000.gz") + $(stat -c %s "$OUT/big.log.001.gz") ))
 step "fpga-cat --no-verify (the copy alone)" "cd '$OUT' && fpga-cat --no-verify big.log.*.gz"
 cp "$OUT/out" "$OUT/copy.gz"
-step "fpga-cat (default: verify), to stdout" "cd '$OUT' && fpga-cat big.log.*.gz"
+step "fpga-cat (default: FC checksums), to stdout" "cd '$OUT' && fpga-cat big.log.*.gz"
 cmp "$OUT/out" "$OUT/copy.gz"
-step "fpga-cat (default: verify), -o FILE" "cd '$OUT' && fpga-cat -f -o joined.gz big.log.*.gz"
+step "fpga-cat (default: FC checksums), -o FILE" "cd '$OUT' && fpga-cat -f -o joined.gz big.log.*.gz"
 cmp "$OUT/joined.gz" "$OUT/copy.gz"
-step "fpga-cat -p 1 (verify on one thread)" "cd '$OUT' && fpga-cat -p 1 big.log.*.gz"
+step "fpga-cat --verify (every member inflated), to stdout" "cd '$OUT' && fpga-cat --verify big.log.*.gz"
+cmp "$OUT/out" "$OUT/copy.gz"
+step "fpga-cat --verify -p 1 (inflated on one thread)" "cd '$OUT' && fpga-cat --verify -p 1 big.log.*.gz"
 step "fpga-gzip -t -p 2 of the joined file" "fpga-gzip -t -p 2 '$OUT/joined.gz'"
 gzip -dc "$OUT/joined.gz" | cmp - "$OUT/big.log"
 

@@ -531,11 +531,21 @@ inline void join(const std::uint8_t* data, std::size_t size) {
     gz::JoinPart j;
     j.path = files.back()->path();
     j.base = one_file ? base : 0;
+    // fpga-cat's default check (FC checksums) and --verify's (inflating):
+    // when both accept a part they agree on what it holds.
+    std::optional<gz::PartInfo> summed;
     try {
-      j.info = gz::scan_part(j.path, j.base, p.size(), "part", true, threads);
+      summed = gz::scan_part(j.path, j.base, p.size(), "part", gz::Check::checksums, threads);
+    } catch (const Error&) {
+    }
+    try {
+      j.info = gz::scan_part(j.path, j.base, p.size(), "part", gz::Check::inflate, threads);
     } catch (const Error&) {
       return;  // refused: nothing to join
     }
+    check(!summed || (summed->crc == j.info.crc && summed->data_bytes == j.info.data_bytes &&
+                      summed->size == j.info.size && summed->members.size() == j.info.members.size()),
+          "the default check and the inflating one agree on a part both accept");
     // The members' bytes: the part's size, less zero padding after them.
     check(j.info.size <= p.size() && std::all_of(p.begin() + static_cast<std::ptrdiff_t>(j.info.size), p.end(),
                                                   [](std::uint8_t b) { return b == 0; }),

@@ -70,6 +70,13 @@ TEST(Header, RoundTripWithNameAndSubfield) {
   Bytes h;
   gzip::write_header(h, 1234567, 2, std::string("big.log"), 5000, 777, 0);
   EXPECT_EQ(h.size(), gzip::header_size(std::string("big.log")));
+  Bytes with_fc;
+  gzip::write_header(with_fc, 1234567, 2, std::string("big.log"), 5000, 777, 0, std::nullopt, std::nullopt, 0xdeadbeef);
+  EXPECT_EQ(with_fc.size(), gzip::header_size(std::string("big.log"), std::nullopt, std::nullopt, true));
+  auto q = gzip::parse_header(with_fc.data(), with_fc.size());
+  ASSERT_TRUE(q && q->data_crc);
+  EXPECT_EQ(*q->data_crc, 0xdeadbeefu);
+  EXPECT_EQ(q->member_size, 5000u);
   auto p = gzip::parse_header(h.data(), h.size());
   ASSERT_TRUE(p);
   EXPECT_EQ(p->mtime, 1234567u);
@@ -155,10 +162,14 @@ TEST(Compress, OneBlockIsOneMemberThatEndsTheStream) {
       Bytes back;
       decode(gz, back);
       EXPECT_EQ(back, in);
-      // 36 bytes (and the name) smaller than before: no end marker.
+      // 36 bytes (and the name) smaller than before: no end marker, and no
+      // FC subfield (4 + 5 bytes), which the members of longer streams carry.
       o.one_member = false;
       Bytes old = gzip::compress_buffer(in.data(), in.size(), o);
-      EXPECT_EQ(old.size(), gz.size() + 36) << n;
+      EXPECT_EQ(old.size(), gz.size() + 36 + 4 + gzip::kCheckLen) << n;
+      EXPECT_FALSE(h->data_crc);
+      auto oh = gzip::parse_header(old.data(), old.size());
+      ASSERT_TRUE(oh && oh->data_crc);
       // fpga-remote's client makes the old layout the new one.
       EXPECT_TRUE(gzip::fold_end_marker(old));
       EXPECT_EQ(old, gz);

@@ -427,7 +427,7 @@ TEST(Ranges, InputOverAHeldDescriptorReadsByPread) {
 }
 
 namespace {
-Bytes concat_join(const std::vector<Bytes>& parts, bool verify) {
+Bytes concat_join(const std::vector<Bytes>& parts, gzip::Check verify) {
   std::vector<std::unique_ptr<MemFile>> files;
   std::vector<gzip::JoinPart> jp;
   for (const auto& p : parts) {
@@ -450,11 +450,11 @@ TEST(Join, AlignedPartsJoinByteIdenticalToOneProcess) {
   Bytes whole = gzip::compress_buffer(d.data(), d.size(), o);
   Bytes a = gzip::compress_buffer(d.data(), 2u << 20, o);
   Bytes b = gzip::compress_buffer(d.data() + (2u << 20), d.size() - (2u << 20), o);
-  EXPECT_EQ(concat_join({a, b}, false), whole);
-  EXPECT_EQ(concat_join({a, b}, true), whole);
+  EXPECT_EQ(concat_join({a, b}, gzip::Check::framing), whole);
+  EXPECT_EQ(concat_join({a, b}, gzip::Check::inflate), whole);
   // An empty last part (an empty chunk) adds nothing.
   Bytes e = gzip::compress_buffer(d.data(), 0, o);
-  EXPECT_EQ(concat_join({a, b, e}, false), whole);
+  EXPECT_EQ(concat_join({a, b, e}, gzip::Check::framing), whole);
 }
 
 // Issue 21 item 7: parts that are one member each (FT version 2, carrying
@@ -476,7 +476,7 @@ TEST(Join, OneMemberPartsJoinIntoOneStreamWithOneEnd) {
     EXPECT_EQ(h->ft_version, gzip::kSubfieldVersionEnds);
     EXPECT_EQ(h->member_size, p.size());
   }
-  for (bool verify : {false, true}) {
+  for (gzip::Check verify : {gzip::Check::framing, gzip::Check::checksums, gzip::Check::inflate}) {
     Bytes j = concat_join(parts, verify);
     EXPECT_EQ(j, whole);
     // One end: only the last member is flagged, and it is the empty marker.
@@ -492,21 +492,21 @@ TEST(Join, OneMemberPartsJoinIntoOneStreamWithOneEnd) {
         Bytes back;
         EXPECT_THROW(testutil::decode(cut, back), Error) << "a cut at " << pos << " was not found";
         MemFile f(cut);
-        EXPECT_THROW(gzip::scan_part(f.path(), 0, cut.size(), "cut", false, 1), Error);
+        EXPECT_THROW(gzip::scan_part(f.path(), 0, cut.size(), "cut", gzip::Check::framing, 1), Error);
       }
     }
     EXPECT_EQ(ends, 1u);
   }
   // One part of one member joins to itself, flag and all; with an empty
   // chunk after it, still one member.
-  EXPECT_EQ(concat_join({parts[2]}, true), parts[2]);
+  EXPECT_EQ(concat_join({parts[2]}, gzip::Check::inflate), parts[2]);
   Bytes empty = gzip::compress_buffer(d.data(), 0, o);
-  EXPECT_EQ(concat_join({parts[2], empty}, true), parts[2]);
+  EXPECT_EQ(concat_join({parts[2], empty}, gzip::Check::inflate), parts[2]);
   // Old parts (a data member and an end marker) with new ones: one stream.
   gzip::CompressOptions old = o;
   old.one_member = false;
   Bytes a_old = gzip::compress_buffer(d.data(), 1u << 20, old);
-  EXPECT_EQ(concat_join({a_old, parts[1], parts[2]}, true), whole);
+  EXPECT_EQ(concat_join({a_old, parts[1], parts[2]}, gzip::Check::inflate), whole);
 }
 
 TEST(Join, ScanFindsCrcAndSizeWithoutInflating) {
@@ -514,11 +514,70 @@ TEST(Join, ScanFindsCrcAndSizeWithoutInflating) {
   gzip::CompressOptions o;
   Bytes gz = gzip::compress_buffer(d.data(), d.size(), o);
   MemFile f(gz);
-  auto info = gzip::scan_part(f.path(), 0, gz.size(), "p", false, 1);
+  auto info = gzip::scan_part(f.path(), 0, gz.size(), "p", gzip::Check::framing, 1);
   EXPECT_TRUE(info.indexed);
   EXPECT_EQ(info.data_bytes, d.size());
   EXPECT_EQ(info.crc, fpgaio::crc32(0, d.data(), d.size()));
   EXPECT_TRUE(info.has_end_marker);
+}
+
+// The default check (fpga-cat without --verify): every data member carries
+// the CRC-32 of its bytes after the header (FC), checked by reading them, so
+// a flip in deflate data or a trailer is found without inflating; end
+// markers carry none (the join drops them).
+TEST(Join, DefaultCheckFindsDamageFromTheCompressedBytesCrc) {
+  Bytes d = text_data(2500000);
+  gzip::CompressOptions o;
+  o.block_size = 1 << 20;
+  Bytes gz = gzip::compress_buffer(d.data(), d.size(), o);
+  auto scan = [](const Bytes& b, gzip::Check check) {
+    MemFile f(b);
+    return gzip::scan_part(f.path(), 0, b.size(), "p", check, 1);
+  };
+  auto info = scan(gz, gzip::Check::checksums);
+  ASSERT_EQ(info.members.size(), 4u);  // three blocks and the end marker
+  EXPECT_EQ(info.crc, fpgaio::crc32(0, d.data(), d.size()));
+  for (std::size_t k = 0; k < 3; ++k) {
+    const auto& m = info.members[k];
+    ASSERT_TRUE(m.header.data_crc) << k;
+    EXPECT_EQ(*m.header.data_crc, fpgaio::crc32(0, gz.data() + m.offset + m.header.length, m.size - m.header.length));
+  }
+  EXPECT_FALSE(info.members[3].header.data_crc);
+  // Every byte after the second member's header, its trailer included: the
+  // framing alone passes, the default check names the member.
+  const auto& m = info.members[1];
+  for (std::uint64_t at = m.offset + m.header.length; at < m.offset + m.size; at += 997) {
+    Bytes bad = gz;
+    bad[at] ^= 0x10;
+    EXPECT_NO_THROW(scan(bad, gzip::Check::framing)) << at;
+    try {
+      scan(bad, gzip::Check::checksums);
+      ADD_FAILURE() << "a flip at " << at << " passed the default check";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.member.value_or(0), 2u);
+      EXPECT_NE(std::string(e.what()).find("does not match the CRC-32 in its header"), std::string::npos) << e.what();
+    }
+  }
+  // The last trailer byte too (the loop's step may miss it).
+  Bytes bad = gz;
+  bad[m.offset + m.size - 1] ^= 1;
+  EXPECT_THROW(scan(bad, gzip::Check::checksums), Error);
+  // A wrong FC with intact data is refused by the default check, and the
+  // full check (which inflates and does not use FC) accepts the data.
+  Bytes wrong_fc = gz;
+  std::size_t fc = 12 + 4 + gzip::kSubfieldLen;  // FC after FT (no FP here)
+  ASSERT_EQ(wrong_fc[fc], gzip::kCheckId1);
+  ASSERT_EQ(wrong_fc[fc + 1], gzip::kCheckId2);
+  wrong_fc[fc + 5] ^= 1;
+  EXPECT_THROW(scan(wrong_fc, gzip::Check::checksums), Error);
+  EXPECT_NO_THROW(scan(wrong_fc, gzip::Check::inflate));
+  // A stream of one member has no FC: inflated, so damage is still found.
+  Bytes small(d.begin(), d.begin() + 1000);
+  Bytes one = gzip::compress_buffer(small.data(), small.size(), o);
+  EXPECT_FALSE(scan(one, gzip::Check::checksums).members[0].header.data_crc);
+  Bytes one_bad = one;
+  one_bad[one.size() - 9] ^= 0x40;
+  EXPECT_THROW(scan(one_bad, gzip::Check::checksums), Error);
 }
 
 TEST(Join, TruncatedCorruptAndGarbagePartsAreRefusedWithTheirMember) {
@@ -526,18 +585,18 @@ TEST(Join, TruncatedCorruptAndGarbagePartsAreRefusedWithTheirMember) {
   gzip::CompressOptions o;
   o.block_size = 1 << 20;
   Bytes gz = gzip::compress_buffer(d.data(), d.size(), o);
-  auto scan = [](const Bytes& b, bool verify) {
+  auto scan = [](const Bytes& b, gzip::Check verify) {
     MemFile f(b);
     return gzip::scan_part(f.path(), 0, b.size(), "p", verify, 2);
   };
   Bytes cut(gz.begin(), gz.begin() + static_cast<std::ptrdiff_t>(gz.size() / 2));
-  EXPECT_THROW(scan(cut, false), Error);
+  EXPECT_THROW(scan(cut, gzip::Check::framing), Error);
   // Cut exactly before the end marker: only the missing marker tells.
-  auto info = scan(gz, false);
+  auto info = scan(gz, gzip::Check::framing);
   const auto& last = info.members.back();
   Bytes no_marker(gz.begin(), gz.begin() + static_cast<std::ptrdiff_t>(last.offset));
   try {
-    scan(no_marker, false);
+    scan(no_marker, gzip::Check::framing);
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(e.member.value_or(0), info.members.size());
@@ -545,12 +604,12 @@ TEST(Join, TruncatedCorruptAndGarbagePartsAreRefusedWithTheirMember) {
   }
   Bytes flipped = gz;
   flipped[gz.size() / 2] ^= 0x55;
-  EXPECT_NO_THROW(scan(flipped, false));  // structure is intact
-  EXPECT_THROW(scan(flipped, true), Error);
+  EXPECT_NO_THROW(scan(flipped, gzip::Check::framing));  // structure is intact
+  EXPECT_THROW(scan(flipped, gzip::Check::inflate), Error);
   Bytes garbage = gz;
   garbage.push_back('x');
   garbage.push_back('y');
-  EXPECT_THROW(scan(garbage, false), Error);
+  EXPECT_THROW(scan(garbage, gzip::Check::framing), Error);
 }
 
 TEST(Join, ForeignGzipPartsAreInflatedToCheckThem) {
@@ -568,11 +627,11 @@ TEST(Join, ForeignGzipPartsAreInflatedToCheckThem) {
   z.resize(zs.total_out);
   deflateEnd(&zs);
   MemFile f(z);
-  auto info = gzip::scan_part(f.path(), 0, z.size(), "p", false, 1);
+  auto info = gzip::scan_part(f.path(), 0, z.size(), "p", gzip::Check::framing, 1);
   EXPECT_FALSE(info.indexed);
   EXPECT_EQ(info.data_bytes, d.size());
   EXPECT_EQ(info.crc, fpgaio::crc32(0, d.data(), d.size()));
-  Bytes joined = concat_join({gz, z}, false);
+  Bytes joined = concat_join({gz, z}, gzip::Check::framing);
   Bytes back;
   testutil::decode(joined, back);
   Bytes twice = d;
@@ -589,7 +648,7 @@ TEST(Join, AnEndOfStreamMemberWithDataIsCorruptAndTheJoinChecksWhatItWrites) {
   gzip::CompressOptions o;
   Bytes gz = gzip::compress_buffer(d.data(), d.size(), o);
   MemFile good(gz);
-  auto info = gzip::scan_part(good.path(), 0, gz.size(), "p", false, 1);
+  auto info = gzip::scan_part(good.path(), 0, gz.size(), "p", gzip::Check::framing, 1);
   ASSERT_GE(info.members.size(), 3u);
   // The FT flags byte of the first member: header fixed part (10), XLEN (2),
   // subfield id and length (4), version (1).
@@ -597,7 +656,7 @@ TEST(Join, AnEndOfStreamMemberWithDataIsCorruptAndTheJoinChecksWhatItWrites) {
   ASSERT_EQ(flipped[17], 0);
   flipped[17] = gzip::kFlagEndOfStream;
   MemFile bad(flipped);
-  for (bool verify : {false, true}) {
+  for (gzip::Check verify : {gzip::Check::framing, gzip::Check::checksums, gzip::Check::inflate}) {
     try {
       gzip::scan_part(bad.path(), 0, flipped.size(), "p", verify, 2);
       FAIL() << "a data member flagged as the end of the stream was accepted";
@@ -631,12 +690,12 @@ TEST(Join, ErrorsNameThePartAsShownNotTheDescriptorPath) {
   MemFile f(gz);
   // A flipped CRC-32 in the first trailer: only inflating finds it.
   Bytes bad = gz;
-  auto info = gzip::scan_part(f.path(), 0, gz.size(), "big.log.001.gz", false, 2);
+  auto info = gzip::scan_part(f.path(), 0, gz.size(), "big.log.001.gz", gzip::Check::framing, 2);
   bad[info.members[0].size - 8] ^= 0xff;
   MemFile b(bad);
-  EXPECT_NO_THROW(gzip::scan_part(b.path(), 0, bad.size(), "big.log.001.gz", false, 2));
+  EXPECT_NO_THROW(gzip::scan_part(b.path(), 0, bad.size(), "big.log.001.gz", gzip::Check::framing, 2));
   try {
-    gzip::scan_part(b.path(), 0, bad.size(), "big.log.001.gz", true, 2);
+    gzip::scan_part(b.path(), 0, bad.size(), "big.log.001.gz", gzip::Check::inflate, 2);
     FAIL() << "a flipped CRC-32 in a trailer passed the verifying scan";
   } catch (const Error& e) {
     EXPECT_EQ(e.path, "big.log.001.gz");
@@ -645,7 +704,7 @@ TEST(Join, ErrorsNameThePartAsShownNotTheDescriptorPath) {
   gzip::JoinPart jp;
   jp.path = f.path();
   jp.shown = "big.log.001.gz";
-  jp.info = gzip::scan_part(f.path(), 0, gz.size(), jp.shown, true, 2);
+  jp.info = gzip::scan_part(f.path(), 0, gz.size(), jp.shown, gzip::Check::inflate, 2);
   ASSERT_EQ(::ftruncate(f.fd, static_cast<off_t>(gz.size() / 2)), 0);
   VecSink out;
   try {
@@ -683,10 +742,10 @@ TEST_P(JoinMutations, EveryBitFlipAndTruncationIsRefusedOrJoinsIntoExactlyTheCon
     MemFile f(mutated);
     std::vector<gzip::JoinPart> jp(2);
     jp[0].path = head.path();
-    jp[0].info = gzip::scan_part(head.path(), 0, first.size(), "p0", true, 1);
+    jp[0].info = gzip::scan_part(head.path(), 0, first.size(), "p0", gzip::Check::inflate, 1);
     jp[1].path = f.path();
     try {
-      jp[1].info = gzip::scan_part(f.path(), 0, mutated.size(), "p1", true, 1);
+      jp[1].info = gzip::scan_part(f.path(), 0, mutated.size(), "p1", gzip::Check::inflate, 1);
     } catch (const Error&) {
       return 0;  // refused
     }

@@ -42,7 +42,8 @@ const std::vector<fpgacli::OptionSpec>& specs() {
       {0, "as-given", nullptr, "join in the order given, not by the chunk number in the names", kAsGiven},
       {0, "manifest", "FILE", "join the chunks FILE lists (fpga-split --manifest); check gzip parts against it", kManifest},
       {'S', "suffix", "SUF", "with --manifest and no PART: the parts are the chunk names + SUF (default .gz)", kSuffix},
-      {0, "verify", nullptr, "inflate every gzip member and check its CRC-32 (the default)", kVerify},
+      {0, "verify", nullptr, "inflate every gzip member and check its CRC-32 (default: check the compressed bytes)",
+       kVerify},
       {0, "no-verify", nullptr, "check gzip parts' headers and trailers only, not the data (not with --rm)",
        kNoVerify},
       {0, "lines", nullptr, "plain parts are lines: each must end with a newline", kLines},
@@ -59,7 +60,8 @@ const std::vector<fpgacli::OptionSpec>& specs() {
 
 struct Options {
   std::string output, manifest, suffix = ".gz";
-  bool force = false, as_given = false, verify = true, lines = false, rm = false, progress = false, quiet = false;
+  bool force = false, as_given = false, lines = false, rm = false, progress = false, quiet = false;
+  gz::Check check = gz::Check::checksums;
   unsigned threads = 0;
   std::vector<std::string> parts;
 };
@@ -75,8 +77,8 @@ Options parse(int argc, char** argv) {
       case kAsGiven: o.as_given = true; break;
       case kManifest: o.manifest = v; break;
       case kSuffix: o.suffix = v; break;
-      case kVerify: o.verify = true; break;
-      case kNoVerify: o.verify = false; break;
+      case kVerify: o.check = gz::Check::inflate; break;
+      case kNoVerify: o.check = gz::Check::framing; break;
       case kLines: o.lines = true; break;
       case kProcesses: o.threads = fpgacli::parse_count(v, 4096, "number of threads"); break;
       case kRm: o.rm = true; break;
@@ -103,7 +105,7 @@ Options parse(int argc, char** argv) {
   if (o.parts.empty() && o.manifest.empty()) fpgacli::usage_error("no parts to join");
   if (o.as_given && !o.manifest.empty()) fpgacli::usage_error("--as-given and --manifest exclude each other");
   // A part is removed only after its content was verified.
-  if (o.rm && !o.verify)
+  if (o.rm && o.check == gz::Check::framing)
     fpgacli::usage_error("--rm and --no-verify exclude each other: parts are removed only once their data is checked");
   return o;
 }
@@ -477,7 +479,7 @@ std::vector<gz::JoinPart> Joiner::check_gzip(const std::vector<Part>& parts) {
     j.fd = p.fd();
     j.shown = p.shown;
     j.base = p.base;
-    j.info = gz::scan_part(p.fd(), p.base, p.size, p.shown, o_.verify, threads);
+    j.info = gz::scan_part(p.fd(), p.base, p.size, p.shown, o_.check, threads);
     if (manifest_) {
       const auto& c = manifest_->chunks[p.name->index];
       if (j.info.data_bytes != c.bytes || j.info.crc != c.crc) {

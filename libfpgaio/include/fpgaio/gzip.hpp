@@ -48,6 +48,23 @@ constexpr std::uint8_t kPartId2 = 'P';
 constexpr std::uint8_t kPartVersion = 1;
 constexpr std::size_t kPartLen = 25;
 
+// FEXTRA subfield "FC" (fpga-tools check; written since December 2026,
+// fpga-tools 0.1.0), after FT and FP:
+//   byte 0      version (1)
+//   bytes 1-4   CRC-32 of every byte after the header: the compressed data
+//               and the 8-byte trailer (LE)
+// The trailer's CRC-32 covers the data only after inflating it; this one
+// lets a join check that every byte it copies after a header is the byte the
+// compressor wrote, at the speed of reading them (fpga-cat's default check;
+// the header's fields are checked by their structure and FT's sizes). Data
+// members of streams of several members carry it; end markers and streams of
+// one member do not. Readers that do not know it skip it, as gzip does with
+// every subfield.
+constexpr std::uint8_t kCheckId1 = 'F';
+constexpr std::uint8_t kCheckId2 = 'C';
+constexpr std::uint8_t kCheckVersion = 1;
+constexpr std::size_t kCheckLen = 5;
+
 constexpr std::uint8_t FTEXT = 1, FHCRC = 2, FEXTRA = 4, FNAME = 8, FCOMMENT = 16;
 
 enum class Index { none, ft, bgzf };
@@ -68,6 +85,7 @@ struct Header {
   std::uint8_t ft_version = 0;    // FT's version (kSubfieldVersion or kSubfieldVersionEnds)
   bool strings_cut = false;       // name or comment held cut to kMaxHeaderString
   std::optional<PartOf> part;     // from FP: which chunk of a split this part is
+  std::optional<std::uint32_t> data_crc;  // from FC: CRC-32 of the bytes after the header
 };
 
 // Names and comments have no length limit (gzip has none), but only this much
@@ -112,14 +130,17 @@ std::optional<Header> parse_header(const std::uint8_t* data, std::size_t n);
 
 // Serialises a header with an FT subfield. `member_size` and `isize` fill it;
 // a member flagged end-of-stream with data (isize > 0) gets FT version 2.
-// A name or comment must hold no NUL byte.
+// With `data_crc` (the CRC-32 of the compressed data and trailer that will
+// follow), an FC subfield too. A name or comment must hold no NUL byte.
 void write_header(Bytes& out, std::uint32_t mtime, std::uint8_t xfl,
                   const std::optional<std::string>& name, std::uint64_t member_size, std::uint32_t isize,
                   std::uint8_t ft_flags, const std::optional<std::string>& comment = std::nullopt,
-                  const std::optional<PartOf>& part = std::nullopt);
+                  const std::optional<PartOf>& part = std::nullopt,
+                  std::optional<std::uint32_t> data_crc = std::nullopt);
+// The size write_header gives; `check`: with an FC subfield.
 std::size_t header_size(const std::optional<std::string>& name,
                         const std::optional<std::string>& comment = std::nullopt,
-                        const std::optional<PartOf>& part = std::nullopt);
+                        const std::optional<PartOf>& part = std::nullopt, bool check = false);
 
 using Progress = std::function<void(std::uint64_t in_bytes, std::uint64_t out_bytes)>;
 
@@ -310,16 +331,24 @@ struct PartInfo {
   std::optional<std::string> first_name;  // the first member's FNAME
 };
 
+// How much of a part scan_part checks beyond its framing.
+enum class Check {
+  framing,    // indexed members from their headers and trailers alone
+  checksums,  // and every FC member's data and trailer against its CRC-32;
+              // a part with a member without FC is inflated
+  inflate,    // every member inflated and its CRC-32 checked
+};
+
 // Checks that [base, base+size) of the file at `path` is a complete sequence
 // of gzip members: indexed members from their headers and trailers, others
-// by inflating them. With `verify`, every member is inflated and its CRC-32
-// checked (indexed members on `threads` threads). Throws Error(corrupt) with
-// the member and offset (relative to the part) and `shown` as the path.
+// by inflating them; then what `check` asks (indexed members are inflated on
+// `threads` threads). Throws Error(corrupt) with the member and offset
+// (relative to the part) and `shown` as the path.
 PartInfo scan_part(const std::string& path, std::uint64_t base, std::uint64_t size, const std::string& shown,
-                   bool verify, unsigned threads);
+                   Check check, unsigned threads);
 // The same through a descriptor the caller holds (read by pread only, so
 // what is checked is what join() copies, whatever the name names meanwhile).
-PartInfo scan_part(int fd, std::uint64_t base, std::uint64_t size, const std::string& shown, bool verify,
+PartInfo scan_part(int fd, std::uint64_t base, std::uint64_t size, const std::string& shown, Check check,
                    unsigned threads);
 
 struct JoinPart {

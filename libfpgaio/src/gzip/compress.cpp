@@ -42,7 +42,12 @@ Bytes make_member(const std::uint8_t* data, std::size_t n, const MemberParams& p
                   std::uint32_t mtime, UnitPool* units, bool mixed,
                   const std::function<void(const std::string&)>* on_failure, const std::optional<PartOf>& part,
                   std::uint8_t ft_flags) {
-  std::size_t hl = header_size(name, comment, part);
+  // FC on data members of streams of several members, which joins check
+  // without inflating; not on a stream of one member (flagged: version 2),
+  // whose few bytes of header matter for tiny files and which a join
+  // inflates in a moment (it holds one block).
+  const bool check = !(ft_flags & kFlagEndOfStream);
+  std::size_t hl = header_size(name, comment, part, check);
   std::size_t c = 0;
   std::uint32_t crc = 0;
   Bytes out;
@@ -74,12 +79,13 @@ Bytes make_member(const std::uint8_t* data, std::size_t n, const MemberParams& p
     crc = crc32(0, data, n);
   }
   std::size_t total = hl + c + 8;
-  Bytes hdr;
-  hdr.reserve(hl);
-  write_header(hdr, mtime, p.xfl, name, total, static_cast<std::uint32_t>(n), ft_flags, comment, part);
-  std::memcpy(out.data(), hdr.data(), hl);
   store_le32(out.data() + hl + c, crc);
   store_le32(out.data() + hl + c + 4, static_cast<std::uint32_t>(n));
+  Bytes hdr;
+  hdr.reserve(hl);
+  write_header(hdr, mtime, p.xfl, name, total, static_cast<std::uint32_t>(n), ft_flags, comment, part,
+               check ? std::optional<std::uint32_t>(crc32(0, out.data() + hl, c + 8)) : std::nullopt);
+  std::memcpy(out.data(), hdr.data(), hl);
   out.resize(total);
   return out;
 }
@@ -129,7 +135,7 @@ std::size_t RsyncBlocks::next(Bytes& out) {
 Bytes end_marker_member(const std::optional<std::string>& name, std::uint32_t mtime, std::uint8_t xfl,
                         const std::optional<std::string>& comment, const std::optional<PartOf>& part) {
   static const std::uint8_t empty_deflate[2] = {0x03, 0x00};  // final fixed block, end-of-block only
-  std::size_t total = header_size(name, comment, part) + 2 + 8;
+  std::size_t total = header_size(name, comment, part, false) + 2 + 8;
   Bytes out;
   out.reserve(total);
   write_header(out, mtime, xfl, name, total, 0, kFlagEndOfStream, comment, part);
@@ -158,6 +164,21 @@ bool fold_end_marker(Bytes& stream) {
   }
   // FT sits at offset 12 in our members: version and flags follow its ID and length.
   if (stream[12] != kSubfieldId1 || stream[13] != kSubfieldId2 || stream[16] != kSubfieldVersion) return false;
+  if (data->data_crc) {
+    // A local run writes a stream of one member without FC: the header is
+    // written again without it (the same fields otherwise), the data kept.
+    if (data->strings_cut || (data->flags & ~(FEXTRA | FNAME | FCOMMENT))) return false;
+    Bytes out;
+    std::size_t hl = header_size(data->name, data->comment, data->part, false);
+    std::uint64_t total = data->member_size - data->length + hl;
+    write_header(out, data->mtime, data->xfl, data->name, total, data->isize, kFlagEndOfStream, data->comment,
+                 data->part);
+    if (out.size() != hl) return false;
+    out.insert(out.end(), stream.begin() + static_cast<std::ptrdiff_t>(data->length),
+               stream.begin() + static_cast<std::ptrdiff_t>(data->member_size));
+    stream = std::move(out);
+    return true;
+  }
   stream[16] = kSubfieldVersionEnds;
   stream[17] = kFlagEndOfStream;
   stream.resize(data->member_size);

@@ -43,6 +43,8 @@ void parse_extra(Header& h, const std::uint8_t* p, std::size_t xlen) {
     } else if (si1 == kPartId1 && si2 == kPartId2 && len == kPartLen && d[0] == kPartVersion) {
       PartOf part{le64(d + 1), le64(d + 9), le64(d + 17)};
       if (!part.count || part.index < part.count) h.part = part;  // count 0: a stream chunk that is not the last
+    } else if (si1 == kCheckId1 && si2 == kCheckId2 && len == kCheckLen && d[0] == kCheckVersion) {
+      h.data_crc = le32(d + 1);
     } else if (si1 == 'B' && si2 == 'C' && len == 2 && h.index == Index::none) {
       h.index = Index::bgzf;
       h.member_size = static_cast<std::uint64_t>(le16(d)) + 1;
@@ -164,15 +166,16 @@ std::optional<Header> parse_header(const std::uint8_t* data, std::size_t n) {
 }
 
 std::size_t header_size(const std::optional<std::string>& name, const std::optional<std::string>& comment,
-                        const std::optional<PartOf>& part) {
-  return 10 + 2 + 4 + kSubfieldLen + (part ? 4 + kPartLen : 0) + (name ? name->size() + 1 : 0) +
+                        const std::optional<PartOf>& part, bool check) {
+  return 10 + 2 + 4 + kSubfieldLen + (part ? 4 + kPartLen : 0) + (check ? 4 + kCheckLen : 0) +
+         (name ? name->size() + 1 : 0) +
          (comment ? comment->size() + 1 : 0);
 }
 
 void write_header(Bytes& out, std::uint32_t mtime, std::uint8_t xfl,
                   const std::optional<std::string>& name, std::uint64_t member_size, std::uint32_t isize,
                   std::uint8_t ft_flags, const std::optional<std::string>& comment,
-                  const std::optional<PartOf>& part) {
+                  const std::optional<PartOf>& part, std::optional<std::uint32_t> data_crc) {
   out.push_back(0x1f);
   out.push_back(0x8b);
   out.push_back(8);
@@ -180,7 +183,8 @@ void write_header(Bytes& out, std::uint32_t mtime, std::uint8_t xfl,
   put32(out, mtime);
   out.push_back(xfl);
   out.push_back(3);  // Unix
-  put16(out, static_cast<std::uint16_t>(4 + kSubfieldLen + (part ? 4 + kPartLen : 0)));
+  put16(out, static_cast<std::uint16_t>(4 + kSubfieldLen + (part ? 4 + kPartLen : 0) +
+                                        (data_crc ? 4 + kCheckLen : 0)));
   out.push_back(kSubfieldId1);
   out.push_back(kSubfieldId2);
   put16(out, kSubfieldLen);
@@ -196,6 +200,13 @@ void write_header(Bytes& out, std::uint32_t mtime, std::uint8_t xfl,
     put64(out, part->index);
     put64(out, part->count);
     put64(out, part->offset);
+  }
+  if (data_crc) {
+    out.push_back(kCheckId1);
+    out.push_back(kCheckId2);
+    put16(out, kCheckLen);
+    out.push_back(kCheckVersion);
+    put32(out, *data_crc);
   }
   if (name) {
     out.insert(out.end(), name->begin(), name->end());

@@ -168,21 +168,59 @@ void write_unflagged(int fd, std::uint64_t offset, const MemberSpan& m, Sink& si
   copy_bytes(fd, offset + h.length, m.size - h.length, sink, shown);
 }
 
+// The CRC-32 of a member's bytes after its header (what FC holds), read
+// through `buf`.
+std::uint32_t crc_after_header(int fd, std::uint64_t offset, const MemberSpan& m, Bytes& buf,
+                               const std::string& shown) {
+  std::uint64_t at = offset + m.header.length;
+  std::uint64_t left = m.size - m.header.length;  // the data and the trailer
+  std::uint32_t crc = 0;
+  while (left > 0) {
+    auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left, buf.size()));
+    pread_exact(fd, buf.data(), n, at, shown);
+    crc = crc32(crc, buf.data(), n);
+    at += n;
+    left -= n;
+  }
+  return crc;
+}
+
+// Check::checksums: every member's bytes after its header (data, trailer)
+// read and checked against its FC CRC-32. False, having read nothing, when a member has no FC (the
+// caller inflates the part instead).
+bool check_data_crcs(int fd, std::uint64_t base, const PartInfo& info, const std::string& shown) {
+  // End markers have none: the join drops them (walk_indexed checked that
+  // they are empty).
+  for (const MemberSpan& m : info.members)
+    if (!m.header.data_crc && !end_marker(m.header)) return false;
+  Bytes buf(std::size_t{1} << 20);
+  for (std::size_t k = 0; k < info.members.size(); ++k) {
+    const MemberSpan& m = info.members[k];
+    if (!m.header.data_crc) continue;
+    if (crc_after_header(fd, base + m.offset, m, buf, shown) != *m.header.data_crc)
+      throw corrupt_at("compressed data or trailer does not match the CRC-32 in its header (damaged?)", k + 1, m.offset,
+                       shown);
+  }
+  return true;
+}
+
 }  // namespace
 
 PartInfo scan_part(const std::string& path, std::uint64_t base, std::uint64_t size, const std::string& shown,
-                   bool verify, unsigned threads) {
+                   Check check, unsigned threads) {
   ReadFile f(path, shown);
-  return scan_part(f.fd(), base, size, shown, verify, threads);
+  return scan_part(f.fd(), base, size, shown, check, threads);
 }
 
-PartInfo scan_part(int fd, std::uint64_t base, std::uint64_t size, const std::string& shown, bool verify,
+PartInfo scan_part(int fd, std::uint64_t base, std::uint64_t size, const std::string& shown, Check check,
                    unsigned threads) {
   PartInfo info;
   info.size = size;
   bool walked = walk_indexed(fd, base, size, shown, info);
-  if (walked && !verify) return info;
-  // Inflate: members without an index, or --verify.
+  if (walked && check == Check::framing) return info;
+  if (walked && check == Check::checksums && check_data_crcs(fd, base, info, shown)) return info;
+  // Inflate: members without an index, parts with members without FC, or
+  // Check::inflate.
   Input in(fd, base, size, shown);
   DecompressOptions opt;
   opt.threads = threads;
@@ -307,9 +345,17 @@ Stats join(const std::vector<JoinPart>& parts, Sink& out, const Progress& progre
       }
       const bool clear_end = ends && !keep_single;
       if (first_of_part && rewritable(h) && (name != h.name || mtime != h.mtime || h.part || clear_end)) {
+        // A stream of one member (no FC) that becomes an inner member gets
+        // the FC that one process writes on every member of a longer stream.
+        std::optional<std::uint32_t> fc = h.data_crc;
+        if (clear_end && !fc) {
+          Bytes buf(static_cast<std::size_t>(std::min<std::uint64_t>(m.size, std::uint64_t{1} << 20)));
+          fc = crc_after_header(fd, p.base + m.offset, m, buf, shown);
+        }
         Bytes hdr;
-        std::uint64_t total = m.size - h.length + header_size(name);
-        write_header(hdr, mtime, h.xfl, name, total, h.isize, ends && !clear_end ? kFlagEndOfStream : 0);
+        std::uint64_t total = m.size - h.length + header_size(name, std::nullopt, std::nullopt, fc.has_value());
+        write_header(hdr, mtime, h.xfl, name, total, h.isize, ends && !clear_end ? kFlagEndOfStream : 0,
+                     std::nullopt, std::nullopt, fc);
         sink.write(hdr.data(), hdr.size());
         copy_bytes(fd, p.base + m.offset + h.length, m.size - h.length, sink, shown);
       } else if (clear_end) {

@@ -2,8 +2,10 @@
 # fpga-cat's join and the parts' safety (issue 20, items 2 and 9): a part
 # that changes while it is joined is kept, with gzip's warning (status 2);
 # --rm removes a part's name only while it names the file that was joined;
-# the default join inflates every gzip member and checks its CRC-32, so a
-# damaged part stops it before anything is written.
+# the default join checks every gzip member's bytes after its header against
+# the CRC-32 in its FC subfield (members without one are inflated), --verify
+# inflates every member, so a damaged part stops it before anything is
+# written.
 
 load ../helpers
 
@@ -154,7 +156,9 @@ setup_file() {
   cd "$BATS_FILE_TMPDIR"
   seq 1 600000 > big.log
   "$SPLIT" -n 3 big.log > /dev/null
-  "$OURS" -k big.log.000 big.log.001 big.log.002
+  # Blocks of 256 KiB: parts of several members, which carry FC (a part of
+  # one member has none and is inflated by the default check).
+  "$OURS" -k -b 256K big.log.000 big.log.001 big.log.002
 }
 
 make_parts() {
@@ -173,7 +177,7 @@ refused() { # what is expected in the message
   [ ! -e out.gz ]
 }
 
-@test "item 9: the default join inflates the parts: a flipped byte in a middle part's deflate data stops it" {
+@test "item 9: the default join checks the parts: a flipped byte in a middle part's deflate data stops it" {
   make_parts
   "$CAT" big.log.*.gz > j.gz
   gzip -t j.gz
@@ -211,7 +215,26 @@ refused() { # what is expected in the message
   refused "truncated"
 }
 
-@test "item 9: --verify is the default, --no-verify copies after the structural checks alone" {
+@test "issue 24: the default check reads each member against its FC CRC-32, --verify inflates instead" {
+  make_parts
+  # FC: after FT at offset 12 (4 + 10 bytes) and FP (4 + 25) in a chunk's
+  # first member; its CRC-32 at bytes 1-4 of its data.
+  python3 - big.log.001.gz <<'PY'
+import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+assert b[12:14] == b"FT" and b[26:28] == b"FP" and b[55:57] == b"FC", b[:64]
+b[60] ^= 1
+open(sys.argv[1], "wb").write(b)
+PY
+  refused "compressed data or trailer does not match the CRC-32 in its header (damaged?)"
+  # The data itself is intact: --verify, which inflates, joins it.
+  "$CAT" --verify big.log.*.gz | gzip -dc | cmp - big.log
+  # A member of a stream of one member carries none: inflated by default.
+  "$OURS" -c -b 64K big.log.000 | "$PY" -c 'import sys; d = sys.stdin.buffer.read(); assert d[26:28] == b"FC", d[:40]'
+  printf 'x\n' | "$OURS" -c | "$PY" -c 'import sys; d = sys.stdin.buffer.read(); assert d[12:14] == b"FT" and d[10:12] == b"\x0e\x00", d'
+}
+
+@test "item 9: --verify inflates every member, --no-verify copies after the structural checks alone" {
   make_parts
   "$CAT" --verify big.log.*.gz | cmp - <("$CAT" big.log.*.gz)
   flip big.log.001.gz 40000
