@@ -22,32 +22,51 @@ constexpr uint32_t kBurstWords = gzip_kernel::burst_words;
 
 struct ReaderState {
   uint32_t checksum;
+  uint64_t cycles;  // cycle model (C-simulation only)
 };
 
 struct WriterState {
   uint32_t next_word;
 };
 
-// Reads whole bursts from memory and passes the chunk's words on, checksumming them.
+// Reads whole bursts from memory and passes the chunk's words on, checksumming them: the
+// whole words in the II=1 loop, a last partial word (once a call) after it.
 static void read_stage(const ap_uint<64>* in, uint64_t base, uint32_t nbytes, bool first, bool last, bool crc,
                        uint32_t init, uint32_t& checksum, hls::stream<ap_uint<64>>& words) {
   GZK_STATE(ReaderState, st);
-  if (first) st.checksum = init;
+  // Eight 256 x 32-bit ROMs, one a byte lane, each read once a cycle.
+  static const CrcTables crc_rom = kCrcTables;
+#pragma HLS ARRAY_PARTITION variable = crc_rom.t dim = 1 type = complete
+  if (first) {
+    st.checksum = init;
+    st.cycles = 0;
+  }
   const uint32_t nwords = (nbytes + 7) / 8;
+  const uint32_t whole = nbytes / 8;
   const uint64_t base_word = base / 8;
+  ap_uint<64> tail = 0;
   for (uint32_t b = 0; b < nwords; b += kBurstWords) {
     ap_uint<64> burst[kBurstWords];
     for (uint32_t i = 0; i < kBurstWords; ++i) {
 #pragma HLS PIPELINE II = 1
       burst[i] = in[base_word + b + i];
     }
-    for (uint32_t i = 0; i < kBurstWords && b + i < nwords; ++i) {
+    const uint32_t n = nwords - b < kBurstWords ? nwords - b : kBurstWords;
+    for (uint32_t i = 0; i < n; ++i) {
 #pragma HLS PIPELINE II = 1
-      const uint32_t at = 8 * (b + i);
-      const uint32_t n = nbytes - at < 8 ? nbytes - at : 8;
-      st.checksum = crc ? crc32_word(st.checksum, burst[i], n) : adler32_word(st.checksum, burst[i], n);
+      if (b + i < whole) {
+        st.checksum = crc ? crc32_word8(st.checksum, burst[i], crc_rom.t) : adler32_word8(st.checksum, burst[i]);
+      } else {
+        tail = burst[i];
+      }
       words.write(burst[i]);
     }
+    st.cycles += kBurstWords + n;  // both loops written for II=1
+  }
+  if (whole != nwords) {  // the last word of the input, partial
+    const uint32_t k = nbytes - 8 * whole;
+    st.checksum = crc ? crc32_partial(st.checksum, tail, k, crc_rom.t) : adler32_partial(st.checksum, tail, k);
+    st.cycles += 8;
   }
   if (last) checksum = st.checksum;
 }
@@ -55,8 +74,18 @@ static void read_stage(const ap_uint<64>* in, uint64_t base, uint32_t nbytes, bo
 static void lz77_stage(hls::stream<ap_uint<64>>& words, uint32_t nbytes, bool first, bool last,
                        hls::stream<LzSymbol>& symbols, hls::stream<ap_uint<64>>& raw) {
   GZK_STATE(LzState, st);
-  if (first) lz_reset(st);
-  lz77_chunk(st, words, nbytes, last, symbols, raw);
+  // 8,192 buckets of 4 x (32 + 64) bits, one 384-bit word each: 2 deep x 6 wide URAM.
+  GZK_STATE(Dict, dict);
+#pragma HLS AGGREGATE variable = dict
+#pragma HLS BIND_STORAGE variable = dict type = ram_2p impl = uram
+#pragma HLS DEPENDENCE variable = dict inter false
+  // Four copies of 8,192 x 64 bits (2 URAM each), one read port a way.
+  GZK_STATE(Window, window);
+#pragma HLS ARRAY_PARTITION variable = window dim = 1 type = complete
+#pragma HLS BIND_STORAGE variable = window type = ram_2p impl = uram
+#pragma HLS DEPENDENCE variable = window inter RAW distance = 8 true
+  if (first) lz_reset(st, dict);
+  lz77_chunk(st, dict, window, words, nbytes, last, symbols, raw);
 }
 
 static void encode_stage(hls::stream<LzSymbol>& symbols, hls::stream<ap_uint<64>>& raw, uint32_t nbytes,
@@ -116,7 +145,7 @@ static uint32_t compress_stored(const ap_uint<64>* in, ap_uint<64>* out, uint32_
   }
   for (uint32_t i = 0; 8 * i < n; ++i) {
     const uint32_t k = n - 8 * i < 8 ? n - 8 * i : 8;
-    checksum = crc ? crc32_word(checksum, burst[i], k) : adler32_word(checksum, burst[i], k);
+    checksum = crc ? crc32_partial(checksum, burst[i], k, kCrcTables.t) : adler32_partial(checksum, burst[i], k);
   }
   const uint32_t size = n + 5;
   for (uint32_t i = 0; 8 * i < size; ++i) {

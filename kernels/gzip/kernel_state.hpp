@@ -17,11 +17,18 @@
 
 namespace gzk {
 
+// T may be an array type (one memory of a process, declared on its own so that its
+// BIND_STORAGE and ARRAY_PARTITION pragmas name a variable).
+template <class T>
+struct StateHolder {
+  T value;
+};
+
 template <class T>
 T& thread_state() {
-  thread_local std::unique_ptr<T> state;
-  if (!state) state.reset(new T());
-  return *state;
+  thread_local std::unique_ptr<StateHolder<T>> state;
+  if (!state) state.reset(new StateHolder<T>());
+  return state->value;
 }
 
 }  // namespace gzk
