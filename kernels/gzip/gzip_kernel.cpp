@@ -27,6 +27,7 @@ struct ReaderState {
 
 struct WriterState {
   uint32_t next_word;
+  uint64_t cycles;  // cycle model (C-simulation only)
 };
 
 // Reads whole bursts from memory and passes the chunk's words on, checksumming them: the
@@ -88,18 +89,68 @@ static void lz77_stage(hls::stream<ap_uint<64>>& words, uint32_t nbytes, bool fi
   lz77_chunk(st, dict, window, words, nbytes, last, symbols, raw);
 }
 
-static void encode_stage(hls::stream<LzSymbol>& symbols, hls::stream<ap_uint<64>>& raw, uint32_t nbytes,
-                         bool first, uint32_t& size, hls::stream<OutWord>& out) {
-  GZK_STATE(EncoderState, st);
-  if (first) encoder_reset(st);
-  encode_chunk(st, symbols, raw, (nbytes + 7) / 8, size, out);
+static void collect_stage(hls::stream<LzSymbol>& symbols, hls::stream<ap_uint<64>>& raw, uint32_t nbytes, bool first,
+                          hls::stream<HistWord>& hist, hls::stream<ap_uint<32>>& blk,
+                          hls::stream<ap_uint<64>>& blk_raw) {
+  GZK_STATE(CollectorState, st);
+  // Two block buffers of 16,384 x 32 bits (one written, one read a cycle): 16 BRAM36 each.
+  GZK_STATE(SymbolBuffers, buf);
+#pragma HLS ARRAY_PARTITION variable = buf dim = 1 type = complete
+#pragma HLS BIND_STORAGE variable = buf type = ram_2p impl = bram
+  // Histograms: [buffer][bank], 286 and 30 counters of 16 bits each, in LUTRAM. A bank's
+  // counter is read-modify-written at most every second trip (the banks alternate).
+  GZK_STATE(LitCounts, lit);
+  GZK_STATE(DistCounts, dist);
+#pragma HLS ARRAY_PARTITION variable = lit dim = 1 type = complete
+#pragma HLS ARRAY_PARTITION variable = lit dim = 2 type = complete
+#pragma HLS ARRAY_PARTITION variable = dist dim = 1 type = complete
+#pragma HLS ARRAY_PARTITION variable = dist dim = 2 type = complete
+#pragma HLS BIND_STORAGE variable = lit type = ram_2p impl = lutram
+#pragma HLS BIND_STORAGE variable = dist type = ram_2p impl = lutram
+#pragma HLS DEPENDENCE variable = lit inter RAW distance = 2 true
+#pragma HLS DEPENDENCE variable = dist inter RAW distance = 2 true
+  // Input ring of 16,384 x 64 bits: 4 URAM (4 deep x 1 wide).
+  GZK_STATE(InputRing, ring);
+#pragma HLS BIND_STORAGE variable = ring type = ram_2p impl = uram
+  if (first) collector_reset(st, lit, dist);
+  collect_pass(st, buf, lit, dist, ring, symbols, raw, (nbytes + 7) / 8, hist, blk, blk_raw);
+}
+
+static void build_stage(hls::stream<HistWord>& hist, bool first, hls::stream<CodeWord>& codes) {
+  GZK_STATE(BuilderState, st);
+  if (first) st.cycles = 0;
+  build_pass(st, hist, codes);
+}
+
+static void emit_stage(hls::stream<CodeWord>& codes, hls::stream<ap_uint<32>>& blk, hls::stream<ap_uint<64>>& blk_raw,
+                       bool first, uint32_t& size, hls::stream<OutWord>& out) {
+  GZK_STATE(EmitterState, st);
+  // Two banks of header items and codes (LUTRAM): one loaded, one read a cycle.
+  GZK_STATE(ItemValues, item_value);
+  GZK_STATE(ItemBits, item_bits);
+  GZK_STATE(LitLenCodes, ll);
+  GZK_STATE(DistCodes, dc);
+#pragma HLS ARRAY_PARTITION variable = item_value dim = 1 type = complete
+#pragma HLS ARRAY_PARTITION variable = item_bits dim = 1 type = complete
+#pragma HLS ARRAY_PARTITION variable = ll dim = 1 type = complete
+#pragma HLS ARRAY_PARTITION variable = dc dim = 1 type = complete
+#pragma HLS BIND_STORAGE variable = item_value type = ram_2p impl = lutram
+#pragma HLS BIND_STORAGE variable = item_bits type = ram_2p impl = lutram
+#pragma HLS BIND_STORAGE variable = ll type = ram_2p impl = lutram
+#pragma HLS BIND_STORAGE variable = dc type = ram_2p impl = lutram
+  if (first) emitter_reset(st);
+  emit_pass(st, item_value, item_bits, ll, dc, codes, blk, blk_raw, size, out);
 }
 
 static void write_stage(hls::stream<OutWord>& words, bool first, ap_uint<64>* out) {
   GZK_STATE(WriterState, st);
-  if (first) st.next_word = 0;
+  if (first) {
+    st.next_word = 0;
+    st.cycles = 0;
+  }
   for (;;) {
 #pragma HLS PIPELINE II = 1
+    ++st.cycles;  // written for II=1
     const OutWord w = words.read();
     if (w.last) break;
     out[st.next_word++] = w.data;
@@ -112,14 +163,26 @@ static void compress_chunk(const ap_uint<64>* in, ap_uint<64>* out, uint64_t bas
   hls::stream<ap_uint<64>> words("words");
   hls::stream<LzSymbol> symbols("symbols");
   hls::stream<ap_uint<64>> raw("raw");
+  hls::stream<HistWord> hist("hist");
+  hls::stream<CodeWord> codes("codes");
+  hls::stream<ap_uint<32>> blk("blk");
+  hls::stream<ap_uint<64>> blk_raw("blk_raw");
   hls::stream<OutWord> out_words("out_words");
 #pragma HLS STREAM variable = words depth = 64
 #pragma HLS STREAM variable = symbols depth = 64
 #pragma HLS STREAM variable = raw depth = 64
+  // A closed block's histograms wait here while the builder finishes the block before.
+#pragma HLS STREAM variable = hist depth = 512
+#pragma HLS STREAM variable = codes depth = 64
+  // The closed block's symbols and input words wait here while its codes are built.
+#pragma HLS STREAM variable = blk depth = 8192
+#pragma HLS STREAM variable = blk_raw depth = 1024
 #pragma HLS STREAM variable = out_words depth = 64
   read_stage(in, base, nbytes, first, last, crc, init, checksum, words);
   lz77_stage(words, nbytes, first, last, symbols, raw);
-  encode_stage(symbols, raw, nbytes, first, size, out_words);
+  collect_stage(symbols, raw, nbytes, first, hist, blk, blk_raw);
+  build_stage(hist, first, codes);
+  emit_stage(codes, blk, blk_raw, first, size, out_words);
   write_stage(out_words, first, out);
 }
 
