@@ -134,7 +134,8 @@ inline void make_dynamic_header(const uint8_t (&ll_len)[288], const uint8_t (&d_
 }
 
 struct BuilderState {
-  uint64_t cycles;  // cycle model (C-simulation only)
+  uint64_t cycles;     // cycle model (C-simulation only)
+  uint64_t max_block;  // the most cycles one block took (its latency, histograms in to codes out)
 };
 
 inline void send_code(hls::stream<CodeWord>& out, uint32_t kind, uint32_t index, uint64_t data) {
@@ -237,7 +238,9 @@ inline void build_pass(BuilderState& st, hls::stream<HistWord>& hist, hls::strea
       send_code(out, CodeWord::kEndOfPass, 0, h.value);
       return;
     }
+    const uint64_t before = st.cycles;
     build_block(st, hist, h.value, out);
+    if (st.cycles - before > st.max_block) st.max_block = st.cycles - before;
   }
 }
 

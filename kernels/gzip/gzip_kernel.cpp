@@ -72,7 +72,7 @@ static void read_stage(const ap_uint<64>* in, uint64_t base, uint32_t nbytes, bo
   if (last) checksum = st.checksum;
 }
 
-static void lz77_stage(hls::stream<ap_uint<64>>& words, uint32_t nbytes, bool first, bool last,
+static void lz77_stage(hls::stream<ap_uint<64>>& words, uint32_t total, uint32_t nbytes, bool first, bool last,
                        hls::stream<LzSymbol>& symbols, hls::stream<ap_uint<64>>& raw) {
   GZK_STATE(LzState, st);
   // 8,192 buckets of 4 x (32 + 64) bits, one 384-bit word each: 2 deep x 6 wide URAM.
@@ -85,7 +85,7 @@ static void lz77_stage(hls::stream<ap_uint<64>>& words, uint32_t nbytes, bool fi
 #pragma HLS ARRAY_PARTITION variable = window dim = 1 type = complete
 #pragma HLS BIND_STORAGE variable = window type = ram_2p impl = uram
 #pragma HLS DEPENDENCE variable = window inter RAW distance = 8 true
-  if (first) lz_reset(st, dict);
+  if (first) lz_start(st, dict, total);
   lz77_chunk(st, dict, window, words, nbytes, last, symbols, raw);
 }
 
@@ -118,7 +118,7 @@ static void collect_stage(hls::stream<LzSymbol>& symbols, hls::stream<ap_uint<64
 
 static void build_stage(hls::stream<HistWord>& hist, bool first, hls::stream<CodeWord>& codes) {
   GZK_STATE(BuilderState, st);
-  if (first) st.cycles = 0;
+  if (first) st.cycles = st.max_block = 0;
   build_pass(st, hist, codes);
 }
 
@@ -157,7 +157,7 @@ static void write_stage(hls::stream<OutWord>& words, bool first, ap_uint<64>* ou
   }
 }
 
-static void compress_chunk(const ap_uint<64>* in, ap_uint<64>* out, uint64_t base, uint32_t nbytes, bool first,
+static void compress_chunk(const ap_uint<64>* in, ap_uint<64>* out, uint32_t total, uint64_t base, uint32_t nbytes, bool first,
                            bool last, bool crc, uint32_t init, uint32_t& checksum, uint32_t& size) {
 #pragma HLS DATAFLOW
   hls::stream<ap_uint<64>> words("words");
@@ -174,12 +174,16 @@ static void compress_chunk(const ap_uint<64>* in, ap_uint<64>* out, uint64_t bas
   // A closed block's histograms wait here while the builder finishes the block before.
 #pragma HLS STREAM variable = hist depth = 512
 #pragma HLS STREAM variable = codes depth = 64
-  // The closed block's symbols and input words wait here while its codes are built.
-#pragma HLS STREAM variable = blk depth = 8192
-#pragma HLS STREAM variable = blk_raw depth = 1024
+  // The closed block's symbols and input words wait here while its codes are built (at
+  // most about 10,500 cycles a block in the cycle model), so that the collector never waits
+  // for the emitter: 16,384 x 32 bits (16 BRAM36) and 2,048 x 64 bits (4 BRAM36).
+#pragma HLS STREAM variable = blk depth = 16384
+#pragma HLS STREAM variable = blk_raw depth = 2048
+#pragma HLS BIND_STORAGE variable = blk type = fifo impl = bram
+#pragma HLS BIND_STORAGE variable = blk_raw type = fifo impl = bram
 #pragma HLS STREAM variable = out_words depth = 64
   read_stage(in, base, nbytes, first, last, crc, init, checksum, words);
-  lz77_stage(words, nbytes, first, last, symbols, raw);
+  lz77_stage(words, total, nbytes, first, last, symbols, raw);
   collect_stage(symbols, raw, nbytes, first, hist, blk, blk_raw);
   build_stage(hist, first, codes);
   emit_stage(codes, blk, blk_raw, first, size, out_words);
@@ -221,6 +225,21 @@ static uint32_t compress_stored(const ap_uint<64>* in, ap_uint<64>* out, uint32_
 
 }  // namespace gzk
 
+#ifndef __SYNTHESIS__
+gzip_kernel::CycleModel gzip_kernel::last_call_cycles() {
+  using namespace gzk;
+  CycleModel m;
+  m.read = thread_state<ReaderState>().cycles;
+  m.lz77 = thread_state<LzState>().cycles;
+  m.collect = thread_state<CollectorState>().cycles;
+  m.build = thread_state<BuilderState>().cycles;
+  m.build_max_block = thread_state<BuilderState>().max_block;
+  m.emit = thread_state<EmitterState>().cycles;
+  m.write = thread_state<WriterState>().cycles;
+  return m;
+}
+#endif
+
 extern "C" void xilGzipCompBlock(const ap_uint<64>* in, ap_uint<64>* out, uint32_t* compressd_size,
                                  uint32_t* checksumData, uint32_t input_size, bool checksumType) {
 #pragma HLS INTERFACE m_axi port = in offset = slave bundle = gmem0 max_read_burst_length = 32
@@ -243,7 +262,7 @@ extern "C" void xilGzipCompBlock(const ap_uint<64>* in, ap_uint<64>* out, uint32
   } else {
     for (uint64_t base = 0; base < n; base += gzk::kChunk) {
       const uint32_t nbytes = n - base < gzk::kChunk ? uint32_t(n - base) : gzk::kChunk;
-      gzk::compress_chunk(in, out, base, nbytes, base == 0, base + nbytes == n, crc, init, checksum, size);
+      gzk::compress_chunk(in, out, n, base, nbytes, base == 0, base + nbytes == n, crc, init, checksum, size);
     }
   }
   // The CRC register is kept uninverted inside; the interface returns the finished CRC.

@@ -46,6 +46,11 @@
 #ifndef GZK_LAZY
 #define GZK_LAZY 1
 #endif
+// Positions count on from one call to the next; the table is cleared only when they would
+// pass this (and on the first call), not at every call.
+#ifndef GZK_POSITION_LIMIT
+#define GZK_POSITION_LIMIT 0xFFFF0000u
+#endif
 
 namespace gzk {
 
@@ -102,7 +107,9 @@ using Window = ap_uint<64>[kWays][kWindowWords];  // one copy a way: one read po
 struct LzState {
   // Finder.
   ap_uint<64> ahead;  // the last 8 bytes received; byte 0 is the next position to find
-  uint32_t received;  // input positions entered so far (past the end while flushing)
+  uint32_t received;  // positions entered so far (past the end while flushing)
+  uint32_t base;      // position of the call's first byte: older entries are not candidates
+  bool table_valid;   // the table was cleared once (static storage starts false)
   bool fwd_valid[2];  // buckets written by the last two insertions
   uint32_t fwd_hash[2];
   Bucket fwd_bucket[2];
@@ -143,18 +150,29 @@ inline uint32_t equal_prefix(ap_uint<64> a, ap_uint<64> b) {
 #endif
 }
 
-inline void lz_reset(LzState& st, Dict& dict) {
-  for (uint32_t i = 0; i < kHashBuckets; ++i) {
+// The start of a call of n bytes. Its positions follow the last call's (rounded up to a
+// word), so the table's entries from earlier calls fall below `base` and are ignored:
+// no 8,192-cycle clear a call. The clear happens on the first call and when the positions
+// would come near kEmpty (after about 4 GiB of input).
+inline void lz_start(LzState& st, Dict& dict, uint32_t n) {
+  uint32_t next = (st.received + 7) & ~7u;
+  st.cycles = 0;
+  if (!st.table_valid || uint64_t(next) + n + 2 * kPrefix > uint64_t(GZK_POSITION_LIMIT)) {
+    for (uint32_t i = 0; i < kHashBuckets; ++i) {
 #pragma HLS PIPELINE II = 1
-    for (int j = 0; j < kWays; ++j) dict[i].way[j].pos = kEmpty;
+      for (int j = 0; j < kWays; ++j) dict[i].way[j].pos = kEmpty;
+    }
+    st.cycles = kHashBuckets;  // written for II=1
+    st.table_valid = true;
+    next = 0;
   }
-  st.cycles = kHashBuckets;  // written for II=1
+  st.base = next;
   st.fwd_valid[0] = st.fwd_valid[1] = false;
   for (int k = 0; k < kDistDelay; ++k)
     for (int j = 0; j < kWays; ++j) st.dist_pipe[k][j] = 0;
   for (int j = 0; j < kWays; ++j) st.ext_dist[j] = 0;
   st.ahead = 0;
-  st.received = 0;
+  st.received = next;
   st.has_pending = false;
   st.skip = 0;
   st.extending = false;
@@ -183,7 +201,7 @@ inline Token find_match(LzState& st, Dict& dict, uint32_t p, ap_uint<64> cur, ui
 #pragma HLS UNROLL
     const uint32_t pos = b.way[j].pos;
     const uint32_t d = p - pos;
-    const bool ok = pos != kEmpty && d <= kMaxDistance;
+    const bool ok = pos != kEmpty && pos >= st.base && d <= kMaxDistance;
     uint32_t l = ok ? equal_prefix(cur, b.way[j].bytes) : 0;
     if (l > avail) l = avail;
     if (l > best) {
@@ -328,7 +346,7 @@ inline void lz77_chunk(LzState& st, Dict& dict, Window& window, hls::stream<ap_u
     a >>= 8;
     if (in) a.range(63, 56) = w.range(8 * (i & 7) + 7, 8 * (i & 7));
     st.ahead = a;
-    if (q >= kPrefix - 1) {
+    if (q >= st.base + kPrefix - 1) {
       const uint32_t p = q - (kPrefix - 1);
       const Token t = find_match(st, dict, p, a, in ? kPrefix : end - p);
       parse_token(st, window, t, p, out);
