@@ -133,8 +133,10 @@ inline void put_stored_header(BitWriter& bw, uint32_t n, hls::stream<OutWord>& o
 // ---- Collector ----
 
 using SymbolBuffers = ap_uint<32>[2][kBlockSymbols];  // bit 31: match; length 24:16, distance 15:0
-using LitCounts = uint16_t[2][2][kLitLenSymbols];     // [block buffer][bank][symbol]
-using DistCounts = uint16_t[2][2][kDistSymbols];
+// A block buffer's histograms, [bank][symbol]; each buffer has its own, a variable each,
+// so that counting into one and draining the other touch different memories.
+using LitCounts = uint16_t[2][kLitLenSymbols];
+using DistCounts = uint16_t[2][kDistSymbols];
 using InputRing = ap_uint<64>[kRingWords];
 
 struct CollectorState {
@@ -153,14 +155,18 @@ struct CollectorState {
   uint64_t cycles;                   // cycle model (C-simulation only)
 };
 
-inline void collector_reset(CollectorState& st, LitCounts& lit, DistCounts& dist) {
+inline void collector_reset(CollectorState& st, LitCounts& lit0, DistCounts& dist0, LitCounts& lit1,
+                            DistCounts& dist1) {
   for (int s = 0; s < kLitLenSymbols; ++s) {
 #pragma HLS PIPELINE II = 1
-    for (int b = 0; b < 2; ++b)
-      for (int k = 0; k < 2; ++k) {
-        lit[b][k][s] = 0;
-        if (s < kDistSymbols) dist[b][k][s] = 0;
+    for (int k = 0; k < 2; ++k) {
+      lit0[k][s] = 0;
+      lit1[k][s] = 0;
+      if (s < kDistSymbols) {
+        dist0[k][s] = 0;
+        dist1[k][s] = 0;
       }
+    }
   }
   st.cycles = kLitLenSymbols;  // written for II=1
   st.fill = 0;
@@ -183,11 +189,45 @@ inline bool ring_has_room(const CollectorState& st) {
   return st.ring_end + 8 - (keep & ~7u) <= kRingWords * 8;
 }
 
+// Counts a symbol into a block buffer's histograms: a read-modify-write of one counter of
+// the bank whose turn it is (the banks alternate, so a counter's next update is at least
+// two trips later).
+inline void count_symbol(LitCounts& lit, DistCounts& dist, bool match, uint32_t ls, uint32_t ds, ap_uint<1>& lit_bank,
+                         ap_uint<1>& dist_bank) {
+#pragma HLS INLINE
+  lit[lit_bank][ls] = lit[lit_bank][ls] + 1;
+  lit_bank = lit_bank ^ 1;
+  if (match) {
+    dist[dist_bank][ds] = dist[dist_bank][ds] + 1;
+    dist_bank = dist_bank ^ 1;
+  }
+}
+
+// Step i of sending a closed block's histograms: a counter (both banks summed, and
+// cleared), then the block's bytes and symbols.
+inline uint32_t drain_step(LitCounts& lit, DistCounts& dist, uint32_t i, uint32_t raw, uint32_t symbols) {
+#pragma HLS INLINE
+  if (i < uint32_t(kLitLenSymbols)) {
+    const uint32_t v = uint32_t(lit[0][i]) + lit[1][i];
+    lit[0][i] = 0;
+    lit[1][i] = 0;
+    return v;
+  }
+  if (i < uint32_t(kLitLenSymbols + kDistSymbols)) {
+    const uint32_t d = i - kLitLenSymbols;
+    const uint32_t v = uint32_t(dist[0][d]) + dist[1][d];
+    dist[0][d] = 0;
+    dist[1][d] = 0;
+    return v;
+  }
+  return i == uint32_t(kLitLenSymbols + kDistSymbols) ? raw : symbols;
+}
+
 // One pass: the chunk's symbols and input words in; closed blocks out.
-inline void collect_pass(CollectorState& st, SymbolBuffers& buf, LitCounts& lit, DistCounts& dist, InputRing& ring,
-                         hls::stream<LzSymbol>& symbols, hls::stream<ap_uint<64>>& raw, uint32_t raw_words,
-                         hls::stream<HistWord>& hist, hls::stream<ap_uint<32>>& blk,
-                         hls::stream<ap_uint<64>>& blk_raw) {
+inline void collect_pass(CollectorState& st, SymbolBuffers& buf, LitCounts& lit0, DistCounts& dist0, LitCounts& lit1,
+                         DistCounts& dist1, InputRing& ring, hls::stream<LzSymbol>& symbols,
+                         hls::stream<ap_uint<64>>& raw, uint32_t raw_words, hls::stream<HistWord>& hist,
+                         hls::stream<ap_uint<32>>& blk, hls::stream<ap_uint<64>>& blk_raw) {
   bool chunk_in = false;
   uint32_t words_in = 0;
   uint64_t trips = 0;
@@ -195,23 +235,52 @@ inline void collect_pass(CollectorState& st, SymbolBuffers& buf, LitCounts& lit,
 #pragma HLS PIPELINE II = 1
     ++trips;
     const uint32_t closed = st.fill ^ 1;
-    // The closed block's histograms to the builder, a count a cycle, cleared as read.
-    if (st.draining && !hist.full()) {
-      HistWord h;
-      h.end = false;
-      const uint32_t i = st.drain_idx;
-      if (i < uint32_t(kLitLenSymbols)) {
-        h.value = uint32_t(lit[closed][0][i]) + lit[closed][1][i];
-        lit[closed][0][i] = 0;
-        lit[closed][1][i] = 0;
-      } else if (i < uint32_t(kLitLenSymbols + kDistSymbols)) {
-        const uint32_t d = i - kLitLenSymbols;
-        h.value = uint32_t(dist[closed][0][d]) + dist[closed][1][d];
-        dist[closed][0][d] = 0;
-        dist[closed][1][d] = 0;
-      } else {
-        h.value = i == uint32_t(kLitLenSymbols + kDistSymbols) ? st.drain_raw : st.drain_symbols;
+    // A symbol into the filling buffer.
+    bool counted = false, match = false;
+    uint32_t ls = 0, ds = 0;
+    if (!chunk_in && st.count < kBlockSymbols) {
+      LzSymbol s;
+      if (symbols.read_nb(s)) {
+        if (s.kind == LzSymbol::kEndOfChunk || s.kind == LzSymbol::kEndOfInput) {
+          chunk_in = true;
+          st.input_ended = s.kind == LzSymbol::kEndOfInput;
+        } else {
+          ap_uint<32> packed = 0;
+          counted = true;
+          match = s.kind == LzSymbol::kMatch;
+          if (!match) {
+            packed.range(7, 0) = s.value;
+            ls = uint32_t(s.value);
+            st.raw_pos += 1;
+          } else {
+            const uint32_t len = s.value, d = s.dist;
+            packed[31] = 1;
+            packed.range(24, 16) = len;
+            packed.range(15, 0) = d;
+            ls = 257 + length_symbol_index(len);
+            ds = distance_symbol(d);
+            st.raw_pos += len;
+          }
+          buf[st.fill][st.count++] = packed;
+        }
       }
+    }
+    // Its counts, and the closed block's histograms to the builder (a counter a cycle,
+    // cleared as read): the two buffers' histograms are separate memories, each touched
+    // by one of the two in a trip.
+    const bool drain = st.draining && !hist.full();
+    uint32_t value = 0;
+    if (st.fill == 0) {
+      if (counted) count_symbol(lit0, dist0, match, ls, ds, st.lit_bank, st.dist_bank);
+      if (drain) value = drain_step(lit1, dist1, st.drain_idx, st.drain_raw, st.drain_symbols);
+    } else {
+      if (counted) count_symbol(lit1, dist1, match, ls, ds, st.lit_bank, st.dist_bank);
+      if (drain) value = drain_step(lit0, dist0, st.drain_idx, st.drain_raw, st.drain_symbols);
+    }
+    if (drain) {
+      HistWord h;
+      h.value = value;
+      h.end = false;
       hist.write(h);
       st.draining = ++st.drain_idx != uint32_t(kHistWords);
     }
@@ -226,37 +295,6 @@ inline void collect_pass(CollectorState& st, SymbolBuffers& buf, LitCounts& lit,
         ring[(st.ring_end / 8) % kRingWords] = w;
         st.ring_end += 8;
         ++words_in;
-      }
-    }
-    // A symbol into the filling buffer and its counts.
-    if (!chunk_in && st.count < kBlockSymbols) {
-      LzSymbol s;
-      if (symbols.read_nb(s)) {
-        if (s.kind == LzSymbol::kEndOfChunk || s.kind == LzSymbol::kEndOfInput) {
-          chunk_in = true;
-          st.input_ended = s.kind == LzSymbol::kEndOfInput;
-        } else {
-          ap_uint<32> packed = 0;
-          uint32_t ls;
-          if (s.kind == LzSymbol::kLiteral) {
-            packed.range(7, 0) = s.value;
-            ls = uint32_t(s.value);
-            st.raw_pos += 1;
-          } else {
-            const uint32_t len = s.value, d = s.dist;
-            packed[31] = 1;
-            packed.range(24, 16) = len;
-            packed.range(15, 0) = d;
-            ls = 257 + length_symbol_index(len);
-            const uint32_t ds = distance_symbol(d);
-            dist[st.fill][st.dist_bank][ds] = dist[st.fill][st.dist_bank][ds] + 1;
-            st.dist_bank = st.dist_bank ^ 1;
-            st.raw_pos += len;
-          }
-          lit[st.fill][st.lit_bank][ls] = lit[st.fill][st.lit_bank][ls] + 1;
-          st.lit_bank = st.lit_bank ^ 1;
-          buf[st.fill][st.count++] = packed;
-        }
       }
     }
     // The filling block closes when full (or at the end of the input) once the one before

@@ -17,6 +17,15 @@
 
 namespace gzk {
 
+// The cycle model of the calling thread's last call (C-simulation only): each process
+// records its count at the end of each pass.
+#ifndef __SYNTHESIS__
+thread_local gzip_kernel::CycleModel model;
+#define GZK_MODEL(field, value) (::gzk::model.field = (value))
+#else
+#define GZK_MODEL(field, value) ((void)0)
+#endif
+
 constexpr uint32_t kChunk = 65536;  // a multiple of the burst size
 constexpr uint32_t kBurstWords = gzip_kernel::burst_words;
 
@@ -70,6 +79,7 @@ static void read_stage(const ap_uint<64>* in, uint64_t base, uint32_t nbytes, bo
     st.cycles += 8;
   }
   if (last) checksum = st.checksum;
+  GZK_MODEL(read, st.cycles);
 }
 
 static void lz77_stage(hls::stream<ap_uint<64>>& words, uint32_t total, uint32_t nbytes, bool first, bool last,
@@ -87,6 +97,7 @@ static void lz77_stage(hls::stream<ap_uint<64>>& words, uint32_t total, uint32_t
 #pragma HLS DEPENDENCE variable = window inter RAW distance = 8 true
   if (first) lz_start(st, dict, total);
   lz77_chunk(st, dict, window, words, nbytes, last, symbols, raw);
+  GZK_MODEL(lz77, st.cycles);
 }
 
 static void collect_stage(hls::stream<LzSymbol>& symbols, hls::stream<ap_uint<64>>& raw, uint32_t nbytes, bool first,
@@ -97,29 +108,39 @@ static void collect_stage(hls::stream<LzSymbol>& symbols, hls::stream<ap_uint<64
   GZK_STATE(SymbolBuffers, buf);
 #pragma HLS ARRAY_PARTITION variable = buf dim = 1 type = complete
 #pragma HLS BIND_STORAGE variable = buf type = ram_2p impl = bram
-  // Histograms: [buffer][bank], 286 and 30 counters of 16 bits each, in LUTRAM. A bank's
-  // counter is read-modify-written at most every second trip (the banks alternate).
-  GZK_STATE(LitCounts, lit);
-  GZK_STATE(DistCounts, dist);
-#pragma HLS ARRAY_PARTITION variable = lit dim = 1 type = complete
-#pragma HLS ARRAY_PARTITION variable = lit dim = 2 type = complete
-#pragma HLS ARRAY_PARTITION variable = dist dim = 1 type = complete
-#pragma HLS ARRAY_PARTITION variable = dist dim = 2 type = complete
-#pragma HLS BIND_STORAGE variable = lit type = ram_2p impl = lutram
-#pragma HLS BIND_STORAGE variable = dist type = ram_2p impl = lutram
-#pragma HLS DEPENDENCE variable = lit inter RAW distance = 2 true
-#pragma HLS DEPENDENCE variable = dist inter RAW distance = 2 true
+  // Histograms, one set a block buffer, each two banks of 286 and 30 counters of 16 bits
+  // (LUTRAM). A bank's counter is read-modify-written at most every second trip (the banks
+  // alternate); a trip counts into one set and drains the other.
+  GZK_STATE(LitCounts, lit0);
+  GZK_STATE(DistCounts, dist0);
+  GZK_STATE(LitCounts, lit1);
+  GZK_STATE(DistCounts, dist1);
+#pragma HLS ARRAY_PARTITION variable = lit0 dim = 1 type = complete
+#pragma HLS ARRAY_PARTITION variable = dist0 dim = 1 type = complete
+#pragma HLS ARRAY_PARTITION variable = lit1 dim = 1 type = complete
+#pragma HLS ARRAY_PARTITION variable = dist1 dim = 1 type = complete
+#pragma HLS BIND_STORAGE variable = lit0 type = ram_2p impl = lutram
+#pragma HLS BIND_STORAGE variable = dist0 type = ram_2p impl = lutram
+#pragma HLS BIND_STORAGE variable = lit1 type = ram_2p impl = lutram
+#pragma HLS BIND_STORAGE variable = dist1 type = ram_2p impl = lutram
+#pragma HLS DEPENDENCE variable = lit0 inter RAW distance = 2 true
+#pragma HLS DEPENDENCE variable = dist0 inter RAW distance = 2 true
+#pragma HLS DEPENDENCE variable = lit1 inter RAW distance = 2 true
+#pragma HLS DEPENDENCE variable = dist1 inter RAW distance = 2 true
   // Input ring of 16,384 x 64 bits: 4 URAM (4 deep x 1 wide).
   GZK_STATE(InputRing, ring);
 #pragma HLS BIND_STORAGE variable = ring type = ram_2p impl = uram
-  if (first) collector_reset(st, lit, dist);
-  collect_pass(st, buf, lit, dist, ring, symbols, raw, (nbytes + 7) / 8, hist, blk, blk_raw);
+  if (first) collector_reset(st, lit0, dist0, lit1, dist1);
+  collect_pass(st, buf, lit0, dist0, lit1, dist1, ring, symbols, raw, (nbytes + 7) / 8, hist, blk, blk_raw);
+  GZK_MODEL(collect, st.cycles);
 }
 
 static void build_stage(hls::stream<HistWord>& hist, bool first, hls::stream<CodeWord>& codes) {
   GZK_STATE(BuilderState, st);
   if (first) st.cycles = st.max_block = 0;
   build_pass(st, hist, codes);
+  GZK_MODEL(build, st.cycles);
+  GZK_MODEL(build_max_block, st.max_block);
 }
 
 static void emit_stage(hls::stream<CodeWord>& codes, hls::stream<ap_uint<32>>& blk, hls::stream<ap_uint<64>>& blk_raw,
@@ -140,6 +161,7 @@ static void emit_stage(hls::stream<CodeWord>& codes, hls::stream<ap_uint<32>>& b
 #pragma HLS BIND_STORAGE variable = dc type = ram_2p impl = lutram
   if (first) emitter_reset(st);
   emit_pass(st, item_value, item_bits, ll, dc, codes, blk, blk_raw, size, out);
+  GZK_MODEL(emit, st.cycles);
 }
 
 static void write_stage(hls::stream<OutWord>& words, bool first, ap_uint<64>* out) {
@@ -155,6 +177,7 @@ static void write_stage(hls::stream<OutWord>& words, bool first, ap_uint<64>* ou
     if (w.last) break;
     out[st.next_word++] = w.data;
   }
+  GZK_MODEL(write, st.cycles);
 }
 
 static void compress_chunk(const ap_uint<64>* in, ap_uint<64>* out, uint32_t total, uint64_t base, uint32_t nbytes, bool first,
@@ -226,18 +249,7 @@ static uint32_t compress_stored(const ap_uint<64>* in, ap_uint<64>* out, uint32_
 }  // namespace gzk
 
 #ifndef __SYNTHESIS__
-gzip_kernel::CycleModel gzip_kernel::last_call_cycles() {
-  using namespace gzk;
-  CycleModel m;
-  m.read = thread_state<ReaderState>().cycles;
-  m.lz77 = thread_state<LzState>().cycles;
-  m.collect = thread_state<CollectorState>().cycles;
-  m.build = thread_state<BuilderState>().cycles;
-  m.build_max_block = thread_state<BuilderState>().max_block;
-  m.emit = thread_state<EmitterState>().cycles;
-  m.write = thread_state<WriterState>().cycles;
-  return m;
-}
+gzip_kernel::CycleModel gzip_kernel::last_call_cycles() { return gzk::model; }
 #endif
 
 extern "C" void xilGzipCompBlock(const ap_uint<64>* in, ap_uint<64>* out, uint32_t* compressd_size,

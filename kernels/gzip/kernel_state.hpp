@@ -24,7 +24,8 @@ struct StateHolder {
   T value;
 };
 
-template <class T>
+// Tag tells apart two variables of one type (a type local to the declaring function).
+template <class T, class Tag = void>
 T& thread_state() {
   thread_local std::unique_ptr<StateHolder<T>> state;
   if (!state) state.reset(new StateHolder<T>());
@@ -33,6 +34,8 @@ T& thread_state() {
 
 }  // namespace gzk
 
-#define GZK_STATE(Type, name) Type& name = ::gzk::thread_state<Type>()
+#define GZK_STATE(Type, name) \
+  struct name##_state_tag {};  \
+  Type& name = ::gzk::thread_state<Type, name##_state_tag>()
 
 #endif
