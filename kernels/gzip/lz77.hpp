@@ -304,16 +304,20 @@ inline void parse_token(LzState& st, const Window& window, const Token& t, uint3
         st.ext_alive = still;
         ++st.ext_len;
       } else {
+        // The match is sent and this position waits for its successor (nothing was
+        // pending during the extension): one symbol write a trip on every path.
+#ifndef __SYNTHESIS__
+        if (st.has_pending) std::abort();
+#endif
         finish_extension(st, out);
-      }
-    }
-    if (!st.extending) {
-      if (!st.has_pending) {
         st.pending = t;
         st.has_pending = true;
-      } else {
-        decide(st, &t, out);
       }
+    } else if (!st.has_pending) {
+      st.pending = t;
+      st.has_pending = true;
+    } else {
+      decide(st, &t, out);
     }
   }
   for (int k = kDistDelay - 1; k > 0; --k)
