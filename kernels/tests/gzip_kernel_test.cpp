@@ -457,7 +457,9 @@ TEST(CycleModel, BytesPerCycle) {
   inputs.push_back({"random", random_bytes(1u << 20, 61), false});
   inputs.push_back({"zeros", Bytes(1u << 20, 0), true});
   run_kernel(words_text(4096, 62));  // the first call of a thread clears the table (8,192 cycles)
-  std::printf("cycle model (not synthesis), one 1 MiB call after the first, cycles/byte a process:\n");
+  std::printf("cycle model (not synthesis), one 1 MiB call after the first, cycles/byte a process;\n"
+              "loops written for II=1 in read (two a burst), lz77, collector, emitter, writer; the code builder's\n"
+              "sequential loops counted at II=1 or 2 as written:\n");
   std::printf("%-11s %6s %6s %6s %6s %6s %6s  %9s  %s\n", "input", "read", "lz77", "coll.", "build", "emit", "write",
               "bytes/cyc", "longest build");
   for (const Input& in : inputs) {
