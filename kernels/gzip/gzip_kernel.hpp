@@ -53,4 +53,23 @@ constexpr uint64_t kernel_output_bound(uint64_t n) {
              : round_up(n + 6 * (n / stored_block_max + n / block_symbols + 4), word_bytes);
 }
 
+#ifndef __SYNTHESIS__
+// The cycle model of the C-simulation (a model, not synthesis): the cycles each DATAFLOW
+// process of the calling thread's last call (of 64 bytes or more) took, counted as the
+// trips of its loops times the II each loop is written for. The processes run side by
+// side, so a call takes about as long as its slowest process (plus pipeline fill and
+// drain, tens of cycles a 64 KiB chunk, not counted).
+struct CycleModel {
+  uint64_t read, lz77, collect, build, emit, write;
+  uint64_t build_max_block;  // the code builder's longest block (cycles from histograms to codes)
+  uint64_t slowest() const {
+    const uint64_t c[] = {lz77, collect, build, emit, write};
+    uint64_t m = read;
+    for (uint64_t x : c) m = x > m ? x : m;
+    return m;
+  }
+};
+CycleModel last_call_cycles();
+#endif
+
 }  // namespace gzip_kernel

@@ -17,15 +17,25 @@
 
 namespace gzk {
 
+// T may be an array type (one memory of a process, declared on its own so that its
+// BIND_STORAGE and ARRAY_PARTITION pragmas name a variable).
 template <class T>
+struct StateHolder {
+  T value;
+};
+
+// Tag tells apart two variables of one type (a type local to the declaring function).
+template <class T, class Tag = void>
 T& thread_state() {
-  thread_local std::unique_ptr<T> state;
-  if (!state) state.reset(new T());
-  return *state;
+  thread_local std::unique_ptr<StateHolder<T>> state;
+  if (!state) state.reset(new StateHolder<T>());
+  return state->value;
 }
 
 }  // namespace gzk
 
-#define GZK_STATE(Type, name) Type& name = ::gzk::thread_state<Type>()
+#define GZK_STATE(Type, name) \
+  struct name##_state_tag {};  \
+  Type& name = ::gzk::thread_state<Type, name##_state_tag>()
 
 #endif

@@ -424,6 +424,67 @@ TEST(GzipKernel, OutputBoundCoversStoredData) {
   EXPECT_EQ(gk::kernel_input_buffer_size(1), gk::kernel_input_padding);
 }
 
+// Calls carry on each other's positions (the table is not cleared a call): entries of an
+// earlier call, even one with the same bytes a few hundred positions back, are never
+// candidates, so every call's output is the one a fresh kernel gives.
+TEST(GzipKernel, RepeatedCallsIgnoreEarlierCalls) {
+  const Bytes text = words_text(1000, 50);
+  const KernelRun first = run_kernel(text);
+  ASSERT_TRUE(inflates_to(first.deflate, text));
+  for (int i = 0; i < 40; ++i) {
+    const size_t n = 64 + size_t(i) * 23;  // sizes that move the next call's start around
+    const KernelRun r = run_kernel(text.data(), n);
+    ASSERT_TRUE(inflates_to(r.deflate, text.data(), n)) << "call " << i;
+    const KernelRun again = run_kernel(text);
+    ASSERT_EQ(again.deflate, first.deflate) << "call " << i;
+  }
+}
+
+// The cycle model (a model of the HLS code, not synthesis: each process's loop trips times
+// the II its loops are written for; kernels/README.md, "Cycle model"). Prints the modelled
+// bytes a cycle of one compute unit for 1 MiB calls of text, the access log, the Linux tar
+// (when present) and random data.
+TEST(CycleModel, BytesPerCycle) {
+  struct Input {
+    const char* name;
+    Bytes data;
+    bool text;
+  };
+  std::vector<Input> inputs;
+  inputs.push_back({"words text", words_text(1u << 20, 60), true});
+  if (!access_log().empty()) inputs.push_back({"access log", access_log(), true});
+  if (!linux_slice().empty()) inputs.push_back({"Linux tar", Bytes(linux_slice().begin(), linux_slice().begin() + (1u << 20)), true});
+  inputs.push_back({"random", random_bytes(1u << 20, 61), false});
+  inputs.push_back({"zeros", Bytes(1u << 20, 0), true});
+  run_kernel(words_text(4096, 62));  // the first call of a thread clears the table (8,192 cycles)
+  std::printf("cycle model (not synthesis), one 1 MiB call after the first, cycles/byte a process;\n"
+              "loops written for II=1 in read (two a burst), lz77, collector, emitter, writer; the code builder's\n"
+              "sequential loops counted at II=1 or 2 as written:\n");
+  std::printf("%-11s %6s %6s %6s %6s %6s %6s  %9s  %s\n", "input", "read", "lz77", "coll.", "build", "emit", "write",
+              "bytes/cyc", "longest build");
+  for (const Input& in : inputs) {
+    round_trip(in.data);
+    const gk::CycleModel m = gk::last_call_cycles();
+    const double n = double(in.data.size());
+    const double bpc = n / double(m.slowest());
+    std::printf("%-11s %6.3f %6.3f %6.3f %6.3f %6.3f %6.3f  %9.4f  %llu\n", in.name, m.read / n, m.lz77 / n,
+                m.collect / n, m.build / n, m.emit / n, m.write / n, bpc, (unsigned long long)m.build_max_block);
+    RecordProperty(std::string("bytes_per_cycle_") + in.name, std::to_string(bpc));
+    // LZ77 takes one position a cycle, and 7 more at the end of the input; the table is
+    // not cleared on a call after the first.
+    EXPECT_EQ(m.lz77, in.data.size() + 7) << in.name;
+    // A block's codes are built before the next block can be full (16,384 cycles at one
+    // symbol a cycle), which the FIFO depths in gzip_kernel.cpp rest on.
+    EXPECT_LT(m.build_max_block + 318, 16384u) << in.name;
+    if (in.text) {
+      EXPECT_EQ(m.slowest(), m.lz77) << in.name << ": LZ77 is not the slowest process";
+      EXPECT_GE(bpc, 0.9999) << in.name;
+    } else {
+      EXPECT_GE(bpc, 0.95) << in.name;
+    }
+  }
+}
+
 // Length limits hold and the codes stay complete for skewed frequencies.
 TEST(Huffman, LengthLimitedCompleteCodes) {
   uint32_t freq[286] = {};

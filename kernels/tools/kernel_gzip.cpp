@@ -73,6 +73,8 @@ int main(int argc, char** argv) {
   std::vector<ap_uint<64>> in_buf(gzip_kernel::kernel_input_buffer_size(block) / 8);
   std::vector<ap_uint<64>> out_buf(gzip_kernel::kernel_output_bound(block) / 8);
   uint64_t deflate_bytes = 0, gzip_bytes = 0;
+  gzip_kernel::CycleModel stages{};  // summed over the calls
+  uint64_t call_cycles = 0;          // each call's slowest process, summed
   double seconds = 0, cpu_seconds = 0;
   for (uint64_t at = 0; at < data.size() || (at == 0 && data.empty()); at += block) {
     const uint32_t n = uint32_t(std::min<uint64_t>(block, data.size() - at));
@@ -84,6 +86,17 @@ int main(int argc, char** argv) {
     cpu_seconds += thread_cpu_seconds() - c0;
     seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     deflate_bytes += size;
+    if (n >= gzip_kernel::stored_threshold) {
+      const gzip_kernel::CycleModel m = gzip_kernel::last_call_cycles();
+      stages.read += m.read;
+      stages.lz77 += m.lz77;
+      stages.collect += m.collect;
+      stages.build += m.build;
+      stages.emit += m.emit;
+      stages.write += m.write;
+      call_cycles += m.slowest();
+      if (m.build_max_block > stages.build_max_block) stages.build_max_block = m.build_max_block;
+    }
     std::vector<uint8_t> member = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
     const auto* bytes = reinterpret_cast<const uint8_t*>(out_buf.data());
     member.insert(member.end(), bytes, bytes + size);
@@ -103,6 +116,15 @@ int main(int argc, char** argv) {
                  (unsigned long long)data.size(), (unsigned long long)block, (unsigned long long)deflate_bytes,
                  total ? deflate_bytes / total : 0.0, (unsigned long long)gzip_bytes, total ? gzip_bytes / total : 0.0,
                  seconds > 0 ? total / seconds / 1e6 : 0.0, cpu_seconds > 0 ? total / cpu_seconds / 1e6 : 0.0);
+    if (call_cycles) {
+      const auto cpb = [&](uint64_t c) { return double(c) / total; };
+      std::fprintf(stderr,
+                   "cycle model (a model of the HLS code, not synthesis): %.3f bytes/cycle a unit (each call as long "
+                   "as its slowest process); cycles/byte: read %.3f, lz77 %.3f, collect %.3f, build %.3f, emit %.3f, "
+                   "write %.3f; longest code build %llu cycles a block\n",
+                   total / double(call_cycles), cpb(stages.read), cpb(stages.lz77), cpb(stages.collect),
+                   cpb(stages.build), cpb(stages.emit), cpb(stages.write), (unsigned long long)stages.build_max_block);
+    }
   }
   return 0;
 }
