@@ -88,8 +88,8 @@ TEST(SimHeaders, RangesReadAndWrite) {
 
 TEST(SimHeaders, ReversedRangesReverseTheBits) {
   ap_uint<8> x = 0x01;  // bit 0 set
-  // range(0, 7): bits 0..7 in reverse order, result bit k = bit 7 - k... the real header's
-  // rule: result bit k is bit lo - k, with lo = 7 here.
+  // range(0, 7): bits 0..7 in reverse order; the real header's rule is that the result's
+  // bit k is bit lo - k, with lo = 7 here.
   EXPECT_EQ(uint64_t(x.range(0, 7)), 0x80u);
   ap_uint<8> z = 0;
   z.range(0, 3) = 0x1;  // result bit 0 is bit 3
