@@ -13,10 +13,14 @@ tensor_layout), and the custom ops MultiThreshold, Im2Col and MaxPoolNHWC of
 the domain qonnx.custom_op.general:
 
     global_in  UINT8 [1,H,W,C] NHWC  (raw pixels, what idma0 reads)
+    dense-only network: Flatten of the raw pixels (FINN removes a Flatten
+                     between HW layers only when there is an Im2Col)
+    odd map pooled:  Slice of the raw pixels to the rows and columns the
+                     output depends on (FINN pools only a map the pool divides)
     MultiThreshold: pixel -> Q1.7 value (INT8), or pixel >= 128 (BIPOLAR)
     per convolution: Im2Col 3x3 -> MatMul (BIPOLAR weights) -> MultiThreshold (BIPOLAR)
     per pool:        MaxPoolNHWC 2x2
-    per dense layer: Flatten (first one) -> MatMul -> MultiThreshold (BIPOLAR)
+    per dense layer: Flatten (the first after a convolution) -> MatMul -> MultiThreshold (BIPOLAR)
     last layer:      MatMul -> TopK k=1 -> global_out (the class, what odma0 writes)
 
 Every check runs before OUT is written (through a temporary file renamed at
@@ -214,6 +218,23 @@ def smallest_int_type(lo, hi):
     raise ValueError("threshold out of the 32-bit range")
 
 
+def used_extent(m):
+    """The rows and columns of the input the network's output depends on:
+    all of them, except where a 2x2 pool floors an odd map, whose last row
+    or column no output reads. Walked back from the last map: a valid 3x3
+    convolution reads 2 more than it gives, a pool twice what it gives."""
+    h, w = m.height, m.width
+    sizes = []
+    for l in m.layers:
+        if l.kind == FC:
+            break
+        sizes.append((h, w))
+        h, w = (h - 2, w - 2) if l.kind == CONV else (h // 2, w // 2)
+    for l in reversed(m.layers[:len(sizes)]):
+        h, w = (h + 2, w + 2) if l.kind == CONV else (2 * h, 2 * w)
+    return h, w
+
+
 def build_graph(m, path):
     """The FINN-ONNX model of m. Thresholds become FINN's 'x >= t' on the
     dot product of +-1 values: for an 8-bit first layer the dot is the sum in
@@ -238,6 +259,10 @@ def build_graph(m, path):
         annotations.append((name, dtype, None))
         return name
 
+    def init_int(name, values):
+        inits.append(numpy_helper.from_array(np.array(values, dtype=np.int64), name))
+        return name
+
     def fresh(stem):
         return "%s_%d" % (stem, next(names))
 
@@ -254,6 +279,33 @@ def build_graph(m, path):
 
     h, w, c = m.height, m.width, m.channels
     x = tensor("global_in", [1, h, w, c], "UINT8", ["N", "H", "W", "C"])
+    # FINN's step_convert_to_hw turns the input MultiThreshold into a
+    # Thresholding layer and every layer after it into a HW layer, but removes
+    # a Flatten only when the graph has an Im2Col (need_conv) and converts a
+    # MaxPoolNHWC only when the map divides by the pool. A node left between
+    # two HW layers stops create_dataflow_partition, so every reshaping the
+    # network needs that FINN would not convert is done here on the raw
+    # pixels, before the input threshold: a dense-only network flattens its
+    # input first, and a network that pools an odd map is cropped to the
+    # pixels its output depends on (valid 3x3 convolutions and floor pooling
+    # never read the last row or column of an odd map), which makes every
+    # pooled map even. A node before the first HW layer stays in FINN's
+    # parent graph, outside the accelerator.
+    dense_only = m.layers[0].kind == FC
+    need_h, need_w = used_extent(m)
+    if (need_h, need_w) != (h, w):
+        starts = init_int(fresh("starts"), [0, 0])
+        ends = init_int(fresh("ends"), [need_h, need_w])
+        axes = init_int(fresh("axes"), [1, 2])
+        h, w = need_h, need_w
+        y = tensor(fresh("cropped"), [1, h, w, c], "UINT8", ["N", "H", "W", "C"])
+        nodes.append(helper.make_node("Slice", [x, starts, ends, axes], [y], name=fresh("Slice")))
+        x = y
+    shape, channels, nhwc = [1, h, w, c], c, True
+    if dense_only:
+        y = tensor(fresh("flat"), [1, h * w * c], "UINT8", ["N", "C"])
+        nodes.append(helper.make_node("Flatten", [x], [y], axis=1, name=fresh("Flatten")))
+        x, shape, channels, nhwc = y, [1, h * w * c], h * w * c, False
     if m.mode == FIXED8:
         q = fixed8_table()
         # Output q + 128 = how many of the 255 thresholds p reaches: threshold
@@ -261,12 +313,12 @@ def build_graph(m, path):
         # One row a channel (the same row): FINN's Thresholding layer then
         # needs no broadcasting.
         t = [min(p for p in range(256) if q[p] + 128 >= k) for k in range(1, 256)]
-        x = threshold_node(x, [1, h, w, c], [t] * c, "INT8", 1, -128, True)
+        x = threshold_node(x, shape, [t] * channels, "INT8", 1, -128, nhwc)
         bipolar, lo, hi = False, -128, 127
     else:
-        x = threshold_node(x, [1, h, w, c], [[128]] * c, "BIPOLAR", 2, -1, True)
+        x = threshold_node(x, shape, [[128]] * channels, "BIPOLAR", 2, -1, nhwc)
         bipolar, lo, hi = True, -1, 1
-    spatial = True
+    spatial = not dense_only
     for i, l in enumerate(m.layers):
         last = i + 1 == len(m.layers)
         if l.kind == POOL:
@@ -291,6 +343,8 @@ def build_graph(m, path):
                 flat = tensor(fresh("flat"), [1, h * w * c], "BIPOLAR" if bipolar else "INT8", ["N", "C"])
                 nodes.append(helper.make_node("Flatten", [x], [flat], axis=1, name=fresh("Flatten")))
                 x, spatial, used = flat, False, h * w * c
+            if i == 0:                        # flattened on the raw input
+                used = h * w * c
             h, w, c = 1, 1, l.cout
             out_shape = [1, c]
         # A first dense layer wider than the image: the extra inputs are 0
@@ -404,6 +458,15 @@ def evaluate(model, images):
             n, hh, ww, cc = v.shape
             oh, ow = hh // kh, ww // kw
             y = v[:, :oh * kh, :ow * kw, :].reshape(n, oh, kh, ow, kw, cc).max(axis=(2, 4))
+        elif op == "Slice":
+            v, starts, ends = ins[:3]
+            axes = ins[3] if len(ins) > 3 else range(len(starts))
+            if len(ins) > 4 and (ins[4] != 1).any():
+                raise Failure("Slice: only step 1 is evaluated here")
+            cut = [slice(None)] * v.ndim
+            for a, b, e in zip(axes, starts, ends):
+                cut[int(a)] = slice(int(b), int(e))
+            y = v[tuple(cut)]
         elif op == "Flatten":
             y = ins[0].reshape(ins[0].shape[0], -1)
         elif op == "TopK":

@@ -1,6 +1,9 @@
 // A minimal hls::stream<T> for compiling our HLS kernels with g++: an unbounded FIFO, as
 // in Vitis C-simulation, where the processes of a DATAFLOW region run one after another.
-// Vitis HLS brings its own hls_stream.h; this file stands in for it where Vitis is absent.
+// Vitis HLS brings its own hls_stream.h; this file stands in for it where Vitis is absent,
+// with a subset of its methods (kernels/sim/README.md) that behave as there, except that
+// reading an empty stream or leaving data in one stops the simulation (the real model
+// prints a warning and carries on).
 #pragma once
 
 #include <cstdio>
@@ -42,22 +45,22 @@ class stream {
     return x;
   }
   void read(T& x) { x = read(); }
+  // As the real model: a failed non-blocking read leaves T() in x, not x as it was.
   bool read_nb(T& x) {
-    if (q_.empty()) return false;
+    if (q_.empty()) {
+      x = T();
+      return false;
+    }
     x = read();
     return true;
   }
-  bool empty() const { return q_.empty(); }
+  // Not const, as in the real model: a const stream& cannot be asked.
+  bool empty() { return q_.empty(); }
   bool full() const { return false; }
-  std::size_t size() const { return q_.size(); }
-  stream& operator<<(const T& x) {
-    write(x);
-    return *this;
-  }
-  stream& operator>>(T& x) {
-    x = read();
-    return *this;
-  }
+  std::size_t size() { return q_.size(); }
+  // void, as in the real model: `s << a << b` does not compile there.
+  void operator<<(const T& x) { write(x); }
+  void operator>>(T& x) { x = read(); }
 };
 
 }  // namespace hls
