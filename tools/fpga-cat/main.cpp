@@ -314,13 +314,14 @@ Part open_part(const std::string& operand, bool rm) {
   p.gzip = gz::has_gzip_magic(head, got);
   if (!p.gzip) {
     namespace ar = fpgaio::arrow;
-    p.arrow = ar::looks_like_arrow(p.fd(), p.base, p.size);
-    p.arrow_file = p.arrow && ar::has_file_magic(head, got);
     // A range of fpga-split --arrow --ranges: messages of a file whose
     // start holds their schema.
-    if (!p.arrow && p.range && p.base > 0 &&
-        ar::looks_like_arrow(p.fd(), 0, static_cast<std::uint64_t>(p.held->st.st_size)))
+    if (p.range && p.base > 0 && ar::looks_like_arrow(p.fd(), 0, static_cast<std::uint64_t>(p.held->st.st_size))) {
       p.arrow = p.headless = true;
+    } else {
+      p.arrow = ar::looks_like_arrow(p.fd(), p.base, p.size);
+      p.arrow_file = p.arrow && ar::has_file_magic(head, got);
+    }
   }
   if (p.gzip) {
     // Our parts say which chunk they are in the first header (FP).
