@@ -96,6 +96,7 @@ Options parse(int argc, char** argv) {
         std::printf("\nA PART may be a byte range FILE@INDEX/COUNT:OFFSET+LENGTH (fpga-tools(7)), or -\n"
                     "for standard input. Parts made by fpga-split and fpga-gzip say how many there\n"
                     "are, so a missing first, middle or last part is refused without --manifest.\n"
+                    "Arrow IPC parts are joined into one stream (a file when they are files).\n"
                     "Exit status: 0 success, 1 error (nothing is written), 2 joined with a warning\n"
                     "(e.g. a part that changed while it was joined: kept by --rm).\n"
                     "Full documentation: man %s\n",

@@ -119,9 +119,9 @@ void Writer::put_streamed(const Message& m, const std::uint8_t* meta, std::size_
   at_ += m.size();
 }
 
-void Writer::finish(bool eos) {
+void Writer::finish(bool eos, std::uint32_t eos_len) {
   if (eos || file_) {
-    auto marker = eos_marker(legacy_);
+    auto marker = eos_marker(eos_len ? eos_len == 4 : legacy_);
     out_.write(marker.data(), marker.size());
     at_ += marker.size();
   }
@@ -241,7 +241,7 @@ void write_chunk(int fd, const Layout& l, const Chunk& c, bool last, bool file, 
   Writer w(out, file, std::move(schema), path);
   for (std::size_t i : dictionaries_before(l.messages, c.first)) w.copy(l.messages[i], fd, base + l.messages[i].offset, path);
   for (std::size_t i = c.first; i < c.last; ++i) w.copy(l.messages[i], fd, base + l.messages[i].offset, path);
-  w.finish(!last || l.eos_len != 0);
+  w.finish(!last || l.eos_len != 0, l.eos_len);
   out.flush();
 }
 
@@ -277,7 +277,7 @@ void split_stream(Input& in, const std::string& path, const CutOptions& opt, boo
       for (const auto& d : in_force[id]) w->put(d.m, d.bytes.data(), d.bytes.size());
   };
   auto close = [&](bool last, bool eos) {
-    w->finish(eos);
+    w->finish(eos, r.eos_len());
     sink->flush();
     w.reset();
     chunks.close(cur, last);
