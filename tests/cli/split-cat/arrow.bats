@@ -195,3 +195,17 @@ MAKE_ARROW=$FPGA_BUILD_DIR/tests/make_arrow
   fpga-cat --manifest t.m -S '' > t2.arrow
   cmp t.arrow t2.arrow
 }
+
+@test "--filter gets each chunk stream and its part; -e leaves out chunks without a batch; a table of 0 rows" {
+  "$MAKE_ARROW" --batches 5 --rows 10 --dict > t.arrows
+  run "$SPLIT" --arrow -n 3 --filter 'cat > $FILE.f; echo "$FPGA_PART"' t.arrows
+  [ "$status" -eq 0 ]
+  [ "$output" = "$(printf '0/3 192\n1/3 704\n2/3 1328')" ]
+  "$CAT" --as-given t.arrows.00?.f | cmp - t.arrows
+  run "$SPLIT" --arrow -e -n 9 t.arrows
+  [ "${#lines[@]}" -eq 5 ]
+  "$CAT" t.arrows.00? | cmp - t.arrows
+  "$MAKE_ARROW" --batches 0 > z.arrows
+  "$SPLIT" --arrow -n 3 z.arrows
+  "$CAT" z.arrows.00? | cmp - z.arrows
+}
