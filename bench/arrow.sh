@@ -75,6 +75,7 @@ rm -f joined t.arrow.000
 echo "## Arrow IPC benchmark $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
 echo "Machine: $(machine); load average $(cut -d' ' -f1-3 /proc/loadavg) at the end."
+echo "Command: bench/arrow.sh $BUILD (ARROW_BATCHES=$BATCHES ARROW_ROWS=$ROWS REPEAT=$REPEAT)."
 echo "Table: $((bytes >> 20)) MiB Arrow IPC file (make_arrow --file --dict --batches $BATCHES --rows $ROWS),"
 echo "on tmpfs. Best of $REPEAT by wall time; CPU is user + sys of that run; written: bytes the step left"
 echo "in the folder (0: nothing copied). x split is the wall time against GNU split -n 8."
