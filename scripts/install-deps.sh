@@ -6,7 +6,7 @@ PKGS="cmake g++ make pkg-config zlib1g-dev libisal-dev libdeflate-dev libgtest-d
       libcurl4-gnutls-dev libmicrohttpd-dev libgnutls28-dev openssh-server openssh-client openssl curl rsync
       bats parallel gzip pigz ncompress zip isal libdeflate-tools tabix python3 python3-numpy python3-onnx time
       dataset-fashion-mnist man-db groff-base mandoc bsdextrautils zsh fish dpkg-dev lintian
-      slurm-wlm munge"
+      slurm-wlm munge libflatbuffers-dev flatbuffers-compiler"
 # --model: what training the default model and the PyTorch baseline need.
 [ "${1:-}" = "--model" ] && PKGS="python3-torch python3-numpy dataset-fashion-mnist"
 # --deb: what `make deb` needs besides the build (tests/cli/packaging/deb.bats runs
