@@ -24,23 +24,26 @@ machine() {
 }
 
 # measure OUTFILE CMD...: best wall time of REPEAT runs (1 if a run is slow),
-# and the peak RSS of that run. Sets T (seconds), RSS (KiB), SIZE (bytes).
+# and the peak RSS and CPU time of that run. Sets T (seconds), RSS (KiB),
+# CPU (user + system seconds of the command and its children), SIZE (bytes).
 measure() {
   local out=$1; shift
-  local best="" rss=0 n=0
+  local best="" rss=0 cpu=0 n=0
   while :; do
     local t0=$EPOCHREALTIME
-    /usr/bin/time -f '%M' -o "$OUT/time" bash -c "$*" > "$out"
+    /usr/bin/time -f '%M %U %S' -o "$OUT/time" bash -c "$*" > "$out"
     local t1=$EPOCHREALTIME
-    local t m
+    local t m u s
     t=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.4f", b - a}')
-    m=$(tail -1 "$OUT/time")
-    if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN{exit !(a<b)}'; then best=$t; rss=$m; fi
+    read -r m u s < <(tail -1 "$OUT/time")
+    if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN{exit !(a<b)}'; then
+      best=$t; rss=$m; cpu=$(awk -v u="$u" -v s="$s" 'BEGIN{printf "%.2f", u + s}')
+    fi
     n=$((n + 1))
     [ $n -ge "$REPEAT" ] && break
     awk -v a="$t" 'BEGIN{exit !(a>3)}' && break
   done
-  T=$best; RSS=$rss; SIZE=$(stat -c %s "$out")
+  T=$best; RSS=$rss; CPU=$cpu; SIZE=$(stat -c %s "$out")
 }
 
 row() { # name input-bytes

@@ -117,6 +117,22 @@ TEST(AsyncSink, KeepsOrder) {
   for (int i = 0; i < 1000; ++i) ASSERT_EQ(inner.v[i], static_cast<std::uint8_t>(i));
 }
 
+// Written buffers come back through acquire(), up to max_spare of them
+// (the decoder reuses them rather than fault fresh pages in: issue 26).
+TEST(AsyncSink, KeepsUpToMaxSpareWrittenBuffers) {
+  testutil::VecSink inner;
+  fpgaio::AsyncSink s(inner, 2, 6);
+  for (int i = 0; i < 10; ++i) {
+    fpgaio::Bytes b(1000, static_cast<std::uint8_t>(i));
+    s.write(std::move(b));
+  }
+  s.flush();
+  int reused = 0;
+  for (int i = 0; i < 10; ++i) reused += s.acquire().capacity() >= 1000 ? 1 : 0;
+  EXPECT_EQ(reused, 6);
+  EXPECT_EQ(inner.v.size(), 10000u);
+}
+
 // Every OutputFile test runs with unnamed temporaries (O_TMPFILE) and with
 // the named fallback.
 class OutputFileBoth : public ::testing::TestWithParam<bool> {

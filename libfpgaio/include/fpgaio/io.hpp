@@ -232,10 +232,11 @@ class NullSink : public Sink {
 };
 
 // Hands writes to a thread of its own so that the caller's computation
-// overlaps the write system calls. Holds at most `max_pending` buffers.
+// overlaps the write system calls. Holds at most `max_pending` buffers, and
+// keeps up to `max_spare` written ones (default: max_pending) for acquire().
 class AsyncSink : public Sink {
  public:
-  explicit AsyncSink(Sink& inner, std::size_t max_pending = 4);
+  explicit AsyncSink(Sink& inner, std::size_t max_pending = 4, std::size_t max_spare = 0);
   ~AsyncSink() override;  // waits; errors not collected by flush() are dropped
   void write(const std::uint8_t* data, std::size_t n) override;
   void write(Bytes&& buf);  // takes ownership, no copy
@@ -245,7 +246,7 @@ class AsyncSink : public Sink {
  private:
   void run();
   Sink& inner_;
-  std::size_t max_pending_;
+  std::size_t max_pending_, max_spare_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Bytes> queue_;

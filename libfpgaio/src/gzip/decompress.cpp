@@ -4,9 +4,9 @@
 // Memory is bounded whatever the input and the thread count: the members in
 // the pool and the free pages kept for reuse hold at most kWindowBytes
 // (compressed and inflated bytes counted together), the writer thread at
-// most 4 queued and 4 spare buffers of about kOutChunk (bigger outputs are
-// handed over in pieces), the read buffer kReadChunk, a header
-// kMaxHeaderString per string.
+// most 4 queued buffers of at most kHeapMax (bigger outputs are handed over
+// in pieces), and the writer and Pages at most kMaxSpares spare ones each,
+// the read buffer kReadChunk, a header kMaxHeaderString per string.
 //
 // On an error, everything before the damage still reaches the sink, in
 // order: the members already read are delivered, then what inflates of the
@@ -23,6 +23,7 @@
 #include <mutex>
 #include <tuple>
 #include <utility>
+#include <vector>
 
 #include "fpgaio/error.hpp"
 #include "fpgaio/gzip.hpp"
@@ -34,6 +35,11 @@ namespace fpgaio::gzip {
 namespace {
 constexpr std::size_t kReadChunk = 256 << 10;
 constexpr std::size_t kOutChunk = 1 << 20;
+// A streamed member is inflated this much at a time: ISA-L checks the CRC-32
+// of each piece while it is still in the core's L2 cache, and the writer's
+// few buffers fault in fewer pages (1 MiB pieces cost 8% more CPU time than
+// igzip -d; these, within the noise of it: bench/RESULTS.md, issue 26).
+constexpr std::size_t kStreamChunk = 256 << 10;
 // Members larger than this are streamed rather than held whole in memory.
 constexpr std::uint64_t kMaxParallelMember = (64u << 20) + (1u << 20);
 constexpr std::uint32_t kMaxParallelIsize = 64u << 20;
@@ -52,6 +58,8 @@ Error& locate(Error& e, std::uint64_t member, std::uint64_t offset) {
 
 // Buffers larger than this come from Pages rather than the heap.
 constexpr std::size_t kHeapMax = kOutChunk + (64 << 10);
+// The most heap buffers kept for reuse, by the writer and by Pages each.
+constexpr std::size_t kMaxSpares = 16;
 
 // Page-aligned buffers for big members, straight from mmap. The allocator
 // would keep freed memory mapped (in its per-thread arenas, and through
@@ -61,7 +69,8 @@ constexpr std::size_t kHeapMax = kOutChunk + (64 << 10);
 // as inflating), and unmapped when the window needs the room.
 class Pages {
  public:
-  Pages() = default;
+  // keep_heap: how many heap buffers (of at most kHeapMax) are kept for reuse.
+  explicit Pages(std::size_t keep_heap) : keep_heap_(keep_heap) {}
   Pages(const Pages&) = delete;
   Pages& operator=(const Pages&) = delete;
   ~Pages() { trim(0); }
@@ -91,6 +100,21 @@ class Pages {
     free_.emplace_back(p, cap);
     free_bytes_ += cap;
   }
+  // Heap buffers of members are reused as well: a fresh MiB faults its
+  // pages in, which cost fpga-gzip -d -p 2 a third of its CPU time (12,000
+  // page faults for 256 MiB; issue 26).
+  Bytes get_heap() {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (heap_.empty()) return {};
+    Bytes b = std::move(heap_.back());
+    heap_.pop_back();
+    return b;
+  }
+  void put_heap(Bytes&& b) {
+    if (b.capacity() == 0) return;
+    std::lock_guard<std::mutex> lk(mu_);
+    if (heap_.size() < keep_heap_) heap_.push_back(std::move(b));
+  }
   // Unmaps free buffers, oldest first, until at most `keep` bytes are free.
   void trim(std::uint64_t keep) {
     std::lock_guard<std::mutex> lk(mu_);
@@ -105,6 +129,8 @@ class Pages {
   std::mutex mu_;
   std::deque<std::pair<std::uint8_t*, std::size_t>> free_;
   std::uint64_t free_bytes_ = 0;
+  std::vector<Bytes> heap_;
+  std::size_t keep_heap_;
 };
 
 // A member's body or output: from the heap up to kHeapMax (so that an
@@ -112,11 +138,12 @@ class Pages {
 class Buffer {
  public:
   Buffer() = default;
-  Buffer(Pages& pages, std::size_t n) : size_(n) {
+  // `reuse`: an empty heap buffer to take before asking `pages` for one.
+  Buffer(Pages& pages, std::size_t n, Bytes reuse = {}) : pages_(&pages), size_(n) {
     if (n <= kHeapMax) {
+      heap_ = reuse.capacity() ? std::move(reuse) : pages.get_heap();
       heap_.resize(n);
     } else {
-      pages_ = &pages;
       std::tie(map_, cap_) = pages.get(n);
     }
   }
@@ -159,6 +186,7 @@ class Buffer {
   }
   void release() {
     if (map_) pages_->put(map_, cap_);
+    if (pages_ && heap_.capacity()) pages_->put_heap(std::move(heap_));
     Bytes().swap(heap_);
     map_ = nullptr;
     size_ = cap_ = 0;
@@ -330,7 +358,7 @@ struct Decoder::Impl {
     std::size_t used = 0;
     for (;;) {
       Bytes ob = out.acquire();
-      ob.resize(kOutChunk);
+      ob.resize(kStreamChunk);
       auto s = inf.step(p + used, n - used, ob.data(), ob.size());
       // Read-ahead handed back at the member's end lies in this span.
       if (s.consumed < 0 && static_cast<std::size_t>(-s.consumed) > used)
@@ -420,13 +448,15 @@ const Header& Decoder::first_header() {
 DecompressResult Decoder::run(Sink& sink) {
   Impl& d = *impl_;
   DecompressResult res;
-  AsyncSink out(sink, 4);
+  unsigned threads = d.opt.threads ? d.opt.threads : 1;
+  // Written outputs come back for the next members' (a window's worth).
+  const std::size_t spares = std::min<std::size_t>(2 * threads + 8, kMaxSpares);
+  AsyncSink out(sink, 4, spares);
   StreamInflater inf;
   const bool list_only = d.opt.list_only;
-  unsigned threads = d.opt.threads ? d.opt.threads : 1;
   std::uint64_t in_pool = 0;  // bytes held by members in the pool
   bool pool_failed = false;   // the pool delivered an error: deliver nothing after it
-  Pages pages;  // (declared before the pool: jobs give their buffers back)
+  Pages pages(spares);  // (declared before the pool: jobs give their buffers back)
   OrderedPool<Decoded> pool(threads, 2 * threads + 2, [&](Decoded& r) {
     in_pool -= r.cost;
     if (r.error) {
@@ -561,7 +591,7 @@ DecompressResult Decoder::run(Sink& sink) {
         // The output buffer is allocated here, in one thread, not by the
         // workers: the allocator keeps memory freed to its per-thread arenas
         // (64 workers held over 500 MiB for 16 MiB members).
-        if (!list_only) job->r.out = Buffer(pages, isize);
+        if (!list_only) job->r.out = Buffer(pages, isize, out.acquire());
         job->r.cost = m.footprint() + job->r.out.footprint();
         in_pool += job->r.cost;
         job->body = std::move(m);

@@ -456,8 +456,11 @@ void Input::learn_stream_size(std::size_t probe) {
   copy = -1;
 }
 
-AsyncSink::AsyncSink(Sink& inner, std::size_t max_pending)
-    : inner_(inner), max_pending_(max_pending ? max_pending : 1), thread_([this] { run(); }) {}
+AsyncSink::AsyncSink(Sink& inner, std::size_t max_pending, std::size_t max_spare)
+    : inner_(inner),
+      max_pending_(max_pending ? max_pending : 1),
+      max_spare_(max_spare ? max_spare : max_pending_),
+      thread_([this] { run(); }) {}
 
 AsyncSink::~AsyncSink() {
   {
@@ -518,7 +521,7 @@ void AsyncSink::run() {
     }
     lk.lock();
     busy_ = false;
-    if (spare_.size() < max_pending_) spare_.push_back(std::move(b));
+    if (spare_.size() < max_spare_) spare_.push_back(std::move(b));
     cv_.notify_all();
   }
 }
