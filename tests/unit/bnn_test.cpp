@@ -193,6 +193,19 @@ TEST(BnnEngine, EveryCodePathMatchesTheReferenceOnRandomCnvModels) {
   expect_all_paths_match(random_cnv(rng, 11, 3, 16, 130, InputMode::binary), rng, n);
 }
 
+// The whole-layer kernels (AVX-512: two pixels at a time, 64 outputs a
+// block and a block of 32 at the end; the first layer's four-byte words
+// with VNNI) on what CNV-W1A1 has (64, 128 and 256 channels: one, two and
+// four words a pixel) at odd widths, and on first layers whose patch rows
+// do not fill their last word (5 channels: 15 bytes).
+TEST(BnnEngine, WholeLayerKernelsMatchTheReferenceAtCnvChannelCounts) {
+  std::mt19937 rng(7);
+  const int n = testutil::long_or(10, 40);
+  expect_all_paths_match(random_cnv(rng, 11, 3, 128, 256, InputMode::fixed8), rng, n);
+  expect_all_paths_match(random_cnv(rng, 11, 5, 64, 96, InputMode::fixed8), rng, 4 * n);
+  expect_all_paths_match(random_cnv(rng, 12, 2, 32, 64, InputMode::fixed8), rng, 4 * n);
+}
+
 // An ARM build has the NEON path, and the CPU the tests run on (a
 // Cortex-A9, or qemu-arm) reports NEON: the tests above then compare it with
 // the reference. FPGA_BNN_ISA picks it, and refuses a path the build lacks.

@@ -87,7 +87,22 @@ struct Step {
   std::vector<std::int16_t> thr16;  // the same for the 16-bit kernel (n * 128 < 2^15), padded
   std::vector<std::uint32_t> plus;  // [j][block of 32]: outputs whose weight j is +1
   bool fixed16 = false;
+  // A first 3x3 layer on 8-bit input through Kernels::conv_u8: weights as
+  // four signed bytes a word of a patch row, thresholds with 128 * (sum of
+  // the weights) added (the kernel sums w * (q + 128)).
+  bool u8 = false;
+  std::vector<std::int8_t> wg;
+  std::vector<std::int32_t> thr32;
 };
+
+bool cpu_has_vnni() {
+#if defined(__x86_64__) && defined(FPGAIO_BNN_ISA_AVX2)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512vnni");
+#else
+  return false;
+#endif
+}
 
 const Kernels& kernels_for(Isa isa) {
   switch (isa) {
@@ -107,6 +122,7 @@ struct Scratch {
   std::vector<std::uint32_t> d;
   std::vector<std::int32_t> acc;
   std::vector<std::int16_t> q, qpatch;
+  std::vector<std::uint8_t> u;  // q + 128, for Kernels::conv_u8
 };
 
 template <class V>
@@ -207,6 +223,25 @@ void Engine::Impl::prepare() {
         // 16-bit sums suffice while n * 128 < 2^15; clamping the thresholds
         // into 16 bits then changes no comparison.
         st.fixed16 = st.n <= 255 && !st.last;
+        if (l.kind == LayerKind::conv3x3 && k->conv_u8 && cpu_has_vnni()) {
+          st.u8 = true;
+          const std::size_t row = 3 * std::size_t{l.in}, groups = (row + 3) / 4;
+          st.wg.assign(3 * groups * st.opad * 4, 0);
+          st.thr32.assign(st.opad, INT32_MAX);
+          for (std::uint32_t o = 0; o < l.out; ++o) {
+            std::int64_t sum = 0;
+            for (std::size_t ky = 0; ky < 3; ++ky)
+              for (std::size_t b = 0; b < row; ++b) {
+                const int w = l.weight(o, static_cast<std::uint32_t>(ky * row + b)) ? 1 : -1;
+                st.wg[((ky * groups + b / 4) * st.opad + o) * 4 + b % 4] = static_cast<std::int8_t>(w);
+                sum += w;
+              }
+            // Clamped: the sums lie well inside 32 bits, so a threshold
+            // beyond them decides the same when clamped.
+            st.thr32[o] = static_cast<std::int32_t>(
+                std::clamp<std::int64_t>(std::int64_t{l.thresholds[o]} + 128 * sum, INT32_MIN, INT32_MAX));
+          }
+        }
         if (st.fixed16) {
           st.plus.assign(st.n * (st.opad / 32), 0);
           for (std::uint32_t o = 0; o < l.out; ++o)
@@ -262,7 +297,15 @@ void Engine::Impl::run(const std::uint8_t* px, const std::int8_t* values_in, std
   std::uint64_t* next = sc.b.data();
 
   // The input: fixed-point values, or bits (per pixel for conv, dense for fc).
-  if (model.mode == InputMode::fixed8) {
+  if (model.mode == InputMode::fixed8 && steps.front().u8) {
+    // Bytes q + 128, and four more that the kernel may read past the end.
+    ensure(sc.u, values + 4);
+    std::uint8_t* u = sc.u.data();
+    if (values_in)
+      for (std::size_t i = 0; i < values; ++i) u[i] = static_cast<std::uint8_t>(values_in[i] + 128);
+    else
+      for (std::size_t i = 0; i < values; ++i) u[i] = static_cast<std::uint8_t>(q8[px[i]] + 128);
+  } else if (model.mode == InputMode::fixed8) {
     ensure(sc.q, values);
     if (values_in)
       for (std::size_t i = 0; i < values; ++i) sc.q[i] = values_in[i];
@@ -299,6 +342,14 @@ void Engine::Impl::run(const std::uint8_t* px, const std::int8_t* values_in, std
       }
       case LayerKind::conv3x3: {
         const std::size_t iw = st.in.width, c = st.in.channels;
+        if (st.u8) {
+          k->conv_u8(sc.u.data(), st.in.height, iw, c, st.wg.data(), st.opad, st.thr32.data(), next);
+          break;
+        }
+        if (!st.fixed_input && k->conv_binary) {
+          k->conv_binary(cur, st.in.height, iw, st.in_words, st.wt.data(), st.opad, st.limit.data(), next);
+          break;
+        }
         for (std::size_t y = 0; y < st.out.height; ++y)
           for (std::size_t x = 0; x < st.out.width; ++x) {
             std::uint64_t* o = next + (y * st.out.width + x) * st.out_words;
