@@ -213,6 +213,13 @@ void conv_binary(const std::uint64_t* in, std::size_t ih, std::size_t iw, std::s
 // bytes times signed weights, summed into 32-bit lanes). AVX512-VNNI for
 // these two functions only (the engine calls them where the CPU has it).
 #define FPGAIO_VNNI __attribute__((target("avx512vnni")))
+// acc += four-byte dot products of u (unsigned) and w (signed). In asm:
+// GCC 12 copies the accumulators around each _mm512_dpbusd_epi32 (two
+// register moves a product; the layer ran 1.6 times as long).
+FPGAIO_VNNI inline __attribute__((always_inline)) void dpbusd(__m512i& acc, __m512i u, __m512i w) {
+  asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(w));
+}
+
 template <int V, int P>
 FPGAIO_VNNI inline __attribute__((always_inline)) void conv_u8_pixels(const std::uint8_t* p0, std::size_t rstride,
                                                                      std::size_t c, std::size_t groups,
@@ -230,7 +237,7 @@ FPGAIO_VNNI inline __attribute__((always_inline)) void conv_u8_pixels(const std:
         int word;
         std::memcpy(&word, row + p * c + 4 * g, 4);
         const __m512i b = _mm512_set1_epi32(word);
-        for (int v = 0; v < V; ++v) a[p][v] = _mm512_dpbusd_epi32(a[p][v], b, wv[v]);
+        for (int v = 0; v < V; ++v) dpbusd(a[p][v], b, wv[v]);
       }
     }
   }
