@@ -208,6 +208,32 @@ void conv_binary(const std::uint64_t* in, std::size_t ih, std::size_t iw, std::s
     }
 }
 
+void fc_pack4(const std::uint64_t* in, std::size_t n, const std::uint64_t* wt, std::size_t opad,
+              const std::int64_t* limit, std::uint64_t* out, std::size_t ostride) {
+  for (std::size_t o0 = 0; o0 < opad; o0 += 32) {
+    __m512i a[4][4];
+    for (int p = 0; p < 4; ++p)
+      for (int v = 0; v < 4; ++v) a[p][v] = _mm512_setzero_si512();
+    const std::uint64_t* w = wt + o0;
+    for (std::size_t j = 0; j < n; ++j, w += opad) {
+      __m512i wv[4];
+      for (int v = 0; v < 4; ++v) wv[v] = _mm512_loadu_si512(w + 8 * v);
+      for (int p = 0; p < 4; ++p) {
+        const __m512i b = _mm512_set1_epi64(static_cast<long long>(in[p * n + j]));
+        for (int v = 0; v < 4; ++v) a[p][v] = _mm512_add_epi64(a[p][v], _mm512_popcnt_epi64(_mm512_xor_si512(wv[v], b)));
+      }
+    }
+    for (int p = 0; p < 4; ++p) {
+      std::uint64_t bits = 0;
+      for (int v = 0; v < 4; ++v)
+        bits |= std::uint64_t{_mm512_cmplt_epi64_mask(a[p][v], _mm512_loadu_si512(limit + o0 + 8 * v))} << (8 * v);
+      std::uint64_t& o = out[p * ostride + o0 / 64];
+      o = o0 % 64 ? o | bits << 32 : bits;
+    }
+  }
+}
+#define FPGAIO_FC_PACK4 fc_pack4
+
 // V * 16 outputs of one pixel: per four-byte word of the patch, one
 // broadcast and V dot products of four bytes (vpdpbusd: unsigned input
 // bytes times signed weights, summed into 32-bit lanes). AVX512-VNNI for
@@ -353,7 +379,10 @@ void fixed_pack(const std::int16_t* const* rows, std::size_t nrows, std::size_t 
 #ifndef FPGAIO_CONV_U8
 #define FPGAIO_CONV_U8 nullptr
 #endif
-const Kernels table{mismatch, binary_pack, fixed, fixed_pack, FPGAIO_CONV_BINARY, FPGAIO_CONV_U8};
+#ifndef FPGAIO_FC_PACK4
+#define FPGAIO_FC_PACK4 nullptr
+#endif
+const Kernels table{mismatch, binary_pack, fixed, fixed_pack, FPGAIO_CONV_BINARY, FPGAIO_CONV_U8, FPGAIO_FC_PACK4};
 
 }  // namespace
 

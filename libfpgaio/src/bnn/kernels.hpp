@@ -42,6 +42,11 @@ struct Kernels {
   // folded in). Needs AVX512-VNNI (the engine checks the CPU).
   void (*conv_u8)(const std::uint8_t* in, std::size_t ih, std::size_t iw, std::size_t c, const std::int8_t* wg,
                   std::size_t opad, const std::int32_t* thr, std::uint64_t* out);
+  // binary_pack of a fully connected layer for four inputs at once (input i
+  // at in + i * n, its output at out + i * ostride), each weight vector
+  // read once for the four.
+  void (*fc_pack4)(const std::uint64_t* in, std::size_t n, const std::uint64_t* wt, std::size_t opad,
+                   const std::int64_t* limit, std::uint64_t* out, std::size_t ostride);
 };
 
 // Those the build has (libfpgaio/CMakeLists.txt: FPGAIO_BNN_ISA_<NAME>).
