@@ -193,6 +193,19 @@ TEST(BnnEngine, EveryCodePathMatchesTheReferenceOnRandomCnvModels) {
   expect_all_paths_match(random_cnv(rng, 11, 3, 16, 130, InputMode::binary), rng, n);
 }
 
+// The whole-layer kernels (AVX-512: two pixels at a time, 64 outputs a
+// block and a block of 32 at the end; the first layer's four-byte words
+// with VNNI) on what CNV-W1A1 has (64, 128 and 256 channels: one, two and
+// four words a pixel) at odd widths, and on first layers whose patch rows
+// do not fill their last word (5 channels: 15 bytes).
+TEST(BnnEngine, WholeLayerKernelsMatchTheReferenceAtCnvChannelCounts) {
+  std::mt19937 rng(7);
+  const int n = testutil::long_or(10, 40);
+  expect_all_paths_match(random_cnv(rng, 11, 3, 128, 256, InputMode::fixed8), rng, n);
+  expect_all_paths_match(random_cnv(rng, 11, 5, 64, 96, InputMode::fixed8), rng, 4 * n);
+  expect_all_paths_match(random_cnv(rng, 12, 2, 32, 64, InputMode::fixed8), rng, 4 * n);
+}
+
 // An ARM build has the NEON path, and the CPU the tests run on (a
 // Cortex-A9, or qemu-arm) reports NEON: the tests above then compare it with
 // the reference. FPGA_BNN_ISA picks it, and refuses a path the build lacks.
@@ -218,6 +231,35 @@ TEST(BnnEngine, ArmBuildsRunTheNeonPath) {
 TEST(BnnEngine, EveryCodePathMatchesTheReferenceOnRandomLfcModels) {
   std::mt19937 rng(7);
   expect_all_paths_match(random_lfc(rng), rng, testutil::long_or(300, 1000));
+}
+
+// classify_batch (four images at a time through LFC's layers on AVX-512)
+// gives every image the reference's scores, on every code path, for
+// counts that leave 1 to 3 images over, and on a CNV model too.
+TEST(BnnEngine, ClassifyBatchMatchesTheReference) {
+  std::mt19937 rng(11);
+  Model lfc = random_lfc(rng), cnv = random_cnv(rng, 10, 3, 40, 72, InputMode::fixed8);
+  for (const Model* m : {&lfc, &cnv})
+    for (Isa isa : supported_isas()) {
+      Engine e(*m, isa);
+      for (std::size_t count : {1, 4, 7, 10}) {
+        std::vector<std::uint8_t> px;
+        for (std::size_t i = 0; i < count; ++i) {
+          auto one = random_image(rng, m->input);
+          px.insert(px.end(), one.begin(), one.end());
+        }
+        std::vector<std::int32_t> got(count * 10);
+        e.classify_batch(px.data(), count, got.data());
+        for (std::size_t i = 0; i < count; ++i) {
+          std::vector<std::uint8_t> one(px.begin() + static_cast<std::ptrdiff_t>(i * m->input.values()),
+                                        px.begin() + static_cast<std::ptrdiff_t>((i + 1) * m->input.values()));
+          ASSERT_EQ(std::vector<std::int32_t>(got.begin() + static_cast<std::ptrdiff_t>(i * 10),
+                                              got.begin() + static_cast<std::ptrdiff_t>(i * 10 + 10)),
+                    reference(*m, one))
+              << "image " << i << " of " << count << " path " << isa_name(isa) << " model " << m->describe();
+        }
+      }
+    }
 }
 
 TEST(BnnEngine, FullSizeCnvMatchesTheReference) {

@@ -88,13 +88,11 @@ fpgaio::infer::Answer Classifier::compute(const img::Batch& b) {
     if (!a.classes.empty()) return a;
     a.scores.clear();
   }
-  const std::size_t classes = model_->classes.size(), per = model_->input.values();
+  const std::size_t classes = model_->classes.size();
   a.scores.resize(b.count * classes);
-  for (std::size_t i = 0; i < b.count; ++i) {
-    std::int32_t* s = a.scores.data() + i * classes;
-    engine_->classify(b.pixels.data() + i * per, s);
-    a.classes.push_back(static_cast<std::uint16_t>(bnn::argmax(s, classes)));
-  }
+  engine_->classify_batch(b.pixels.data(), b.count, a.scores.data());
+  for (std::size_t i = 0; i < b.count; ++i)
+    a.classes.push_back(static_cast<std::uint16_t>(bnn::argmax(a.scores.data() + i * classes, classes)));
   return a;
 }
 

@@ -99,6 +99,10 @@ class Engine {
 
   // pixels: the input image, HWC uint8 (model.input). scores: one per class.
   void classify(const std::uint8_t* pixels, std::int32_t* scores) const;
+  // The same for `count` images one after the other (scores: classes() a
+  // image). A network of fully connected layers on 1-bit input (LFC) runs
+  // four images at a time through each layer where the code path has it.
+  void classify_batch(const std::uint8_t* pixels, std::size_t count, std::int32_t* scores) const;
   // The same from the first layer's input itself, for a fixed8 model: one
   // Q1.7 value a pixel and channel (units of 1/128, HWC), any of the 256,
   // as the BNN-PYNQ overlay reads its input buffer (the overlay emulator);

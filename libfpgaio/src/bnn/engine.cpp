@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #if defined(__arm__)
 #include <asm/hwcap.h>
 #include <sys/auxv.h>
@@ -87,7 +90,22 @@ struct Step {
   std::vector<std::int16_t> thr16;  // the same for the 16-bit kernel (n * 128 < 2^15), padded
   std::vector<std::uint32_t> plus;  // [j][block of 32]: outputs whose weight j is +1
   bool fixed16 = false;
+  // A first 3x3 layer on 8-bit input through Kernels::conv_u8: weights as
+  // four signed bytes a word of a patch row, thresholds with 128 * (sum of
+  // the weights) added (the kernel sums w * (q + 128)).
+  bool u8 = false;
+  std::vector<std::int8_t> wg;
+  std::vector<std::int32_t> thr32;
 };
+
+bool cpu_has_vnni() {
+#if defined(__x86_64__) && defined(FPGAIO_BNN_ISA_AVX2)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512vnni");
+#else
+  return false;
+#endif
+}
 
 const Kernels& kernels_for(Isa isa) {
   switch (isa) {
@@ -102,11 +120,27 @@ const Kernels& kernels_for(Isa isa) {
   }
 }
 
+// Pixels as dense bits (p >= 128), into n words.
+void dense_bits(const std::uint8_t* px, std::size_t values, std::size_t n, std::uint64_t* out) {
+  std::fill(out, out + n, 0);
+  std::size_t i = 0;
+#if defined(__SSE2__)
+  // Sixteen at a time: p >= 128 is each byte's top bit.
+  for (; i + 16 <= values; i += 16)
+    out[i / 64] |= static_cast<std::uint64_t>(static_cast<unsigned>(
+                       _mm_movemask_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(px + i)))))
+                   << (i % 64);
+#endif
+  for (; i < values; ++i)
+    if (px[i] >= 128) out[i / 64] |= std::uint64_t{1} << (i % 64);
+}
+
 struct Scratch {
   std::vector<std::uint64_t> a, b, dense;
   std::vector<std::uint32_t> d;
   std::vector<std::int32_t> acc;
   std::vector<std::int16_t> q, qpatch;
+  std::vector<std::uint8_t> u;  // q + 128, for Kernels::conv_u8
 };
 
 template <class V>
@@ -128,6 +162,10 @@ struct Engine::Impl {
   // values: the first layer's Q1.7 input itself (classify_fixed), else null
   // and the pixels are converted.
   void run(const std::uint8_t* pixels, const std::int8_t* values, std::int32_t* scores) const;
+  // Four images through a network of fully connected layers on 1-bit
+  // input, with Kernels::fc_pack4 (fc4 says whether the model is one).
+  bool fc4 = false;
+  void run4(const std::uint8_t* pixels, std::int32_t* scores) const;
 };
 
 namespace {
@@ -177,6 +215,7 @@ void Engine::Impl::prepare() {
     int num = (2 * p - 255) * 128;
     int v = num >= 0 ? (num + 127) / 255 : -((-num + 127) / 255);
     q8[p] = static_cast<std::int16_t>(std::clamp(v, -128, 127));
+    if (q8[p] + 128 != std::min(p + (p >> 7), 255)) throw Error(ErrorKind::device, "bnn: q8 table and its closed form differ");
   }
   Shape s = model.input;
   bool fixed = model.mode == InputMode::fixed8;
@@ -207,6 +246,25 @@ void Engine::Impl::prepare() {
         // 16-bit sums suffice while n * 128 < 2^15; clamping the thresholds
         // into 16 bits then changes no comparison.
         st.fixed16 = st.n <= 255 && !st.last;
+        if (l.kind == LayerKind::conv3x3 && k->conv_u8 && cpu_has_vnni()) {
+          st.u8 = true;
+          const std::size_t row = 3 * std::size_t{l.in}, groups = (row + 3) / 4;
+          st.wg.assign(3 * groups * st.opad * 4, 0);
+          st.thr32.assign(st.opad, INT32_MAX);
+          for (std::uint32_t o = 0; o < l.out; ++o) {
+            std::int64_t sum = 0;
+            for (std::size_t ky = 0; ky < 3; ++ky)
+              for (std::size_t b = 0; b < row; ++b) {
+                const int w = l.weight(o, static_cast<std::uint32_t>(ky * row + b)) ? 1 : -1;
+                st.wg[((ky * groups + b / 4) * st.opad + o) * 4 + b % 4] = static_cast<std::int8_t>(w);
+                sum += w;
+              }
+            // Clamped: the sums lie well inside 32 bits, so a threshold
+            // beyond them decides the same when clamped.
+            st.thr32[o] = static_cast<std::int32_t>(
+                std::clamp<std::int64_t>(std::int64_t{l.thresholds[o]} + 128 * sum, INT32_MIN, INT32_MAX));
+          }
+        }
         if (st.fixed16) {
           st.plus.assign(st.n * (st.opad / 32), 0);
           for (std::uint32_t o = 0; o < l.out; ++o)
@@ -230,9 +288,12 @@ void Engine::Impl::prepare() {
         } else {
           st.n = words(l.in);
           st.wt.assign(st.n * st.opad, 0);
+          // A row's words as they are (the bits past fan_in cleared).
+          const std::size_t rw = l.row_words();
+          const std::uint64_t tail = l.in % 64 ? (std::uint64_t{1} << (l.in % 64)) - 1 : ~std::uint64_t{0};
           for (std::uint32_t o = 0; o < l.out; ++o)
-            for (std::uint32_t k = 0; k < l.in; ++k)
-              if (l.weight(o, k)) st.wt[(k / 64) * st.opad + o] |= std::uint64_t{1} << (k % 64);
+            for (std::size_t j = 0; j < st.n; ++j)
+              st.wt[j * st.opad + o] = l.weights[o * rw + j] & (j + 1 == st.n ? tail : ~std::uint64_t{0});
         }
         if (!st.last) {
           st.limit.resize(st.opad, 0);
@@ -262,7 +323,17 @@ void Engine::Impl::run(const std::uint8_t* px, const std::int8_t* values_in, std
   std::uint64_t* next = sc.b.data();
 
   // The input: fixed-point values, or bits (per pixel for conv, dense for fc).
-  if (model.mode == InputMode::fixed8) {
+  if (model.mode == InputMode::fixed8 && steps.front().u8) {
+    // Bytes q + 128, and four more that the kernel may read past the end.
+    ensure(sc.u, values + 4);
+    std::uint8_t* u = sc.u.data();
+    if (values_in)
+      for (std::size_t i = 0; i < values; ++i) u[i] = static_cast<std::uint8_t>(values_in[i] + 128);
+    else
+      // q8[p] + 128 = round(256p / 255) within [0, 255]: p below 128, p + 1
+      // from 128 to 254, and 255 (prepare() checks it), which vectorizes.
+      for (std::size_t i = 0; i < values; ++i) u[i] = static_cast<std::uint8_t>(std::min(px[i] + (px[i] >> 7), 255));
+  } else if (model.mode == InputMode::fixed8) {
     ensure(sc.q, values);
     if (values_in)
       for (std::size_t i = 0; i < values; ++i) sc.q[i] = values_in[i];
@@ -278,9 +349,7 @@ void Engine::Impl::run(const std::uint8_t* px, const std::int8_t* values_in, std
           if (px[p * in.channels + c] >= 128) cur[p * wpp + c / 64] |= std::uint64_t{1} << (c % 64);
     } else {
       std::size_t n = words(s0.fan_in);
-      std::fill(cur, cur + n, 0);
-      for (std::size_t i = 0; i < values; ++i)
-        if (px[i] >= 128) cur[i / 64] |= std::uint64_t{1} << (i % 64);
+      dense_bits(px, values, n, cur);
     }
   }
 
@@ -299,6 +368,14 @@ void Engine::Impl::run(const std::uint8_t* px, const std::int8_t* values_in, std
       }
       case LayerKind::conv3x3: {
         const std::size_t iw = st.in.width, c = st.in.channels;
+        if (st.u8) {
+          k->conv_u8(sc.u.data(), st.in.height, iw, c, st.wg.data(), st.opad, st.thr32.data(), next);
+          break;
+        }
+        if (!st.fixed_input && k->conv_binary) {
+          k->conv_binary(cur, st.in.height, iw, st.in_words, st.wt.data(), st.opad, st.limit.data(), next);
+          break;
+        }
         for (std::size_t y = 0; y < st.out.height; ++y)
           for (std::size_t x = 0; x < st.out.width; ++x) {
             std::uint64_t* o = next + (y * st.out.width + x) * st.out_words;
@@ -373,6 +450,34 @@ void Engine::Impl::run(const std::uint8_t* px, const std::int8_t* values_in, std
   }
 }
 
+void Engine::Impl::run4(const std::uint8_t* px, std::int32_t* scores) const {
+  thread_local std::vector<std::uint64_t> a, b;
+  thread_local std::vector<std::uint32_t> d;
+  std::size_t most = 0;
+  for (const Step& st : steps) most = std::max({most, st.n, st.out_words});
+  ensure(a, 4 * most);
+  ensure(b, 4 * most);
+  ensure(d, max_opad);
+  const std::size_t values = model.input.values(), classes = model.classes.size();
+  std::uint64_t* cur = a.data();
+  std::uint64_t* next = b.data();
+  // Image i's vector at cur + i * n, n the layer's input words (the one
+  // before's output words).
+  for (std::size_t i = 0; i < 4; ++i) dense_bits(px + i * values, values, steps.front().n, cur + i * steps.front().n);
+  for (const Step& st : steps) {
+    if (st.last) {
+      for (std::size_t i = 0; i < 4; ++i) {
+        k->mismatch(cur + i * st.n, st.n, st.wt.data(), st.opad, d.data());
+        for (std::size_t o = 0; o < classes; ++o)
+          scores[i * classes + o] = static_cast<std::int32_t>(st.fan_in) - static_cast<std::int32_t>(d[o]);
+      }
+      return;
+    }
+    k->fc_pack4(cur, st.n, st.wt.data(), st.opad, st.limit.data(), next, st.out_words);
+    std::swap(cur, next);
+  }
+}
+
 Engine::Engine(const Model& model, Isa isa) : impl_(std::make_unique<Impl>()) {
   model.validate();
   auto ok = supported_isas();
@@ -382,11 +487,20 @@ Engine::Engine(const Model& model, Isa isa) : impl_(std::make_unique<Impl>()) {
   impl_->isa = isa;
   impl_->model = model;
   impl_->prepare();
+  impl_->fc4 = impl_->k->fc_pack4 && model.mode == InputMode::binary &&
+               std::all_of(model.layers.begin(), model.layers.end(), [](const Layer& l) { return l.kind == LayerKind::fc; });
 }
 
 Engine::~Engine() = default;
 
 void Engine::classify(const std::uint8_t* pixels, std::int32_t* scores) const { impl_->run(pixels, nullptr, scores); }
+void Engine::classify_batch(const std::uint8_t* pixels, std::size_t count, std::int32_t* scores) const {
+  const std::size_t per = impl_->model.input.values(), n = classes();
+  std::size_t i = 0;
+  if (impl_->fc4)
+    for (; i + 4 <= count; i += 4) impl_->run4(pixels + i * per, scores + i * n);
+  for (; i < count; ++i) impl_->run(pixels + i * per, nullptr, scores + i * n);
+}
 void Engine::classify_fixed(const std::int8_t* values, std::int32_t* scores) const {
   if (impl_->model.mode != InputMode::fixed8)
     throw Error(ErrorKind::usage, "classify_fixed: the model takes 1-bit input, not Q1.7 values");

@@ -6,6 +6,8 @@
 // use intrinsics, so that sums stay in registers.
 #include "kernels.hpp"
 
+#include <cstring>
+
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VPOPCNTDQ__)
 #include <immintrin.h>
 #define FPGAIO_AVX512 1
@@ -149,6 +151,151 @@ void fixed_pack(const std::int16_t* const* rows, std::size_t nrows, std::size_t 
     out[b0 / 2] = bits;
   }
 }
+
+// P output pixels (p0, p0 + words, ...: neighbours in a row) and V * 8
+// outputs from w (row stride opad): the weight vectors of a patch word are
+// loaded once for all P pixels. Mismatch counts stay in registers (P * V +
+// V of the 32); bit o of the result = count < limit[o].
+template <int V, int P>
+inline __attribute__((always_inline)) void conv_pixels(const std::uint64_t* p0, std::size_t rstride,
+                                                       std::size_t words, const std::uint64_t* w, std::size_t opad,
+                                                       const std::int64_t* limit, std::uint64_t* m) {
+  __m512i a[P][V];
+  for (int p = 0; p < P; ++p)
+    for (int v = 0; v < V; ++v) a[p][v] = _mm512_setzero_si512();
+  const std::size_t len = 3 * words;
+  for (int r = 0; r < 3; ++r) {
+    const std::uint64_t* row = p0 + r * rstride;
+    for (std::size_t j = 0; j < len; ++j, w += opad) {
+      __m512i wv[V];
+      for (int v = 0; v < V; ++v) wv[v] = _mm512_loadu_si512(w + 8 * v);
+      for (int p = 0; p < P; ++p) {
+        const __m512i b = _mm512_set1_epi64(static_cast<long long>(row[j + p * words]));
+        for (int v = 0; v < V; ++v) a[p][v] = _mm512_add_epi64(a[p][v], _mm512_popcnt_epi64(_mm512_xor_si512(wv[v], b)));
+      }
+    }
+  }
+  for (int p = 0; p < P; ++p) {
+    std::uint64_t bits = 0;
+    for (int v = 0; v < V; ++v)
+      bits |= std::uint64_t{_mm512_cmplt_epi64_mask(a[p][v], _mm512_loadu_si512(limit + 8 * v))} << (8 * v);
+    m[p] = bits;
+  }
+}
+
+// Blocks of 32 outputs for four pixels at a time (16 sums and 4 weight
+// vectors in registers; 64 outputs for two pixels spill on GCC 12 and run
+// slower), then pairs and single pixels at the end of a row.
+void conv_binary(const std::uint64_t* in, std::size_t ih, std::size_t iw, std::size_t words, const std::uint64_t* wt,
+                 std::size_t opad, const std::int64_t* limit, std::uint64_t* out) {
+  const std::size_t oh = ih - 2, ow = iw - 2, ow_words = (opad + 63) / 64, rstride = iw * words;
+  for (std::size_t y = 0; y < oh; ++y)
+    for (std::size_t o0 = 0; o0 < opad; o0 += 32) {
+      const std::uint64_t* w = wt + o0;
+      const std::int64_t* lim = limit + o0;
+      const bool high = o0 % 64 != 0;  // the upper half of a word whose lower half is written
+      std::uint64_t* o = out + y * ow * ow_words + o0 / 64;
+      const std::uint64_t* p = in + y * rstride;
+      std::uint64_t m[4];
+      auto put = [&](int n) {
+        for (int i = 0; i < n; ++i, o += ow_words) *o = high ? *o | m[i] << 32 : m[i];
+        p += n * words;
+      };
+      std::size_t x = 0;
+      for (; x + 4 <= ow; x += 4) conv_pixels<4, 4>(p, rstride, words, w, opad, lim, m), put(4);
+      if (x + 2 <= ow) conv_pixels<4, 2>(p, rstride, words, w, opad, lim, m), put(2), x += 2;
+      if (x < ow) conv_pixels<4, 1>(p, rstride, words, w, opad, lim, m), put(1);
+    }
+}
+
+void fc_pack4(const std::uint64_t* in, std::size_t n, const std::uint64_t* wt, std::size_t opad,
+              const std::int64_t* limit, std::uint64_t* out, std::size_t ostride) {
+  for (std::size_t o0 = 0; o0 < opad; o0 += 32) {
+    __m512i a[4][4];
+    for (int p = 0; p < 4; ++p)
+      for (int v = 0; v < 4; ++v) a[p][v] = _mm512_setzero_si512();
+    const std::uint64_t* w = wt + o0;
+    for (std::size_t j = 0; j < n; ++j, w += opad) {
+      __m512i wv[4];
+      for (int v = 0; v < 4; ++v) wv[v] = _mm512_loadu_si512(w + 8 * v);
+      for (int p = 0; p < 4; ++p) {
+        const __m512i b = _mm512_set1_epi64(static_cast<long long>(in[p * n + j]));
+        for (int v = 0; v < 4; ++v) a[p][v] = _mm512_add_epi64(a[p][v], _mm512_popcnt_epi64(_mm512_xor_si512(wv[v], b)));
+      }
+    }
+    for (int p = 0; p < 4; ++p) {
+      std::uint64_t bits = 0;
+      for (int v = 0; v < 4; ++v)
+        bits |= std::uint64_t{_mm512_cmplt_epi64_mask(a[p][v], _mm512_loadu_si512(limit + o0 + 8 * v))} << (8 * v);
+      std::uint64_t& o = out[p * ostride + o0 / 64];
+      o = o0 % 64 ? o | bits << 32 : bits;
+    }
+  }
+}
+#define FPGAIO_FC_PACK4 fc_pack4
+
+// V * 16 outputs of one pixel: per four-byte word of the patch, one
+// broadcast and V dot products of four bytes (vpdpbusd: unsigned input
+// bytes times signed weights, summed into 32-bit lanes). AVX512-VNNI for
+// these two functions only (the engine calls them where the CPU has it).
+#define FPGAIO_VNNI __attribute__((target("avx512vnni")))
+// acc += four-byte dot products of u (unsigned) and w (signed). In asm:
+// GCC 12 copies the accumulators around each _mm512_dpbusd_epi32 (two
+// register moves a product; the layer ran 1.6 times as long).
+FPGAIO_VNNI inline __attribute__((always_inline)) void dpbusd(__m512i& acc, __m512i u, __m512i w) {
+  asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(w));
+}
+
+template <int V, int P>
+FPGAIO_VNNI inline __attribute__((always_inline)) void conv_u8_pixels(const std::uint8_t* p0, std::size_t rstride,
+                                                                     std::size_t c, std::size_t groups,
+                                                                     const std::int8_t* w, std::size_t opad,
+                                                                     const std::int32_t* thr, std::uint64_t* m) {
+  __m512i a[P][V];
+  for (int p = 0; p < P; ++p)
+    for (int v = 0; v < V; ++v) a[p][v] = _mm512_setzero_si512();
+  for (int r = 0; r < 3; ++r) {
+    const std::uint8_t* row = p0 + r * rstride;
+    for (std::size_t g = 0; g < groups; ++g, w += 4 * opad) {
+      __m512i wv[V];
+      for (int v = 0; v < V; ++v) wv[v] = _mm512_loadu_si512(w + 64 * v);
+      for (int p = 0; p < P; ++p) {
+        int word;
+        std::memcpy(&word, row + p * c + 4 * g, 4);
+        const __m512i b = _mm512_set1_epi32(word);
+        for (int v = 0; v < V; ++v) dpbusd(a[p][v], b, wv[v]);
+      }
+    }
+  }
+  for (int p = 0; p < P; ++p) {
+    std::uint64_t bits = 0;
+    for (int v = 0; v < V; ++v)
+      bits |= std::uint64_t{_mm512_cmpgt_epi32_mask(a[p][v], _mm512_loadu_si512(thr + 16 * v))} << (16 * v);
+    m[p] = bits;
+  }
+}
+
+FPGAIO_VNNI void conv_u8(const std::uint8_t* in, std::size_t ih, std::size_t iw, std::size_t c, const std::int8_t* wg,
+                         std::size_t opad, const std::int32_t* thr, std::uint64_t* out) {
+  const std::size_t oh = ih - 2, ow = iw - 2, ow_words = (opad + 63) / 64, groups = (3 * c + 3) / 4;
+  for (std::size_t y = 0; y < oh; ++y)
+    for (std::size_t o0 = 0; o0 < opad; o0 += 32) {
+      const bool high = o0 % 64 != 0;
+      const std::uint8_t* p = in + y * iw * c;
+      std::uint64_t* o = out + y * ow * ow_words + o0 / 64;
+      const std::int8_t* w = wg + 4 * o0;
+      std::uint64_t m[4];
+      auto put = [&](int n) {
+        for (int i = 0; i < n; ++i, o += ow_words) *o = high ? *o | m[i] << 32 : m[i];
+        p += n * c;
+      };
+      std::size_t x = 0;
+      for (; x + 4 <= ow; x += 4) conv_u8_pixels<2, 4>(p, iw * c, c, groups, w, opad, thr + o0, m), put(4);
+      for (; x < ow; ++x) conv_u8_pixels<2, 1>(p, iw * c, c, groups, w, opad, thr + o0, m), put(1);
+    }
+}
+#define FPGAIO_CONV_U8 conv_u8
+#define FPGAIO_CONV_BINARY conv_binary
 #elif defined(FPGAIO_NEON)
 void binary_pack(const std::uint64_t* const* rows, std::size_t nrows, std::size_t len, const std::uint64_t* wt,
                  std::size_t opad, const std::int64_t* limit, std::uint64_t* out) {
@@ -226,7 +373,16 @@ void fixed_pack(const std::int16_t* const* rows, std::size_t nrows, std::size_t 
 }
 #endif
 
-const Kernels table{mismatch, binary_pack, fixed, fixed_pack};
+#ifndef FPGAIO_CONV_BINARY
+#define FPGAIO_CONV_BINARY nullptr
+#endif
+#ifndef FPGAIO_CONV_U8
+#define FPGAIO_CONV_U8 nullptr
+#endif
+#ifndef FPGAIO_FC_PACK4
+#define FPGAIO_FC_PACK4 nullptr
+#endif
+const Kernels table{mismatch, binary_pack, fixed, fixed_pack, FPGAIO_CONV_BINARY, FPGAIO_CONV_U8, FPGAIO_FC_PACK4};
 
 }  // namespace
 
