@@ -8,7 +8,10 @@
 # driver, and what each outcome must be, is tests/cli/fixtures/frames.py.
 #
 # Sampled where every offset would take the suite past its minute (a
-# client run costs three process starts): the server side gets a bit
+# client run is the client and, a connection, three starts of ssh's
+# stand-in (two for its -G questions), a failure's retry a second
+# connection; the answers come from the capture, FRAMES_REPLAY, not from
+# a server started each time): the server side gets a bit
 # flipped and a cut at every byte of every frame header of the compress
 # stream (every 3rd byte of decompress, 2nd of infer, 4th of the
 # others), bodies at 6 offsets, every length field edited; the client side
@@ -27,7 +30,7 @@ setup() {
   mkdir -p "$BATS_TEST_TMPDIR/w"
   cd "$BATS_TEST_TMPDIR/w"
   export FPGA_REMOTE_SSH=$FIXTURES/frames-ssh FPGA_REMOTE_COMMAND=$R
-  unset FRAMES_MUTATE FRAMES_CAPTURE FPGA_REMOTE_MODELS
+  unset FRAMES_MUTATE FRAMES_CAPTURE FRAMES_REPLAY FPGA_REMOTE_MODELS
 }
 
 teardown() {
@@ -70,12 +73,15 @@ local_run() { # check-dir inputs -- local-command...
 }
 
 # The client-side mutations of NAME.ans at every EVERY-th header byte (3 x
-# EVERY-th in make test), the client run in CHECK each time.
+# EVERY-th in make test), the client run in CHECK each time. The answers
+# are the capture's (FRAMES_REPLAY: the server's answers to the same
+# requests, without a server start a run; a request not in the capture
+# goes to a real serve --stdio).
 client_mutations() { # name every check-dir client-args...
   local name=$1 every=$(( $2 * $(long_step 3) )) d=$3
   shift 3
   "$PY" "$FRAMES" specs answers "$name.ans" "$every" 2 1 > "$name.aspecs"
-  "$PY" "$FRAMES" client "$d" "$name.aspecs" ssh://h -- "$R" --jobs 1 --retries 1 --timeout 1 "$@"
+  FRAMES_REPLAY=$PWD/$name "$PY" "$FRAMES" client "$d" "$name.aspecs" ssh://h -- "$R" --jobs 1 --retries 1 --timeout 1 "$@"
 }
 
 gzip_inputs() {
