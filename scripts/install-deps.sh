@@ -7,6 +7,9 @@ PKGS="cmake g++ make pkg-config zlib1g-dev libisal-dev libdeflate-dev libgtest-d
       bats parallel gzip pigz ncompress zip isal libdeflate-tools tabix python3 python3-numpy python3-onnx time
       dataset-fashion-mnist man-db groff-base mandoc bsdextrautils zsh fish dpkg-dev lintian
       slurm-wlm munge"
+# Node.js and npm for the Arrow tests (apache-arrow, scripts/arrow-js.sh):
+# Debian's, unless a node and npm are already there (NodeSource's, say).
+{ command -v node >/dev/null && command -v npm >/dev/null; } || PKGS="$PKGS nodejs npm"
 # --model: what training the default model and the PyTorch baseline need.
 [ "${1:-}" = "--model" ] && PKGS="python3-torch python3-numpy dataset-fashion-mnist"
 # --deb: what `make deb` needs besides the build (tests/cli/packaging/deb.bats runs
@@ -33,3 +36,6 @@ fi
 if [ "${1:-}" = "--armhf" ]; then
   exec "$(dirname "$0")/armhf-sysroot.sh"
 fi
+# The pinned apache-arrow, outside the tree (stamped: nothing to do when done).
+[ -z "${1:-}" ] && "$(dirname "$0")/arrow-js.sh" >/dev/null
+exit 0
