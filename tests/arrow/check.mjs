@@ -1,11 +1,12 @@
 // Reads Arrow IPC streams and files with apache-arrow and compares them,
 // value for value, with a test table as write.mjs wrote it (DIR/TABLE.expect.json):
 //   node check.mjs DIR/TABLE GROUP [+ GROUP...]
-// A group is [@stream|@file] [FROM:TO] FILE...: the files' record batches,
+// A group is [@stream|@file] [max-rows=R] [FROM:TO] FILE...: the files' record batches,
 // in order, must hold rows FROM to TO of the table (default: all of them),
 // and each file must carry the table's whole schema (fields, types,
 // dictionary ids, metadata); @stream/@file also asks that each file is that
-// form (a file begins with "ARROW1"). FILE '-' is standard input. Prints the
+// form (a file begins with "ARROW1"); max-rows=R that each file holds at most
+// R rows or a single record batch with rows. FILE '-' is standard input. Prints the
 // first difference and exits 1; exits 0 when every group matches.
 import { readFileSync } from 'node:fs';
 import * as A from 'apache-arrow';
@@ -37,6 +38,7 @@ for (const arg of args) {
   if (arg === '+') { group = null; continue; }
   if (group === null) { group = { from: 0, to: numRows, files: [] }; groups.push(group); }
   if (arg === '@stream' || arg === '@file') { form = arg.slice(1); continue; }
+  if (arg.startsWith('max-rows=')) { group.maxRows = Number(arg.slice(9)); continue; }
   const slice = /^(\d+):(\d*)$/.exec(arg);
   if (slice && group.files.length === 0) {
     group.from = Number(slice[1]);
@@ -78,6 +80,10 @@ for (const g of groups) {
     }
     const gotMeta = describeMetadata(schema);
     if (gotMeta !== wantMeta) fail(`${path}: schema metadata: got {${gotMeta}}, want {${wantMeta}}`);
+    const fileRows = batches.reduce((n, batch) => n + batch.numRows, 0);
+    if (g.maxRows !== undefined && fileRows > g.maxRows && batches.filter((batch) => batch.numRows > 0).length > 1) {
+      fail(`${path}: ${fileRows} rows in ${batches.length} record batches, more than max-rows=${g.maxRows}`);
+    }
     batches.forEach((batch, b) => {
       if (row + batch.numRows > g.to) fail(`${path}: batch ${b} ends at table row ${row + batch.numRows}, past row ${g.to}`);
       for (let j = 0; j < wantFields.length; j++) {

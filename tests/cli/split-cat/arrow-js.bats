@@ -1,0 +1,311 @@
+#!/usr/bin/env bats
+# fpga-split --arrow and fpga-cat against a real Arrow implementation: tables
+# written by apache-arrow (npm, the reference JavaScript implementation,
+# pinned in tests/arrow/package-lock.json, installed outside the tree by
+# scripts/install-deps.sh), split and joined by our tools, and every chunk
+# and every join read back by apache-arrow and compared value for value
+# (tests/arrow/check.mjs). The tables (tests/arrow/tables.mjs):
+#   types         every column type, nulls in every column, delta dictionaries,
+#                 empty batches, 14 batches of 0 to 1,500 rows
+#   replace       replacement dictionaries (streams only: files forbid them)
+#   many          240 batches of 0 to 12 rows and three of 6,000
+#   norows        0 rows: the schema alone
+#   emptybatches  0 rows in three empty batches (with their dictionaries)
+# each as TABLE.stream (IPC stream), TABLE.legacy (the stream format before
+# Arrow 0.15: no continuation marker) and TABLE.arrow (IPC file). apache-arrow
+# writes a file's schema only in its footer: a reader of TABLE.arrow gets the
+# schema and the batches from the footer alone (the footer-only file).
+
+load ../helpers
+bats_require_minimum_version 1.5.0
+
+CAT=$FPGA_BIN/fpga-cat
+SPLIT=$FPGA_BIN/fpga-split
+ARROW_JS=${FPGA_ARROW_JS:-/var/cache/fpga-tools/arrow-js}
+JS=$BATS_FILE_TMPDIR/js
+T=$BATS_FILE_TMPDIR/tables
+
+# The tables, written once for the suite by apache-arrow.
+setup_file() {
+  command -v node >/dev/null && [ -d "$ARROW_JS/node_modules/apache-arrow" ] || return 0
+  mkdir -p "$JS" "$T"
+  # ES modules find apache-arrow in a node_modules beside them.
+  cp "$FPGA_SOURCE_DIR"/tests/arrow/*.mjs "$JS/"
+  ln -s "$ARROW_JS/node_modules" "$JS/node_modules"
+  node "$JS/write.mjs" "$T"
+}
+
+setup() {
+  command -v node >/dev/null || skip "node is missing (scripts/install-deps.sh installs nodejs)"
+  [ -d "$ARROW_JS/node_modules/apache-arrow" ] ||
+    skip "apache-arrow is absent from $ARROW_JS (scripts/install-deps.sh installs it)"
+  [ -f "$T/types.expect.json" ] || { echo "write.mjs did not write the tables"; return 1; }
+  cd "$BATS_TEST_TMPDIR"
+}
+
+# check TABLE GROUP [+ GROUP...]: apache-arrow reads the files and compares
+# them with the table (tests/arrow/check.mjs); one node for many files.
+check() {
+  local table=$1
+  shift
+  run node "$JS/check.mjs" "$T/$table" "$@"
+  [ "$status" -eq 0 ] || { echo "check $table $*"; echo "$output"; return 1; }
+}
+
+# split_to NAME OPTION... INPUT: fpga-split into the folder NAME, the chunk
+# names (printed one a line) in the array chunks.
+split_to() {
+  local dir=$1
+  shift
+  mkdir -p "$dir"
+  run --separate-stderr "$SPLIT" "$@" "$dir/c"
+  [ "$status" -eq 0 ] || { echo "fpga-split $* $dir/c: status $status: $stderr"; return 1; }
+  mapfile -t chunks <<< "$output"
+  [ -n "${chunks[0]}" ] || { echo "fpga-split $*: no chunk"; return 1; }
+}
+
+# join_to OUT PART...: fpga-cat the parts into OUT.
+join_to() {
+  local out=$1
+  shift
+  run "$CAT" -o "$out" "$@"
+  [ "$status" -eq 0 ] || { echo "fpga-cat -o $out $*: status $status: $output"; return 1; }
+}
+
+@test "the checker: apache-arrow reads its own tables back equal, and a changed value or a missing batch is found" {
+  local table
+  for table in types many norows emptybatches; do
+    check $table @stream "$T/$table.stream" + "$T/$table.legacy" + @file "$T/$table.arrow"
+  done
+  check replace @stream "$T/replace.stream" + "$T/replace.legacy"
+  # The last byte of the first big record batch's body (a value's, not a
+  # length's: apache-arrow's last buffer of the batch is the last column's).
+  local off prefix meta body kind
+  read -r off prefix meta body kind < <(node "$JS/frames.mjs" "$T/many.stream" | awk '$5 == "RecordBatch" && $4 > 100000' | head -1)
+  cp "$T/many.stream" changed
+  printf '\x55' | dd of=changed bs=1 seek=$((off + prefix + meta + 8)) conv=notrunc status=none
+  run node "$JS/check.mjs" "$T/many" changed
+  [ "$status" -eq 1 ]
+  [[ "$output" == "check.mjs: changed: batch 40 row "*", want "* ]]
+  head -c "$off" "$T/many.stream" > cut
+  run node "$JS/check.mjs" "$T/many" cut
+  [ "$status" -eq 1 ]
+  [[ "$output" == "check.mjs: cut: 234 rows, want 19405 (table rows 0 to 19405)" ]]
+}
+
+@test "streams: -n 1, 3 and more chunks than batches; each chunk a valid table, the chunks the table, the join byte for byte the input" {
+  local table n groups
+  for table in types replace many emptybatches norows; do
+    groups=()
+    for n in 1 3 17 $([ $table = many ] && echo 300); do
+      split_to n$n-$table --arrow -n $n "$T/$table.stream"
+      [ "${#chunks[@]}" -eq $n ] || { echo "$table -n $n: ${#chunks[@]} chunks"; false; }
+      join_to n$n-$table.join "${chunks[@]}"
+      cmp "$T/$table.stream" n$n-$table.join
+      groups+=(@stream "${chunks[@]}" + n$n-$table.join +)
+    done
+    check $table "${groups[@]}"
+  done
+}
+
+@test "streams: -l ROWS puts whole batches of at most ROWS rows in a chunk (a bigger batch alone); -b SIZE in whole batches" {
+  local table rows
+  for table in types replace many emptybatches; do
+    for rows in 1 100 2000; do
+      split_to l$rows-$table --arrow -l $rows "$T/$table.stream"
+      join_to l$rows-$table.join "${chunks[@]}"
+      cmp "$T/$table.stream" l$rows-$table.join
+      check $table @stream max-rows=$rows "${chunks[@]}" + l$rows-$table.join
+    done
+    split_to b-$table --arrow -b 20K "$T/$table.stream"
+    join_to b-$table.join "${chunks[@]}"
+    cmp "$T/$table.stream" b-$table.join
+    check $table @stream "${chunks[@]}" + b-$table.join
+  done
+  # The 6,000-row batches of many are chunks alone under -l 2000.
+  split_to l-many --arrow -l 2000 "$T/many.stream"
+  check many @stream 0:1 l-many/c.000 + @stream max-rows=2000 "${chunks[@]}"
+}
+
+@test "streams on standard input: -l, -b and -n cut as read, each chunk a valid table" {
+  local table
+  for table in types replace many; do
+    split_to in-l-$table --arrow -l 500 - < "$T/$table.stream"
+    join_to in-l-$table.join "${chunks[@]}"
+    cmp "$T/$table.stream" in-l-$table.join
+    local l=("${chunks[@]}")
+    split_to in-b-$table --arrow -b 64K - < "$T/$table.stream"
+    local b=("${chunks[@]}")
+    split_to in-n-$table --arrow -n 4 - < "$T/$table.stream"
+    [ "${#chunks[@]}" -eq 4 ]
+    join_to in-n-$table.join "${chunks[@]}"
+    cmp "$T/$table.stream" in-n-$table.join
+    check $table @stream max-rows=500 "${l[@]}" + @stream "${b[@]}" + "${chunks[@]}" + in-l-$table.join in-n-$table.join
+  done
+}
+
+@test "files (footer-only, the schema in the footer alone): split to streams and to --arrow-file files, joined to a file byte for byte" {
+  local table
+  for table in types many emptybatches norows; do
+    # The ARROW1 magic: no --arrow needed.
+    split_to s-$table -n 3 "$T/$table.arrow"
+    [ "${#chunks[@]}" -eq 3 ]
+    join_to s-$table.join "${chunks[@]}"
+    local s=("${chunks[@]}")
+    split_to f-$table --arrow-file -n 3 "$T/$table.arrow"
+    join_to f-$table.join "${chunks[@]}"
+    local f=("${chunks[@]}")
+    split_to l-$table --arrow --arrow-file -l 700 "$T/$table.arrow"
+    check $table @stream "${s[@]}" + s-$table.join + @file "${f[@]}" + f-$table.join + max-rows=700 "${chunks[@]}"
+  done
+}
+
+@test "files: a join of the --arrow-file chunks of a file written in one piece is the file, byte for byte" {
+  local table
+  for table in types many emptybatches norows; do
+    split_to f-$table --arrow-file -n 3 "$T/$table.arrow"
+    join_to f-$table.join "${chunks[@]}"
+    cmp "$T/$table.arrow" f-$table.join
+  done
+}
+
+@test "stream chunks of a file join into a stream with --arrow-stream; file chunks of a stream join into a file" {
+  split_to s --arrow -n 3 "$T/types.arrow"
+  run "$CAT" --arrow-stream -o s.join "${chunks[@]}"
+  [ "$status" -eq 0 ]
+  split_to f --arrow --arrow-file -n 3 "$T/types.stream"
+  join_to f.join "${chunks[@]}"
+  check types @stream s.join + @file f.join + @file "${chunks[@]}"
+}
+
+@test "pre-0.15 streams (no continuation marker): split by -n, -l and on standard input, every chunk read back, the join read back" {
+  local table
+  for table in types replace many; do
+    split_to n-$table --arrow -n 3 "$T/$table.legacy"
+    [ "${#chunks[@]}" -eq 3 ]
+    join_to n-$table.join "${chunks[@]}"
+    local n=("${chunks[@]}")
+    split_to l-$table --arrow -l 50 - < "$T/$table.legacy"
+    join_to l-$table.join "${chunks[@]}"
+    check $table "${n[@]}" + n-$table.join + max-rows=50 "${chunks[@]}" + l-$table.join
+  done
+}
+
+@test "0 rows: the schema-only table and empty batches give valid 0-row chunks under -n, -l, -b and --arrow-file" {
+  local table
+  for table in norows emptybatches; do
+    split_to n-$table --arrow -n 2 "$T/$table.stream"
+    [ "${#chunks[@]}" -eq 2 ]
+    local n=("${chunks[@]}")
+    split_to l-$table --arrow -l 1 "$T/$table.stream"
+    local l=("${chunks[@]}")
+    split_to b-$table --arrow -b 1K - < "$T/$table.stream"
+    local b=("${chunks[@]}")
+    split_to f-$table --arrow-file -n 2 "$T/$table.arrow"
+    check $table @stream "${n[@]}" + "${l[@]}" + "${b[@]}" + @file "${chunks[@]}"
+  done
+}
+
+@test "--ranges: the ranges of a stream and of a file, joined by fpga-cat, read back value for value" {
+  local table
+  for table in types replace; do
+    run "$SPLIT" --arrow --ranges -n 3 "$T/$table.stream"
+    [ "$status" -eq 0 ]
+    mapfile -t ranges <<< "$output"
+    [ "${#ranges[@]}" -eq 3 ]
+    join_to r-$table.join "${ranges[@]}"
+    cmp "$T/$table.stream" r-$table.join
+    check $table r-$table.join
+  done
+  run "$SPLIT" --ranges -n 4 "$T/many.arrow"
+  [ "$status" -eq 0 ]
+  mapfile -t ranges <<< "$output"
+  join_to r-many.join "${ranges[@]}"
+  check many r-many.join
+}
+
+# Damage, on real streams from a real writer (frames.mjs: where apache-arrow's
+# decoder finds each message). A stream cut at a message boundary is a valid
+# stream (the end-of-stream marker is optional): its chunks hold the batches
+# before the cut; a cut inside a message, or a length flipped in a message's
+# framing, is refused with one line naming the input.
+
+@test "a JS stream cut at message boundaries: the chunks hold the batches before the cut; cut inside a message: one-line error, no chunk left" {
+  local off prefix meta body kind rows=0 k=0 sizes
+  sizes=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).batches.join(" "))' "$T/types.expect.json")
+  read -ra sizes <<< "$sizes"
+  while read -r off prefix meta body kind; do
+    [ "$kind" = eos ] && break
+    if [ "$off" -gt 0 ]; then
+      head -c "$off" "$T/types.stream" > cut.$off
+      split_to at-$off --arrow -n 2 cut.$off
+      check types 0:$rows "${chunks[@]}"
+      # Inside the message: in its framing, its metadata, its body.
+      for cut in $((off + 3)) $((off + prefix + meta / 2)) $([ "$body" -gt 0 ] && echo $((off + prefix + meta + body / 2))); do
+        head -c "$cut" "$T/types.stream" > in.$cut
+        mkdir -p in-$cut
+        run "$SPLIT" --arrow -n 2 in.$cut in-$cut/c
+        [ "$status" -eq 1 ] || { echo "cut at $cut ($kind at $off): status $status: $output"; false; }
+        [ "${#lines[@]}" -eq 1 ] && [[ "$output" == "fpga-split: "*"in.$cut"* ]] || { echo "cut at $cut: $output"; false; }
+        [ -z "$(ls in-$cut)" ]
+      done
+    fi
+    if [ "$kind" = RecordBatch ]; then
+      rows=$((rows + sizes[k]))
+      k=$((k + 1))
+    fi
+  done < <(node "$JS/frames.mjs" "$T/types.stream" | sed -n '1,6p;$p')
+}
+
+@test "a JS stream or file with a message length flipped: fpga-split refuses it in one line, fpga-cat refuses such a chunk" {
+  local off prefix meta body kind
+  # The third message (a dictionary batch): its metadata length's high byte.
+  read -r off prefix meta body kind < <(node "$JS/frames.mjs" "$T/types.stream" | sed -n 3p)
+  [ "$kind" = DictionaryBatch ]
+  for input in types.stream types.arrow; do
+    local at=$off
+    [ $input = types.arrow ] && at=$(node "$JS/frames.mjs" "$T/types.arrow" | sed -n 2p | cut -d' ' -f1)
+    cp "$T/$input" bad.$input
+    printf '\x40' | dd of=bad.$input bs=1 seek=$((at + prefix - 1)) conv=notrunc status=none
+    mkdir -p out-$input
+    run "$SPLIT" --arrow -n 2 bad.$input out-$input/c
+    [ "$status" -eq 1 ]
+    [ "${#lines[@]}" -eq 1 ] && [[ "$output" == "fpga-split: "*"bad.$input"* ]]
+    [ -z "$(ls out-$input)" ]
+  done
+  # The continuation marker of a record batch flipped: not a valid message.
+  read -r off prefix meta body kind < <(node "$JS/frames.mjs" "$T/types.stream" | sed -n 6p)
+  cp "$T/types.stream" mark.stream
+  printf '\x7f' | dd of=mark.stream bs=1 seek=$((off + 3)) conv=notrunc status=none
+  mkdir -p out-mark
+  run "$SPLIT" --arrow -n 2 mark.stream out-mark/c
+  [ "$status" -eq 1 ]
+  [ "${#lines[@]}" -eq 1 ]
+  # fpga-cat: the second of three chunks cut short, or its record batch's
+  # body length flipped; nothing written.
+  split_to ok --arrow -n 3 "$T/types.stream"
+  local second=${chunks[1]}
+  read -r off prefix meta body kind < <(node "$JS/frames.mjs" "$second" | grep RecordBatch | head -1)
+  head -c $((off + prefix + meta + body / 2)) "$second" > cut.part
+  cp -a "${chunks[0]}" ok.000 && cp -a "$second" ok.001 && cp -a "${chunks[2]}" ok.002 && cp cut.part ok.001
+  run "$CAT" -q -o joined ok.000 ok.001 ok.002
+  [ "$status" -eq 1 ]
+  [ "${#lines[@]}" -eq 1 ] && [[ "$output" == "fpga-cat: "*"ok.001"* ]]
+  [ ! -e joined ]
+  cp -a "$second" ok.001
+  printf '\x40' | dd of=ok.001 bs=1 seek=$((off + prefix - 1)) conv=notrunc status=none
+  run "$CAT" -q -o joined ok.000 ok.001 ok.002
+  [ "$status" -eq 1 ]
+  [ "${#lines[@]}" -eq 1 ] && [[ "$output" == "fpga-cat: "*"ok.001"* ]]
+  [ ! -e joined ]
+}
+
+@test "fpga-cat refuses chunks of two different tables in one line" {
+  split_to a --arrow -n 2 "$T/types.stream"
+  local first=${chunks[0]}
+  split_to b --arrow -n 2 "$T/many.stream"
+  run "$CAT" -q -o joined "$first" "${chunks[1]}"
+  [ "$status" -eq 1 ]
+  [ "${#lines[@]}" -eq 1 ] && [[ "$output" == "fpga-cat: "* ]]
+  [ ! -e joined ]
+}
