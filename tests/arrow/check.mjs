@@ -1,16 +1,17 @@
 // Reads Arrow IPC streams and files with apache-arrow and compares them,
 // value for value, with a test table as write.mjs wrote it (DIR/TABLE.expect.json):
 //   node check.mjs DIR/TABLE GROUP [+ GROUP...]
-// A group is [@stream|@file] [max-rows=R] [FROM:TO] FILE...: the files' record batches,
+// A group is [@stream|@file] [max-rows=R] [max-bytes=S] [FROM:TO] FILE...: the files' record batches,
 // in order, must hold rows FROM to TO of the table (default: all of them),
 // and each file must carry the table's whole schema (fields, types,
 // dictionary ids, metadata); @stream/@file also asks that each file is that
 // form (a file begins with "ARROW1"); max-rows=R that each file holds at most
-// R rows or a single record batch with rows. FILE '-' is standard input. Prints the
+// R rows or a single record batch with rows; max-bytes=S that the record
+// batch messages of each file hold at most S bytes, or are one. FILE '-' is standard input. Prints the
 // first difference and exits 1; exits 0 when every group matches.
 import { readFileSync } from 'node:fs';
 import * as A from 'apache-arrow';
-import { canon, describe, describeMetadata } from './common.mjs';
+import { canon, describe, describeMetadata, frames } from './common.mjs';
 
 function fail(message) {
   console.error(`check.mjs: ${message}`);
@@ -39,6 +40,7 @@ for (const arg of args) {
   if (group === null) { group = { from: 0, to: numRows, files: [] }; groups.push(group); }
   if (arg === '@stream' || arg === '@file') { form = arg.slice(1); continue; }
   if (arg.startsWith('max-rows=')) { group.maxRows = Number(arg.slice(9)); continue; }
+  if (arg.startsWith('max-bytes=')) { group.maxBytes = Number(arg.slice(10)); continue; }
   const slice = /^(\d+):(\d*)$/.exec(arg);
   if (slice && group.files.length === 0) {
     group.from = Number(slice[1]);
@@ -83,6 +85,11 @@ for (const g of groups) {
     const fileRows = batches.reduce((n, batch) => n + batch.numRows, 0);
     if (g.maxRows !== undefined && fileRows > g.maxRows && batches.filter((batch) => batch.numRows > 0).length > 1) {
       fail(`${path}: ${fileRows} rows in ${batches.length} record batches, more than max-rows=${g.maxRows}`);
+    }
+    if (g.maxBytes !== undefined) {
+      const records = frames(bytes).filter((m) => m.kind === 'RecordBatch');
+      const size = records.reduce((n, m) => n + m.prefix + m.metadata + m.body, 0);
+      if (size > g.maxBytes && records.length > 1) fail(`${path}: ${records.length} record batches of ${size} bytes, more than max-bytes=${g.maxBytes}`);
     }
     batches.forEach((batch, b) => {
       if (row + batch.numRows > g.to) fail(`${path}: batch ${b} ends at table row ${row + batch.numRows}, past row ${g.to}`);

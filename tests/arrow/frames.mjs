@@ -5,22 +5,8 @@
 // of tests/cli/split-cat/arrow-js.bats cut and flip bytes at these places.
 //   node frames.mjs FILE
 import { readFileSync } from 'node:fs';
-import * as A from 'apache-arrow';
+import { frames } from './common.mjs';
 
-const bytes = readFileSync(process.argv[2]);
-const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-const isFile = bytes.subarray(0, 6).toString('latin1') === 'ARROW1';
-let at = isFile ? 8 : 0;
-while (at + 4 <= bytes.length) {
-  const marked = view.getUint32(at, true) === 0xffffffff;
-  const prefix = marked ? 8 : 4;
-  const length = view.getInt32(at + prefix - 4, true);
-  if (length === 0) {
-    console.log(`${at} ${prefix} 0 0 eos`);
-    break;
-  }
-  const message = A.Message.decode(bytes.subarray(at + prefix, at + prefix + length));
-  const body = Number(message.bodyLength);
-  console.log(`${at} ${prefix} ${length} ${body} ${A.MessageHeader[message.headerType]}`);
-  at += prefix + length + body;
+for (const m of frames(readFileSync(process.argv[2]))) {
+  console.log(`${m.offset} ${m.prefix} ${m.metadata} ${m.body} ${m.kind}`);
 }

@@ -120,7 +120,7 @@ join_to() {
     split_to b-$table --arrow -b 20K "$T/$table.stream"
     join_to b-$table.join "${chunks[@]}"
     cmp "$T/$table.stream" b-$table.join
-    check $table @stream "${chunks[@]}" + b-$table.join
+    check $table @stream max-bytes=20480 "${chunks[@]}" + b-$table.join
   done
   # The 6,000-row batches of many are chunks alone under -l 2000.
   split_to l-many --arrow -l 2000 "$T/many.stream"
@@ -140,7 +140,7 @@ join_to() {
     [ "${#chunks[@]}" -eq 4 ]
     join_to in-n-$table.join "${chunks[@]}"
     cmp "$T/$table.stream" in-n-$table.join
-    check $table @stream max-rows=500 "${l[@]}" + @stream "${b[@]}" + "${chunks[@]}" + in-l-$table.join in-n-$table.join
+    check $table @stream max-rows=500 "${l[@]}" + @stream max-bytes=65536 "${b[@]}" + "${chunks[@]}" + in-l-$table.join + in-n-$table.join
   done
 }
 
@@ -235,11 +235,13 @@ join_to() {
   sizes=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).batches.join(" "))' "$T/types.expect.json")
   read -ra sizes <<< "$sizes"
   while read -r off prefix meta body kind; do
-    [ "$kind" = eos ] && break
+    # Cut before the end-of-stream marker: every batch, no marker.
+    [ "$kind" = eos ] && rows=""
     if [ "$off" -gt 0 ]; then
       head -c "$off" "$T/types.stream" > cut.$off
       split_to at-$off --arrow -n 2 cut.$off
       check types 0:$rows "${chunks[@]}"
+      [ "$kind" = eos ] && break
       # Inside the message: in its framing, its metadata, its body.
       for cut in $((off + 3)) $((off + prefix + meta / 2)) $([ "$body" -gt 0 ] && echo $((off + prefix + meta + body / 2))); do
         head -c "$cut" "$T/types.stream" > in.$cut
