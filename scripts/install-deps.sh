@@ -6,10 +6,7 @@ PKGS="cmake g++ make pkg-config zlib1g-dev libisal-dev libdeflate-dev libgtest-d
       libcurl4-gnutls-dev libmicrohttpd-dev libgnutls28-dev openssh-server openssh-client openssl curl rsync
       bats parallel gzip pigz ncompress zip isal libdeflate-tools tabix python3 python3-numpy python3-onnx time
       dataset-fashion-mnist man-db groff-base mandoc bsdextrautils zsh fish dpkg-dev lintian
-      slurm-wlm munge"
-# Node.js and npm for the Arrow tests (apache-arrow, scripts/arrow-js.sh):
-# Debian's, unless a node and npm are already there (NodeSource's, say).
-{ command -v node >/dev/null && command -v npm >/dev/null; } || PKGS="$PKGS nodejs npm"
+      slurm-wlm munge libflatbuffers-dev flatbuffers-compiler"
 # --model: what training the default model and the PyTorch baseline need.
 [ "${1:-}" = "--model" ] && PKGS="python3-torch python3-numpy dataset-fashion-mnist"
 # --deb: what `make deb` needs besides the build (tests/cli/packaging/deb.bats runs
@@ -20,6 +17,11 @@ PKGS="cmake g++ make pkg-config zlib1g-dev libisal-dev libdeflate-dev libgtest-d
 # sysroot of the static libraries the armhf build links (scripts/armhf-sysroot.sh).
 if [ "${1:-}" = "--armhf" ]; then
   PKGS="crossbuild-essential-armhf qemu-user-static binutils dpkg-dev"
+fi
+# Node.js and npm for the Arrow tests (apache-arrow, scripts/arrow-js.sh):
+# Debian's, unless a node and npm are already there (NodeSource's, say).
+if [ -z "${1:-}" ]; then
+  { command -v node >/dev/null && command -v npm >/dev/null; } || PKGS="$PKGS nodejs npm"
 fi
 missing=""
 for p in $PKGS; do

@@ -17,6 +17,7 @@
 #include <optional>
 
 #include "cli.hpp"
+#include "fpgaio/arrow.hpp"
 #include "fpgaio/error.hpp"
 #include "fpgaio/gzip.hpp"
 #include "fpgaio/io.hpp"
@@ -32,7 +33,7 @@ namespace sp = fpgaio::split;
 using fpgaio::Error;
 using fpgaio::ErrorKind;
 
-enum Id { kOutput, kForce, kAsGiven, kManifest, kSuffix, kVerify, kNoVerify, kLines, kProcesses, kRm, kQuiet,
+enum Id { kOutput, kForce, kAsGiven, kManifest, kSuffix, kVerify, kNoVerify, kLines, kArrowFile, kArrowStream, kProcesses, kRm, kQuiet,
           kProgress, kHelp, kVersion, kLicense };
 
 const std::vector<fpgacli::OptionSpec>& specs() {
@@ -46,6 +47,8 @@ const std::vector<fpgacli::OptionSpec>& specs() {
       {0, "no-verify", nullptr, "check gzip parts' headers and trailers only, not the data (not with --rm)",
        kNoVerify},
       {0, "lines", nullptr, "plain parts are lines: each must end with a newline", kLines},
+      {0, "arrow-file", nullptr, "join Arrow IPC parts into an Arrow IPC file (default: a file when every part is one)", kArrowFile},
+      {0, "arrow-stream", nullptr, "join Arrow IPC parts into an Arrow IPC stream, even when they are files", kArrowStream},
       {'p', "processes", "N", "threads for inflating (default: the online cores)", kProcesses},
       {0, "rm", nullptr, "remove the parts once the output is complete, each only if unchanged", kRm},
       {'q', "quiet", nullptr, "no warning about parts that carry no part count", kQuiet},
@@ -59,6 +62,7 @@ const std::vector<fpgacli::OptionSpec>& specs() {
 
 struct Options {
   std::string output, manifest, suffix = ".gz";
+  bool arrow_file = false, arrow_stream = false;
   bool force = false, as_given = false, verify = true, lines = false, rm = false, progress = false, quiet = false;
   unsigned threads = 0;
   std::vector<std::string> parts;
@@ -78,6 +82,8 @@ Options parse(int argc, char** argv) {
       case kVerify: o.verify = true; break;
       case kNoVerify: o.verify = false; break;
       case kLines: o.lines = true; break;
+      case kArrowFile: o.arrow_file = true; o.arrow_stream = false; break;
+      case kArrowStream: o.arrow_stream = true; o.arrow_file = false; break;
       case kProcesses: o.threads = fpgacli::parse_count(v, 4096, "number of threads"); break;
       case kRm: o.rm = true; break;
       case kProgress: o.progress = true; break;
@@ -141,6 +147,7 @@ struct Part {
   std::optional<sp::PartName> name;
   std::uint64_t index = 0;  // name->index, kept apart for sorting
   bool range = false, gzip = false;
+  bool arrow = false, arrow_file = false, headless = false;  // Arrow IPC: a file; a range of messages
   bool copied = false;  // standard input, a pipe or a device, read into a temporary file
   std::optional<fpgaio::PartOf> part;  // which chunk of how many, when the part says
   struct stat st {};
@@ -305,6 +312,16 @@ Part open_part(const std::string& operand, bool rm) {
   std::size_t got = static_cast<std::size_t>(std::min<std::uint64_t>(sizeof head, p.size));
   fpgaio::pread_exact(p.fd(), head, got, p.base, operand);
   p.gzip = gz::has_gzip_magic(head, got);
+  if (!p.gzip) {
+    namespace ar = fpgaio::arrow;
+    p.arrow = ar::looks_like_arrow(p.fd(), p.base, p.size);
+    p.arrow_file = p.arrow && ar::has_file_magic(head, got);
+    // A range of fpga-split --arrow --ranges: messages of a file whose
+    // start holds their schema.
+    if (!p.arrow && p.range && p.base > 0 &&
+        ar::looks_like_arrow(p.fd(), 0, static_cast<std::uint64_t>(p.held->st.st_size)))
+      p.arrow = p.headless = true;
+  }
   if (p.gzip) {
     // Our parts say which chunk they are in the first header (FP).
     try {
@@ -465,6 +482,8 @@ class Joiner {
   Options o_;
   std::optional<sp::Manifest> manifest_;
   std::vector<gz::JoinPart> gz_parts_;
+  std::vector<fpgaio::arrow::JoinPart> arrow_parts_;
+  bool arrow_ = false, arrow_file_ = false;
   bool warned_ = false;
 };
 
@@ -543,7 +562,10 @@ std::uint64_t Joiner::write(const std::vector<Part>& parts, fpgaio::Sink& out) {
   std::uint64_t total = 0, written = 0;
   for (const auto& p : parts) total += p.size;
   fpgacli::ProgressLine bar(o_.progress, o_.output.empty() ? "stdout" : o_.output, total);
-  if (!gz_parts_.empty()) {
+  if (arrow_) {
+    // Every part is scanned (metadata verified) before a byte is written.
+    written = fpgaio::arrow::join(arrow_parts_, arrow_file_, out, [&](std::uint64_t done) { bar.update(done); }).bytes;
+  } else if (!gz_parts_.empty()) {
     written = gz::join(gz_parts_, out, [&](std::uint64_t done, std::uint64_t) { bar.update(done); }).out_bytes;
   } else {
     std::uint64_t done = 0;
@@ -588,8 +610,34 @@ int Joiner::run() {
       if (gzip && !p.gzip)
         throw part_error(p.shown, p.size ? "not gzip data, but other parts are (truncated or a wrong file?)"
                                          : "empty, but other parts are gzip data (a job that failed?)");
+    bool arrow = std::any_of(parts.begin(), parts.end(), [](const Part& p) { return p.arrow; });
+    for (const auto& p : parts)
+      if (arrow && !p.arrow)
+        throw part_error(p.shown, p.size ? "not Arrow IPC data, but other parts are (damaged or a wrong file?)"
+                                         : "empty, but other parts are Arrow IPC data (a job that failed?)");
+    if (arrow && manifest_)
+      for (const auto& p : parts) {
+        const auto& c = manifest_->chunks[p.name->index];
+        if (!p.range && p.size != c.bytes)
+          throw part_error(p.shown, "holds " + std::to_string(p.size) + " bytes, but chunk " + std::to_string(c.index) +
+                                        " in the manifest has " + std::to_string(c.bytes) + " (truncated?)");
+      }
     check_output(parts);
-    if (gzip) gz_parts_ = check_gzip(parts);
+    if (arrow) {
+      arrow_ = true;
+      arrow_file_ = o_.arrow_file ||
+                    (!o_.arrow_stream && std::all_of(parts.begin(), parts.end(), [](const Part& p) { return p.arrow_file; }));
+      for (const auto& p : parts) {
+        fpgaio::arrow::JoinPart j;
+        j.fd = p.fd();
+        j.base = p.base;
+        j.size = p.size;
+        j.shown = p.shown;
+        j.headless = p.headless;
+        j.schema_fd = p.headless ? p.held->fd() : -1;
+        arrow_parts_.push_back(j);
+      }
+    } else if (gzip) gz_parts_ = check_gzip(parts);
     else check_plain(parts);
 
     if (o_.output.empty()) {

@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "cli.hpp"
+#include "fpgaio/arrow.hpp"
 #include "fpgaio/codec.hpp"
 #include "fpgaio/dir.hpp"
 #include "fpgaio/error.hpp"
@@ -33,7 +34,7 @@ using fpgacli::report;
 int filter_exit = 0;
 
 enum Id { kNumber, kBytes, kLineBytes, kLines, kSeparator, kWidth, kNumeric, kNumericFrom, kHex, kHexFrom,
-          kAdditional, kElide, kFilter, kUnbuffered, kVerbose, kRecord, kIdx, kAlign, kDir, kRanges, kManifest, kNull, kForce,
+          kAdditional, kElide, kFilter, kUnbuffered, kVerbose, kRecord, kIdx, kArrow, kArrowFile, kAlign, kDir, kRanges, kManifest, kNull, kForce,
           kProgress, kHelp, kVersion, kLicense };
 
 const std::vector<fpgacli::OptionSpec>& specs() {
@@ -55,6 +56,8 @@ const std::vector<fpgacli::OptionSpec>& specs() {
       {'v', "verbose", nullptr, "say on standard error which chunk is being made", kVerbose},
       {0, "record-size", "SIZE", "keep SIZE-byte records whole (3073 for CIFAR-10 binary files)", kRecord},
       {0, "idx", nullptr, "the input is an IDX file: chunks are IDX files with their own headers", kIdx},
+      {0, "arrow", nullptr, "the input is an Arrow IPC stream or file: chunks are Arrow streams of whole record batches (-l: rows)", kArrow},
+      {0, "arrow-file", nullptr, "write Arrow chunks as Arrow IPC files (with a footer), not streams", kArrowFile},
       {0, "align", "SIZE", "with -n N, cut at multiples of SIZE (default 1M, the fpga-gzip block; 0: off)", kAlign},
       {0, "directory", "DIR", "write the chunks into DIR (default: beside the input)", kDir},
       {0, "ranges", nullptr, "write nothing: print byte ranges FILE@INDEX/COUNT:OFFSET+LENGTH", kRanges},
@@ -72,7 +75,8 @@ const std::vector<fpgacli::OptionSpec>& specs() {
 struct Options {
   sp::CutOptions cut;
   bool idx = false, elide = false, ranges = false, null = false, force = false, progress = false, verbose = false,
-       hex = false, rr = false, separator_given = false, unbuffered = false;
+       hex = false, rr = false, separator_given = false, unbuffered = false,
+       arrow = false, arrow_file = false, mode_given = false;
   std::optional<std::uint64_t> align, extract;  // extract: -n K/N's K (from 0)
   std::optional<unsigned> width;
   std::uint64_t from = 0;
@@ -88,6 +92,22 @@ struct Options {
 }
 [[noreturn]] void invalid(const std::string& what, const std::string& v, int err = 0) {
   die("invalid " + what + ": '" + v + "'" + (err ? std::string(": ") + std::strerror(err) : ""));
+}
+
+// What Arrow IPC input allows: -n N or K/N (chunks balanced by bytes), -l
+// ROWS, -b SIZE, all in whole record batches. A message is never cut, so
+// the line and record options have no meaning for it.
+std::optional<std::string> arrow_conflict(const Options& o) {
+  if (!o.mode_given) return "give -n CHUNKS, -l ROWS or -b SIZE";
+  if (o.rr || o.cut.lines) return "chunks hold whole record batches: -n l/N, -n r/N and -C cut lines";
+  if (o.cut.record_size || o.idx) return "--record-size and --idx do not apply";
+  if (o.separator_given) return "-t does not apply (no lines)";
+  if (o.unbuffered) return "-u does not apply";
+  if (o.align) return "--align does not apply (chunks end after a record batch)";
+  return std::nullopt;
+}
+void check_arrow_options(const Options& o) {
+  if (auto c = arrow_conflict(o)) fpgacli::usage_error("--arrow: " + *c);
 }
 
 std::uint64_t size_arg(const std::string& v, const std::string& what) {
@@ -297,6 +317,8 @@ Options parse(int argc, char** argv) {
         if (!o.cut.record_size) fpgacli::usage_error("invalid record size: '" + v + "'");
         break;
       case kIdx: o.idx = true; break;
+      case kArrow: o.arrow = true; break;
+      case kArrowFile: o.arrow_file = true; break;
       case kAlign: o.align = size_arg(v, "alignment"); break;
       case kDir: o.dir = v; break;
       case kRanges: o.ranges = true; break;
@@ -319,6 +341,8 @@ Options parse(int argc, char** argv) {
     ++modes;
   }
   if (modes > 1) fpgacli::usage_error("cannot split in more than one way");
+  o.mode_given = modes > 0;
+  if (o.arrow) check_arrow_options(o);
   if (modes == 0) {
     // GNU split's default is -l 1000; records and IDX items are not lines.
     if (o.idx || o.cut.record_size) fpgacli::usage_error("give -n CHUNKS, -b SIZE or -C SIZE");
@@ -454,6 +478,22 @@ class ChunkOut {
   bool closed_pipe_ = false;
 };
 
+// A chunk's output as a Sink for the Arrow writer: a chunk file takes
+// verbatim copies in the kernel (copy_file_range), a filter's pipe by write.
+class ChunkSink : public fpgaio::Sink {
+ public:
+  ChunkSink(ChunkOut& out, std::string name) : out_(out), name_(std::move(name)) {}
+  void write(const std::uint8_t* d, std::size_t n) override { out_.write(d, n); }
+  std::uint64_t splice_from(int fd, std::uint64_t offset, std::uint64_t length) override {
+    if (!out_.is_file()) return 0;
+    return fpgaio::FdSink(out_.fd(), name_).splice_from(fd, offset, length);
+  }
+
+ private:
+  ChunkOut& out_;
+  std::string name_;
+};
+
 class Splitter {
  public:
   explicit Splitter(Options o) : o_(std::move(o)) {}
@@ -463,6 +503,15 @@ class Splitter {
   void run_file(fpgaio::Input& in);
   void run_stream(fpgaio::Input& in);
   void run_round_robin(fpgaio::Input& in);
+  void run_arrow_file(fpgaio::Input& in);
+  void run_arrow_stream(fpgaio::Input& in);
+  fpgaio::arrow::CutOptions arrow_cut() const {
+    fpgaio::arrow::CutOptions c;
+    c.count = o_.cut.count;
+    c.bytes = o_.cut.size;
+    c.rows = o_.cut.line_count;
+    return c;
+  }
   void check_target(const std::string& name, const fpgaio::Input& in);
   // A name as printed: one that starts with '-' gets "./", so that the tool
   // it is passed to (parallel fpga-gzip, xargs) does not read an option.
@@ -828,6 +877,155 @@ void Splitter::run_stream(fpgaio::Input& in) {
   bar.finish();
 }
 
+// Arrow IPC from a file (or a stream read to its end for -n): the layout
+// read first (metadata only), the chunks planned, then each chunk written
+// as the schema, the dictionaries in force at its first batch, and its
+// messages copied verbatim.
+void Splitter::run_arrow_file(fpgaio::Input& in) {
+  namespace ar = fpgaio::arrow;
+  const std::string& path = o_.input;
+  const auto size = static_cast<std::uint64_t>(in.stat().st_size);
+  const ar::Layout layout = ar::scan(in.fd(), 0, size, in.is_stdin() ? std::string("-") : path);
+  auto chunks = ar::plan(layout, arrow_cut());
+  // A range holds messages only; the last one the end-of-stream marker too.
+  auto range_of = [&](const ar::Chunk& c, std::uint64_t count, unsigned width) {
+    std::string index = sp::chunk_name("", c.index, width).substr(1);
+    std::uint64_t len = c.index + 1 == count ? layout.end - c.offset : c.length;
+    return fpgaio::ByteRange{path, index, c.offset, len, count};
+  };
+  if (o_.extract) {
+    const auto& c = chunks[*o_.extract];
+    if (o_.ranges) {
+      emit(range_of(c, chunks.size(), sp::index_width(chunks.size())).operand());
+      return;
+    }
+    fpgaio::FdSink out(STDOUT_FILENO, "stdout");
+    ar::write_chunk(in.fd(), layout, c, c.index + 1 == chunks.size(), o_.arrow_file, out, path);
+    return;
+  }
+  if (o_.elide && chunks.size() > 1) {
+    // Chunks without a record batch go; dictionary batches in them move to
+    // the next chunk (the last one's to the one before), so none is lost.
+    std::vector<ar::Chunk> kept;
+    std::optional<std::size_t> carry_from;
+    for (auto c : chunks) {
+      if (carry_from) {
+        c.first = *carry_from;
+        c.offset = layout.messages[c.first].offset;
+        carry_from.reset();
+      }
+      if (c.batches == 0) {
+        if (c.first < c.last) carry_from = c.first;
+        continue;
+      }
+      kept.push_back(c);
+    }
+    if (kept.empty()) kept.push_back(chunks.front());
+    if (carry_from) kept.back().last = layout.messages.size();
+    for (std::size_t i = 0; i < kept.size(); ++i) {
+      auto& c = kept[i];
+      c.index = i;
+      c.length = 0;
+      for (std::size_t m = c.first; m < c.last; ++m) c.length += layout.messages[m].size();
+    }
+    chunks = std::move(kept);
+  }
+  const std::uint64_t count = chunks.size();
+  const unsigned width = o_.ranges ? sp::index_width(count) : width_for(count);
+  manifest_.input = path;
+  manifest_.input_size = size;
+  std::vector<std::string> names;
+  for (const auto& c : chunks) {
+    if (o_.ranges) {
+      names.push_back(range_of(c, count, width).operand());
+      continue;
+    }
+    names.push_back(name_of(c.index, width));
+    if (o_.filter.empty()) check_target(names.back(), in);
+  }
+  fpgacli::ProgressLine bar(o_.progress, path, size);
+  const bool want_crc = !o_.manifest.empty();
+  for (std::size_t i = 0; i < chunks.size(); ++i) {
+    const auto& c = chunks[i];
+    const bool last = i + 1 == chunks.size();
+    std::uint32_t crc = 0;
+    std::uint64_t bytes = c.length;
+    if (o_.ranges) {
+      const auto r = range_of(c, count, width);
+      bytes = r.length;
+      if (want_crc) {
+        fpgaio::CrcSink sink;
+        fpgaio::copy_bytes(in.fd(), r.offset, r.length, sink, path);
+        crc = sink.crc;
+      }
+    } else {
+      say_creating(names[i]);
+      ChunkOut out(o_, o_.filter.empty() ? out_dir() : nullptr, names[i], fpgaio::PartOf{c.index, count, c.offset});
+      ChunkSink sink(out, names[i]);
+      fpgaio::CrcSink crc_sink(&sink);
+      ar::write_chunk(in.fd(), layout, c, last, o_.arrow_file, want_crc ? static_cast<fpgaio::Sink&>(crc_sink) : sink,
+                      path);
+      crc = crc_sink.crc;
+      if (want_crc) bytes = crc_sink.bytes;
+      const struct stat id = out.is_file() ? out.identity() : in.stat();
+      if (!want_crc && out.is_file()) bytes = static_cast<std::uint64_t>(id.st_size);
+      out.commit(copied_ ? nullptr : &in.stat());
+      if (out.is_file()) made(names[i], id);
+    }
+    bar.update(done_ += c.length);
+    manifest_.chunks.push_back(sp::ManifestChunk{c.index, c.offset, c.length, bytes, crc, printable(names[i])});
+    emit(names[i]);
+  }
+  bar.finish();
+}
+
+// An Arrow stream on standard input, cut as it is read (-l, -b): each chunk
+// is committed and printed as soon as the next record batch shows it is
+// complete (or the stream ends: the last one knows how many there are).
+void Splitter::run_arrow_stream(fpgaio::Input& in) {
+  namespace ar = fpgaio::arrow;
+  const unsigned width = width_for(0);
+  manifest_.input = o_.input;
+  struct Open {
+    std::optional<ChunkOut> out;
+    std::optional<ChunkSink> sink;
+    std::optional<fpgaio::CrcSink> crc;
+    std::string name;
+  } cur;
+  const bool want_crc = !o_.manifest.empty();
+  fpgacli::ProgressLine bar(o_.progress, in.name(), 0);
+  ar::StreamChunks chunks;
+  chunks.open = [&](std::uint64_t k) -> fpgaio::Sink& {
+    if (o_.width && !sp::index_fits(o_.from + k, *o_.width, o_.hex))
+      throw fpgaio::Error(fpgaio::ErrorKind::usage, "output file suffixes exhausted");
+    cur.name = name_of(k, width);
+    say_creating(cur.name);
+    cur.out.emplace(o_, o_.filter.empty() ? out_dir() : nullptr, cur.name, std::nullopt);
+    cur.sink.emplace(*cur.out, cur.name);
+    cur.crc.emplace(&*cur.sink);
+    if (want_crc) return *cur.crc;
+    return *cur.sink;
+  };
+  chunks.close = [&](const ar::Chunk& c, bool last) {
+    ChunkOut& out = *cur.out;
+    if (out.is_file()) fpgaio::set_part(out.fd(), fpgaio::PartOf{c.index, last ? c.index + 1 : 0, c.offset});
+    struct stat id {};
+    if (out.is_file()) id = out.identity();
+    out.commit(nullptr);
+    if (out.is_file()) made(cur.name, id);
+    std::uint64_t bytes = want_crc ? cur.crc->bytes : static_cast<std::uint64_t>(id.st_size);
+    manifest_.chunks.push_back(
+        sp::ManifestChunk{c.index, c.offset, c.length, bytes, want_crc ? cur.crc->crc : 0, printable(cur.name)});
+    bar.update(c.offset + c.length);
+    cur.crc.reset();
+    cur.sink.reset();
+    cur.out.reset();
+    emit(cur.name);
+  };
+  ar::split_stream(in, "-", arrow_cut(), o_.arrow_file, chunks);
+  bar.finish();
+}
+
 // -n r/N: lines dealt out to N chunks as they are read, from a file or a
 // stream alike; -n r/K/N writes chunk K's lines to standard output. Every
 // chunk is open at once; they are committed and printed at the end.
@@ -934,6 +1132,29 @@ int Splitter::run() {
     fpgaio::Input in(o_.input);
     streaming = !in.is_regular();
     const auto said = in.stat().st_size;
+    if (!o_.arrow && !streaming && !o_.rr) {
+      // An Arrow IPC file says what it is in its first bytes.
+      std::uint8_t head[6];
+      if (said >= 6 && ::pread(in.fd(), head, 6, 0) == 6 && fpgaio::arrow::has_file_magic(head, 6)) {
+        if (auto c = arrow_conflict(o_))
+          throw fpgaio::Error(fpgaio::ErrorKind::usage, "an Arrow IPC file (it starts with ARROW1): " + *c)
+              .with_path(o_.input);
+        o_.arrow = true;
+      }
+    }
+    if (o_.arrow_file && !o_.arrow)
+      throw fpgaio::Error(fpgaio::ErrorKind::usage, "--arrow-file writes Arrow chunks: give --arrow for an Arrow stream");
+    if (o_.arrow) {
+      if (streaming && o_.cut.count) {
+        in.learn_stream_size();
+        streaming = false;
+        copied_ = true;
+      }
+      if (streaming) run_arrow_stream(in);
+      else run_arrow_file(in);
+      write_manifest();
+      return fpgacli::close_stdout() ? fpgacli::kOk : fpgacli::kError;
+    }
     if (o_.rr) {
       run_round_robin(in);
       write_manifest();

@@ -1,0 +1,332 @@
+// Reading Arrow IPC framing and metadata: every flatbuffer verified before a
+// field of it is read, every declared length checked against the data before
+// anything is allocated for it.
+#include <algorithm>
+#include <cstring>
+
+#include "arrow_ipc_generated.h"
+#include "fpgaio/arrow.hpp"
+#include "fpgaio/error.hpp"
+
+namespace fpgaio::arrow {
+namespace {
+
+std::uint32_t le32(const std::uint8_t* p) {
+  return std::uint32_t{p[0]} | std::uint32_t{p[1]} << 8 | std::uint32_t{p[2]} << 16 | std::uint32_t{p[3]} << 24;
+}
+
+[[noreturn]] void corrupt(const std::string& path, std::uint64_t at, const std::string& why) {
+  Error e(ErrorKind::corrupt, why);
+  e.damage = Damage::format;
+  throw e.at(at).with_path(path);
+}
+
+// Flatbuffer limits: Arrow metadata nests a field a level (lists of structs
+// of ...); 64 levels and a million tables are far beyond any real schema
+// and bound the verifier's work on a hostile one.
+constexpr unsigned kMaxDepth = 64;
+constexpr unsigned kMaxTables = 1000000;
+
+// A copy of the flatbuffer at an 8-byte aligned address when it is not at
+// one (pre-0.15 framing puts it at 4 mod 8): 64-bit fields are read in place.
+struct Aligned {
+  std::vector<std::uint64_t> store;
+  const std::uint8_t* data;
+  Aligned(const std::uint8_t* p, std::size_t n) : data(p) {
+    if (reinterpret_cast<std::uintptr_t>(p) % 8 == 0) return;
+    store.resize((n + 7) / 8);
+    std::memcpy(store.data(), p, n);
+    data = reinterpret_cast<const std::uint8_t*>(store.data());
+  }
+};
+
+}  // namespace
+
+bool has_file_magic(const std::uint8_t* data, std::size_t n) {
+  return n >= 6 && std::memcmp(data, kFileMagic, 6) == 0;
+}
+
+std::vector<std::uint8_t> eos_marker(bool legacy) {
+  if (legacy) return {0, 0, 0, 0};
+  return {0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0};
+}
+
+Framing parse_framing(const std::uint8_t* head, std::size_t n, std::uint64_t at, const std::string& path) {
+  Framing f;
+  if (n < 4) corrupt(path, at, "message framing cut short (" + std::to_string(n) + " of 8 bytes)");
+  std::uint32_t first = le32(head);
+  std::uint32_t len = first;
+  if (first == 0xffffffffu) {
+    if (n < 8) corrupt(path, at, "message framing cut short (" + std::to_string(n) + " of 8 bytes)");
+    len = le32(head + 4);
+  } else {
+    f.prefix = 4;
+  }
+  if (len == 0) {
+    f.eos = true;
+    return f;
+  }
+  if (len > kMaxMetadata) corrupt(path, at, "metadata length " + std::to_string(static_cast<std::int32_t>(len)) + " is negative");
+  if ((f.prefix + len) % 8 != 0)
+    corrupt(path, at, "metadata length " + std::to_string(len) + " does not end the metadata on an 8-byte boundary");
+  f.flatbuffer = len;
+  return f;
+}
+
+void read_metadata(const std::uint8_t* fb_bytes, std::size_t n, Message& m, const std::string& path) {
+  Aligned a(fb_bytes, n);
+  flatbuffers::Verifier v(a.data, n, kMaxDepth, kMaxTables);
+  if (!v.VerifyBuffer<fb::Message>(nullptr)) corrupt(path, m.offset, "message metadata is not a valid flatbuffer");
+  const fb::Message* msg = flatbuffers::GetRoot<fb::Message>(a.data);
+  if (msg->body_length() < 0) corrupt(path, m.offset, "negative body length");
+  if (msg->body_length() % 8 != 0)
+    corrupt(path, m.offset, "body length " + std::to_string(msg->body_length()) + " is not a multiple of 8");
+  m.body_len = static_cast<std::uint64_t>(msg->body_length());
+  auto check_batch = [&](const fb::RecordBatch* b) {
+    if (!b) corrupt(path, m.offset, "dictionary batch without its data");
+    if (b->length() < 0) corrupt(path, m.offset, "negative row count");
+    m.rows = b->length();
+    if (const auto* bufs = b->buffers()) {
+      for (flatbuffers::uoffset_t i = 0; i < bufs->size(); ++i) {
+        const fb::Buffer* buf = bufs->Get(i);
+        if (buf->offset() < 0 || buf->length() < 0 ||
+            static_cast<std::uint64_t>(buf->offset()) > m.body_len ||
+            static_cast<std::uint64_t>(buf->length()) > m.body_len - static_cast<std::uint64_t>(buf->offset()))
+          corrupt(path, m.offset, "buffer " + std::to_string(i) + " lies outside the message body (" +
+                                      std::to_string(m.body_len) + " bytes)");
+      }
+    }
+  };
+  switch (msg->header_type()) {
+    case fb::MessageHeader::Schema:
+      if (!msg->header()) corrupt(path, m.offset, "schema message without its schema");
+      m.kind = Kind::schema;
+      break;
+    case fb::MessageHeader::DictionaryBatch: {
+      const auto* d = msg->header_as_DictionaryBatch();
+      if (!d) corrupt(path, m.offset, "dictionary batch message without its header");
+      m.kind = Kind::dictionary;
+      m.dict_id = d->id();
+      m.delta = d->is_delta();
+      check_batch(d->data());
+      break;
+    }
+    case fb::MessageHeader::RecordBatch: {
+      const auto* b = msg->header_as_RecordBatch();
+      if (!b) corrupt(path, m.offset, "record batch message without its header");
+      m.kind = Kind::record_batch;
+      check_batch(b);
+      break;
+    }
+    default:
+      corrupt(path, m.offset, "message type " + std::to_string(static_cast<int>(msg->header_type())) +
+                                  " is not a schema, dictionary batch or record batch");
+  }
+}
+
+namespace {
+
+// Reads the message at `pos` of [base, base+end) of fd into `m`.
+Framing read_message(int fd, std::uint64_t base, std::uint64_t pos, std::uint64_t end, const std::string& path,
+                     Message& m) {
+  std::uint8_t head[8];
+  std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(8, end - pos));
+  pread_exact(fd, head, n, base + pos, path);
+  Framing f = parse_framing(head, n, pos, path);
+  if (f.eos) return f;
+  if (f.size() > end - pos)
+    corrupt(path, pos, "message metadata (" + std::to_string(f.size()) + " bytes) runs past the end of the data (" +
+                           std::to_string(end - pos) + " bytes left)");
+  std::vector<std::uint64_t> store((f.flatbuffer + 7) / 8);
+  auto* fbp = reinterpret_cast<std::uint8_t*>(store.data());
+  pread_exact(fd, fbp, f.flatbuffer, base + pos + f.prefix, path);
+  m = Message{};
+  m.offset = pos;
+  m.meta_len = f.size();
+  m.legacy = f.legacy();
+  read_metadata(fbp, f.flatbuffer, m, path);
+  if (m.body_len > end - pos - f.size())
+    corrupt(path, pos, "message body (" + std::to_string(m.body_len) + " bytes) runs past the end of the data (" +
+                           std::to_string(end - pos - f.size()) + " bytes left)");
+  return f;
+}
+
+void check_footer(int fd, std::uint64_t base, std::uint64_t footer_at, std::uint32_t footer_len, const Layout& l,
+                  const std::string& path) {
+  std::vector<std::uint64_t> store((footer_len + 7) / 8);
+  auto* p = reinterpret_cast<std::uint8_t*>(store.data());
+  pread_exact(fd, p, footer_len, base + footer_at, path);
+  flatbuffers::Verifier v(p, footer_len, kMaxDepth, kMaxTables);
+  if (!v.VerifyBuffer<fb::Footer>(nullptr)) corrupt(path, footer_at, "file footer is not a valid flatbuffer");
+  const fb::Footer* f = flatbuffers::GetRoot<fb::Footer>(p);
+  if (!f->schema()) corrupt(path, footer_at, "file footer without a schema");
+  auto compare = [&](const flatbuffers::Vector<const fb::Block*>* blocks, Kind kind, const char* what) {
+    std::size_t k = 0, have = blocks ? blocks->size() : 0;
+    for (const auto& m : l.messages) {
+      if (m.kind != kind) continue;
+      if (k >= have)
+        corrupt(path, footer_at, std::string("file footer lists ") + std::to_string(have) + " " + what +
+                                     ", the file holds more");
+      const fb::Block* b = blocks->Get(static_cast<flatbuffers::uoffset_t>(k));
+      if (b->offset() != static_cast<std::int64_t>(m.offset) ||
+          b->meta_data_length() != static_cast<std::int32_t>(m.meta_len) ||
+          b->body_length() != static_cast<std::int64_t>(m.body_len))
+        corrupt(path, footer_at, std::string("file footer's block ") + std::to_string(k) + " of the " + what +
+                                     " does not match the message at offset " + std::to_string(m.offset));
+      ++k;
+    }
+    if (k != have)
+      corrupt(path, footer_at, std::string("file footer lists ") + std::to_string(have) + " " + what +
+                                   ", the file holds " + std::to_string(k));
+  };
+  compare(f->dictionaries(), Kind::dictionary, "dictionary batches");
+  compare(f->record_batches(), Kind::record_batch, "record batches");
+}
+
+}  // namespace
+
+Layout scan(int fd, std::uint64_t base, std::uint64_t size, const std::string& path, bool headless) {
+  Layout l;
+  l.headless = headless;
+  l.base = base;
+  std::uint64_t pos = 0, end = size;
+  std::uint64_t footer_at = 0;
+  std::uint32_t footer_len = 0;
+  std::uint8_t head[8] = {};
+  std::size_t got = static_cast<std::size_t>(std::min<std::uint64_t>(8, size));
+  pread_exact(fd, head, got, base, path);
+  if (!headless && has_file_magic(head, got)) {
+    l.file = true;
+    if (size < 8 + 4 + 6) corrupt(path, 0, "Arrow file cut short (" + std::to_string(size) + " bytes)");
+    std::uint8_t tail[10];
+    pread_exact(fd, tail, 10, base + size - 10, path);
+    if (!has_file_magic(tail + 4, 6)) corrupt(path, size - 6, "Arrow file does not end with ARROW1 (cut short?)");
+    footer_len = le32(tail);
+    if (footer_len == 0 || footer_len > kMaxMetadata || footer_len > size - 8 - 10)
+      corrupt(path, size - 10, "file footer length " + std::to_string(static_cast<std::int32_t>(footer_len)) +
+                                   " does not fit in the file");
+    footer_at = size - 10 - footer_len;
+    pos = 8;
+    end = footer_at;
+  }
+  bool first = true;
+  while (pos < end) {
+    Message m;
+    Framing f = read_message(fd, base, pos, end, path, m);
+    if (f.eos) {
+      l.eos_len = f.prefix;
+      pos += f.prefix;
+      break;
+    }
+    if (first && !headless && m.kind != Kind::schema)
+      corrupt(path, pos, "the stream does not start with a schema message");
+    if (m.kind == Kind::schema && (!first || headless))
+      corrupt(path, pos, "a second schema message");
+    if (m.kind == Kind::schema) {
+      l.schema = m;
+    } else {
+      if (m.kind == Kind::record_batch) {
+        ++l.batches;
+        l.rows += static_cast<std::uint64_t>(m.rows);
+      }
+      l.messages.push_back(m);
+    }
+    first = false;
+    pos += m.size();
+  }
+  if (first && !headless && !l.eos_len) corrupt(path, 0, "empty: no schema message");
+  if (first && !headless) corrupt(path, 0, "the stream ends before its schema message");
+  if (pos != end) {
+    if (l.file)
+      corrupt(path, pos, std::to_string(end - pos) + " bytes between the end-of-stream marker and the file footer");
+    corrupt(path, pos, std::to_string(end - pos) + " bytes after the end-of-stream marker");
+  }
+  l.end = pos;
+  if (l.file) check_footer(fd, base, footer_at, footer_len, l, path);
+  return l;
+}
+
+bool looks_like_arrow(int fd, std::uint64_t base, std::uint64_t size) {
+  std::uint8_t head[8] = {};
+  std::size_t got = static_cast<std::size_t>(std::min<std::uint64_t>(8, size));
+  try {
+    pread_exact(fd, head, got, base, "");
+    if (has_file_magic(head, got)) return true;
+    // A continuation marker first: Arrow, damaged or not (scan says which).
+    if (got >= 4 && le32(head) == 0xffffffffu) return true;
+    Message m;
+    Framing f = read_message(fd, base, 0, size, "", m);
+    return !f.eos && m.kind == Kind::schema;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+StreamReader::StreamReader(Input& in, std::string path) : in_(in), path_(std::move(path)) {}
+
+std::size_t StreamReader::read(std::uint8_t* d, std::size_t n) { return in_.read(d, n); }
+
+std::optional<Message> StreamReader::next(Bytes& meta) {
+  if (done_) return std::nullopt;
+  if (body_left_) body(nullptr, nullptr);
+  std::uint8_t head[8];
+  std::size_t got = read(head, 4);
+  if (got == 0) {
+    if (first_) corrupt(path_, offset_, "empty: no schema message");
+    done_ = true;
+    return std::nullopt;
+  }
+  if (got == 4 && le32(head) == 0xffffffffu) got += read(head + 4, 4);
+  Framing f = parse_framing(head, got, offset_, path_);
+  if (f.eos) {
+    if (first_) corrupt(path_, offset_, "the stream ends before its schema message");
+    eos_len_ = f.prefix;
+    offset_ += f.prefix;
+    done_ = true;
+    std::uint8_t more;
+    if (read(&more, 1))
+      corrupt(path_, offset_, "data after the end-of-stream marker");
+    return std::nullopt;
+  }
+  // Grown as the bytes arrive: a length the stream does not hold costs
+  // at most what it does hold.
+  meta.assign(head, head + f.prefix);
+  for (std::uint32_t have = 0; have < f.flatbuffer;) {
+    std::size_t piece = std::min<std::size_t>(f.flatbuffer - have, 1 << 20);
+    meta.resize(f.prefix + have + piece);
+    std::size_t n = read(meta.data() + f.prefix + have, piece);
+    if (n < piece)
+      corrupt(path_, offset_, "message metadata cut short (" + std::to_string(have + n) + " of " +
+                                  std::to_string(f.flatbuffer) + " bytes)");
+    have += static_cast<std::uint32_t>(piece);
+  }
+  Message m;
+  m.offset = offset_;
+  m.meta_len = f.size();
+  m.legacy = f.legacy();
+  read_metadata(meta.data() + f.prefix, f.flatbuffer, m, path_);
+  if (first_ && m.kind != Kind::schema) corrupt(path_, offset_, "the stream does not start with a schema message");
+  if (!first_ && m.kind == Kind::schema) corrupt(path_, offset_, "a second schema message");
+  first_ = false;
+  offset_ += f.size();
+  body_left_ = m.body_len;
+  return m;
+}
+
+void StreamReader::body(Sink* out, Bytes* keep) {
+  Bytes buf(static_cast<std::size_t>(std::min<std::uint64_t>(body_left_, 1 << 20)));
+  const std::uint64_t total = body_left_;
+  while (body_left_) {
+    std::size_t piece = static_cast<std::size_t>(std::min<std::uint64_t>(body_left_, buf.size()));
+    std::size_t n = read(buf.data(), piece);
+    if (n < piece)
+      corrupt(path_, offset_, "message body cut short (" + std::to_string(total - body_left_ + n) + " of " +
+                                  std::to_string(total) + " bytes)");
+    if (out) out->write(buf.data(), n);
+    if (keep) keep->insert(keep->end(), buf.data(), buf.data() + n);
+    body_left_ -= n;
+    offset_ += n;
+  }
+}
+
+}  // namespace fpgaio::arrow
