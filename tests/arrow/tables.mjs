@@ -116,13 +116,13 @@ function build(spec) {
 // The tables by name.
 export const TABLES = {
   // Every column type, nulls in every column, delta dictionaries, empty
-  // batches, batches of 1 row to 1,500 rows.
-  types: { seed: 1, types: true, dicts: true, sizes: [5, 0, 1, 17, 0, 0, 300, 2, 1500, 40, 0, 9, 700, 3] },
+  // batches, batches of 1 row to 800 rows.
+  types: { seed: 1, types: true, dicts: true, sizes: [5, 0, 1, 17, 0, 0, 300, 2, 800, 40, 0, 9, 400, 3] },
   // Replacement dictionaries (a new dictionary every third batch): streams only.
   replace: { seed: 2, types: false, dicts: 'replace', sizes: [4, 10, 0, 7, 30, 1, 2, 60, 5, 8, 0, 11] },
   // Many small batches and a few big ones.
   many: { seed: 3, types: false, dicts: true,
-    sizes: Array.from({ length: 240 }, (_, i) => (i === 40 || i === 150 || i === 239 ? 6000 : (i * 7) % 13)) },
+    sizes: Array.from({ length: 240 }, (_, i) => (i === 40 || i === 150 || i === 239 ? 3000 : (i * 7) % 13)) },
   // 0 rows: the schema (and its dictionaries' types), no batch.
   norows: { seed: 4, types: true, dicts: true, sizes: [] },
   // 0 rows in empty batches only.
