@@ -1,11 +1,12 @@
 // Reads Arrow IPC streams and files with apache-arrow and compares them,
 // value for value, with a test table as write.mjs wrote it (DIR/TABLE.expect.json):
-//   node check.mjs DIR/TABLE GROUP [+ GROUP...]
+//   node check.mjs DIR/TABLE GROUP [+ GROUP...] [table=DIR/TABLE GROUP...]
 // A group is [@stream|@file] [max-rows=R] [max-bytes=S] [FROM:TO] FILE...: the files' record batches,
 // in order, must hold rows FROM to TO of the table (default: all of them),
 // and each file must carry the table's whole schema (fields, types,
 // dictionary ids, metadata); @stream/@file also asks that each file is that
-// form (a file begins with "ARROW1"); max-rows=R that each file holds at most
+// form (a file begins with "ARROW1"); table=DIR/TABLE compares the groups
+// after it with another table (one node for a case's every check); max-rows=R that each file holds at most
 // R rows or a single record batch with rows; max-bytes=S that the record
 // batch messages of each file hold at most S bytes, or are one. FILE '-' is standard input. Prints the
 // first difference and exits 1; exits 0 when every group matches.
@@ -18,33 +19,40 @@ function fail(message) {
   process.exit(1);
 }
 
-const [name, ...args] = process.argv.slice(2);
+const [first, ...args] = process.argv.slice(2);
+const name = first && first.startsWith('table=') ? first.slice(6) : first;
 if (!name || args.length === 0) {
   console.error('usage: node check.mjs TABLE [@stream|@file] [FROM:TO] FILE... [+ ...]');
   process.exit(2);
 }
-let want;
-try {
-  want = JSON.parse(readFileSync(`${name}.expect.json`, 'utf8'));
-} catch (e) {
-  fail(`${name}.expect.json: ${e.message} (node write.mjs makes it)`);
+const tables = new Map();
+function load(path) {
+  if (!tables.has(path)) {
+    try {
+      tables.set(path, JSON.parse(readFileSync(`${path}.expect.json`, 'utf8')));
+    } catch (e) {
+      fail(`${path}.expect.json: ${e.message} (node write.mjs makes it)`);
+    }
+  }
+  return tables.get(path);
 }
-const { fields: wantFields, metadata: wantMeta, columns: expected, rows: numRows } = want;
 
 // Splits the arguments into groups.
 const groups = [];
 let form = null;
 let group = null;
+let current = name;
 for (const arg of args) {
   if (arg === '+') { group = null; continue; }
-  if (group === null) { group = { from: 0, to: numRows, files: [] }; groups.push(group); }
+  if (arg.startsWith('table=')) { current = arg.slice(6); group = null; form = null; continue; }
+  if (group === null) { group = { table: current, from: 0, to: load(current).rows, files: [] }; groups.push(group); }
   if (arg === '@stream' || arg === '@file') { form = arg.slice(1); continue; }
   if (arg.startsWith('max-rows=')) { group.maxRows = Number(arg.slice(9)); continue; }
   if (arg.startsWith('max-bytes=')) { group.maxBytes = Number(arg.slice(10)); continue; }
   const slice = /^(\d+):(\d*)$/.exec(arg);
   if (slice && group.files.length === 0) {
     group.from = Number(slice[1]);
-    group.to = slice[2] === '' ? numRows : Number(slice[2]);
+    group.to = slice[2] === '' ? load(current).rows : Number(slice[2]);
     continue;
   }
   group.files.push({ path: arg, form });
@@ -53,6 +61,7 @@ for (const arg of args) {
 let checkedFiles = 0;
 for (const g of groups) {
   if (g.files.length === 0) fail('a group without files');
+  const { fields: wantFields, metadata: wantMeta, columns: expected } = load(g.table);
   let row = g.from;
   for (const { path, form: wantForm } of g.files) {
     let bytes;
@@ -109,4 +118,4 @@ for (const g of groups) {
   }
   if (row !== g.to) fail(`${g.files.map((x) => x.path).join(' ')}: ${row - g.from} rows, want ${g.to - g.from} (table rows ${g.from} to ${g.to})`);
 }
-console.log(`check.mjs: ${name}: ${checkedFiles} files in ${groups.length} groups match`);
+console.log(`check.mjs: ${[...tables.keys()].join(' ')}: ${checkedFiles} files in ${groups.length} groups match`);
