@@ -92,7 +92,7 @@ stress: build
 # $(BUILD)-fuzz/findings/TARGET/ (emptied at the start), its log in
 # $(BUILD)-fuzz/TARGET.log. Copy a finding to tests/fuzz/regressions/
 # TARGET-NAME and `make test` replays it from then on.
-FUZZ_TARGETS = fuzz_decompress fuzz_model fuzz_images fuzz_manifest fuzz_join fuzz_formats fuzz_stdio_frames
+FUZZ_TARGETS = fuzz_decompress fuzz_model fuzz_images fuzz_manifest fuzz_join fuzz_formats fuzz_stdio_frames fuzz_arrow
 fuzz: deps
 	@command -v clang++ >/dev/null || { [ "$$(id -u)" -eq 0 ] && apt-get install -y -qq clang || sudo apt-get install -y -qq clang; }
 	cmake -S . -B $(BUILD)-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFPGAIO_FUZZ=ON -DFPGAIO_BUILD_TESTS=OFF -DFPGAIO_WITH_XRT=OFF

@@ -21,7 +21,7 @@ using testutil::VecSink;
 
 namespace {
 
-Bytes make(const arrowtest::Options& o) {
+Bytes table(const arrowtest::Options& o) {
   auto v = arrowtest::make(o);
   return Bytes(v.begin(), v.end());
 }
@@ -87,9 +87,9 @@ void expect_one_line(const fpgaio::Error& e) {
 
 TEST(Arrow, ScanFindsEveryMessage) {
   arrowtest::Options o;
-  o.delta = o.replace = true;
+  o.dict = o.delta = o.replace = true;
   o.batches = 5;
-  auto l = scan_of(make(o));
+  auto l = scan_of(table(o));
   EXPECT_EQ(l.batches, 5u);
   EXPECT_EQ(l.rows, 20u);
   EXPECT_EQ(l.messages.size(), 8u);  // 3 dictionaries, 5 batches
@@ -98,7 +98,7 @@ TEST(Arrow, ScanFindsEveryMessage) {
 
 TEST(Arrow, SplitJoinIsByteIdenticalForEveryCount) {
   for (const auto& o : shapes()) {
-    Bytes in = make(o);
+    Bytes in = table(o);
     for (std::uint64_t n = 1; n <= 7; ++n) {
       ar::CutOptions cut;
       cut.count = n;
@@ -117,11 +117,11 @@ TEST(Arrow, SplitJoinIsByteIdenticalForEveryCount) {
 
 TEST(Arrow, EachChunkCarriesTheDictionariesInForce) {
   arrowtest::Options o;
-  o.delta = o.replace = true;
+  o.dict = o.delta = o.replace = true;
   o.batches = 5;
   ar::CutOptions cut;
   cut.rows = 4;  // a batch a chunk
-  auto chunks = split(make(o), cut);
+  auto chunks = split(table(o), cut);
   ASSERT_EQ(chunks.size(), 5u);
   auto kinds = [](const ar::Layout& l) {
     std::string s;
@@ -137,7 +137,7 @@ TEST(Arrow, EachChunkCarriesTheDictionariesInForce) {
 TEST(Arrow, RowsAndBytesCapsKeepBatchesWhole) {
   arrowtest::Options o;
   o.batches = 6;
-  Bytes in = make(o);
+  Bytes in = table(o);
   auto l = scan_of(in);
   ar::CutOptions rows;
   rows.rows = 9;  // two batches of 4 rows a chunk
@@ -152,7 +152,7 @@ TEST(Arrow, RowsAndBytesCapsKeepBatchesWhole) {
 TEST(Arrow, FileChunksHaveAFooterThatIndexesThem) {
   for (auto o : shapes()) {
     o.file = true;
-    Bytes in = make(o);
+    Bytes in = table(o);
     auto whole = scan_of(in);
     EXPECT_TRUE(whole.file);
     ar::CutOptions cut;
@@ -177,7 +177,7 @@ TEST(Arrow, JoinRefusesDifferentSchemas) {
   arrowtest::Options a, b;
   b.name = "y";
   try {
-    join({make(a), make(b)});
+    join({table(a), table(b)});
     FAIL();
   } catch (const fpgaio::Error& e) {
     EXPECT_EQ(e.path, "part1");
@@ -187,7 +187,7 @@ TEST(Arrow, JoinRefusesDifferentSchemas) {
 
 TEST(Arrow, StreamSplitMatchesTheFilePlan) {
   for (const auto& o : shapes()) {
-    Bytes in = make(o);
+    Bytes in = table(o);
     for (std::uint64_t rows : {1, 5, 8, 1000}) {
       ar::CutOptions cut;
       cut.rows = rows;
@@ -210,11 +210,11 @@ TEST(Arrow, StreamSplitMatchesTheFilePlan) {
 
 TEST(Arrow, EveryTruncationIsAnErrorOrAValidPrefix) {
   arrowtest::Options o;
-  o.delta = o.replace = true;
+  o.dict = o.delta = o.replace = true;
   o.batches = 4;
   for (bool file : {false, true}) {
     o.file = file;
-    Bytes in = make(o);
+    Bytes in = table(o);
     for (std::size_t n = 0; n < in.size(); ++n) {
       Bytes cut(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(n));
       try {
@@ -233,9 +233,9 @@ TEST(Arrow, EveryTruncationIsAnErrorOrAValidPrefix) {
 
 TEST(Arrow, EveryBitFlipOfTheMetadataIsAnErrorOrReadable) {
   arrowtest::Options o;
-  o.delta = true;
+  o.dict = o.delta = true;
   o.batches = 3;
-  Bytes in = make(o);
+  Bytes in = table(o);
   auto l = scan_of(in);
   std::vector<std::pair<std::uint64_t, std::uint64_t>> meta{{l.schema.offset, l.schema.meta_len}};
   for (const auto& m : l.messages) meta.push_back({m.offset, m.meta_len});
@@ -269,7 +269,7 @@ TEST(Arrow, EveryBitFlipOfTheMetadataIsAnErrorOrReadable) {
 }
 
 TEST(Arrow, HugeDeclaredSizesAreRefusedBeforeAllocation) {
-  Bytes in = make({});
+  Bytes in = table({});
   // A metadata length of 2^31 - 8 in a file of a few hundred bytes.
   Bytes big = in;
   big[4] = 0xf8, big[5] = 0xff, big[6] = 0xff, big[7] = 0x7f;
@@ -300,7 +300,7 @@ TEST(Arrow, HugeDeclaredSizesAreRefusedBeforeAllocation) {
   // A file footer length past the file.
   arrowtest::Options fo;
   fo.file = true;
-  Bytes file = make(fo);
+  Bytes file = table(fo);
   file[file.size() - 10 + 3] = 0x7f;
   EXPECT_THROW(scan_of(file), fpgaio::Error);
 }
@@ -308,7 +308,7 @@ TEST(Arrow, HugeDeclaredSizesAreRefusedBeforeAllocation) {
 TEST(Arrow, FooterVerifiesAndPointsAtTheSchema) {
   arrowtest::Options o;
   o.dict = true;
-  Bytes in = make(o);
+  Bytes in = table(o);
   auto l = scan_of(in);
   Bytes fbs(in.begin() + 8, in.begin() + l.schema.meta_len);
   auto footer = ar::encode_footer(fbs.data(), fbs.size(), 4, {{8, 16, 24}}, {{48, 16, 32}, {96, 16, 32}});

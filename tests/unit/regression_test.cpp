@@ -18,6 +18,7 @@
 #include <map>
 
 #include "../fuzz/harnesses.hpp"
+#include "../fuzz/arrow_harness.hpp"
 #include "../fuzz/stdio_frames.hpp"
 
 namespace {
@@ -28,7 +29,7 @@ const std::map<std::string, Harness>& harnesses() {
   static const std::map<std::string, Harness> h = {
       {"fuzz_decompress", fuzzh::decompress}, {"fuzz_model", fuzzh::model},   {"fuzz_images", fuzzh::images},
       {"fuzz_manifest", fuzzh::manifest},     {"fuzz_join", fuzzh::join},       {"fuzz_formats", fuzzh::formats},
-      {"fuzz_stdio_frames", fuzzh::stdio_frames},
+      {"fuzz_stdio_frames", fuzzh::stdio_frames}, {"fuzz_arrow", fuzzh::arrow},
   };
   return h;
 }

@@ -96,6 +96,7 @@ Options parse(int argc, char** argv) {
         std::printf("\nA PART may be a byte range FILE@INDEX/COUNT:OFFSET+LENGTH (fpga-tools(7)), or -\n"
                     "for standard input. Parts made by fpga-split and fpga-gzip say how many there\n"
                     "are, so a missing first, middle or last part is refused without --manifest.\n"
+                    "Arrow IPC parts are joined into one stream (a file when they are files).\n"
                     "Exit status: 0 success, 1 error (nothing is written), 2 joined with a warning\n"
                     "(e.g. a part that changed while it was joined: kept by --rm).\n"
                     "Full documentation: man %s\n",
@@ -314,13 +315,14 @@ Part open_part(const std::string& operand, bool rm) {
   p.gzip = gz::has_gzip_magic(head, got);
   if (!p.gzip) {
     namespace ar = fpgaio::arrow;
-    p.arrow = ar::looks_like_arrow(p.fd(), p.base, p.size);
-    p.arrow_file = p.arrow && ar::has_file_magic(head, got);
     // A range of fpga-split --arrow --ranges: messages of a file whose
     // start holds their schema.
-    if (!p.arrow && p.range && p.base > 0 &&
-        ar::looks_like_arrow(p.fd(), 0, static_cast<std::uint64_t>(p.held->st.st_size)))
+    if (p.range && p.base > 0 && ar::looks_like_arrow(p.fd(), 0, static_cast<std::uint64_t>(p.held->st.st_size))) {
       p.arrow = p.headless = true;
+    } else {
+      p.arrow = ar::looks_like_arrow(p.fd(), p.base, p.size);
+      p.arrow_file = p.arrow && ar::has_file_magic(head, got);
+    }
   }
   if (p.gzip) {
     // Our parts say which chunk they are in the first header (FP).

@@ -250,6 +250,9 @@ void print_help() {
               "PREFIX defaults to FILE (\"x\" for standard input). A stream is cut by -b,\n"
               "-C, -l and -n r/ in constant memory; -n N and -n l/N read it to its end first\n"
               "(into $TMPDIR). Names that start with - are printed as ./-NAME.\n"
+              "Arrow IPC (--arrow; a file starting with ARROW1 without it): chunks are\n"
+              "Arrow streams of whole record batches with the schema and the dictionaries\n"
+              "they need; -n N balances bytes, -l counts rows, -b caps bytes.\n"
               "Exit status: 0 success, 1 error.\nFull documentation: man %s\n",
               p);
 }

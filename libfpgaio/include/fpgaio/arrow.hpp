@@ -122,8 +122,9 @@ class Writer {
   void put(const Message& m, const std::uint8_t* bytes, std::size_t n);
   // A message whose metadata is `meta`, its body then written by `body`.
   void put_streamed(const Message& m, const std::uint8_t* meta, std::size_t n, const std::function<void(Sink&)>& body);
-  // The end-of-stream marker (when `eos`; a file always has one) and a file's footer.
-  void finish(bool eos);
+  // The end-of-stream marker (when `eos`; a file always has one) and a file's
+  // footer. `eos_len`: the marker's form, 8 or 4 bytes (0: the schema's).
+  void finish(bool eos, std::uint32_t eos_len = 0);
   std::uint64_t bytes() const { return at_; }
 
  private:

@@ -124,7 +124,7 @@ JoinResult join(const std::vector<JoinPart>& parts, bool file, Sink& out, const 
     }
     for (auto& [id, o] : own) settle(id, o);
   }
-  w.finish(file || layouts.back().eos_len != 0);
+  w.finish(file || layouts.back().eos_len != 0, layouts.back().eos_len);
   out.flush();
   res.bytes = w.bytes();
   return res;

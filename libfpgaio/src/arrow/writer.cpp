@@ -1,6 +1,7 @@
 // Writing Arrow IPC streams and files from messages copied verbatim, and the
 // file footer that indexes them.
 #include <cstring>
+#include <set>
 
 #include "arrow_ipc_generated.h"
 #include "fpgaio/arrow.hpp"
@@ -119,9 +120,9 @@ void Writer::put_streamed(const Message& m, const std::uint8_t* meta, std::size_
   at_ += m.size();
 }
 
-void Writer::finish(bool eos) {
+void Writer::finish(bool eos, std::uint32_t eos_len) {
   if (eos || file_) {
-    auto marker = eos_marker(legacy_);
+    auto marker = eos_marker(eos_len ? eos_len == 4 : legacy_);
     out_.write(marker.data(), marker.size());
     at_ += marker.size();
   }
@@ -239,9 +240,15 @@ void write_chunk(int fd, const Layout& l, const Chunk& c, bool last, bool file, 
   std::vector<std::uint8_t> schema(l.schema.size());
   pread_exact(fd, schema.data(), schema.size(), base + l.schema.offset, path);
   Writer w(out, file, std::move(schema), path);
-  for (std::size_t i : dictionaries_before(l.messages, c.first)) w.copy(l.messages[i], fd, base + l.messages[i].offset, path);
+  // A dictionary the chunk replaces before its first record batch needs no
+  // copy of the one it replaces.
+  std::set<std::int64_t> replaced;
+  for (std::size_t i = c.first; i < c.last && l.messages[i].kind == Kind::dictionary; ++i)
+    if (!l.messages[i].delta) replaced.insert(l.messages[i].dict_id);
+  for (std::size_t i : dictionaries_before(l.messages, c.first))
+    if (!replaced.count(l.messages[i].dict_id)) w.copy(l.messages[i], fd, base + l.messages[i].offset, path);
   for (std::size_t i = c.first; i < c.last; ++i) w.copy(l.messages[i], fd, base + l.messages[i].offset, path);
-  w.finish(!last || l.eos_len != 0);
+  w.finish(!last || l.eos_len != 0, l.eos_len);
   out.flush();
 }
 
@@ -273,11 +280,15 @@ void split_stream(Input& in, const std::string& path, const CutOptions& opt, boo
     cur.offset = at;
     sink = &chunks.open(cur.index);
     w.emplace(*sink, file, schema, path);
+    std::set<std::int64_t> replaced;  // as in write_chunk
+    for (const auto& d : pending)
+      if (!d.m.delta) replaced.insert(d.m.dict_id);
     for (auto id : ids)
-      for (const auto& d : in_force[id]) w->put(d.m, d.bytes.data(), d.bytes.size());
+      if (!replaced.count(id))
+        for (const auto& d : in_force[id]) w->put(d.m, d.bytes.data(), d.bytes.size());
   };
   auto close = [&](bool last, bool eos) {
-    w->finish(eos);
+    w->finish(eos, r.eos_len());
     sink->flush();
     w.reset();
     chunks.close(cur, last);

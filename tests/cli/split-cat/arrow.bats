@@ -59,7 +59,8 @@ MAKE_ARROW=$FPGA_BUILD_DIR/tests/make_arrow
 
 @test "a stream on standard input is cut as it is read; the last chunk knows the count" {
   "$MAKE_ARROW" --batches 7 --rows 10 --delta > t.arrows
-  run "$SPLIT" --arrow -l 20 - part < t.arrows
+  # Through a pipe: a stream (a redirected file is split as a file).
+  run "$SPLIT" --arrow -l 20 - part < <(cat t.arrows)
   [ "$status" -eq 0 ]
   [ "${#lines[@]}" -eq 4 ]
   "$CAT" part.00? | cmp - t.arrows
@@ -121,7 +122,7 @@ MAKE_ARROW=$FPGA_BUILD_DIR/tests/make_arrow
   truncate -s -20 d.arrows
   run "$SPLIT" --arrow -n 2 d.arrows
   [ "$status" -eq 1 ]
-  [[ "$output" == "fpga-split: d.arrows: corrupt data at offset "*"cut short"* ]]
+  [[ "$output" == "fpga-split: d.arrows: corrupt data at offset "*"runs past the end of the data"* ]]
   [ -z "$(ls d.arrows.* 2>/dev/null)" ]
   "$SPLIT" --arrow -n 2 t.arrows
   echo keep > t.arrows.001
@@ -156,10 +157,10 @@ MAKE_ARROW=$FPGA_BUILD_DIR/tests/make_arrow
   "$MAKE_ARROW" --batches 6 --rows 100 --delta > t.arrows
   run "$SPLIT" --arrow --ranges --manifest t.m -n 3 t.arrows
   [ "$status" -eq 0 ]
-  [[ "${lines[0]}" == "t.arrows@0/3:"* ]]
+  [[ "${lines[0]}" == "t.arrows@000/3:"* ]]
   [ -z "$(ls t.arrows.0* 2>/dev/null)" ]
   "$CAT" "${lines[@]}" | cmp - t.arrows
-  "$CAT" --manifest t.m | cmp - t.arrows
+  "$CAT" --manifest t.m "${lines[@]}" | cmp - t.arrows
   # -n K/N: chunk K alone on standard output, a stream by itself.
   "$SPLIT" --arrow -n 2/3 t.arrows > two
   "$SPLIT" --arrow -n 3 t.arrows
@@ -180,7 +181,7 @@ MAKE_ARROW=$FPGA_BUILD_DIR/tests/make_arrow
   "$MAKE_ARROW" --batches 5 --rows 10 --no-eos > open.arrows
   "$SPLIT" --arrow -l 20 open.arrows
   "$CAT" open.arrows.00? | cmp - open.arrows
-  "$SPLIT" --arrow -l 20 - in < open.arrows
+  cat open.arrows | "$SPLIT" --arrow -l 20 - in
   "$CAT" in.00? | cmp - open.arrows
 }
 
@@ -188,9 +189,23 @@ MAKE_ARROW=$FPGA_BUILD_DIR/tests/make_arrow
   command -v parallel >/dev/null || skip "GNU parallel is not installed"
   "$MAKE_ARROW" --batches 20 --rows 1000 --dict > t.arrow
   PATH=$FPGA_BIN:$PATH
-  fpga-split --arrow -n 8 t.arrow | parallel -j 4 fpga-gzip
+  fpga-split --arrow -n 8 --manifest t.m t.arrow | parallel -j 4 fpga-gzip
   [ -f t.arrow.007.gz ]
   parallel -j 4 fpga-gzip -d ::: t.arrow.*.gz
-  fpga-cat t.arrow.00? > t2.arrow
+  fpga-cat --manifest t.m -S '' > t2.arrow
   cmp t.arrow t2.arrow
+}
+
+@test "--filter gets each chunk stream and its part; -e leaves out chunks without a batch; a table of 0 rows" {
+  "$MAKE_ARROW" --batches 5 --rows 10 --dict > t.arrows
+  run "$SPLIT" --arrow -n 3 --filter 'cat > $FILE.f; echo "$FPGA_PART"' t.arrows
+  [ "$status" -eq 0 ]
+  [ "$output" = "$(printf '0/3 192\n1/3 704\n2/3 1328')" ]
+  "$CAT" --as-given t.arrows.00?.f | cmp - t.arrows
+  run "$SPLIT" --arrow -e -n 9 t.arrows
+  [ "${#lines[@]}" -eq 5 ]
+  "$CAT" t.arrows.00? | cmp - t.arrows
+  "$MAKE_ARROW" --batches 0 > z.arrows
+  "$SPLIT" --arrow -n 3 z.arrows
+  "$CAT" z.arrows.00? | cmp - z.arrows
 }
