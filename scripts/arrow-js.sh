@@ -23,20 +23,23 @@ if [ -f "$DIR/stamp" ] && [ "$(cat "$DIR/stamp")" = "$stamp" ] && [ -d "$DIR/nod
   exit 0
 fi
 
+# Like the armhf sysroot: root's, through sudo when not root.
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
 echo "arrow-js: npm ci into $DIR" >&2
-mkdir -p "$(dirname "$DIR")"
-tmp=$(mktemp -d "$DIR.new.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-chmod 0755 "$tmp"
-cp "$SRC/package.json" "$SRC/package-lock.json" "$tmp/"
+$SUDO mkdir -p "$(dirname "$DIR")"
+tmp=$($SUDO mktemp -d "$DIR.new.XXXXXX")
+trap '$SUDO rm -rf "$tmp"' EXIT
+$SUDO chmod 0755 "$tmp"
+$SUDO cp "$SRC/package.json" "$SRC/package-lock.json" "$tmp/"
 # No install scripts run (apache-arrow and its dependencies have none); the
 # npm cache goes with the temporary directory.
-(cd "$tmp" && npm ci --ignore-scripts --no-audit --no-fund --cache "$tmp/.npm" >/dev/null) ||
+(cd "$tmp" && $SUDO npm ci --ignore-scripts --no-audit --no-fund --cache "$tmp/.npm" >/dev/null) ||
   { echo "arrow-js: npm ci of tests/arrow/package-lock.json failed" >&2; exit 1; }
-rm -rf "$tmp/.npm"
-printf '%s\n' "$stamp" > "$tmp/stamp"
-rm -rf "$DIR.old"
-[ -d "$DIR" ] && mv "$DIR" "$DIR.old"
-mv "$tmp" "$DIR"
-rm -rf "$DIR.old"
+$SUDO rm -rf "$tmp/.npm"
+printf '%s\n' "$stamp" | $SUDO tee "$tmp/stamp" >/dev/null
+$SUDO rm -rf "$DIR.old"
+[ -d "$DIR" ] && $SUDO mv "$DIR" "$DIR.old"
+$SUDO mv "$tmp" "$DIR"
+$SUDO rm -rf "$DIR.old"
 echo "$DIR"
