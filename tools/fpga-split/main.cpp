@@ -1025,7 +1025,7 @@ void Splitter::run_arrow_stream(fpgaio::Input& in) {
     cur.out.reset();
     emit(cur.name);
   };
-  ar::split_stream(in, "-", arrow_cut(), o_.arrow_file, chunks);
+  manifest_.input_size = ar::split_stream(in, "-", arrow_cut(), o_.arrow_file, chunks);
   bar.finish();
 }
 

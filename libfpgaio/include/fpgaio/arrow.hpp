@@ -182,12 +182,12 @@ void write_chunk(int fd, const Layout& layout, const Chunk& c, bool last, bool f
 // Cuts a stream as it is read into chunks of at most opt.rows rows or
 // opt.bytes bytes of messages. `open(k)` gives the sink of chunk k;
 // `close(k, chunk, last)` is called once it is complete. Memory: the schema
-// and the dictionaries in force, never a record batch.
+// and the dictionaries in force, never a record batch. Returns the bytes read.
 struct StreamChunks {
   std::function<Sink&(std::uint64_t index)> open;
   std::function<void(const Chunk& c, bool last)> close;
 };
-void split_stream(Input& in, const std::string& path, const CutOptions& opt, bool file, StreamChunks& out);
+std::uint64_t split_stream(Input& in, const std::string& path, const CutOptions& opt, bool file, StreamChunks& out);
 
 // One part of a join: [base, base+size) of fd, named `shown` in errors.
 // `headless`: a byte range of messages (fpga-split --ranges), whose schema

@@ -252,7 +252,7 @@ void write_chunk(int fd, const Layout& l, const Chunk& c, bool last, bool file, 
   out.flush();
 }
 
-void split_stream(Input& in, const std::string& path, const CutOptions& opt, bool file, StreamChunks& chunks) {
+std::uint64_t split_stream(Input& in, const std::string& path, const CutOptions& opt, bool file, StreamChunks& chunks) {
   StreamReader r(in, path);
   Bytes meta;
   auto first = r.next(meta);
@@ -332,6 +332,7 @@ void split_stream(Input& in, const std::string& path, const CutOptions& opt, boo
   if (!w) open(pending.empty() ? r.offset() - r.eos_len() : pending.front().m.offset);
   flush_pending();
   close(true, r.eos_len() != 0);
+  return r.offset();
 }
 
 }  // namespace fpgaio::arrow

@@ -209,3 +209,10 @@ MAKE_ARROW=$FPGA_BUILD_DIR/tests/make_arrow
   "$SPLIT" --arrow -n 3 z.arrows
   "$CAT" z.arrows.00? | cmp - z.arrows
 }
+
+@test "--manifest of a stream split as it is read: fpga-cat joins by it" {
+  "$MAKE_ARROW" --batches 5 --rows 10 --dict > t.arrows
+  cat t.arrows | "$SPLIT" --arrow -l 20 --manifest m - p
+  [ "$(sed -n 2p m)" = "$(printf 'input\t%s\t-' "$(stat -c %s t.arrows)")" ]
+  "$CAT" --manifest m -S '' | cmp - t.arrows
+}
