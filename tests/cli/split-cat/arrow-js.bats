@@ -264,7 +264,7 @@ files_test() {
   check_wanted
 }
 
-@test "0 rows: the schema-only table and empty batches give valid 0-row chunks under -n, -l, -b and --arrow-file (the files apache-arrow wrote: the footer-only case)" {
+@test "0 rows: the schema-only table and empty batches give valid 0-row chunks under -n, -l, -b on standard input and --arrow-file" {
   local table
   for table in norows emptybatches; do
     split_to n-$table --arrow -n 2 "$T/$table.stream"
