@@ -322,3 +322,28 @@ TEST(Arrow, FooterVerifiesAndPointsAtTheSchema) {
   EXPECT_EQ(f->schema()->fields()->Get(0)->name()->str(), "x");
   EXPECT_EQ(f->schema()->fields()->Get(1)->dictionary()->id(), 0);
 }
+
+TEST(Arrow, JoinResetsADictionaryAPartHoldsLessOf) {
+  // Part 1 holds the dictionary and a delta; part 2 (another writer's
+  // chunk) only the dictionary: its batch must not see the delta, so the
+  // join writes the dictionary again (a replacement) before it.
+  arrowtest::Options o;
+  o.dict = o.delta = true;
+  o.batches = 2;
+  ar::CutOptions cut;
+  cut.rows = 4;
+  Bytes first = split(table(o), cut)[1];  // D d B
+  arrowtest::Options plain;
+  plain.dict = true;
+  plain.batches = 1;
+  Bytes second = table(plain);  // D B
+  auto l = scan_of(join({first, second}));
+  std::string kinds;
+  for (const auto& m : l.messages) kinds += m.kind == ar::Kind::record_batch ? "B" : m.delta ? "d" : "D";
+  EXPECT_EQ(kinds, "DdBDB");
+  // The same dictionary in force: nothing repeated.
+  l = scan_of(join({second, second}));
+  kinds.clear();
+  for (const auto& m : l.messages) kinds += m.kind == ar::Kind::record_batch ? "B" : m.delta ? "d" : "D";
+  EXPECT_EQ(kinds, "DBB");
+}

@@ -149,6 +149,7 @@ struct Part {
   std::uint64_t index = 0;  // name->index, kept apart for sorting
   bool range = false, gzip = false;
   bool arrow = false, arrow_file = false, headless = false;  // Arrow IPC: a file; a range of messages
+  bool arrow_maybe = false;  // starts like Arrow IPC (damaged?): read as Arrow among Arrow parts
   bool copied = false;  // standard input, a pipe or a device, read into a temporary file
   std::optional<fpgaio::PartOf> part;  // which chunk of how many, when the part says
   struct stat st {};
@@ -321,7 +322,8 @@ Part open_part(const std::string& operand, bool rm) {
       p.arrow = p.headless = true;
     } else {
       p.arrow = ar::looks_like_arrow(p.fd(), p.base, p.size);
-      p.arrow_file = p.arrow && ar::has_file_magic(head, got);
+      p.arrow_maybe = ar::starts_like_arrow(head, got);
+      p.arrow_file = ar::has_file_magic(head, got);
     }
   }
   if (p.gzip) {
@@ -613,6 +615,8 @@ int Joiner::run() {
         throw part_error(p.shown, p.size ? "not gzip data, but other parts are (truncated or a wrong file?)"
                                          : "empty, but other parts are gzip data (a job that failed?)");
     bool arrow = std::any_of(parts.begin(), parts.end(), [](const Part& p) { return p.arrow; });
+    for (auto& p : parts)
+      if (arrow && p.arrow_maybe) p.arrow = true;
     for (const auto& p : parts)
       if (arrow && !p.arrow)
         throw part_error(p.shown, p.size ? "not Arrow IPC data, but other parts are (damaged or a wrong file?)"

@@ -214,5 +214,9 @@ JoinResult join(const std::vector<JoinPart>& parts, bool file, Sink& out,
 // continuation marker (or pre-0.15 length) followed by a schema message that
 // verifies.
 bool looks_like_arrow(int fd, std::uint64_t base, std::uint64_t size);
+// Whether the first bytes could start Arrow IPC (the magic or a continuation
+// marker): a part among Arrow parts that does is read as one, so that its
+// damage is reported where it is.
+bool starts_like_arrow(const std::uint8_t* head, std::size_t n);
 
 }  // namespace fpgaio::arrow

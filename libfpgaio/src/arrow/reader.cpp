@@ -244,14 +244,16 @@ Layout scan(int fd, std::uint64_t base, std::uint64_t size, const std::string& p
   return l;
 }
 
+bool starts_like_arrow(const std::uint8_t* head, std::size_t n) {
+  return has_file_magic(head, n) || (n >= 4 && le32(head) == 0xffffffffu);
+}
+
 bool looks_like_arrow(int fd, std::uint64_t base, std::uint64_t size) {
   std::uint8_t head[8] = {};
   std::size_t got = static_cast<std::size_t>(std::min<std::uint64_t>(8, size));
   try {
     pread_exact(fd, head, got, base, "");
     if (has_file_magic(head, got)) return true;
-    // A continuation marker first: Arrow, damaged or not (scan says which).
-    if (got >= 4 && le32(head) == 0xffffffffu) return true;
     Message m;
     Framing f = read_message(fd, base, 0, size, "", m);
     return !f.eos && m.kind == Kind::schema;

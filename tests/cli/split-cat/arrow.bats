@@ -90,6 +90,12 @@ MAKE_ARROW=$FPGA_BUILD_DIR/tests/make_arrow
   [ "$status" -eq 1 ]
   [[ "$output" == "fpga-cat: x.001: corrupt data: not Arrow IPC data, but other parts are"* ]]
   [ ! -e out ]
+  # Plain parts that start as a continuation marker does are plain data.
+  printf '\377\377\377\377plain' > b.000
+  printf 'more' > b.001
+  run "$CAT" -q b.000 b.001
+  [ "$status" -eq 2 ]
+  [ "$output" = "$(printf '\377\377\377\377plainmore')" ]
 }
 
 @test "truncated and damaged chunks are refused with one line naming the chunk; nothing is written" {
