@@ -409,6 +409,9 @@ std::optional<Message> StreamReader::next(Bytes& meta) {
     return std::nullopt;
   }
   if (got == 4 && le32(head) == 0xffffffffu) got += read(head + 4, 4);
+  if (first_ && got == 4 && std::memcmp(head, kFileMagic, 4) == 0)
+    corrupt(path_, offset_, "an Arrow IPC file (ARROW1), not a stream: it cannot be cut as it is read "
+                            "(its footer comes last); split it from a file, or with -n");
   Framing f = parse_framing(head, got, offset_, path_);
   if (f.eos) {
     if (first_) corrupt(path_, offset_, "the stream ends before its schema message");
