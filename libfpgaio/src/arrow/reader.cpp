@@ -15,6 +15,23 @@ std::uint32_t le32(const std::uint8_t* p) {
   return std::uint32_t{p[0]} | std::uint32_t{p[1]} << 8 | std::uint32_t{p[2]} << 16 | std::uint32_t{p[3]} << 24;
 }
 
+std::uint64_t le64(const std::uint8_t* p) { return std::uint64_t{le32(p)} | std::uint64_t{le32(p + 4)} << 32; }
+
+// Block k of a footer's vector, read byte by byte: the verifier checks the
+// vector's length field's alignment, not its 8-byte structs', and a
+// damaged footer may put them at 4 mod 8.
+struct BlockAt {
+  std::int64_t offset;
+  std::int32_t meta;
+  std::int64_t body;
+};
+static_assert(sizeof(fb::Block) == 24, "Block: offset, metaDataLength and padding, bodyLength");
+BlockAt block_at(const flatbuffers::Vector<const fb::Block*>* v, flatbuffers::uoffset_t k) {
+  const std::uint8_t* p = v->Data() + std::size_t{k} * sizeof(fb::Block);
+  return BlockAt{static_cast<std::int64_t>(le64(p)), static_cast<std::int32_t>(le32(p + 8)),
+                 static_cast<std::int64_t>(le64(p + 16))};
+}
+
 [[noreturn]] void corrupt(const std::string& path, std::uint64_t at, const std::string& why) {
   Error e(ErrorKind::corrupt, why);
   e.damage = Damage::format;
@@ -87,11 +104,14 @@ void read_metadata(const std::uint8_t* fb_bytes, std::size_t n, Message& m, cons
     if (b->length() < 0) corrupt(path, m.offset, "negative row count");
     m.rows = b->length();
     if (const auto* bufs = b->buffers()) {
+      static_assert(sizeof(fb::Buffer) == 16, "Buffer: offset, length");
       for (flatbuffers::uoffset_t i = 0; i < bufs->size(); ++i) {
-        const fb::Buffer* buf = bufs->Get(i);
-        if (buf->offset() < 0 || buf->length() < 0 ||
-            static_cast<std::uint64_t>(buf->offset()) > m.body_len ||
-            static_cast<std::uint64_t>(buf->length()) > m.body_len - static_cast<std::uint64_t>(buf->offset()))
+        // Read byte by byte: damaged metadata may put the 8-byte structs
+        // at 4 mod 8 (the verifier checks the vector's length only).
+        const std::uint8_t* raw = bufs->Data() + std::size_t{i} * sizeof(fb::Buffer);
+        const auto off = static_cast<std::int64_t>(le64(raw)), len = static_cast<std::int64_t>(le64(raw + 8));
+        if (off < 0 || len < 0 || static_cast<std::uint64_t>(off) > m.body_len ||
+            static_cast<std::uint64_t>(len) > m.body_len - static_cast<std::uint64_t>(off))
           corrupt(path, m.offset, "buffer " + std::to_string(i) + " lies outside the message body (" +
                                       std::to_string(m.body_len) + " bytes)");
       }
@@ -167,10 +187,9 @@ void check_footer(int fd, std::uint64_t base, std::uint64_t footer_at, std::uint
       if (k >= have)
         corrupt(path, footer_at, std::string("file footer lists ") + std::to_string(have) + " " + what +
                                      ", the file holds more");
-      const fb::Block* b = blocks->Get(static_cast<flatbuffers::uoffset_t>(k));
-      if (b->offset() != static_cast<std::int64_t>(m.offset) ||
-          b->meta_data_length() != static_cast<std::int32_t>(m.meta_len) ||
-          b->body_length() != static_cast<std::int64_t>(m.body_len))
+      const BlockAt b = block_at(blocks, static_cast<flatbuffers::uoffset_t>(k));
+      if (b.offset != static_cast<std::int64_t>(m.offset) || b.meta != static_cast<std::int32_t>(m.meta_len) ||
+          b.body != static_cast<std::int64_t>(m.body_len))
         corrupt(path, footer_at, std::string("file footer's block ") + std::to_string(k) + " of the " + what +
                                      " does not match the message at offset " + std::to_string(m.offset));
       ++k;
@@ -256,8 +275,8 @@ void scan_footer_only(int fd, std::uint64_t base, std::uint64_t footer_at, std::
   auto take = [&](const flatbuffers::Vector<const fb::Block*>* blocks, Kind kind) {
     if (!blocks) return;
     for (flatbuffers::uoffset_t k = 0; k < blocks->size(); ++k) {
-      const fb::Block* b = blocks->Get(k);
-      want.push_back(Want{b->offset(), b->meta_data_length(), b->body_length(), kind, k});
+      const BlockAt b = block_at(blocks, k);
+      want.push_back(Want{b.offset, b.meta, b.body, kind, k});
     }
   };
   take(f->dictionaries(), Kind::dictionary);
