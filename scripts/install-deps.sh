@@ -18,6 +18,11 @@ PKGS="cmake g++ make pkg-config zlib1g-dev libisal-dev libdeflate-dev libgtest-d
 if [ "${1:-}" = "--armhf" ]; then
   PKGS="crossbuild-essential-armhf qemu-user-static binutils dpkg-dev"
 fi
+# Node.js and npm for the Arrow tests (apache-arrow, scripts/arrow-js.sh):
+# Debian's, unless a node and npm are already there (NodeSource's, say).
+if [ -z "${1:-}" ]; then
+  { command -v node >/dev/null && command -v npm >/dev/null; } || PKGS="$PKGS nodejs npm"
+fi
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -33,3 +38,6 @@ fi
 if [ "${1:-}" = "--armhf" ]; then
   exec "$(dirname "$0")/armhf-sysroot.sh"
 fi
+# The pinned apache-arrow, outside the tree (stamped: nothing to do when done).
+[ -z "${1:-}" ] && "$(dirname "$0")/arrow-js.sh" >/dev/null
+exit 0

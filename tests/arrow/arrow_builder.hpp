@@ -27,6 +27,7 @@ struct Options {
   bool legacy = false;        // pre-0.15 framing (no continuation marker)
   bool eos = true;            // end-of-stream marker
   bool file = false;          // an Arrow IPC file
+  bool footer_only = false;   // a file whose schema is in its footer alone (as apache-arrow writes)
   std::string name = "x";     // the first column's name (schemas that differ)
 };
 
@@ -87,7 +88,7 @@ struct Writer {
   }
 
   // A dictionary batch of `words` (utf8: offsets, then bytes).
-  void dictionary(const std::vector<std::string>& words, bool delta) {
+  void dictionary(const std::vector<std::string>& words, bool delta, std::int64_t id = 0) {
     std::vector<std::uint8_t> body;
     std::vector<std::int32_t> offs{0};
     std::string bytes;
@@ -103,7 +104,7 @@ struct Writer {
                                  fb::Buffer(static_cast<std::int64_t>(data_at), static_cast<std::int64_t>(bytes.size()))};
     auto rb = fb::CreateRecordBatch(b, static_cast<std::int64_t>(words.size()), b.CreateVectorOfStructs(nodes),
                                     b.CreateVectorOfStructs(bufs));
-    auto db = fb::CreateDictionaryBatch(b, 0, rb, delta);
+    auto db = fb::CreateDictionaryBatch(b, id, rb, delta);
     b.Finish(fb::CreateMessage(b, 4, fb::MessageHeader::DictionaryBatch, db.Union(),
                                static_cast<std::int64_t>(body.size())));
     message(b, body, 2);
@@ -135,14 +136,16 @@ struct Writer {
     message(b, body, 3);
   }
 
+  void schema_message() {
+    flatbuffers::FlatBufferBuilder b;
+    auto s = schema(b);
+    b.Finish(fb::CreateMessage(b, 4, fb::MessageHeader::Schema, s.Union(), 0));
+    message(b, {}, 1);
+  }
+
   std::vector<std::uint8_t> build() {
     if (o.file) out.insert(out.end(), {'A', 'R', 'R', 'O', 'W', '1', 0, 0});
-    {
-      flatbuffers::FlatBufferBuilder b;
-      auto s = schema(b);
-      b.Finish(fb::CreateMessage(b, 4, fb::MessageHeader::Schema, s.Union(), 0));
-      message(b, {}, 1);
-    }
+    if (!o.file || !o.footer_only) schema_message();
     std::int32_t dict_size = 3;
     if (o.dict) dictionary({"a", "bb", "ccc"}, false);
     for (int k = 0; k < o.batches; ++k) {

@@ -1,7 +1,7 @@
 // make_arrow: writes a test Arrow IPC stream or file to standard output
 // (arrow_builder.hpp), for the Bats suites and bench/arrow.sh.
 //   make_arrow [--batches N] [--rows N] [--dict] [--delta] [--replace]
-//              [--legacy] [--no-eos] [--file] [--name NAME]
+//              [--legacy] [--no-eos] [--file] [--footer-only] [--name NAME]
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
     else if (a == "--legacy") o.legacy = true;
     else if (a == "--no-eos") o.eos = false;
     else if (a == "--file") o.file = true;
+    else if (a == "--footer-only") o.file = o.footer_only = true;
     else if (a == "--name") o.name = value();
     else {
       std::fprintf(stderr, "make_arrow: unknown option %s\n", a.c_str());

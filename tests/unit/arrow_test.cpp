@@ -347,3 +347,117 @@ TEST(Arrow, JoinResetsADictionaryAPartHoldsLessOf) {
   for (const auto& m : l.messages) kinds += m.kind == ar::Kind::record_batch ? "B" : m.delta ? "d" : "D";
   EXPECT_EQ(kinds, "DBB");
 }
+
+TEST(Arrow, JoinKeepsTheOrderOfAPartsDictionaryBatches) {
+  // Dictionary 1 replaced by the bytes it had before its delta, then
+  // dictionary 0 replaced: the chunk that starts there holds both
+  // replacements in that order (apache-arrow's replace table, -n 4). The
+  // join learns only at the record batch that the first one must be
+  // written (the part holds less of dictionary 1 than is in force), and
+  // must still write it first: the join is the input byte for byte.
+  arrowtest::Writer w;
+  w.schema_message();
+  w.dictionary({"a"}, false, 0);
+  w.dictionary({"b"}, false, 1);
+  w.dictionary({"c"}, true, 1);
+  w.batch(0, 1);
+  w.dictionary({"b"}, false, 1);
+  w.dictionary({"e"}, false, 0);
+  w.batch(4, 1);
+  w.out.insert(w.out.end(), {0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0});
+  const Bytes in(w.out.begin(), w.out.end());
+  ar::CutOptions cut;
+  cut.rows = 4;
+  auto chunks = split(in, cut);
+  ASSERT_EQ(chunks.size(), 2u);
+  const Bytes joined = join(chunks);
+  std::string ids;
+  for (const auto& m : scan_of(joined).messages)
+    ids += m.kind == ar::Kind::record_batch ? "B" : std::to_string(m.dict_id) + (m.delta ? "d" : "D");
+  EXPECT_EQ(ids, "0D1D1dB1D0DB");
+  EXPECT_EQ(joined, in);
+}
+
+TEST(Arrow, FooterOnlyFileIsReadFromItsFooter) {
+  // apache-arrow writes a file's schema in its footer alone: no schema
+  // message after the magic. Its batches are those of the footer's blocks;
+  // its chunks carry a schema message made from the footer's schema, and
+  // join into the stream of the same table byte for byte (the footer-only
+  // file itself is given back value for value: its join is a file with a
+  // schema message).
+  for (int batches : {0, 1, 5}) {
+    arrowtest::Options o;
+    o.dict = o.delta = true;
+    o.batches = batches;
+    const Bytes stream = table(o);
+    o.file = o.footer_only = true;
+    const Bytes file = table(o);
+    auto l = scan_of(file);
+    EXPECT_TRUE(l.file);
+    EXPECT_EQ(l.batches, static_cast<std::uint64_t>(batches));
+    EXPECT_EQ(l.eos_len, 8u);
+    ASSERT_EQ(l.messages.size(), scan_of(stream).messages.size());
+    // Past the schema message: the stream's messages and marker.
+    auto after_schema = [](const Bytes& s) {
+      return Bytes(s.begin() + static_cast<std::ptrdiff_t>(scan_of(s).schema.size()), s.end());
+    };
+    const Bytes one_file = split(file, {1, {}, {}}, true)[0];
+    for (std::uint64_t n = 1; n <= 4; ++n) {
+      ar::CutOptions cut;
+      cut.count = n;
+      auto chunks = split(file, cut);
+      ASSERT_EQ(chunks.size(), n);
+      for (const auto& c : chunks) EXPECT_NO_THROW(scan_of(c));
+      const Bytes joined = join(chunks);
+      EXPECT_EQ(after_schema(joined), after_schema(stream)) << "batches=" << batches << " n=" << n;
+      // The schema message, made from the footer's: the builder's Schema
+      // table, every field of it.
+      ar::Layout jl = scan_of(joined);
+      Bytes fbs(joined.begin() + 8, joined.begin() + jl.schema.meta_len);
+      const auto* msg = flatbuffers::GetRoot<ar::fb::Message>(fbs.data());
+      ASSERT_EQ(msg->header_type(), ar::fb::MessageHeader::Schema);
+      EXPECT_EQ(msg->version(), 4);
+      const auto* sch = msg->header_as_Schema();
+      ASSERT_TRUE(sch && sch->fields() && sch->fields()->size() == 2u);
+      EXPECT_EQ(sch->fields()->Get(0)->name()->str(), "x");
+      EXPECT_EQ(sch->fields()->Get(1)->dictionary()->id(), 0);
+      // File chunks: joined into the file fpga-split -n 1 makes of it.
+      EXPECT_EQ(join(split(file, cut, true), true), one_file) << "batches=" << batches << " n=" << n;
+    }
+  }
+  // A block that does not match the message at its offset, or that leaves
+  // a gap: one-line errors.
+  arrowtest::Options o;
+  o.file = o.footer_only = true;
+  o.batches = 2;
+  arrowtest::Writer w;
+  w.o = o;
+  Bytes good;
+  {
+    auto v = w.build();
+    good.assign(v.begin(), v.end());
+  }
+  // The second batch's block: its metadata length, then its offset.
+  const std::int64_t second = w.batches[1].offset;
+  for (std::int64_t change : {std::int64_t{8}, std::int64_t{-8}}) {
+    Bytes bad = good;
+    const std::size_t footer_at = bad.size() - 10 - (bad[bad.size() - 10] | bad[bad.size() - 9] << 8);
+    bool found = false;
+    for (std::size_t i = footer_at; i + 8 <= bad.size() - 10; i += 8) {
+      std::int64_t v;
+      std::memcpy(&v, bad.data() + i, 8);
+      if (v != second) continue;
+      v += change;
+      std::memcpy(bad.data() + i, &v, 8);
+      found = true;
+      break;
+    }
+    ASSERT_TRUE(found);
+    try {
+      scan_of(bad);
+      ADD_FAILURE() << "a block moved by " << change << " was taken";
+    } catch (const fpgaio::Error& e) {
+      expect_one_line(e);
+    }
+  }
+}

@@ -72,10 +72,22 @@ struct Layout {
   std::uint64_t end = 0;          // where the messages (and the marker) end
   std::uint64_t rows = 0, batches = 0;
   bool headless = false;          // a byte range of messages without the schema (fpga-split --ranges)
+  // A file with no schema message after its magic (apache-arrow writes the
+  // schema in the footer alone): a schema message made from the footer's
+  // schema (`schema` then gives its size, not a place in the file), and the
+  // messages are those of the footer's blocks.
+  std::vector<std::uint8_t> schema_message;
 };
 
+// The whole schema message of a layout of fd: read from the file, or the
+// one made from a footer-only file's footer.
+std::vector<std::uint8_t> schema_bytes(int fd, const Layout& l, const std::string& path);
+
 // Reads the layout of [base, base+size) of fd: an Arrow IPC stream or file,
-// or with `headless` a run of messages without a schema. Reads the metadata
+// or with `headless` a run of messages without a schema. A file without a
+// schema message is read from its footer (its schema, and its blocks, each
+// checked against the message at its offset; they must follow one another
+// from the magic on). Reads the metadata
 // only (pread), never a body. Throws Error(corrupt) naming `path` and the
 // offset (counted from `base`) at the first problem: a message cut short, a
 // body past the end, a flatbuffer that does not verify, a damaged footer.

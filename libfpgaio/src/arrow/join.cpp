@@ -20,12 +20,6 @@ struct Ref {
   std::uint64_t at() const { return part->base + m->offset; }
 };
 
-std::vector<std::uint8_t> read_bytes(int fd, std::uint64_t at, std::uint64_t n, const std::string& path) {
-  std::vector<std::uint8_t> b(static_cast<std::size_t>(n));
-  pread_exact(fd, b.data(), b.size(), at, path);
-  return b;
-}
-
 // Whether two messages hold the same bytes, compared a piece at a time.
 bool same_bytes(const Ref& a, const Ref& b) {
   if (a.m->size() != b.m->size() || a.m->meta_len != b.m->meta_len) return false;
@@ -53,10 +47,9 @@ JoinResult join(const std::vector<JoinPart>& parts, bool file, Sink& out, const 
       struct stat st;
       if (::fstat(p.schema_fd, &st) != 0) throw_errno("", errno, p.shown);
       Layout whole = scan(p.schema_fd, 0, static_cast<std::uint64_t>(st.st_size), p.shown);
-      schemas.push_back(read_bytes(p.schema_fd, whole.schema.offset, whole.schema.size(), p.shown));
+      schemas.push_back(schema_bytes(p.schema_fd, whole, p.shown));
     } else {
-      const Layout& l = layouts.back();
-      schemas.push_back(read_bytes(p.fd, p.base + l.schema.offset, l.schema.size(), p.shown));
+      schemas.push_back(schema_bytes(p.fd, layouts.back(), p.shown));
     }
     if (schemas.back() != schemas.front())
       throw Error(ErrorKind::corrupt, "its schema differs from that of '" + parts.front().shown + "'").with_path(p.shown);
@@ -71,22 +64,44 @@ JoinResult join(const std::vector<JoinPart>& parts, bool file, Sink& out, const 
   };
   for (std::size_t k = 0; k < parts.size(); ++k) {
     const JoinPart& p = parts[k];
+    // The part's dictionary batches since its last record batch, in its
+    // order, each marked once it is known to be written: they are written
+    // in that order before the next record batch (or at the part's end), so
+    // the join keeps the order the part (and the input) had them in.
+    struct Held {
+      Ref r;
+      bool out = false;
+    };
+    std::vector<Held> held;
     // Each id's dictionary batches in this part that repeat those in force
     // (its first replacement and deltas, matching in order), not written
-    // unless the part turns out to hold less than is in force.
+    // unless the part turns out to hold less than is in force; `slots`:
+    // where they are in `held`.
     struct Own {
       bool started = false, repeating = false;
       std::vector<Ref> skipped;
+      std::vector<std::size_t> slots;
     };
     std::map<std::int64_t, Own> own;
+    auto hold = [&](const Ref& r, bool out) {
+      held.push_back(Held{r, out});
+      return held.size() - 1;
+    };
     // Makes the reader's dictionary `id` what this part's batches expect,
     // when the part repeated only the start of what is in force.
     auto settle = [&](std::int64_t id, Own& o) {
       auto& s = in_force[id];
       if (!o.repeating || o.skipped.size() == s.size()) return;
-      for (const auto& r : o.skipped) emit(r);
+      for (auto i : o.slots) held[i].out = true;
       s = o.skipped;
       o.repeating = false;
+    };
+    auto flush = [&] {
+      for (auto& [id, o] : own) settle(id, o);
+      for (const auto& h : held)
+        if (h.out) emit(h.r);
+      held.clear();
+      for (auto& [id, o] : own) o.slots.clear();
     };
     for (const auto& m : layouts[k].messages) {
       Ref r{&p, &m};
@@ -97,32 +112,35 @@ JoinResult join(const std::vector<JoinPart>& parts, bool file, Sink& out, const 
           if (!o.started && !s.empty() && same_bytes(s.front(), r)) {
             o.started = o.repeating = true;
             o.skipped = {r};
+            o.slots = {hold(r, false)};
             continue;
           }
-          emit(r);
+          hold(r, true);
           s = {r};
           o.started = true;
           o.repeating = false;
           o.skipped.clear();
+          o.slots.clear();
           continue;
         }
         if (o.repeating && o.skipped.size() < s.size() && same_bytes(s[o.skipped.size()], r)) {
           o.skipped.push_back(r);
+          o.slots.push_back(hold(r, false));
           continue;
         }
         settle(m.dict_id, o);
-        emit(r);
+        hold(r, true);
         s.push_back(r);
         o.started = true;
         o.repeating = false;
         continue;
       }
-      for (auto& [id, o] : own) settle(id, o);
+      flush();
       emit(r);
       ++res.batches;
       res.rows += static_cast<std::uint64_t>(m.rows);
     }
-    for (auto& [id, o] : own) settle(id, o);
+    flush();
   }
   w.finish(file || layouts.back().eos_len != 0, layouts.back().eos_len);
   out.flush();

@@ -15,6 +15,23 @@ std::uint32_t le32(const std::uint8_t* p) {
   return std::uint32_t{p[0]} | std::uint32_t{p[1]} << 8 | std::uint32_t{p[2]} << 16 | std::uint32_t{p[3]} << 24;
 }
 
+std::uint64_t le64(const std::uint8_t* p) { return std::uint64_t{le32(p)} | std::uint64_t{le32(p + 4)} << 32; }
+
+// Block k of a footer's vector, read byte by byte: the verifier checks the
+// vector's length field's alignment, not its 8-byte structs', and a
+// damaged footer may put them at 4 mod 8.
+struct BlockAt {
+  std::int64_t offset;
+  std::int32_t meta;
+  std::int64_t body;
+};
+static_assert(sizeof(fb::Block) == 24, "Block: offset, metaDataLength and padding, bodyLength");
+BlockAt block_at(const flatbuffers::Vector<const fb::Block*>* v, flatbuffers::uoffset_t k) {
+  const std::uint8_t* p = v->Data() + std::size_t{k} * sizeof(fb::Block);
+  return BlockAt{static_cast<std::int64_t>(le64(p)), static_cast<std::int32_t>(le32(p + 8)),
+                 static_cast<std::int64_t>(le64(p + 16))};
+}
+
 [[noreturn]] void corrupt(const std::string& path, std::uint64_t at, const std::string& why) {
   Error e(ErrorKind::corrupt, why);
   e.damage = Damage::format;
@@ -87,11 +104,14 @@ void read_metadata(const std::uint8_t* fb_bytes, std::size_t n, Message& m, cons
     if (b->length() < 0) corrupt(path, m.offset, "negative row count");
     m.rows = b->length();
     if (const auto* bufs = b->buffers()) {
+      static_assert(sizeof(fb::Buffer) == 16, "Buffer: offset, length");
       for (flatbuffers::uoffset_t i = 0; i < bufs->size(); ++i) {
-        const fb::Buffer* buf = bufs->Get(i);
-        if (buf->offset() < 0 || buf->length() < 0 ||
-            static_cast<std::uint64_t>(buf->offset()) > m.body_len ||
-            static_cast<std::uint64_t>(buf->length()) > m.body_len - static_cast<std::uint64_t>(buf->offset()))
+        // Read byte by byte: damaged metadata may put the 8-byte structs
+        // at 4 mod 8 (the verifier checks the vector's length only).
+        const std::uint8_t* raw = bufs->Data() + std::size_t{i} * sizeof(fb::Buffer);
+        const auto off = static_cast<std::int64_t>(le64(raw)), len = static_cast<std::int64_t>(le64(raw + 8));
+        if (off < 0 || len < 0 || static_cast<std::uint64_t>(off) > m.body_len ||
+            static_cast<std::uint64_t>(len) > m.body_len - static_cast<std::uint64_t>(off))
           corrupt(path, m.offset, "buffer " + std::to_string(i) + " lies outside the message body (" +
                                       std::to_string(m.body_len) + " bytes)");
       }
@@ -167,10 +187,9 @@ void check_footer(int fd, std::uint64_t base, std::uint64_t footer_at, std::uint
       if (k >= have)
         corrupt(path, footer_at, std::string("file footer lists ") + std::to_string(have) + " " + what +
                                      ", the file holds more");
-      const fb::Block* b = blocks->Get(static_cast<flatbuffers::uoffset_t>(k));
-      if (b->offset() != static_cast<std::int64_t>(m.offset) ||
-          b->meta_data_length() != static_cast<std::int32_t>(m.meta_len) ||
-          b->body_length() != static_cast<std::int64_t>(m.body_len))
+      const BlockAt b = block_at(blocks, static_cast<flatbuffers::uoffset_t>(k));
+      if (b.offset != static_cast<std::int64_t>(m.offset) || b.meta != static_cast<std::int32_t>(m.meta_len) ||
+          b.body != static_cast<std::int64_t>(m.body_len))
         corrupt(path, footer_at, std::string("file footer's block ") + std::to_string(k) + " of the " + what +
                                      " does not match the message at offset " + std::to_string(m.offset));
       ++k;
@@ -181,6 +200,120 @@ void check_footer(int fd, std::uint64_t base, std::uint64_t footer_at, std::uint
   };
   compare(f->dictionaries(), Kind::dictionary, "dictionary batches");
   compare(f->record_batches(), Kind::record_batch, "record batches");
+}
+
+// A schema message made from a file footer's Schema table: a Message table
+// (version, header type Schema, header) laid out by hand before a copy of
+// the whole footer flatbuffer, its header pointing at the Schema table in
+// the copy (offsets are relative, and the copy keeps the footer's 8-byte
+// alignment), as encode_footer does the other way round. Every field of the
+// schema is kept, those arrow_ipc.fbs does not declare too.
+//
+//   0   continuation marker, metadata length
+//   8   root offset -> table at 24
+//   12  vtable: 12 bytes, table 12 bytes, version@8 header_type@10 header@4
+//   24  table: soffset to the vtable, header offset, version, header type, padding
+//   40  the footer's flatbuffer, padding to 8
+std::vector<std::uint8_t> schema_from_footer(const std::uint8_t* footer, std::size_t n, std::int16_t version,
+                                             std::size_t schema_in_footer) {
+  const std::size_t copy_at = 32;  // in the flatbuffer
+  const std::size_t fb_len = (copy_at + n + 7) / 8 * 8;
+  std::vector<std::uint8_t> b(8 + fb_len, 0);
+  auto put32 = [&](std::size_t at, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) b[at + i] = static_cast<std::uint8_t>(v >> (8 * i));
+  };
+  auto put16 = [&](std::size_t at, std::uint16_t v) {
+    b[at] = static_cast<std::uint8_t>(v);
+    b[at + 1] = static_cast<std::uint8_t>(v >> 8);
+  };
+  put32(0, 0xffffffffu);
+  put32(4, static_cast<std::uint32_t>(fb_len));
+  const std::size_t o = 8;  // the flatbuffer's start in b
+  put32(o + 0, 16);
+  put16(o + 4, 12);
+  put16(o + 6, 12);
+  put16(o + 8, 8);   // version
+  put16(o + 10, 10); // header_type
+  put16(o + 12, 4);  // header
+  put16(o + 14, 0);  // body_length: absent (0)
+  put32(o + 16, 12); // soffset: the vtable is 12 bytes before the table
+  put32(o + 20, static_cast<std::uint32_t>(copy_at + schema_in_footer - 20));
+  put16(o + 24, static_cast<std::uint16_t>(version));
+  b[o + 26] = static_cast<std::uint8_t>(fb::MessageHeader::Schema);
+  std::memcpy(b.data() + o + copy_at, footer, n);
+  return b;
+}
+
+// A file without a schema message (apache-arrow writes the schema in the
+// footer alone): the schema from the footer, the dictionary and record
+// batches from the footer's blocks, each checked against the message at
+// its offset. The messages must follow one another from the magic on (as
+// every writer lays them out): chunks and ranges are runs of them.
+void scan_footer_only(int fd, std::uint64_t base, std::uint64_t footer_at, std::uint32_t footer_len, Layout& l,
+                      const std::string& path) {
+  std::vector<std::uint64_t> store((footer_len + 7) / 8);
+  auto* p = reinterpret_cast<std::uint8_t*>(store.data());
+  pread_exact(fd, p, footer_len, base + footer_at, path);
+  flatbuffers::Verifier v(p, footer_len, kMaxDepth, kMaxTables);
+  if (!v.VerifyBuffer<fb::Footer>(nullptr)) corrupt(path, footer_at, "file footer is not a valid flatbuffer");
+  const fb::Footer* f = flatbuffers::GetRoot<fb::Footer>(p);
+  if (!f->schema())
+    corrupt(path, 8, "the file has no schema: no schema message after the magic, none in its footer");
+  const auto schema_at = static_cast<std::size_t>(reinterpret_cast<const std::uint8_t*>(f->schema()) - p);
+  l.schema_message = schema_from_footer(p, footer_len, f->version(), schema_at);
+  l.schema = Message{};
+  l.schema.kind = Kind::schema;
+  l.schema.meta_len = static_cast<std::uint32_t>(l.schema_message.size());
+  struct Want {
+    std::int64_t offset;
+    std::int32_t meta;
+    std::int64_t body;
+    Kind kind;
+    std::size_t k;
+  };
+  std::vector<Want> want;
+  auto take = [&](const flatbuffers::Vector<const fb::Block*>* blocks, Kind kind) {
+    if (!blocks) return;
+    for (flatbuffers::uoffset_t k = 0; k < blocks->size(); ++k) {
+      const BlockAt b = block_at(blocks, k);
+      want.push_back(Want{b.offset, b.meta, b.body, kind, k});
+    }
+  };
+  take(f->dictionaries(), Kind::dictionary);
+  take(f->record_batches(), Kind::record_batch);
+  std::stable_sort(want.begin(), want.end(), [](const Want& a, const Want& b) { return a.offset < b.offset; });
+  std::uint64_t pos = 8;
+  for (const auto& w : want) {
+    const std::string what = std::string("file footer's block ") + std::to_string(w.k) + " of the " +
+                             (w.kind == Kind::dictionary ? "dictionary" : "record") + " batches";
+    if (w.offset < 0 || static_cast<std::uint64_t>(w.offset) != pos)
+      corrupt(path, footer_at, what + " is at offset " + std::to_string(w.offset) + ", the message before it ends at " +
+                                   std::to_string(pos));
+    Message m;
+    Framing fr = read_message(fd, base, pos, footer_at, path, m);
+    if (fr.eos || m.kind != w.kind || m.meta_len != static_cast<std::uint32_t>(w.meta) ||
+        w.meta < 0 || w.body < 0 || m.body_len != static_cast<std::uint64_t>(w.body))
+      corrupt(path, footer_at, what + " does not match the message at offset " + std::to_string(pos));
+    if (m.kind == Kind::record_batch) {
+      ++l.batches;
+      l.rows += static_cast<std::uint64_t>(m.rows);
+    }
+    l.messages.push_back(m);
+    pos += m.size();
+  }
+  // The end-of-stream marker, when the writer put one after the batches.
+  if (pos < footer_at) {
+    std::uint8_t head[8];
+    std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(8, footer_at - pos));
+    pread_exact(fd, head, n, base + pos, path);
+    if (n >= 4 && le32(head) == 0) {
+      l.eos_len = 4;
+    } else if (n == 8 && le32(head) == 0xffffffffu && le32(head + 4) == 0) {
+      l.eos_len = 8;
+    }
+    pos += l.eos_len;
+  }
+  l.end = pos;
 }
 
 }  // namespace
@@ -208,6 +341,17 @@ Layout scan(int fd, std::uint64_t base, std::uint64_t size, const std::string& p
     footer_at = size - 10 - footer_len;
     pos = 8;
     end = footer_at;
+    // No schema message after the magic: the footer-only file.
+    bool schema_first = false;
+    if (pos < end) {
+      Message m;
+      Framing f = read_message(fd, base, pos, end, path, m);
+      schema_first = !f.eos && m.kind == Kind::schema;
+    }
+    if (!schema_first) {
+      scan_footer_only(fd, base, footer_at, footer_len, l, path);
+      return l;
+    }
   }
   bool first = true;
   while (pos < end) {
@@ -244,6 +388,13 @@ Layout scan(int fd, std::uint64_t base, std::uint64_t size, const std::string& p
   return l;
 }
 
+std::vector<std::uint8_t> schema_bytes(int fd, const Layout& l, const std::string& path) {
+  if (!l.schema_message.empty()) return l.schema_message;
+  std::vector<std::uint8_t> b(l.schema.size());
+  pread_exact(fd, b.data(), b.size(), l.base + l.schema.offset, path);
+  return b;
+}
+
 bool starts_like_arrow(const std::uint8_t* head, std::size_t n) {
   return has_file_magic(head, n) || (n >= 4 && le32(head) == 0xffffffffu);
 }
@@ -277,6 +428,9 @@ std::optional<Message> StreamReader::next(Bytes& meta) {
     return std::nullopt;
   }
   if (got == 4 && le32(head) == 0xffffffffu) got += read(head + 4, 4);
+  if (first_ && got == 4 && std::memcmp(head, kFileMagic, 4) == 0)
+    corrupt(path_, offset_, "an Arrow IPC file (ARROW1), not a stream: it cannot be cut as it is read "
+                            "(its footer comes last); split it from a file, or with -n");
   Framing f = parse_framing(head, got, offset_, path_);
   if (f.eos) {
     if (first_) corrupt(path_, offset_, "the stream ends before its schema message");

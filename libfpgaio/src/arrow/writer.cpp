@@ -237,9 +237,7 @@ std::vector<Chunk> plan(const Layout& l, const CutOptions& opt) {
 
 void write_chunk(int fd, const Layout& l, const Chunk& c, bool last, bool file, Sink& out, const std::string& path) {
   const std::uint64_t base = l.base;
-  std::vector<std::uint8_t> schema(l.schema.size());
-  pread_exact(fd, schema.data(), schema.size(), base + l.schema.offset, path);
-  Writer w(out, file, std::move(schema), path);
+  Writer w(out, file, schema_bytes(fd, l, path), path);
   // A dictionary the chunk replaces before its first record batch needs no
   // copy of the one it replaces.
   std::set<std::int64_t> replaced;
