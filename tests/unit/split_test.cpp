@@ -427,6 +427,12 @@ TEST(Ranges, InputOverAHeldDescriptorReadsByPread) {
 }
 
 namespace {
+// scan_part of `b` as a file of its own, named "p" in errors.
+gzip::PartInfo scan_bytes(const Bytes& b, gzip::Check check, unsigned threads) {
+  MemFile f(b);
+  return gzip::scan_part(f.path(), 0, b.size(), "p", check, threads);
+}
+
 Bytes concat_join(const std::vector<Bytes>& parts, gzip::Check verify) {
   std::vector<std::unique_ptr<MemFile>> files;
   std::vector<gzip::JoinPart> jp;
@@ -530,10 +536,7 @@ TEST(Join, DefaultCheckFindsDamageFromTheCompressedBytesCrc) {
   gzip::CompressOptions o;
   o.block_size = 1 << 20;
   Bytes gz = gzip::compress_buffer(d.data(), d.size(), o);
-  auto scan = [](const Bytes& b, gzip::Check check) {
-    MemFile f(b);
-    return gzip::scan_part(f.path(), 0, b.size(), "p", check, 1);
-  };
+  auto scan = [](const Bytes& b, gzip::Check check) { return scan_bytes(b, check, 1); };
   auto info = scan(gz, gzip::Check::checksums);
   ASSERT_EQ(info.members.size(), 4u);  // three blocks and the end marker
   EXPECT_EQ(info.crc, fpgaio::crc32(0, d.data(), d.size()));
@@ -585,10 +588,7 @@ TEST(Join, TruncatedCorruptAndGarbagePartsAreRefusedWithTheirMember) {
   gzip::CompressOptions o;
   o.block_size = 1 << 20;
   Bytes gz = gzip::compress_buffer(d.data(), d.size(), o);
-  auto scan = [](const Bytes& b, gzip::Check verify) {
-    MemFile f(b);
-    return gzip::scan_part(f.path(), 0, b.size(), "p", verify, 2);
-  };
+  auto scan = [](const Bytes& b, gzip::Check check) { return scan_bytes(b, check, 2); };
   Bytes cut(gz.begin(), gz.begin() + static_cast<std::ptrdiff_t>(gz.size() / 2));
   EXPECT_THROW(scan(cut, gzip::Check::framing), Error);
   // Cut exactly before the end marker: only the missing marker tells.
