@@ -171,14 +171,22 @@ Framing read_message(int fd, std::uint64_t base, std::uint64_t pos, std::uint64_
   return f;
 }
 
-void check_footer(int fd, std::uint64_t base, std::uint64_t footer_at, std::uint32_t footer_len, const Layout& l,
-                  const std::string& path) {
-  std::vector<std::uint64_t> store((footer_len + 7) / 8);
+// The footer flatbuffer at `footer_at`, read into `store` (8-byte aligned)
+// and verified before it is used.
+const fb::Footer* read_footer(int fd, std::uint64_t base, std::uint64_t footer_at, std::uint32_t footer_len,
+                              std::vector<std::uint64_t>& store, const std::string& path) {
+  store.assign((footer_len + 7) / 8, 0);
   auto* p = reinterpret_cast<std::uint8_t*>(store.data());
   pread_exact(fd, p, footer_len, base + footer_at, path);
   flatbuffers::Verifier v(p, footer_len, kMaxDepth, kMaxTables);
   if (!v.VerifyBuffer<fb::Footer>(nullptr)) corrupt(path, footer_at, "file footer is not a valid flatbuffer");
-  const fb::Footer* f = flatbuffers::GetRoot<fb::Footer>(p);
+  return flatbuffers::GetRoot<fb::Footer>(p);
+}
+
+void check_footer(int fd, std::uint64_t base, std::uint64_t footer_at, std::uint32_t footer_len, const Layout& l,
+                  const std::string& path) {
+  std::vector<std::uint64_t> store;
+  const fb::Footer* f = read_footer(fd, base, footer_at, footer_len, store, path);
   if (!f->schema()) corrupt(path, footer_at, "file footer without a schema");
   auto compare = [&](const flatbuffers::Vector<const fb::Block*>* blocks, Kind kind, const char* what) {
     std::size_t k = 0, have = blocks ? blocks->size() : 0;
@@ -251,12 +259,9 @@ std::vector<std::uint8_t> schema_from_footer(const std::uint8_t* footer, std::si
 // every writer lays them out): chunks and ranges are runs of them.
 void scan_footer_only(int fd, std::uint64_t base, std::uint64_t footer_at, std::uint32_t footer_len, Layout& l,
                       const std::string& path) {
-  std::vector<std::uint64_t> store((footer_len + 7) / 8);
-  auto* p = reinterpret_cast<std::uint8_t*>(store.data());
-  pread_exact(fd, p, footer_len, base + footer_at, path);
-  flatbuffers::Verifier v(p, footer_len, kMaxDepth, kMaxTables);
-  if (!v.VerifyBuffer<fb::Footer>(nullptr)) corrupt(path, footer_at, "file footer is not a valid flatbuffer");
-  const fb::Footer* f = flatbuffers::GetRoot<fb::Footer>(p);
+  std::vector<std::uint64_t> store;
+  const fb::Footer* f = read_footer(fd, base, footer_at, footer_len, store, path);
+  const auto* p = reinterpret_cast<const std::uint8_t*>(store.data());
   if (!f->schema())
     corrupt(path, 8, "the file has no schema: no schema message after the magic, none in its footer");
   const auto schema_at = static_cast<std::size_t>(reinterpret_cast<const std::uint8_t*>(f->schema()) - p);
