@@ -34,6 +34,23 @@ namespace {
   }
 }
 
+// Puts the kBlock (32) output bits of the block at o0 into its half of out's
+// 64-bit word.
+[[maybe_unused]] inline void put_block_bits(std::uint64_t* out, std::size_t o0, std::uint64_t bits) {
+  if (o0 % 64 == 0) out[o0 / 64] = bits;
+  else out[o0 / 64] |= bits << 32;
+}
+
+// Bit k set where mismatch count d[k] is below limit[k]: a binary layer's
+// threshold, kBlock outputs.
+template <typename Count>
+[[maybe_unused]] inline std::uint64_t below_limit(const Count* d, const std::int64_t* limit) {
+  std::uint64_t bits = 0;
+  for (std::size_t k = 0; k < kBlock; ++k)
+    bits |= static_cast<std::uint64_t>(static_cast<std::int64_t>(d[k]) < limit[k]) << k;
+  return bits;
+}
+
 #ifdef FPGAIO_NEON
 // d[k] = mismatches of kBlock outputs starting at w over `rows` runs of `len`
 // words (row stride `stride`): per byte, vcnt counts the bits of the XOR;
@@ -118,8 +135,7 @@ void binary_pack(const std::uint64_t* const* rows, std::size_t nrows, std::size_
     m |= std::uint64_t{_mm512_cmplt_epi64_mask(a1, _mm512_loadu_si512(limit + o0 + 8))} << 8;
     m |= std::uint64_t{_mm512_cmplt_epi64_mask(a2, _mm512_loadu_si512(limit + o0 + 16))} << 16;
     m |= std::uint64_t{_mm512_cmplt_epi64_mask(a3, _mm512_loadu_si512(limit + o0 + 24))} << 24;
-    if (o0 % 64 == 0) out[o0 / 64] = m;
-    else out[o0 / 64] |= m << 32;
+    put_block_bits(out, o0, m);
   }
 }
 
@@ -302,11 +318,7 @@ void binary_pack(const std::uint64_t* const* rows, std::size_t nrows, std::size_
   std::uint32_t d[kBlock];
   for (std::size_t o0 = 0; o0 < opad; o0 += kBlock) {
     neon_block(rows, nrows, len, wt + o0, opad, d);
-    std::uint64_t bits = 0;
-    for (std::size_t k = 0; k < kBlock; ++k)
-      bits |= static_cast<std::uint64_t>(static_cast<std::int64_t>(d[k]) < limit[o0 + k]) << k;
-    if (o0 % 64 == 0) out[o0 / 64] = bits;
-    else out[o0 / 64] |= bits << 32;
+    put_block_bits(out, o0, below_limit(d, limit + o0));
   }
 }
 
@@ -333,8 +345,7 @@ void fixed_pack(const std::int16_t* const* rows, std::size_t nrows, std::size_t 
     vst1q_u16(gt + 24, vcgtq_s16(a3, vld1q_s16(t + 24)));
     std::uint64_t bits = 0;
     for (std::size_t k = 0; k < kBlock; ++k) bits |= static_cast<std::uint64_t>(gt[k] & 1) << k;
-    if (o0 % 64 == 0) out[o0 / 64] = bits;
-    else out[o0 / 64] |= bits << 32;
+    put_block_bits(out, o0, bits);
   }
 }
 #else
@@ -347,11 +358,7 @@ void binary_pack(const std::uint64_t* const* rows, std::size_t nrows, std::size_
       block_mismatch(rows[r], len, wt + r * len * opad + o0, opad, part);
       for (std::size_t k = 0; k < kBlock; ++k) d[k] += part[k];
     }
-    std::uint64_t bits = 0;
-    for (std::size_t k = 0; k < kBlock; ++k)
-      bits |= static_cast<std::uint64_t>(static_cast<std::int64_t>(d[k]) < limit[o0 + k]) << k;
-    if (o0 % 64 == 0) out[o0 / 64] = bits;
-    else out[o0 / 64] |= bits << 32;
+    put_block_bits(out, o0, below_limit(d, limit + o0));
   }
 }
 
@@ -367,8 +374,7 @@ void fixed_pack(const std::int16_t* const* rows, std::size_t nrows, std::size_t 
       }
     std::uint64_t bits = 0;
     for (std::size_t k = 0; k < kBlock; ++k) bits |= static_cast<std::uint64_t>(acc[k] > thr[o0 + k]) << k;
-    if (o0 % 64 == 0) out[o0 / 64] = bits;
-    else out[o0 / 64] |= bits << 32;
+    put_block_bits(out, o0, bits);
   }
 }
 #endif
