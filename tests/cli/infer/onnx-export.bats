@@ -11,9 +11,15 @@ load ../helpers
 
 EXPORT=$FPGA_SOURCE_DIR/kernels/bnn/fbnn_to_onnx.py
 
+# Whether python3-onnx loads, asked once for the suite (0.3 s of CPU a time).
+setup_file() {
+  export ONNX_PRESENT=
+  if "$PY" -c 'import onnx, numpy' 2>/dev/null; then ONNX_PRESENT=1; fi
+}
+
 setup() {
   cd "$BATS_TEST_TMPDIR"
-  "$PY" -c 'import onnx, numpy' 2>/dev/null || skip "python3-onnx is not installed"
+  [ -n "$ONNX_PRESENT" ] || skip "python3-onnx is not installed"
 }
 
 # The first N Fashion-MNIST test images as an IDX file.
@@ -141,13 +147,31 @@ assert [d.dim_value for d in i.type.tensor_type.shape.dim] == [1, 32, 32, 3]' cn
 }
 
 @test "random models (8-bit and 1-bit input, odd pooling, padded dense layers, extreme thresholds): the graph's scores are fpga-infer's" {
+  # The twelve models and their exports in one python (numpy and onnx load
+  # once): random_fbnn.py's and fbnn_to_onnx.py's main, each with the
+  # arguments of its command line, every export's exit status checked.
+  local spec seed
+  "$PY" - "$RANDOM_MODEL" "$EXPORT" <<'PY'
+import importlib.util, sys
+def load(path):
+    spec = importlib.util.spec_from_file_location(path.rsplit("/", 1)[-1][:-3], path)
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    return m
+maker, export = load(sys.argv[1]), load(sys.argv[2])
+for spec in ("fixed-conv", "binary-conv", "binary-fc-padded", "fixed-fc-padded"):
+    for seed in (1, 2, 3):
+        tag = "%s-%d" % (spec, seed)
+        sys.argv = ["random_fbnn.py", spec, str(seed), tag + ".fbnn", tag + ".idx", "150"]
+        maker.main()
+        rc = export.main([tag + ".fbnn", "-o", tag + ".onnx", "--check-images", tag + ".idx", "--results", tag + ".tsv"])
+        assert rc == 0, (tag, rc)
+PY
   for spec in fixed-conv binary-conv binary-fc-padded fixed-fc-padded; do
     for seed in 1 2 3; do
-      "$PY" "$RANDOM_MODEL" $spec $seed r.fbnn r.idx 150
-      "$PY" "$EXPORT" r.fbnn -o r.onnx -f --check-images r.idx --results got.tsv 2>/dev/null
-      "$INFER" -q -s --model r.fbnn r.idx > want.tsv
+      "$INFER" -q -s --model $spec-$seed.fbnn $spec-$seed.idx > want.tsv
       [ "$(wc -l < want.tsv)" -eq 150 ]
-      cmp want.tsv got.tsv || { echo "differs: $spec $seed"; false; }
+      cmp want.tsv $spec-$seed.tsv || { echo "differs: $spec $seed"; false; }
     done
   done
 }

@@ -15,11 +15,10 @@ load helpers
   run in_overlay '
     # Build-only packages and XRT out, as on a fresh host (forced: their
     # reverse dependencies stay, which a fresh host would not have either).
-    for p in libisal-dev libdeflate-dev zlib1g-dev libgtest-dev uuid-dev libxrt-dev libxrt1; do
-      if dpkg-query -W -f="\${Status}" $p 2>/dev/null | grep -q "install ok installed"; then
-        dpkg --purge --force-depends $p >/dev/null 2>&1
-      fi
-    done
+    # One dpkg-query and one dpkg for all: each reads the whole database.
+    installed=$(dpkg-query -W -f="\${Package} \${Status}\n" libisal-dev libdeflate-dev zlib1g-dev \
+      libgtest-dev uuid-dev libxrt-dev libxrt1 2>/dev/null | awk "/ install ok installed\$/ {print \$1}")
+    [ -z "$installed" ] || dpkg --purge --force-depends $installed >/dev/null 2>&1
     dpkg -i /tmp/pkg.deb
     dpkg -s fpga-tools | grep -q "^Status: install ok installed"
     cd /tmp
