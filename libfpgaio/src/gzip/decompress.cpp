@@ -3,8 +3,8 @@
 //
 // Memory is bounded whatever the input and the thread count: the members in
 // the pool and the free pages kept for reuse hold at most kWindowBytes
-// (compressed and inflated bytes counted together), the writer thread at
-// most 2 queued buffers of at most kHeapMax (bigger outputs are handed over
+// (compressed and inflated bytes counted together), the writer thread one
+// queued buffer of at most kHeapMax (bigger outputs are handed over
 // in pieces), and the writer and Pages at most kMaxSpares spare ones each,
 // the read buffer kReadChunk, a header kMaxHeaderString per string.
 //
@@ -179,7 +179,7 @@ class Buffer {
     if (!map_) heap_.resize(size_);
   }
   // Hands the bytes to the writer: heap buffers whole, mapped ones copied
-  // in pieces of kOutChunk (the writer keeps up to 2 queued and a few spare
+  // in pieces of kOutChunk (the writer keeps one queued and a few spare
   // buffers, so it never holds more than a few MiB).
   void write_to(AsyncSink& out) {
     if (!map_) {
@@ -519,12 +519,14 @@ DecompressResult Decoder::run(Sink& sink) {
   unsigned threads = d.opt.threads ? d.opt.threads : 1;
   // Written outputs come back for the next members' (a window's worth).
   const std::size_t spares = std::min<std::size_t>(2 * threads + 8, kMaxSpares);
-  // Two queued outputs keep the writer busy (it writes a MiB in a fraction
+  // One queued output keeps the writer busy (it writes a MiB in a fraction
   // of the time a MiB takes to inflate); each further one, and each job in
   // the pool's window beyond one queued per worker, is a MiB more to fault
-  // in: 4,100 page faults for 256 MiB became 2,950, and the CPU time 0.36 s
-  // 0.31 s (two igzip -d: 0.29 s; issue 26).
-  AsyncSink out(sink, 2, spares);
+  // in. Own -6 members of 256 MiB of the access log, -p 2: 4,000 page
+  // faults and 0.37 s of CPU with a queue of 4 and a window of 2t + 2,
+  // 2,960 and 0.29-0.31 s with 2 and t + 2, 2,070-2,700 and 0.27 s with 1
+  // and t + 2 (two igzip -d on the halves: 1,640 and 0.26 s; issue 26).
+  AsyncSink out(sink, 1, spares);
   StreamInflater inf;
   const bool list_only = d.opt.list_only;
   std::uint64_t in_pool = 0;  // bytes held by members in the pool

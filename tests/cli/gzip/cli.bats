@@ -221,9 +221,9 @@ assert n > len(a)*0.75, (n, len(a))'
   /usr/bin/time -f %M "$OURS" -d -p 2 -c in.gz 2> rss2 | cmp - in
   # Were 14.2 and 16.4-17.2 MiB: block and member buffers shared one pool
   # (every one faulted in whole), windows of 2 x threads + 2 jobs and a
-  # writer queue of 4 MiB. Now 11.3 and 13.4-14.0 MiB.
+  # writer queue of 4 MiB. Now 11.3 and 12.4 MiB.
   (( $(tail -1 rss1) < 12800 ))
-  (( $(tail -1 rss2) < 15360 ))
+  (( $(tail -1 rss2) < 14336 ))
 }
 
 # Issue 8: decoder
