@@ -243,7 +243,7 @@ constexpr std::size_t kReadPiece = 256 << 10;
 class BlockSource {
  public:
   BlockSource(Input* in, const std::uint8_t* mem, std::size_t mem_n, const CompressOptions& opt)
-      : in_(in), mem_(mem), left_(mem_n), block_(opt.block_size) {
+      : in_(in), mem_(mem), left_(mem_n), block_(opt.block_size), sum_(opt.container != Container::zlib) {
     if (opt.rsyncable && in) rsync_.emplace(*in, opt.block_size);
     if (opt.rsyncable && !in) cutter_.emplace(opt.block_size);
   }
@@ -272,12 +272,12 @@ class BlockSource {
       while (n < block_) {
         std::size_t want = std::min(kReadPiece, block_ - n);
         std::size_t got = in_->read(b.owned.data() + n, want);
-        crc = crc32(crc, b.owned.data() + n, got);
+        if (sum_) crc = crc32(crc, b.owned.data() + n, got);
         n += got;
         if (got < want) break;
       }
       b.owned.resize(n);
-      b.crc = crc;
+      if (sum_) b.crc = crc;
       eof_ = n < block_;
     }
     b.data = b.owned.data();
@@ -300,6 +300,7 @@ class BlockSource {
   std::optional<RsyncCutter> cutter_;  // rsyncable, from memory
   std::optional<RsyncBlocks> rsync_;   // rsyncable, from an Input
   bool eof_ = false;
+  bool sum_;  // take blocks' CRC-32 as they are read (zlib streams use Adler-32)
   Recycler buffers_, members_;
 };
 
