@@ -737,3 +737,51 @@ TEST(Decompress, ACutAnywhereInAOneMemberStreamIsFound) {
   EXPECT_EQ(back, want);
   EXPECT_EQ(zlib_gunzip(both), want);
 }
+
+// --- Issue 26: CPU around the engine ------------------------------------------
+
+// A streamed member's output reaches the sink in pieces of 512 KiB: each is
+// a write(2) and a hand-off to the writer thread (they were 256 KiB).
+TEST(Decompress, StreamedOutputGoesOutInHalfMiBPieces) {
+  struct CountingSink : Sink {
+    Bytes v;
+    std::size_t writes = 0;
+    void write(const std::uint8_t* d, std::size_t n) override {
+      v.insert(v.end(), d, d + n);
+      ++writes;
+    }
+  };
+  Bytes in = testutil::text_data(4 << 20);
+  Bytes g = zlib_gzip(in, 6);
+  for (unsigned threads : {1u, 2u}) {
+    testutil::MemFile f(g);
+    Input i(f.path());
+    gzip::DecompressOptions o;
+    o.threads = threads;
+    gzip::Decoder d(i, o);
+    CountingSink s;
+    d.run(s);
+    EXPECT_EQ(s.v, in);
+    EXPECT_LE(s.writes, (4u << 20) / (512u << 10) + 1) << threads;
+  }
+}
+
+// Our own members are inflated with ISA-L (checking the CRC-32 as it goes);
+// a damaged one is decoded again the old way, so its error reads as before.
+TEST(Decompress, DamagedOwnMembersAreWordedAsBefore) {
+  Bytes data = testutil::text_data(300000);
+  Bytes def = stored_deflate(data);
+  const std::uint32_t n = static_cast<std::uint32_t>(data.size());
+  const std::uint32_t crc = fpgaio::crc32(0, data.data(), data.size());
+  auto message = [](const Bytes& gz) { return std::string(decode_error(gz).what()); };
+  // Sound: the data (then the missing end marker).
+  EXPECT_EQ(decode_partial(ft_member(def, n, 0, crc, n)).out, data);
+  EXPECT_EQ(message(ft_member(def, n, 0, crc ^ 1, n)), "CRC-32 mismatch");
+  Bytes longer = def;
+  longer.insert(longer.end(), {1, 2, 3});
+  EXPECT_EQ(message(ft_member(longer, n, 0, crc, n)), "member size in header does not match its deflate data");
+  EXPECT_EQ(message(ft_member(def, n + 10, 0, crc, n + 10)),
+            "size mismatch: " + std::to_string(n) + " bytes decoded, " + std::to_string(n + 10) + " declared");
+  Bytes cut(def.begin(), def.end() - 1000);
+  EXPECT_EQ(message(ft_member(cut, n, 0, crc, n)), "invalid deflate data");
+}

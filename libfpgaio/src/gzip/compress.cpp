@@ -76,7 +76,7 @@ Bytes make_member(const std::uint8_t* data, std::size_t n, const MemberParams& p
                   const std::optional<std::string>& name, const std::optional<std::string>& comment,
                   std::uint32_t mtime, UnitPool* units, bool mixed,
                   const std::function<void(const std::string&)>* on_failure, const std::optional<PartOf>& part,
-                  std::uint8_t ft_flags, Recycler& buffers) {
+                  std::uint8_t ft_flags, Recycler& buffers, std::optional<std::uint32_t> data_crc) {
   // FC on data members of streams of several members, which joins check
   // without inflating; not on a stream of one member (flagged: version 2),
   // whose few bytes of header matter for tiny files and which a join
@@ -111,7 +111,7 @@ Bytes make_member(const std::uint8_t* data, std::size_t n, const MemberParams& p
   if (!done) {
     out.resize(hl + Deflater::bound(n) + 8);
     c = thread_deflater(p.plan).compress(data, n, out.data() + hl, out.size() - hl - 8);
-    crc = crc32(0, data, n);
+    crc = data_crc ? *data_crc : crc32(0, data, n);
   }
   std::size_t total = hl + c + 8;
   store_le32(out.data() + hl + c, crc);
@@ -228,7 +228,14 @@ struct Block {
   Bytes owned;
   const std::uint8_t* data = nullptr;
   std::size_t n = 0;
+  std::optional<std::uint32_t> crc;  // CRC-32 of the block, when the reader took it
 };
+
+// The block is read, and its CRC-32 taken, this much at a time: each piece
+// is summed just after read() copied it in, while it is still in this
+// core's cache (a pass over the whole MiB afterwards reads it back from
+// memory; issue 26).
+constexpr std::size_t kReadPiece = 256 << 10;
 
 // Cuts the input into blocks of opt.block_size (or at --rsyncable's
 // content-defined points); the same cuts whether the bytes come from an
@@ -236,7 +243,7 @@ struct Block {
 class BlockSource {
  public:
   BlockSource(Input* in, const std::uint8_t* mem, std::size_t mem_n, const CompressOptions& opt)
-      : in_(in), mem_(mem), left_(mem_n), block_(opt.block_size) {
+      : in_(in), mem_(mem), left_(mem_n), block_(opt.block_size), sum_(opt.container != Container::zlib) {
     if (opt.rsyncable && in) rsync_.emplace(*in, opt.block_size);
     if (opt.rsyncable && !in) cutter_.emplace(opt.block_size);
   }
@@ -244,6 +251,7 @@ class BlockSource {
   bool next(Block& b) {
     b.owned.clear();
     b.n = 0;
+    b.crc.reset();
     if (!in_) {
       // Memory: the rest is all there is, so a cut may use it all.
       if (!left_) return false;
@@ -259,8 +267,17 @@ class BlockSource {
       if (eof_) return false;
       b.owned = buffers_.get(block_);
       b.owned.resize(block_);
-      std::size_t n = in_->read(b.owned.data(), block_);
+      std::size_t n = 0;
+      std::uint32_t crc = 0;
+      while (n < block_) {
+        std::size_t want = std::min(kReadPiece, block_ - n);
+        std::size_t got = in_->read(b.owned.data() + n, want);
+        if (sum_) crc = crc32(crc, b.owned.data() + n, got);
+        n += got;
+        if (got < want) break;
+      }
       b.owned.resize(n);
+      if (sum_) b.crc = crc;
       eof_ = n < block_;
     }
     b.data = b.owned.data();
@@ -268,8 +285,12 @@ class BlockSource {
     return b.n != 0;
   }
   bool from_memory() const { return !in_; }
-  // Where blocks' buffers come from and go back to (the members' too).
+  // Where blocks' buffers come from and go back to. Members have their own
+  // (members_): a member's buffer touches only its compressed bytes, a
+  // block's the whole block, so a shared pool faulted in a whole MiB for
+  // every buffer (15 MiB resident at -p 2; issue 26).
   Recycler& buffers() { return buffers_; }
+  Recycler& member_buffers() { return members_; }
 
  private:
   Input* in_;
@@ -279,7 +300,8 @@ class BlockSource {
   std::optional<RsyncCutter> cutter_;  // rsyncable, from memory
   std::optional<RsyncBlocks> rsync_;   // rsyncable, from an Input
   bool eof_ = false;
-  Recycler buffers_;
+  bool sum_;  // take blocks' CRC-32 as they are read (zlib streams use Adler-32)
+  Recycler buffers_, members_;
 };
 
 // pigz -z and -K: the blocks deflated open-ended (so they concatenate into
@@ -311,7 +333,7 @@ Stats compress_container(BlockSource& src, Sink& out, const CompressOptions& opt
   });
   for (Block block; src.next(block);) {
     pool.submit([block = std::move(block), zip, level]() {
-      std::uint32_t c = zip ? crc32(0, block.data, block.n)
+      std::uint32_t c = zip ? (block.crc ? *block.crc : crc32(0, block.data, block.n))
                             : static_cast<std::uint32_t>(::adler32(1, block.data, static_cast<uInt>(block.n)));
       return Done{deflate_open_block(block.data, block.n, level), c, block.n};
     });
@@ -354,8 +376,10 @@ Stats compress_blocks(BlockSource& src, Sink& out, const CompressOptions& opt) {
   if (units) threads = static_cast<unsigned>(std::max<std::size_t>(1, units->size())) + opt.cpu_threads;
   // Each job in the window holds a block and a member: enough buffers are
   // kept for all of them to be reused.
-  Recycler& buffers = src.buffers();
-  buffers.keep(2 * (2 * threads + 2) + 2);
+  Recycler& blocks = src.buffers();
+  Recycler& buffers = src.member_buffers();
+  blocks.keep(2 * threads + 4);  // (the window's jobs, and the two read ahead at the start)
+  buffers.keep(2 * threads + 4);
   auto consume = [&](std::pair<Bytes, std::size_t>& r) {
     out.write(r.first.data(), r.first.size());
     st.out_bytes += r.first.size();
@@ -364,14 +388,14 @@ Stats compress_blocks(BlockSource& src, Sink& out, const CompressOptions& opt) {
     buffers.put(std::move(r.first));
     if (opt.progress) opt.progress(st.in_bytes, st.out_bytes);
   };
-  auto member = [&p, units, mixed, &opt, &buffers](Block& block, const std::optional<std::string>& name,
+  auto member = [&p, units, mixed, &opt, &buffers, &blocks](Block& block, const std::optional<std::string>& name,
                                                    const std::optional<std::string>& comment, std::uint32_t mtime,
                                                    const std::optional<PartOf>& part, std::uint8_t ft_flags) {
     auto r = std::make_pair(make_member(block.data, block.n, p, name, comment, mtime, units, mixed,
                                         opt.on_unit_failure ? &opt.on_unit_failure : nullptr, part, ft_flags,
-                                        buffers),
+                                        buffers, block.crc),
                             block.n);
-    buffers.put(std::move(block.owned));
+    blocks.put(std::move(block.owned));
     return r;
   };
   // From memory on one thread, there is no reading to overlap: the blocks
@@ -379,7 +403,12 @@ Stats compress_blocks(BlockSource& src, Sink& out, const CompressOptions& opt) {
   // call, which a server running one job a slot relies on).
   const bool inline_jobs = src.from_memory() && threads == 1 && !units;
   std::optional<OrderedPool<std::pair<Bytes, std::size_t>>> pool;
-  if (!inline_jobs) pool.emplace(threads, 2 * threads + 2, consume);
+  // On the CPU, one job queued behind each running one keeps the workers
+  // busy (reading a block takes a twentieth of compressing it); every
+  // further job in the window is a MiB more to fault in. Units keep the
+  // deeper window that covers a device's latency.
+  const std::size_t window = units ? 2 * threads + 2 : threads + 2;
+  if (!inline_jobs) pool.emplace(threads, window, consume);
 
   bool first = true;
   auto submit = [&](Block&& block, std::uint8_t ft_flags) {

@@ -3,8 +3,8 @@
 //
 // Memory is bounded whatever the input and the thread count: the members in
 // the pool and the free pages kept for reuse hold at most kWindowBytes
-// (compressed and inflated bytes counted together), the writer thread at
-// most 4 queued buffers of at most kHeapMax (bigger outputs are handed over
+// (compressed and inflated bytes counted together), the writer thread one
+// queued buffer of at most kHeapMax (bigger outputs are handed over
 // in pieces), and the writer and Pages at most kMaxSpares spare ones each,
 // the read buffer kReadChunk, a header kMaxHeaderString per string.
 //
@@ -40,6 +40,11 @@ constexpr std::size_t kOutChunk = 1 << 20;
 // few buffers fault in fewer pages (1 MiB pieces cost 8% more CPU time than
 // igzip -d; these, within the noise of it: bench/RESULTS.md, issue 26).
 constexpr std::size_t kStreamChunk = 256 << 10;
+// Streamed output goes to the writer thread this much at a time: every
+// hand-off is a write(2) and a futex wake and wait (per 256 KiB they cost
+// more than igzip -d, which writes a MiB at a time); every buffer the
+// writer queues is more pages to fault in (1 MiB ones did; issue 26).
+constexpr std::size_t kGather = 512 << 10;
 // Members larger than this are streamed rather than held whole in memory.
 constexpr std::uint64_t kMaxParallelMember = (64u << 20) + (1u << 20);
 constexpr std::uint32_t kMaxParallelIsize = 64u << 20;
@@ -174,7 +179,7 @@ class Buffer {
     if (!map_) heap_.resize(size_);
   }
   // Hands the bytes to the writer: heap buffers whole, mapped ones copied
-  // in pieces of kOutChunk (the writer keeps up to 4 queued and 4 spare
+  // in pieces of kOutChunk (the writer keeps one queued and a few spare
   // buffers, so it never holds more than a few MiB).
   void write_to(AsyncSink& out) {
     if (!map_) {
@@ -199,6 +204,34 @@ class Buffer {
   std::size_t size_ = 0, cap_ = 0;
 };
 
+#ifdef FPGAIO_WITH_ISAL
+// Inflates a whole member body (deflate data and trailer) with ISA-L, whose
+// inflate took 27% less CPU time than libdeflate's on our own -6 members
+// here, kStreamChunk at a time into `out`, so that it checks the CRC-32 of
+// each piece while the piece is in this core's cache (not in a second pass
+// over the MiB). True when the body is exactly a member of `isize` bytes
+// with a matching trailer; on anything else the caller decodes it again
+// with libdeflate, which words the error as before.
+bool inflate_checked(const Buffer& m, std::uint32_t isize, Buffer& out) {
+  if (isize == 0) return false;
+  thread_local StreamInflater inf(StreamInflater::Mode::gzip_member);
+  inf.reset();
+  std::size_t used = 0, got = 0;
+  try {
+    for (;;) {
+      auto s = inf.step(m.data() + used, m.size() - used, out.data() + got, std::min<std::size_t>(kStreamChunk, isize - got));
+      if (s.consumed < 0 && static_cast<std::size_t>(-s.consumed) > used) return false;
+      used = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(used) + s.consumed);
+      got += s.produced;
+      if (s.finished) return used == m.size() && got == isize;
+      if (s.consumed == 0 && s.produced == 0) return false;
+    }
+  } catch (const Error&) {
+    return false;
+  }
+}
+#endif
+
 // Inflates one whole indexed member body (deflate data and trailer) into
 // `out`, which has the size the trailer gives, and checks the trailer.
 // `ft_isize` is the FT subfield's size, if any.
@@ -207,6 +240,10 @@ void decode_body(const Buffer& m, std::optional<std::uint32_t> ft_isize, bool li
   std::uint32_t isize = le32(m.data() + m.size() - 4);
   if (ft_isize && *ft_isize != isize) throw_corrupt("uncompressed size in header and trailer differ", Damage::length);
   if (list_only) return;
+#ifdef FPGAIO_WITH_ISAL
+  if (inflate_checked(m, isize, out)) return;
+#endif
+  // (Damaged members, and builds without ISA-L: the error is worded here.)
   std::size_t body = m.size() - 8;
   std::size_t used = inflate_whole(m.data(), body, out.data(), isize);
   if (used != body) throw_corrupt("member size in header does not match its deflate data", Damage::format);
@@ -350,33 +387,58 @@ struct Decoder::Impl {
     }
   }
 
+  // Streamed output gathers here, kStreamChunk per inflate step, and goes
+  // to the writer kGather at a time (pend_n bytes of pend are filled).
+  Bytes pend;
+  std::size_t pend_n = 0;
+
+  // Hands what is gathered to the writer. Called before anything else is
+  // written and when a streamed member ends or fails.
+  void flush_pending(AsyncSink& out) {
+    if (pend_n == 0) return;
+    pend.resize(pend_n);
+    pend_n = 0;
+    out.write(std::move(pend));
+    pend = Bytes();
+  }
+
   // Inflates from p[0, n) until the member ends or the inflater needs more
-  // input, writing the output. Returns the bytes used; `finished` when the
-  // trailer was read and checked.
+  // input, gathering the output (handed to the writer when kGather is full,
+  // when the member ends and on an error; a caller that stops early calls
+  // flush_pending). Returns the bytes used; `finished` when the trailer was
+  // read and checked.
   std::size_t inflate_span(StreamInflater& inf, const std::uint8_t* p, std::size_t n, AsyncSink& out,
                            DecompressResult& res, Streamed& st, bool& finished) {
     std::size_t used = 0;
-    for (;;) {
-      Bytes ob = out.acquire();
-      ob.resize(kStreamChunk);
-      auto s = inf.step(p + used, n - used, ob.data(), ob.size());
-      // Read-ahead handed back at the member's end lies in this span.
-      if (s.consumed < 0 && static_cast<std::size_t>(-s.consumed) > used)
-        throw_corrupt("inflater handed back bytes it was not given", Damage::format);
-      used = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(used) + s.consumed);
-      if (s.produced) {
-        std::size_t keep = s.produced;
-        bool over = st.limit && st.produced + keep > *st.limit;
-        if (over) keep = static_cast<std::size_t>(*st.limit - st.produced);
-        ob.resize(keep);
-        st.produced += keep;
-        res.stats.out_bytes += keep;
-        if (keep) out.write(std::move(ob));
-        if (over) throw_corrupt("more data than the declared size " + std::to_string(*st.limit), Damage::length);
-        if (opt.progress) opt.progress(offset(), res.stats.out_bytes);
+    try {
+      for (;;) {
+        if (pend_n == 0) {
+          if (pend.capacity() < kGather) pend = out.acquire();
+          pend.resize(kGather);
+        }
+        auto s = inf.step(p + used, n - used, pend.data() + pend_n, std::min(kStreamChunk, kGather - pend_n));
+        // Read-ahead handed back at the member's end lies in this span.
+        if (s.consumed < 0 && static_cast<std::size_t>(-s.consumed) > used)
+          throw_corrupt("inflater handed back bytes it was not given", Damage::format);
+        used = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(used) + s.consumed);
+        if (s.produced) {
+          std::size_t keep = s.produced;
+          bool over = st.limit && st.produced + keep > *st.limit;
+          if (over) keep = static_cast<std::size_t>(*st.limit - st.produced);
+          pend_n += keep;
+          st.produced += keep;
+          res.stats.out_bytes += keep;
+          if (over) throw_corrupt("more data than the declared size " + std::to_string(*st.limit), Damage::length);
+          if (pend_n == kGather) flush_pending(out);
+          if (opt.progress) opt.progress(offset(), res.stats.out_bytes);
+        }
+        finished = s.finished;
+        if (finished) flush_pending(out);
+        if (s.finished || (s.consumed == 0 && s.produced == 0)) return used;
       }
-      finished = s.finished;
-      if (s.finished || (s.consumed == 0 && s.produced == 0)) return used;
+    } catch (...) {
+      flush_pending(out);  // what inflated before the error goes out first
+      throw;
     }
   }
 
@@ -384,17 +446,22 @@ struct Decoder::Impl {
   std::uint64_t stream_member(StreamInflater& inf, AsyncSink& out, DecompressResult& res, Streamed& st) {
     inf.reset();
     std::uint64_t used = 0;
-    for (;;) {
-      if (avail() == 0 && fill(1) == 0) throw_corrupt("unexpected end of file", Damage::truncated);
-      bool finished = false;
-      std::size_t c = inflate_span(inf, data(), avail(), out, res, st, finished);
-      consume(c);
-      used += c;
-      if (finished) break;
-      if (avail() > 0) {  // the inflater needs more than the buffer holds
-        if (eof) throw_corrupt("unexpected end of file", Damage::truncated);
-        fill(avail() + 1);
+    try {
+      for (;;) {
+        if (avail() == 0 && fill(1) == 0) throw_corrupt("unexpected end of file", Damage::truncated);
+        bool finished = false;
+        std::size_t c = inflate_span(inf, data(), avail(), out, res, st, finished);
+        consume(c);
+        used += c;
+        if (finished) break;
+        if (avail() > 0) {  // the inflater needs more than the buffer holds
+          if (eof) throw_corrupt("unexpected end of file", Damage::truncated);
+          fill(avail() + 1);
+        }
       }
+    } catch (...) {
+      flush_pending(out);  // what inflated before the input ended goes out first
+      throw;
     }
     res.last_crc = inf.crc();
     return used;
@@ -415,6 +482,7 @@ struct Decoder::Impl {
     } catch (const Error& e) {
       if (e.kind() != ErrorKind::corrupt) throw;
     }
+    flush_pending(out);
   }
 };
 
@@ -451,13 +519,20 @@ DecompressResult Decoder::run(Sink& sink) {
   unsigned threads = d.opt.threads ? d.opt.threads : 1;
   // Written outputs come back for the next members' (a window's worth).
   const std::size_t spares = std::min<std::size_t>(2 * threads + 8, kMaxSpares);
-  AsyncSink out(sink, 4, spares);
+  // One queued output keeps the writer busy (it writes a MiB in a fraction
+  // of the time a MiB takes to inflate); each further one, and each job in
+  // the pool's window beyond one queued per worker, is a MiB more to fault
+  // in. Own -6 members of 256 MiB of the access log, -p 2: 4,000 page
+  // faults and 0.37 s of CPU with a queue of 4 and a window of 2t + 2,
+  // 2,960 and 0.29-0.31 s with 2 and t + 2, 2,070-2,700 and 0.27 s with 1
+  // and t + 2 (two igzip -d on the halves: 1,640 and 0.26 s; issue 26).
+  AsyncSink out(sink, 1, spares);
   StreamInflater inf;
   const bool list_only = d.opt.list_only;
   std::uint64_t in_pool = 0;  // bytes held by members in the pool
   bool pool_failed = false;   // the pool delivered an error: deliver nothing after it
   Pages pages(spares);  // (declared before the pool: jobs give their buffers back)
-  OrderedPool<Decoded> pool(threads, 2 * threads + 2, [&](Decoded& r) {
+  OrderedPool<Decoded> pool(threads, threads + 2, [&](Decoded& r) {
     in_pool -= r.cost;
     if (r.error) {
       pool_failed = true;
@@ -578,6 +653,7 @@ DecompressResult Decoder::run(Sink& sink) {
           Streamed st;
           bool finished = false;
           std::size_t used = d.inflate_span(inf, m.data(), m.size(), out, res, st, finished);
+          d.flush_pending(out);
           if (!finished || used != m.size()) throw_corrupt("member size in header does not match its deflate data", Damage::format);
           res.last_crc = inf.crc();
           res.crc = crc32_combine(res.crc, res.last_crc, st.produced);
@@ -637,6 +713,7 @@ DecompressResult Decoder::run(Sink& sink) {
     // found while delivering, is the one reported.
     try {
       if (!pool_failed) pool.drain();
+      d.flush_pending(out);
     } catch (...) {
       out.flush();
       throw;

@@ -215,6 +215,17 @@ assert n > len(a)*0.75, (n, len(a))'
   (( $(tail -1 rss2) < 65536 ))
 }
 
+@test "-1 -p 2 and -d -p 2 hold only their windows' buffers (issue 26: each MiB more is 256 page faults)" {
+  seq 1 5000000 | head -c 33554432 > in
+  /usr/bin/time -f %M "$OURS" -1 -p 2 -c in 2> rss1 > in.gz
+  /usr/bin/time -f %M "$OURS" -d -p 2 -c in.gz 2> rss2 | cmp - in
+  # Were 14.2 and 16.4-17.2 MiB: block and member buffers shared one pool
+  # (every one faulted in whole), windows of 2 x threads + 2 jobs and a
+  # writer queue of 4 MiB. Now 11.3 and 12.4 MiB.
+  (( $(tail -1 rss1) < 12800 ))
+  (( $(tail -1 rss2) < 14336 ))
+}
+
 # Issue 8: decoder
 
 @test "an end-of-stream flag on a data member is corrupt, named with member and offset" {
