@@ -6,6 +6,16 @@
 load ../helpers
 load helpers
 
+# The 17,000 KiB log of the RECIPES and README cases (big enough that
+# fpga-split -n 16 cuts at whole 1 MiB blocks) and fpga-gzip's output for
+# it, made once for the file.
+setup_file() {
+  mkdir -p "$BATS_FILE_TMPDIR/big"
+  make_text "$BATS_FILE_TMPDIR/big/big.log" 17000
+  touch -d '2022-02-02' "$BATS_FILE_TMPDIR/big/big.log"
+  "$OURS" -c "$BATS_FILE_TMPDIR/big/big.log" > "$BATS_FILE_TMPDIR/big/want.gz"
+}
+
 # The SECURITY section's commands as the page prints them, with the
 # server's address put in a network namespace of its own (else a free port
 # on 127.0.0.1).
@@ -74,8 +84,7 @@ load helpers
   start_server b --models "$PWD/models"; PB=$PORT
   ssh_ok=""
   if sshd_possible; then start_sshd; ssh_ok=1; fi
-  make_text big 17000
-  touch -d '2022-02-02' big
+  cp -p "$BATS_FILE_TMPDIR/big/big.log" big
   if [ -n "$have_cnv" ]; then
     for i in 1 2 3 4 5; do cat "$DATA/images/deer.bin" "$DATA/images/cifar10-test-0000.bin"; done > batch
   fi
@@ -92,7 +101,7 @@ load helpers
         printf '2/http://127.0.0.1:%s\n2/http://127.0.0.1:%s\n' "$PA" "$PB" > hosts.txt
       else
         cp -p ../big big.log
-        "$OURS" -c big.log > want
+        cp "$BATS_FILE_TMPDIR/big/want.gz" want
         if grep -q 'SSH' <(grep -B3 -F "$(head -c 40 "../$b")" ../recipes); then
           [ -n "$ssh_ok" ] || exit 77
           printf 'testhost\nssh://%s@testhost\n' "$(id -un)" > hosts.txt
@@ -127,9 +136,8 @@ load helpers
   sed -i "s|node1:8437|127.0.0.1:$P1|; s|me@node3:2222|$(id -un)@node3:$SSHPORT|" hosts.txt
   printf 'Host node2 node3\n  HostName 127.0.0.1\n  Port %s\n  IdentityFile %s/userkey\n  IdentitiesOnly yes\n  UserKnownHostsFile %s/known_hosts\n  StrictHostKeyChecking accept-new\n  LogLevel ERROR\n' \
     "$SSHPORT" "$BATS_TEST_TMPDIR" "$BATS_TEST_TMPDIR" >> "$BATS_TEST_TMPDIR/ssh_config"
-  make_text big.log 17000
-  touch -d '2023-03-03' big.log
-  "$OURS" -c big.log > want.gz
+  cp -p "$BATS_FILE_TMPDIR/big/big.log" big.log
+  cp "$BATS_FILE_TMPDIR/big/want.gz" want.gz
   # Every ssh started is logged: both SSH lines must be used.
   printf '#!/bin/sh\necho "$*" >> %s/ssh-runs\nexec %s "$@"\n' "$BATS_TEST_TMPDIR" "$FPGA_REMOTE_SSH" > "$BATS_TEST_TMPDIR/logssh"
   chmod +x "$BATS_TEST_TMPDIR/logssh"

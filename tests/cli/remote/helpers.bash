@@ -382,3 +382,45 @@ board_up() { # log pid
   cat "$1" >&2
   return 1
 }
+
+# ---- Models made with numpy, once a file ------------------------------------
+
+# Importing numpy costs 0.2-0.3 s of CPU a python3: need_numpy asks once a
+# file (the answer kept in the file's directory), and fbnn_cache, called from
+# setup_file, makes random_fbnn.py's models and images for every "SPEC SEED N"
+# given in one python3 (and answers need_numpy's question); random_fbnn
+# (random_fbnn.py's arguments) copies one from there, or runs random_fbnn.py
+# when the cache has none. The bytes are random_fbnn.py's: it draws from
+# numpy's generator seeded with SEED alone.
+need_numpy() {
+  local f=$BATS_FILE_TMPDIR/numpy
+  [ -f "$f" ] || { "$PY" -c 'import numpy' 2>/dev/null && echo yes > "$f" || echo no > "$f"; }
+  [ "$(<"$f")" = yes ] || skip "python3-numpy is not installed"
+}
+fbnn_cache() { # "SPEC SEED N"...
+  mkdir -p "$BATS_FILE_TMPDIR/fbnn"
+  "$PY" - "$RANDOM_MODEL" "$BATS_FILE_TMPDIR/fbnn" "$@" 2>/dev/null <<'EOF' || true
+import os, runpy, sys
+script, d = sys.argv[1], sys.argv[2]
+try:
+    import numpy
+except ImportError:
+    open(os.path.join(d, "../numpy"), "w").write("no\n")
+    sys.exit(0)
+open(os.path.join(d, "../numpy"), "w").write("yes\n")
+for spec in sys.argv[3:]:
+    s, seed, n = spec.split()
+    k = "%s/%s-%s-%s" % (d, s, seed, n)
+    sys.argv = [script, s, seed, k + ".fbnn", k + ".idx", n]
+    runpy.run_path(script, run_name="__main__")
+EOF
+}
+random_fbnn() { # spec seed model images n
+  local k=$BATS_FILE_TMPDIR/fbnn/$1-$2-$5
+  if [ -f "$k.fbnn" ] && [ -f "$k.idx" ]; then
+    cp "$k.fbnn" "$3"
+    [ "$4" = /dev/null ] || cp "$k.idx" "$4"
+  else
+    "$PY" "$RANDOM_MODEL" "$@"
+  fi
+}

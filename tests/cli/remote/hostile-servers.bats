@@ -23,10 +23,13 @@ teardown() {
 }
 
 # models/conv.fbnn and conv-idx3-ubyte (60 images of 9x9x2) and a local
-# run's answers for it.
+# run's answers for it; made once for the file (fbnn_cache, helpers.bash).
+setup_file() {
+  fbnn_cache "fixed-conv 7 60" "fixed-conv 7 300"
+}
 conv_model() {
   mkdir -p models
-  "$PY" "$RANDOM_MODEL" fixed-conv 7 models/conv.fbnn conv-idx3-ubyte 60
+  random_fbnn fixed-conv 7 models/conv.fbnn conv-idx3-ubyte 60
 }
 
 # Nothing but the inputs is left: no output, no temporary file.
@@ -161,7 +164,7 @@ only_inputs() { # expected names, sorted
 @test "failover back and forth: two hosts that each cut every third answer; no chunk or batch lost or doubled" {
   need_numpy
   mkdir -p models
-  "$PY" "$RANDOM_MODEL" fixed-conv 7 models/conv.fbnn conv-idx3-ubyte 300
+  random_fbnn fixed-conv 7 models/conv.fbnn conv-idx3-ubyte 300
   "$INFER" -q --model models/conv.fbnn -s conv-idx3-ubyte > l.tsv
   make_text t1 1500
   "$GZ" -k -b 16K t1
@@ -286,21 +289,31 @@ EOF
   sed 's/[0-9][0-9]*/7/g' m > m.bad
   grep -v '\.001' m > m.none || true
   mismatches=0
+  # Each case's two directories are copies of base/ (plain copies: new
+  # times, no chunk attributes); the runs cd in and out in this shell, not
+  # in a subshell each, and files are read with $(<FILE): a fork of this
+  # shell costs as much as a case's own work.
+  mkdir base
+  cp conv-idx3-ubyte* lab-* huge-idx3-ubyte wide-idx3-ubyte cut-idx3-ubyte m m.bad m.none base/
+  local st err
   while IFS='|' read -r args input setup; do
     trim args input setup
-    rm -rf L Rm; mkdir L Rm
-    for d in L Rm; do
-      cp conv-idx3-ubyte* lab-* huge-idx3-ubyte wide-idx3-ubyte cut-idx3-ubyte m m.bad m.none "$d"/
-      (cd "$d" && eval "$setup")
-    done
+    rm -rf L Rm
+    cp -R base L
+    cp -R base Rm
+    [ -z "$setup" ] || for d in L Rm; do (cd "$d" && eval "$setup"); done
     src=/dev/null
     if [ -n "$input" ]; then src=${input#<}; fi
+    cd L
     # shellcheck disable=SC2086
-    (cd L && st=0 && { "$INFER" -q --model ../models/conv.fbnn $args < "$src" > stdout 2> stderr || st=$?; } && echo $st > status)
+    st=0; "$INFER" -q --model ../models/conv.fbnn $args < "$src" > stdout 2> stderr || st=$?; echo $st > status
+    cd ../Rm
     # shellcheck disable=SC2086
-    (cd Rm && st=0 && { "$R" "$H" fpga-infer -q --model conv $args < "$src" > stdout 2> stderr || st=$?; } && echo $st > status)
+    st=0; "$R" "$H" fpga-infer -q --model conv $args < "$src" > stdout 2> stderr || st=$?; echo $st > status
+    cd ..
     sed -i "s|^fpga-remote: $H: |fpga-infer: |; s|^fpga-remote: |fpga-infer: |" Rm/stderr
-    echo "$(cat L/status) $args: $(head -c 150 L/stderr)" >> cases.log
+    err=$(<L/stderr)
+    echo "$(<L/status) $args: ${err:0:150}" >> cases.log
     if ! diff -r --no-dereference L Rm > diff.out 2>&1; then
       echo "MISMATCH: $args <$input> [$setup]"; cat diff.out
       mismatches=$((mismatches + 1))

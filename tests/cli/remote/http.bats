@@ -125,12 +125,14 @@ load helpers
   start_server s1
   make_text f 40
   "$OURS" -c -b 8K f > good.gz
-  size=$(stat -c %s good.gz)
   mismatches=0
+  # (Outputs go to files read with $(<FILE), which forks nothing: a fork
+  # of this shell costs about what a check's own work does.)
   check() { # file
-    local ls rs lo ro
-    lo=$("$OURS" -t "$1" 2>&1) && ls=0 || ls=$?
-    ro=$("$R" --chunk 8K http://127.0.0.1:$PORT fpga-gzip -t "$1" 2>&1) && rs=0 || rs=$?
+    local ls=0 rs=0 lo ro
+    "$OURS" -t "$1" > l.msg 2>&1 || ls=$?
+    "$R" --chunk 8K http://127.0.0.1:$PORT fpga-gzip -t "$1" > r.msg 2>&1 || rs=$?
+    lo=$(<l.msg) ro=$(<r.msg)
     # Remote messages name the host, except where the client decided alone.
     ro=${ro#fpga-remote: }
     ro=${ro#http://127.0.0.1:$PORT: }
@@ -140,20 +142,28 @@ load helpers
     fi
   }
   # Truncation at every member boundary and at a few points inside members;
-  # every third of those points in make test, all in make test-long.
-  local m
-  m=$(long_step 3)
-  for cut in $(seq 1 $((97 * m)) "$size") $((size - 36)) $((size - 1)); do
-    head -c "$cut" good.gz > t.gz
-    check t.gz
+  # every third of those points in make test, all in make test-long. Bit
+  # flips across the file (headers, FT sizes, deflate data, trailers). The
+  # damaged copies are written by one python3, not a head, cp, od and dd
+  # each.
+  "$PY" - good.gz "$(long_step 3)" <<'EOF'
+import sys
+d = open(sys.argv[1], "rb").read()
+m, n = int(sys.argv[2]), len(d)
+for cut in list(range(1, n + 1, 97 * m)) + [n - 36, n - 1]:
+    open("cut-%05d.gz" % cut, "wb").write(d[:cut])
+for off in list(range(0, 41)) + list(range(41, n, 61 * m)):
+    b = bytearray(d)
+    b[off] ^= 16
+    open("flip-%05d.gz" % off, "wb").write(b)
+EOF
+  local f checked=0
+  for f in cut-*.gz flip-*.gz; do
+    check "$f"
+    checked=$((checked + 1))
   done
-  # Bit flips across the file (headers, FT sizes, deflate data, trailers).
-  for off in $(seq 0 40) $(seq 41 $((61 * m)) $((size - 1))); do
-    cp good.gz b.gz
-    byte=$(od -An -tu1 -j "$off" -N1 good.gz | tr -d ' ')
-    printf "\\x$(printf %02x $((byte ^ 16)))" | dd of=b.gz bs=1 seek="$off" conv=notrunc 2>/dev/null
-    check b.gz
-  done
+  echo "$checked damaged copies checked"
+  [ "$checked" -gt 100 ]
   [ "$mismatches" -eq 0 ]
   # The server survived all of it.
   curl -sf "http://127.0.0.1:$PORT/v1/health" > /dev/null
@@ -210,9 +220,10 @@ PY
   grep -qx 'request: GET /v1/health HTTP/1.1' alpn.out
 }
 
-@test "client memory stays bounded: 200 MB through fpga-remote fpga-gzip -c and -dc" {
+@test "client memory stays bounded: 128 MB through fpga-remote fpga-gzip -c and -dc" {
   start_server s1
-  yes 'a line of a log that repeats, with some words in it 0123456789' | head -c 200M > big
+  # (More than the 96 MiB bound: a client that held it all would fail.)
+  yes 'a line of a log that repeats, with some words in it 0123456789' | head -c 128M > big
   /usr/bin/time -f '%M' -o rss.c "$R" http://127.0.0.1:$PORT fpga-gzip -c big > big.gz
   /usr/bin/time -f '%M' -o rss.d "$R" http://127.0.0.1:$PORT fpga-gzip -dc big.gz | cmp - big
   echo "client peak RSS: $(cat rss.c) KiB compressing, $(cat rss.d) KiB decompressing"

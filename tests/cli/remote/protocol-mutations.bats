@@ -18,8 +18,11 @@
 # a bit flipped at every 12th header byte (every 20th for -t), a cut at
 # every 48th and at each frame's end, bodies at 2 offsets, the length and
 # status of the first frame edited. A flip is one bit a byte, the bit going round with
-# the offset. tests/unit/remote_frames_test.cpp flips every bit of every
-# header byte, in process.
+# the offset. Those are make test-long's steps; make test takes every 6th
+# of the server side's header offsets (every 6th byte of the compress
+# stream's headers, ...: its bodies and every field edit still all) and
+# every 3rd of the client side's. tests/unit/remote_frames_test.cpp flips
+# every bit of every header byte, in process.
 
 load ../helpers
 load helpers
@@ -48,9 +51,9 @@ capture() { # name client-args...
 }
 
 # The server-side mutations of NAME.req, at every EVERY-th header byte (in
-# make test-long; every 3 x EVERY-th in make test, for time).
+# make test-long; every 6 x EVERY-th in make test, for CPU time).
 server_mutations() { # name every serve-command...
-  local name=$1 every=$(( $2 * $(long_step 3) ))
+  local name=$1 every=$(( $2 * $(long_step 6) ))
   shift 2
   "$PY" "$FRAMES" specs requests "$name.req" "$every" 6 > "$name.specs"
   "$PY" "$FRAMES" server "$name.req" "$name.specs" 20 "$@"
