@@ -247,7 +247,7 @@ setup_file() {
   command -v dpkg-deb >/dev/null && command -v dpkg-shlibdeps >/dev/null || skip "no dpkg-dev"
   BUILD_DIR=${FPGA_BUILD_DIR:-$FPGA_BIN/..}
   DESTDIR=$PWD/stage cmake --install "$BUILD_DIR" --prefix /usr > install.log 2>&1 || { cat install.log; false; }
-  LINTIAN=0 DEB_VERSION=0.0.1 DEB_MAINTAINER="t <t@example.org>" "$FPGA_SOURCE_DIR/scripts/make-deb.sh" --package stage out > pkg.log 2>&1 || { cat pkg.log; false; }
+  LINTIAN=0 DEB_XZ_LEVEL=0 DEB_VERSION=0.0.1 DEB_MAINTAINER="t <t@example.org>" "$FPGA_SOURCE_DIR/scripts/make-deb.sh" --package stage out > pkg.log 2>&1 || { cat pkg.log; false; }
   deb=$(ls out/*.deb)
   dpkg-deb -f "$deb" Description | tee desc
   grep -q 'fpga-remote' desc
