@@ -4,7 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <cstdlib>
 #include <fstream>
 #include <thread>
@@ -131,6 +135,46 @@ TEST(AsyncSink, KeepsUpToMaxSpareWrittenBuffers) {
   for (int i = 0; i < 10; ++i) reused += s.acquire().capacity() >= 1000 ? 1 : 0;
   EXPECT_EQ(reused, 6);
   EXPECT_EQ(inner.v.size(), 10000u);
+}
+
+// With a byte bound, small buffers queue many at a time (BGZF's 64 KiB
+// outputs, one futex hand-off each otherwise: issue 26) and a buffer that
+// would pass the bound waits for the writer; order is kept.
+TEST(AsyncSink, QueuesSmallBuffersUpToTheByteBound) {
+  struct Held : fpgaio::Sink {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool open = false;
+    std::vector<std::size_t> sizes;
+    void write(const std::uint8_t*, std::size_t n) override {
+      std::unique_lock<std::mutex> lk(mu);
+      cv.wait(lk, [&] { return open; });
+      sizes.push_back(n);
+    }
+    void flush() override {}
+  } inner;
+  fpgaio::AsyncSink s(inner, 16, 0, 1000);
+  std::atomic<int> done{0};
+  std::thread t([&] {
+    s.write(fpgaio::Bytes(100, 0));  // taken by the writer, which holds it
+    for (int i = 0; i < 9; ++i, ++done) s.write(fpgaio::Bytes(100, 1));
+    s.write(fpgaio::Bytes(200, 2));  // 900 + 200 queued > 1000: waits
+    ++done;
+  });
+  for (int i = 0; i < 10000 && done < 9; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_EQ(done.load(), 9);  // nine queued while the writer is held
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(done.load(), 9);  // and the tenth waits (never passes while held)
+  {
+    std::lock_guard<std::mutex> lk(inner.mu);
+    inner.open = true;
+  }
+  inner.cv.notify_all();
+  t.join();
+  s.flush();
+  std::vector<std::size_t> want(10, 100);
+  want.push_back(200);
+  EXPECT_EQ(inner.sizes, want);
 }
 
 // Every OutputFile test runs with unnamed temporaries (O_TMPFILE) and with

@@ -236,7 +236,11 @@ class NullSink : public Sink {
 // keeps up to `max_spare` written ones (default: max_pending) for acquire().
 class AsyncSink : public Sink {
  public:
-  explicit AsyncSink(Sink& inner, std::size_t max_pending = 4, std::size_t max_spare = 0);
+  // At most max_pending buffers queued and, when max_pending_bytes is not 0,
+  // at most that many bytes (a larger buffer still queues when the queue is
+  // empty): small outputs keep the writer fed, large ones few pages apart.
+  explicit AsyncSink(Sink& inner, std::size_t max_pending = 4, std::size_t max_spare = 0,
+                     std::size_t max_pending_bytes = 0);
   ~AsyncSink() override;  // waits; errors not collected by flush() are dropped
   void write(const std::uint8_t* data, std::size_t n) override;
   void write(Bytes&& buf);  // takes ownership, no copy
@@ -246,7 +250,7 @@ class AsyncSink : public Sink {
  private:
   void run();
   Sink& inner_;
-  std::size_t max_pending_, max_spare_;
+  std::size_t max_pending_, max_spare_, max_pending_bytes_, queued_bytes_ = 0;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Bytes> queue_;

@@ -519,14 +519,19 @@ DecompressResult Decoder::run(Sink& sink) {
   unsigned threads = d.opt.threads ? d.opt.threads : 1;
   // Written outputs come back for the next members' (a window's worth).
   const std::size_t spares = std::min<std::size_t>(2 * threads + 8, kMaxSpares);
-  // One queued output keeps the writer busy (it writes a MiB in a fraction
+  // A MiB of queued output keeps the writer busy (it writes a MiB in a fraction
   // of the time a MiB takes to inflate); each further one, and each job in
   // the pool's window beyond one queued per worker, is a MiB more to fault
   // in. Own -6 members of 256 MiB of the access log, -p 2: 4,000 page
   // faults and 0.37 s of CPU with a queue of 4 and a window of 2t + 2,
   // 2,960 and 0.29-0.31 s with 2 and t + 2, 2,070-2,700 and 0.27 s with 1
   // and t + 2 (two igzip -d on the halves: 1,640 and 0.26 s; issue 26).
-  AsyncSink out(sink, 1, spares);
+  // The bound is in bytes (a MiB, up to 16 buffers), not one buffer: BGZF's
+  // 64 KiB members queued one at a time cost a futex hand-off each, and
+  // bgzip -d's files went from 0.95 to 1.32 ns/B of CPU (bench/gzip.sh
+  // QUICK=1 BENCH_MB=512, quiet machine); with the byte bound, equal to
+  // before again, and own -6 members keep their 2,160 page faults.
+  AsyncSink out(sink, 16, spares, kOutChunk);
   StreamInflater inf;
   const bool list_only = d.opt.list_only;
   std::uint64_t in_pool = 0;  // bytes held by members in the pool

@@ -456,10 +456,11 @@ void Input::learn_stream_size(std::size_t probe) {
   copy = -1;
 }
 
-AsyncSink::AsyncSink(Sink& inner, std::size_t max_pending, std::size_t max_spare)
+AsyncSink::AsyncSink(Sink& inner, std::size_t max_pending, std::size_t max_spare, std::size_t max_pending_bytes)
     : inner_(inner),
       max_pending_(max_pending ? max_pending : 1),
       max_spare_(max_spare ? max_spare : max_pending_),
+      max_pending_bytes_(max_pending_bytes),
       thread_([this] { run(); }) {}
 
 AsyncSink::~AsyncSink() {
@@ -487,8 +488,13 @@ void AsyncSink::write(const std::uint8_t* data, std::size_t n) {
 
 void AsyncSink::write(Bytes&& buf) {
   std::unique_lock<std::mutex> lk(mu_);
-  cv_.wait(lk, [&] { return queue_.size() < max_pending_ || error_; });
+  cv_.wait(lk, [&] {
+    return error_ || queue_.empty() ||
+           (queue_.size() < max_pending_ &&
+            (max_pending_bytes_ == 0 || queued_bytes_ + buf.size() <= max_pending_bytes_));
+  });
   if (error_) std::rethrow_exception(error_);
+  queued_bytes_ += buf.size();
   queue_.push_back(std::move(buf));
   cv_.notify_all();
 }
@@ -508,6 +514,7 @@ void AsyncSink::run() {
     if (queue_.empty()) return;
     Bytes b = std::move(queue_.front());
     queue_.pop_front();
+    queued_bytes_ -= b.size();
     busy_ = true;
     lk.unlock();
     try {
