@@ -5,6 +5,12 @@ PREFIX ?= /usr/local
 BUILD  ?= build
 JOBS   ?= $(shell nproc)
 CMAKE_FLAGS ?=
+# Unity build (CMake's UNITY_BUILD: a target's sources compiled in batches
+# of eight, each batch one translation unit): a fresh build takes about 20%
+# less CPU (230 -> 185 s here, the headers parsed once a batch, not once a
+# file), which `make test` on a fresh clone pays twice (host and armhf).
+# UNITY=OFF for work that recompiles one file at a time.
+UNITY ?= ON
 
 .PHONY: all deps build demo test test-long install deb bench stress fuzz model onnx clean armhf armhf-configure armhf-compile test-armhf-long
 
@@ -14,7 +20,7 @@ deps:
 	@scripts/install-deps.sh
 
 $(BUILD)/CMakeCache.txt:
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS)
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=$(PREFIX) -DCMAKE_UNITY_BUILD=$(UNITY) $(CMAKE_FLAGS)
 
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
@@ -34,7 +40,7 @@ armhf: armhf-configure
 	$(ARMHF_COMPILE)
 armhf-configure:
 	@scripts/install-deps.sh --armhf
-	@[ -f $(ARMHF_BUILD)/CMakeCache.txt ] || cmake -S . -B $(ARMHF_BUILD) -DCMAKE_BUILD_TYPE=Release \
+	@[ -f $(ARMHF_BUILD)/CMakeCache.txt ] || cmake -S . -B $(ARMHF_BUILD) -DCMAKE_BUILD_TYPE=Release -DCMAKE_UNITY_BUILD=$(UNITY) \
 	  -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/armhf-toolchain.cmake -DCMAKE_INSTALL_PREFIX=$(PREFIX)
 # The compile alone: `make test` runs it as its first ctest entry
 # (armhf.build, tests/CMakeLists.txt), so that the host's tests run while it

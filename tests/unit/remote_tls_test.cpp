@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 
@@ -39,7 +40,10 @@ class Pki : public ::testing::Test {
         "cat cli.pem cli.key > both.pem && chmod 600 *.key";
     openssl_ok = std::system(("command -v openssl >/dev/null && (" + script + ")").c_str()) == 0;
   }
-  static void TearDownTestSuite() { std::system(("rm -rf " + dir).c_str()); }
+  static void TearDownTestSuite() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
   void SetUp() override {
     if (!openssl_ok) GTEST_SKIP() << "openssl is not installed (scripts/install-deps.sh)";
   }

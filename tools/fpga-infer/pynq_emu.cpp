@@ -19,7 +19,7 @@ namespace pynq = fpgaio::pynq;
 
 enum Id { kOverlay, kPoolMib, kFault, kProcesses, kForce, kQuiet, kHelp };
 
-const std::vector<fpgacli::OptionSpec>& specs() {
+const std::vector<fpgacli::OptionSpec>& emu_specs() {
   static const std::vector<fpgacli::OptionSpec> s = {
       {0, "overlay", "NAME", "the loaded bitstream: cnvW1A1 (default) or lfcW1A1", kOverlay},
       {0, "pool-mib", "N", "MiB of DMA pool in the file (default 64)", kPoolMib},
@@ -32,14 +32,14 @@ const std::vector<fpgacli::OptionSpec>& specs() {
   return s;
 }
 
-void print_help() {
+void print_emu_help() {
   const char* p = fpgacli::program_name().c_str();
   std::printf("Usage: %s pynq-emu [OPTION]... FILE\n"
               "Serve FILE as a Pynq-Z1 board with the BNN-PYNQ overlay loaded, for\n"
               "FPGAIO_PYNQ_EMU=FILE %s --device pynq:0, until SIGTERM or SIGINT.\n"
               "Computes from the parameter words the driver wrote, never from a model file.\n\n",
               p, p);
-  std::fputs(fpgacli::format_help(specs()).c_str(), stdout);
+  std::fputs(fpgacli::format_help(emu_specs()).c_str(), stdout);
   std::printf("\nFaults (runs and words count from 1):\n"
               "  lost-done=N     compute run N writes its outputs but never sets ap_done\n"
               "  wrong-score=K   image K of every compute run gets an impossible score\n"
@@ -65,7 +65,7 @@ int pynq_emu_command(const std::vector<std::string>& args) {
   pynq::EmuOptions o;
   bool quiet = false;
   std::vector<std::string> files;
-  fpgacli::parse_options(args, specs(), [&](int id, const std::string& v, const std::string& spelled, bool) {
+  fpgacli::parse_options(args, emu_specs(), [&](int id, const std::string& v, const std::string& spelled, bool) {
     switch (id) {
       case kOverlay:
         o.overlay = pynq::find_overlay(v.c_str());
@@ -82,7 +82,7 @@ int pynq_emu_command(const std::vector<std::string>& args) {
       case kProcesses: o.threads = fpgacli::parse_count(v, 4096, "number of threads"); break;
       case kForce: o.force = true; break;
       case kQuiet: quiet = true; break;
-      case kHelp: print_help(); fpgacli::exit_after_output();
+      case kHelp: print_emu_help(); fpgacli::exit_after_output();
       default: fpgacli::usage_error("pynq-emu: unexpected option " + spelled);
     }
   }, files);

@@ -12,9 +12,13 @@
 #include "fpgaio/pipeline.hpp"
 #include "gzip_kernel.hpp"
 
+#include "../util.hpp"
+
 namespace fpgaio {
 
 namespace {
+
+using util::all_digits;
 
 class CsimPort final : public GzipKernelPort {
  public:
@@ -46,10 +50,6 @@ class CsimPort final : public GzipKernelPort {
 };
 
 static_assert(sizeof(ap_uint<64>) == 8, "ap_uint<64> must be one 64-bit word, as on the AXI port");
-
-bool all_digits(const std::string& s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
 
 class CsimBackend final : public DeviceBackend {
  public:

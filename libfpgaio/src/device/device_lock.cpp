@@ -12,14 +12,13 @@
 
 #include "fpgaio/error.hpp"
 
+#include "../util.hpp"
+
 namespace fpgaio {
 
 namespace {
 
-std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
+using util::env;
 
 // Directory of the per-card lock files: FPGA_LOCK_DIR, else /run/lock (shared
 // by all users), else $XDG_RUNTIME_DIR, else /tmp.

@@ -26,18 +26,17 @@
 #include "fpgaio/error.hpp"
 #include "fpgaio/pynq_driver.hpp"
 
+#include "../util.hpp"
+
 namespace fpgaio {
 
 namespace {
 
+using util::env;
+
 using namespace fpgaio::pynq;
 
 const char kName[] = "pynq:0";
-
-std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
 
 std::string read_small(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -16,9 +16,14 @@
 #include "fpgaio/error.hpp"
 #include "fpgaio/pipeline.hpp"
 
+#include "../util.hpp"
+
 namespace fpgaio {
 
 namespace {
+
+using util::env;
+using util::all_digits;
 
 std::mutex g_mu;
 // Backends added with register_device_backend().
@@ -38,15 +43,6 @@ std::vector<const DeviceBackend*> backends() {
   }
   bs.push_back(table.cpu);
   return bs;
-}
-
-std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
-bool all_digits(const std::string& s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 // A device chosen by a scheduler's slot, not by name: the card then runs

@@ -18,18 +18,17 @@
 #include "fpgaio/finn.hpp"
 #include "xrt_plugin.hpp"
 
+#include "../util.hpp"
+
 namespace fpgaio {
 
 namespace {
 
+using util::env;
+
 std::mutex g_mu;
 std::string g_xclbin;  // set_xclbin()
 std::string g_kernel = "deflate";  // set_xclbin_kernel()
-
-std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
 
 std::string program_dir() {
   char exe[4096];

@@ -17,7 +17,7 @@
 namespace fpgaio::gzip {
 
 namespace {
-constexpr std::size_t kOut = 1 << 20;
+constexpr std::size_t kPackOut = 1 << 20;
 constexpr unsigned kMaxLen = 25;
 
 std::uint8_t byte(ByteReader& in, const char* where) {
@@ -64,7 +64,7 @@ ForeignResult decode_pack(ByteReader& in, Sink& out) {
   }
   const unsigned eob = base[max_len] + leaves[max_len] - 1;
 
-  Bytes obuf(kOut);
+  Bytes obuf(kPackOut);
   std::size_t olen = 0;
   auto flush = [&] {
     if (olen) res.emit(out, obuf.data(), olen);
@@ -89,7 +89,7 @@ ForeignResult decode_pack(ByteReader& in, Sink& out) {
             break;
           }
           obuf[olen++] = literal[idx];
-          if (olen == kOut) flush();
+          if (olen == kPackOut) flush();
           code = len = 0;
         }
       }

@@ -17,7 +17,7 @@ using detail::le32;
 using detail::store_le32;
 
 namespace {
-constexpr std::size_t kOut = 1 << 20;
+constexpr std::size_t kZipOut = 1 << 20;
 constexpr std::uint32_t kLocalSig = 0x04034b50, kDescriptorSig = 0x08074b50;
 constexpr std::uint32_t kCentralSig = 0x02014b50, kEndSig = 0x06054b50;
 
@@ -37,7 +37,7 @@ bool zlib_header_ok(std::uint8_t cmf, std::uint8_t flg) {
 // output's CRC-32 and length. Returns when the stream (and, in zlib mode,
 // its trailer) has ended; the bytes after it stay in `in`.
 void inflate_stream(ByteReader& in, Sink& out, StreamInflater& inf, ForeignResult& res, const char* what) {
-  Bytes ob(kOut);
+  Bytes ob(kZipOut);
   for (;;) {
     if (in.avail() == 0 && in.fill(1 << 16) == 0)
       throw_corrupt(std::string("unexpected end of file in ") + what, Damage::truncated);

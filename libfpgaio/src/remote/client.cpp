@@ -18,6 +18,8 @@
 #include "fpgaio/remote.hpp"
 #include "fpgaio/version.hpp"
 
+#include "../util.hpp"
+
 namespace fpgaio::remote {
 
 namespace {
@@ -25,8 +27,9 @@ namespace {
 // The slowest transfer that is not stalled, in bytes a second (--timeout).
 constexpr std::size_t kMinRate = 1024;
 
-bool all_digits(const std::string& s) {
-  return !s.empty() && s.size() <= 5 && s.find_first_not_of("0123456789") == std::string::npos;
+// A TCP port: 1-65535 in decimal digits.
+bool valid_port(const std::string& s) {
+  return util::all_digits(s) && s.size() <= 5 && std::stoul(s) != 0 && std::stoul(s) <= 65535;
 }
 
 // The health answer must name our version and protocol: every host runs the
@@ -596,7 +599,7 @@ Endpoint parse_endpoint(const std::string& s) {
     }
     if (host.empty()) throw bad("no host name");
     if (port.empty()) throw bad("give the port (http://HOST:PORT)");
-    if (!all_digits(port) || std::stoul(port) == 0 || std::stoul(port) > 65535) throw bad("bad port");
+    if (!valid_port(port)) throw bad("bad port");
     ep.host = host;
     ep.port = static_cast<unsigned>(std::stoul(port));
     return ep;
@@ -606,7 +609,7 @@ Endpoint parse_endpoint(const std::string& s) {
     if (!rest.empty() && rest.back() == '/') rest.pop_back();
     if (auto c = rest.rfind(':'); c != std::string::npos && rest.find(']') == std::string::npos) {
       std::string port = rest.substr(c + 1);
-      if (!all_digits(port) || std::stoul(port) == 0 || std::stoul(port) > 65535) throw bad("bad port");
+      if (!valid_port(port)) throw bad("bad port");
       ep.port = static_cast<unsigned>(std::stoul(port));
       rest = rest.substr(0, c);
     }
@@ -643,7 +646,7 @@ std::vector<Endpoint> read_hosts_file(const std::string& path) {
     line = line.substr(b, e - b + 1);
     unsigned jobs = 1;
     auto slash = line.find('/');
-    if (slash != std::string::npos && slash > 0 && line.find("://") > slash && all_digits(line.substr(0, slash))) {
+    if (slash != std::string::npos && slash > 0 && line.find("://") > slash && slash <= 5 && util::all_digits(line.substr(0, slash))) {
       jobs = static_cast<unsigned>(std::stoul(line.substr(0, slash)));
       if (jobs == 0) jobs = 1;
       line = line.substr(slash + 1);

@@ -11,11 +11,6 @@ namespace fpgaio::remote {
 
 namespace {
 
-std::string json_escape(const std::string& s) {
-  std::string q = json::quote(s);
-  return q.substr(1, q.size() - 2);
-}
-
 const char* kind_name(ErrorKind k) {
   switch (k) {
     case ErrorKind::usage: return "usage";
@@ -114,7 +109,7 @@ std::uint64_t query_number(const std::map<std::string, std::string>& q, const st
 
 Response error_response(int status, const std::string& kind, const std::string& message,
                         std::optional<std::uint64_t> member, std::optional<std::uint64_t> offset) {
-  std::string j = "{\"error\":\"" + json_escape(kind) + "\",\"message\":\"" + json_escape(message) + "\"";
+  std::string j = "{\"error\":" + json::quote(kind) + ",\"message\":" + json::quote(message);
   if (member) j += ",\"member\":" + std::to_string(*member);
   if (offset) j += ",\"offset\":" + std::to_string(*offset);
   j += "}\n";

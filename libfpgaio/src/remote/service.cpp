@@ -19,11 +19,6 @@ namespace fpgaio::remote {
 
 namespace {
 
-std::string json_escape(const std::string& s) {
-  std::string q = json::quote(s);
-  return q.substr(1, q.size() - 2);
-}
-
 // The kind of work a job path needs from a device (Device::kernels).
 const char* job_kernel(const std::string& path) {
   if (path == "/v1/gzip/compress") return "deflate";
@@ -266,15 +261,15 @@ std::string Service::devices_json() const {
   for (const auto& d : devices_->status()) {
     if (!first) j += ',';
     first = false;
-    j += "{\"name\":\"" + json_escape(d.device.name) + "\",\"kind\":\"" + kind(d.device.kind) +
+    j += "{\"name\":" + json::quote(d.device.name) + ",\"kind\":\"" + kind(d.device.kind) +
          "\",\"slots\":" + std::to_string(d.in_service ? d.slots : 0u) + ",\"busy\":" + std::to_string(d.busy) +
          ",\"jobs\":" + std::to_string(d.jobs) + ",\"errors\":" + std::to_string(d.errors) +
          ",\"redone_on_cpu\":" + std::to_string(d.redone) +
          ",\"state\":\"" + (d.in_service ? "ready" : "failed") + "\"";
-    if (!d.problem.empty()) j += ",\"problem\":\"" + json_escape(d.problem) + "\"";
-    j += ",\"description\":\"" + json_escape(d.device.description) + "\",\"kernels\":[";
+    if (!d.problem.empty()) j += ",\"problem\":" + json::quote(d.problem);
+    j += ",\"description\":" + json::quote(d.device.description) + ",\"kernels\":[";
     for (std::size_t i = 0; i < d.device.kernels.size(); ++i)
-      j += (i ? ",\"" : "\"") + json_escape(d.device.kernels[i]) + "\"";
+      j += (i ? "," : "") + json::quote(d.device.kernels[i]);
     j += "]}";
   }
   j += "],\"slots\":" + std::to_string(devices_->slots()) + ",\"busy\":" + std::to_string(devices_->busy()) +

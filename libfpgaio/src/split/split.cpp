@@ -13,9 +13,13 @@
 
 #include "fpgaio/error.hpp"
 
+#include "../util.hpp"
+
 namespace fpgaio::split {
 
 namespace {
+
+using util::all_digits;
 
 // floor(a * b / c) without overflow, for a result that fits 64 bits.
 #ifdef __SIZEOF_INT128__
@@ -78,10 +82,6 @@ std::uint64_t record_chunk_size(const CutOptions& opt) {
                                         std::to_string(opt.record_size) + " bytes)");
   }
   return s;
-}
-
-bool all_digits(const std::string& s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 // -n l/N as GNU split 9.1 cuts: chunk k (from 1) nominally ends at byte
