@@ -4,7 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <iterator>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -364,4 +368,80 @@ TEST(CopyBytes, InTheKernelToAFileByHandToAPipeAndShortSourcesFail) {
 
   fpgaio::NullSink null;
   EXPECT_THROW(fpgaio::copy_bytes(src.fd, 299000, 5000, null, "src"), fpgaio::Error);
+}
+
+namespace {
+
+bool huge_pages_on() {
+  std::ifstream f("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  return sizeof(void*) == 8 && (s.find("[always]") != std::string::npos || s.find("[madvise]") != std::string::npos);
+}
+
+// The VmFlags line of the mapping that holds p in /proc/self/smaps.
+std::string vm_flags_of(const void* p) {
+  std::ifstream f("/proc/self/smaps");
+  std::string line;
+  bool inside = false;
+  auto a = reinterpret_cast<std::uintptr_t>(p);
+  while (std::getline(f, line)) {
+    unsigned long lo = 0, hi = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2 && line.find(':') > line.find(' ')) {
+      inside = a >= lo && a < hi;
+      continue;
+    }
+    if (inside && line.rfind("VmFlags:", 0) == 0) return line;
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(Buffers, SmallOnesComeFromTheHeapLargeOnesAreWholeAdvisedHugePages) {
+  using fpgaio::detail::buffer_mapping;
+  EXPECT_EQ(buffer_mapping(0), 0u);
+  EXPECT_EQ(buffer_mapping(fpgaio::detail::kHugeBuffer - 1), 0u);
+  if (!huge_pages_on()) {
+    EXPECT_EQ(buffer_mapping(fpgaio::detail::kHugeBuffer), 0u);
+    GTEST_SKIP() << "no transparent huge pages here: every buffer is operator new's";
+  }
+  EXPECT_EQ(buffer_mapping(1 << 20), 2u << 20);
+  EXPECT_EQ(buffer_mapping((2 << 20) + 1), 4u << 20);
+  // A block-sized Bytes: 2 MiB-aligned, writable to its end, advised (the
+  // "hg" flag), and the same mapping again after it is freed (cached).
+  const std::uint8_t* first = nullptr;
+  {
+    fpgaio::Bytes b(1 << 20);
+    first = b.data();
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(first) % (2 << 20), 0u);
+    std::memset(b.data(), 0x5a, b.size());
+    EXPECT_EQ(b.back(), 0x5a);
+    EXPECT_NE(vm_flags_of(first).find(" hg"), std::string::npos) << vm_flags_of(first);
+  }
+  fpgaio::Bytes again(1 << 20);
+  EXPECT_EQ(again.data(), first);
+  // Growing past a mapping moves to a larger one with the bytes kept.
+  again[123] = 7;
+  again.resize(5 << 20);
+  EXPECT_EQ(again[123], 7);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(again.data()) % (2 << 20), 0u);
+}
+
+TEST(Buffers, TheCacheOfFreedMappingsIsBounded) {
+  if (!huge_pages_on()) GTEST_SKIP() << "no transparent huge pages here";
+  // Twice the cache in 2 MiB buffers, freed: at most the cache's worth
+  // stays mapped (the rest is unmapped, so its smaps entry is gone).
+  constexpr std::size_t n = 2 * fpgaio::detail::kHugeCache / (2 << 20);
+  std::vector<void*> v;
+  for (std::size_t i = 0; i < n; ++i) v.push_back(fpgaio::detail::alloc_buffer(2 << 20));
+  for (void* p : v) fpgaio::detail::free_buffer(p, 2 << 20);
+  std::size_t still = 0;
+  for (void* p : v) still += !vm_flags_of(p).empty();
+  EXPECT_LE(still, n / 2);
+  // Not bypassed either (other tests' freed buffers may fill part of it).
+  EXPECT_GE(still, n / 4);
+  // What the cache holds is handed out again, newest first.
+  void* p = fpgaio::detail::alloc_buffer(2 << 20);
+  EXPECT_NE(std::find(v.begin(), v.end(), p), v.end());
+  fpgaio::detail::free_buffer(p, 2 << 20);
 }

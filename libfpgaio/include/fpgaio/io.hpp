@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <new>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -19,8 +20,26 @@ namespace fpgaio {
 
 class Dir;  // dir.hpp
 
+namespace detail {
+// Memory for byte buffers. Below kHugeBuffer bytes, operator new. From it
+// up, where the kernel has transparent huge pages (Linux x86-64: enabled
+// "always" or "madvise"), whole 2 MiB pages, 2 MiB-aligned and advised
+// MADV_HUGEPAGE, so that a MiB block faults in once, not 256 times (a
+// fault cost 10-30 us on the development VM: a third of fpga-gzip -d's CPU
+// and 20% of -1's system time were faults on fresh buffers; issue 26).
+// Freed ones are kept for reuse up to kHugeCache bytes. Elsewhere (no THP,
+// 32-bit ARM) operator new for every size.
+constexpr std::size_t kHugeBuffer = std::size_t{1} << 20;
+constexpr std::size_t kHugeCache = std::size_t{32} << 20;
+void* alloc_buffer(std::size_t n);
+void free_buffer(void* p, std::size_t n) noexcept;
+// The bytes alloc_buffer(n) maps (0: it took operator new).
+std::size_t buffer_mapping(std::size_t n);
+}  // namespace detail
+
 // Allocates without zero-filling: buffers are always written before they
-// are read, and zeroing two megabytes a block cost 10% at level 1.
+// are read, and zeroing two megabytes a block cost 10% at level 1. Large
+// ones come from detail::alloc_buffer.
 template <class T>
 struct DefaultInitAllocator : std::allocator<T> {
   template <class U>
@@ -28,6 +47,12 @@ struct DefaultInitAllocator : std::allocator<T> {
     using other = DefaultInitAllocator<U>;
   };
   using std::allocator<T>::allocator;
+  static_assert(alignof(T) <= alignof(std::max_align_t), "over-aligned types need their own allocator");
+  T* allocate(std::size_t n) {
+    if (n > std::size_t(-1) / sizeof(T)) throw std::bad_array_new_length();
+    return static_cast<T*>(detail::alloc_buffer(n * sizeof(T)));
+  }
+  void deallocate(T* p, std::size_t n) noexcept { detail::free_buffer(p, n * sizeof(T)); }
   template <class U>
   void construct(U* p) noexcept {
     ::new (static_cast<void*>(p)) U;
