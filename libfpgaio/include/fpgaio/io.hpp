@@ -21,25 +21,15 @@ namespace fpgaio {
 class Dir;  // dir.hpp
 
 namespace detail {
-// Memory for byte buffers. Below kHugeBuffer bytes, operator new. From it
-// up, where the kernel has transparent huge pages (Linux x86-64: enabled
-// "always" or "madvise"), whole 2 MiB pages, 2 MiB-aligned and advised
-// MADV_HUGEPAGE, so that a MiB block faults in once, not 256 times (a
-// fault cost 10-30 us on the development VM: a third of fpga-gzip -d's CPU
-// and 20% of -1's system time were faults on fresh buffers; issue 26).
-// Freed ones are kept for reuse up to kHugeCache bytes. Elsewhere (no THP,
-// 32-bit ARM) operator new for every size.
-constexpr std::size_t kHugeBuffer = std::size_t{1} << 20;
-constexpr std::size_t kHugeCache = std::size_t{32} << 20;
+// Memory for byte buffers: operator new, except where reserve_huge (below)
+// asks for huge pages.
 void* alloc_buffer(std::size_t n);
 void free_buffer(void* p, std::size_t n) noexcept;
-// The bytes alloc_buffer(n) maps (0: it took operator new).
-std::size_t buffer_mapping(std::size_t n);
 }  // namespace detail
 
 // Allocates without zero-filling: buffers are always written before they
-// are read, and zeroing two megabytes a block cost 10% at level 1. Large
-// ones come from detail::alloc_buffer.
+// are read, and zeroing two megabytes a block cost 10% at level 1. Memory
+// from detail::alloc_buffer.
 template <class T>
 struct DefaultInitAllocator : std::allocator<T> {
   template <class U>
@@ -64,6 +54,24 @@ struct DefaultInitAllocator : std::allocator<T> {
 };
 
 using Bytes = std::vector<std::uint8_t, DefaultInitAllocator<std::uint8_t>>;
+
+namespace detail {
+// Buffers that are filled whole and reused (blocks, members, the writer's)
+// from kHugeBuffer bytes up, where the kernel has transparent huge pages
+// (Linux x86-64, enabled "always" or "madvise"): whole 2 MiB pages,
+// 2 MiB-aligned and advised MADV_HUGEPAGE, so that a MiB block faults in
+// once, not 256 times (a fault cost 10-30 us on the development VM: a
+// third of fpga-gzip -d's CPU and a fifth of -1's system time were faults
+// on fresh buffers; issue 26). Not for buffers filled as data arrives
+// (a request body): a 2 MiB page is resident from its first byte.
+constexpr std::size_t kHugeBuffer = std::size_t{1} << 20;
+// The bytes a huge buffer of n maps: n rounded up to 2 MiB; 0 below
+// kHugeBuffer, on 32-bit and where the kernel's THP is "never".
+std::size_t huge_mapping(std::size_t n);
+// Gives b room for at least `cap` bytes (its bytes kept), on huge pages
+// where huge_mapping(cap) says so. Freed as any other Bytes.
+void reserve_huge(Bytes& b, std::size_t cap);
+}  // namespace detail
 
 namespace detail {
 // The system calls io uses, behind one table so tests can inject EINTR,

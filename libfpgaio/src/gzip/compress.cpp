@@ -49,7 +49,7 @@ class Recycler {
         free_.pop_back();
       }
     }
-    b.reserve(cap);
+    fpgaio::detail::reserve_huge(b, cap);
     return b;
   }
   void put(Bytes&& b) {

@@ -100,7 +100,7 @@ class Pages {
     if (p == MAP_FAILED) throw Error(ErrorKind::io, "out of memory", errno);
     // Huge pages for the 2 MiB-aligned stretches, where the kernel has them
     // (io.hpp, alloc_buffer: a fault a 2 MiB page, not 512).
-    if (fpgaio::detail::buffer_mapping(cap)) ::madvise(p, cap, MADV_HUGEPAGE);
+    if (fpgaio::detail::huge_mapping(cap)) ::madvise(p, cap, MADV_HUGEPAGE);
     return {static_cast<std::uint8_t*>(p), cap};
   }
   void put(std::uint8_t* p, std::size_t cap) {
@@ -150,6 +150,7 @@ class Buffer {
   Buffer(Pages& pages, std::size_t n, Bytes reuse = {}) : pages_(&pages), size_(n) {
     if (n <= kHeapMax) {
       heap_ = reuse.capacity() ? std::move(reuse) : pages.get_heap();
+      fpgaio::detail::reserve_huge(heap_, n);
       heap_.resize(n);
     } else {
       std::tie(map_, cap_) = pages.get(n);

@@ -1,4 +1,5 @@
-// Large byte buffers on transparent huge pages (io.hpp, detail::alloc_buffer).
+// Byte buffers' memory, and huge pages for those that ask (io.hpp,
+// detail::reserve_huge).
 #include <sys/mman.h>
 
 #include <cstdint>
@@ -6,7 +7,7 @@
 #include <cstring>
 #include <mutex>
 #include <new>
-#include <vector>
+#include <unordered_map>
 
 #include "fpgaio/io.hpp"
 
@@ -16,11 +17,9 @@ namespace {
 
 constexpr std::size_t kHugePage = std::size_t{2} << 20;
 
-std::size_t round_huge(std::size_t n) { return (n + kHugePage - 1) & ~(kHugePage - 1); }
-
 // Whether the kernel gives huge pages to an advised mapping: the file says
 // "[always]" or "[madvise]" (not "[never]"), and pointers are 64-bit (a
-// 32-bit process has no address space to round every buffer up to 2 MiB).
+// 32-bit process has no address space to round buffers up to 2 MiB).
 bool huge_pages_usable() {
   if (sizeof(void*) < 8) return false;
   std::FILE* f = std::fopen("/sys/kernel/mm/transparent_hugepage/enabled", "re");
@@ -37,33 +36,24 @@ bool huge_enabled() {
   return on;
 }
 
-// Freed mappings, kept for the next buffer of the same mapped size: a pool
-// that hands out and takes back the same few buffers (a window of blocks)
-// then maps them once.
-struct Cache {
+// The next allocation of this thread is to be huge (set by reserve_huge
+// around its reserve, which allocates once).
+thread_local bool t_huge_next = false;
+
+// The huge mappings and their sizes: free_buffer tells them from operator
+// new's by this, not by their address.
+struct Mappings {
   std::mutex mu;
-  std::vector<std::pair<void*, std::size_t>> free;
-  std::size_t bytes = 0;
+  std::unordered_map<void*, std::size_t> size;
 };
 
-Cache& cache() {
-  static Cache* c = new Cache;  // never destroyed: buffers may be freed by static destructors
-  return *c;
+Mappings& mappings() {
+  static Mappings* m = new Mappings;  // never destroyed: buffers may be freed by static destructors
+  return *m;
 }
 
+// One huge page more than asked, then the unaligned head and tail unmapped.
 void* map_huge(std::size_t size) {
-  {
-    Cache& c = cache();
-    std::lock_guard<std::mutex> lk(c.mu);
-    for (std::size_t i = c.free.size(); i-- > 0;) {
-      if (c.free[i].second != size) continue;
-      void* p = c.free[i].first;
-      c.free.erase(c.free.begin() + static_cast<std::ptrdiff_t>(i));
-      c.bytes -= size;
-      return p;
-    }
-  }
-  // One huge page more than asked, then the unaligned head and tail unmapped.
   std::size_t span = size + kHugePage;
   void* m = ::mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (m == MAP_FAILED) throw std::bad_alloc();
@@ -74,38 +64,59 @@ void* map_huge(std::size_t size) {
   if (tail) ::munmap(reinterpret_cast<void*>(aligned + size), tail);
   void* p = reinterpret_cast<void*>(aligned);
   ::madvise(p, size, MADV_HUGEPAGE);  // advice: without it the buffer still works
-  return p;
-}
-
-void unmap_huge(void* p, std::size_t size) noexcept {
-  Cache& c = cache();
-  {
-    std::lock_guard<std::mutex> lk(c.mu);
-    if (c.bytes + size <= kHugeCache) {
-      try {
-        c.free.emplace_back(p, size);
-        c.bytes += size;
-        return;
-      } catch (...) {
-      }
-    }
+  try {
+    Mappings& ms = mappings();
+    std::lock_guard<std::mutex> lk(ms.mu);
+    ms.size.emplace(p, size);
+  } catch (...) {
+    ::munmap(p, size);
+    throw;
   }
-  ::munmap(p, size);
+  return p;
 }
 
 }  // namespace
 
-std::size_t buffer_mapping(std::size_t n) { return n >= kHugeBuffer && huge_enabled() ? round_huge(n) : 0; }
+std::size_t huge_mapping(std::size_t n) {
+  return n >= kHugeBuffer && huge_enabled() ? (n + kHugePage - 1) & ~(kHugePage - 1) : 0;
+}
 
 void* alloc_buffer(std::size_t n) {
-  if (std::size_t size = buffer_mapping(n)) return map_huge(size);
+  if (t_huge_next) {
+    t_huge_next = false;
+    if (std::size_t size = huge_mapping(n)) return map_huge(size);
+  }
   return ::operator new(n);
 }
 
 void free_buffer(void* p, std::size_t n) noexcept {
   if (!p) return;
-  if (std::size_t size = buffer_mapping(n)) return unmap_huge(p, size);
+  if (n >= kHugeBuffer) {
+    Mappings& ms = mappings();
+    std::unique_lock<std::mutex> lk(ms.mu);
+    auto it = ms.size.find(p);
+    if (it != ms.size.end()) {
+      std::size_t size = it->second;
+      ms.size.erase(it);
+      lk.unlock();
+      ::munmap(p, size);
+      return;
+    }
+  }
   ::operator delete(p);
+}
+
+void reserve_huge(Bytes& b, std::size_t cap) {
+  if (b.capacity() >= cap) return;
+  if (!huge_mapping(cap)) return b.reserve(cap);
+  t_huge_next = true;
+  try {
+    b.reserve(cap);
+  } catch (...) {
+    t_huge_next = false;
+    throw;
+  }
+  t_huge_next = false;
 }
 
 }  // namespace fpgaio::detail

@@ -482,6 +482,7 @@ Bytes AsyncSink::acquire() {
 
 void AsyncSink::write(const std::uint8_t* data, std::size_t n) {
   Bytes b = acquire();
+  detail::reserve_huge(b, n);
   b.assign(data, data + n);
   write(std::move(b));
 }

@@ -223,10 +223,11 @@ assert n > len(a)*0.75, (n, len(a))'
   read -r rss2 faults2 < <(tail -1 rss2)
   if grep -qE '\[(always|madvise)\]' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null &&
     [ "$(getconf LONG_BIT)" = 64 ]; then
-    # Buffers of a MiB and more are whole 2 MiB pages (io.hpp,
-    # alloc_buffer): each faults in once. Were 2,017 and 2,899 faults at
-    # 11.3 and 13.9 MiB with 4 KiB pages; now about 400 and 800 at 23 and
-    # 20 MiB. A window that grew, or buffers not reused, faults more.
+    # Block, member and writer buffers of a MiB and more are whole 2 MiB
+    # pages (io.hpp, reserve_huge): each faults in once. Were 2,017 and
+    # 2,685-2,899 faults at 11.3 and 13.9 MiB with 4 KiB pages; now about
+    # 400 and 1,100 at 23 and 21 MiB. A window that grew, or buffers not
+    # reused, faults more.
     (( faults1 < 800 ))
     (( faults2 < 1400 ))
     (( rss1 < 32768 ))
