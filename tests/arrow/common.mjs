@@ -55,3 +55,8 @@ export function frames(bytes) {
   }
   return out;
 }
+
+// frames.mjs's output: one line a message, OFFSET PREFIX METADATA BODY KIND.
+export function frameLines(bytes) {
+  return frames(bytes).map((m) => `${m.offset} ${m.prefix} ${m.metadata} ${m.body} ${m.kind}`);
+}

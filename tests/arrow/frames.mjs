@@ -5,8 +5,6 @@
 // of tests/cli/split-cat/arrow-js.bats cut and flip bytes at these places.
 //   node frames.mjs FILE
 import { readFileSync } from 'node:fs';
-import { frames } from './common.mjs';
+import { frameLines } from './common.mjs';
 
-for (const m of frames(readFileSync(process.argv[2]))) {
-  console.log(`${m.offset} ${m.prefix} ${m.metadata} ${m.body} ${m.kind}`);
-}
+for (const line of frameLines(readFileSync(process.argv[2]))) console.log(line);

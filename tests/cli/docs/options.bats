@@ -8,16 +8,29 @@ long_options() { # tool
   "$FPGA_BIN/$1" --help | grep -o -- '--[a-z][a-z-]*' | sort -u
 }
 
+# Whether TEXT holds WORD followed by a word boundary (grep's WORD\b).
+has_word() { # text word
+  local end='([^[:alnum:]_]|$)'
+  [[ $2 == *[[:alnum:]_] ]] || end='[[:alnum:]_]'
+  [[ $1 =~ "$2"$end ]]   # "$2" literal: no regular expression
+}
+
+# Each file read once and searched in this shell (a grep a long option and
+# file were some 800 processes).
 check_docs() { # tool
-  local tool=$1 opts missing="" o man_o
+  local tool=$1 opts missing="" o man bash zsh fish
   opts=$(long_options "$tool")
   [ -n "$opts" ]
+  man=$(< "$FPGA_SOURCE_DIR/man/$tool.1")
+  bash=$(< "$FPGA_SOURCE_DIR/completions/bash/$tool")
+  zsh=$(< "$FPGA_SOURCE_DIR/completions/zsh/_$tool")
+  fish=$(< "$FPGA_SOURCE_DIR/completions/fish/$tool.fish")
   for o in $opts; do
-    man_o=${o//-/\\\\-}  # as the man page writes it: \-\-name
-    grep -q -- "$man_o" "$FPGA_SOURCE_DIR/man/$tool.1" || missing="$missing man:$o"
-    grep -q -- "$o\\b" "$FPGA_SOURCE_DIR/completions/bash/$tool" || missing="$missing bash:$o"
-    grep -q -- "$o\\b" "$FPGA_SOURCE_DIR/completions/zsh/_$tool" || missing="$missing zsh:$o"
-    grep -q -- "-l ${o#--}\\b" "$FPGA_SOURCE_DIR/completions/fish/$tool.fish" || missing="$missing fish:$o"
+    # As the man page writes it: \-\-name.
+    [[ $man == *"${o//-/\\-}"* ]] || missing="$missing man:$o"
+    has_word "$bash" "$o" || missing="$missing bash:$o"
+    has_word "$zsh" "$o" || missing="$missing zsh:$o"
+    has_word "$fish" "-l ${o#--}" || missing="$missing fish:$o"
   done
   [ -z "$missing" ] || { echo "$tool missing:$missing"; false; }
 }

@@ -25,7 +25,10 @@ ARROW_JS=${FPGA_ARROW_JS:-/var/cache/fpga-tools/arrow-js}
 JS=$BATS_FILE_TMPDIR/js
 T=$BATS_FILE_TMPDIR/tables
 
-# The tables, written once for the suite by apache-arrow.
+# The tables, written once for the suite by apache-arrow; one node for the
+# suite's checks (tests/arrow/serve.mjs: node and apache-arrow take some
+# 0.45 s of CPU to start, 20 starts were a quarter of the suite's CPU time),
+# stopped by teardown_file (timeout(1) ends it should that never run).
 setup_file() {
   command -v node >/dev/null && [ -d "$ARROW_JS/node_modules/apache-arrow" ] || return 0
   mkdir -p "$JS" "$T"
@@ -33,6 +36,36 @@ setup_file() {
   cp "$FPGA_SOURCE_DIR"/tests/arrow/*.mjs "$JS/"
   ln -s "$ARROW_JS/node_modules" "$JS/node_modules"
   node "$JS/write.mjs" "$T"
+  mkfifo "$JS/in" "$JS/out"
+  timeout 900 node "$JS/serve.mjs" "$JS/in" "$JS/out" < /dev/null > "$JS/serve.log" 2>&1 3>&- &
+  echo $! > "$JS/serve.pid"
+}
+teardown_file() {
+  [ -f "$JS/serve.pid" ] && kill "$(cat "$JS/serve.pid")" 2>/dev/null
+  true
+}
+
+# js SCRIPT ARG...: tests/arrow's check.mjs or frames.mjs with these
+# arguments, run by the suite's node (serve.mjs) in this directory; the exit
+# status and output in $status, $output and $lines, as `run` sets them.
+js() {
+  local reply
+  if ! kill -0 "$(cat "$JS/serve.pid")" 2>/dev/null; then
+    status=1 output="serve.mjs is not running: $(cat "$JS/serve.log")"
+  elif ! timeout 300 bash -c 'printf "%s\0" "$@" > "$0"' "$JS/in" "$PWD" "$@" ||
+       ! reply=$(timeout 300 cat "$JS/out"); then
+    status=1 output="serve.mjs did not answer $*"
+  else
+    status=${reply%%$'\n'*}
+    output=${reply#*$'\n'}
+  fi
+  mapfile -t lines <<< "$output"
+}
+# frames FILE: frames.mjs's lines (where apache-arrow finds each message).
+frames() {
+  js frames.mjs "$1"
+  [ "$status" -eq 0 ] || { echo "frames $1: $output" >&2; return 1; }
+  printf '%s\n' "$output"
 }
 
 setup() {
@@ -46,23 +79,23 @@ setup() {
 }
 
 # check TABLE GROUP [+ GROUP...]: apache-arrow reads the files and compares
-# them with the table (tests/arrow/check.mjs); one node for many files.
+# them with the table (tests/arrow/check.mjs).
 check() {
   local table=$1
   shift
-  run node "$JS/check.mjs" "$T/$table" "$@"
+  js check.mjs "$T/$table" "$@"
   [ "$status" -eq 0 ] || { echo "check $table $*"; echo "$output"; return 1; }
 }
 
 # want TABLE GROUP...: a check to make later, with the case's others, in one
-# node (check_wanted): node and apache-arrow take some 0.3 s to start.
+# request (check_wanted).
 want() {
   local table=$1
   shift
   wanted+=("table=$T/$table" "$@" +)
 }
 check_wanted() {
-  run node "$JS/check.mjs" "${wanted[@]}"
+  js check.mjs "${wanted[@]}"
   [ "$status" -eq 0 ] || { echo "check ${wanted[*]}"; echo "$output"; return 1; }
 }
 
@@ -107,14 +140,14 @@ join_to() {
   # The last byte of the first big record batch's body (a value's, not a
   # length's: apache-arrow's last buffer of the batch is the last column's).
   local off prefix meta body kind
-  read -r off prefix meta body kind < <(node "$JS/frames.mjs" "$T/types.stream" | awk '$5 == "RecordBatch" && $4 > 100000' | head -1)
+  read -r off prefix meta body kind < <(frames "$T/types.stream" | awk '$5 == "RecordBatch" && $4 > 100000' | head -1)
   cp "$T/types.stream" changed
   printf '\x55' | dd of=changed bs=1 seek=$((off + prefix + meta + 8)) conv=notrunc status=none
-  run node "$JS/check.mjs" "$T/types" changed
+  js check.mjs "$T/types" changed
   [ "$status" -eq 1 ]
   [[ "$output" == "check.mjs: changed: batch 8 row "*", want "* ]]
   head -c "$off" "$T/types.stream" > cut
-  run node "$JS/check.mjs" "$T/types" cut
+  js check.mjs "$T/types" cut
   [ "$status" -eq 1 ]
   [[ "$output" == "check.mjs: cut: 325 rows, want 1577 (table rows 0 to 1577)" ]]
 }
@@ -318,7 +351,8 @@ files_test() {
 
 @test "a JS stream cut at message boundaries: the chunks hold the batches before the cut; cut inside a message: one-line error, no chunk left" {
   local off prefix meta body kind rows=0 k=0 sizes groups=()
-  sizes=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).batches.join(" "))' "$T/types.expect.json")
+  # The table's batch sizes, from write.mjs's JSON ("batches":[5,0,1,...]).
+  sizes=$(grep -o '"batches":\[[0-9,]*\]' "$T/types.expect.json" | tr -cs '0-9' ' ')
   read -ra sizes <<< "$sizes"
   while read -r off prefix meta body kind; do
     # Cut before the end-of-stream marker: every batch, no marker.
@@ -342,7 +376,7 @@ files_test() {
       rows=$((rows + sizes[k]))
       k=$((k + 1))
     fi
-  done < <(node "$JS/frames.mjs" "$T/types.stream" | sed -n '1,6p;$p')
+  done < <(frames "$T/types.stream" | sed -n '1,6p;$p')
   check types "${groups[@]}"
 }
 
@@ -355,7 +389,7 @@ files_test() {
   cp "$T/types.stream" "$T/types.arrow" .
   for input in types.stream types.arrow own.arrow; do
     # The second dictionary batch: its metadata length's high byte.
-    read -r off prefix meta body kind < <(node "$JS/frames.mjs" $input | grep DictionaryBatch | sed -n 2p)
+    read -r off prefix meta body kind < <(frames $input | grep DictionaryBatch | sed -n 2p)
     cp $input bad.$input
     local at=$off
     printf '\x40' | dd of=bad.$input bs=1 seek=$((at + prefix - 1)) conv=notrunc status=none
@@ -366,7 +400,7 @@ files_test() {
     [ -z "$(ls out-$input)" ]
   done
   # The continuation marker of a record batch flipped: not a valid message.
-  read -r off prefix meta body kind < <(node "$JS/frames.mjs" "$T/types.stream" | sed -n 6p)
+  read -r off prefix meta body kind < <(frames "$T/types.stream" | sed -n 6p)
   cp "$T/types.stream" mark.stream
   printf '\x7f' | dd of=mark.stream bs=1 seek=$((off + 3)) conv=notrunc status=none
   mkdir -p out-mark
@@ -377,7 +411,7 @@ files_test() {
   # body length flipped; nothing written.
   split_to ok --arrow -n 3 "$T/types.stream"
   local second=${chunks[1]}
-  read -r off prefix meta body kind < <(node "$JS/frames.mjs" "$second" | grep RecordBatch | head -1)
+  read -r off prefix meta body kind < <(frames "$second" | grep RecordBatch | head -1)
   head -c $((off + prefix + meta + body / 2)) "$second" > cut.part
   cp -a "${chunks[0]}" ok.000 && cp -a "$second" ok.001 && cp -a "${chunks[2]}" ok.002 && cp cut.part ok.001
   run "$CAT" -q -o joined ok.000 ok.001 ok.002
