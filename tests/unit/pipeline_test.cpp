@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <stdexcept>
 #include <thread>
 
@@ -78,4 +79,38 @@ TEST(OrderedPool, DeliverNextHandsOverTheOldestResult) {
   pool.drain();
   EXPECT_EQ(seen, (std::vector<int>{0, 1, 2, 3, 4}));
   EXPECT_FALSE(pool.deliver_next());
+}
+
+// A consumer that throws (the writer's EPIPE) while jobs are still queued:
+// the queued ones are dropped, and drain() afterwards (the decoder's error
+// path does it) returns instead of waiting for them forever.
+TEST(OrderedPool, DrainAfterTheConsumerThrewReturnsWithJobsStillQueued) {
+  std::atomic<int> started{0};
+  auto pool = std::make_unique<OrderedPool<int>>(1, 8, [&](int& r) {
+    if (r == 1) throw std::runtime_error("write error: Broken pipe");
+  });
+  try {
+    for (int i = 0; i < 8; ++i)
+      pool->submit([i, &started]() -> int {
+        ++started;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        return i;
+      });
+    pool->drain();
+    FAIL() << "the consumer's error was not thrown";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "write error: Broken pipe");
+  }
+  // Jobs were still queued when it threw (one worker, 20 ms each).
+  EXPECT_LT(started.load(), 8);
+  std::atomic<bool> drained{false};
+  std::thread t([&] {
+    pool->drain();
+    EXPECT_FALSE(pool->deliver_next());
+    drained = true;
+  });
+  for (int i = 0; i < 500 && !drained; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(drained.load()) << "drain() waited for dropped jobs";
+  t.join();
+  EXPECT_THROW(pool->submit([] { return 0; }), std::logic_error);
 }

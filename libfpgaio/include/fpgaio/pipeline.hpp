@@ -10,6 +10,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -53,13 +54,14 @@ class OrderedPool {
   // Rethrows (in order) the exception of a failed job.
   void submit(Job job) {
     std::unique_lock<std::mutex> lk(mu_);
+    if (broken_) throw std::logic_error("OrderedPool: submit after a delivery failed");
     while (next_submit_ - next_consume_ >= slots_.size()) deliver_one(lk);
     Slot& s = slots_[next_submit_ % slots_.size()];
     s.state = State::pending;
     queue_.emplace_back(next_submit_++, std::move(job));
     cv_.notify_all();
     // Deliver whatever is already done, so output flows while input is read.
-    while (next_consume_ < next_submit_ && slots_[next_consume_ % slots_.size()].state != State::pending)
+    while (!broken_ && next_consume_ < next_submit_ && slots_[next_consume_ % slots_.size()].state != State::pending)
       deliver_one(lk);
   }
 
@@ -67,15 +69,19 @@ class OrderedPool {
   // For callers that bound the window by something other than a job count.
   bool deliver_next() {
     std::unique_lock<std::mutex> lk(mu_);
-    if (next_consume_ == next_submit_) return false;
+    if (broken_ || next_consume_ == next_submit_) return false;
     deliver_one(lk);
     return true;
   }
 
   // Waits for every submitted job and delivers the rest of the results.
+  // After a delivery threw (a failed job, or the consumer), there is nothing
+  // more to deliver: the jobs not started were dropped, and drain() returns
+  // at once (it waited for them forever: `fpga-gzip -dc | head` hung when
+  // the writer's EPIPE came while jobs were queued).
   void drain() {
     std::unique_lock<std::mutex> lk(mu_);
-    while (next_consume_ < next_submit_) deliver_one(lk);
+    while (!broken_ && next_consume_ < next_submit_) deliver_one(lk);
   }
 
  private:
@@ -90,6 +96,7 @@ class OrderedPool {
     Slot& s = slots_[next_consume_ % slots_.size()];
     done_cv_.wait(lk, [&] { return s.state != State::pending; });
     if (s.state == State::failed) {
+      broken_ = true;
       // Stop: drop queued work so the pool winds down promptly.
       queue_.clear();
       std::rethrow_exception(s.error);
@@ -103,6 +110,7 @@ class OrderedPool {
       consume_(r);
     } catch (...) {
       lk.lock();
+      broken_ = true;
       queue_.clear();
       throw;
     }
@@ -143,6 +151,7 @@ class OrderedPool {
   std::vector<Slot> slots_;
   std::uint64_t next_submit_ = 0, next_consume_ = 0;
   bool stop_ = false;
+  bool broken_ = false;  // a delivery threw: the queue was dropped, nothing more is delivered
   Consumer consume_;
   std::vector<std::thread> workers_;
 };
