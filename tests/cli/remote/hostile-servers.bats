@@ -157,19 +157,34 @@ only_inputs() { # expected names, sorted
   "$INFER" -q --model models/conv.fbnn -s conv-idx3-ubyte > l.tsv
   start_server up --device cpu --models models
   UP=$PORT
-  for mode in half busy slow trickle endless health-version; do
-    start_hostile "$mode" "$UP"
-    printf 'http://127.0.0.1:%s\nhttp://127.0.0.1:%s\n' "$HPORT" "$UP" > hosts
+  # One mode's runs, its files named for it (MODE.hosts, MODE-r.tsv);
+  # false at the first that fails.
+  failover_runs() { # mode
+    local mode=$1 b=7
+    start_hostile "$mode" "$UP" || return 1
+    printf 'http://127.0.0.1:%s\nhttp://127.0.0.1:%s\n' "$HPORT" "$UP" > "$mode.hosts"
     case $mode in
-      slow | trickle) "$R" --timeout 1 --hosts hosts --chunk 1K fpga-gzip -c -b 1K s1 | cmp - s1.gz ;;
-      *) "$R" --timeout 1 --hosts hosts --chunk 128K fpga-gzip -c -b 64K t1 | cmp - t1.gz ;;
+      slow | trickle)
+        "$R" --timeout 1 --hosts "$mode.hosts" --chunk 1K fpga-gzip -c -b 1K s1 | cmp - s1.gz || return 1
+        b=3 ;;  # (486 bytes a request: as above)
+      *) "$R" --timeout 1 --hosts "$mode.hosts" --chunk 128K fpga-gzip -c -b 64K t1 | cmp - t1.gz || return 1 ;;
     esac
-    case $mode in half | endless) "$R" --timeout 1 --hosts hosts --chunk 128K fpga-gzip -dc t1.gz | cmp - t1 ;; esac
-    b=7; case $mode in slow | trickle) b=3 ;; esac  # (486 bytes a request: as above)
-    "$R" --timeout 1 --hosts hosts --jobs 3 fpga-infer -q --batch $b --model conv -s -o r.tsv conv-idx3-ubyte
-    cmp r.tsv l.tsv
-    rm r.tsv
+    case $mode in
+      half | endless) "$R" --timeout 1 --hosts "$mode.hosts" --chunk 128K fpga-gzip -dc t1.gz | cmp - t1 || return 1 ;;
+    esac
+    "$R" --timeout 1 --hosts "$mode.hosts" --jobs 3 fpga-infer -q --batch $b --model conv -s -o "$mode-r.tsv" conv-idx3-ubyte &&
+      cmp "$mode-r.tsv" l.tsv
+  }
+  for mode in half busy endless health-version; do
+    failover_runs "$mode"
   done
+  # The two that stall wait for --timeout most of their time, and send the
+  # good host only small requests: side by side (the good host gets at
+  # most 8 requests of 1 KiB at once, and answers each in milliseconds).
+  failover_runs slow & p1=$!
+  failover_runs trickle & p2=$!
+  wait "$p1"
+  wait "$p2"
 }
 
 @test "failover back and forth: two hosts that each cut every third answer; no chunk or batch lost or doubled" {
