@@ -255,6 +255,26 @@ start_hostile() { # mode upstream-port
   return 1
 }
 
+# start_hostile for several modes at once: their python3s start side by
+# side (each start is some 0.1 s of CPU but 0.5-1 s of waiting on a loaded
+# machine); HPORTS[MODE] is each one's port.
+start_hostiles() { # upstream-port mode...
+  local T up=$1 m pf
+  shift
+  T=$(remote_state_dir)
+  declare -gA HPORTS=()
+  for m; do
+    "$PY" "$FIXTURES/hostile_server.py" "$T/hostile.$m.port" "$up" "$m" 2>> "$T/hostile.log" &
+    echo $! >> "$T/servers"
+  done
+  for m; do
+    pf=$T/hostile.$m.port
+    for _ in $(seq 200); do [ -f "$pf" ] && break; sleep 0.05; done
+    [ -f "$pf" ] || return 1
+    HPORTS[$m]=$(<"$pf")
+  done
+}
+
 # ---- Boards: fpga-remote serve in namespaces, as a cluster of Pynq-Z1s ----
 
 # Skips unless network namespaces can be made here (root, ip netns allowed).

@@ -42,9 +42,10 @@ only_inputs() { # expected names, sorted
   "$GZ" -k -b 64K t1
   start_server up --device cpu
   UP=$PORT
+  start_hostiles "$UP" compress-other compress-cut compress-json200 decompress-flip decompress-long decompress-short salvage-huge
   mkdir d && cp t1 d/ && cd d
   for mode in compress-other compress-cut compress-json200; do
-    start_hostile "$mode" "$UP"
+    HPORT=${HPORTS[$mode]}
     run "$R" --chunk 128K "http://127.0.0.1:$HPORT" fpga-gzip -b 64K t1
     echo "$mode: $output"
     [ "$status" -eq 1 ]
@@ -53,7 +54,7 @@ only_inputs() { # expected names, sorted
   done
   cp ../t1.gz .
   for mode in decompress-flip decompress-long decompress-short compress-json200 salvage-huge; do
-    start_hostile "$mode" "$UP"
+    HPORT=${HPORTS[$mode]}
     mv t1 keep
     run "$R" --chunk 128K "http://127.0.0.1:$HPORT" fpga-gzip -d t1.gz
     echo "$mode: $output"
@@ -102,17 +103,18 @@ only_inputs() { # expected names, sorted
   "$GZ" -k t1
   start_server up --device cpu
   UP=$PORT
-  start_hostile redirect "$UP"
+  start_hostiles "$UP" redirect health-version ctype-params
+  HPORT=${HPORTS[redirect]}
   run "$R" "http://127.0.0.1:$HPORT" fpga-gzip -c t1
   [ "$status" -eq 1 ]
   [ "$output" = "fpga-remote: http://127.0.0.1:$HPORT: t1: HTTP status 307" ]
   # The server the redirect names never saw a job.
   ! grep -q 'POST /v1/gzip' "$SLOG"
-  start_hostile health-version "$UP"
+  HPORT=${HPORTS[health-version]}
   run "$R" "http://127.0.0.1:$HPORT" fpga-gzip -c t1
   [ "$status" -eq 1 ]
   [[ "$output" == *"version mismatch: http://127.0.0.1:$HPORT runs fpga-remote 9."*"install the same release on every host"* ]]
-  start_hostile ctype-params "$UP"
+  HPORT=${HPORTS[ctype-params]}
   "$R" "http://127.0.0.1:$HPORT" fpga-gzip -c t1 | cmp - t1.gz
   "$R" "http://127.0.0.1:$HPORT" fpga-gzip -dc t1.gz | cmp - t1
 }
@@ -122,19 +124,20 @@ only_inputs() { # expected names, sorted
   "$GZ" -k t1
   start_server up --device cpu
   UP=$PORT
+  start_hostiles "$UP" evil-message bad-escape warnings
   mkdir d && cp -p t1.gz d/ && cd d
-  start_hostile evil-message "$UP"
+  HPORT=${HPORTS[evil-message]}
   run "$R" "http://127.0.0.1:$HPORT" fpga-gzip -dc t1.gz
   [ "$status" -eq 1 ]
   [ "${#lines[@]}" -eq 1 ]
   [[ "$output" != *$'\e'* ]] && [[ "$output" != *$'\a'* ]]
   [[ "$output" == *"bad?]0;owned?nfpga-remote: all fine"* ]]
-  start_hostile bad-escape "$UP"
+  HPORT=${HPORTS[bad-escape]}
   run "$R" "http://127.0.0.1:$HPORT" fpga-gzip -d t1.gz
   [ "$status" -eq 1 ]
   [[ "$output" == *"invalid compressed data"* ]]
   only_inputs t1.gz
-  start_hostile warnings "$UP"
+  HPORT=${HPORTS[warnings]}
   run "$R" "http://127.0.0.1:$HPORT" fpga-gzip -d t1.gz
   [ "$status" -eq 1 ]
   [[ "$output" == *"is not what was asked for (warnings for members that have none)"* ]]
@@ -157,11 +160,12 @@ only_inputs() { # expected names, sorted
   "$INFER" -q --model models/conv.fbnn -s conv-idx3-ubyte > l.tsv
   start_server up --device cpu --models models
   UP=$PORT
+  start_hostiles "$UP" half busy endless health-version slow trickle
   # One mode's runs, its files named for it (MODE.hosts, MODE-r.tsv);
   # false at the first that fails.
   failover_runs() { # mode
     local mode=$1 b=7
-    start_hostile "$mode" "$UP" || return 1
+    HPORT=${HPORTS[$mode]}
     printf 'http://127.0.0.1:%s\nhttp://127.0.0.1:%s\n' "$HPORT" "$UP" > "$mode.hosts"
     case $mode in
       slow | trickle)
@@ -215,8 +219,9 @@ only_inputs() { # expected names, sorted
   conv_model
   start_server up --device cpu --models models
   UP=$PORT
+  start_hostiles "$UP" infer-count infer-class infer-scores models-shape endless
   for mode in infer-count infer-class infer-scores models-shape endless; do
-    start_hostile "$mode" "$UP"
+    HPORT=${HPORTS[$mode]}
     run /usr/bin/time -f '%M' -o rss "$R" --retries 1 "http://127.0.0.1:$HPORT" fpga-infer -q --model conv -s -o r.tsv conv-idx3-ubyte
     # The answer to 60 images is small: a server sending more is cut off
     # long before the client holds much of it.
