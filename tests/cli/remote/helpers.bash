@@ -74,7 +74,11 @@ start_sshd() {
   cp "$T/userkey.pub" "$T/authorized_keys"
   mkdir -p /run/sshd
   # A random loopback port; others on this machine may hold it, so a
-  # daemon that does not come up is tried again on another.
+  # daemon that does not come up is tried again on another. SetEnv SHLVL=1:
+  # bash run by sshd reads the account's ~/.bashrc only as a top-level shell
+  # (SHLVL unset); a shell set-up such as pyenv's init there costs some
+  # 2.5 s of every connection on a loaded machine (0.2 s without), and no
+  # test needs the account's shell set-up (the commands are absolute paths).
   local try
   for try in 1 2 3 4 5; do
     SSHPORT=$(( 20000 + RANDOM % 20000 ))
@@ -90,6 +94,7 @@ UsePAM no
 PermitRootLogin prohibit-password
 PasswordAuthentication no
 KbdInteractiveAuthentication no
+SetEnv SHLVL=1
 EOF
     /usr/sbin/sshd -f "$T/sshd_config" -E "$T/sshd.log" || continue
     for _ in $(seq 100); do [ -s "$T/sshd.pid" ] && break; sleep 0.05; done
@@ -248,6 +253,26 @@ start_hostile() { # mode upstream-port
     sleep 0.05
   done
   return 1
+}
+
+# start_hostile for several modes at once: their python3s start side by
+# side (each start is some 0.1 s of CPU but 0.5-1 s of waiting on a loaded
+# machine); HPORTS[MODE] is each one's port.
+start_hostiles() { # upstream-port mode...
+  local T up=$1 m pf
+  shift
+  T=$(remote_state_dir)
+  declare -gA HPORTS=()
+  for m; do
+    "$PY" "$FIXTURES/hostile_server.py" "$T/hostile.$m.port" "$up" "$m" 2>> "$T/hostile.log" &
+    echo $! >> "$T/servers"
+  done
+  for m; do
+    pf=$T/hostile.$m.port
+    for _ in $(seq 200); do [ -f "$pf" ] && break; sleep 0.05; done
+    [ -f "$pf" ] || return 1
+    HPORTS[$m]=$(<"$pf")
+  done
 }
 
 # ---- Boards: fpga-remote serve in namespaces, as a cluster of Pynq-Z1s ----
