@@ -15,6 +15,8 @@
 
 #include "fpgaio/error.hpp"
 
+#include "../util.hpp"
+
 namespace fpgaio::pynq {
 
 namespace {
@@ -196,12 +198,6 @@ std::string seconds_text(std::int64_t ns) {
   return b;
 }
 
-std::string hex(std::uint64_t v) {
-  char b[24];
-  std::snprintf(b, sizeof b, "0x%08llX", static_cast<unsigned long long>(v));
-  return b;
-}
-
 std::uint64_t fnv(const std::vector<ParamWord>& w) {
   std::uint64_t h = 1469598103934665603ull;
   auto mix = [&](std::uint64_t v) {
@@ -262,7 +258,7 @@ struct Accelerator {
       std::uint32_t got = board->read(reg::num_reps);
       if (got != v)
         throw Error(ErrorKind::device, board->name() + ": no BNN-PYNQ accelerator answers (" + board->describe() +
-                                           "; numReps reads " + hex(got) + " after " + hex(v) +
+                                           "; numReps reads " + util::hex(got, 8) + " after " + util::hex(v, 8) +
                                            " was written): is the " + board->overlay().name + " overlay loaded?");
     }
     board->write(reg::num_reps, 0);

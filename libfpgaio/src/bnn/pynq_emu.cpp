@@ -25,6 +25,8 @@
 #include "fpgaio/bnn.hpp"
 #include "fpgaio/error.hpp"
 
+#include "../util.hpp"
+
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
               "the emulation file is little-endian and is accessed as native words");
 
@@ -48,12 +50,6 @@ void cpu_relax() {
 #elif defined(__arm__) || defined(__aarch64__)
   asm volatile("yield");
 #endif
-}
-
-std::string hex(std::uint64_t v) {
-  char b[24];
-  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
-  return b;
 }
 
 std::string size_text(std::uint64_t bytes) {
@@ -492,12 +488,12 @@ void Emulator::Impl::compute() {
   const std::uint64_t in = get(reg::in_lo) | std::uint64_t{get(reg::in_hi)} << 32;
   const std::uint64_t out = get(reg::out_lo) | std::uint64_t{get(reg::out_hi)} << 32;
   const std::uint64_t in_len = std::uint64_t{n} * ov->in_bytes, out_len = std::uint64_t{n} * ov->out_bytes;
-  const std::string pool_text = "the pool (" + hex(kEmuPoolPhys) + ", " + size_text(pool_size) + ")";
+  const std::string pool_text = "the pool (" + util::hex(kEmuPoolPhys, 1, true) + ", " + size_text(pool_size) + ")";
   auto inside = [&](std::uint64_t a, std::uint64_t len) {
     return a >= kEmuPoolPhys && a - kEmuPoolPhys <= pool_size && len <= pool_size - (a - kEmuPoolPhys);
   };
   auto buffer = [&](const char* what, std::uint64_t a, std::uint64_t per) {
-    return std::string(what) + " buffer (" + hex(a) + ", " + std::to_string(n) + (n == 1 ? " image" : " images") +
+    return std::string(what) + " buffer (" + util::hex(a, 1, true) + ", " + std::to_string(n) + (n == 1 ? " image" : " images") +
            " of " + std::to_string(per) + " bytes)";
   };
   if (!inside(in, in_len))
@@ -506,9 +502,9 @@ void Emulator::Impl::compute() {
     return refuse({kFaultArguments, at + buffer("the output", out, ov->out_bytes) + " is not wholly inside " + pool_text});
   // The accelerator's AXI masters move 64-bit words.
   if (in % 8 || out % 8)
-    return refuse({kFaultArguments, at + "buffer address " + hex(in % 8 ? in : out) + " is not 8-byte aligned"});
+    return refuse({kFaultArguments, at + "buffer address " + util::hex(in % 8 ? in : out, 1, true) + " is not 8-byte aligned"});
   if (n && in < out + out_len && out < in + in_len)
-    return refuse({kFaultArguments, at + "the output buffer (" + hex(out) + ") overlaps the input buffer (" + hex(in) + ")"});
+    return refuse({kFaultArguments, at + "the output buffer (" + util::hex(out, 1, true) + ") overlaps the input buffer (" + util::hex(in, 1, true) + ")"});
   if (n) {
     if (dirty) build();
     const std::uint64_t in_off = in - kEmuPoolPhys, out_off = out - kEmuPoolPhys;

@@ -55,12 +55,6 @@ std::int64_t now_ns() {
       .count();
 }
 
-std::string hex(std::uint64_t v) {
-  char b[24];
-  std::snprintf(b, sizeof b, "0x%llX", static_cast<unsigned long long>(v));
-  return b;
-}
-
 // ---- the emulation file ----
 
 // The header of FPGAIO_PYNQ_EMU's file, checked; nullopt and `why` else.
@@ -208,7 +202,7 @@ class EmuBoard final : public Board {
       return "the emulator refused the run: " + fault_text();
     if (stopped()) return "the emulator of " + path_ + pid_text(pid_) + " has stopped";
     return "the emulator of " + path_ + pid_text(pid_) + " did not set ap_done (control reads " +
-           hex(read(reg::control)) + ")";
+           util::hex(read(reg::control)) + ")";
   }
   std::string check_done() override {
     if (std::uint32_t pid = field(&EmuHeader::emulator_pid); pid != pid_)
@@ -356,7 +350,7 @@ class ZynqBoard final : public Board {
     if (fd < 0) {
       int err = errno;
       throw Error(ErrorKind::device, name_ + ": cannot open " + regs_dev + " for the overlay's registers at " +
-                                         hex(base_) + ": " + std::strerror(err) +
+                                         util::hex(base_) + ": " + std::strerror(err) +
                                          (uio.empty() ? " (run as root, or give the overlay a UIO device)" : ""),
                   err);
     }
@@ -364,7 +358,7 @@ class ZynqBoard final : public Board {
     int err = errno;
     ::close(fd);
     if (p == MAP_FAILED)
-      throw Error(ErrorKind::device, name_ + ": cannot map the registers at " + hex(base_) + " through " + regs_dev + ": " +
+      throw Error(ErrorKind::device, name_ + ": cannot map the registers at " + util::hex(base_) + " through " + regs_dev + ": " +
                                          std::strerror(err), err);
     regs_ = static_cast<volatile std::uint32_t*>(p);
     regs_how_ = uio.empty() ? "/dev/mem" : uio;
@@ -416,8 +410,8 @@ class ZynqBoard final : public Board {
       std::uint32_t c = regs_[reg::control / 4];
       if (!(c & kApStart) && (c & kApIdle)) break;
       if (now_ns() > deadline)
-        throw Error(ErrorKind::device, name_ + ": the accelerator at " + hex(base_) + " is not idle (control reads " +
-                                           hex(c) + " for 10 s): another process is running it, or it is hung");
+        throw Error(ErrorKind::device, name_ + ": the accelerator at " + util::hex(base_) + " is not idle (control reads " +
+                                           util::hex(c) + " for 10 s): another process is running it, or it is hung");
       timespec ts{0, 1000000};
       ::nanosleep(&ts, nullptr);
     }
@@ -441,8 +435,8 @@ class ZynqBoard final : public Board {
   std::uint64_t dma_phys() const override { return phys_; }
   std::uint64_t dma_size() const override { return dma_size_; }
   std::string describe() const override {
-    return "registers at " + hex(base_) + " through " + regs_how_ + ", " + std::to_string(dma_size_ >> 20) +
-           " MiB of DMA memory at " + hex(phys_) + " through " + dma_how_;
+    return "registers at " + util::hex(base_) + " through " + regs_how_ + ", " + std::to_string(dma_size_ >> 20) +
+           " MiB of DMA memory at " + util::hex(phys_) + " through " + dma_how_;
   }
 
   static const Overlay& loaded_overlay_env(const std::string& name) {
@@ -531,7 +525,7 @@ class PynqBackend final : public DeviceBackend {
   static Device board_device(std::uint64_t base) {
     char key[32];
     std::snprintf(key, sizeof key, "pynq-%llx", static_cast<unsigned long long>(base));
-    return make("BNN-PYNQ overlay of this Zynq board at " + hex(base) + " (u-dma-buf memory)", key);
+    return make("BNN-PYNQ overlay of this Zynq board at " + util::hex(base) + " (u-dma-buf memory)", key);
   }
 };
 

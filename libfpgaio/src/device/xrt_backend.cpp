@@ -26,7 +26,7 @@ namespace {
 
 using util::env;
 
-std::mutex g_mu;
+std::mutex g_xrt_mu;
 std::string g_xclbin;  // set_xclbin()
 std::string g_kernel = "deflate";  // set_xclbin_kernel()
 
@@ -42,7 +42,7 @@ std::string program_dir() {
 xrt_plugin::XclbinChoice xclbin_choice() {
   xrt_plugin::XclbinChoice c;
   {
-    std::lock_guard<std::mutex> lk(g_mu);
+    std::lock_guard<std::mutex> lk(g_xrt_mu);
     c.file = g_xclbin;
     c.kernel = g_kernel;
   }
@@ -274,12 +274,12 @@ std::string xrt_unavailable_reason() { return the_backend().note(); }
 bool xrt_runtime_loaded() { return g_xrt_loaded; }
 
 void set_xclbin(const std::string& path) {
-  std::lock_guard<std::mutex> lk(g_mu);
+  std::lock_guard<std::mutex> lk(g_xrt_mu);
   g_xclbin = path;
 }
 
 void set_xclbin_kernel(const std::string& kernel) {
-  std::lock_guard<std::mutex> lk(g_mu);
+  std::lock_guard<std::mutex> lk(g_xrt_mu);
   g_kernel = kernel;
 }
 
