@@ -99,7 +99,7 @@ class Pages {
     void* p = ::mmap(nullptr, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) throw Error(ErrorKind::io, "out of memory", errno);
     // Huge pages for the 2 MiB-aligned stretches, where the kernel has them
-    // (io.hpp, alloc_buffer: a fault a 2 MiB page, not 512).
+    // (io.hpp, huge_mapping: a fault a 2 MiB page, not 512).
     if (fpgaio::detail::huge_mapping(cap)) ::madvise(p, cap, MADV_HUGEPAGE);
     return {static_cast<std::uint8_t*>(p), cap};
   }
