@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "fpgaio/codec.hpp"
 #include "fpgaio/dir.hpp"
 #include "fpgaio/error.hpp"
 
@@ -456,11 +457,13 @@ void Input::learn_stream_size(std::size_t probe) {
   copy = -1;
 }
 
-AsyncSink::AsyncSink(Sink& inner, std::size_t max_pending, std::size_t max_spare, std::size_t max_pending_bytes)
+AsyncSink::AsyncSink(Sink& inner, std::size_t max_pending, std::size_t max_spare, std::size_t max_pending_bytes,
+                     std::size_t wake_bytes)
     : inner_(inner),
       max_pending_(max_pending ? max_pending : 1),
       max_spare_(max_spare ? max_spare : max_pending_),
       max_pending_bytes_(max_pending_bytes),
+      wake_bytes_(wake_bytes),
       thread_([this] { run(); }) {}
 
 AsyncSink::~AsyncSink() {
@@ -468,7 +471,7 @@ AsyncSink::~AsyncSink() {
     std::lock_guard<std::mutex> lk(mu_);
     stop_ = true;
   }
-  cv_.notify_all();
+  work_cv_.notify_one();
   thread_.join();
 }
 
@@ -488,49 +491,94 @@ void AsyncSink::write(const std::uint8_t* data, std::size_t n) {
 }
 
 void AsyncSink::write(Bytes&& buf) {
+  Entry e;
+  e.data = std::move(buf);
+  push(std::move(e));
+}
+
+void AsyncSink::begin_sum() {
+  Entry e;
+  e.op = Entry::Op::begin_sum;
+  push(std::move(e));
+}
+
+void AsyncSink::check_sum(std::uint32_t expected, std::exception_ptr on_mismatch) {
+  Entry e;
+  e.op = Entry::Op::check_sum;
+  e.expected = expected;
+  e.on_mismatch = std::move(on_mismatch);
+  push(std::move(e));
+}
+
+void AsyncSink::push(Entry&& e) {
   std::unique_lock<std::mutex> lk(mu_);
-  cv_.wait(lk, [&] {
+  const std::size_t n = e.data.size();
+  auto room = [&] {
     return error_ || queue_.empty() ||
-           (queue_.size() < max_pending_ &&
-            (max_pending_bytes_ == 0 || queued_bytes_ + buf.size() <= max_pending_bytes_));
-  });
+           (queue_.size() < max_pending_ && (max_pending_bytes_ == 0 || queued_bytes_ + n <= max_pending_bytes_));
+  };
+  if (!room()) {
+    work_cv_.notify_one();  // a sleeping writer is what frees the room
+    room_cv_.wait(lk, room);
+  }
   if (error_) std::rethrow_exception(error_);
-  queued_bytes_ += buf.size();
-  queue_.push_back(std::move(buf));
-  cv_.notify_all();
+  queued_bytes_ += n;
+  queue_.push_back(std::move(e));
+  if (queued_bytes_ >= wake_bytes_ || queue_.size() >= max_pending_) work_cv_.notify_one();
+}
+
+void AsyncSink::wait_written(std::unique_lock<std::mutex>& lk) {
+  if (!queue_.empty()) work_cv_.notify_one();
+  room_cv_.wait(lk, [&] { return (queue_.empty() && !busy_) || error_; });
+  if (error_) std::rethrow_exception(error_);
 }
 
 void AsyncSink::flush() {
   std::unique_lock<std::mutex> lk(mu_);
-  cv_.wait(lk, [&] { return (queue_.empty() && !busy_) || error_; });
-  if (error_) std::rethrow_exception(error_);
+  wait_written(lk);
   lk.unlock();
   inner_.flush();
+}
+
+std::uint32_t AsyncSink::sum() {
+  std::unique_lock<std::mutex> lk(mu_);
+  wait_written(lk);
+  return sum_;
 }
 
 void AsyncSink::run() {
   std::unique_lock<std::mutex> lk(mu_);
   for (;;) {
-    cv_.wait(lk, [&] { return !queue_.empty() || stop_; });
+    work_cv_.wait(lk, [&] { return !queue_.empty() || stop_; });
     if (queue_.empty()) return;
-    Bytes b = std::move(queue_.front());
+    Entry e = std::move(queue_.front());
     queue_.pop_front();
-    queued_bytes_ -= b.size();
-    busy_ = true;
-    lk.unlock();
-    try {
-      if (!error_) inner_.write(b.data(), b.size());
-    } catch (...) {
+    queued_bytes_ -= e.data.size();
+    if (error_) {
+      // Nothing more is written after an error.
+    } else if (e.op == Entry::Op::begin_sum) {
+      summing_ = true;
+      sum_ = 0;
+    } else if (e.op == Entry::Op::check_sum) {
+      summing_ = false;
+      if (sum_ != e.expected)
+        error_ = e.on_mismatch ? e.on_mismatch : std::make_exception_ptr(Error(ErrorKind::corrupt, "CRC-32 mismatch"));
+    } else {
+      busy_ = true;
+      lk.unlock();
+      std::exception_ptr failed;
+      try {
+        if (summing_) sum_ = crc32(sum_, e.data.data(), e.data.size());
+        inner_.write(e.data.data(), e.data.size());
+      } catch (...) {
+        failed = std::current_exception();
+      }
       lk.lock();
-      error_ = std::current_exception();
       busy_ = false;
-      cv_.notify_all();
-      continue;
+      if (failed) error_ = failed;
+      else if (spare_.size() < max_spare_) spare_.push_back(std::move(e.data));
     }
-    lk.lock();
-    busy_ = false;
-    if (spare_.size() < max_spare_) spare_.push_back(std::move(b));
-    cv_.notify_all();
+    room_cv_.notify_all();  // (no system call when nobody waits)
   }
 }
 
