@@ -53,7 +53,7 @@ for corpus in "$linux" "$log"; do
   measure "$OUT/l6.gz" "libdeflate-gzip -6 -c '$corpus'"; check "$OUT/l6.gz" "$corpus"; row "libdeflate-gzip -6" "$bytes" c
   if [ -x "$FG" ]; then
     for l in 1 6; do
-      measure "$OUT/f$l.gz" "'$FG' -$l -p 1 -c '$corpus'"; check "$OUT/f$l.gz" "$corpus"
+      measure "$OUT/f$l.gz" "'$FG' -$l -p 1 -b 1M -c '$corpus'"; check "$OUT/f$l.gz" "$corpus"
       row "fpga-gzip -$l -p 1 (1 MiB blocks)" "$bytes" c
     done
   fi

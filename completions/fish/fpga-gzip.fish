@@ -22,7 +22,7 @@ for cmd in fpga-gzip fpga-gunzip fpga-zcat
     complete -c $cmd -s 1 -l fast -d 'Compress faster (level 1)'
     complete -c $cmd -l best -d 'Compress better (level 9)'
     complete -c $cmd -s p -l processes -x -d 'Number of threads'
-    complete -c $cmd -s b -l blocksize -x -a '128K 256K 1M 4M 16M 64M' -d 'Block size (bare number is KiB)'
+    complete -c $cmd -s b -l blocksize -x -a '128K 256K 1M 2M 4M 16M 64M' -d 'Block size (bare number is KiB)'
     complete -c $cmd -s R -l rsyncable -d 'Content-defined blocks for rsync'
     complete -c $cmd -s z -l zlib -d 'Compress to zlib format (.zz)'
     complete -c $cmd -s K -l zip -d 'Compress to a one-entry zip file (.zip)'

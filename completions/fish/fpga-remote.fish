@@ -55,7 +55,7 @@ complete -c fpga-remote -n '__fish_seen_subcommand_from fpga-gzip fpga-gunzip fp
 complete -c fpga-remote -n '__fish_seen_subcommand_from fpga-gzip fpga-gunzip fpga-zcat' -s 1 -l fast -d 'Compress faster (level 1)'
 complete -c fpga-remote -n '__fish_seen_subcommand_from fpga-gzip fpga-gunzip fpga-zcat' -l best -d 'Compress better (level 9)'
 complete -c fpga-remote -n '__fish_seen_subcommand_from fpga-gzip fpga-gunzip fpga-zcat' -s p -l processes -x -d 'Number of threads'
-complete -c fpga-remote -n '__fish_seen_subcommand_from fpga-gzip fpga-gunzip fpga-zcat' -s b -l blocksize -x -a '128K 256K 1M 4M 16M 64M' -d 'Block size (bare number is KiB)'
+complete -c fpga-remote -n '__fish_seen_subcommand_from fpga-gzip fpga-gunzip fpga-zcat' -s b -l blocksize -x -a '128K 256K 1M 2M 4M 16M 64M' -d 'Block size (bare number is KiB)'
 complete -c fpga-remote -n '__fish_seen_subcommand_from fpga-gzip fpga-gunzip fpga-zcat' -s R -l rsyncable -d 'Content-defined blocks for rsync'
 complete -c fpga-remote -n '__fish_seen_subcommand_from fpga-gzip fpga-gunzip fpga-zcat' -s i -l independent -d 'Accepted for pigz; blocks are always independent'
 complete -c fpga-remote -n '__fish_seen_subcommand_from fpga-gzip fpga-gunzip fpga-zcat' -l progress -d 'Show progress on stderr'

@@ -18,7 +18,7 @@ complete -c fpga-split -l record-size -x -a 3073 -d 'Keep SIZE-byte records whol
 complete -c fpga-split -l idx -d 'The input is an IDX file'
 complete -c fpga-split -l arrow -d 'The input is an Arrow IPC stream or file'
 complete -c fpga-split -l arrow-file -d 'Write Arrow chunks as Arrow IPC files'
-complete -c fpga-split -l align -x -a '0 1M 4M' -d 'With -n N, cut at multiples of SIZE'
+complete -c fpga-split -l align -x -a '0 1M 2M 4M' -d 'With -n N, cut at multiples of SIZE'
 complete -c fpga-split -l directory -x -a '(__fish_complete_directories)' -d 'Write the chunks into DIR'
 complete -c fpga-split -l ranges -d 'Print byte ranges, write nothing'
 complete -c fpga-split -l manifest -r -d 'Write the chunk list to FILE'

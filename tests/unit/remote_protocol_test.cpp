@@ -53,7 +53,7 @@ TEST(RemoteProtocol, CompressJobRoundTripsAndKeepsItsQuery) {
   EXPECT_TRUE(back.rsyncable);
   EXPECT_FALSE(back.end_marker);
   // Defaults: only level, block and end go.
-  EXPECT_EQ(rm::encode_query(rm::encode(rm::GzipCompressJob{}).query), "block=1048576&end=1&level=6");
+  EXPECT_EQ(rm::encode_query(rm::encode(rm::GzipCompressJob{}).query), "block=2097152&end=1&level=6");
   // The job is the library's own settings: a local run's options send as they are.
   fpgaio::gzip::CompressOptions co;
   static_cast<fpgaio::gzip::MemberSettings&>(co) = j;

@@ -19,6 +19,7 @@
 #include "fpgaio/codec.hpp"
 #include "fpgaio/dir.hpp"
 #include "fpgaio/error.hpp"
+#include "fpgaio/gzip.hpp"
 #include "fpgaio/io.hpp"
 #include "fpgaio/split.hpp"
 #include "fpgaio/version.hpp"
@@ -58,7 +59,7 @@ const std::vector<fpgacli::OptionSpec>& specs() {
       {0, "idx", nullptr, "the input is an IDX file: chunks are IDX files with their own headers", kIdx},
       {0, "arrow", nullptr, "the input is an Arrow IPC stream or file: chunks are Arrow streams of whole record batches (-l: rows)", kArrow},
       {0, "arrow-file", nullptr, "write Arrow chunks as Arrow IPC files (with a footer), not streams", kArrowFile},
-      {0, "align", "SIZE", "with -n N, cut at multiples of SIZE (default 1M, the fpga-gzip block; 0: off)", kAlign},
+      {0, "align", "SIZE", "with -n N, cut at multiples of SIZE (default 2M, fpga-gzip's blocks; 0: off)", kAlign},
       {0, "directory", "DIR", "write the chunks into DIR (default: beside the input)", kDir},
       {0, "ranges", nullptr, "write nothing: print byte ranges FILE@INDEX/COUNT:OFFSET+LENGTH", kRanges},
       {0, "manifest", "FILE", "write the chunk list with offsets, lengths and CRC-32s to FILE", kManifest},
@@ -368,7 +369,7 @@ Options parse(int argc, char** argv) {
     fpgacli::usage_error("-n K/N writes chunk K to standard output: --filter and --manifest do not apply");
   if (o.extract && o.ranges && o.elide)
     fpgacli::usage_error("--ranges -n K/N prints chunk K of N as cut: -e does not apply");
-  if (o.cut.count && !o.rr && !o.cut.lines && !o.cut.record_size && !o.idx) o.cut.align = o.align.value_or(1 << 20);
+  if (o.cut.count && !o.rr && !o.cut.lines && !o.cut.record_size && !o.idx) o.cut.align = o.align.value_or(fpgaio::gzip::kDefaultAlign);
   else if (o.align && *o.align > 1) fpgacli::usage_error("--align applies to -n N without l/, --record-size or --idx");
   return o;
 }

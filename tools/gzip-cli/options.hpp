@@ -28,7 +28,7 @@ struct Options {
   std::string suffix = ".gz";
   bool listing_wins = false;  // -l was given: it wins over -t and -d, as in gzip
   unsigned threads = 0;  // 0 = the device's slots
-  std::size_t block_size = 1 << 20;
+  std::size_t block_size = 0;  // -b; 0: fpgaio::gzip::default_block_size(level), after parsing
   std::string device;
   std::string xclbin;  // --xclbin
   std::optional<fpgaio::Engine> engine;

@@ -106,6 +106,47 @@ assert members == 200 * 1024 // 65536 + 1 + 1
 PY
 }
 
+# Issue 26, item 3: 2 MiB blocks from -6 up (smaller than pigz -6), 1 MiB
+# below; -b wins in either order; never a function of -p.
+@test "the default block: 2 MiB from level 6 up, 1 MiB below, whatever -p" {
+  head -c $(( 5 << 20 )) /dev/urandom | od -An -tx1 | head -c $(( 5 << 20 )) > five
+  sizes() { # file.gz: each member's uncompressed size (FT), the end marker's 0 included
+    "$PY" - "$1" <<'PY'
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+pos, out = 0, []
+while pos < len(b):
+    assert b[pos:pos + 2] == b"\x1f\x8b" and b[pos + 12:pos + 14] == b"FT"
+    size, isize = struct.unpack_from("<II", b, pos + 18)
+    assert struct.unpack_from("<I", b, pos + size - 4)[0] == isize  # the trailer's ISIZE
+    out.append(str(isize))
+    pos += size
+print(" ".join(out))
+PY
+  }
+  local two=$(( 2 << 20 )) one=$(( 1 << 20 ))
+  for lv in "" -6 -9 -12 --best; do
+    for p in 1 2 3; do
+      "$OURS" $lv -p $p -c five > f.gz
+      [ "$(sizes f.gz)" = "$two $two $one 0" ]
+    done
+    "$OURS" -dc f.gz | cmp - five
+  done
+  for lv in -1 -3 -5 --fast; do
+    "$OURS" $lv -c five > f.gz
+    [ "$(sizes f.gz)" = "$one $one $one $one $one 0" ]
+  done
+  # -b wins, before or after the level
+  "$OURS" -b 1M -6 -c five > f.gz
+  [ "$(sizes f.gz)" = "$one $one $one $one $one 0" ]
+  "$OURS" -1 -b 2M -c five > f.gz
+  [ "$(sizes f.gz)" = "$two $two $one 0" ]
+  # an input of one default block is one member
+  head -c $two five > b2
+  "$OURS" -c b2 > f.gz
+  [ "$(sizes f.gz)" = "$two" ]
+}
+
 @test "a file cut at a member boundary is detected, naming member and offset" {
   make_text t 300
   "$OURS" -b 64K -c t > t.gz
@@ -258,7 +299,7 @@ assert n > len(a)*0.75, (n, len(a))'
 
 @test "a cut file: what precedes the cut reaches stdout, from a file and from stdin, as zcat gives it" {
   seq 1 1500000 > orig
-  "$OURS" -c orig > ft.gz   # 1 MiB blocks
+  "$OURS" -b 1M -c orig > ft.gz   # 1 MiB blocks
   gzip -c orig > g.gz       # one member
   for z in ft g; do
     head -c $(( $(stat -c %s $z.gz) / 2 )) $z.gz > cut.gz
@@ -281,7 +322,7 @@ assert n > len(a)*0.75, (n, len(a))'
 
 @test "a corrupt member: the members before it and its own data reach stdout, as gzip writes them, exit 1" {
   seq 1 1500000 > orig
-  "$OURS" -c orig > ft.gz   # 1 MiB blocks
+  "$OURS" -b 1M -c orig > ft.gz   # 1 MiB blocks
   # The end of member 6, from the member sizes in the FT subfields.
   off=0
   for i in 1 2 3 4 5 6; do off=$(( off + $(od -An -tu4 -j$(( off + 18 )) -N4 ft.gz | tr -d ' ') )); done
@@ -327,7 +368,7 @@ assert n > len(a)*0.75, (n, len(a))'
   run "$OURS" --list-devices
   [[ "$output" == *$'-\tcsim:0\t'*"not a card"* ]]
   { seq 1 300000; head -c 300000 /dev/urandom; head -c 2000000 /dev/zero; seq 5 7 900000; } > mix
-  for b in 64K 1M; do
+  for b in 64K 2M; do
     "$OURS" --device csim:0 -b $b -c mix > m.gz
     gzip -dc m.gz | cmp - mix
     pigz -dc m.gz | cmp - mix
@@ -335,6 +376,7 @@ assert n > len(a)*0.75, (n, len(a))'
     "$OURS" -t m.gz
   done
   # the same bytes whatever the number of host threads, and through FPGA_DEVICE
+  # (2M: the default block at the default level)
   "$OURS" --device csim:0 -p 1 -c mix | cmp - m.gz
   FPGA_DEVICE=csim:0 "$OURS" -c mix | cmp - m.gz
   # files, names and times as on the CPU

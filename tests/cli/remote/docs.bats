@@ -6,12 +6,12 @@
 load ../helpers
 load helpers
 
-# The 17,000 KiB log of the RECIPES and README cases (big enough that
-# fpga-split -n 16 cuts at whole 1 MiB blocks) and fpga-gzip's output for
+# The 33,000 KiB log of the RECIPES and README cases (big enough that
+# fpga-split -n 16 cuts at whole 2 MiB blocks) and fpga-gzip's output for
 # it, made once for the file.
 setup_file() {
   mkdir -p "$BATS_FILE_TMPDIR/big"
-  make_text "$BATS_FILE_TMPDIR/big/big.log" 17000
+  make_text "$BATS_FILE_TMPDIR/big/big.log" 33000
   touch -d '2022-02-02' "$BATS_FILE_TMPDIR/big/big.log"
   "$OURS" -c "$BATS_FILE_TMPDIR/big/big.log" > "$BATS_FILE_TMPDIR/big/want.gz"
 }

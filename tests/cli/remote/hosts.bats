@@ -195,7 +195,7 @@ load helpers
   start_server b; PB=$PORT
   printf '2/http://127.0.0.1:%s\n2/http://127.0.0.1:%s\n' "$PA" "$PB" > hosts.txt
   # Big enough that fpga-split cuts at whole 1 MiB blocks (as in pipeline.bats).
-  make_text big.log 6000
+  make_text big.log 9000   # five 2 MiB blocks: -n 4 cuts on them
   touch -d '2022-02-02' big.log
   "$OURS" -c big.log > want.gz
   "$FPGA_BIN/fpga-split" -n 4 big.log | parallel -j 4 "$R" --hosts hosts.txt fpga-gzip
@@ -210,7 +210,7 @@ load helpers
   start_sshd
   command -v parallel >/dev/null || skip "no GNU parallel"
   printf '2/testhost\n' > hosts.txt
-  make_text big.log 6000
+  make_text big.log 9000   # five 2 MiB blocks: -n 4 cuts on them
   touch -d '2022-02-02' big.log
   "$OURS" -c big.log > want.gz
   "$FPGA_BIN/fpga-split" -n 4 big.log | parallel -j 2 "$R" --hosts hosts.txt fpga-gzip
@@ -225,7 +225,7 @@ load helpers
   start_sshd
   command -v parallel >/dev/null || skip "no GNU parallel"
   command -v rsync >/dev/null || skip "no rsync"
-  make_text big.log 6000
+  make_text big.log 9000   # five 2 MiB blocks: -n 4 cuts on them
   touch -d '2022-02-02' big.log
   "$OURS" -c big.log > want.gz
   mkdir -p "$BATS_TEST_TMPDIR/remote"

@@ -47,8 +47,8 @@ nodes_idle() { [ "$(sinfo -h -N -o '%N %T' | sort | tr '\n' ' ')" = "n1 idle n2 
 # Brings the cluster up; sets SLURM_CONF (exported, so that srun, sbatch and
 # the jobs find it) and SLURM_DIR. Fails with the daemons' logs on stderr
 # when it does not come up within 30 s, having stopped what it started.
-# The suites' input and its answer, in the current folder: big.log (6 MiB,
-# four chunks on 1 MiB blocks, a fixed mtime) and want.gz, one local run.
+# The suites' input and its answer, in the current folder: big.log (12 MiB:
+# six 2 MiB blocks, so -n 4 and the recipe's -n 6 cut on them; a fixed mtime) and want.gz, one local run.
 # Each case's set-up in a suite of the cluster: skipped without Slurm; the
 # cluster's configuration, our tools first on PATH, none of the device
 # choices of the caller's environment; the case's own folder.
@@ -61,7 +61,7 @@ slurm_case() {
 }
 
 slurm_input() {
-  seq 1 1500000 | head -c 6291456 > big.log
+  seq 1 2000000 | head -c 12582912 > big.log
   touch -d '2021-03-04 05:06:07' big.log
   "$OURS" -c big.log > want.gz
 }

@@ -97,6 +97,33 @@ SPLIT=$FPGA_BIN/fpga-split
   [ ! -e k.gz ]
 }
 
+# Issue 26, item 3: fpga-gzip's default block is 2 MiB from -6 up, 1 MiB
+# below; fpga-split's default --align (2M) is a multiple of both, so its
+# chunks, compressed apart and joined, are one process's bytes at any level.
+@test "fpga-split -n's default chunks join byte-identically to fpga-gzip of the whole file, at -1 and -6" {
+  seq 1 1000000 | head -c 6815744 > in   # 6.5 MiB: four 2 MiB blocks, seven 1 MiB ones (-n 2 at 1M: 3M)
+  touch -d '2024-01-02 03:04:05' in
+  for n in 2 3; do
+    for lv in -1 -6; do
+      rm -f in.0*
+      "$SPLIT" -n $n in > names
+      [ "$(wc -l < names)" -eq $n ]
+      # every cut on a 2 MiB boundary
+      for f in $(head -n -1 names); do [ $(( $(stat -c %s $f) % (2 << 20) )) -eq 0 ]; done
+      "$OURS" $lv $(cat names)
+      "$CAT" -o j.gz in.0*.gz
+      "$OURS" $lv -c in > whole.gz
+      cmp whole.gz j.gz
+      rm -f j.gz in.0*.gz
+      # ranges, the same
+      for r in $("$SPLIT" --ranges -n $n in); do "$OURS" $lv "$r"; done
+      "$CAT" -o j.gz in.0*.gz
+      cmp whole.gz j.gz
+      rm -f j.gz in.0*.gz
+    done
+  done
+}
+
 @test "ranges are parts too" {
   make_text in 100
   run "$CAT" $("$SPLIT" --ranges -n 4 in | sort -r)
