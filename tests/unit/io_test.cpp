@@ -17,7 +17,6 @@
 #include <fstream>
 #include <thread>
 
-#include "fpgaio/codec.hpp"
 #include "fpgaio/error.hpp"
 #include "fpgaio/io.hpp"
 #include "helpers.hpp"
@@ -211,44 +210,6 @@ TEST(AsyncSink, WakesTheWriterOnlyWhenAskedAndLosesNothing) {
   s.write(fpgaio::Bytes(1000, 7));  // wake_bytes queued: written without a flush
   for (int i = 0; i < 5000 && inner.size() < 3100; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   EXPECT_EQ(inner.size(), 3100u);
-}
-
-// The writer sums what it writes between begin_sum() and check_sum(); on a
-// mismatch it writes nothing after and the error is the caller's next
-// write's or flush's.
-TEST(AsyncSink, ChecksTheSumOfWhatItWroteAndStopsAtAMismatch) {
-  const fpgaio::Bytes a(5000, 'a'), b(3000, 'b');
-  const std::uint32_t sum_ab = fpgaio::crc32(fpgaio::crc32(0, a.data(), a.size()), b.data(), b.size());
-  {
-    testutil::VecSink inner;
-    fpgaio::AsyncSink s(inner, 2, 0, 0, 1 << 20);
-    s.write(fpgaio::Bytes(10, 'x'));  // not summed
-    s.begin_sum();
-    s.write(fpgaio::Bytes(a));
-    s.write(fpgaio::Bytes(b));
-    EXPECT_EQ(s.sum(), sum_ab);
-    s.check_sum(sum_ab, std::make_exception_ptr(Error(ErrorKind::corrupt, "bad")));
-    s.write(fpgaio::Bytes(10, 'y'));
-    EXPECT_NO_THROW(s.flush());
-    EXPECT_EQ(inner.v.size(), 8020u);
-  }
-  {
-    testutil::VecSink inner;
-    fpgaio::AsyncSink s(inner, 2, 0, 0, 1 << 20);
-    s.begin_sum();
-    s.write(fpgaio::Bytes(a));
-    s.write(fpgaio::Bytes(b));
-    s.check_sum(sum_ab ^ 1, std::make_exception_ptr(Error(ErrorKind::corrupt, "member 2: CRC-32 mismatch")));
-    try {
-      for (int i = 0; i < 100; ++i) s.write(fpgaio::Bytes(10, 'z'));
-      s.flush();
-      FAIL() << "no error";
-    } catch (const Error& e) {
-      EXPECT_STREQ(e.what(), "member 2: CRC-32 mismatch");
-    }
-    EXPECT_EQ(inner.v.size(), 8000u);  // the member's data, nothing after
-    EXPECT_THROW(s.flush(), Error);
-  }
 }
 
 // Every OutputFile test runs with unnamed temporaries (O_TMPFILE) and with

@@ -54,6 +54,11 @@ TEST(RemoteProtocol, CompressJobRoundTripsAndKeepsItsQuery) {
   EXPECT_FALSE(back.end_marker);
   // Defaults: only level, block and end go.
   EXPECT_EQ(rm::encode_query(rm::encode(rm::GzipCompressJob{}).query), "block=2097152&end=1&level=6");
+  // and a request without them gets the same defaults
+  rm::Request bare;
+  bare.path = "/v1/gzip/compress";
+  EXPECT_EQ(rm::decode_gzip_compress(bare).block_size, fpgaio::gzip::kDefaultBlockSize);
+  EXPECT_EQ(rm::decode_gzip_compress(bare).level, 6);
   // The job is the library's own settings: a local run's options send as they are.
   fpgaio::gzip::CompressOptions co;
   static_cast<fpgaio::gzip::MemberSettings&>(co) = j;

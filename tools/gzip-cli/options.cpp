@@ -71,7 +71,7 @@ const std::vector<fpgacli::OptionSpec>& option_specs() {
       {'1', "fast", nullptr, "compress faster (level 1)", kFast},
       {0, "best", nullptr, "compress better (level 9; -12 is the strongest)", kBest},
       {'p', "processes", "N", "use N threads (default: the device's cores)", kProcesses},
-      {'b', "blocksize", "SIZE", "block size; a bare number is KiB as in pigz (default 2M, 1M below -6)", kBlocksize},
+      {'b', "blocksize", "SIZE", "block size; a bare number is KiB as in pigz (default 2M)", kBlocksize},
       {'R', "rsyncable", nullptr, "cut blocks where the content says, so rsync finds unchanged parts", kRsyncable},
       {'i', "independent", nullptr, "accepted for pigz: blocks are always independent", kIndependent},
       {'C', "comment", "TEXT", "store TEXT as the gzip comment", kComment},
@@ -267,8 +267,6 @@ Options parse_command_line(int argc, char** argv) {
       operands);
   o.files = std::move(operands);
   if (o.listing_wins) o.mode = Mode::list;
-  // The default block depends on the level, whichever option came last.
-  if (!o.block_size) o.block_size = fpgaio::gzip::default_block_size(o.level);
   // gzip's check, after every option and before any file is touched.
   if (o.suffix.empty() || o.suffix.size() > 30) {
     fpgacli::report("", "invalid suffix '" + o.suffix + "'");

@@ -8,6 +8,7 @@
 #include "cli.hpp"
 #include "fpgaio/codec.hpp"
 #include "fpgaio/formats.hpp"
+#include "fpgaio/gzip.hpp"
 
 namespace fpgagzip {
 
@@ -28,7 +29,7 @@ struct Options {
   std::string suffix = ".gz";
   bool listing_wins = false;  // -l was given: it wins over -t and -d, as in gzip
   unsigned threads = 0;  // 0 = the device's slots
-  std::size_t block_size = 0;  // -b; 0: fpgaio::gzip::default_block_size(level), after parsing
+  std::size_t block_size = fpgaio::gzip::kDefaultBlockSize;  // -b
   std::string device;
   std::string xclbin;  // --xclbin
   std::optional<fpgaio::Engine> engine;

@@ -94,10 +94,7 @@ class StreamInflater {
   // What follows the deflate data: a gzip trailer (checked), nothing (raw,
   // for zip entries; crc() is then not computed), or a zlib trailer (its
   // Adler-32 checked; the 2-byte zlib header is the caller's).
-  // gzip_unsummed is gzip_member without the CRC-32: the trailer is read
-  // and its ISIZE checked here ("length mismatch"), and the caller checks
-  // trailer_crc() against the output, in another thread (issue 26).
-  enum class Mode { gzip_member, raw, zlib_body, gzip_unsummed };
+  enum class Mode { gzip_member, raw, zlib_body };
   explicit StreamInflater(Mode mode = Mode::gzip_member);
   ~StreamInflater();
   StreamInflater(const StreamInflater&) = delete;
@@ -116,12 +113,8 @@ class StreamInflater {
   // decoded before the error are returned first, and the next call throws.
   Step step(const std::uint8_t* in, std::size_t n, std::uint8_t* out, std::size_t cap);
   std::uint32_t crc() const;  // CRC-32 of the output so far (gzip_member mode)
-  // gzip_unsummed: the trailer's CRC-32, once a step read it (finished, or
-  // failed with "length mismatch").
-  std::uint32_t trailer_crc() const;
 
  private:
-  Step trailer_step(const std::uint8_t* in, std::size_t n, std::size_t used, std::size_t produced);
   Mode mode_;
   struct State;
   std::unique_ptr<State> st_;

@@ -144,25 +144,22 @@ std::size_t header_size(const std::optional<std::string>& name,
 
 using Progress = std::function<void(std::uint64_t in_bytes, std::uint64_t out_bytes)>;
 
-// The block size when none is asked for (fpga-gzip without -b): 2 MiB from
-// level 6 up, 1 MiB below. A member restarts the deflate dictionary and
-// costs 43 bytes of header and trailer: at 2 MiB, -6 is smaller than pigz
-// -6 on the Linux tar (at 1 MiB it was not); -1 and below keep 1 MiB, where
-// our decoder inflates members a little faster (docs/ARCHITECTURE.md, Block
-// format: the default block size). Never on -p: output stays independent of it.
-constexpr std::size_t default_block_size(int level) {
-  return level >= 6 ? std::size_t{2} << 20 : std::size_t{1} << 20;
-}
-// A multiple of every default_block_size: fpga-split's default --align, so
-// that chunks joined with fpga-cat equal one process's output at any level.
-constexpr std::size_t kDefaultAlign = std::size_t{2} << 20;
+// The block size when none is asked for (fpga-gzip without -b), at every
+// level. A member restarts the deflate dictionary and costs 43 bytes of
+// header and trailer: at 2 MiB, -6 is smaller than pigz -6 on the Linux tar
+// (at 1 MiB it was not), at the same speed (docs/ARCHITECTURE.md, Block
+// format: the default block size).
+constexpr std::size_t kDefaultBlockSize = std::size_t{2} << 20;
+// fpga-split's default --align: chunks cut at multiples of the default block
+// join with fpga-cat into one process's output.
+constexpr std::size_t kDefaultAlign = kDefaultBlockSize;
 
 // What the members' bytes depend on beside the data and the engine: one
 // type for a local run and for fpga-remote's compress job, which sends
 // these as its parameters (remote_protocol.hpp, GzipCompressJob).
 struct MemberSettings {
   int level = kDefaultLevel;
-  std::size_t block_size = default_block_size(kDefaultLevel);
+  std::size_t block_size = kDefaultBlockSize;
   std::optional<std::string> name;  // FNAME of the first member
   std::optional<std::string> comment;  // FCOMMENT of the first member (pigz -C)
   Strategy strategy = Strategy::normal;  // not normal: zlib at min(level, 9) with it, never units

@@ -268,11 +268,6 @@ class NullSink : public Sink {
 // Hands writes to a thread of its own so that the caller's computation
 // overlaps the write system calls. Holds at most `max_pending` buffers, and
 // keeps up to `max_spare` written ones (default: max_pending) for acquire().
-//
-// The writer can also take the CRC-32 of what it writes, off the caller's
-// thread: begin_sum() starts a sum over the buffers written after it, and
-// check_sum() ends it, comparing with what the caller expects (a streamed
-// gzip member's trailer: issue 26).
 class AsyncSink : public Sink {
  public:
   // At most max_pending buffers queued and, when max_pending_bytes is not 0,
@@ -280,8 +275,9 @@ class AsyncSink : public Sink {
   // empty): small outputs keep the writer fed, large ones few pages apart.
   // A writer with nothing to do sleeps until wake_bytes are queued (0: at
   // every write), the queue is full, or flush() or the destructor asks:
-  // each wake-up is a futex call and an interrupt to another core, which
-  // cost the decoder 6% of its time at one per 512 KiB (issue 26).
+  // each wake-up is a futex call and an interrupt to the other core (the
+  // decoder's streamed output, 512 KiB a buffer: 1,030 context switches
+  // for 512 MiB woken at every buffer, 520 once a MiB is queued; issue 26).
   explicit AsyncSink(Sink& inner, std::size_t max_pending = 4, std::size_t max_spare = 0,
                      std::size_t max_pending_bytes = 0, std::size_t wake_bytes = 0);
   ~AsyncSink() override;  // waits; errors not collected by flush() are dropped
@@ -290,35 +286,16 @@ class AsyncSink : public Sink {
   Bytes acquire();          // an empty buffer, recycled when one is free
   void flush() override;    // waits for all pending writes; rethrows a write error
 
-  // Sums the buffers written from here on (queued in order with them).
-  void begin_sum();
-  // Ends the sum: when it is not `expected`, nothing queued after is
-  // written and `on_mismatch` is the error the next write() or flush()
-  // throws (as a write error is). Returns at once; the writer compares.
-  void check_sum(std::uint32_t expected, std::exception_ptr on_mismatch);
-  // Waits until everything queued is written and returns the sum so far
-  // (for a caller that must judge it now); rethrows a write error.
-  std::uint32_t sum();
-
  private:
-  struct Entry {
-    enum class Op : std::uint8_t { write, begin_sum, check_sum } op = Op::write;
-    Bytes data;
-    std::uint32_t expected = 0;
-    std::exception_ptr on_mismatch;
-  };
-  void push(Entry&& e);
-  void wait_written(std::unique_lock<std::mutex>& lk);
   void run();
   Sink& inner_;
   std::size_t max_pending_, max_spare_, max_pending_bytes_, wake_bytes_, queued_bytes_ = 0;
   std::mutex mu_;
   std::condition_variable work_cv_;  // the writer waits here
-  std::condition_variable room_cv_;  // writers of buffers and flush() wait here
-  std::deque<Entry> queue_;
+  std::condition_variable room_cv_;  // write() and flush() wait here
+  std::deque<Bytes> queue_;
   std::vector<Bytes> spare_;
-  bool busy_ = false, stop_ = false, summing_ = false;
-  std::uint32_t sum_ = 0;  // (the writer's, or under mu_ when it is idle)
+  bool busy_ = false, stop_ = false;
   std::exception_ptr error_;
   std::thread thread_;
 };

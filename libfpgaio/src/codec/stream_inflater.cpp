@@ -1,7 +1,6 @@
 // Streaming raw inflate with ISA-L, the fastest inflater measured here.
 #include <isa-l/igzip_lib.h>
 
-#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -12,11 +11,6 @@
 namespace fpgaio {
 
 namespace {
-std::uint32_t le32(const std::uint8_t* p) {
-  return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 |
-         static_cast<std::uint32_t>(p[2]) << 16 | static_cast<std::uint32_t>(p[3]) << 24;
-}
-
 // Which of the trailer's fields is wrong: the trailer is the last 8 bytes of
 // `held` (read in an earlier step) followed by in[0, used).
 Damage trailer_damage(const std::uint8_t* held, std::size_t held_n, const std::uint8_t* in, std::size_t used,
@@ -27,7 +21,11 @@ Damage trailer_damage(const std::uint8_t* held, std::size_t held_n, const std::u
     std::size_t k = held_n + used - 8 + i;  // index in held ++ in
     t[i] = k < held_n ? held[k] : in[k - held_n];
   }
-  bool bad_crc = le32(t) != crc, bad_len = le32(t + 4) != static_cast<std::uint32_t>(total_out);
+  auto le = [](const std::uint8_t* p) {
+    return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 |
+           static_cast<std::uint32_t>(p[2]) << 16 | static_cast<std::uint32_t>(p[3]) << 24;
+  };
+  bool bad_crc = le(t) != crc, bad_len = le(t + 4) != static_cast<std::uint32_t>(total_out);
   if (bad_crc && !bad_len) return Damage::crc;
   if (bad_len && !bad_crc) return Damage::length;
   return Damage::crc_and_length;  // (or the trailer was not where it was looked for)
@@ -37,10 +35,6 @@ Damage trailer_damage(const std::uint8_t* held, std::size_t held_n, const std::u
 struct StreamInflater::State {
   inflate_state s;
   std::optional<Error> failed;  // found after some output: thrown by the next step
-  // gzip_unsummed: ISA-L inflates raw deflate, and the trailer is read here.
-  bool in_trailer = false;
-  std::uint8_t trailer[8]{};
-  std::size_t trailer_n = 0;
 };
 
 StreamInflater::StreamInflater(Mode mode) : mode_(mode), st_(std::make_unique<State>()) { reset(); }
@@ -48,8 +42,6 @@ StreamInflater::~StreamInflater() = default;
 
 void StreamInflater::reset() {
   st_->failed.reset();
-  st_->in_trailer = false;
-  st_->trailer_n = 0;
   isal_inflate_init(&st_->s);
   // ISA-L reads and checks the gzip trailer itself and pushes back the bytes
   // it read ahead, so the next member starts exactly after the trailer.
@@ -59,32 +51,10 @@ void StreamInflater::reset() {
 }
 
 std::uint32_t StreamInflater::crc() const { return st_->s.crc; }
-std::uint32_t StreamInflater::trailer_crc() const { return le32(st_->trailer); }
-
-// gzip_unsummed: takes the trailer's bytes from in[used, n) after the
-// deflate data has ended (some may already be in from the bit buffer), and
-// checks ISIZE once all 8 are in.
-StreamInflater::Step StreamInflater::trailer_step(const std::uint8_t* in, std::size_t n, std::size_t used,
-                                                  std::size_t produced) {
-  auto& st = *st_;
-  std::size_t take = std::min(sizeof st.trailer - st.trailer_n, n - used);
-  std::memcpy(st.trailer + st.trailer_n, in + used, take);
-  st.trailer_n += take;
-  used += take;
-  if (st.trailer_n < sizeof st.trailer) return {static_cast<std::ptrdiff_t>(used), produced, false};
-  if (le32(st.trailer + 4) != static_cast<std::uint32_t>(st.s.total_out)) {
-    if (produced == 0) throw_corrupt("length mismatch", Damage::length);
-    st.failed.emplace(ErrorKind::corrupt, "length mismatch");
-    st.failed->damage = Damage::length;
-    return {0, produced, false};
-  }
-  return {static_cast<std::ptrdiff_t>(used), produced, true};
-}
 
 StreamInflater::Step StreamInflater::step(const std::uint8_t* in, std::size_t n, std::uint8_t* out, std::size_t cap) {
   if (st_->failed) throw *st_->failed;
   auto& s = st_->s;
-  if (st_->in_trailer) return trailer_step(in, n, 0, 0);
   // The start of a trailer that an earlier step read ahead (tmp_in_buffer):
   // a checksum error is told apart (CRC-32 or ISIZE, as gzip reports) from
   // the trailer's bytes, which may span two steps.
@@ -134,19 +104,6 @@ StreamInflater::Step StreamInflater::step(const std::uint8_t* in, std::size_t n,
     consumed -= back;
     s.read_in_length %= 8;
     s.read_in &= (std::uint64_t{1} << s.read_in_length) - 1;
-  }
-  if (finished && mode_ == Mode::gzip_unsummed) {
-    // The whole bytes read ahead into the bit buffer (at most 8, after the
-    // last byte's padding bits) are the trailer's first; the rest follow
-    // in the input.
-    int pad = s.read_in_length % 8;
-    std::uint64_t ahead = pad < 64 ? s.read_in >> pad : 0;
-    for (int k = s.read_in_length / 8; k > 0 && st_->trailer_n < sizeof st_->trailer; --k, ahead >>= 8)
-      st_->trailer[st_->trailer_n++] = static_cast<std::uint8_t>(ahead);
-    s.read_in = 0;
-    s.read_in_length = 0;
-    st_->in_trailer = true;
-    return trailer_step(in, n, static_cast<std::size_t>(consumed), cap - s.avail_out);
   }
   return {consumed, cap - s.avail_out, finished};
 }

@@ -70,7 +70,6 @@ void StreamInflater::reset() {
 }
 
 std::uint32_t StreamInflater::crc() const { return st_->crc; }
-std::uint32_t StreamInflater::trailer_crc() const { return le32(st_->trailer); }
 
 StreamInflater::Step StreamInflater::step(const std::uint8_t* in, std::size_t n, std::uint8_t* out, std::size_t cap) {
   auto& st = *st_;
@@ -93,7 +92,7 @@ StreamInflater::Step StreamInflater::step(const std::uint8_t* in, std::size_t n,
     int r = inflate(&st.z, Z_NO_FLUSH);
     used = n - st.z.avail_in;
     produced = cap - st.z.avail_out;
-    if (mode_ == Mode::gzip_member) st.crc = crc32(st.crc, out, produced);  // (gzip_unsummed: the caller's)
+    if (mode_ == Mode::gzip_member) st.crc = crc32(st.crc, out, produced);
     if (mode_ == Mode::zlib_body)
       st.adler = static_cast<std::uint32_t>(::adler32(st.adler, out, static_cast<uInt>(produced)));
     st.total += produced;
@@ -103,7 +102,7 @@ StreamInflater::Step StreamInflater::step(const std::uint8_t* in, std::size_t n,
     if (mode_ == Mode::raw) return {static_cast<std::ptrdiff_t>(used), produced, true};
     st.in_trailer = true;
   }
-  const std::size_t size = mode_ == Mode::zlib_body ? 4 : 8;
+  const std::size_t size = mode_ == Mode::gzip_member ? 8 : 4;
   std::size_t take = std::min(size - st.trailer_n, n - used);
   std::memcpy(st.trailer + st.trailer_n, in + used, take);
   st.trailer_n += take;
@@ -111,8 +110,6 @@ StreamInflater::Step StreamInflater::step(const std::uint8_t* in, std::size_t n,
   if (st.trailer_n < size) return {static_cast<std::ptrdiff_t>(used), produced, false};
   if (mode_ == Mode::zlib_body) {
     if (be32(st.trailer) != st.adler) return fail("Adler-32 mismatch", Damage::crc);
-  } else if (mode_ == Mode::gzip_unsummed) {
-    if (le32(st.trailer + 4) != static_cast<std::uint32_t>(st.total)) return fail("length mismatch", Damage::length);
   } else {
     bool bad_crc = le32(st.trailer) != st.crc, bad_len = le32(st.trailer + 4) != static_cast<std::uint32_t>(st.total);
     if (bad_crc && bad_len) return fail("CRC-32 and length mismatch", Damage::crc_and_length);

@@ -61,8 +61,11 @@ Error& locate(Error& e, std::uint64_t member, std::uint64_t offset) {
   return e;
 }
 
-// Buffers larger than this come from Pages rather than the heap.
-constexpr std::size_t kHeapMax = kOutChunk + (64 << 10);
+// Buffers larger than this come from Pages rather than the heap. Members of
+// fpga-gzip's default 2 MiB block are under it, so their output goes to the
+// writer whole: copied in 1 MiB pieces out of Pages, -dc -p 2 of them took
+// 15-20% more CPU time than of 1 MiB members (issue 26).
+constexpr std::size_t kHeapMax = (2u << 20) + (64 << 10);
 // The most heap buffers kept for reuse, by the writer and by Pages each.
 constexpr std::size_t kMaxSpares = 16;
 
@@ -111,11 +114,25 @@ class Pages {
   // Heap buffers of members are reused as well: a fresh MiB faults its
   // pages in, which cost fpga-gzip -d -p 2 a third of its CPU time (12,000
   // page faults for 256 MiB; issue 26).
-  Bytes get_heap() {
+  // One that holds n bytes when there is one (the smallest such), else the
+  // largest: a buffer too small is reallocated, its pages faulted in anew
+  // (the last one put, as before, took 1,700 faults for 32 MiB of 2 MiB
+  // members at -d -p 2, against 1,000 of 1 MiB ones).
+  Bytes get_heap(std::size_t n) {
     std::lock_guard<std::mutex> lk(mu_);
     if (heap_.empty()) return {};
-    Bytes b = std::move(heap_.back());
-    heap_.pop_back();
+    auto pick = heap_.end();
+    for (auto it = heap_.begin(); it != heap_.end(); ++it) {
+      if (pick == heap_.end()) {
+        pick = it;
+        continue;
+      }
+      bool fits = it->capacity() >= n, pick_fits = pick->capacity() >= n;
+      if (fits != pick_fits ? fits : fits ? it->capacity() < pick->capacity() : it->capacity() > pick->capacity())
+        pick = it;
+    }
+    Bytes b = std::move(*pick);
+    heap_.erase(pick);
     return b;
   }
   void put_heap(Bytes&& b) {
@@ -149,7 +166,7 @@ class Buffer {
   // `reuse`: an empty heap buffer to take before asking `pages` for one.
   Buffer(Pages& pages, std::size_t n, Bytes reuse = {}) : pages_(&pages), size_(n) {
     if (n <= kHeapMax) {
-      heap_ = reuse.capacity() ? std::move(reuse) : pages.get_heap();
+      heap_ = reuse.capacity() ? std::move(reuse) : pages.get_heap(n);
       fpgaio::detail::reserve_huge(heap_, n);
       heap_.resize(n);
     } else {
@@ -450,31 +467,6 @@ struct Decoder::Impl {
     }
   }
 
-  // A streamed member's CRC-32 is taken by the writer thread as it writes
-  // the output, not by the inflating thread (whose time it is: 3.5% of it
-  // on a single-member file; issue 26). The inflater (gzip_unsummed) reads
-  // the trailer and checks ISIZE; the writer compares the sum with the
-  // trailer's CRC-32, and on a mismatch writes nothing after the member and
-  // fails with the error made here, as the inflater would have.
-  void begin_sum(AsyncSink& out) {
-    flush_pending(out);
-    out.begin_sum();
-  }
-  void check_sum(StreamInflater& inf, AsyncSink& out, DecompressResult& res, std::uint64_t member,
-                 std::uint64_t moff) {
-    res.last_crc = inf.trailer_crc();
-    Error e(ErrorKind::corrupt, "CRC-32 mismatch");
-    e.damage = Damage::crc;
-    out.check_sum(res.last_crc, std::make_exception_ptr(locate(e, member, moff)));
-  }
-  // A "length mismatch" from the inflater: the CRC-32 is judged now, so that
-  // the message says when both are wrong.
-  [[noreturn]] void length_mismatch(StreamInflater& inf, AsyncSink& out) {
-    flush_pending(out);
-    if (out.sum() != inf.trailer_crc()) throw_corrupt("CRC-32 and length mismatch", Damage::crc_and_length);
-    throw;
-  }
-
   // Streams the member body at the current position; returns the bytes used.
   std::uint64_t stream_member(StreamInflater& inf, AsyncSink& out, DecompressResult& res, Streamed& st) {
     inf.reset();
@@ -492,14 +484,11 @@ struct Decoder::Impl {
           fill(avail() + 1);
         }
       }
-    } catch (const Error& e) {
-      if (e.damage == Damage::length && e.kind() == ErrorKind::corrupt) length_mismatch(inf, out);
+    } catch (...) {
       flush_pending(out);  // what inflated before the input ended goes out first
       throw;
-    } catch (...) {
-      flush_pending(out);
-      throw;
     }
+    res.last_crc = inf.crc();
     return used;
   }
 
@@ -567,8 +556,10 @@ DecompressResult Decoder::run(Sink& sink) {
   // bgzip -d's files went from 0.95 to 1.32 ns/B of CPU (bench/gzip.sh
   // QUICK=1 BENCH_MB=512, quiet machine); with the byte bound, equal to
   // before again, and own -6 members keep their 2,160 page faults.
+  // The writer is woken once a MiB is queued, not for every buffer (half
+  // the futex wake-ups on streamed members, a sixteenth on BGZF's).
   AsyncSink out(sink, 16, spares, kOutChunk, kOutChunk);
-  StreamInflater inf(StreamInflater::Mode::gzip_unsummed);
+  StreamInflater inf;
   const bool list_only = d.opt.list_only;
   std::uint64_t in_pool = 0;  // bytes held by members in the pool
   bool pool_failed = false;   // the pool delivered an error: deliver nothing after it
@@ -693,17 +684,10 @@ DecompressResult Decoder::run(Sink& sink) {
           inf.reset();
           Streamed st;
           bool finished = false;
-          d.begin_sum(out);
-          std::size_t used = 0;
-          try {
-            used = d.inflate_span(inf, m.data(), m.size(), out, res, st, finished);
-          } catch (const Error& e) {
-            if (e.damage == Damage::length && e.kind() == ErrorKind::corrupt) d.length_mismatch(inf, out);
-            throw;
-          }
+          std::size_t used = d.inflate_span(inf, m.data(), m.size(), out, res, st, finished);
           d.flush_pending(out);
           if (!finished || used != m.size()) throw_corrupt("member size in header does not match its deflate data", Damage::format);
-          d.check_sum(inf, out, res, member, moff);
+          res.last_crc = inf.crc();
           res.crc = crc32_combine(res.crc, res.last_crc, st.produced);
           continue;
         }
@@ -744,9 +728,7 @@ DecompressResult Decoder::run(Sink& sink) {
         pool.drain();
         Streamed st;
         st.limit = limit;
-        d.begin_sum(out);
         std::uint64_t used = d.stream_member(inf, out, res, st);
-        d.check_sum(inf, out, res, member, moff);
         if (h.index != Index::none && !v2 && h.length + used != h.member_size)
           throw_corrupt("member size in header does not match its deflate data", Damage::format);
         if (ft && st.produced != h.isize) throw_corrupt("uncompressed size in header and trailer differ", Damage::length);

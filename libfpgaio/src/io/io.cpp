@@ -10,7 +10,6 @@
 #include <cerrno>
 #include <cstdlib>
 
-#include "fpgaio/codec.hpp"
 #include "fpgaio/dir.hpp"
 #include "fpgaio/error.hpp"
 
@@ -491,28 +490,8 @@ void AsyncSink::write(const std::uint8_t* data, std::size_t n) {
 }
 
 void AsyncSink::write(Bytes&& buf) {
-  Entry e;
-  e.data = std::move(buf);
-  push(std::move(e));
-}
-
-void AsyncSink::begin_sum() {
-  Entry e;
-  e.op = Entry::Op::begin_sum;
-  push(std::move(e));
-}
-
-void AsyncSink::check_sum(std::uint32_t expected, std::exception_ptr on_mismatch) {
-  Entry e;
-  e.op = Entry::Op::check_sum;
-  e.expected = expected;
-  e.on_mismatch = std::move(on_mismatch);
-  push(std::move(e));
-}
-
-void AsyncSink::push(Entry&& e) {
   std::unique_lock<std::mutex> lk(mu_);
-  const std::size_t n = e.data.size();
+  const std::size_t n = buf.size();
   auto room = [&] {
     return error_ || queue_.empty() ||
            (queue_.size() < max_pending_ && (max_pending_bytes_ == 0 || queued_bytes_ + n <= max_pending_bytes_));
@@ -523,27 +502,17 @@ void AsyncSink::push(Entry&& e) {
   }
   if (error_) std::rethrow_exception(error_);
   queued_bytes_ += n;
-  queue_.push_back(std::move(e));
+  queue_.push_back(std::move(buf));
   if (queued_bytes_ >= wake_bytes_ || queue_.size() >= max_pending_) work_cv_.notify_one();
-}
-
-void AsyncSink::wait_written(std::unique_lock<std::mutex>& lk) {
-  if (!queue_.empty()) work_cv_.notify_one();
-  room_cv_.wait(lk, [&] { return (queue_.empty() && !busy_) || error_; });
-  if (error_) std::rethrow_exception(error_);
 }
 
 void AsyncSink::flush() {
   std::unique_lock<std::mutex> lk(mu_);
-  wait_written(lk);
+  if (!queue_.empty()) work_cv_.notify_one();
+  room_cv_.wait(lk, [&] { return (queue_.empty() && !busy_) || error_; });
+  if (error_) std::rethrow_exception(error_);
   lk.unlock();
   inner_.flush();
-}
-
-std::uint32_t AsyncSink::sum() {
-  std::unique_lock<std::mutex> lk(mu_);
-  wait_written(lk);
-  return sum_;
 }
 
 void AsyncSink::run() {
@@ -551,32 +520,22 @@ void AsyncSink::run() {
   for (;;) {
     work_cv_.wait(lk, [&] { return !queue_.empty() || stop_; });
     if (queue_.empty()) return;
-    Entry e = std::move(queue_.front());
+    Bytes b = std::move(queue_.front());
     queue_.pop_front();
-    queued_bytes_ -= e.data.size();
-    if (error_) {
-      // Nothing more is written after an error.
-    } else if (e.op == Entry::Op::begin_sum) {
-      summing_ = true;
-      sum_ = 0;
-    } else if (e.op == Entry::Op::check_sum) {
-      summing_ = false;
-      if (sum_ != e.expected)
-        error_ = e.on_mismatch ? e.on_mismatch : std::make_exception_ptr(Error(ErrorKind::corrupt, "CRC-32 mismatch"));
-    } else {
+    queued_bytes_ -= b.size();
+    if (!error_) {  // nothing more is written after an error
       busy_ = true;
       lk.unlock();
       std::exception_ptr failed;
       try {
-        if (summing_) sum_ = crc32(sum_, e.data.data(), e.data.size());
-        inner_.write(e.data.data(), e.data.size());
+        inner_.write(b.data(), b.size());
       } catch (...) {
         failed = std::current_exception();
       }
       lk.lock();
       busy_ = false;
       if (failed) error_ = failed;
-      else if (spare_.size() < max_spare_) spare_.push_back(std::move(e.data));
+      else if (spare_.size() < max_spare_) spare_.push_back(std::move(b));
     }
     room_cv_.notify_all();  // (no system call when nobody waits)
   }

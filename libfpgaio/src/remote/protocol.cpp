@@ -248,7 +248,7 @@ GzipCompressJob decode_gzip_compress(const Request& req) {
   GzipCompressJob job;
   // In this order: a request bad in two ways names the same parameter as ever.
   job.level = static_cast<int>(query_number(q, "level", 0, 12, kDefaultLevel));
-  job.block_size = query_number(q, "block", 1024, gzip::max_block_size(), 1 << 20);
+  job.block_size = query_number(q, "block", 1024, gzip::max_block_size(), gzip::kDefaultBlockSize);
   job.end_marker = query_number(q, "end", 0, 1, 1) == 1;
   job.rsyncable = query_number(q, "rsyncable", 0, 1, 0) == 1;
   if (auto it = q.find("name"); it != q.end()) {

@@ -97,9 +97,9 @@ SPLIT=$FPGA_BIN/fpga-split
   [ ! -e k.gz ]
 }
 
-# Issue 26, item 3: fpga-gzip's default block is 2 MiB from -6 up, 1 MiB
-# below; fpga-split's default --align (2M) is a multiple of both, so its
-# chunks, compressed apart and joined, are one process's bytes at any level.
+# Issue 26, item 3: fpga-gzip's default block is 2 MiB, fpga-split's default
+# --align 2M, so its chunks, compressed apart and joined, are one process's
+# bytes at any level.
 @test "fpga-split -n's default chunks join byte-identically to fpga-gzip of the whole file, at -1 and -6" {
   seq 1 1000000 | head -c 6815744 > in   # 6.5 MiB: four 2 MiB blocks, seven 1 MiB ones (-n 2 at 1M: 3M)
   touch -d '2024-01-02 03:04:05' in
