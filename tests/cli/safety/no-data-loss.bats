@@ -28,7 +28,7 @@ PY
 @test "item 1: a flipped end-of-stream flag on a data member stops the join" {
   seq 1 600000 > in
   "$SPLIT" -n 2 --manifest=man in in
-  "$GZ" in.000 in.001
+  "$GZ" -b 1M in.000 in.001   # two blocks each: data members, then the end marker
   printf '\x01' | dd of=in.001.gz bs=1 seek=17 conv=notrunc 2>/dev/null
   for opts in "--verify --manifest man" "--manifest man" "--verify" ""; do
     run "$CAT" $opts -o out.gz in.000.gz in.001.gz
