@@ -212,6 +212,46 @@ TEST(AsyncSink, WakesTheWriterOnlyWhenAskedAndLosesNothing) {
   EXPECT_EQ(inner.size(), 3100u);
 }
 
+// Into a sink that discards (-t's NullSink, /dev/null) an AsyncSink writes
+// in the caller's thread: hand-offs to a writer would be all the cost
+// (issue 26: fpga-gzip -dc > /dev/null of a single member).
+TEST(AsyncSink, WritesInTheCallersThreadIntoASinkThatDiscards) {
+  struct Discarding : fpgaio::Sink {
+    std::vector<std::thread::id> by;
+    std::size_t n = 0;
+    void write(const std::uint8_t*, std::size_t k) override {
+      by.push_back(std::this_thread::get_id());
+      n += k;
+    }
+    bool discards() const override { return true; }
+  } inner;
+  {
+    fpgaio::AsyncSink s(inner, 2, 4, 0, 1 << 20);
+    for (int i = 0; i < 10; ++i) s.write(fpgaio::Bytes(1000, 1));
+    s.write(reinterpret_cast<const std::uint8_t*>("abc"), 3);
+    EXPECT_EQ(inner.n, 10003u);  // already written, before any flush
+    EXPECT_GE(s.acquire().capacity(), 1000u);  // the written buffers come back
+    s.flush();
+  }
+  ASSERT_EQ(inner.by.size(), 11u);
+  for (auto id : inner.by) EXPECT_EQ(id, std::this_thread::get_id());
+
+  int null = ::open("/dev/null", O_WRONLY);
+  ASSERT_GE(null, 0);
+  EXPECT_TRUE(fpgaio::FdSink(null, "/dev/null").discards());
+  ::close(null);
+  TempDir d;
+  int file = ::open((d.path + "/f").c_str(), O_WRONLY | O_CREAT, 0600);
+  ASSERT_GE(file, 0);
+  EXPECT_FALSE(fpgaio::FdSink(file, "f").discards());
+  ::close(file);
+  int zero = ::open("/dev/zero", O_WRONLY);  // a character device, not /dev/null
+  ASSERT_GE(zero, 0);
+  EXPECT_FALSE(fpgaio::FdSink(zero, "/dev/zero").discards());
+  ::close(zero);
+  EXPECT_TRUE(fpgaio::NullSink().discards());
+}
+
 // Every OutputFile test runs with unnamed temporaries (O_TMPFILE) and with
 // the named fallback.
 class OutputFileBoth : public ::testing::TestWithParam<bool> {

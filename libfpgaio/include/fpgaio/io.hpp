@@ -243,6 +243,9 @@ class Sink {
   // Appends up to `length` bytes of fd from `offset` without a user-space
   // copy; returns how many it did (0: it cannot, the caller copies).
   virtual std::uint64_t splice_from(int /*fd*/, std::uint64_t /*offset*/, std::uint64_t /*length*/) { return 0; }
+  // True when writes cost nothing and keep nothing (-t, /dev/null): an
+  // AsyncSink then writes in the caller's thread.
+  virtual bool discards() const { return false; }
 };
 
 // Writes to a file descriptor it does not own.
@@ -252,6 +255,7 @@ class FdSink : public Sink {
   void write(const std::uint8_t* data, std::size_t n) override { full_write(fd_, data, n, name_); }
   // copy_file_range(2) when both are files that allow it.
   std::uint64_t splice_from(int fd, std::uint64_t offset, std::uint64_t length) override;
+  bool discards() const override;  // the descriptor is /dev/null
 
  private:
   int fd_;
@@ -262,6 +266,7 @@ class FdSink : public Sink {
 class NullSink : public Sink {
  public:
   void write(const std::uint8_t*, std::size_t n) override { bytes += n; }
+  bool discards() const override { return true; }
   std::uint64_t bytes = 0;
 };
 
@@ -278,6 +283,8 @@ class AsyncSink : public Sink {
   // each wake-up is a futex call and an interrupt to the other core (the
   // decoder's streamed output, 512 KiB a buffer: 1,030 context switches
   // for 512 MiB woken at every buffer, 520 once a MiB is queued; issue 26).
+  // When the inner sink discards() there is no thread: the hand-offs would
+  // be all the cost.
   explicit AsyncSink(Sink& inner, std::size_t max_pending = 4, std::size_t max_spare = 0,
                      std::size_t max_pending_bytes = 0, std::size_t wake_bytes = 0);
   ~AsyncSink() override;  // waits; errors not collected by flush() are dropped
@@ -296,6 +303,7 @@ class AsyncSink : public Sink {
   std::deque<Bytes> queue_;
   std::vector<Bytes> spare_;
   bool busy_ = false, stop_ = false;
+  const bool direct_;  // inner_ discards: written in the caller's thread
   std::exception_ptr error_;
   std::thread thread_;
 };

@@ -3,6 +3,8 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -210,6 +212,11 @@ ReadFile::ReadFile(const std::string& path, std::string shown)
 }
 
 ReadFile::~ReadFile() { ::close(fd_); }
+
+bool FdSink::discards() const {
+  struct stat st {};
+  return ::fstat(fd_, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3);  // /dev/null
+}
 
 std::uint64_t FdSink::splice_from(int fd, std::uint64_t offset, std::uint64_t length) {
   std::uint64_t done = 0;
@@ -463,9 +470,12 @@ AsyncSink::AsyncSink(Sink& inner, std::size_t max_pending, std::size_t max_spare
       max_spare_(max_spare ? max_spare : max_pending_),
       max_pending_bytes_(max_pending_bytes),
       wake_bytes_(wake_bytes),
-      thread_([this] { run(); }) {}
+      direct_(inner.discards()) {
+  if (!direct_) thread_ = std::thread([this] { run(); });
+}
 
 AsyncSink::~AsyncSink() {
+  if (direct_) return;
   {
     std::lock_guard<std::mutex> lk(mu_);
     stop_ = true;
@@ -483,6 +493,7 @@ Bytes AsyncSink::acquire() {
 }
 
 void AsyncSink::write(const std::uint8_t* data, std::size_t n) {
+  if (direct_) return inner_.write(data, n);
   Bytes b = acquire();
   detail::reserve_huge(b, n);
   b.assign(data, data + n);
@@ -491,6 +502,13 @@ void AsyncSink::write(const std::uint8_t* data, std::size_t n) {
 
 void AsyncSink::write(Bytes&& buf) {
   std::unique_lock<std::mutex> lk(mu_);
+  if (direct_) {
+    lk.unlock();
+    inner_.write(buf.data(), buf.size());
+    lk.lock();
+    if (spare_.size() < max_spare_) spare_.push_back(std::move(buf));
+    return;
+  }
   const std::size_t n = buf.size();
   auto room = [&] {
     return error_ || queue_.empty() ||
@@ -507,6 +525,7 @@ void AsyncSink::write(Bytes&& buf) {
 }
 
 void AsyncSink::flush() {
+  if (direct_) return inner_.flush();
   std::unique_lock<std::mutex> lk(mu_);
   if (!queue_.empty()) work_cv_.notify_one();
   room_cv_.wait(lk, [&] { return (queue_.empty() && !busy_) || error_; });
