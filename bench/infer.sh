@@ -91,7 +91,9 @@ mkdir -p "$OUT/models"
 cp "$cnv" "$OUT/models/cnv.fbnn"
 "$BIN/fpga-remote" serve --listen 127.0.0.1:0 --models "$OUT/models" 2> "$OUT/serve.log" &
 spid=$!
-trap 'kill $spid 2>/dev/null; rm -rf "$OUT"' EXIT
+# (This runs in the table's subshell: its EXIT trap must not remove $OUT,
+# which still holds the table; the main shell's trap does that.)
+trap 'kill $spid 2>/dev/null || true' EXIT
 port=""
 for _ in $(seq 100); do
   port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$OUT/serve.log")
