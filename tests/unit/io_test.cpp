@@ -210,6 +210,12 @@ TEST(AsyncSink, WakesTheWriterOnlyWhenAskedAndLosesNothing) {
   s.write(fpgaio::Bytes(1000, 7));  // wake_bytes queued: written without a flush
   for (int i = 0; i < 5000 && inner.size() < 3100; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   EXPECT_EQ(inner.size(), 3100u);
+  s.write(fpgaio::Bytes(10, 8));  // below wake_bytes, but wake() asks (the decoder does before each read)
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(inner.size(), 3100u);
+  s.wake();
+  for (int i = 0; i < 5000 && inner.size() < 3110; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_EQ(inner.size(), 3110u);
 }
 
 // Into a sink that discards (-t's NullSink, /dev/null) an AsyncSink writes

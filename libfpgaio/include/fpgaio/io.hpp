@@ -292,6 +292,7 @@ class AsyncSink : public Sink {
   void write(Bytes&& buf);  // takes ownership, no copy
   Bytes acquire();          // an empty buffer, recycled when one is free
   void flush() override;    // waits for all pending writes; rethrows a write error
+  void wake();              // the writer starts on what is queued (returns at once)
 
  private:
   void run();

@@ -315,6 +315,15 @@ struct Decoder::Impl {
 
   Impl(Input& i, DecompressOptions o) : in(i), opt(std::move(o)) {}
 
+  // The writer, while run() has one: it sleeps until a MiB is queued, so
+  // it is woken before every read (which may wait on a slow pipe): what is
+  // decoded does not sit in its queue while the input is waited for.
+  AsyncSink* writer = nullptr;
+  std::size_t read_some(std::uint8_t* p, std::size_t n) {
+    if (writer) writer->wake();
+    return in.read_some(p, n);
+  }
+
   const std::uint8_t* data() const { return buf.data() + pos; }
   std::size_t avail() const { return end - pos; }
   std::uint64_t offset() const { return base + pos; }
@@ -331,7 +340,7 @@ struct Decoder::Impl {
     }
     if (buf.size() < n) buf.resize(std::max(n, kReadChunk));
     while (end < n && !eof) {
-      std::size_t r = in.read_some(buf.data() + end, buf.size() - end);
+      std::size_t r = read_some(buf.data() + end, buf.size() - end);
       if (r == 0) eof = true;
       end += r;
     }
@@ -351,7 +360,7 @@ struct Decoder::Impl {
       base += end;
       pos = end = 0;
       while (k < n && !eof) {
-        std::size_t r = in.read_some(m.data() + k, n - k);
+        std::size_t r = read_some(m.data() + k, n - k);
         if (r == 0) eof = true;
         k += r;
         base += r;
@@ -391,7 +400,7 @@ struct Decoder::Impl {
         base += end;
         pos = end = 0;
         if (eof) break;
-        end = in.read_some(buf.data(), buf.size());
+        end = read_some(buf.data(), buf.size());
         if (end == 0) {
           eof = true;
           break;
@@ -559,6 +568,11 @@ DecompressResult Decoder::run(Sink& sink) {
   // The writer is woken once a MiB is queued, not for every buffer (half
   // the futex wake-ups on streamed members, a sixteenth on BGZF's).
   AsyncSink out(sink, 16, spares, kOutChunk, kOutChunk);
+  struct Unhook {
+    Impl& d;
+    ~Unhook() { d.writer = nullptr; }
+  } unhook{d};
+  d.writer = &out;
   StreamInflater inf;
   const bool list_only = d.opt.list_only;
   std::uint64_t in_pool = 0;  // bytes held by members in the pool

@@ -524,6 +524,11 @@ void AsyncSink::write(Bytes&& buf) {
   if (queued_bytes_ >= wake_bytes_ || queue_.size() >= max_pending_) work_cv_.notify_one();
 }
 
+void AsyncSink::wake() {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (!queue_.empty()) work_cv_.notify_one();
+}
+
 void AsyncSink::flush() {
   if (direct_) return inner_.flush();
   std::unique_lock<std::mutex> lk(mu_);
