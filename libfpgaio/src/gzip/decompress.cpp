@@ -114,25 +114,11 @@ class Pages {
   // Heap buffers of members are reused as well: a fresh MiB faults its
   // pages in, which cost fpga-gzip -d -p 2 a third of its CPU time (12,000
   // page faults for 256 MiB; issue 26).
-  // One that holds n bytes when there is one (the smallest such), else the
-  // largest: a buffer too small is reallocated, its pages faulted in anew
-  // (the last one put, as before, took 1,700 faults for 32 MiB of 2 MiB
-  // members at -d -p 2, against 1,000 of 1 MiB ones).
-  Bytes get_heap(std::size_t n) {
+  Bytes get_heap() {
     std::lock_guard<std::mutex> lk(mu_);
     if (heap_.empty()) return {};
-    auto pick = heap_.end();
-    for (auto it = heap_.begin(); it != heap_.end(); ++it) {
-      if (pick == heap_.end()) {
-        pick = it;
-        continue;
-      }
-      bool fits = it->capacity() >= n, pick_fits = pick->capacity() >= n;
-      if (fits != pick_fits ? fits : fits ? it->capacity() < pick->capacity() : it->capacity() > pick->capacity())
-        pick = it;
-    }
-    Bytes b = std::move(*pick);
-    heap_.erase(pick);
+    Bytes b = std::move(heap_.back());
+    heap_.pop_back();
     return b;
   }
   void put_heap(Bytes&& b) {
@@ -166,7 +152,7 @@ class Buffer {
   // `reuse`: an empty heap buffer to take before asking `pages` for one.
   Buffer(Pages& pages, std::size_t n, Bytes reuse = {}) : pages_(&pages), size_(n) {
     if (n <= kHeapMax) {
-      heap_ = reuse.capacity() ? std::move(reuse) : pages.get_heap(n);
+      heap_ = reuse.capacity() ? std::move(reuse) : pages.get_heap();
       fpgaio::detail::reserve_huge(heap_, n);
       heap_.resize(n);
     } else {
